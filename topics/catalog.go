@@ -1,0 +1,417 @@
+// Package topics is the contract between the gateway and everything that
+// talks to it through Kafka: every topic's name, key, partitioning,
+// retention, payload type, producers and consumers, declared once as a table.
+//
+// The AsyncAPI document and the JSON Schemas under docs/ are generated from
+// this table, and Ensure creates or checks the topics on a cluster from it.
+// The package imports nothing else of the gateway's.
+package topics
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Role says what a topic is for in the pipeline.
+type Role string
+
+// The roles of the topics in the catalog.
+const (
+	RoleIngress   Role = "ingress"   // written by a source system, read by the normalize stage
+	RoleReference Role = "reference" // a compacted reference feed (FRMR, FRMO), read whole
+	RoleOutbound  Role = "outbound"  // validated work for one registry
+	RolePharmacy  Role = "pharmacy"  // validated prescriptions for pharmacy chains
+	RoleStatus    Role = "status"    // the outcome of every ingress event, for its source
+	RoleRetry     Role = "retry"     // a delayed retry tier of one registry
+	RoleDLQ       Role = "dlq"       // dead letters of one stage
+	RoleState     Role = "state"     // a compacted changelog of a state store
+	RoleAudit     Role = "audit"     // operator actions
+)
+
+// Cleanup is a topic's cleanup.policy.
+type Cleanup string
+
+// The cleanup policies the catalog uses.
+const (
+	CleanupDelete  Cleanup = "delete"
+	CleanupCompact Cleanup = "compact"
+)
+
+// Key describes what a topic's record key holds.
+type Key struct {
+	Name        string // short identifier, e.g. "patient"
+	Description string // what the bytes are, for people and for the AsyncAPI document
+}
+
+// The record keys used by the catalog. Patient-keyed topics are co-partitioned:
+// the same key lands on the same partition number in each of them.
+var (
+	KeyPatient = Key{"patient", "Patient key: the normalized СНИЛС (11 digits); without one, `enp:<16 digits>` or `local:<MO OID>:<patient id>`."}
+	KeyDedup   = Key{"dedup", "Dedup key: `<patient key>|<event kind>|<business id>` (case id, document setId, prescription number)."}
+	KeyEmpl    = Key{"employee", "The employee's normalized СНИЛС (11 digits)."}
+	KeyOrg     = Key{"organization", "The medical organization's OID (ФРМО)."}
+	KeyDoc     = Key{"document", "The document's localUid (the idempotency key of a РЭМД registration)."}
+	KeyRecord  = Key{"dlq-record", "`<dlq topic>/<partition>/<offset>` of the dead-letter record."}
+	KeyOrig    = Key{"original", "The original record's key, byte for byte."}
+	KeyActor   = Key{"actor", "The operator who acted."}
+)
+
+// Topic is one row of the catalog.
+type Topic struct {
+	Name       string
+	Role       Role
+	Purpose    string
+	Key        Key
+	Partitions int32
+	Cleanup    Cleanup
+	// Retention is retention.ms; zero keeps the broker's default (compacted
+	// topics keep the latest record per key forever).
+	Retention time.Duration
+	// Payload is the Go type of the record value; nil for topics that carry
+	// another topic's records byte for byte (dead letters, retry tiers).
+	Payload reflect.Type
+	// EventType is the CloudEvents ce_type of the records, when one fixed type applies.
+	EventType string
+	Producers []string
+	Consumers []string
+	// DLQ and Status name, for an ingress topic, where its failures and its
+	// outcomes go.
+	DLQ    string
+	Status string
+}
+
+// GatewayConsumes reports whether the gateway itself reads the topic.
+func (t Topic) GatewayConsumes() bool { return contains(t.Consumers, ActorGateway) }
+
+// GatewayProduces reports whether the gateway itself writes the topic.
+func (t Topic) GatewayProduces() bool { return contains(t.Producers, ActorGateway) }
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Producers and consumers named in the catalog.
+const (
+	ActorGateway  = "egisz-gateway"
+	ActorRMIS     = "РМИС/МИС (regional and clinic MIS)"
+	ActorLab      = "ЛИС (laboratory systems)"
+	ActorPharmacy = "pharmacy chains"
+	ActorESIA     = "ЕСИА identity bridge"
+	ActorFRMR     = "ФРМР feed"
+	ActorFRMO     = "ФРМО feed"
+	ActorOperator = "operators (dlq replay, audit)"
+	ActorSources  = "every source system (reads its outcomes)"
+)
+
+// Registry names the federal registries the gateway forwards to.
+type Registry string
+
+// The registries with an outbound topic.
+const (
+	RegistryREMD Registry = "remd" // РЭМД, electronic medical documents
+	RegistryIEMK Registry = "iemk" // ИЭМК, the integrated electronic medical record
+	RegistryERX  Registry = "erx"  // the prescription registry
+)
+
+// Registries lists every destination registry in a stable order.
+var Registries = []Registry{RegistryREMD, RegistryIEMK, RegistryERX}
+
+// RetryTiers are the default delays of the retry topics.
+var RetryTiers = []time.Duration{30 * time.Second, 5 * time.Minute, time.Hour}
+
+// Default partition counts. Patient-keyed topics share one count so that
+// they stay co-partitioned with the state that follows their keys.
+const (
+	PatientPartitions   int32 = 6
+	ReferencePartitions int32 = 3
+)
+
+// Names of the fixed topics.
+const (
+	RMISCase          = "egisz.rmis.case.v1"
+	RMISDocument      = "egisz.rmis.document.v1"
+	RMISPrescription  = "egisz.rmis.prescription.v1"
+	LabResult         = "egisz.lab.result.v1"
+	PharmacyDispense  = "egisz.pharmacy.dispense.v1"
+	ESIAIdentity      = "egisz.esia.identity.v1"
+	FRMREmployee      = "egisz.frmr.employee.v1"
+	FRMOOrganization  = "egisz.frmo.organization.v1"
+	PharmacyRx        = "egisz.pharmacy.prescription.v1"
+	StatusTopic       = "egisz.status.v1"
+	DLQIngress        = "egisz.dlq.ingress"
+	AuditTopic        = "egisz.audit.v1"
+	NormalizeState    = "egisz.state.normalize.v1"
+	REMDPendingState  = "egisz.state.remd-pending.v1"
+	DLQReplayState    = "egisz.state.dlq-replay.v1"
+	RetryParkedState  = "egisz.state.retry-parked.v1"
+	outboundPrefix    = "egisz.out."
+	retryPrefix       = "egisz.retry."
+	registryDLQPrefix = "egisz.dlq."
+)
+
+// Outbound names the outbound topic of a registry.
+func Outbound(r Registry) string { return outboundPrefix + string(r) + ".v1" }
+
+// RegistryDLQ names the dead-letter topic of a registry's forward stage.
+func RegistryDLQ(r Registry) string { return registryDLQPrefix + string(r) }
+
+// Retry names a registry's retry tier with the given delay, e.g. egisz.retry.remd.30s.
+func Retry(r Registry, delay time.Duration) string {
+	return retryPrefix + string(r) + "." + shortDuration(delay)
+}
+
+// shortDuration spells a delay the way topic names do: 30s, 5m, 1h.
+func shortDuration(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	default:
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+}
+
+const (
+	week = 7 * 24 * time.Hour
+	day  = 24 * time.Hour
+)
+
+// Catalog is the list of topics, in the order they are documented.
+type Catalog []Topic
+
+// Default returns the catalog of the gateway with its default retry tiers.
+func Default() Catalog { return Build(RetryTiers) }
+
+// Build returns the catalog with the given retry tiers.
+func Build(tiers []time.Duration) Catalog {
+	ingress := func(name, purpose string, payload any, ceType, producer string) Topic {
+		return Topic{
+			Name: name, Role: RoleIngress, Purpose: purpose, Key: KeyPatient,
+			Partitions: PatientPartitions, Cleanup: CleanupDelete, Retention: week,
+			Payload: reflect.TypeOf(payload), EventType: ceType,
+			Producers: []string{producer}, Consumers: []string{ActorGateway},
+			DLQ: DLQIngress, Status: StatusTopic,
+		}
+	}
+	c := Catalog{
+		ingress(RMISCase, "Treatment cases (случай): open, update, close, with visits, diagnoses, doctor and MO.",
+			CaseEvent{}, "ru.egisz.rmis.case.v1", ActorRMIS),
+		ingress(RMISDocument, "Signed СЭМД to register in РЭМД: kind, localUid, setId, version, signers with certificates, patient, MO.",
+			DocumentEvent{}, "ru.egisz.rmis.document.v1", ActorRMIS),
+		ingress(RMISPrescription, "Prescriptions (рецепты) issued or cancelled.",
+			PrescriptionEvent{}, "ru.egisz.rmis.prescription.v1", ActorRMIS),
+		ingress(LabResult, "Laboratory results: referral, sample, tests with ФСЛИ codes, values, units.",
+			LabResultEvent{}, "ru.egisz.lab.result.v1", ActorLab),
+		ingress(PharmacyDispense, "A pharmacy dispensed against a prescription.",
+			DispensationEvent{}, "ru.egisz.pharmacy.dispense.v1", ActorPharmacy),
+		ingress(ESIAIdentity, "Gosuslugi identity bridge: identity confirmed or updated, consent granted or revoked.",
+			IdentityEvent{}, "ru.egisz.esia.identity.v1", ActorESIA),
+		{
+			Name: FRMREmployee, Role: RoleReference, Purpose: "ФРМР medical workers: posts at MOs with dates, signing certificates. Latest per employee.",
+			Key: KeyEmpl, Partitions: ReferencePartitions, Cleanup: CleanupCompact,
+			Payload: reflect.TypeOf(Employee{}), EventType: "ru.egisz.frmr.employee.v1",
+			Producers: []string{ActorFRMR}, Consumers: []string{ActorGateway},
+		},
+		{
+			Name: FRMOOrganization, Role: RoleReference, Purpose: "ФРМО medical organizations: OID, region, active from/until. Latest per organization.",
+			Key: KeyOrg, Partitions: ReferencePartitions, Cleanup: CleanupCompact,
+			Payload: reflect.TypeOf(Organization{}), EventType: "ru.egisz.frmo.organization.v1",
+			Producers: []string{ActorFRMO}, Consumers: []string{ActorGateway},
+		},
+	}
+	for _, r := range Registries {
+		c = append(c, Topic{
+			Name: Outbound(r), Role: RoleOutbound, Purpose: "Validated, deduplicated work for " + registryTitle[r] + ".",
+			Key: KeyPatient, Partitions: PatientPartitions, Cleanup: CleanupDelete, Retention: week,
+			Payload: reflect.TypeOf(OutboundEvent{}), EventType: "ru.egisz.out." + string(r) + ".v1",
+			Producers: []string{ActorGateway}, Consumers: []string{ActorGateway},
+		})
+	}
+	c = append(c,
+		Topic{
+			Name: PharmacyRx, Role: RolePharmacy, Purpose: "Validated prescriptions and every change of their state, for pharmacy chains.",
+			Key: KeyPatient, Partitions: PatientPartitions, Cleanup: CleanupDelete, Retention: 30 * day,
+			Payload: reflect.TypeOf(PharmacyPrescription{}), EventType: "ru.egisz.pharmacy.prescription.v1",
+			Producers: []string{ActorGateway}, Consumers: []string{ActorPharmacy},
+		},
+		Topic{
+			Name: StatusTopic, Role: RoleStatus, Purpose: "The outcome of every ingress event: accepted, registered, rejected with reasons, duplicate, conflict.",
+			Key: KeyPatient, Partitions: PatientPartitions, Cleanup: CleanupDelete, Retention: 30 * day,
+			Payload: reflect.TypeOf(Status{}), EventType: "ru.egisz.status.v1",
+			Producers: []string{ActorGateway}, Consumers: []string{ActorSources},
+		},
+		Topic{
+			Name: DLQIngress, Role: RoleDLQ, Purpose: "Ingress records the normalize stage could not accept, byte for byte with the reason in headers.",
+			Key: KeyOrig, Partitions: PatientPartitions, Cleanup: CleanupDelete, Retention: 30 * day,
+			Producers: []string{ActorGateway}, Consumers: []string{ActorOperator},
+		},
+	)
+	for _, r := range Registries {
+		for _, d := range tiers {
+			c = append(c, Topic{
+				Name: Retry(r, d), Role: RoleRetry, Purpose: fmt.Sprintf("Records for %s waiting %s before their next attempt.", registryTitle[r], shortDuration(d)),
+				Key: KeyPatient, Partitions: PatientPartitions, Cleanup: CleanupDelete, Retention: week,
+				Producers: []string{ActorGateway}, Consumers: []string{ActorGateway},
+			})
+		}
+		c = append(c, Topic{
+			Name: RegistryDLQ(r), Role: RoleDLQ, Purpose: "Records " + registryTitle[r] + " rejected or that exhausted their retries, byte for byte with the reason in headers.",
+			Key: KeyOrig, Partitions: PatientPartitions, Cleanup: CleanupDelete, Retention: 30 * day,
+			Producers: []string{ActorGateway}, Consumers: []string{ActorOperator},
+		})
+	}
+	c = append(c,
+		Topic{
+			Name: NormalizeState, Role: RoleState, Purpose: "Changelog of the normalize stage's state (dedup fingerprints, prescription state), co-partitioned with the ingress topics.",
+			Key: KeyDedup, Partitions: PatientPartitions, Cleanup: CleanupCompact,
+			Producers: []string{ActorGateway}, Consumers: []string{ActorGateway},
+		},
+		Topic{
+			Name: REMDPendingState, Role: RoleState, Purpose: "Documents accepted by РЭМД and waiting for its callback.",
+			Key: KeyDoc, Partitions: PatientPartitions, Cleanup: CleanupCompact,
+			Producers: []string{ActorGateway}, Consumers: []string{ActorGateway},
+		},
+		Topic{
+			Name: RetryParkedState, Role: RoleState, Purpose: "Keys that have a record waiting in a retry tier; later records of those keys queue behind it.",
+			Key: KeyDedup, Partitions: PatientPartitions, Cleanup: CleanupCompact,
+			Producers: []string{ActorGateway}, Consumers: []string{ActorGateway},
+		},
+		Topic{
+			Name: DLQReplayState, Role: RoleState, Purpose: "Which dead-letter records were replayed or purged, and when.",
+			Key: KeyRecord, Partitions: 1, Cleanup: CleanupCompact,
+			Producers: []string{ActorGateway}, Consumers: []string{ActorGateway, ActorOperator},
+		},
+		Topic{
+			Name: AuditTopic, Role: RoleAudit, Purpose: "Every operator action that reveals, replays or purges: who, what, which filter, how many, when.",
+			Key: KeyActor, Partitions: 1, Cleanup: CleanupDelete, Retention: 400 * day,
+			Payload: reflect.TypeOf(AuditRecord{}), EventType: "ru.egisz.audit.v1",
+			Producers: []string{ActorGateway}, Consumers: []string{ActorOperator},
+		},
+	)
+	return c
+}
+
+var registryTitle = map[Registry]string{
+	RegistryREMD: "РЭМД (registry of electronic medical documents)",
+	RegistryIEMK: "ИЭМК (integrated electronic medical record)",
+	RegistryERX:  "the prescription registry",
+}
+
+// Lookup returns the topic with the given name.
+func (c Catalog) Lookup(name string) (Topic, bool) {
+	for _, t := range c {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Topic{}, false
+}
+
+// ByRole returns the topics of one role, in catalog order.
+func (c Catalog) ByRole(r Role) Catalog {
+	var out Catalog
+	for _, t := range c {
+		if t.Role == r {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Names returns the topic names in catalog order.
+func (c Catalog) Names() []string {
+	out := make([]string, len(c))
+	for i, t := range c {
+		out[i] = t.Name
+	}
+	return out
+}
+
+// WithPrefix returns a copy of the catalog whose topic names (and the DLQ
+// and status names they refer to) start with prefix. Tests use it to keep
+// their data apart on a shared broker; deployments to share one cluster.
+func (c Catalog) WithPrefix(prefix string) Catalog {
+	if prefix == "" {
+		return c
+	}
+	out := make(Catalog, len(c))
+	for i, t := range c {
+		t.Name = prefix + t.Name
+		if t.DLQ != "" {
+			t.DLQ = prefix + t.DLQ
+		}
+		if t.Status != "" {
+			t.Status = prefix + t.Status
+		}
+		out[i] = t
+	}
+	return out
+}
+
+// Validate checks the catalog's invariants: unique names, a key and a
+// positive partition count on every topic, a payload on every topic whose
+// records the gateway decodes, and a DLQ and status path for every ingress
+// topic that exist in the catalog. Patient-keyed topics must agree on their
+// partition count, or a patient's events and state would part ways.
+func (c Catalog) Validate() error {
+	var problems []string
+	seen := map[string]bool{}
+	patientPartitions := int32(-1)
+	for _, t := range c {
+		if t.Name == "" {
+			problems = append(problems, "a topic has no name")
+			continue
+		}
+		if seen[t.Name] {
+			problems = append(problems, fmt.Sprintf("%s: declared twice", t.Name))
+		}
+		seen[t.Name] = true
+		if t.Key.Name == "" {
+			problems = append(problems, fmt.Sprintf("%s: no key declared", t.Name))
+		}
+		if t.Partitions < 1 {
+			problems = append(problems, fmt.Sprintf("%s: %d partitions", t.Name, t.Partitions))
+		}
+		if t.Cleanup != CleanupDelete && t.Cleanup != CleanupCompact {
+			problems = append(problems, fmt.Sprintf("%s: unknown cleanup policy %q", t.Name, t.Cleanup))
+		}
+		if len(t.Producers) == 0 || len(t.Consumers) == 0 {
+			problems = append(problems, fmt.Sprintf("%s: producers and consumers must be named", t.Name))
+		}
+		switch t.Role {
+		case RoleIngress, RoleReference, RoleOutbound, RolePharmacy, RoleStatus, RoleAudit:
+			if t.Payload == nil {
+				problems = append(problems, fmt.Sprintf("%s: %s topic without a payload type", t.Name, t.Role))
+			}
+		}
+		if t.Key == KeyPatient {
+			if patientPartitions == -1 {
+				patientPartitions = t.Partitions
+			} else if t.Partitions != patientPartitions {
+				problems = append(problems, fmt.Sprintf("%s: %d partitions, other patient-keyed topics have %d", t.Name, t.Partitions, patientPartitions))
+			}
+		}
+	}
+	for _, t := range c.ByRole(RoleIngress) {
+		if d, ok := c.Lookup(t.DLQ); !ok || d.Role != RoleDLQ {
+			problems = append(problems, fmt.Sprintf("%s: dead-letter topic %q is not a DLQ topic of the catalog", t.Name, t.DLQ))
+		}
+		if s, ok := c.Lookup(t.Status); !ok || s.Role != RoleStatus {
+			problems = append(problems, fmt.Sprintf("%s: status topic %q is not a status topic of the catalog", t.Name, t.Status))
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return fmt.Errorf("topic catalog: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}

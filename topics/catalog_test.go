@@ -1,0 +1,115 @@
+package topics
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultCatalogIsValid(t *testing.T) {
+	if err := Default().Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCatalogCoversDesign(t *testing.T) {
+	c := Default()
+	want := []string{
+		"egisz.rmis.case.v1", "egisz.rmis.document.v1", "egisz.rmis.prescription.v1",
+		"egisz.lab.result.v1", "egisz.pharmacy.dispense.v1", "egisz.esia.identity.v1",
+		"egisz.frmr.employee.v1", "egisz.frmo.organization.v1",
+		"egisz.out.remd.v1", "egisz.out.iemk.v1", "egisz.out.erx.v1",
+		"egisz.pharmacy.prescription.v1", "egisz.status.v1", "egisz.audit.v1",
+		"egisz.dlq.ingress", "egisz.dlq.remd", "egisz.dlq.iemk", "egisz.dlq.erx",
+		"egisz.retry.remd.30s", "egisz.retry.remd.5m", "egisz.retry.remd.1h",
+		"egisz.retry.iemk.30s", "egisz.retry.erx.1h",
+	}
+	for _, name := range want {
+		if _, ok := c.Lookup(name); !ok {
+			t.Errorf("catalog lacks %s", name)
+		}
+	}
+	if n := len(c.ByRole(RoleIngress)); n != 6 {
+		t.Errorf("ingress topics: got %d, want 6", n)
+	}
+	for _, tp := range c.ByRole(RoleReference) {
+		if tp.Cleanup != CleanupCompact {
+			t.Errorf("%s: reference feeds must be compacted", tp.Name)
+		}
+	}
+	for _, tp := range c.ByRole(RoleState) {
+		if tp.Cleanup != CleanupCompact {
+			t.Errorf("%s: state changelogs must be compacted", tp.Name)
+		}
+	}
+}
+
+func TestValidateFindsBrokenCatalogs(t *testing.T) {
+	base := Default()
+	ingress := base.ByRole(RoleIngress)[0]
+	cases := []struct {
+		name   string
+		mutate func(Catalog) Catalog
+		want   string
+	}{
+		{"duplicate name", func(c Catalog) Catalog { return append(c, c[0]) }, "declared twice"},
+		{"missing key", func(c Catalog) Catalog { c[1].Key = Key{}; return c }, "no key declared"},
+		{"zero partitions", func(c Catalog) Catalog { c[len(c)-1].Partitions = 0; return c }, "0 partitions"},
+		{"ingress without dlq", func(c Catalog) Catalog { c[0].DLQ = "egisz.dlq.nowhere"; return c }, "dead-letter topic \"egisz.dlq.nowhere\""},
+		{"ingress dlq points at a non-dlq topic", func(c Catalog) Catalog { c[0].DLQ = ingress.Name; return c }, "is not a DLQ topic"},
+		{"ingress without status", func(c Catalog) Catalog { c[0].Status = ""; return c }, "status topic \"\""},
+		{"payload missing", func(c Catalog) Catalog { c[2].Payload = nil; return c }, "without a payload type"},
+		{"patient topics disagree on partitions", func(c Catalog) Catalog { c[3].Partitions = 12; return c }, "other patient-keyed topics have"},
+		{"unknown cleanup", func(c Catalog) Catalog { c[4].Cleanup = "compact,delete"; return c }, "unknown cleanup policy"},
+		{"nobody reads it", func(c Catalog) Catalog { c[5].Consumers = nil; return c }, "producers and consumers must be named"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.mutate(append(Catalog(nil), base...))
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate() = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestWithPrefixRenamesReferences(t *testing.T) {
+	c := Default().WithPrefix("t1.")
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tp := range c {
+		if !strings.HasPrefix(tp.Name, "t1.") {
+			t.Errorf("%s lacks the prefix", tp.Name)
+		}
+	}
+	in, _ := c.Lookup("t1." + RMISCase)
+	if in.DLQ != "t1."+DLQIngress || in.Status != "t1."+StatusTopic {
+		t.Errorf("ingress references not prefixed: dlq %s status %s", in.DLQ, in.Status)
+	}
+	if Default()[0].Name != RMISCase {
+		t.Error("WithPrefix changed the original catalog")
+	}
+}
+
+func TestRetryNames(t *testing.T) {
+	for _, tc := range []struct {
+		d    string
+		want string
+	}{{"30s", "egisz.retry.remd.30s"}, {"5m", "egisz.retry.remd.5m"}, {"1h", "egisz.retry.remd.1h"}, {"90s", "egisz.retry.remd.90s"}} {
+		d := mustDuration(t, tc.d)
+		if got := Retry(RegistryREMD, d); got != tc.want {
+			t.Errorf("Retry(%s) = %s, want %s", tc.d, got, tc.want)
+		}
+	}
+}
+
+func mustDuration(t *testing.T, s string) time.Duration {
+	t.Helper()
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}

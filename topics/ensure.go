@@ -1,0 +1,172 @@
+package topics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// Drift is a difference between a topic on the cluster and its catalog row.
+type Drift struct {
+	Topic string
+	What  string // "partitions", "cleanup.policy", "retention.ms"
+	Have  string
+	Want  string
+}
+
+func (d Drift) Error() string {
+	return fmt.Sprintf("topic %s: %s is %s on the cluster, the catalog says %s", d.Topic, d.What, d.Have, d.Want)
+}
+
+// EnsureReport says what Ensure did.
+type EnsureReport struct {
+	Created []string // topics created by this call
+	Present []string // topics that were there and match the catalog
+}
+
+// Ensure creates the catalog's missing topics and checks the ones that
+// exist. Differences (another partition count, cleanup policy or retention)
+// are not repaired: they come back as Drift errors, joined, each naming the
+// topic and the difference, because changing partitions or compaction under
+// running consumers loses ordering or data and is an operator's decision.
+// Calling Ensure again changes nothing. replicationFactor -1 takes the
+// broker's default.
+func Ensure(ctx context.Context, adm *kadm.Client, c Catalog, replicationFactor int16) (EnsureReport, error) {
+	var rep EnsureReport
+	if err := c.Validate(); err != nil {
+		return rep, err
+	}
+	details, err := adm.ListTopics(ctx, c.Names()...)
+	if err != nil {
+		return rep, fmt.Errorf("ensure topics: list topics: %w", err)
+	}
+	var existing []Topic
+	for _, t := range c {
+		d, ok := details[t.Name]
+		switch {
+		case ok && d.Err == nil:
+			existing = append(existing, t)
+		case !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition):
+			created, err := create(ctx, adm, t, replicationFactor)
+			if err != nil {
+				return rep, err
+			}
+			if created {
+				rep.Created = append(rep.Created, t.Name)
+			} else {
+				existing = append(existing, t) // another instance created it first
+			}
+		default:
+			return rep, fmt.Errorf("ensure topic %s: %w", t.Name, d.Err)
+		}
+	}
+	if len(existing) == 0 {
+		return rep, nil
+	}
+	drifts, err := check(ctx, adm, existing)
+	if err != nil {
+		return rep, err
+	}
+	drifted := map[string]bool{}
+	for _, d := range drifts {
+		drifted[d.Topic] = true
+	}
+	for _, t := range existing {
+		if !drifted[t.Name] {
+			rep.Present = append(rep.Present, t.Name)
+		}
+	}
+	if len(drifts) > 0 {
+		errs := make([]error, len(drifts))
+		for i, d := range drifts {
+			errs[i] = d
+		}
+		return rep, fmt.Errorf("ensure topics: %d differ from the catalog: %w", len(drifts), errors.Join(errs...))
+	}
+	return rep, nil
+}
+
+// TopicConfigs is what a catalog row asks of a topic's configuration.
+func TopicConfigs(t Topic) map[string]*string {
+	cfg := map[string]*string{"cleanup.policy": kadm.StringPtr(string(t.Cleanup))}
+	if t.Retention > 0 {
+		cfg["retention.ms"] = kadm.StringPtr(strconv.FormatInt(t.Retention.Milliseconds(), 10))
+	}
+	return cfg
+}
+
+func create(ctx context.Context, adm *kadm.Client, t Topic, rf int16) (bool, error) {
+	resp, err := adm.CreateTopic(ctx, t.Partitions, rf, TopicConfigs(t), t.Name)
+	if err == nil {
+		err = resp.Err
+	}
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, kerr.TopicAlreadyExists):
+		return false, nil
+	default:
+		return false, fmt.Errorf("ensure topic %s: create with %d partitions: %w", t.Name, t.Partitions, err)
+	}
+}
+
+func check(ctx context.Context, adm *kadm.Client, ts []Topic) ([]Drift, error) {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.Name
+	}
+	// kgo caches metadata for kadm, including the "unknown topic" answer of
+	// the first listing, so a topic created a moment ago would show no
+	// partitions. Asking for authorized operations makes kadm send a fresh
+	// request instead of reading the cache.
+	details, err := adm.ListTopics(kadm.WithAuthorizedOps(ctx), names...)
+	if err != nil {
+		return nil, fmt.Errorf("ensure topics: list topics: %w", err)
+	}
+	configs, err := adm.DescribeTopicConfigs(ctx, names...)
+	if err != nil {
+		return nil, fmt.Errorf("ensure topics: describe configs: %w", err)
+	}
+	var drifts []Drift
+	for _, t := range ts {
+		if n := int32(len(details[t.Name].Partitions)); n != t.Partitions {
+			drifts = append(drifts, Drift{t.Name, "partitions", strconv.Itoa(int(n)), strconv.Itoa(int(t.Partitions))})
+		}
+		rc, err := configs.On(t.Name, nil)
+		if err != nil {
+			return nil, fmt.Errorf("ensure topic %s: describe configs: %w", t.Name, err)
+		}
+		if rc.Err != nil {
+			return nil, fmt.Errorf("ensure topic %s: describe configs: %w", t.Name, rc.Err)
+		}
+		have := map[string]string{}
+		for _, kv := range rc.Configs {
+			have[kv.Key] = kv.MaybeValue()
+		}
+		policy := have["cleanup.policy"]
+		if policy == "" {
+			policy = string(CleanupDelete) // Kafka's default when unset
+		}
+		if policy != string(t.Cleanup) {
+			drifts = append(drifts, Drift{t.Name, "cleanup.policy", policy, string(t.Cleanup)})
+		}
+		if t.Retention > 0 {
+			want := strconv.FormatInt(t.Retention.Milliseconds(), 10)
+			if got := have["retention.ms"]; got != want {
+				drifts = append(drifts, Drift{t.Name, "retention.ms", orUnset(got), want})
+			}
+		}
+	}
+	return drifts, nil
+}
+
+func orUnset(s string) string {
+	if s == "" {
+		return "unset"
+	}
+	return s
+}

@@ -1,0 +1,100 @@
+package topics_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
+	"github.com/egisz-gateway/egisz-gateway/topics"
+	"github.com/twmb/franz-go/pkg/kadm"
+)
+
+func TestEnsureCreatesThenDoesNothingThenReportsDrift(t *testing.T) {
+	kc := kafkatest.New(t)
+	ctx := kafkatest.Context(t, 2*time.Minute)
+	adm := kc.Admin(t)
+	cat := topics.Default().WithPrefix(kc.Prefix)
+
+	rep, err := topics.Ensure(ctx, adm, cat, -1)
+	if err != nil {
+		t.Fatalf("first Ensure: %v", err)
+	}
+	if len(rep.Created) != len(cat) || len(rep.Present) != 0 {
+		t.Fatalf("first Ensure created %d and found %d, want %d created", len(rep.Created), len(rep.Present), len(cat))
+	}
+	details, err := adm.ListTopics(kadm.WithAuthorizedOps(ctx), cat.Names()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	configs, err := adm.DescribeTopicConfigs(ctx, cat.Names()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tp := range cat {
+		if got := len(details[tp.Name].Partitions); got != int(tp.Partitions) {
+			t.Errorf("%s: %d partitions, want %d", tp.Name, got, tp.Partitions)
+		}
+		rc, err := configs.On(tp.Name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range rc.Configs {
+			if c.Key == "cleanup.policy" && c.MaybeValue() != string(tp.Cleanup) {
+				t.Errorf("%s: cleanup.policy %s, want %s", tp.Name, c.MaybeValue(), tp.Cleanup)
+			}
+		}
+	}
+
+	rep, err = topics.Ensure(ctx, adm, cat, -1)
+	if err != nil {
+		t.Fatalf("second Ensure: %v", err)
+	}
+	if len(rep.Created) != 0 || len(rep.Present) != len(cat) {
+		t.Fatalf("second Ensure created %v; want nothing created and all %d present (got %d)", rep.Created, len(cat), len(rep.Present))
+	}
+}
+
+func TestEnsureReportsDrift(t *testing.T) {
+	kc := kafkatest.New(t)
+	ctx := kafkatest.Context(t, 2*time.Minute)
+	adm := kc.Admin(t)
+	cat := topics.Default().WithPrefix(kc.Prefix)
+	caseTopic, _ := cat.Lookup(kc.Prefix + topics.RMISCase)
+	frmo, _ := cat.Lookup(kc.Prefix + topics.FRMOOrganization)
+	status, _ := cat.Lookup(kc.Prefix + topics.StatusTopic)
+
+	// An operator created these by hand, wrongly.
+	if _, err := adm.CreateTopic(ctx, 2, -1, nil, caseTopic.Name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.CreateTopic(ctx, frmo.Partitions, -1, map[string]*string{"cleanup.policy": kadm.StringPtr("delete")}, frmo.Name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.CreateTopic(ctx, status.Partitions, -1, map[string]*string{"retention.ms": kadm.StringPtr("3600000")}, status.Name); err != nil {
+		t.Fatal(err)
+	}
+
+	rep, err := topics.Ensure(ctx, adm, cat, -1)
+	if err == nil {
+		t.Fatal("Ensure accepted drifted topics")
+	}
+	var d topics.Drift
+	if !errors.As(err, &d) {
+		t.Fatalf("error %v carries no Drift", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"topic " + caseTopic.Name + ": partitions is 2 on the cluster, the catalog says 6",
+		"topic " + frmo.Name + ": cleanup.policy is delete on the cluster, the catalog says compact",
+		"topic " + status.Name + ": retention.ms is 3600000 on the cluster, the catalog says 2592000000",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("drift error lacks %q:\n%s", want, msg)
+		}
+	}
+	if len(rep.Created) != len(cat)-3 {
+		t.Errorf("created %d topics, want the %d others", len(rep.Created), len(cat)-3)
+	}
+}
