@@ -8,6 +8,11 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
+// ContractVersion is the version of the Kafka contract written into the
+// AsyncAPI document. It is the contract's, not the binary's, so that the
+// generated documents change only when the contract does.
+const ContractVersion = "1.0.0"
+
 // SchemasDir is where the JSON Schemas live relative to the AsyncAPI
 // document; the document references them by this path.
 const SchemasDir = "schemas"

@@ -1,6 +1,7 @@
 package topics
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -55,8 +56,8 @@ func (o *orderedProps) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		k, _ := json.Marshal(n)
-		v, err := json.Marshal(o.props[n])
+		k, _ := marshalPlain(n)
+		v, err := marshalPlain(o.props[n])
 		if err != nil {
 			return nil, fmt.Errorf("property %s: %w", n, err)
 		}
@@ -66,6 +67,18 @@ func (o *orderedProps) MarshalJSON() ([]byte, error) {
 	}
 	b.WriteByte('}')
 	return []byte(b.String()), nil
+}
+
+// marshalPlain is json.Marshal without HTML escaping, so that "<MO OID>"
+// stays readable in the generated files.
+func marshalPlain(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
 // SchemaFor builds the JSON Schema of a payload type. Named struct types
@@ -251,11 +264,14 @@ func (c Catalog) Schemas() (map[string][]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("topic %s: %w", t.Name, err)
 		}
-		b, err := json.MarshalIndent(s, "", "  ")
-		if err != nil {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false) // keep <MO OID> readable in descriptions
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(s); err != nil {
 			return nil, fmt.Errorf("topic %s: encode schema: %w", t.Name, err)
 		}
-		out[name] = append(b, '\n')
+		out[name] = buf.Bytes()
 	}
 	return out, nil
 }

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+// syncBuffer is a bytes.Buffer safe to read while the command writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func noEnv(string) string { return "" }
+
+// devStack runs `egisz-gateway dev` in-process until stop is called.
+type devStack struct {
+	broker, http string
+	stderr       *syncBuffer
+	cancel       context.CancelFunc
+	exit         chan int
+}
+
+func startDev(t *testing.T, extra ...string) *devStack {
+	t.Helper()
+	d := &devStack{broker: testtool.FreeAddr(t), http: testtool.FreeAddr(t), stderr: &syncBuffer{}, exit: make(chan int, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	args := append([]string{"dev", "--broker", d.broker, "--http", d.http}, extra...)
+	go func() { d.exit <- run(ctx, args, &syncBuffer{}, d.stderr, noEnv) }()
+	t.Cleanup(func() { cancel() })
+	return d
+}
+
+// waitReady polls /readyz until it answers 200 or the deadline passes.
+func (d *devStack) waitReady(t *testing.T, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < within {
+		select {
+		case code := <-d.exit:
+			t.Fatalf("dev exited with %d before it was ready:\n%s", code, d.stderr.String())
+		default:
+		}
+		resp, err := http.Get("http://" + d.http + "/readyz")
+		if err == nil {
+			var body struct{ Ready bool }
+			_ = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && body.Ready {
+				return time.Since(start)
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("dev not ready within %s:\n%s", within, d.stderr.String())
+	return 0
+}
+
+// stop sends the equivalent of Ctrl-C and returns the exit code.
+func (d *devStack) stop(t *testing.T) int {
+	t.Helper()
+	d.cancel()
+	select {
+	case code := <-d.exit:
+		return code
+	case <-time.After(10 * time.Second):
+		t.Fatalf("dev did not stop within 10s:\n%s", d.stderr.String())
+		return -1
+	}
+}
+
+func TestDevIsReadyWithEveryTopicAndStopsCleanly(t *testing.T) {
+	d := startDev(t)
+	took := d.waitReady(t, 30*time.Second)
+	t.Logf("dev ready after %s", took)
+
+	// The newcomer's view: kcat -L lists every catalog topic.
+	kcat := testtool.Require(t, "kcat")
+	out, err := exec.Command(kcat, "-b", d.broker, "-L", "-m", "10").CombinedOutput()
+	if err != nil {
+		t.Fatalf("kcat -L: %v\n%s", err, out)
+	}
+	for _, name := range topics.Default().Names() {
+		if !strings.Contains(string(out), `topic "`+name+`"`) {
+			t.Errorf("kcat -L does not show %s", name)
+		}
+	}
+	// And can publish to an ingress topic.
+	pub := exec.Command(kcat, "-b", d.broker, "-P", "-t", topics.RMISCase, "-k", "11223344595", "-H", "ce_id=first-1")
+	pub.Stdin = strings.NewReader(`{"hello":"world"}` + "\n")
+	if out, err := pub.CombinedOutput(); err != nil {
+		t.Fatalf("kcat -P: %v\n%s", err, out)
+	}
+
+	resp, err := http.Get("http://" + d.http + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var metrics bytes.Buffer
+	_, _ = metrics.ReadFrom(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"egisz_build_info{", "egisz_kafka_", "go_goroutines"} {
+		if !strings.Contains(metrics.String(), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
+	if code := d.stop(t); code != exitOK {
+		t.Fatalf("dev exited %d after Ctrl-C:\n%s", code, d.stderr.String())
+	}
+	if !strings.Contains(d.stderr.String(), "stopped cleanly") {
+		t.Errorf("no clean-stop log line:\n%s", d.stderr.String())
+	}
+}
+
+func TestDevDataDirKeepsRecordsAcrossRestarts(t *testing.T) {
+	dir := t.TempDir()
+	d := startDev(t, "--data-dir", dir)
+	d.waitReady(t, 30*time.Second)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(d.broker))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topics.ESIAIdentity, Key: []byte("11223344595"), Value: []byte(`{"kept":true}`)}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+	if code := d.stop(t); code != exitOK {
+		t.Fatalf("first dev exited %d:\n%s", code, d.stderr.String())
+	}
+
+	d2 := startDev(t, "--data-dir", dir, "--broker", d.broker)
+	d2.waitReady(t, 30*time.Second)
+	if !strings.Contains(d2.stderr.String(), "created=0") {
+		t.Errorf("second start recreated topics:\n%s", d2.stderr.String())
+	}
+	cl2, err := kgo.NewClient(kgo.SeedBrokers(d.broker), kgo.ConsumeTopics(topics.ESIAIdentity), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl2.Close()
+	fetches := cl2.PollFetches(ctx)
+	if err := fetches.Err0(); err != nil {
+		t.Fatal(err)
+	}
+	recs := fetches.Records()
+	if len(recs) != 1 || string(recs[0].Value) != `{"kept":true}` {
+		t.Fatalf("after restart got %d records", len(recs))
+	}
+	if code := d2.stop(t); code != exitOK {
+		t.Fatalf("second dev exited %d", code)
+	}
+}
+
+func TestConfigurationMistakesExitTwoWithTheKey(t *testing.T) {
+	closed := testtool.FreeAddr(t) // nothing listens there
+	badFile := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(badFile, []byte("kafka:\n  brokers: [a:1]\n  dial_timout: 5s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"unknown key", []string{"run", "--config", badFile}, nil, "config: kafka.dial_timout: unknown key (line 3)"},
+		{"bad duration", []string{"run"}, map[string]string{"EGISZ_SHUTDOWN_TIMEOUT": "ten"}, `config: EGISZ_SHUTDOWN_TIMEOUT: "ten" is not a duration`},
+		{"unreachable broker", []string{"run"}, map[string]string{"EGISZ_KAFKA_BROKERS": closed, "EGISZ_KAFKA_DIAL_TIMEOUT": "2s"}, "cannot reach Kafka at " + closed},
+		{"unreachable broker for ensure", []string{"topics", "ensure"}, map[string]string{"EGISZ_KAFKA_BROKERS": closed, "EGISZ_KAFKA_DIAL_TIMEOUT": "2s"}, "cannot reach Kafka at " + closed},
+		{"missing config file", []string{"run", "--config", "/nonexistent/gw.yaml"}, nil, "/nonexistent/gw.yaml"},
+		{"non-loopback dev broker", []string{"dev", "--broker", "0.0.0.0:9092"}, nil, "only loopback addresses are allowed"},
+		{"unknown command", []string{"serve"}, nil, `unknown command "serve"`},
+		{"unknown flag", []string{"dev", "--brokr", "x"}, nil, "flag provided but not defined: -brokr"},
+		{"schemas without a directory", []string{"topics", "schemas"}, nil, "needs one directory"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr syncBuffer
+			getenv := func(k string) string { return tc.env[k] }
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			code := run(ctx, tc.args, &stdout, &stderr, getenv)
+			if code != exitUsage {
+				t.Errorf("exit code %d, want %d", code, exitUsage)
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, stderr.String())
+			}
+			if strings.Contains(stderr.String(), "goroutine ") {
+				t.Errorf("stderr holds a stack trace:\n%s", stderr.String())
+			}
+		})
+	}
+}
+
+func TestEveryCommandHasHelp(t *testing.T) {
+	for _, args := range [][]string{
+		{"--help"}, {"dev", "--help"}, {"run", "--help"}, {"version", "--help"},
+		{"topics", "--help"}, {"topics", "list", "--help"}, {"topics", "ensure", "--help"},
+		{"topics", "asyncapi", "--help"}, {"topics", "schemas", "--help"},
+	} {
+		var stdout, stderr syncBuffer
+		if code := run(context.Background(), args, &stdout, &stderr, noEnv); code != exitOK {
+			t.Errorf("%v: exit %d, stderr %s", args, code, stderr.String())
+		}
+		if !strings.Contains(stdout.String(), "Usage: egisz-gateway") {
+			t.Errorf("%v: no usage on stdout:\n%s", args, stdout.String())
+		}
+	}
+}
+
+func TestTopicsEnsureAgainstDev(t *testing.T) {
+	d := startDev(t)
+	d.waitReady(t, 30*time.Second)
+	var stdout, stderr syncBuffer
+	getenv := func(k string) string { return map[string]string{"EGISZ_KAFKA_BROKERS": d.broker}[k] }
+	if code := run(context.Background(), []string{"topics", "ensure"}, &stdout, &stderr, getenv); code != exitOK {
+		t.Fatalf("topics ensure: exit %d\n%s", code, stderr.String())
+	}
+	if got, want := strings.Count(stdout.String(), "present  "), len(topics.Default()); got != want {
+		t.Fatalf("topics ensure on a ready dev stack: %d present, want %d\n%s", got, want, stdout.String())
+	}
+	// Drift: a hand-made topic under another prefix with too few partitions.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(d.broker))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), 1, 1, nil, "x."+topics.StatusTopic); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr = syncBuffer{}, syncBuffer{}
+	getenv2 := func(k string) string {
+		return map[string]string{"EGISZ_KAFKA_BROKERS": d.broker, "EGISZ_TOPIC_PREFIX": "x."}[k]
+	}
+	if code := run(context.Background(), []string{"topics", "ensure"}, &stdout, &stderr, getenv2); code != exitFailed {
+		t.Fatalf("drift: exit %d, want %d", code, exitFailed)
+	}
+	if !strings.Contains(stderr.String(), "topic x.egisz.status.v1: partitions is 1 on the cluster, the catalog says 6") {
+		t.Fatalf("drift not named:\n%s", stderr.String())
+	}
+}

@@ -1,0 +1,173 @@
+// Package app is the gateway process: it connects to Kafka, ensures the
+// topic catalog, starts the pipeline's workers, serves health, readiness and
+// metrics, and shuts everything down in order when its context ends.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/plugin/kprom"
+
+	"github.com/egisz-gateway/egisz-gateway/gateway/config"
+	"github.com/egisz-gateway/egisz-gateway/gateway/health"
+	"github.com/egisz-gateway/egisz-gateway/gateway/kafkaclient"
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+// Worker is one long-running part of the pipeline (a consumer group, a
+// forwarder). Ready returns nil once the worker has joined its group and
+// can make progress; its error text says what it is waiting for.
+type Worker interface {
+	Name() string
+	Run(ctx context.Context) error
+	Ready() error
+}
+
+// Deps is what a worker needs from the process.
+type Deps struct {
+	Config   config.Config
+	Catalog  topics.Catalog
+	KafkaOpt []kgo.Opt
+	Metrics  prometheus.Registerer
+	Log      *slog.Logger
+}
+
+// WorkerFactory builds a worker once the topics exist.
+type WorkerFactory func(Deps) (Worker, error)
+
+// Gateway is a configured gateway process.
+type Gateway struct {
+	cfg     config.Config
+	log     *slog.Logger
+	version string
+	workers []WorkerFactory
+
+	// Listening is closed once the HTTP endpoint listens; HTTPAddr is then set.
+	Listening chan struct{}
+	HTTPAddr  string
+}
+
+// New returns a gateway that will run the given workers.
+func New(cfg config.Config, log *slog.Logger, version string, workers ...WorkerFactory) *Gateway {
+	return &Gateway{cfg: cfg, log: log, version: version, workers: workers, Listening: make(chan struct{})}
+}
+
+// Run runs the gateway until ctx ends or a worker fails. A cluster that
+// cannot be reached comes back as *kafkaclient.UnreachableError.
+func (g *Gateway) Run(ctx context.Context) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "egisz_build_info",
+			Help:        "Build information of the running gateway; always 1.",
+			ConstLabels: prometheus.Labels{"version": g.version, "goversion": runtime.Version()},
+		}, func() float64 { return 1 }),
+	)
+	kafkaMetrics := kprom.NewMetrics("egisz_kafka", kprom.Registerer(reg), kprom.Gatherer(reg))
+
+	opts, err := kafkaclient.Options(g.cfg.Kafka)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, kgo.WithHooks(kafkaMetrics))
+	admCl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("kafka client: %w", err)
+	}
+	defer admCl.Close()
+	if err := kafkaclient.Ping(ctx, g.cfg.Kafka, admCl, g.cfg.Kafka.DialTimeout.D()); err != nil {
+		return err
+	}
+
+	ready := health.NewReadiness()
+	var topicsErr error = errors.New("not yet ensured")
+	var topicsMu sync.Mutex
+	ready.Add("topics", func() error {
+		topicsMu.Lock()
+		defer topicsMu.Unlock()
+		return topicsErr
+	})
+
+	ln, err := net.Listen("tcp", g.cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http.listen %s: %w", g.cfg.HTTP.Listen, err)
+	}
+	srv := &http.Server{Handler: health.Handler(ready, reg), ReadHeaderTimeout: 5 * time.Second}
+	g.HTTPAddr = ln.Addr().String()
+	g.log.Info("health, readiness and metrics listening",
+		"healthz", "http://"+g.HTTPAddr+"/healthz", "readyz", "http://"+g.HTTPAddr+"/readyz", "metrics", "http://"+g.HTTPAddr+"/metrics")
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- srv.Serve(ln) }()
+	close(g.Listening)
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+
+	cat := topics.Default().WithPrefix(g.cfg.Kafka.TopicPrefix)
+	rep, err := topics.Ensure(ctx, kadm.NewClient(admCl), cat, int16(g.cfg.Kafka.ReplicationFactor))
+	if err != nil {
+		return fmt.Errorf("topic catalog: %w", err)
+	}
+	g.log.Info("topic catalog ensured", "created", len(rep.Created), "present", len(rep.Present), "total", len(cat))
+	topicsMu.Lock()
+	topicsErr = nil
+	topicsMu.Unlock()
+
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	deps := Deps{Config: g.cfg, Catalog: cat, KafkaOpt: opts, Metrics: reg, Log: g.log}
+	errs := make(chan error, len(g.workers))
+	var wg sync.WaitGroup
+	for _, build := range g.workers {
+		w, err := build(deps)
+		if err != nil {
+			stop()
+			wg.Wait()
+			return fmt.Errorf("start worker: %w", err)
+		}
+		ready.Add(w.Name(), w.Ready)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.Run(wctx); err != nil && wctx.Err() == nil {
+				errs <- fmt.Errorf("worker %s: %w", w.Name(), err)
+			}
+		}()
+	}
+	g.log.Info("gateway running", "workers", len(g.workers))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		g.log.Info("shutting down", "reason", context.Cause(ctx))
+	case runErr = <-errs:
+		g.log.Error("worker failed; shutting down", "err", runErr)
+	case err := <-httpDone:
+		runErr = fmt.Errorf("http server: %w", err)
+	}
+	stop()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(g.cfg.Shutdown.D()):
+		return errors.Join(runErr, fmt.Errorf("workers did not stop within shutdown_timeout %s", g.cfg.Shutdown))
+	}
+	return runErr
+}

@@ -1,0 +1,378 @@
+// Package config loads the gateway's configuration: defaults, then a YAML
+// file, then environment variables (the environment wins). Every mistake is
+// reported with the key or variable it concerns, so an operator can fix it
+// without reading code.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration. The yaml tags are the file's keys; the
+// env tags the environment variables that override them.
+type Config struct {
+	Kafka    Kafka    `yaml:"kafka"`
+	HTTP     HTTP     `yaml:"http"`
+	Dev      Dev      `yaml:"dev"`
+	Log      Log      `yaml:"log"`
+	Shutdown Duration `yaml:"shutdown_timeout" env:"EGISZ_SHUTDOWN_TIMEOUT" doc:"how long a clean shutdown may take"`
+}
+
+// Kafka is how the gateway reaches its cluster.
+type Kafka struct {
+	Brokers           []string `yaml:"brokers" env:"EGISZ_KAFKA_BROKERS,KAFKA_BROKERS" doc:"seed brokers, host:port, comma-separated in the environment"`
+	ClientID          string   `yaml:"client_id" env:"EGISZ_KAFKA_CLIENT_ID"`
+	TopicPrefix       string   `yaml:"topic_prefix" env:"EGISZ_TOPIC_PREFIX" doc:"put in front of every topic and group name, to share a cluster"`
+	ReplicationFactor int      `yaml:"replication_factor" env:"EGISZ_KAFKA_REPLICATION_FACTOR" doc:"for topics the gateway creates; -1 takes the broker default"`
+	DialTimeout       Duration `yaml:"dial_timeout" env:"EGISZ_KAFKA_DIAL_TIMEOUT"`
+	TLS               TLS      `yaml:"tls"`
+	SASL              SASL     `yaml:"sasl"`
+}
+
+// TLS to the brokers.
+type TLS struct {
+	Enabled    bool   `yaml:"enabled" env:"EGISZ_KAFKA_TLS"`
+	CAFile     string `yaml:"ca_file" env:"EGISZ_KAFKA_TLS_CA_FILE" doc:"PEM bundle of the CAs to trust; the system pool when empty"`
+	CertFile   string `yaml:"cert_file" env:"EGISZ_KAFKA_TLS_CERT_FILE" doc:"client certificate (PEM), for mTLS"`
+	KeyFile    string `yaml:"key_file" env:"EGISZ_KAFKA_TLS_KEY_FILE" doc:"client key (PEM), for mTLS"`
+	ServerName string `yaml:"server_name" env:"EGISZ_KAFKA_TLS_SERVER_NAME"`
+}
+
+// SASL authentication to the brokers.
+type SASL struct {
+	Mechanism    string `yaml:"mechanism" env:"EGISZ_KAFKA_SASL_MECHANISM" doc:"PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; empty for none"`
+	Username     string `yaml:"username" env:"EGISZ_KAFKA_SASL_USERNAME"`
+	Password     string `yaml:"password" env:"EGISZ_KAFKA_SASL_PASSWORD"`
+	PasswordFile string `yaml:"password_file" env:"EGISZ_KAFKA_SASL_PASSWORD_FILE" doc:"read the password from this file (a mounted secret)"`
+}
+
+// HTTP is the gateway's own HTTP endpoint: health, readiness, metrics.
+type HTTP struct {
+	Listen string `yaml:"listen" env:"EGISZ_HTTP_LISTEN" doc:"address of /healthz, /readyz and /metrics"`
+}
+
+// Dev configures the embedded broker of `egisz-gateway dev`.
+type Dev struct {
+	BrokerListen string `yaml:"broker_listen" env:"EGISZ_DEV_BROKER_LISTEN" doc:"where the embedded broker listens; loopback only"`
+	DataDir      string `yaml:"data_dir" env:"EGISZ_DEV_DATA_DIR" doc:"keep the embedded broker's data here across restarts; in memory when empty"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Level  string `yaml:"level" env:"EGISZ_LOG_LEVEL" doc:"debug, info, warn or error"`
+	Format string `yaml:"format" env:"EGISZ_LOG_FORMAT" doc:"text or json"`
+}
+
+// Default returns the configuration used when nothing is set: a local
+// broker on 127.0.0.1:9092 and the HTTP endpoint on 127.0.0.1:9464.
+func Default() Config {
+	return Config{
+		Kafka: Kafka{
+			Brokers:           []string{"127.0.0.1:9092"},
+			ClientID:          "egisz-gateway",
+			ReplicationFactor: -1,
+			DialTimeout:       Duration(10 * time.Second),
+		},
+		HTTP:     HTTP{Listen: "127.0.0.1:9464"},
+		Dev:      Dev{BrokerListen: "127.0.0.1:9092"},
+		Log:      Log{Level: "info", Format: "text"},
+		Shutdown: Duration(10 * time.Second),
+	}
+}
+
+// Error is a configuration mistake. Key names the YAML key (a dotted path)
+// or the environment variable at fault.
+type Error struct {
+	Key string
+	Msg string
+}
+
+func (e *Error) Error() string {
+	if e.Key == "" {
+		return "config: " + e.Msg
+	}
+	return fmt.Sprintf("config: %s: %s", e.Key, e.Msg)
+}
+
+// Load reads the defaults, then the YAML file at path (skipped when path is
+// empty), then the environment through getenv (os.Getenv in production).
+func Load(path string, getenv func(string) string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, &Error{Msg: fmt.Sprintf("read %s: %v", path, errors.Unwrap(err))}
+		}
+		if err := decodeYAML(b, &cfg); err != nil {
+			return cfg, err
+		}
+	}
+	if err := applyEnv(reflect.ValueOf(&cfg).Elem(), getenv); err != nil {
+		return cfg, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// Validate checks values that are well-formed but wrong together.
+func (c Config) Validate() error {
+	if len(c.Kafka.Brokers) == 0 {
+		return &Error{Key: "kafka.brokers", Msg: "at least one broker is required"}
+	}
+	for _, b := range c.Kafka.Brokers {
+		if !strings.Contains(b, ":") {
+			return &Error{Key: "kafka.brokers", Msg: fmt.Sprintf("%q is not host:port", b)}
+		}
+	}
+	switch c.Kafka.SASL.Mechanism {
+	case "", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+	default:
+		return &Error{Key: "kafka.sasl.mechanism", Msg: fmt.Sprintf("%q is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", c.Kafka.SASL.Mechanism)}
+	}
+	if c.Kafka.SASL.Mechanism != "" && c.Kafka.SASL.Username == "" {
+		return &Error{Key: "kafka.sasl.username", Msg: "required with a SASL mechanism"}
+	}
+	if (c.Kafka.TLS.CertFile == "") != (c.Kafka.TLS.KeyFile == "") {
+		return &Error{Key: "kafka.tls.cert_file", Msg: "cert_file and key_file go together"}
+	}
+	if c.Kafka.ReplicationFactor == 0 || c.Kafka.ReplicationFactor < -1 {
+		return &Error{Key: "kafka.replication_factor", Msg: fmt.Sprintf("%d: use a positive number, or -1 for the broker default", c.Kafka.ReplicationFactor)}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return &Error{Key: "log.level", Msg: fmt.Sprintf("%q is not one of debug, info, warn, error", c.Log.Level)}
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return &Error{Key: "log.format", Msg: fmt.Sprintf("%q is not one of text, json", c.Log.Format)}
+	}
+	if c.Shutdown <= 0 {
+		return &Error{Key: "shutdown_timeout", Msg: "must be positive"}
+	}
+	if c.Kafka.DialTimeout <= 0 {
+		return &Error{Key: "kafka.dial_timeout", Msg: "must be positive"}
+	}
+	return nil
+}
+
+// Duration is a time.Duration spelled as Go does ("10s", "1m30s").
+type Duration time.Duration
+
+// D returns the duration as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// String spells the duration as Go does.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+var durationType = reflect.TypeOf(Duration(0))
+
+// decodeYAML walks the document against the Config type first, so that an
+// unknown key or a bad value is reported with its dotted path and line
+// rather than yaml's Go type names, and only then decodes it.
+func decodeYAML(b []byte, cfg *Config) error {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // an empty file keeps the defaults
+		}
+		return &Error{Msg: "YAML: " + err.Error()}
+	}
+	if len(doc.Content) == 0 {
+		return nil
+	}
+	return setNode(reflect.ValueOf(cfg).Elem(), doc.Content[0], "")
+}
+
+func setNode(v reflect.Value, n *yaml.Node, path string) error {
+	at := func(msg string) error {
+		return &Error{Key: path, Msg: fmt.Sprintf("%s (line %d)", msg, n.Line)}
+	}
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if v.Type() == durationType {
+		if n.Kind != yaml.ScalarNode {
+			return at("expected a duration such as 10s or 1m30s")
+		}
+		d, err := time.ParseDuration(n.Value)
+		if err != nil {
+			return at(fmt.Sprintf("%q is not a duration (use 10s, 1m30s, 2h)", n.Value))
+		}
+		v.SetInt(int64(d))
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return at("expected a mapping of keys")
+		}
+		fields := map[string]int{}
+		for i := 0; i < v.NumField(); i++ {
+			fields[yamlKey(v.Type().Field(i))] = i
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			child := join(path, k.Value)
+			idx, ok := fields[k.Value]
+			if !ok {
+				known := make([]string, 0, len(fields))
+				for name := range fields {
+					known = append(known, name)
+				}
+				sort.Strings(known)
+				return &Error{Key: child, Msg: fmt.Sprintf("unknown key (line %d); known keys here: %s", k.Line, strings.Join(known, ", "))}
+			}
+			if err := setNode(v.Field(idx), val, child); err != nil {
+				return err
+			}
+		}
+		return nil
+	case reflect.Slice:
+		switch n.Kind {
+		case yaml.SequenceNode:
+			s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+			for i, item := range n.Content {
+				if err := setNode(s.Index(i), item, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+					return err
+				}
+			}
+			v.Set(s)
+			return nil
+		case yaml.ScalarNode: // "a:1,b:2" is accepted like the environment spells it
+			return setScalar(v, n.Value, func(msg string) error { return at(msg) })
+		}
+		return at("expected a list")
+	default:
+		if n.Kind != yaml.ScalarNode {
+			return at("expected a single value")
+		}
+		return setScalar(v, n.Value, func(msg string) error { return at(msg) })
+	}
+}
+
+func setScalar(v reflect.Value, s string, fail func(string) error) error {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fail(fmt.Sprintf("%q is not true or false", s))
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		if v.Type() == durationType {
+			d, err := time.ParseDuration(s)
+			if err != nil {
+				return fail(fmt.Sprintf("%q is not a duration (use 10s, 1m30s, 2h)", s))
+			}
+			v.SetInt(int64(d))
+			return nil
+		}
+		i, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return fail(fmt.Sprintf("%q is not a whole number", s))
+		}
+		v.SetInt(i)
+	case reflect.Slice:
+		var items []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				items = append(items, p)
+			}
+		}
+		v.Set(reflect.ValueOf(items))
+	default:
+		return fail(fmt.Sprintf("cannot set a %s", v.Kind()))
+	}
+	return nil
+}
+
+// applyEnv sets every field that has an env tag and a non-empty variable.
+// A tag may list several names; the first one set wins.
+func applyEnv(v reflect.Value, getenv func(string) string) error {
+	for i := 0; i < v.NumField(); i++ {
+		f, fv := v.Type().Field(i), v.Field(i)
+		if tag := f.Tag.Get("env"); tag != "" {
+			for _, name := range strings.Split(tag, ",") {
+				val := getenv(name)
+				if val == "" {
+					continue
+				}
+				if err := setScalar(fv, val, func(msg string) error { return &Error{Key: name, Msg: msg} }); err != nil {
+					return err
+				}
+				break
+			}
+			continue
+		}
+		if fv.Kind() == reflect.Struct && fv.Type() != durationType {
+			if err := applyEnv(fv, getenv); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func yamlKey(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	if name == "" {
+		return strings.ToLower(f.Name)
+	}
+	return name
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// EnvVars lists every environment variable the configuration reads, with
+// its key and description, for `--help` and for checks of deployment files.
+func EnvVars() []EnvVar {
+	var out []EnvVar
+	var walk func(t reflect.Type, path string)
+	walk = func(t reflect.Type, path string) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			key := join(path, yamlKey(f))
+			if tag := f.Tag.Get("env"); tag != "" {
+				for _, name := range strings.Split(tag, ",") {
+					out = append(out, EnvVar{Name: name, Key: key, Doc: f.Tag.Get("doc")})
+				}
+				continue
+			}
+			if f.Type.Kind() == reflect.Struct {
+				walk(f.Type, key)
+			}
+		}
+	}
+	walk(reflect.TypeOf(Config{}), "")
+	return out
+}
+
+// EnvVar is one environment variable the configuration reads.
+type EnvVar struct {
+	Name string
+	Key  string
+	Doc  string
+}

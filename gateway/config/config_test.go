@@ -1,0 +1,149 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "gateway.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultsNeedNothing(t *testing.T) {
+	cfg, err := Load("", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cfg, Default()) {
+		t.Fatalf("Load with nothing set = %+v, want the defaults", cfg)
+	}
+	if cfg.HTTP.Listen != "127.0.0.1:9464" || cfg.Dev.BrokerListen != "127.0.0.1:9092" {
+		t.Fatalf("defaults must listen on loopback: %+v", cfg)
+	}
+}
+
+func TestFileThenEnvironment(t *testing.T) {
+	path := writeFile(t, `
+kafka:
+  brokers: [kafka-1:9093, kafka-2:9093]
+  replication_factor: 3
+  dial_timeout: 3s
+  tls:
+    enabled: true
+    ca_file: /etc/egisz/ca.pem
+  sasl:
+    mechanism: SCRAM-SHA-512
+    username: gateway
+http:
+  listen: 0.0.0.0:9464
+shutdown_timeout: 20s
+`)
+	cfg, err := Load(path, env(map[string]string{
+		"EGISZ_KAFKA_BROKERS":    "k1:9092,k2:9092",
+		"EGISZ_LOG_LEVEL":        "debug",
+		"EGISZ_SHUTDOWN_TIMEOUT": "5s",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.Kafka.Brokers = []string{"k1:9092", "k2:9092"} // the environment wins
+	want.Kafka.ReplicationFactor = 3
+	want.Kafka.DialTimeout = Duration(3 * time.Second)
+	want.Kafka.TLS = TLS{Enabled: true, CAFile: "/etc/egisz/ca.pem"}
+	want.Kafka.SASL = SASL{Mechanism: "SCRAM-SHA-512", Username: "gateway"}
+	want.HTTP.Listen = "0.0.0.0:9464"
+	want.Log.Level = "debug"
+	want.Shutdown = Duration(5 * time.Second)
+	if !reflect.DeepEqual(cfg, want) {
+		t.Fatalf("got  %+v\nwant %+v", cfg, want)
+	}
+}
+
+func TestKafkaBrokersAlias(t *testing.T) {
+	cfg, err := Load("", env(map[string]string{"KAFKA_BROKERS": "b:9092"}))
+	if err != nil || !reflect.DeepEqual(cfg.Kafka.Brokers, []string{"b:9092"}) {
+		t.Fatalf("KAFKA_BROKERS: %v %v", cfg.Kafka.Brokers, err)
+	}
+}
+
+func TestMistakesNameTheKey(t *testing.T) {
+	cases := []struct {
+		name    string
+		file    string
+		env     map[string]string
+		wantKey string
+		wantMsg string
+	}{
+		{"unknown key", "kafka:\n  brokrs: [a:1]\n", nil, "kafka.brokrs", "unknown key (line 2); known keys here: brokers,"},
+		{"unknown top-level key", "kafak: {}\n", nil, "kafak", "unknown key (line 1)"},
+		{"bad duration in file", "shutdown_timeout: 10 seconds\n", nil, "shutdown_timeout", `"10 seconds" is not a duration`},
+		{"bad duration in env", "", map[string]string{"EGISZ_KAFKA_DIAL_TIMEOUT": "soon"}, "EGISZ_KAFKA_DIAL_TIMEOUT", `"soon" is not a duration`},
+		{"bad number", "kafka:\n  replication_factor: three\n", nil, "kafka.replication_factor", `"three" is not a whole number`},
+		{"bad bool in env", "", map[string]string{"EGISZ_KAFKA_TLS": "yes please"}, "EGISZ_KAFKA_TLS", "is not true or false"},
+		{"mapping where a value belongs", "http:\n  listen: {a: b}\n", nil, "http.listen", "expected a single value"},
+		{"broker without port", "", map[string]string{"EGISZ_KAFKA_BROKERS": "kafka"}, "kafka.brokers", `"kafka" is not host:port`},
+		{"unknown sasl mechanism", "kafka:\n  sasl:\n    mechanism: GSSAPI\n    username: u\n", nil, "kafka.sasl.mechanism", "GSSAPI"},
+		{"cert without key", "kafka:\n  tls:\n    cert_file: c.pem\n", nil, "kafka.tls.cert_file", "go together"},
+		{"zero replication", "kafka:\n  replication_factor: 0\n", nil, "kafka.replication_factor", "positive"},
+		{"log level", "log:\n  level: verbose\n", nil, "log.level", "verbose"},
+		{"not yaml", "kafka: [\n", nil, "", "YAML:"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := ""
+			if tc.file != "" {
+				path = writeFile(t, tc.file)
+			}
+			_, err := Load(path, env(tc.env))
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("Load() = %v, want a *config.Error", err)
+			}
+			if ce.Key != tc.wantKey || !strings.Contains(ce.Msg, tc.wantMsg) {
+				t.Fatalf("Load() = key %q msg %q; want key %q and a message containing %q", ce.Key, ce.Msg, tc.wantKey, tc.wantMsg)
+			}
+		})
+	}
+}
+
+func TestMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"), env(nil))
+	if err == nil || !strings.Contains(err.Error(), "nope.yaml") {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
+func TestEmptyFileKeepsDefaults(t *testing.T) {
+	cfg, err := Load(writeFile(t, "# nothing yet\n"), env(nil))
+	if err != nil || !reflect.DeepEqual(cfg, Default()) {
+		t.Fatalf("empty file: %+v %v", cfg, err)
+	}
+}
+
+func TestEnvVarsListed(t *testing.T) {
+	names := map[string]string{}
+	for _, v := range EnvVars() {
+		names[v.Name] = v.Key
+	}
+	for name, key := range map[string]string{
+		"EGISZ_KAFKA_BROKERS": "kafka.brokers", "KAFKA_BROKERS": "kafka.brokers",
+		"EGISZ_KAFKA_SASL_PASSWORD_FILE": "kafka.sasl.password_file", "EGISZ_HTTP_LISTEN": "http.listen",
+	} {
+		if names[name] != key {
+			t.Errorf("EnvVars: %s -> %q, want %q", name, names[name], key)
+		}
+	}
+}

@@ -1,0 +1,87 @@
+// Package health serves the gateway's operational HTTP endpoint: /healthz
+// (the process is alive), /readyz (every readiness check passes) and
+// /metrics (Prometheus).
+package health
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Readiness collects named checks; the gateway is ready when all pass.
+type Readiness struct {
+	mu     sync.Mutex
+	checks map[string]func() error
+}
+
+// NewReadiness returns an empty set of checks. With no checks it is not
+// ready: something must declare what ready means.
+func NewReadiness() *Readiness { return &Readiness{checks: map[string]func() error{}} }
+
+// Add registers a check; a nil error means that part is ready.
+func (r *Readiness) Add(name string, check func() error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.checks[name] = check
+}
+
+// Report runs every check and says whether all passed, with each check's state.
+func (r *Readiness) Report() (bool, map[string]string) {
+	r.mu.Lock()
+	checks := make(map[string]func() error, len(r.checks))
+	for k, v := range r.checks {
+		checks[k] = v
+	}
+	r.mu.Unlock()
+	states := make(map[string]string, len(checks))
+	ready := len(checks) > 0
+	for name, check := range checks {
+		if err := check(); err != nil {
+			states[name] = err.Error()
+			ready = false
+		} else {
+			states[name] = "ok"
+		}
+	}
+	return ready, states
+}
+
+// Handler serves /healthz, /readyz and /metrics.
+func Handler(ready *Readiness, gatherer prometheus.Gatherer) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		ok, states := ready.Report()
+		names := make([]string, 0, len(states))
+		for n := range states {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		type check struct {
+			Name  string `json:"name"`
+			State string `json:"state"`
+		}
+		body := struct {
+			Ready  bool    `json:"ready"`
+			Checks []check `json:"checks"`
+		}{Ready: ok, Checks: make([]check, 0, len(names))}
+		for _, n := range names {
+			body.Checks = append(body.Checks, check{n, states[n]})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_ = json.NewEncoder(w).Encode(body)
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	return mux
+}
