@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -64,6 +65,9 @@ func Ensure(ctx context.Context, adm *kadm.Client, c Catalog, replicationFactor 
 			return rep, fmt.Errorf("ensure topic %s: %w", t.Name, d.Err)
 		}
 	}
+	if err := waitUsable(ctx, adm, rep.Created); err != nil {
+		return rep, err
+	}
 	if len(existing) == 0 {
 		return rep, nil
 	}
@@ -111,6 +115,47 @@ func create(ctx context.Context, adm *kadm.Client, t Topic, rf int16) (bool, err
 		return false, nil
 	default:
 		return false, fmt.Errorf("ensure topic %s: create with %d partitions: %w", t.Name, t.Partitions, err)
+	}
+}
+
+// waitUsable waits until every named topic shows all its partitions with a
+// leader. A broker answers CreateTopics before the controller has spread the
+// new metadata, and producing or describing configs in that gap fails.
+func waitUsable(ctx context.Context, adm *kadm.Client, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for {
+		details, err := adm.ListTopics(kadm.WithAuthorizedOps(ctx), names...)
+		pending := ""
+		if err == nil {
+			for _, n := range names {
+				d := details[n]
+				if d.Err != nil || len(d.Partitions) == 0 {
+					pending = n
+					break
+				}
+				for _, p := range d.Partitions {
+					if p.Leader < 0 || p.Err != nil {
+						pending = n
+						break
+					}
+				}
+			}
+			if pending == "" {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = fmt.Errorf("topic %s has no leader yet", pending)
+			}
+			return fmt.Errorf("ensure topics: created topics not usable: %w", err)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }
 
