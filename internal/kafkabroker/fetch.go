@@ -123,3 +123,19 @@ func tail(s string, lines int) string {
 	}
 	return strings.Join(ls, "\n")
 }
+
+// EnvHome names the variable kafka-local sets to the fetched release, so
+// tests that need clusters of their own (the three-node fault tests) find it.
+const EnvHome = "EGISZ_KAFKA_HOME"
+
+// FromEnv returns the release named by EGISZ_KAFKA_HOME, if it is set and complete.
+func FromEnv() (Install, bool) {
+	dir := os.Getenv(EnvHome)
+	if dir == "" {
+		return Install{}, false
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".complete")); err != nil {
+		return Install{}, false
+	}
+	return Install{Version: Version, Dir: dir, Lib: filepath.Join(dir, "lib")}, true
+}

@@ -1,0 +1,248 @@
+// Package eos runs an exactly-once consume-transform-produce loop: records
+// are read read_committed in a consumer group, transformed in partition
+// order, and their outputs produced in one Kafka transaction together with
+// the consumed offsets (franz-go GroupTransactSession). A crash or a
+// rebalance anywhere leaves no duplicate and no gap for read_committed
+// readers: an uncommitted batch is aborted and read again by whoever owns
+// the partition next.
+package eos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Transform turns one input record into output records. It is called in
+// partition order. A returned error is not a rejection (rejections are
+// outputs, e.g. a dead-letter record): it aborts the batch, which is then
+// retried, so return one only for failures that may pass (a state store not
+// yet loaded, say).
+type Transform interface {
+	Transform(ctx context.Context, in *kgo.Record, out *Output) error
+}
+
+// Transactional is implemented by transforms that keep state: the stage
+// tells them whether the batch they just transformed was committed or
+// aborted, so that uncommitted state changes can be dropped.
+type Transactional interface {
+	Committed()
+	Aborted()
+}
+
+// Output collects the records a transform emits for one input.
+type Output struct {
+	recs []*kgo.Record
+}
+
+// Emit adds an output record. Its topic, key, value and headers must be set;
+// the stage carries nothing over by itself.
+func (o *Output) Emit(r *kgo.Record) { o.recs = append(o.recs, r) }
+
+// Config configures a stage.
+type Config struct {
+	Name  string   // for logs and readiness
+	Group string   // consumer group
+	Input []string // topics consumed
+	// TransactionalID must be stable for an instance across restarts, so a
+	// restarted instance fences its predecessor's open transaction at once
+	// instead of waiting out the transaction timeout.
+	TransactionalID string
+	// ClientOpts are the shared client options (brokers, TLS, SASL, hooks).
+	ClientOpts []kgo.Opt
+	// ExtraOpts are stage-specific options, e.g. OnPartitionsAssigned.
+	ExtraOpts []kgo.Opt
+	// MaxBatch caps the records in one transaction (default 5000).
+	MaxBatch int
+	// TxnTimeout is the transaction timeout (default 30s).
+	TxnTimeout time.Duration
+	Log        *slog.Logger
+}
+
+// Stats counts what a stage did.
+type Stats struct {
+	Committed atomic.Int64 // transactions committed
+	Aborted   atomic.Int64 // transactions aborted (rebalance, error)
+	In        atomic.Int64 // input records in committed transactions
+	Out       atomic.Int64 // output records in committed transactions
+}
+
+// Stage is a running exactly-once loop.
+type Stage struct {
+	cfg    Config
+	tr     Transform
+	sess   *kgo.GroupTransactSession
+	joined atomic.Bool
+	Stats  Stats
+
+	closeOnce sync.Once
+}
+
+// New creates the stage's transactional session; Run starts consuming.
+func New(cfg Config, tr Transform) (*Stage, error) {
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 5000
+	}
+	if cfg.TxnTimeout <= 0 {
+		cfg.TxnTimeout = 30 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	s := &Stage{cfg: cfg, tr: tr}
+	opts := append(append([]kgo.Opt{}, cfg.ClientOpts...),
+		kgo.ConsumerGroup(cfg.Group),
+		kgo.ConsumeTopics(cfg.Input...),
+		kgo.TransactionalID(cfg.TransactionalID),
+		kgo.TransactionTimeout(cfg.TxnTimeout),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		// Range assignment gives one member the same partition numbers of
+		// every co-partitioned input, so a patient's events and state meet.
+		kgo.Balancers(kgo.RangeBalancer()),
+		kgo.RequireStableFetchOffsets(),
+		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { s.joined.Store(true) }),
+	)
+	opts = append(opts, cfg.ExtraOpts...)
+	sess, err := kgo.NewGroupTransactSession(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("stage %s: transactional session: %w", cfg.Name, err)
+	}
+	s.sess = sess
+	return s, nil
+}
+
+// Name is the stage's name.
+func (s *Stage) Name() string { return s.cfg.Name }
+
+// Ready is nil once the stage has joined its group and been assigned partitions.
+func (s *Stage) Ready() error {
+	if !s.joined.Load() {
+		return fmt.Errorf("consumer group %s not joined yet", s.cfg.Group)
+	}
+	return nil
+}
+
+// Client is the session's client, for requests that need one.
+func (s *Stage) Client() *kgo.Client { return s.sess.Client() }
+
+// Run consumes until ctx ends or the transactional state is lost; it closes
+// the session (leaving the group) when it returns.
+func (s *Stage) Run(ctx context.Context) error {
+	defer s.Close()
+	for {
+		fetches := s.sess.PollRecords(ctx, s.cfg.MaxBatch)
+		if ctx.Err() != nil || fetches.IsClientClosed() {
+			return nil
+		}
+		fetches.EachError(func(topic string, p int32, err error) {
+			if !errors.Is(err, context.Canceled) {
+				s.cfg.Log.Warn("fetch error", "stage", s.cfg.Name, "topic", topic, "partition", p, "err", err)
+			}
+		})
+		if fetches.NumRecords() == 0 {
+			continue
+		}
+		if err := s.batch(ctx, fetches); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// batch runs one transaction. It returns an error only when the session
+// can no longer be used.
+func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches) error {
+	if err := s.sess.Begin(); err != nil {
+		return fmt.Errorf("stage %s: begin transaction: %w", s.cfg.Name, err)
+	}
+	var (
+		out      Output
+		in       int
+		trErr    error
+		prodMu   sync.Mutex
+		prodErr  error
+		produced int
+	)
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		for _, r := range p.Records {
+			if trErr != nil {
+				return
+			}
+			if err := s.tr.Transform(ctx, r, &out); err != nil {
+				trErr = fmt.Errorf("transform %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
+				return
+			}
+			in++
+		}
+	})
+	if trErr == nil {
+		for _, r := range out.recs {
+			s.sess.Produce(ctx, r, func(_ *kgo.Record, err error) {
+				if err != nil {
+					prodMu.Lock()
+					if prodErr == nil {
+						prodErr = err
+					}
+					prodMu.Unlock()
+				}
+			})
+			produced++
+		}
+		// Flush here, not only inside End, so a failed produce is known
+		// before deciding to commit.
+		if err := s.sess.Client().Flush(ctx); err != nil {
+			trErr = err
+		}
+	}
+	prodMu.Lock()
+	if trErr == nil && prodErr != nil {
+		trErr = fmt.Errorf("produce: %w", prodErr)
+	}
+	prodMu.Unlock()
+
+	try := kgo.TryCommit
+	if trErr != nil {
+		try = kgo.TryAbort
+		s.cfg.Log.Warn("aborting batch; it will be read again", "stage", s.cfg.Name, "err", trErr)
+	}
+	committed, err := s.sess.End(ctx, try)
+	if txn, ok := s.tr.(Transactional); ok {
+		if committed {
+			txn.Committed()
+		} else {
+			txn.Aborted()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("stage %s: end transaction: %w", s.cfg.Name, err)
+	}
+	if committed {
+		s.Stats.Committed.Add(1)
+		s.Stats.In.Add(int64(in))
+		s.Stats.Out.Add(int64(produced))
+	} else {
+		s.Stats.Aborted.Add(1)
+		if trErr != nil {
+			// Do not spin on a failure that needs time to pass.
+			select {
+			case <-ctx.Done():
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// Close leaves the group and closes the session; safe to call twice.
+func (s *Stage) Close() {
+	s.closeOnce.Do(func() { s.sess.Close() })
+}
