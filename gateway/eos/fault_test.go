@@ -2,8 +2,6 @@ package eos_test
 
 import (
 	"context"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -20,9 +18,9 @@ func threeNodes(t *testing.T) *kafkabroker.Cluster {
 	t.Helper()
 	in, ok := kafkabroker.FromEnv()
 	if !ok {
-		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-			t.Fatalf("%s is not set under CI: run the suite through make test", kafkabroker.EnvHome)
-		}
+		// make test runs this in its real-broker pass, where kafka-local
+		// sets the variable, and fails the run when Java or Maven is
+		// missing under CI.
 		t.Skipf("no real Kafka release (%s unset): make test runs this", kafkabroker.EnvHome)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
