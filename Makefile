@@ -45,7 +45,9 @@ kafka:
 		if [ "$$CI" = true ]; then echo "!!! CI=true, so this fails the run"; exit 1; fi; \
 		exit 0; \
 	fi; \
-	$(GO) run ./cmd/kafka-local exec --nodes 1 -- $(GO) test -count=1 ./...
+	set -o pipefail; $(GO) run ./cmd/kafka-local exec --nodes 1 -- $(GO) test -count=1 -v ./... 2>&1 \
+		| grep -vE '^(=== (RUN|PAUSE|CONT|NAME)|\s*$$)'
+
 
 # Regenerate the AsyncAPI document and the JSON Schemas from the catalog.
 docs:

@@ -1,0 +1,182 @@
+// Package source holds what every source adapter shares: the canonical
+// event an adapter produces, the rejection it gives instead, decoding that
+// is strict about what matters and tolerant about what does not, and the
+// checks of the identifiers, dates and people every payload carries.
+package source
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
+)
+
+// Meta is what the record's CloudEvents headers say about the event.
+type Meta struct {
+	ID     string // ce_id
+	Source string // ce_source
+	Type   string // ce_type
+	Time   string // ce_time
+}
+
+// Kinds of canonical events.
+const (
+	KindCase         = "case"
+	KindDocument     = "document"
+	KindPrescription = "prescription"
+	KindLabResult    = "lab_result"
+	KindDispensation = "dispensation"
+	KindIdentity     = "identity"
+	KindEmployee     = "employee"
+	KindOrganization = "organization"
+)
+
+// Event is a decoded, validated and normalized source event.
+type Event struct {
+	Kind       string
+	PatientKey string // DESIGN §2: 11-digit СНИЛС, enp:<ЕНП> or local:<MO OID>:<id>; the record key
+	BusinessID string // case id, setId, prescription series/number, …
+	DedupKey   string // PatientKey|Kind|BusinessID
+	Version    int64
+	UpdatedAt  time.Time
+	// Fingerprint is the SHA-256 of the normalized payload: equal for a
+	// re-send of the same content, whatever its spelling.
+	Fingerprint [32]byte
+	Payload     any                        // the normalized topics.* value
+	Unknown     map[string]json.RawMessage // top-level fields the contract does not name, kept as sent
+}
+
+// NewEvent fills the derived fields (dedup key, fingerprint) of an event.
+func NewEvent(kind, patientKey, businessID string, version int64, updated time.Time, payload any, unknown map[string]json.RawMessage) (*Event, error) {
+	e := &Event{
+		Kind: kind, PatientKey: patientKey, BusinessID: businessID,
+		DedupKey: patientKey + "|" + kind + "|" + businessID,
+		Version:  version, UpdatedAt: updated, Payload: payload, Unknown: unknown,
+	}
+	b, err := e.MarshalPayload()
+	if err != nil {
+		return nil, err
+	}
+	e.Fingerprint = sha256.Sum256(b)
+	return e, nil
+}
+
+// MarshalPayload writes the normalized payload as JSON with the unknown
+// fields added back, in a stable order, so the same content always gives
+// the same bytes.
+func (e *Event) MarshalPayload() ([]byte, error) {
+	b, err := json.Marshal(e.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("marshal %s payload: %w", e.Kind, err)
+	}
+	if len(e.Unknown) == 0 {
+		return b, nil
+	}
+	keys := make([]string, 0, len(e.Unknown))
+	for k := range e.Unknown {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var buf bytes.Buffer
+	buf.Write(b[:len(b)-1]) // without the closing brace
+	for _, k := range keys {
+		kb, _ := json.Marshal(k)
+		if buf.Len() > 1 {
+			buf.WriteByte(',')
+		}
+		buf.Write(kb)
+		buf.WriteByte(':')
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, e.Unknown[k]); err != nil {
+			return nil, fmt.Errorf("marshal %s payload: unknown field %q: %w", e.Kind, k, err)
+		}
+		buf.Write(compact.Bytes())
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// Problem is one thing wrong with a record: a catalog code, the field at
+// fault as a JSON path, and a detail in English that names what was wrong
+// without repeating personal data.
+type Problem struct {
+	Code   string
+	Field  string
+	Detail string
+}
+
+func (p Problem) String() string {
+	s := p.Code
+	if p.Field != "" {
+		s += " at " + p.Field
+	}
+	if p.Detail != "" {
+		s += ": " + p.Detail
+	}
+	return s
+}
+
+// Rejection is why a record was not accepted: every problem found.
+type Rejection struct {
+	Problems []Problem
+}
+
+func (r *Rejection) Error() string {
+	parts := make([]string, len(r.Problems))
+	for i, p := range r.Problems {
+		parts[i] = p.String()
+	}
+	return "rejected: " + strings.Join(parts, "; ")
+}
+
+// Codes lists the catalog codes of the problems, in order, without repeats.
+func (r *Rejection) Codes() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, p := range r.Problems {
+		if !seen[p.Code] {
+			seen[p.Code] = true
+			out = append(out, p.Code)
+		}
+	}
+	return out
+}
+
+// Reasons resolves the problems through the catalog, for status records.
+func (r *Rejection) Reasons(c *reasons.Catalog) []reasons.Reason {
+	out := make([]reasons.Reason, 0, len(r.Problems))
+	for _, p := range r.Problems {
+		out = append(out, c.Resolve(p.Code))
+	}
+	return out
+}
+
+// Adapter turns the raw value of one ingress topic's records into events.
+type Adapter interface {
+	// EventType is the ce_type the adapter accepts.
+	EventType() string
+	// Decode returns the event, or the rejection when the record must not go on.
+	Decode(meta Meta, value []byte) (*Event, *Rejection)
+}
+
+// CheckMeta checks the CloudEvents headers an adapter relies on.
+func CheckMeta(meta Meta, wantType string) []Problem {
+	var ps []Problem
+	if meta.ID == "" {
+		ps = append(ps, Problem{reasons.HeaderMissing, "ce_id", "ce_id is the idempotency key and must be set"})
+	}
+	if meta.Source == "" {
+		ps = append(ps, Problem{reasons.HeaderMissing, "ce_source", "ce_source names the producing system and must be set"})
+	}
+	if meta.Type == "" {
+		ps = append(ps, Problem{reasons.HeaderMissing, "ce_type", "expected " + wantType})
+	} else if meta.Type != wantType {
+		ps = append(ps, Problem{reasons.HeaderTypeMismatch, "ce_type", fmt.Sprintf("%q does not belong on this topic; expected %s", meta.Type, wantType)})
+	}
+	return ps
+}
