@@ -46,24 +46,63 @@ func enpCheckDigit(body string) byte {
 }
 
 var (
-	oidRe   = regexp.MustCompile(`^[0-2](\.([1-9][0-9]*|0))+$`)
-	frmoRe  = regexp.MustCompile(`^1\.2\.643\.5\.1\.13\.13\.12\.[1-4]\.[0-9]{1,2}\.[0-9]{1,6}$`)
-	deptRe  = regexp.MustCompile(`^1\.2\.643\.5\.1\.13\.13\.12\.[1-4]\.[0-9]{1,2}(\.[0-9]+)+$`)
 	icd10Re = regexp.MustCompile(`^[A-Z][0-9]{2}(\.[0-9]{1,2})?$`)
 	uuidRe  = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$`)
 )
 
-// ValidOID reports whether s is an OID (dot-separated numbers without
-// leading zeros, first arc 0–2).
-func ValidOID(s string) bool { return oidRe.MatchString(s) }
+// frmoRoot is the arc under which ФРМО registers organizations.
+const frmoRoot = "1.2.643.5.1.13.13.12."
+
+// ValidOID reports whether s is an OID, the schematron's
+// ^[0-2](\.([1-9][0-9]*|0))+$: dot-separated numbers without leading
+// zeros, first arc 0–2, at least two arcs. (Hand-written: it runs for every
+// identifier of every event, and a regexp costs ten times as much.)
+func ValidOID(s string) bool {
+	arcs := oidArcs(s)
+	return len(arcs) >= 2 && len(arcs[0]) == 1 && arcs[0][0] <= '2'
+}
+
+// oidArcs splits s into its arcs, or returns nil when s is not
+// dot-separated numbers without leading zeros.
+func oidArcs(s string) []string {
+	if s == "" {
+		return nil
+	}
+	arcs := strings.Split(s, ".")
+	for _, a := range arcs {
+		if a == "" || !allDigits(a) || (len(a) > 1 && a[0] == '0') {
+			return nil
+		}
+	}
+	return arcs
+}
 
 // ValidMOOID reports whether s has the shape of a medical organization's
-// OID in ФРМО: 1.2.643.5.1.13.13.12.<1-4>.<region>.<number>.
-func ValidMOOID(s string) bool { return frmoRe.MatchString(s) }
+// OID in ФРМО: 1.2.643.5.1.13.13.12.<1-4>.<region, 1-2 digits>.<number, 1-6 digits>.
+func ValidMOOID(s string) bool {
+	arcs, ok := frmoArcs(s)
+	return ok && len(arcs) == 3 && len(arcs[2]) <= 6
+}
 
 // ValidDepartmentOID reports whether s has the shape of an ФРМО OID of an
-// organization or one of its departments (longer arcs below the region).
-func ValidDepartmentOID(s string) bool { return deptRe.MatchString(s) }
+// organization or one of its departments (more arcs below the region).
+func ValidDepartmentOID(s string) bool {
+	arcs, ok := frmoArcs(s)
+	return ok && len(arcs) >= 3
+}
+
+// frmoArcs returns the arcs after 1.2.643.5.1.13.13.12 when s is an OID
+// under it with a kind arc 1–4 and a one- or two-digit region arc.
+func frmoArcs(s string) ([]string, bool) {
+	if !strings.HasPrefix(s, frmoRoot) || !ValidOID(s) {
+		return nil, false
+	}
+	arcs := strings.Split(s[len(frmoRoot):], ".")
+	if len(arcs) < 2 || len(arcs[0]) != 1 || arcs[0][0] < '1' || arcs[0][0] > '4' || len(arcs[1]) > 2 {
+		return nil, false
+	}
+	return arcs, true
+}
 
 // MIS-local identifier kinds: the last arc of <MO OID>.100.<mis>.<inst>.<kind>.
 const (
@@ -131,3 +170,9 @@ func NormalizeName(s string) string {
 
 // SameName compares two names as a registry would match them.
 func SameName(a, b string) bool { return NormalizeName(a) == NormalizeName(b) }
+
+// ValidRegionCode reports whether s is a region code (NSI
+// 1.2.643.5.1.13.13.99.2.20): one to three digits, not zero.
+func ValidRegionCode(s string) bool {
+	return len(s) >= 1 && len(s) <= 3 && allDigits(s) && strings.Trim(s, "0") != ""
+}

@@ -1,10 +1,12 @@
 package source
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -44,24 +46,80 @@ func Decode(value []byte, lim Limits, dst any) (map[string]json.RawMessage, []Pr
 		}
 		return nil, []Problem{{reasons.DecodeNotJSON, "", "the value does not start a JSON object"}}
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(value, &fields); err != nil {
-		return nil, []Problem{jsonProblem(err)}
-	}
 	if err := json.Unmarshal(value, dst); err != nil {
 		return nil, []Problem{jsonProblem(err)}
 	}
-	known := jsonFieldNames(reflect.TypeOf(dst).Elem())
-	var unknown map[string]json.RawMessage
-	for k, v := range fields {
-		if !known[strings.ToLower(k)] {
-			if unknown == nil {
-				unknown = map[string]json.RawMessage{}
+	return unknownFields(value, jsonFieldNames(reflect.TypeOf(dst).Elem())), nil
+}
+
+// unknownFields returns the top-level members of a valid JSON object whose
+// names the payload type does not decode, found by one scan over the bytes
+// instead of a second decode into a map.
+func unknownFields(obj []byte, known map[string]bool) map[string]json.RawMessage {
+	var out map[string]json.RawMessage
+	depth := 0
+	inString, escaped := false, false
+	keyStart, keyEnd, valStart := -1, -1, -1
+	expectKey := false
+	flush := func(end int) {
+		if keyEnd < 0 || valStart < 0 {
+			return
+		}
+		raw := obj[keyStart+1 : keyEnd]
+		name := string(raw)
+		if bytes.IndexByte(raw, '\\') >= 0 { // an escaped key: let encoding/json unquote it
+			if err := json.Unmarshal(obj[keyStart:keyEnd+1], &name); err != nil {
+				name = ""
 			}
-			unknown[k] = v
+		}
+		if name != "" && !known[strings.ToLower(name)] {
+			if out == nil {
+				out = map[string]json.RawMessage{}
+			}
+			out[name] = json.RawMessage(bytes.TrimSpace(obj[valStart:end]))
+		}
+		keyStart, keyEnd, valStart = -1, -1, -1
+	}
+	for i, c := range obj {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+				if depth == 1 && expectKey {
+					keyEnd = i
+					expectKey = false
+				}
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+			if depth == 1 && keyStart < 0 {
+				keyStart, expectKey = i, true
+			}
+		case ':':
+			if depth == 1 && valStart < 0 {
+				valStart = i + 1
+			}
+		case ',':
+			if depth == 1 {
+				flush(i)
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 1 {
+				flush(i)
+			}
+			depth--
 		}
 	}
-	return unknown, nil
+	return out
 }
 
 func jsonProblem(err error) Problem {
@@ -170,60 +228,97 @@ func jsonFieldNames(t reflect.Type) map[string]bool {
 	return out
 }
 
-// CheckContract walks a decoded payload against the contract's struct tags:
-// a field whose json tag lacks omitempty must not be empty (FIELD_REQUIRED)
-// and a string with an enum tag must hold one of its values (FIELD_ENUM).
-// Optional nested structs are checked when present.
-func CheckContract(v any) []Problem {
+// Contract is the checking plan of a payload type, read once from its
+// struct tags: a field whose json tag lacks omitempty must not be empty
+// (FIELD_REQUIRED), a string with an enum tag must hold one of its values
+// (FIELD_ENUM); nested structs, pointers and slices are followed.
+type Contract struct {
+	fields []contractField
+}
+
+type contractField struct {
+	index    int
+	name     string
+	required bool
+	enum     string
+	sub      *Contract // for a struct, a pointer to one, or a slice of them
+	slice    bool
+}
+
+// NewContract reads the plan of struct type t.
+func NewContract(t reflect.Type) *Contract {
+	return newContract(t, map[reflect.Type]*Contract{})
+}
+
+func newContract(t reflect.Type, seen map[reflect.Type]*Contract) *Contract {
+	if c, ok := seen[t]; ok {
+		return c
+	}
+	c := &Contract{}
+	seen[t] = c
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		cf := contractField{index: i, name: name, required: !strings.Contains(opts, "omitempty"), enum: f.Tag.Get("enum")}
+		ft := f.Type
+		if ft.Kind() == reflect.Slice && ft.Elem().Kind() != reflect.Uint8 {
+			cf.slice = true
+			ft = ft.Elem()
+		}
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct {
+			cf.sub = newContract(ft, seen)
+		}
+		c.fields = append(c.fields, cf)
+	}
+	return c
+}
+
+// Check walks a decoded payload (a pointer to the plan's type).
+func (c *Contract) Check(v any) []Problem {
 	var ps []Problem
-	walkContract(reflect.ValueOf(v), "", &ps)
+	c.walk(reflect.ValueOf(v), "", &ps)
 	return ps
 }
 
-func walkContract(v reflect.Value, path string, ps *[]Problem) {
-	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+func (c *Contract) walk(v reflect.Value, path string, ps *[]Problem) {
+	for v.Kind() == reflect.Pointer {
 		if v.IsNil() {
 			return
 		}
 		v = v.Elem()
 	}
-	switch v.Kind() {
-	case reflect.Struct:
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			tag := f.Tag.Get("json")
-			name, opts, _ := strings.Cut(tag, ",")
-			if name == "-" {
-				continue
-			}
-			if name == "" {
-				name = f.Name
-			}
-			fv := v.Field(i)
-			child := joinPath(path, name)
-			required := !strings.Contains(opts, "omitempty")
-			if required && fv.IsZero() {
-				*ps = append(*ps, Problem{reasons.FieldRequired, child, "required"})
-				continue
-			}
-			if enum := f.Tag.Get("enum"); enum != "" && fv.Kind() == reflect.String && fv.String() != "" {
-				if !inList(fv.String(), enum) {
-					*ps = append(*ps, Problem{reasons.FieldEnum, child, "expected one of " + strings.ReplaceAll(enum, ",", ", ")})
-				}
-			}
-			walkContract(fv, child, ps)
+	for i := range c.fields {
+		f := &c.fields[i]
+		fv := v.Field(f.index)
+		if f.required && fv.IsZero() {
+			*ps = append(*ps, Problem{reasons.FieldRequired, joinPath(path, f.name), "required"})
+			continue
 		}
-	case reflect.Slice:
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			return
+		if f.enum != "" && fv.Kind() == reflect.String && fv.Len() > 0 && !inList(fv.String(), f.enum) {
+			*ps = append(*ps, Problem{reasons.FieldEnum, joinPath(path, f.name), "expected one of " + strings.ReplaceAll(f.enum, ",", ", ")})
 		}
-		for i := 0; i < v.Len(); i++ {
-			walkContract(v.Index(i), fmt.Sprintf("%s[%d]", path, i), ps)
+		if f.sub == nil {
+			continue
 		}
+		if f.slice {
+			for j := 0; j < fv.Len(); j++ {
+				f.sub.walk(fv.Index(j), joinPath(path, f.name)+"["+strconv.Itoa(j)+"]", ps)
+			}
+			continue
+		}
+		f.sub.walk(fv, joinPath(path, f.name), ps)
 	}
 }
 

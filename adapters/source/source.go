@@ -9,11 +9,13 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
+	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
 // Meta is what the record's CloudEvents headers say about the event.
@@ -38,8 +40,11 @@ const (
 
 // Event is a decoded, validated and normalized source event.
 type Event struct {
-	Kind       string
-	PatientKey string // DESIGN §2: 11-digit СНИЛС, enp:<ЕНП> or local:<MO OID>:<id>; the record key
+	Kind string
+	// PatientKey is the record key: for patient events DESIGN §2's 11-digit
+	// СНИЛС, enp:<ЕНП> or local:<MO OID>:<id>; for reference feeds the
+	// employee's СНИЛС or the organization's OID.
+	PatientKey string
 	BusinessID string // case id, setId, prescription series/number, …
 	DedupKey   string // PatientKey|Kind|BusinessID
 	Version    int64
@@ -180,3 +185,68 @@ func CheckMeta(meta Meta, wantType string) []Problem {
 	}
 	return ps
 }
+
+// Options configure the source adapters.
+type Options struct {
+	Limits Limits
+	// MaxInlineFile caps a document's inline signed file, decoded; larger
+	// files travel by reference. 512 KiB by default.
+	MaxInlineFile int
+	// Now is the clock dates are checked against.
+	Now func() time.Time
+}
+
+// DefaultOptions are the options when nothing is configured.
+func DefaultOptions() Options {
+	return Options{Limits: DefaultLimits(), MaxInlineFile: 512 << 10, Now: time.Now}
+}
+
+// Decoder decodes and checks the records of one payload type. Build it
+// once per adapter: it reads the payload type's contract a single time.
+type Decoder[T any] struct {
+	eventType string
+	lim       Limits
+	contract  *Contract
+}
+
+// NewDecoder returns the decoder of T's records with the given ce_type.
+func NewDecoder[T any](eventType string, lim Limits) *Decoder[T] {
+	return &Decoder[T]{eventType: eventType, lim: lim, contract: NewContract(reflect.TypeFor[T]())}
+}
+
+// Start decodes a record into a new T and checks its headers and the
+// contract's required fields and enums. When the value cannot be decoded at
+// all it returns the rejection and a nil payload; otherwise the Check holds
+// the problems so far and the adapter adds its domain checks.
+func (d *Decoder[T]) Start(meta Meta, value []byte) (*T, map[string]json.RawMessage, *Check, *Rejection) {
+	c := &Check{Problems: CheckMeta(meta, d.eventType)}
+	p := new(T)
+	unknown, ps := Decode(value, d.lim, p)
+	if len(ps) > 0 {
+		c.Problems = append(c.Problems, ps...)
+		return nil, nil, nil, c.Reject()
+	}
+	c.Problems = append(c.Problems, d.contract.Check(p)...)
+	return p, unknown, c, nil
+}
+
+// Finish returns the event, or the rejection when the check found problems.
+func Finish(c *Check, kind, patientKey, businessID string, version int64, updated time.Time, payload any, unknown map[string]json.RawMessage) (*Event, *Rejection) {
+	if r := c.Reject(); r != nil {
+		return nil, r
+	}
+	e, err := NewEvent(kind, patientKey, businessID, version, updated, payload, unknown)
+	if err != nil {
+		// The payload was decoded from JSON a moment ago; failing to encode
+		// it again means an unknown field held invalid JSON.
+		return nil, &Rejection{Problems: []Problem{{reasons.DecodeNotJSON, "", err.Error()}}}
+	}
+	return e, nil
+}
+
+// IDString spells an identifier as root:extension, the form business ids use.
+func IDString(id topics.ID) string { return id.Root + ":" + id.Extension }
+
+// PrescriptionID is a prescription's business id, series/number; the
+// prescription and the dispensations against it share it.
+func PrescriptionID(series, number string) string { return series + "/" + number }
