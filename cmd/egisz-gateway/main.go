@@ -36,6 +36,7 @@ Commands:
   dev       run the whole gateway in one process on an embedded Kafka broker
   run       run the gateway against a Kafka cluster
   topics    list, ensure or document the topic catalog (list|ensure|asyncapi|schemas)
+  reasons   print the reason catalog: every rejection and failure code, its owner and texts
   version   print the version
 
 Run 'egisz-gateway <command> --help' for a command's flags.
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv en
 		return cmdTopics(ctx, rest, stdout, stderr, getenv)
 	case "version":
 		return cmdVersion(rest, stdout, stderr)
+	case "reasons":
+		return cmdReasons(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageHeader)
 		return exitOK

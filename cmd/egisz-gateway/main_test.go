@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -228,7 +229,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"dev", "--help"}, {"run", "--help"}, {"version", "--help"},
 		{"topics", "--help"}, {"topics", "list", "--help"}, {"topics", "ensure", "--help"},
-		{"topics", "asyncapi", "--help"}, {"topics", "schemas", "--help"},
+		{"topics", "asyncapi", "--help"}, {"topics", "schemas", "--help"}, {"reasons", "--help"},
 	} {
 		var stdout, stderr syncBuffer
 		if code := run(context.Background(), args, &stdout, &stderr, noEnv); code != exitOK {
@@ -269,5 +270,34 @@ func TestTopicsEnsureAgainstDev(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "topic x.egisz.status.v1: partitions is 1 on the cluster, the catalog says 6") {
 		t.Fatalf("drift not named:\n%s", stderr.String())
+	}
+}
+
+func TestReasonsPrintsTheCatalog(t *testing.T) {
+	var stdout, stderr syncBuffer
+	if code := run(context.Background(), []string{"reasons"}, &stdout, &stderr, noEnv); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	for _, want := range []string{`SNILS_CHECKSUM\s+clinic\s+park\s+Неверная контрольная сумма СНИЛС / SNILS checksum`,
+		`CA_INACCESSIBILITY\s+registry\s+retry`, `NOT_UNIQUE_PROVIDED_ID\s+mis\s+reconcile`} {
+		if !regexp.MustCompile(want).MatchString(stdout.String()) {
+			t.Errorf("reasons output lacks %s", want)
+		}
+	}
+	stdout = syncBuffer{}
+	if code := run(context.Background(), []string{"reasons", "--json", "--owner", "integrator"}, &stdout, &stderr, noEnv); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var rows []struct{ Code, Owner string }
+	if err := json.Unmarshal([]byte(stdout.String()), &rows); err != nil || len(rows) == 0 {
+		t.Fatalf("json output: %v %q", err, stdout.String())
+	}
+	for _, r := range rows {
+		if r.Owner != "integrator" {
+			t.Errorf("--owner integrator printed %s of %s", r.Code, r.Owner)
+		}
+	}
+	if code := run(context.Background(), []string{"reasons", "--owner", "nobody"}, &stdout, &stderr, noEnv); code != exitUsage {
+		t.Errorf("unknown owner: exit %d", code)
 	}
 }
