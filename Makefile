@@ -54,3 +54,4 @@ docs:
 	rm -rf docs/schemas
 	$(GO) run ./cmd/egisz-gateway topics schemas docs/schemas > /dev/null
 	$(GO) run ./cmd/egisz-gateway topics asyncapi > docs/asyncapi.yaml
+	rm -rf docs/examples && mkdir -p docs/examples && cp topics/examples/*.json docs/examples/

@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -32,9 +30,9 @@ var examples = map[string]string{
 
 func readExample(t testing.TB, topic string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "docs", "examples", examples[topic]))
-	if err != nil {
-		t.Fatal(err)
+	b := topics.Example(examples[topic])
+	if b == nil {
+		t.Fatalf("no example %s", examples[topic])
 	}
 	return b
 }

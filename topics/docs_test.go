@@ -32,6 +32,13 @@ func TestCommittedDocsAreCurrent(t *testing.T) {
 			t.Errorf("docs/schemas/%s is stale or missing (%v): run `make docs`", name, err)
 		}
 	}
+	for _, name := range ExampleNames() {
+		got, err := os.ReadFile(filepath.Join(docs, "examples", name))
+		if err != nil || !bytes.Equal(got, Example(name)) {
+			t.Errorf("docs/examples/%s is stale or missing (%v): run `make docs`", name, err)
+		}
+	}
+
 	entries, err := os.ReadDir(filepath.Join(docs, SchemasDir))
 	if err != nil {
 		t.Fatal(err)

@@ -174,3 +174,15 @@ func TestUUID(t *testing.T) {
 		t.Error("UUID check wrong")
 	}
 }
+
+func TestMakeSNILS(t *testing.T) {
+	for _, n := range []int{112233445, 123456789, 50234316, 820981233, 999999999, 1001999} {
+		s := MakeSNILS(n)
+		if d, err := NormalizeSNILS(s); err != nil || d != s {
+			t.Errorf("MakeSNILS(%d) = %q does not validate: %v", n, s, err)
+		}
+	}
+	if MakeSNILS(112233445) != "11223344595" {
+		t.Errorf("MakeSNILS(112233445) = %s", MakeSNILS(112233445))
+	}
+}

@@ -6,6 +6,7 @@ package ident
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -135,4 +136,16 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// MakeSNILS returns the 11 digits of the СНИЛС numbered n (its first nine
+// digits) with the right check number. Test data and the load generator
+// use it; n must be above 1001998 and below 1e9 to carry a checksum.
+func MakeSNILS(n int) string {
+	body := fmt.Sprintf("%09d", n%1_000_000_000)
+	sum := 0
+	for i := 0; i < 9; i++ {
+		sum += int(body[i]-'0') * (9 - i)
+	}
+	return fmt.Sprintf("%s%02d", body, snilsCheck(sum))
 }

@@ -90,6 +90,8 @@ const (
 	IdentityMismatch     = "PATIENT_IDENTITY_MISMATCH"
 	ConsentRevoked       = "CONSENT_REVOKED"
 	DedupConflict        = "DEDUP_CONFLICT"
+	KeyMismatch          = "KEY_MISMATCH"
+	UnknownTopic         = "UNKNOWN_TOPIC"
 	RxUnknown            = "RX_UNKNOWN"
 	RxCancelled          = "RX_CANCELLED"
 	RxExpired            = "RX_EXPIRED"
@@ -161,6 +163,8 @@ func catalog() []Reason {
 		r(MOInactive, Clinic, Park, "Медицинская организация не действовала на эту дату (ФРМО)", "The medical organization was not active on that date (FRMO)"),
 		r(IdentityMismatch, Clinic, Park, "ФИО или дата рождения пациента не совпадают с данными Госуслуг", "The patient's name or birth date disagrees with the identity bridge (ESIA)"),
 		r(ConsentRevoked, Clinic, Park, "Пациент отозвал согласие на обмен данными", "The patient revoked consent to the exchange"),
+		r(KeyMismatch, MIS, Park, "Ключ сообщения Kafka не совпадает с ключом пациента (нормализованный СНИЛС, enp:ЕНП или local:OID:id)", "The Kafka record key is not the patient key (normalized SNILS, enp:ENP or local:OID:id)"),
+		r(UnknownTopic, Gateway, Park, "Для топика нет обработчика", "No adapter reads this topic"),
 		r(DedupConflict, MIS, Park, "Повторная отправка с тем же идентификатором и другим содержанием без увеличения версии", "Same identifier re-sent with other content and no higher version"),
 		r(RxUnknown, MIS, Park, "Рецепт не найден", "The prescription is unknown"),
 		r(RxCancelled, Clinic, Park, "Рецепт аннулирован", "The prescription was cancelled"),

@@ -15,10 +15,6 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/gateway/kafkaclient"
 )
 
-// pipeline lists the stages the gateway runs, in start order. The
-// normalize and forward stages add their factories here.
-func pipeline() []app.WorkerFactory { return nil }
-
 // loadConfig reads --config (or EGISZ_CONFIG) and the environment; a
 // mistake is printed with the key at fault.
 func loadConfig(path string, getenv env, stderr io.Writer) (config.Config, bool) {

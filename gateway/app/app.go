@@ -39,9 +39,13 @@ type Worker interface {
 type Deps struct {
 	Config   config.Config
 	Catalog  topics.Catalog
-	KafkaOpt []kgo.Opt
+	KafkaOpt []kgo.Opt // brokers, TLS, SASL: every client's options
 	Metrics  prometheus.Registerer
 	Log      *slog.Logger
+	// KafkaMetrics returns the option that exports a long-lived client's
+	// own metrics (franz-go's kprom) under the label client=name. A kprom
+	// instance serves one client, so every such client asks for its own.
+	KafkaMetrics func(name string) kgo.Opt
 }
 
 // WorkerFactory builds a worker once the topics exist.
@@ -77,14 +81,16 @@ func (g *Gateway) Run(ctx context.Context) error {
 			ConstLabels: prometheus.Labels{"version": g.version, "goversion": runtime.Version()},
 		}, func() float64 { return 1 }),
 	)
-	kafkaMetrics := kprom.NewMetrics("egisz_kafka", kprom.Registerer(reg), kprom.Gatherer(reg))
+	kafkaMetrics := func(name string) kgo.Opt {
+		return kgo.WithHooks(kprom.NewMetrics("egisz_kafka", kprom.Registerer(reg), kprom.Gatherer(reg),
+			kprom.WithStaticLabel(prometheus.Labels{"client": name})))
+	}
 
 	opts, err := kafkaclient.Options(g.cfg.Kafka)
 	if err != nil {
 		return err
 	}
-	opts = append(opts, kgo.WithHooks(kafkaMetrics))
-	admCl, err := kgo.NewClient(opts...)
+	admCl, err := kgo.NewClient(append(opts, kafkaMetrics("admin"))...)
 	if err != nil {
 		return fmt.Errorf("kafka client: %w", err)
 	}
@@ -131,7 +137,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
-	deps := Deps{Config: g.cfg, Catalog: cat, KafkaOpt: opts, Metrics: reg, Log: g.log}
+	deps := Deps{Config: g.cfg, Catalog: cat, KafkaOpt: opts, Metrics: reg, Log: g.log, KafkaMetrics: kafkaMetrics}
 	errs := make(chan error, len(g.workers))
 	var wg sync.WaitGroup
 	for _, build := range g.workers {

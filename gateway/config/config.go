@@ -22,11 +22,13 @@ import (
 // Config is the whole configuration. The yaml tags are the file's keys; the
 // env tags the environment variables that override them.
 type Config struct {
-	Kafka    Kafka    `yaml:"kafka"`
-	HTTP     HTTP     `yaml:"http"`
-	Dev      Dev      `yaml:"dev"`
-	Log      Log      `yaml:"log"`
-	Shutdown Duration `yaml:"shutdown_timeout" env:"EGISZ_SHUTDOWN_TIMEOUT" doc:"how long a clean shutdown may take"`
+	Instance  string    `yaml:"instance_id" env:"EGISZ_INSTANCE_ID" doc:"stable name of this instance (default: the host name); names its Kafka transactional ids, so a restarted instance fences its predecessor at once"`
+	Kafka     Kafka     `yaml:"kafka"`
+	Normalize Normalize `yaml:"normalize"`
+	HTTP      HTTP      `yaml:"http"`
+	Dev       Dev       `yaml:"dev"`
+	Log       Log       `yaml:"log"`
+	Shutdown  Duration  `yaml:"shutdown_timeout" env:"EGISZ_SHUTDOWN_TIMEOUT" doc:"how long a clean shutdown may take"`
 }
 
 // Kafka is how the gateway reaches its cluster.
@@ -57,6 +59,13 @@ type SASL struct {
 	PasswordFile string `yaml:"password_file" env:"EGISZ_KAFKA_SASL_PASSWORD_FILE" doc:"read the password from this file (a mounted secret)"`
 }
 
+// Normalize configures the normalize stage.
+type Normalize struct {
+	DedupWindow    Duration `yaml:"dedup_window" env:"EGISZ_DEDUP_WINDOW" doc:"dedup keys not seen for this long are forgotten (default 9600h, 400 days)"`
+	MaxBatch       int      `yaml:"max_batch" env:"EGISZ_NORMALIZE_MAX_BATCH" doc:"records in one transaction at most"`
+	MaxRecordBytes int      `yaml:"max_record_bytes" env:"EGISZ_MAX_RECORD_BYTES" doc:"larger ingress values are rejected (default 1 MiB)"`
+}
+
 // HTTP is the gateway's own HTTP endpoint: health, readiness, metrics.
 type HTTP struct {
 	Listen string `yaml:"listen" env:"EGISZ_HTTP_LISTEN" doc:"address of /healthz, /readyz and /metrics"`
@@ -77,7 +86,17 @@ type Log struct {
 // Default returns the configuration used when nothing is set: a local
 // broker on 127.0.0.1:9092 and the HTTP endpoint on 127.0.0.1:9464.
 func Default() Config {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "egisz-gateway"
+	}
 	return Config{
+		Instance: host,
+		Normalize: Normalize{
+			DedupWindow:    Duration(400 * 24 * time.Hour),
+			MaxBatch:       5000,
+			MaxRecordBytes: 1 << 20,
+		},
 		Kafka: Kafka{
 			Brokers:           []string{"127.0.0.1:9092"},
 			ClientID:          "egisz-gateway",
@@ -163,6 +182,18 @@ func (c Config) Validate() error {
 	}
 	if c.Shutdown <= 0 {
 		return &Error{Key: "shutdown_timeout", Msg: "must be positive"}
+	}
+	if c.Instance == "" {
+		return &Error{Key: "instance_id", Msg: "must not be empty"}
+	}
+	if c.Normalize.DedupWindow <= 0 {
+		return &Error{Key: "normalize.dedup_window", Msg: "must be positive"}
+	}
+	if c.Normalize.MaxBatch < 1 {
+		return &Error{Key: "normalize.max_batch", Msg: "must be 1 or more"}
+	}
+	if c.Normalize.MaxRecordBytes < 1024 {
+		return &Error{Key: "normalize.max_record_bytes", Msg: "must be at least 1024"}
 	}
 	if c.Kafka.DialTimeout <= 0 {
 		return &Error{Key: "kafka.dial_timeout", Msg: "must be positive"}

@@ -38,12 +38,20 @@ type Transactional interface {
 
 // Output collects the records a transform emits for one input.
 type Output struct {
-	recs []*kgo.Record
+	recs     []*kgo.Record
+	promises []func(*kgo.Record, error)
 }
 
 // Emit adds an output record. Its topic, key, value and headers must be set;
 // the stage carries nothing over by itself.
-func (o *Output) Emit(r *kgo.Record) { o.recs = append(o.recs, r) }
+func (o *Output) Emit(r *kgo.Record) { o.EmitFunc(r, nil) }
+
+// EmitFunc adds an output record and a function told its offset (or its
+// error) once produced, before the transaction ends.
+func (o *Output) EmitFunc(r *kgo.Record, promise func(*kgo.Record, error)) {
+	o.recs = append(o.recs, r)
+	o.promises = append(o.promises, promise)
+}
 
 // Config configures a stage.
 type Config struct {
@@ -52,15 +60,24 @@ type Config struct {
 	Input []string // topics consumed
 	// TransactionalID must be stable for an instance across restarts, so a
 	// restarted instance fences its predecessor's open transaction at once
-	// instead of waiting out the transaction timeout.
+	// instead of waiting out the transaction timeout. It is also the
+	// group.instance.id (static membership): a restarted instance takes its
+	// partitions back at once instead of waiting out the session timeout.
 	TransactionalID string
 	// ClientOpts are the shared client options (brokers, TLS, SASL, hooks).
 	ClientOpts []kgo.Opt
-	// ExtraOpts are stage-specific options, e.g. OnPartitionsAssigned.
+	// ExtraOpts are stage-specific options (a partitioner, say).
 	ExtraOpts []kgo.Opt
+	// OnAssigned runs when partitions are assigned, before any of their
+	// records is transformed: the place to restore state. OnRevoked runs
+	// when partitions are revoked or lost.
+	OnAssigned func(ctx context.Context, assigned map[string][]int32)
+	OnRevoked  func(ctx context.Context, revoked map[string][]int32)
 	// MaxBatch caps the records in one transaction (default 5000).
 	MaxBatch int
-	// TxnTimeout is the transaction timeout (default 30s).
+	// TxnTimeout is the transaction timeout (default 20s): how long a
+	// crashed instance's transaction can hold back read_committed readers
+	// when no successor with its transactional id fences it first.
 	TxnTimeout time.Duration
 	Log        *slog.Logger
 }
@@ -90,7 +107,7 @@ func New(cfg Config, tr Transform) (*Stage, error) {
 		cfg.MaxBatch = 5000
 	}
 	if cfg.TxnTimeout <= 0 {
-		cfg.TxnTimeout = 30 * time.Second
+		cfg.TxnTimeout = 20 * time.Second
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -100,6 +117,7 @@ func New(cfg Config, tr Transform) (*Stage, error) {
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Input...),
 		kgo.TransactionalID(cfg.TransactionalID),
+		kgo.InstanceID(cfg.TransactionalID),
 		kgo.TransactionTimeout(cfg.TxnTimeout),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
@@ -107,7 +125,17 @@ func New(cfg Config, tr Transform) (*Stage, error) {
 		// every co-partitioned input, so a patient's events and state meet.
 		kgo.Balancers(kgo.RangeBalancer()),
 		kgo.RequireStableFetchOffsets(),
-		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { s.joined.Store(true) }),
+		kgo.OnPartitionsAssigned(func(ctx context.Context, _ *kgo.Client, assigned map[string][]int32) {
+			if cfg.OnAssigned != nil {
+				cfg.OnAssigned(ctx, assigned)
+			}
+			s.joined.Store(true)
+		}),
+		kgo.OnPartitionsRevoked(func(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+			if cfg.OnRevoked != nil {
+				cfg.OnRevoked(ctx, revoked)
+			}
+		}),
 	)
 	opts = append(opts, cfg.ExtraOpts...)
 	sess, err := kgo.NewGroupTransactSession(opts...)
@@ -136,6 +164,14 @@ func (s *Stage) Client() *kgo.Client { return s.sess.Client() }
 // the session (leaving the group) when it returns.
 func (s *Stage) Run(ctx context.Context) error {
 	defer s.Close()
+	// Fence a crashed predecessor with our transactional id now. Its open
+	// transaction may hold uncommitted offsets of our group, and with
+	// stable offset fetching (KIP-447) our first poll would wait for it
+	// until the transaction timeout; initializing our producer id aborts
+	// it at once.
+	if _, _, err := s.sess.Client().ProducerID(ctx); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("stage %s: initialize transactional producer: %w", s.cfg.Name, err)
+	}
 	for {
 		fetches := s.sess.PollRecords(ctx, s.cfg.MaxBatch)
 		if ctx.Err() != nil || fetches.IsClientClosed() {
@@ -185,8 +221,12 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches) error {
 		}
 	})
 	if trErr == nil {
-		for _, r := range out.recs {
-			s.sess.Produce(ctx, r, func(_ *kgo.Record, err error) {
+		for i, r := range out.recs {
+			promise := out.promises[i]
+			s.sess.Produce(ctx, r, func(r *kgo.Record, err error) {
+				if promise != nil {
+					promise(r, err)
+				}
 				if err != nil {
 					prodMu.Lock()
 					if prodErr == nil {

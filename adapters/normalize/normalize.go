@@ -1,0 +1,310 @@
+// Package normalize is the domain's half of the normalize stage: for one
+// ingress record it decodes and validates through the source adapters,
+// checks the event against the reference data (ФРМР, ФРМО) and what the
+// identity bridge knows of the patient, and says where the event goes.
+// It knows nothing of Kafka: the runtime in gateway/normalize calls it.
+package normalize
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/egisz-gateway/egisz-gateway/adapters"
+	"github.com/egisz-gateway/egisz-gateway/adapters/datetime"
+	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
+	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
+	"github.com/egisz-gateway/egisz-gateway/adapters/source"
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+// References is the reference data the checks read.
+type References interface {
+	Employee(snils string) (*topics.Employee, bool)
+	Organization(oid string) (*topics.Organization, bool)
+	Ready() error
+}
+
+// Side reads the partition's side tables.
+type Side interface {
+	Side(table, key string) ([]byte, bool)
+}
+
+// IdentityTable is the side table of what the identity bridge knows,
+// keyed by the patient's СНИЛС.
+const IdentityTable = "identity"
+
+// Input is one ingress record.
+type Input struct {
+	Topic   string
+	Key     []byte
+	Value   []byte
+	Headers map[string]string
+}
+
+// Decision is what becomes of the record.
+type Decision struct {
+	Reasons     []topics.Reason // rejected when not empty
+	Event       *source.Event
+	Fingerprint uint64
+	Payload     []byte
+	Routes      []string
+	SideTable   string // a side-table write, for identity events
+	SideKey     string
+	SideValue   []byte
+}
+
+// Decider makes decisions.
+type Decider struct {
+	sources map[string]source.Adapter
+	refs    References
+	catalog *reasons.Catalog
+}
+
+// NewDecider returns a decider over the source adapters and reference data.
+func NewDecider(opts source.Options, refs References) *Decider {
+	return &Decider{sources: adapters.Sources(opts), refs: refs, catalog: reasons.Default()}
+}
+
+// Ready is nil once the reference data is loaded.
+func (d *Decider) Ready() error { return d.refs.Ready() }
+
+// Reason returns a catalog reason in the contract's form.
+func (d *Decider) Reason(code string) topics.Reason {
+	return toTopic(d.catalog.Resolve(code), "")
+}
+
+func toTopic(r reasons.Reason, field string) topics.Reason {
+	return topics.Reason{Code: r.Code, Owner: string(r.Owner), Retryable: r.Retryable(), Field: field, MessageRU: r.RU, MessageEN: r.EN}
+}
+
+// Routes are the topics each kind of event goes to: cases to ИЭМК,
+// documents to РЭМД, prescriptions to the prescription registry and the
+// pharmacy chains, lab results to ИЭМК and to РЭМД as a lab protocol,
+// dispensations to the prescription registry. Identity events stay here.
+var routes = map[string][]string{
+	source.KindCase:         {topics.Outbound(topics.RegistryIEMK)},
+	source.KindDocument:     {topics.Outbound(topics.RegistryREMD)},
+	source.KindPrescription: {topics.Outbound(topics.RegistryERX), topics.PharmacyRx},
+	source.KindLabResult:    {topics.Outbound(topics.RegistryIEMK), topics.Outbound(topics.RegistryREMD)},
+	source.KindDispensation: {topics.Outbound(topics.RegistryERX)},
+}
+
+// Decide decides one record.
+func (d *Decider) Decide(in Input, side Side, now time.Time) Decision {
+	a, ok := d.sources[in.Topic]
+	if !ok {
+		return d.reject(source.Problem{Code: reasons.UnknownTopic, Detail: in.Topic})
+	}
+	meta := source.Meta{ID: in.Headers["ce_id"], Source: in.Headers["ce_source"], Type: in.Headers["ce_type"], Time: in.Headers["ce_time"]}
+	ev, rej := a.Decode(meta, in.Value)
+	if rej != nil {
+		return d.reject(rej.Problems...)
+	}
+	c := &source.Check{}
+	if string(in.Key) != ev.PatientKey {
+		c.Add(reasons.KeyMismatch, "", "key the record by the normalized patient key so a patient's events share a partition")
+	}
+	var dec Decision
+	switch p := ev.Payload.(type) {
+	case *topics.CaseEvent:
+		at := parseTime(string(p.OpenedAt))
+		d.checkOrg(c, "mo_oid", p.MOOID, at)
+		d.checkDoctor(c, "doctor", p.Doctor.SNILS, p.MOOID, at, "")
+		for i, v := range p.Visits {
+			d.checkDoctor(c, fmt.Sprintf("visits[%d].doctor", i), v.Doctor.SNILS, p.MOOID, parseTime(string(v.At)), "")
+		}
+		d.checkIdentity(c, side, &p.Patient)
+	case *topics.DocumentEvent:
+		d.checkOrg(c, "mo_oid", p.MOOID, parseTime(string(p.CreatedAt)))
+		for i, s := range p.Signers {
+			if s.Person != nil {
+				d.checkDoctor(c, fmt.Sprintf("signers[%d]", i), s.Person.SNILS, p.MOOID, parseTime(string(s.SignedAt)), s.Certificate.Serial)
+			}
+		}
+		d.checkIdentity(c, side, &p.Patient)
+	case *topics.PrescriptionEvent:
+		at := parseTime(string(p.IssuedAt))
+		d.checkOrg(c, "mo_oid", p.MOOID, at)
+		d.checkDoctor(c, "doctor", p.Doctor.SNILS, p.MOOID, at, "")
+		d.checkIdentity(c, side, &p.Patient)
+	case *topics.LabResultEvent:
+		at := parseTime(string(p.CompletedAt))
+		d.checkOrg(c, "lab_oid", p.LabOID, at)
+		d.checkDoctor(c, "validator", p.Validator.SNILS, p.LabOID, at, "")
+		d.checkIdentity(c, side, &p.Patient)
+	case *topics.DispensationEvent:
+		d.checkIdentity(c, side, &p.Patient)
+	case *topics.IdentityEvent:
+		dec.SideTable, dec.SideKey = IdentityTable, p.Patient.SNILS
+		old, _ := side.Side(IdentityTable, p.Patient.SNILS)
+		dec.SideValue = nextIdentity(old, p)
+	}
+	if c.Failed() {
+		return d.reject(c.Problems...)
+	}
+	payload, err := ev.MarshalPayload()
+	if err != nil {
+		return d.reject(source.Problem{Code: reasons.DecodeNotJSON, Detail: err.Error()})
+	}
+	dec.Event = ev
+	dec.Payload = payload
+	dec.Fingerprint = binary.BigEndian.Uint64(ev.Fingerprint[:8])
+	dec.Routes = routes[ev.Kind]
+	return dec
+}
+
+func (d *Decider) reject(ps ...source.Problem) Decision {
+	out := make([]topics.Reason, 0, len(ps))
+	for _, p := range ps {
+		r := toTopic(d.catalog.Resolve(p.Code), p.Field)
+		if p.Detail != "" {
+			r.MessageEN += ": " + p.Detail
+		}
+		out = append(out, r)
+	}
+	return Decision{Reasons: out}
+}
+
+func parseTime(s string) time.Time {
+	t, _ := datetime.ParseDateTime(s)
+	return t
+}
+
+// activeOn reports whether a date falls within [from, until]; an empty
+// until is open-ended.
+func activeOn(from, until topics.Date, at time.Time) bool {
+	day := at.In(datetime.Moscow).Format("2006-01-02")
+	return (from == "" || string(from) <= day) && (until == "" || day <= string(until))
+}
+
+func (d *Decider) checkOrg(c *source.Check, field, oid string, at time.Time) {
+	org, ok := d.refs.Organization(oid)
+	switch {
+	case !ok:
+		c.Add(reasons.MONotInFRMO, field, "no such organization in the ФРМО feed")
+	case !at.IsZero() && !activeOn(org.ActiveFrom, org.ActiveUntil, at):
+		c.Add(reasons.MOInactive, field, fmt.Sprintf("active %s…%s", org.ActiveFrom, orOpen(org.ActiveUntil)))
+	}
+}
+
+// checkDoctor checks that a worker is in ФРМР, holds a post at the MO on
+// that date and, when ФРМР lists certificates for them, that the signing
+// certificate is one of them.
+func (d *Decider) checkDoctor(c *source.Check, field, snils, moOID string, at time.Time, certSerial string) {
+	if snils == "" {
+		return
+	}
+	emp, ok := d.refs.Employee(snils)
+	if !ok {
+		c.Add(reasons.DoctorNotInFRMR, field, "no such worker in the ФРМР feed")
+		return
+	}
+	holds := false
+	for _, p := range emp.Posts {
+		if p.MOOID == moOID && (at.IsZero() || activeOn(p.From, p.Until, at)) {
+			holds = true
+			break
+		}
+	}
+	if !holds {
+		c.Add(reasons.DoctorPostMismatch, field, "no post at "+moOID+" on that date")
+	}
+	if certSerial != "" && len(emp.Certificates) > 0 {
+		found := false
+		for _, cert := range emp.Certificates {
+			if strings.EqualFold(cert.Serial, certSerial) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			c.Add(reasons.CertNotInFRMR, field+".certificate.serial", "not among the worker's certificates in ФРМР")
+		}
+	}
+}
+
+func orOpen(d topics.Date) string {
+	if d == "" {
+		return "open"
+	}
+	return string(d)
+}
+
+// identity is what the side table keeps of a patient: hashes of the
+// normalized name and birth date (no personal data in the changelog) and
+// whether consent is revoked.
+type identity struct {
+	known     bool
+	nameHash  uint64
+	birthHash uint32
+	revoked   bool
+}
+
+func encodeIdentity(id identity) []byte {
+	b := make([]byte, 14)
+	if id.known {
+		b[0] = 1
+	}
+	if id.revoked {
+		b[1] = 1
+	}
+	binary.BigEndian.PutUint64(b[2:], id.nameHash)
+	binary.BigEndian.PutUint32(b[10:], id.birthHash)
+	return b
+}
+
+func decodeIdentity(b []byte) (identity, error) {
+	if len(b) != 14 {
+		return identity{}, errors.New("identity entry is not 14 bytes")
+	}
+	return identity{known: b[0] == 1, revoked: b[1] == 1, nameHash: binary.BigEndian.Uint64(b[2:]), birthHash: binary.BigEndian.Uint32(b[10:])}, nil
+}
+
+func nameHash(p *topics.Patient) uint64 {
+	h := sha256.Sum256([]byte(ident.NormalizeName(p.FamilyName) + "|" + ident.NormalizeName(p.GivenName) + "|" + ident.NormalizeName(p.Patronymic)))
+	return binary.BigEndian.Uint64(h[:8])
+}
+
+func birthHash(p *topics.Patient) uint32 {
+	h := sha256.Sum256([]byte(p.BirthDate))
+	return binary.BigEndian.Uint32(h[:4])
+}
+
+func nextIdentity(old []byte, e *topics.IdentityEvent) []byte {
+	id, _ := decodeIdentity(old)
+	switch e.Action {
+	case "identity_confirmed", "identity_updated":
+		id.known, id.nameHash, id.birthHash = true, nameHash(&e.Patient), birthHash(&e.Patient)
+	case "consent_revoked":
+		id.revoked = true
+	case "consent_granted":
+		id.revoked = false
+	}
+	return encodeIdentity(id)
+}
+
+// checkIdentity compares the patient with what the identity bridge
+// confirmed, and refuses patients who revoked consent.
+func (d *Decider) checkIdentity(c *source.Check, side Side, p *topics.Patient) {
+	if p.SNILS == "" {
+		return
+	}
+	b, ok := side.Side(IdentityTable, p.SNILS)
+	if !ok {
+		return
+	}
+	id, err := decodeIdentity(b)
+	if err != nil {
+		return
+	}
+	if id.revoked {
+		c.Add(reasons.ConsentRevoked, "patient", "the identity bridge reports revoked consent")
+	}
+	if id.known && (id.nameHash != nameHash(p) || id.birthHash != birthHash(p)) {
+		c.Add(reasons.IdentityMismatch, "patient", "name or birth date differ from the confirmed identity")
+	}
+}

@@ -1,0 +1,347 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
+	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// gatewayBinary builds egisz-gateway once per test run, so tests can kill it.
+func gatewayBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "egisz-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "egisz-gateway")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// gatewayProcess is `egisz-gateway run` as a child process.
+type gatewayProcess struct {
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when the process has ended
+	log    *syncBuffer
+}
+
+func startGateway(t *testing.T, kc *kafkatest.Cluster, instance string) *gatewayProcess {
+	t.Helper()
+	cmd := exec.Command(gatewayBinary(t), "run")
+	cmd.Env = append(os.Environ(),
+		"EGISZ_KAFKA_BROKERS="+joinBrokers(kc.Brokers),
+		"EGISZ_TOPIC_PREFIX="+kc.Prefix,
+		"EGISZ_INSTANCE_ID="+instance,
+		"EGISZ_HTTP_LISTEN="+testtool.FreeAddr(t),
+		"EGISZ_LOG_LEVEL="+envOr("EGISZ_E2E_LOG_LEVEL", "warn"),
+		"EGISZ_NORMALIZE_MAX_BATCH=200",
+	)
+	g := &gatewayProcess{cmd: cmd, exited: make(chan struct{}), log: &syncBuffer{}}
+	cmd.Stdout, cmd.Stderr = g.log, g.log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = cmd.Wait(); close(g.exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-g.exited
+		if t.Failed() || os.Getenv("EGISZ_E2E_LOG_LEVEL") != "" {
+			t.Logf("gateway %s log:\n%s", instance, g.log.String())
+		}
+	})
+	return g
+}
+
+func joinBrokers(bs []string) string {
+	out := ""
+	for i, b := range bs {
+		if i > 0 {
+			out += ","
+		}
+		out += b
+	}
+	return out
+}
+
+// example returns a docs example as a map to change.
+func example(t *testing.T, name string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(topics.Example(name), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+type sent struct {
+	ceID, want string
+}
+
+func caseRecord(t *testing.T, prefix string, snils string, ext string, version int, extraDiag bool, ceID string) *kgo.Record {
+	m := example(t, "case.json")
+	p := m["patient"].(map[string]any)
+	p["snils"] = snils
+	delete(p, "enp")
+	m["case_id"].(map[string]any)["extension"] = ext
+	m["version"] = version
+	if extraDiag {
+		m["diagnoses"] = append(m["diagnoses"].([]any), map[string]any{"code": "E11.9", "role": "accompanying"})
+	}
+	b, _ := json.Marshal(m)
+	return &kgo.Record{Topic: prefix + topics.RMISCase, Key: []byte(snils), Value: b, Headers: []kgo.RecordHeader{
+		{Key: "ce_specversion", Value: []byte("1.0")}, {Key: "ce_id", Value: []byte(ceID)},
+		{Key: "ce_source", Value: []byte("1.2.643.5.1.13.13.12.1.42.202")}, {Key: "ce_type", Value: []byte("ru.egisz.rmis.case.v1")},
+		{Key: "traceparent", Value: []byte("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")},
+	}}
+}
+
+func seedReferences(t *testing.T, ctx context.Context, cl *kgo.Client, prefix string) {
+	t.Helper()
+	for _, r := range []*kgo.Record{
+		{Topic: prefix + topics.FRMREmployee, Key: []byte("12345678964"), Value: topics.Example("employee.json")},
+		{Topic: prefix + topics.FRMOOrganization, Key: []byte("1.2.643.5.1.13.13.12.1.42.202"), Value: topics.Example("organization.json")},
+	} {
+		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestNormalizeKilledMidStreamGivesEveryEventOneOutcome runs the gateway
+// binary over a stream of cases with duplicates, updates, conflicts and
+// invalid records, SIGKILLs it a third of the way through, starts another
+// with the same instance id, and checks the invariant: every ingress event
+// has exactly one outcome, the right one; no outbound record is written
+// twice; the state the killed instance built was restored.
+func TestNormalizeKilledMidStreamGivesEveryEventOneOutcome(t *testing.T) {
+	kc := kafkatest.New(t)
+	ctx := kafkatest.Context(t, 4*time.Minute)
+	cl := kc.Client(t, kgo.ProducerLinger(2*time.Millisecond))
+	adm := kadm.NewClient(cl)
+	if _, err := topics.Ensure(ctx, adm, topics.Default().WithPrefix(kc.Prefix), -1); err != nil {
+		t.Fatal(err)
+	}
+	seedReferences(t, ctx, cl, kc.Prefix)
+
+	const patients = 1500
+	var events []*kgo.Record
+	var want []sent
+	add := func(r *kgo.Record, outcome string) {
+		events = append(events, r)
+		want = append(want, sent{string(r.Headers[1].Value), outcome})
+	}
+	forwarded := 0
+	for i := 0; i < patients; i++ {
+		snils := ident.MakeSNILS(200_000_000 + i*7)
+		ext := fmt.Sprintf("TAP-%d", i)
+		id := func(s string) string { return fmt.Sprintf("p%d-%s", i, s) }
+		switch i % 10 {
+		case 0: // a broken СНИЛС: rejected
+			bad := snils[:9] + fmt.Sprintf("%02d", (int(snils[9]-'0')*10+int(snils[10]-'0')+1)%100)
+			add(caseRecord(t, kc.Prefix, bad, ext, 2, false, id("bad")), "rejected")
+		case 1: // sent twice
+			add(caseRecord(t, kc.Prefix, snils, ext, 2, false, id("orig")), "accepted")
+			add(caseRecord(t, kc.Prefix, snils, ext, 2, false, id("again")), "duplicate")
+			forwarded++
+		case 2: // updated
+			add(caseRecord(t, kc.Prefix, snils, ext, 2, false, id("orig")), "accepted")
+			add(caseRecord(t, kc.Prefix, snils, ext, 3, true, id("v3")), "update")
+			forwarded += 2
+		case 3: // changed without a new version
+			add(caseRecord(t, kc.Prefix, snils, ext, 2, false, id("orig")), "accepted")
+			add(caseRecord(t, kc.Prefix, snils, ext, 2, true, id("changed")), "conflict")
+			forwarded++
+		default:
+			add(caseRecord(t, kc.Prefix, snils, ext, 2, false, id("orig")), "accepted")
+			forwarded++
+		}
+	}
+
+	first := startGateway(t, kc, "it-1")
+	status := newStatusReader(t, kc)
+	// Phase one: the first half of the stream.
+	half := len(events) / 2
+	produceAll(t, ctx, cl, events[:half])
+	status.waitFor(t, ctx, len(want)/3)
+	// Kill it abruptly while the rest arrives.
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-first.exited
+	killedAt := status.count()
+	produceAll(t, ctx, cl, events[half:])
+	start := time.Now()
+	startGateway(t, kc, "it-1")
+	status.waitFor(t, ctx, len(want))
+	t.Logf("killed after %d of %d outcomes; the successor finished the rest in %s", killedAt, len(want), time.Since(start).Round(time.Millisecond))
+
+	// The successor restored the state: originals re-sent now are duplicates.
+	var resend []*kgo.Record
+	for i := 1; i < patients; i += 10 {
+		snils := ident.MakeSNILS(200_000_000 + i*7)
+		r := caseRecord(t, kc.Prefix, snils, fmt.Sprintf("TAP-%d", i), 2, false, fmt.Sprintf("p%d-late", i))
+		resend = append(resend, r)
+		want = append(want, sent{string(r.Headers[1].Value), "duplicate"})
+	}
+	produceAll(t, ctx, cl, resend)
+	status.waitFor(t, ctx, len(want))
+	time.Sleep(2 * time.Second) // anything written twice would show up now
+	got := status.snapshot(t, ctx)
+
+	for _, w := range want {
+		outs := got[w.ceID]
+		if len(outs) != 1 {
+			t.Errorf("%s: %d outcomes %v, want exactly one", w.ceID, len(outs), outs)
+			continue
+		}
+		if outs[0] != w.want {
+			t.Errorf("%s: outcome %s, want %s", w.ceID, outs[0], w.want)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d events have outcomes, %d were sent", len(got), len(want))
+	}
+
+	// Every accepted event reached the ИЭМК outbound topic exactly once.
+	out := readAll(t, ctx, kc, kc.Prefix+topics.Outbound(topics.RegistryIEMK), forwarded)
+	seen := map[string]bool{}
+	for _, r := range out {
+		var ev topics.OutboundEvent
+		if err := json.Unmarshal(r.Value, &ev); err != nil {
+			t.Fatal(err)
+		}
+		k := fmt.Sprintf("%s@%d", ev.DedupKey, ev.Version)
+		if seen[k] {
+			t.Errorf("outbound %s written twice", k)
+		}
+		seen[k] = true
+		if string(r.Key) != ev.PatientKey {
+			t.Errorf("outbound keyed %q, patient %q", r.Key, ev.PatientKey)
+		}
+	}
+	if len(out) != forwarded {
+		t.Errorf("%d outbound records, want %d", len(out), forwarded)
+	}
+}
+
+func produceAll(t *testing.T, ctx context.Context, cl *kgo.Client, rs []*kgo.Record) {
+	t.Helper()
+	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// statusReader follows the status topic (read_committed) in the background.
+type statusReader struct {
+	mu   sync.Mutex
+	outs map[string][]string
+	n    int
+}
+
+func newStatusReader(t *testing.T, kc *kafkatest.Cluster) *statusReader {
+	s := &statusReader{outs: map[string][]string{}}
+	cl := kc.Client(t, kgo.ConsumeTopics(kc.Prefix+topics.StatusTopic), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go func() {
+		for ctx.Err() == nil {
+			fs := cl.PollFetches(ctx)
+			s.mu.Lock()
+			fs.EachRecord(func(r *kgo.Record) {
+				var st topics.Status
+				if json.Unmarshal(r.Value, &st) == nil {
+					s.outs[st.CEID] = append(s.outs[st.CEID], st.Outcome)
+					s.n++
+				}
+			})
+			s.mu.Unlock()
+		}
+	}()
+	return s
+}
+
+func (s *statusReader) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
+func (s *statusReader) waitFor(t *testing.T, ctx context.Context, n int) {
+	t.Helper()
+	for s.count() < n {
+		if ctx.Err() != nil {
+			t.Fatalf("%d of %d outcomes before the deadline", s.count(), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *statusReader) snapshot(t *testing.T, _ context.Context) map[string][]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string][]string, len(s.outs))
+	for k, v := range s.outs {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
+
+// readAll reads a topic read_committed until it has n records, then a
+// moment longer for any extra.
+func readAll(t *testing.T, ctx context.Context, kc *kafkatest.Cluster, topic string, n int) []*kgo.Record {
+	t.Helper()
+	cl := kc.Client(t, kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	var out []*kgo.Record
+	deadline := time.Time{}
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		fs := cl.PollFetches(pctx)
+		cancel()
+		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
+		if len(out) >= n && deadline.IsZero() {
+			deadline = time.Now().Add(time.Second)
+		}
+		if (!deadline.IsZero() && time.Now().After(deadline)) || ctx.Err() != nil {
+			return out
+		}
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

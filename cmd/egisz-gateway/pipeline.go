@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/egisz-gateway/egisz-gateway/adapters/frmo"
+	"github.com/egisz-gateway/egisz-gateway/adapters/frmr"
+	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
+	adnormalize "github.com/egisz-gateway/egisz-gateway/adapters/normalize"
+	"github.com/egisz-gateway/egisz-gateway/adapters/source"
+	"github.com/egisz-gateway/egisz-gateway/gateway/app"
+	"github.com/egisz-gateway/egisz-gateway/gateway/normalize"
+	"github.com/egisz-gateway/egisz-gateway/gateway/reftable"
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+// pipeline lists the stages the gateway runs. This is where the domain
+// (adapters) meets the runtime (gateway): the runtime asks through
+// interfaces, and these few types answer them with the adapters.
+func pipeline() []app.WorkerFactory {
+	return []app.WorkerFactory{newNormalize}
+}
+
+// references are the ФРМР and ФРМО feeds as global tables.
+type references struct {
+	employees     *reftable.Table[*topics.Employee]
+	organizations *reftable.Table[*topics.Organization]
+}
+
+func (r references) Employee(snils string) (*topics.Employee, bool) { return r.employees.Get(snils) }
+func (r references) Organization(oid string) (*topics.Organization, bool) {
+	return r.organizations.Get(oid)
+}
+func (r references) Ready() error {
+	return errors.Join(r.employees.Ready(), r.organizations.Ready())
+}
+
+// feedDecoder turns a reference feed record into a table entry through the
+// feed's adapter; a record the adapter rejects is skipped and counted.
+func feedDecoder[V any](a source.Adapter, normKey func(string) string) reftable.Decode[V] {
+	return func(key, value []byte, headers map[string]string) (string, V, bool) {
+		var zero V
+		if value == nil {
+			return normKey(string(key)), zero, true // a tombstone
+		}
+		meta := source.Meta{ID: headers["ce_id"], Source: headers["ce_source"], Type: headers["ce_type"]}
+		if meta.Type == "" {
+			meta.Type = a.EventType() // reference feeds often come without CloudEvents headers
+		}
+		if meta.ID == "" {
+			meta.ID = "feed"
+		}
+		if meta.Source == "" {
+			meta.Source = "feed"
+		}
+		ev, rej := a.Decode(meta, value)
+		if rej != nil {
+			return "", zero, false
+		}
+		v, ok := ev.Payload.(V)
+		return ev.PatientKey, v, ok
+	}
+}
+
+// domain answers the normalize stage with the adapters' decider.
+type domain struct{ d *adnormalize.Decider }
+
+func (d domain) Ready() error                     { return d.d.Ready() }
+func (d domain) Reason(code string) topics.Reason { return d.d.Reason(code) }
+func (d domain) Decide(in normalize.Input, side normalize.SideReader, now time.Time) normalize.Verdict {
+	dec := d.d.Decide(adnormalize.Input{Topic: in.Topic, Key: in.Key, Value: in.Value, Headers: in.Headers}, side, now)
+	if len(dec.Reasons) > 0 {
+		return normalize.Verdict{Reasons: dec.Reasons}
+	}
+	v := normalize.Verdict{
+		Kind: dec.Event.Kind, PatientKey: dec.Event.PatientKey, DedupKey: dec.Event.DedupKey,
+		Fingerprint: dec.Fingerprint, Version: dec.Event.Version, Payload: dec.Payload, Routes: dec.Routes,
+	}
+	if dec.SideTable != "" {
+		v.Side = []normalize.SideWrite{{Table: dec.SideTable, Key: dec.SideKey, Value: dec.SideValue}}
+	}
+	return v
+}
+
+// normalizeWorker runs the reference tables beside the stage.
+type normalizeWorker struct {
+	stage *normalize.Stage
+	refs  references
+	deps  app.Deps
+}
+
+func (w *normalizeWorker) Name() string { return w.stage.Name() }
+func (w *normalizeWorker) Ready() error { return w.stage.Ready() }
+func (w *normalizeWorker) Run(ctx context.Context) error {
+	errs := make(chan error, 2)
+	go func() { errs <- w.refs.employees.Run(ctx, w.deps.KafkaOpt) }()
+	go func() { errs <- w.refs.organizations.Run(ctx, w.deps.KafkaOpt) }()
+	runErr := w.stage.Run(ctx)
+	return errors.Join(runErr, <-errs, <-errs)
+}
+
+func newNormalize(deps app.Deps) (app.Worker, error) {
+	opts := source.DefaultOptions()
+	opts.Limits.MaxBytes = deps.Config.Normalize.MaxRecordBytes
+	prefix := deps.Config.Kafka.TopicPrefix
+	refs := references{
+		employees: reftable.New("frmr", prefix+topics.FRMREmployee,
+			feedDecoder[*topics.Employee](frmr.NewEmployees(opts), func(k string) string {
+				if d, err := ident.NormalizeSNILS(k); err == nil {
+					return d
+				}
+				return k
+			}), deps.Log),
+		organizations: reftable.New("frmo", prefix+topics.FRMOOrganization,
+			feedDecoder[*topics.Organization](frmo.NewOrganizations(opts), func(k string) string { return k }), deps.Log),
+	}
+	stage, err := normalize.New(normalize.Config{
+		Catalog: deps.Catalog, Prefix: prefix, InstanceID: deps.Config.Instance,
+		ClientOpts: deps.KafkaOpt, SessionOpts: []kgo.Opt{deps.KafkaMetrics("normalize")},
+		Expiry:   deps.Config.Normalize.DedupWindow.D(),
+		MaxBatch: deps.Config.Normalize.MaxBatch, Log: deps.Log, Metrics: deps.Metrics,
+	}, domain{adnormalize.NewDecider(opts, refs)})
+	if err != nil {
+		return nil, err
+	}
+	return &normalizeWorker{stage: stage, refs: refs, deps: deps}, nil
+}

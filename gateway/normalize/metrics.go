@@ -1,0 +1,56 @@
+package normalize
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	outcomes       *prometheus.CounterVec
+	rejected       *prometheus.CounterVec
+	restoreKeys    prometheus.Counter
+	restoreSeconds prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer, n *Stage) metrics {
+	m := metrics{
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "egisz_normalize_outcomes_total",
+			Help: "Ingress events by source topic and outcome (new, update, duplicate, conflict, rejected).",
+		}, []string{"topic", "outcome"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "egisz_normalize_rejections_total",
+			Help: "Reasons of rejected ingress events, by source topic and reason code.",
+		}, []string{"topic", "reason"}),
+		restoreKeys: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "egisz_state_restore_records_total",
+			Help: "Changelog records applied while restoring the dedup state.",
+		}),
+		restoreSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "egisz_state_restore_seconds",
+			Help:    "How long restoring one partition's dedup state took.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 4, 9),
+		}),
+	}
+	if reg == nil {
+		return m
+	}
+	reg.MustRegister(m.outcomes, m.rejected, m.restoreKeys, m.restoreSeconds,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "egisz_state_keys",
+			Help: "Dedup keys held by this instance's normalize state.",
+		}, func() float64 {
+			n.mu.Lock()
+			defer n.mu.Unlock()
+			total := 0
+			for _, s := range n.stores {
+				total += s.Len()
+			}
+			return float64(total)
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "egisz_state_restoring_partitions",
+			Help: "Partitions whose dedup state is being restored now.",
+		}, func() float64 { return float64(n.restoring.Load()) }),
+	)
+	return m
+}

@@ -1,0 +1,408 @@
+// Package normalize runs the first stage of the pipeline (DESIGN §4): the
+// ingress topics in; outbound, pharmacy, status and dead-letter records out,
+// with the dedup state's changelog, in one Kafka transaction per batch. It
+// knows Kafka and the dedup rule; what an event is, whether it is valid and
+// where it goes it asks of a Domain.
+package normalize
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
+	"github.com/egisz-gateway/egisz-gateway/gateway/state"
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+// ReasonConflict is the catalog code of a dedup conflict.
+const ReasonConflict = "DEDUP_CONFLICT"
+
+// Input is one ingress record as the domain sees it.
+type Input struct {
+	Topic   string // the catalog's topic name, without a deployment prefix
+	Key     []byte
+	Value   []byte
+	Headers map[string]string // last value per header name
+}
+
+// SideWrite is a change the domain asks for in a side table.
+type SideWrite struct {
+	Table, Key string
+	Value      []byte
+}
+
+// Verdict is the domain's decision on one input.
+type Verdict struct {
+	// Reasons, when not empty, reject the record: it is parked with them.
+	Reasons []topics.Reason
+	// For an accepted record:
+	Kind        string
+	PatientKey  string
+	DedupKey    string
+	Fingerprint uint64
+	Version     int64
+	Payload     json.RawMessage // the normalized event
+	Routes      []string        // catalog names of the topics it goes to
+	Side        []SideWrite     // applied when the event is new or an update
+}
+
+// SideReader reads the partition's side tables.
+type SideReader interface {
+	Side(table, key string) ([]byte, bool)
+}
+
+// Domain decides what becomes of ingress records.
+type Domain interface {
+	// Ready is nil once the reference data the decisions need is loaded.
+	Ready() error
+	Decide(in Input, side SideReader, now time.Time) Verdict
+	// Reason returns a reason of the catalog by its code (the stage's own
+	// verdicts, such as a dedup conflict, are worded by the domain too).
+	Reason(code string) topics.Reason
+}
+
+// Config configures the stage.
+type Config struct {
+	Catalog    topics.Catalog // with the deployment's prefix
+	Prefix     string
+	Group      string // default egisz-normalize
+	InstanceID string // stable per instance; names the transactional id
+	ClientOpts []kgo.Opt
+	// SessionOpts are added to the transactional session's client only
+	// (its metrics hook, say); ClientOpts go to every client.
+	SessionOpts []kgo.Opt
+	Expiry      time.Duration // dedup keys not written for this long are dropped; default 400 days
+	SweepEvery  time.Duration // how often expired keys are looked for; default 1h
+	MaxBatch    int
+	Log         *slog.Logger
+	Metrics     prometheus.Registerer
+	Now         func() time.Time
+}
+
+// Stage is the running normalize stage.
+type Stage struct {
+	cfg    Config
+	domain Domain
+	eos    *eos.Stage
+	m      metrics
+
+	changelog, status, dlqTopic string
+	eventTypes                  map[string]string // ce_type of each output topic
+
+	mu        sync.Mutex // stores, and a store's contents while a record is handled
+	stores    map[int32]*store
+	touched   map[int32]*store
+	restoring atomic.Int32
+	restored  atomic.Bool
+}
+
+type store struct {
+	*state.Store
+	next      atomic.Int64 // changelog offset after our own last write
+	lastSweep time.Time
+}
+
+// New builds the stage.
+func New(cfg Config, domain Domain) (*Stage, error) {
+	if cfg.Group == "" {
+		cfg.Group = "egisz-normalize"
+	}
+	if cfg.Expiry == 0 {
+		cfg.Expiry = 400 * 24 * time.Hour
+	}
+	if cfg.SweepEvery == 0 {
+		cfg.SweepEvery = time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	n := &Stage{
+		cfg: cfg, domain: domain,
+		changelog:  cfg.Prefix + topics.NormalizeState,
+		status:     cfg.Prefix + topics.StatusTopic,
+		dlqTopic:   cfg.Prefix + topics.DLQIngress,
+		stores:     map[int32]*store{},
+		touched:    map[int32]*store{},
+		eventTypes: map[string]string{},
+	}
+	for _, t := range cfg.Catalog {
+		n.eventTypes[t.Name] = t.EventType
+	}
+	n.m = newMetrics(cfg.Metrics, n)
+	var inputs []string
+	for _, t := range cfg.Catalog.ByRole(topics.RoleIngress) {
+		inputs = append(inputs, t.Name)
+	}
+	s, err := eos.New(eos.Config{
+		Name: "normalize", Group: cfg.Prefix + cfg.Group, Input: inputs,
+		TransactionalID: cfg.Prefix + cfg.Group + "-" + cfg.InstanceID,
+		ClientOpts:      cfg.ClientOpts,
+		// Changelog records go to the partition of the input they belong
+		// to; everything else is partitioned by key as producers do.
+		ExtraOpts: append([]kgo.Opt{kgo.RecordPartitioner(changelogPartitioner{changelog: n.changelog, def: kgo.StickyKeyPartitioner(nil)})},
+			cfg.SessionOpts...),
+		OnAssigned: n.onAssigned,
+		MaxBatch:   cfg.MaxBatch,
+		Log:        cfg.Log,
+	}, n)
+	if err != nil {
+		return nil, err
+	}
+	n.eos = s
+	return n, nil
+}
+
+// Name is the worker's name.
+func (n *Stage) Name() string { return "normalize" }
+
+// Ready is nil when the reference data is loaded, the group joined and
+// every assigned partition's state restored.
+func (n *Stage) Ready() error {
+	if err := n.domain.Ready(); err != nil {
+		return err
+	}
+	if err := n.eos.Ready(); err != nil {
+		return err
+	}
+	if r := n.restoring.Load(); r > 0 || !n.restored.Load() {
+		return fmt.Errorf("restoring the state of %d partitions", r)
+	}
+	return nil
+}
+
+// Stats are the underlying stage's counters.
+func (n *Stage) Stats() *eos.Stats { return &n.eos.Stats }
+
+// Run waits for the reference data, then consumes until ctx ends.
+func (n *Stage) Run(ctx context.Context) error {
+	for n.domain.Ready() != nil {
+		select {
+		case <-ctx.Done():
+			n.eos.Close()
+			return nil
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return n.eos.Run(ctx)
+}
+
+// onAssigned restores the state of every newly assigned partition number
+// (the inputs are co-partitioned: one store serves partition p of each)
+// and drops the stores of partitions no longer held.
+func (n *Stage) onAssigned(ctx context.Context, assigned map[string][]int32) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	want := map[int32]bool{}
+	for _, ps := range assigned {
+		for _, p := range ps {
+			want[p] = true
+		}
+	}
+	for p := range n.stores {
+		if !want[p] {
+			delete(n.stores, p)
+		}
+	}
+	for p := range want {
+		st := n.stores[p]
+		if st == nil {
+			st = &store{Store: state.NewStore(p)}
+			n.stores[p] = st
+		}
+		// A batch in flight is aborted after a rebalance: undo its writes
+		// before reading what the previous owner committed.
+		st.Abort()
+		st.Next = st.next.Load()
+		n.restoring.Add(1)
+		err := state.CatchUp(ctx, n.cfg.ClientOpts, n.changelog, st.Store, n.progress)
+		n.restoring.Add(-1)
+		if err != nil {
+			// Without its state the partition must not be processed: the
+			// transform refuses it until a later assignment restores it.
+			n.cfg.Log.Error("state restore failed", "partition", p, "err", err)
+			delete(n.stores, p)
+			continue
+		}
+		st.next.Store(st.Next)
+	}
+	n.restored.Store(true)
+}
+
+func (n *Stage) progress(p int32, applied int64, done bool, took time.Duration) {
+	n.m.restoreKeys.Add(float64(applied))
+	if done {
+		n.m.restoreSeconds.Observe(took.Seconds())
+		n.cfg.Log.Info("state restored", "partition", p, "records", applied, "took", took.Round(time.Millisecond))
+		return
+	}
+	n.cfg.Log.Info("restoring state", "partition", p, "records", applied, "elapsed", took.Round(time.Second))
+}
+
+// Transform handles one ingress record.
+func (n *Stage) Transform(_ context.Context, r *kgo.Record, out *eos.Output) error {
+	if err := n.domain.Ready(); err != nil {
+		return err // not a rejection: the batch waits for the reference data
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	st := n.stores[r.Partition]
+	if st == nil {
+		return fmt.Errorf("no restored state for partition %d", r.Partition)
+	}
+	n.touched[r.Partition] = st
+	now := n.cfg.Now()
+	if now.Sub(st.lastSweep) >= n.cfg.SweepEvery {
+		if k := st.Expire(now.Add(-n.cfg.Expiry)); k > 0 {
+			n.cfg.Log.Info("expired dedup keys", "partition", r.Partition, "keys", k)
+		}
+		st.lastSweep = now
+	}
+
+	in := Input{Topic: strings.TrimPrefix(r.Topic, n.cfg.Prefix), Key: r.Key, Value: r.Value, Headers: headerMap(r.Headers)}
+	v := n.domain.Decide(in, st, now)
+	switch {
+	case len(v.Reasons) > 0:
+		n.park(r, in, out, now, "rejected", v.Reasons, nil)
+	default:
+		n.accept(r, in, v, st, out, now)
+	}
+	for _, c := range st.TakeChanges() {
+		out.EmitFunc(&kgo.Record{Topic: n.changelog, Partition: r.Partition, Key: c.Key, Value: c.Value}, func(rec *kgo.Record, err error) {
+			if err == nil {
+				st.next.Store(rec.Offset + 1)
+			}
+		})
+	}
+	return nil
+}
+
+func (n *Stage) accept(r *kgo.Record, in Input, v Verdict, st *store, out *eos.Output, now time.Time) {
+	outcome, held := st.Decide(v.DedupKey, v.Fingerprint, v.Version, now)
+	switch outcome {
+	case state.Duplicate:
+		n.emitStatus(r, in, out, v.PatientKey, "duplicate", nil, now)
+	case state.Conflict:
+		reason := n.domain.Reason(ReasonConflict)
+		reason.MessageEN += fmt.Sprintf(" (version %d, held %d)", v.Version, held.Version)
+		n.park(r, in, out, now, "conflict", []topics.Reason{reason}, []kgo.RecordHeader{
+			{Key: dlq.HFingerprintOld, Value: fmt.Appendf(nil, "%016x", held.Fingerprint)},
+			{Key: dlq.HFingerprintNew, Value: fmt.Appendf(nil, "%016x", v.Fingerprint)},
+		})
+	default: // new or update
+		for _, w := range v.Side {
+			st.PutSide(w.Table, w.Key, w.Value)
+		}
+		update := outcome == state.Update
+		body, _ := json.Marshal(topics.OutboundEvent{
+			Kind: v.Kind, PatientKey: v.PatientKey, DedupKey: v.DedupKey, Version: v.Version, Update: update,
+			Source: in.Headers["ce_source"], ReceivedAt: topics.DateTime(now.UTC().Format(time.RFC3339Nano)), Event: v.Payload,
+		})
+		for _, route := range v.Routes {
+			t := n.cfg.Prefix + route
+			out.Emit(&kgo.Record{Topic: t, Key: []byte(v.PatientKey), Value: body, Headers: forwardHeaders(in.Headers, n.eventTypes[t])})
+		}
+		name := "accepted"
+		if update {
+			name = "update"
+		}
+		n.emitStatus(r, in, out, v.PatientKey, name, nil, now)
+	}
+	n.m.outcomes.WithLabelValues(in.Topic, string(outcome)).Inc()
+}
+
+// park writes the record to the ingress DLQ and its status.
+func (n *Stage) park(r *kgo.Record, in Input, out *eos.Output, now time.Time, outcome string, reasons []topics.Reason, extra []kgo.RecordHeader) {
+	first := reasons[0]
+	out.Emit(dlq.Park(n.dlqTopic, r, dlq.Failure{
+		Reason: first.Code, Message: first.MessageRU + " / " + first.MessageEN, Owner: first.Owner, Field: first.Field,
+		Stage: "normalize", First: now, Last: now, Retryable: first.Retryable, Extra: extra,
+	}))
+	n.emitStatus(r, in, out, string(r.Key), outcome, reasons, now)
+	if outcome == "rejected" {
+		n.m.outcomes.WithLabelValues(in.Topic, "rejected").Inc()
+		for _, rs := range reasons {
+			n.m.rejected.WithLabelValues(in.Topic, rs.Code).Inc()
+		}
+	}
+}
+
+func (n *Stage) emitStatus(r *kgo.Record, in Input, out *eos.Output, key, outcome string, reasons []topics.Reason, now time.Time) {
+	if key == "" {
+		key = string(r.Key)
+	}
+	body, _ := json.Marshal(topics.Status{
+		CEID: in.Headers["ce_id"], Source: in.Headers["ce_source"], Type: in.Headers["ce_type"],
+		Outcome: outcome, Reasons: reasons, At: topics.DateTime(now.UTC().Format(time.RFC3339Nano)),
+	})
+	out.Emit(&kgo.Record{Topic: n.status, Key: []byte(key), Value: body, Headers: forwardHeaders(in.Headers, n.eventTypes[n.status])})
+}
+
+// forwardHeaders keeps the source's event id, source, time and trace on a
+// record the gateway writes, under the new record's type.
+func forwardHeaders(in map[string]string, ceType string) []kgo.RecordHeader {
+	hs := []kgo.RecordHeader{
+		{Key: "ce_specversion", Value: []byte("1.0")},
+		{Key: "ce_type", Value: []byte(ceType)},
+		{Key: "content-type", Value: []byte("application/json")},
+	}
+	for _, k := range []string{"ce_id", "ce_source", "ce_time", "traceparent", "tracestate"} {
+		if v, ok := in[k]; ok {
+			hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(v)})
+		}
+	}
+	return hs
+}
+
+func headerMap(hs []kgo.RecordHeader) map[string]string {
+	m := make(map[string]string, len(hs))
+	for _, h := range hs {
+		m[h.Key] = string(h.Value)
+	}
+	return m
+}
+
+// Committed makes the batch's state writes permanent.
+func (n *Stage) Committed() { n.endBatch(true) }
+
+// Aborted undoes the batch's state writes.
+func (n *Stage) Aborted() { n.endBatch(false) }
+
+func (n *Stage) endBatch(committed bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for p, st := range n.touched {
+		if committed {
+			st.Commit()
+		} else {
+			st.Abort()
+		}
+		delete(n.touched, p)
+	}
+}
+
+// changelogPartitioner sends changelog records to the partition they name
+// and partitions everything else by key.
+type changelogPartitioner struct {
+	changelog string
+	def       kgo.Partitioner
+}
+
+func (p changelogPartitioner) ForTopic(t string) kgo.TopicPartitioner {
+	if t == p.changelog {
+		return kgo.ManualPartitioner().ForTopic(t)
+	}
+	return p.def.ForTopic(t)
+}

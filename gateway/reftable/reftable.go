@@ -1,0 +1,147 @@
+// Package reftable keeps a compacted reference feed (ФРМР employees, ФРМО
+// organizations) in memory on every instance: a global table, read whole
+// from the start of every partition and followed afterwards. It is ready
+// once it has read up to the end offsets that stood when it started.
+package reftable
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Decode turns a feed record into the table's key and value. A nil value
+// is a deletion (a tombstone); ok false skips a record the feed should not
+// have carried (the table counts it).
+type Decode[V any] func(key, value []byte, headers map[string]string) (k string, v V, ok bool)
+
+// Table is a global table over one compacted topic.
+type Table[V any] struct {
+	name   string
+	topic  string
+	decode Decode[V]
+	log    *slog.Logger
+
+	mu      sync.RWMutex
+	m       map[string]V
+	loaded  atomic.Bool
+	skipped atomic.Int64
+	applied atomic.Int64
+}
+
+// New returns an empty table over topic.
+func New[V any](name, topic string, decode Decode[V], log *slog.Logger) *Table[V] {
+	return &Table[V]{name: name, topic: topic, decode: decode, log: log, m: map[string]V{}}
+}
+
+// Get looks a key up.
+func (t *Table[V]) Get(k string) (V, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	v, ok := t.m[k]
+	return v, ok
+}
+
+// Len is the number of keys held.
+func (t *Table[V]) Len() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.m)
+}
+
+// Skipped counts feed records that did not decode.
+func (t *Table[V]) Skipped() int64 { return t.skipped.Load() }
+
+// Ready is nil once the table has read its feed up to where it stood at start.
+func (t *Table[V]) Ready() error {
+	if !t.loaded.Load() {
+		return fmt.Errorf("reference table %s (%s) is still loading (%d records so far)", t.name, t.topic, t.applied.Load())
+	}
+	return nil
+}
+
+// Run reads the feed until ctx ends.
+func (t *Table[V]) Run(ctx context.Context, opts []kgo.Opt) error {
+	admCl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("reference table %s: %w", t.name, err)
+	}
+	ends, err := kadm.NewClient(admCl).ListEndOffsets(ctx, t.topic)
+	admCl.Close()
+	if err != nil {
+		return fmt.Errorf("reference table %s: end offsets of %s: %w", t.name, t.topic, err)
+	}
+	remaining := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err == nil && o.Offset > 0 {
+			remaining[o.Partition] = o.Offset
+		}
+	})
+	if len(remaining) == 0 {
+		t.markLoaded()
+	}
+	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, opts...),
+		kgo.ConsumeTopics(t.topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(), // so a feed written in transactions still reaches its end offset
+	)...)
+	if err != nil {
+		return fmt.Errorf("reference table %s: %w", t.name, err)
+	}
+	defer cl.Close()
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil || fs.IsClientClosed() {
+			return nil
+		}
+		fs.EachError(func(_ string, p int32, err error) {
+			if !errors.Is(err, context.Canceled) {
+				t.log.Warn("reference feed fetch error", "table", t.name, "partition", p, "err", err)
+			}
+		})
+		t.mu.Lock()
+		fs.EachRecord(func(r *kgo.Record) {
+			if !r.Attrs.IsControl() {
+				t.apply(r)
+			}
+			if end, ok := remaining[r.Partition]; ok && r.Offset+1 >= end {
+				delete(remaining, r.Partition)
+			}
+		})
+		t.mu.Unlock()
+		if !t.loaded.Load() && len(remaining) == 0 {
+			t.markLoaded()
+		}
+	}
+}
+
+// apply writes one record; the caller holds the lock.
+func (t *Table[V]) apply(r *kgo.Record) {
+	headers := make(map[string]string, len(r.Headers))
+	for _, h := range r.Headers {
+		headers[h.Key] = string(h.Value)
+	}
+	k, v, ok := t.decode(r.Key, r.Value, headers)
+	if !ok {
+		t.skipped.Add(1)
+		return
+	}
+	if r.Value == nil {
+		delete(t.m, k)
+	} else {
+		t.m[k] = v
+	}
+	t.applied.Add(1)
+}
+
+func (t *Table[V]) markLoaded() {
+	t.loaded.Store(true)
+	t.log.Info("reference table loaded", "table", t.name, "topic", t.topic, "keys", t.Len(), "skipped", t.skipped.Load())
+}
