@@ -41,6 +41,16 @@ func metaFor(a source.Adapter) source.Meta {
 	return source.Meta{ID: "evt-1", Source: "1.2.643.5.1.13.13.12.1.42.202", Type: a.EventType()}
 }
 
+func TestReferenceExamplesValidate(t *testing.T) {
+	srcs := adapters.Sources(source.DefaultOptions())
+	for name, topic := range map[string]string{"employee_lab.json": topics.FRMREmployee, "organization_lab.json": topics.FRMOOrganization} {
+		a := srcs[topic]
+		if _, rej := a.Decode(metaFor(a), topics.Example(name)); rej != nil {
+			t.Errorf("%s: %v", name, rej)
+		}
+	}
+}
+
 func TestEveryExampleValidates(t *testing.T) {
 	srcs := adapters.Sources(source.DefaultOptions())
 	if len(srcs) != len(examples) {

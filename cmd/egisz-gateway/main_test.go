@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -114,11 +115,44 @@ func TestDevIsReadyWithEveryTopicAndStopsCleanly(t *testing.T) {
 			t.Errorf("kcat -L does not show %s", name)
 		}
 	}
-	// And can publish to an ingress topic.
-	pub := exec.Command(kcat, "-b", d.broker, "-P", "-t", topics.RMISCase, "-k", "11223344595", "-H", "ce_id=first-1")
-	pub.Stdin = strings.NewReader(`{"hello":"world"}` + "\n")
-	if out, err := pub.CombinedOutput(); err != nil {
-		t.Fatalf("kcat -P: %v\n%s", err, out)
+	// And can publish the examples as the README shows: each is accepted,
+	// since dev seeds the reference feeds.
+	ingress := map[string]string{
+		"case.json": topics.RMISCase, "document.json": topics.RMISDocument, "prescription.json": topics.RMISPrescription,
+		"lab_result.json": topics.LabResult, "dispensation.json": topics.PharmacyDispense, "identity.json": topics.ESIAIdentity,
+	}
+	for name, topic := range ingress {
+		tp, _ := topics.Default().Lookup(topic)
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, topics.Example(name)); err != nil {
+			t.Fatal(err)
+		}
+		pub := exec.Command(kcat, "-b", d.broker, "-P", "-t", topic, "-k", "11223344595", "-X", "partitioner=murmur2_random",
+			"-H", "ce_specversion=1.0", "-H", "ce_id=readme-"+name, "-H", "ce_source=1.2.643.5.1.13.13.12.1.42.202", "-H", "ce_type="+tp.EventType)
+		pub.Stdin = bytes.NewReader(append(compact.Bytes(), '\n'))
+		if out, err := pub.CombinedOutput(); err != nil {
+			t.Fatalf("kcat -P %s: %v\n%s", name, err, out)
+		}
+	}
+	outcomes := map[string]string{}
+	for deadline := time.Now().Add(20 * time.Second); len(outcomes) < len(ingress) && time.Now().Before(deadline); {
+		out, err := exec.Command(kcat, "-b", d.broker, "-C", "-t", topics.StatusTopic, "-o", "beginning", "-e", "-q",
+			"-X", "isolation.level=read_committed").Output()
+		if err != nil {
+			t.Fatalf("kcat -C: %v", err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			var st topics.Status
+			if json.Unmarshal([]byte(line), &st) == nil && st.CEID != "" {
+				outcomes[st.CEID] = st.Outcome + " " + fmt.Sprint(st.Reasons)
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for name := range ingress {
+		if got := outcomes["readme-"+name]; !strings.HasPrefix(got, "accepted ") {
+			t.Errorf("example %s: outcome %q, want accepted", name, got)
+		}
 	}
 
 	resp, err := http.Get("http://" + d.http + "/metrics")

@@ -84,6 +84,10 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	cfg.Kafka.ReplicationFactor = 1
 	cfg.Kafka.TLS = config.TLS{}
 	cfg.Kafka.SASL = config.SASL{}
+	if err := seedReferenceFeeds(ctx, cfg.Kafka.Brokers, log); err != nil {
+		fmt.Fprintf(stderr, "egisz-gateway: %v\n", err)
+		return exitFailed
+	}
 	log.Info("dev stack: publish with kcat", "example", "kcat -b "+cfg.Kafka.Brokers[0]+" -L")
 	return serve(ctx, cfg, log, stderr)
 }
