@@ -55,6 +55,9 @@ type Decision struct {
 	SideTable   string // a side-table write, for identity events
 	SideKey     string
 	SideValue   []byte
+
+	patient  *topics.Patient       // for Settle's identity check
+	identity *topics.IdentityEvent // for Settle's side-table write
 }
 
 // Decider makes decisions.
@@ -93,8 +96,10 @@ var routes = map[string][]string{
 	source.KindDispensation: {topics.Outbound(topics.RegistryERX)},
 }
 
-// Decide decides one record.
-func (d *Decider) Decide(in Input, side Side, now time.Time) Decision {
+// Decide decides one record as far as the record itself and the reference
+// data allow. It reads no partition state, so the records of a batch can
+// be decided concurrently; Settle then finishes each in order.
+func (d *Decider) Decide(in Input, now time.Time) Decision {
 	a, ok := d.sources[in.Topic]
 	if !ok {
 		return d.reject(source.Problem{Code: reasons.UnknownTopic, Detail: in.Topic})
@@ -117,7 +122,7 @@ func (d *Decider) Decide(in Input, side Side, now time.Time) Decision {
 		for i, v := range p.Visits {
 			d.checkDoctor(c, fmt.Sprintf("visits[%d].doctor", i), v.Doctor.SNILS, p.MOOID, parseTime(string(v.At)), "")
 		}
-		d.checkIdentity(c, side, &p.Patient)
+		dec.patient = &p.Patient
 	case *topics.DocumentEvent:
 		d.checkOrg(c, "mo_oid", p.MOOID, parseTime(string(p.CreatedAt)))
 		for i, s := range p.Signers {
@@ -125,23 +130,21 @@ func (d *Decider) Decide(in Input, side Side, now time.Time) Decision {
 				d.checkDoctor(c, fmt.Sprintf("signers[%d]", i), s.Person.SNILS, p.MOOID, parseTime(string(s.SignedAt)), s.Certificate.Serial)
 			}
 		}
-		d.checkIdentity(c, side, &p.Patient)
+		dec.patient = &p.Patient
 	case *topics.PrescriptionEvent:
 		at := parseTime(string(p.IssuedAt))
 		d.checkOrg(c, "mo_oid", p.MOOID, at)
 		d.checkDoctor(c, "doctor", p.Doctor.SNILS, p.MOOID, at, "")
-		d.checkIdentity(c, side, &p.Patient)
+		dec.patient = &p.Patient
 	case *topics.LabResultEvent:
 		at := parseTime(string(p.CompletedAt))
 		d.checkOrg(c, "lab_oid", p.LabOID, at)
 		d.checkDoctor(c, "validator", p.Validator.SNILS, p.LabOID, at, "")
-		d.checkIdentity(c, side, &p.Patient)
+		dec.patient = &p.Patient
 	case *topics.DispensationEvent:
-		d.checkIdentity(c, side, &p.Patient)
+		dec.patient = &p.Patient
 	case *topics.IdentityEvent:
-		dec.SideTable, dec.SideKey = IdentityTable, p.Patient.SNILS
-		old, _ := side.Side(IdentityTable, p.Patient.SNILS)
-		dec.SideValue = nextIdentity(old, p)
+		dec.identity = p
 	}
 	if c.Failed() {
 		return d.reject(c.Problems...)
@@ -155,6 +158,26 @@ func (d *Decider) Decide(in Input, side Side, now time.Time) Decision {
 	dec.Fingerprint = binary.BigEndian.Uint64(ev.Fingerprint[:8])
 	dec.Routes = routes[ev.Kind]
 	return dec
+}
+
+// Settle finishes a decision with what the partition's side tables say:
+// a patient whose consent is revoked, or whose name or birth date differ
+// from the confirmed identity, is rejected; an identity event gets the
+// side-table write it makes. Call it in partition order.
+func (d *Decider) Settle(dec *Decision, side Side) {
+	switch {
+	case len(dec.Reasons) > 0:
+	case dec.identity != nil:
+		dec.SideTable, dec.SideKey = IdentityTable, dec.identity.Patient.SNILS
+		old, _ := side.Side(IdentityTable, dec.SideKey)
+		dec.SideValue = nextIdentity(old, dec.identity)
+	case dec.patient != nil:
+		c := &source.Check{}
+		d.checkIdentity(c, side, dec.patient)
+		if c.Failed() {
+			*dec = d.reject(c.Problems...)
+		}
+	}
 }
 
 func (d *Decider) reject(ps ...source.Problem) Decision {

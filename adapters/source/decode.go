@@ -27,13 +27,17 @@ func DefaultLimits() Limits { return Limits{MaxBytes: 1 << 20, MaxDepth: 32} }
 // wrong types as problems naming the byte offset or the field; it returns
 // the top-level fields the payload type does not name, to be kept.
 func Decode(value []byte, lim Limits, dst any) (map[string]json.RawMessage, []Problem) {
+	return decode(value, lim, dst, jsonFieldNames(reflect.TypeOf(dst).Elem()))
+}
+
+func decode(value []byte, lim Limits, dst any, known map[string]bool) (map[string]json.RawMessage, []Problem) {
 	if lim.MaxBytes > 0 && len(value) > lim.MaxBytes {
 		return nil, []Problem{{reasons.DecodeTooLarge, "", fmt.Sprintf("%d bytes, the limit is %d", len(value), lim.MaxBytes)}}
 	}
 	if !utf8.Valid(value) {
 		return nil, []Problem{{reasons.DecodeInvalidUTF8, "", fmt.Sprintf("invalid UTF-8 at byte %d", invalidUTF8At(value))}}
 	}
-	first, depthAt := scan(value, lim.MaxDepth)
+	first, depthAt, unknown := scan(value, lim.MaxDepth, known)
 	if depthAt >= 0 {
 		return nil, []Problem{{reasons.DecodeTooDeep, "", fmt.Sprintf("nesting deeper than %d at byte %d", lim.MaxDepth, depthAt)}}
 	}
@@ -49,77 +53,7 @@ func Decode(value []byte, lim Limits, dst any) (map[string]json.RawMessage, []Pr
 	if err := json.Unmarshal(value, dst); err != nil {
 		return nil, []Problem{jsonProblem(err)}
 	}
-	return unknownFields(value, jsonFieldNames(reflect.TypeOf(dst).Elem())), nil
-}
-
-// unknownFields returns the top-level members of a valid JSON object whose
-// names the payload type does not decode, found by one scan over the bytes
-// instead of a second decode into a map.
-func unknownFields(obj []byte, known map[string]bool) map[string]json.RawMessage {
-	var out map[string]json.RawMessage
-	depth := 0
-	inString, escaped := false, false
-	keyStart, keyEnd, valStart := -1, -1, -1
-	expectKey := false
-	flush := func(end int) {
-		if keyEnd < 0 || valStart < 0 {
-			return
-		}
-		raw := obj[keyStart+1 : keyEnd]
-		name := string(raw)
-		if bytes.IndexByte(raw, '\\') >= 0 { // an escaped key: let encoding/json unquote it
-			if err := json.Unmarshal(obj[keyStart:keyEnd+1], &name); err != nil {
-				name = ""
-			}
-		}
-		if name != "" && !known[strings.ToLower(name)] {
-			if out == nil {
-				out = map[string]json.RawMessage{}
-			}
-			out[name] = json.RawMessage(bytes.TrimSpace(obj[valStart:end]))
-		}
-		keyStart, keyEnd, valStart = -1, -1, -1
-	}
-	for i, c := range obj {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-				if depth == 1 && expectKey {
-					keyEnd = i
-					expectKey = false
-				}
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-			if depth == 1 && keyStart < 0 {
-				keyStart, expectKey = i, true
-			}
-		case ':':
-			if depth == 1 && valStart < 0 {
-				valStart = i + 1
-			}
-		case ',':
-			if depth == 1 {
-				flush(i)
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth == 1 {
-				flush(i)
-			}
-			depth--
-		}
-	}
-	return out
+	return unknown, nil
 }
 
 func jsonProblem(err error) Problem {
@@ -171,12 +105,36 @@ func invalidUTF8At(b []byte) int {
 	return -1
 }
 
-// scan returns the first non-space byte (0 when there is none) and the
-// offset where nesting first exceeds max (-1 when it never does). Brackets
-// inside strings do not count.
-func scan(b []byte, max int) (first byte, deepAt int) {
+// scan makes one pass over the value and returns its first non-space byte
+// (0 when there is none), the offset where nesting first exceeds max (-1
+// when it never does; brackets inside strings do not count) and, for an
+// object, its top-level members whose names known does not hold. The
+// members are only meaningful once the value is known to be valid JSON.
+func scan(b []byte, max int, known map[string]bool) (first byte, deepAt int, unknown map[string]json.RawMessage) {
 	depth := 0
 	inString, escaped := false, false
+	keyStart, keyEnd, valStart := -1, -1, -1
+	expectKey := false
+	flush := func(end int) {
+		if keyEnd < 0 || valStart < 0 {
+			keyStart, keyEnd, valStart = -1, -1, -1
+			return
+		}
+		raw := b[keyStart+1 : keyEnd]
+		name := string(raw)
+		if bytes.IndexByte(raw, '\\') >= 0 { // an escaped name: let encoding/json unquote it
+			if err := json.Unmarshal(b[keyStart:keyEnd+1], &name); err != nil {
+				name = ""
+			}
+		}
+		if name != "" && !known[strings.ToLower(name)] {
+			if unknown == nil {
+				unknown = map[string]json.RawMessage{}
+			}
+			unknown[name] = json.RawMessage(bytes.TrimSpace(b[valStart:end]))
+		}
+		keyStart, keyEnd, valStart = -1, -1, -1
+	}
 	for i, c := range b {
 		if first == 0 && c != ' ' && c != '\t' && c != '\n' && c != '\r' {
 			first = c
@@ -189,22 +147,39 @@ func scan(b []byte, max int) (first byte, deepAt int) {
 				escaped = true
 			case c == '"':
 				inString = false
+				if depth == 1 && expectKey {
+					keyEnd, expectKey = i, false
+				}
 			}
 			continue
 		}
 		switch c {
 		case '"':
 			inString = true
+			if depth == 1 && keyStart < 0 {
+				keyStart, expectKey = i, true
+			}
+		case ':':
+			if depth == 1 && valStart < 0 {
+				valStart = i + 1
+			}
+		case ',':
+			if depth == 1 {
+				flush(i)
+			}
 		case '{', '[':
 			depth++
 			if max > 0 && depth > max {
-				return first, i
+				return first, i, nil
 			}
 		case '}', ']':
+			if depth == 1 {
+				flush(i)
+			}
 			depth--
 		}
 	}
-	return first, -1
+	return first, -1, unknown
 }
 
 // jsonFieldNames lists, lower-cased as encoding/json matches them, the

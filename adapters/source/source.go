@@ -54,6 +54,8 @@ type Event struct {
 	Fingerprint [32]byte
 	Payload     any                        // the normalized topics.* value
 	Unknown     map[string]json.RawMessage // top-level fields the contract does not name, kept as sent
+
+	encoded []byte // the payload as MarshalPayload writes it, computed once
 }
 
 // NewEvent fills the derived fields (dedup key, fingerprint) of an event.
@@ -63,18 +65,26 @@ func NewEvent(kind, patientKey, businessID string, version int64, updated time.T
 		DedupKey: patientKey + "|" + kind + "|" + businessID,
 		Version:  version, UpdatedAt: updated, Payload: payload, Unknown: unknown,
 	}
-	b, err := e.MarshalPayload()
+	b, err := e.encode()
 	if err != nil {
 		return nil, err
 	}
+	e.encoded = b
 	e.Fingerprint = sha256.Sum256(b)
 	return e, nil
 }
 
-// MarshalPayload writes the normalized payload as JSON with the unknown
+// MarshalPayload returns the normalized payload as JSON with the unknown
 // fields added back, in a stable order, so the same content always gives
-// the same bytes.
+// the same bytes. An event made by NewEvent has it already.
 func (e *Event) MarshalPayload() ([]byte, error) {
+	if e.encoded != nil {
+		return e.encoded, nil
+	}
+	return e.encode()
+}
+
+func (e *Event) encode() ([]byte, error) {
 	b, err := json.Marshal(e.Payload)
 	if err != nil {
 		return nil, fmt.Errorf("marshal %s payload: %w", e.Kind, err)
@@ -207,11 +217,13 @@ type Decoder[T any] struct {
 	eventType string
 	lim       Limits
 	contract  *Contract
+	known     map[string]bool
 }
 
 // NewDecoder returns the decoder of T's records with the given ce_type.
 func NewDecoder[T any](eventType string, lim Limits) *Decoder[T] {
-	return &Decoder[T]{eventType: eventType, lim: lim, contract: NewContract(reflect.TypeFor[T]())}
+	t := reflect.TypeFor[T]()
+	return &Decoder[T]{eventType: eventType, lim: lim, contract: NewContract(t), known: jsonFieldNames(t)}
 }
 
 // Start decodes a record into a new T and checks its headers and the
@@ -221,7 +233,7 @@ func NewDecoder[T any](eventType string, lim Limits) *Decoder[T] {
 func (d *Decoder[T]) Start(meta Meta, value []byte) (*T, map[string]json.RawMessage, *Check, *Rejection) {
 	c := &Check{Problems: CheckMeta(meta, d.eventType)}
 	p := new(T)
-	unknown, ps := Decode(value, d.lim, p)
+	unknown, ps := decode(value, d.lim, p, d.known)
 	if len(ps) > 0 {
 		c.Problems = append(c.Problems, ps...)
 		return nil, nil, nil, c.Reject()

@@ -71,14 +71,29 @@ type domain struct{ d *adnormalize.Decider }
 
 func (d domain) Ready() error                     { return d.d.Ready() }
 func (d domain) Reason(code string) topics.Reason { return d.d.Reason(code) }
-func (d domain) Decide(in normalize.Input, side normalize.SideReader, now time.Time) normalize.Verdict {
-	dec := d.d.Decide(adnormalize.Input{Topic: in.Topic, Key: in.Key, Value: in.Value, Headers: in.Headers}, side, now)
+
+func (d domain) Decide(in normalize.Input, now time.Time) normalize.Verdict {
+	dec := d.d.Decide(adnormalize.Input{Topic: in.Topic, Key: in.Key, Value: in.Value, Headers: in.Headers}, now)
+	return verdict(&dec)
+}
+
+func (d domain) Settle(_ normalize.Input, v *normalize.Verdict, side normalize.SideReader) {
+	dec, ok := v.Domain.(*adnormalize.Decision)
+	if !ok {
+		return
+	}
+	d.d.Settle(dec, side)
+	*v = verdict(dec)
+}
+
+func verdict(dec *adnormalize.Decision) normalize.Verdict {
 	if len(dec.Reasons) > 0 {
 		return normalize.Verdict{Reasons: dec.Reasons}
 	}
 	v := normalize.Verdict{
 		Kind: dec.Event.Kind, PatientKey: dec.Event.PatientKey, DedupKey: dec.Event.DedupKey,
 		Fingerprint: dec.Fingerprint, Version: dec.Event.Version, Payload: dec.Payload, Routes: dec.Routes,
+		Domain: dec,
 	}
 	if dec.SideTable != "" {
 		v.Side = []normalize.SideWrite{{Table: dec.SideTable, Key: dec.SideKey, Value: dec.SideValue}}

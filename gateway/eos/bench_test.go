@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -109,7 +108,10 @@ func BenchmarkKafka(b *testing.B) {
 				report(b, n, took)
 			})
 			b.Run("txn-copy-raw-franz-go", func(b *testing.B) {
-				took := rawTransactCopy(b, ctx, brokers, prefix+"raw", in, rawOut, n)
+				took, err := kafkatest.RawTransactCopy(ctx, brokers, prefix+"raw", in, rawOut, n)
+				if err != nil {
+					b.Fatal(err)
+				}
 				report(b, n, took)
 			})
 		})
@@ -120,40 +122,4 @@ func report(b *testing.B, n int, d time.Duration) {
 	b.ReportMetric(float64(n)/d.Seconds(), "records/s")
 	b.ReportMetric(float64(n)*300/d.Seconds()/1e6, "MB/s")
 	b.ReportMetric(0, "ns/op")
-}
-
-// rawTransactCopy is franz-go's documented GroupTransactSession loop with
-// nothing of ours: the baseline the gateway's stages are measured against.
-func rawTransactCopy(b *testing.B, ctx context.Context, brokers []string, group, in, out string, n int) time.Duration {
-	sess, err := kgo.NewGroupTransactSession(
-		kgo.SeedBrokers(brokers...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(in),
-		kgo.TransactionalID(group+"-1"), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-	)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sess.Close()
-	var moved atomic.Int64
-	start := time.Now()
-	for moved.Load() < int64(n) {
-		fs := sess.PollRecords(ctx, 5000)
-		if fs.NumRecords() == 0 {
-			continue
-		}
-		if err := sess.Begin(); err != nil {
-			b.Fatal(err)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			sess.Produce(ctx, &kgo.Record{Topic: out, Key: r.Key, Value: r.Value, Headers: r.Headers}, nil)
-		})
-		committed, err := sess.End(ctx, kgo.TryCommit)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if committed {
-			moved.Add(int64(fs.NumRecords()))
-		}
-	}
-	return time.Since(start)
 }

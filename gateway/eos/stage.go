@@ -28,6 +28,13 @@ type Transform interface {
 	Transform(ctx context.Context, in *kgo.Record, out *Output) error
 }
 
+// Preparer is implemented by transforms that can do part of their work
+// for a whole batch at once (in parallel, say): Prepare gets every record
+// of the batch before Transform is called for each, in partition order.
+type Preparer interface {
+	Prepare(ctx context.Context, recs []*kgo.Record)
+}
+
 // Transactional is implemented by transforms that keep state: the stage
 // tells them whether the batch they just transformed was committed or
 // aborted, so that uncommitted state changes can be dropped.
@@ -208,6 +215,9 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches) error {
 		prodErr  error
 		produced int
 	)
+	if p, ok := s.tr.(Preparer); ok {
+		p.Prepare(ctx, fetches.Records())
+	}
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 		for _, r := range p.Records {
 			if trErr != nil {

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,6 +55,8 @@ type Verdict struct {
 	Payload     json.RawMessage // the normalized event
 	Routes      []string        // catalog names of the topics it goes to
 	Side        []SideWrite     // applied when the event is new or an update
+	// Domain is the domain's own note from Decide for Settle.
+	Domain any
 }
 
 // SideReader reads the partition's side tables.
@@ -61,11 +64,16 @@ type SideReader interface {
 	Side(table, key string) ([]byte, bool)
 }
 
-// Domain decides what becomes of ingress records.
+// Domain decides what becomes of ingress records, in two steps: Decide
+// holds everything that depends on the record and the shared reference
+// data alone, and is called for the records of a batch concurrently;
+// Settle finishes a verdict with what depends on the partition's side
+// tables, and is called in partition order.
 type Domain interface {
 	// Ready is nil once the reference data the decisions need is loaded.
 	Ready() error
-	Decide(in Input, side SideReader, now time.Time) Verdict
+	Decide(in Input, now time.Time) Verdict
+	Settle(in Input, v *Verdict, side SideReader)
 	// Reason returns a reason of the catalog by its code (the stage's own
 	// verdicts, such as a dedup conflict, are worded by the domain too).
 	Reason(code string) topics.Reason
@@ -102,6 +110,7 @@ type Stage struct {
 	mu        sync.Mutex // stores, and a store's contents while a record is handled
 	stores    map[int32]*store
 	touched   map[int32]*store
+	prepared  map[*kgo.Record]Verdict // Prepare's verdicts for the batch in hand
 	restoring atomic.Int32
 	restored  atomic.Bool
 }
@@ -136,6 +145,7 @@ func New(cfg Config, domain Domain) (*Stage, error) {
 		dlqTopic:   cfg.Prefix + topics.DLQIngress,
 		stores:     map[int32]*store{},
 		touched:    map[int32]*store{},
+		prepared:   map[*kgo.Record]Verdict{},
 		eventTypes: map[string]string{},
 	}
 	for _, t := range cfg.Catalog {
@@ -251,6 +261,44 @@ func (n *Stage) progress(p int32, applied int64, done bool, took time.Duration) 
 	n.cfg.Log.Info("restoring state", "partition", p, "records", applied, "elapsed", took.Round(time.Second))
 }
 
+func (n *Stage) input(r *kgo.Record) Input {
+	return Input{Topic: strings.TrimPrefix(r.Topic, n.cfg.Prefix), Key: r.Key, Value: r.Value, Headers: headerMap(r.Headers)}
+}
+
+// Prepare decides the records of a batch concurrently, one worker per
+// CPU: decoding and the reference checks are most of the work and need no
+// partition state. Transform then settles each in order.
+func (n *Stage) Prepare(_ context.Context, recs []*kgo.Record) {
+	if n.domain.Ready() != nil || len(recs) == 0 {
+		return
+	}
+	now := n.cfg.Now()
+	verdicts := make([]Verdict, len(recs))
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(recs) {
+					return
+				}
+				verdicts[i] = n.domain.Decide(n.input(recs[i]), now)
+			}
+		}()
+	}
+	wg.Wait()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	clear(n.prepared)
+	for i, r := range recs {
+		n.prepared[r] = verdicts[i]
+	}
+}
+
 // Transform handles one ingress record.
 func (n *Stage) Transform(_ context.Context, r *kgo.Record, out *eos.Output) error {
 	if err := n.domain.Ready(); err != nil {
@@ -271,8 +319,15 @@ func (n *Stage) Transform(_ context.Context, r *kgo.Record, out *eos.Output) err
 		st.lastSweep = now
 	}
 
-	in := Input{Topic: strings.TrimPrefix(r.Topic, n.cfg.Prefix), Key: r.Key, Value: r.Value, Headers: headerMap(r.Headers)}
-	v := n.domain.Decide(in, st, now)
+	in := n.input(r)
+	v, ok := n.prepared[r]
+	if !ok {
+		v = n.domain.Decide(in, now)
+	}
+	delete(n.prepared, r)
+	if len(v.Reasons) == 0 {
+		n.domain.Settle(in, &v, st)
+	}
 	switch {
 	case len(v.Reasons) > 0:
 		n.park(r, in, out, now, "rejected", v.Reasons, nil)
@@ -306,10 +361,10 @@ func (n *Stage) accept(r *kgo.Record, in Input, v Verdict, st *store, out *eos.O
 			st.PutSide(w.Table, w.Key, w.Value)
 		}
 		update := outcome == state.Update
-		body, _ := json.Marshal(topics.OutboundEvent{
+		body := outboundBody(topics.OutboundEvent{
 			Kind: v.Kind, PatientKey: v.PatientKey, DedupKey: v.DedupKey, Version: v.Version, Update: update,
-			Source: in.Headers["ce_source"], ReceivedAt: topics.DateTime(now.UTC().Format(time.RFC3339Nano)), Event: v.Payload,
-		})
+			Source: in.Headers["ce_source"], ReceivedAt: topics.DateTime(now.UTC().Format(time.RFC3339Nano)),
+		}, v.Payload)
 		for _, route := range v.Routes {
 			t := n.cfg.Prefix + route
 			out.Emit(&kgo.Record{Topic: t, Key: []byte(v.PatientKey), Value: body, Headers: forwardHeaders(in.Headers, n.eventTypes[t])})
@@ -348,6 +403,20 @@ func (n *Stage) emitStatus(r *kgo.Record, in Input, out *eos.Output, key, outcom
 		Outcome: outcome, Reasons: reasons, At: topics.DateTime(now.UTC().Format(time.RFC3339Nano)),
 	})
 	out.Emit(&kgo.Record{Topic: n.status, Key: []byte(key), Value: body, Headers: forwardHeaders(in.Headers, n.eventTypes[n.status])})
+}
+
+// outboundBody encodes the envelope and splices the payload, already
+// compact JSON from the domain, in as its event: encoding/json would scan
+// and compact the payload once more.
+func outboundBody(env topics.OutboundEvent, payload json.RawMessage) []byte {
+	env.Event = nil
+	head, _ := json.Marshal(env)
+	// head ends with "event":null}; replace the null with the payload.
+	const tail = `null}`
+	out := make([]byte, 0, len(head)+len(payload))
+	out = append(out, head[:len(head)-len(tail)]...)
+	out = append(out, payload...)
+	return append(out, '}')
 }
 
 // forwardHeaders keeps the source's event id, source, time and trace on a

@@ -1,0 +1,268 @@
+package normalize
+
+import (
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
+	"github.com/egisz-gateway/egisz-gateway/adapters/source"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+// refs is reference data in memory: the examples' doctor, laboratory
+// doctor and organizations, as the ФРМР and ФРМО feeds carry them.
+type refs struct {
+	employees map[string]*topics.Employee
+	orgs      map[string]*topics.Organization
+	loading   bool
+}
+
+func (r refs) Employee(s string) (*topics.Employee, bool)         { e, ok := r.employees[s]; return e, ok }
+func (r refs) Organization(o string) (*topics.Organization, bool) { x, ok := r.orgs[o]; return x, ok }
+func (r refs) Ready() error {
+	if r.loading {
+		return errors.New("loading")
+	}
+	return nil
+}
+
+func exampleRefs(t *testing.T) refs {
+	t.Helper()
+	r := refs{employees: map[string]*topics.Employee{}, orgs: map[string]*topics.Organization{}}
+	for _, name := range []string{"employee.json", "employee_lab.json"} {
+		var e topics.Employee
+		if err := json.Unmarshal(topics.Example(name), &e); err != nil {
+			t.Fatal(err)
+		}
+		src := source.Check{}
+		src.SNILS("snils", &e.SNILS)
+		r.employees[e.SNILS] = &e
+	}
+	for _, name := range []string{"organization.json", "organization_lab.json"} {
+		var o topics.Organization
+		if err := json.Unmarshal(topics.Example(name), &o); err != nil {
+			t.Fatal(err)
+		}
+		r.orgs[o.OID] = &o
+	}
+	return r
+}
+
+// side is a side table in memory.
+type side map[string][]byte
+
+func (s side) Side(table, key string) ([]byte, bool) { v, ok := s[table+"|"+key]; return v, ok }
+
+func input(t *testing.T, topic, example string, edit func(map[string]any)) Input {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(topics.Example(example), &m); err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(m)
+	}
+	b, _ := json.Marshal(m)
+	tp, _ := topics.Default().Lookup(topic)
+	return Input{Topic: topic, Key: []byte("11223344595"), Value: b, Headers: map[string]string{
+		"ce_id": "e1", "ce_source": "1.2.643.5.1.13.13.12.1.42.202", "ce_type": tp.EventType}}
+}
+
+var now = time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+
+func TestExamplesPassAndGoWhereTheyShould(t *testing.T) {
+	d := NewDecider(source.DefaultOptions(), exampleRefs(t))
+	for _, tc := range []struct {
+		topic, example string
+		routes         []string
+	}{
+		{topics.RMISCase, "case.json", []string{"egisz.out.iemk.v1"}},
+		{topics.RMISDocument, "document.json", []string{"egisz.out.remd.v1"}},
+		{topics.RMISPrescription, "prescription.json", []string{"egisz.out.erx.v1", "egisz.pharmacy.prescription.v1"}},
+		{topics.LabResult, "lab_result.json", []string{"egisz.out.iemk.v1", "egisz.out.remd.v1"}},
+		{topics.PharmacyDispense, "dispensation.json", []string{"egisz.out.erx.v1"}},
+		{topics.ESIAIdentity, "identity.json", nil},
+	} {
+		dec := d.Decide(input(t, tc.topic, tc.example, nil), now)
+		d.Settle(&dec, side{})
+		if len(dec.Reasons) > 0 {
+			t.Errorf("%s rejected: %+v", tc.example, dec.Reasons)
+			continue
+		}
+		if len(dec.Routes) != len(tc.routes) {
+			t.Errorf("%s: routes %v, want %v", tc.example, dec.Routes, tc.routes)
+			continue
+		}
+		for i := range tc.routes {
+			if dec.Routes[i] != tc.routes[i] {
+				t.Errorf("%s: routes %v, want %v", tc.example, dec.Routes, tc.routes)
+			}
+		}
+		if dec.Fingerprint == 0 || len(dec.Payload) == 0 {
+			t.Errorf("%s: no fingerprint or payload", tc.example)
+		}
+	}
+}
+
+// decisions lists records the decider must reject, with the code and field.
+func decisions() []struct {
+	name, topic, example string
+	edit                 func(map[string]any)
+	side                 func(t *testing.T, d *Decider) side
+	key                  string
+	code, field          string
+} {
+	set := func(path []string, v any) func(map[string]any) {
+		return func(m map[string]any) {
+			cur := m
+			for _, p := range path[:len(path)-1] {
+				cur = cur[p].(map[string]any)
+			}
+			cur[path[len(path)-1]] = v
+		}
+	}
+	identityAs := func(action string, edit func(map[string]any)) func(t *testing.T, d *Decider) side {
+		return func(t *testing.T, d *Decider) side {
+			in := input(t, topics.ESIAIdentity, "identity.json", func(m map[string]any) {
+				m["action"] = action
+				m["consent_scope"] = "egisz-exchange"
+				if edit != nil {
+					edit(m)
+				}
+			})
+			dec := d.Decide(in, now)
+			d.Settle(&dec, side{})
+			if len(dec.Reasons) > 0 {
+				t.Fatalf("identity event rejected: %+v", dec.Reasons)
+			}
+			return side{dec.SideTable + "|" + dec.SideKey: dec.SideValue}
+		}
+	}
+	return []struct {
+		name, topic, example string
+		edit                 func(map[string]any)
+		side                 func(t *testing.T, d *Decider) side
+		key                  string
+		code, field          string
+	}{
+		{name: "unknown MO", topic: topics.RMISCase, example: "case.json",
+			edit: func(m map[string]any) {
+				m["mo_oid"] = "1.2.643.5.1.13.13.12.1.42.999"
+				m["case_id"].(map[string]any)["root"] = "1.2.643.5.1.13.13.12.1.42.999.100.1.1.15"
+			}, code: reasons.MONotInFRMO, field: "mo_oid"},
+		{name: "MO not yet open", topic: topics.RMISPrescription, example: "prescription.json",
+			edit: set([]string{"issued_at"}, "2011-05-01T10:00:00+03:00"), code: reasons.MOInactive, field: "mo_oid"},
+		{name: "doctor not in ФРМР", topic: topics.RMISCase, example: "case.json",
+			edit: set([]string{"doctor", "snils"}, "112-233-445 95"), code: reasons.DoctorNotInFRMR, field: "doctor"},
+		{name: "doctor without a post then", topic: topics.RMISCase, example: "case.json",
+			edit: func(m map[string]any) {
+				m["opened_at"] = "2019-03-18T09:10:00+03:00" // before the post began in 2019-09
+				delete(m, "visits")
+			}, code: reasons.DoctorPostMismatch, field: "doctor"},
+		{name: "validator works elsewhere", topic: topics.LabResult, example: "lab_result.json",
+			edit: set([]string{"validator", "snils"}, "123-456-789 64"), code: reasons.DoctorPostMismatch, field: "validator"},
+		{name: "signing certificate unknown to ФРМР", topic: topics.RMISDocument, example: "document.json",
+			edit: func(m map[string]any) {
+				m["signers"].([]any)[0].(map[string]any)["certificate"].(map[string]any)["serial"] = "ffff"
+			}, code: reasons.CertNotInFRMR, field: "signers[0].certificate.serial"},
+		{name: "revoked consent", topic: topics.RMISCase, example: "case.json",
+			side: identityAs("consent_revoked", nil), code: reasons.ConsentRevoked, field: "patient"},
+		{name: "name differs from the confirmed identity", topic: topics.RMISCase, example: "case.json",
+			side: identityAs("identity_confirmed", func(m map[string]any) { m["patient"].(map[string]any)["family_name"] = "Петрова" }),
+			code: reasons.IdentityMismatch, field: "patient"},
+		{name: "birth date differs", topic: topics.RMISPrescription, example: "prescription.json",
+			side: identityAs("identity_confirmed", func(m map[string]any) { m["patient"].(map[string]any)["birth_date"] = "1985-03-22" }),
+			code: reasons.IdentityMismatch, field: "patient"},
+		{name: "record keyed by the spelled СНИЛС", topic: topics.RMISCase, example: "case.json",
+			key: "112-233-445 95", code: reasons.KeyMismatch, field: ""},
+		{name: "a topic no adapter reads", topic: "egisz.unknown.v1", example: "case.json",
+			code: reasons.UnknownTopic, field: ""},
+	}
+}
+
+func TestDecisionsReject(t *testing.T) {
+	d := NewDecider(source.DefaultOptions(), exampleRefs(t))
+	for _, tc := range decisions() {
+		t.Run(tc.name, func(t *testing.T) {
+			in := input(t, tc.topic, tc.example, tc.edit)
+			if tc.topic == "egisz.unknown.v1" {
+				in = input(t, topics.RMISCase, tc.example, tc.edit)
+				in.Topic = tc.topic
+			}
+			if tc.key != "" {
+				in.Key = []byte(tc.key)
+			}
+			sd := side{}
+			if tc.side != nil {
+				sd = tc.side(t, d)
+			}
+			dec := d.Decide(in, now)
+			d.Settle(&dec, sd)
+			found := false
+			for _, r := range dec.Reasons {
+				if r.Code == tc.code && r.Field == tc.field {
+					found = true
+					if r.MessageRU == "" || r.Owner == "" {
+						t.Errorf("reason %s lacks its text or owner", r.Code)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("want %s at %q, got %+v", tc.code, tc.field, dec.Reasons)
+			}
+		})
+	}
+}
+
+func TestConsentGrantedAgainLetsEventsThrough(t *testing.T) {
+	d := NewDecider(source.DefaultOptions(), exampleRefs(t))
+	sd := side{}
+	for _, action := range []string{"identity_confirmed", "consent_revoked", "consent_granted"} {
+		dec := d.Decide(input(t, topics.ESIAIdentity, "identity.json", func(m map[string]any) {
+			m["action"] = action
+			m["consent_scope"] = "egisz-exchange"
+		}), now)
+		d.Settle(&dec, sd)
+		if len(dec.Reasons) > 0 {
+			t.Fatal(dec.Reasons)
+		}
+		sd[dec.SideTable+"|"+dec.SideKey] = dec.SideValue
+		if len(dec.SideValue) != 14 {
+			t.Fatalf("side value of %d bytes; it keeps hashes, not names", len(dec.SideValue))
+		}
+	}
+	dec := d.Decide(input(t, topics.RMISCase, "case.json", nil), now)
+	if d.Settle(&dec, sd); len(dec.Reasons) > 0 {
+		t.Fatalf("after consent was granted again: %+v", dec.Reasons)
+	}
+}
+
+func TestNotReadyWhileReferencesLoad(t *testing.T) {
+	r := exampleRefs(t)
+	r.loading = true
+	if NewDecider(source.DefaultOptions(), r).Ready() == nil {
+		t.Fatal("ready while the reference data loads")
+	}
+}
+
+func TestEveryCodeTheDeciderCanEmit(t *testing.T) {
+	used := testtool.ReasonCodesUsed(t, filepath.Join("..", "reasons", "reasons.go"), ".")
+	covered := map[string]bool{}
+	for _, tc := range decisions() {
+		covered[tc.code] = true
+	}
+	cat := reasons.Default()
+	for code, where := range used {
+		if _, ok := cat.Lookup(code); !ok {
+			t.Errorf("%s (at %s) is not in the catalog", code, where)
+		}
+		// The decoding codes come from the source adapters, tested there.
+		if code != reasons.DecodeNotJSON && !covered[code] {
+			t.Errorf("%s (at %s) has no case in TestDecisionsReject", code, where)
+		}
+	}
+}
