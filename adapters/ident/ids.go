@@ -58,23 +58,24 @@ const frmoRoot = "1.2.643.5.1.13.13.12."
 // zeros, first arc 0–2, at least two arcs. (Hand-written: it runs for every
 // identifier of every event, and a regexp costs ten times as much.)
 func ValidOID(s string) bool {
-	arcs := oidArcs(s)
-	return len(arcs) >= 2 && len(arcs[0]) == 1 && arcs[0][0] <= '2'
-}
-
-// oidArcs splits s into its arcs, or returns nil when s is not
-// dot-separated numbers without leading zeros.
-func oidArcs(s string) []string {
-	if s == "" {
-		return nil
+	if len(s) < 3 || s[0] < '0' || s[0] > '2' || s[1] != '.' {
+		return false
 	}
-	arcs := strings.Split(s, ".")
-	for _, a := range arcs {
-		if a == "" || !allDigits(a) || (len(a) > 1 && a[0] == '0') {
-			return nil
+	arcStart := 2
+	for i := 2; i <= len(s); i++ {
+		if i < len(s) && s[i] != '.' {
+			if s[i] < '0' || s[i] > '9' {
+				return false
+			}
+			continue
 		}
+		n := i - arcStart
+		if n == 0 || (n > 1 && s[arcStart] == '0') {
+			return false
+		}
+		arcStart = i + 1
 	}
-	return arcs
+	return true
 }
 
 // ValidMOOID reports whether s has the shape of a medical organization's

@@ -112,7 +112,7 @@ func invalidUTF8At(b []byte) int {
 // members are only meaningful once the value is known to be valid JSON.
 func scan(b []byte, max int, known map[string]bool) (first byte, deepAt int, unknown map[string]json.RawMessage) {
 	depth := 0
-	inString, escaped := false, false
+	inString := false
 	keyStart, keyEnd, valStart := -1, -1, -1
 	expectKey := false
 	flush := func(end int) {
@@ -121,13 +121,11 @@ func scan(b []byte, max int, known map[string]bool) (first byte, deepAt int, unk
 			return
 		}
 		raw := b[keyStart+1 : keyEnd]
-		name := string(raw)
+		name, ok := string(raw), true
 		if bytes.IndexByte(raw, '\\') >= 0 { // an escaped name: let encoding/json unquote it
-			if err := json.Unmarshal(b[keyStart:keyEnd+1], &name); err != nil {
-				name = ""
-			}
+			ok = json.Unmarshal(b[keyStart:keyEnd+1], &name) == nil
 		}
-		if name != "" && !known[strings.ToLower(name)] {
+		if ok && !known[strings.ToLower(name)] {
 			if unknown == nil {
 				unknown = map[string]json.RawMessage{}
 			}
@@ -135,17 +133,23 @@ func scan(b []byte, max int, known map[string]bool) (first byte, deepAt int, unk
 		}
 		keyStart, keyEnd, valStart = -1, -1, -1
 	}
-	for i, c := range b {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
 		if first == 0 && c != ' ' && c != '\t' && c != '\n' && c != '\r' {
 			first = c
 		}
 		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
+			// Jump to the next quote or backslash: most bytes are string contents.
+			j := bytes.IndexAny(b[i:], "\"\\")
+			if j < 0 {
+				break
+			}
+			i += j
+			c = b[i]
+			switch c {
+			case '\\':
+				i++ // the escaped byte cannot end the string
+			case '"':
 				inString = false
 				if depth == 1 && expectKey {
 					keyEnd, expectKey = i, false
