@@ -138,30 +138,21 @@ func seedReferences(t *testing.T, ctx context.Context, cl *kgo.Client, prefix st
 	}
 }
 
-// TestNormalizeKilledMidStreamGivesEveryEventOneOutcome runs the gateway
-// binary over a stream of cases with duplicates, updates, conflicts and
-// invalid records, SIGKILLs it a third of the way through, starts another
-// with the same instance id, and checks the invariant: every ingress event
-// has exactly one outcome, the right one; no outbound record is written
-// twice; the state the killed instance built was restored.
-func TestNormalizeKilledMidStreamGivesEveryEventOneOutcome(t *testing.T) {
-	kc := kafkatest.New(t)
-	ctx := kafkatest.Context(t, 4*time.Minute)
-	cl := kc.Client(t, kgo.ProducerLinger(2*time.Millisecond))
-	adm := kadm.NewClient(cl)
-	if _, err := topics.Ensure(ctx, adm, topics.Default().WithPrefix(kc.Prefix), -1); err != nil {
-		t.Fatal(err)
-	}
-	seedReferences(t, ctx, cl, kc.Prefix)
+// mixedStream is a stream of treatment cases for n patients with
+// duplicates, updates, conflicts and invalid records, with the outcome each
+// must get and how many records must reach ИЭМК.
+type mixedStream struct {
+	events    []*kgo.Record
+	want      []sent
+	forwarded int
+}
 
-	const patients = 1500
-	var events []*kgo.Record
-	var want []sent
+func newMixedStream(t *testing.T, prefix string, patients int) *mixedStream {
+	m := &mixedStream{}
 	add := func(r *kgo.Record, outcome string) {
-		events = append(events, r)
-		want = append(want, sent{string(r.Headers[1].Value), outcome})
+		m.events = append(m.events, r)
+		m.want = append(m.want, sent{string(r.Headers[1].Value), outcome})
 	}
-	forwarded := 0
 	for i := 0; i < patients; i++ {
 		snils := ident.MakeSNILS(200_000_000 + i*7)
 		ext := fmt.Sprintf("TAP-%d", i)
@@ -169,57 +160,35 @@ func TestNormalizeKilledMidStreamGivesEveryEventOneOutcome(t *testing.T) {
 		switch i % 10 {
 		case 0: // a broken СНИЛС: rejected
 			bad := snils[:9] + fmt.Sprintf("%02d", (int(snils[9]-'0')*10+int(snils[10]-'0')+1)%100)
-			add(caseRecord(t, kc.Prefix, bad, ext, 2, false, id("bad")), "rejected")
+			add(caseRecord(t, prefix, bad, ext, 2, false, id("bad")), "rejected")
 		case 1: // sent twice
-			add(caseRecord(t, kc.Prefix, snils, ext, 2, false, id("orig")), "accepted")
-			add(caseRecord(t, kc.Prefix, snils, ext, 2, false, id("again")), "duplicate")
-			forwarded++
+			add(caseRecord(t, prefix, snils, ext, 2, false, id("orig")), "accepted")
+			add(caseRecord(t, prefix, snils, ext, 2, false, id("again")), "duplicate")
+			m.forwarded++
 		case 2: // updated
-			add(caseRecord(t, kc.Prefix, snils, ext, 2, false, id("orig")), "accepted")
-			add(caseRecord(t, kc.Prefix, snils, ext, 3, true, id("v3")), "update")
-			forwarded += 2
+			add(caseRecord(t, prefix, snils, ext, 2, false, id("orig")), "accepted")
+			add(caseRecord(t, prefix, snils, ext, 3, true, id("v3")), "update")
+			m.forwarded += 2
 		case 3: // changed without a new version
-			add(caseRecord(t, kc.Prefix, snils, ext, 2, false, id("orig")), "accepted")
-			add(caseRecord(t, kc.Prefix, snils, ext, 2, true, id("changed")), "conflict")
-			forwarded++
+			add(caseRecord(t, prefix, snils, ext, 2, false, id("orig")), "accepted")
+			add(caseRecord(t, prefix, snils, ext, 2, true, id("changed")), "conflict")
+			m.forwarded++
 		default:
-			add(caseRecord(t, kc.Prefix, snils, ext, 2, false, id("orig")), "accepted")
-			forwarded++
+			add(caseRecord(t, prefix, snils, ext, 2, false, id("orig")), "accepted")
+			m.forwarded++
 		}
 	}
+	return m
+}
 
-	first := startGateway(t, kc, "it-1")
-	status := newStatusReader(t, kc)
-	// Phase one: the first half of the stream.
-	half := len(events) / 2
-	produceAll(t, ctx, cl, events[:half])
-	status.waitFor(t, ctx, len(want)/3)
-	// Kill it abruptly while the rest arrives.
-	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-first.exited
-	killedAt := status.count()
-	produceAll(t, ctx, cl, events[half:])
-	start := time.Now()
-	startGateway(t, kc, "it-1")
-	status.waitFor(t, ctx, len(want))
-	t.Logf("killed after %d of %d outcomes; the successor finished the rest in %s", killedAt, len(want), time.Since(start).Round(time.Millisecond))
-
-	// The successor restored the state: originals re-sent now are duplicates.
-	var resend []*kgo.Record
-	for i := 1; i < patients; i += 10 {
-		snils := ident.MakeSNILS(200_000_000 + i*7)
-		r := caseRecord(t, kc.Prefix, snils, fmt.Sprintf("TAP-%d", i), 2, false, fmt.Sprintf("p%d-late", i))
-		resend = append(resend, r)
-		want = append(want, sent{string(r.Headers[1].Value), "duplicate"})
-	}
-	produceAll(t, ctx, cl, resend)
-	status.waitFor(t, ctx, len(want))
+// check asserts the invariant: every event exactly one outcome, the right
+// one, and every accepted event in the ИЭМК outbound topic exactly once.
+func (m *mixedStream) check(t *testing.T, ctx context.Context, kc *kafkatest.Cluster, status *statusReader) {
+	t.Helper()
+	status.waitFor(t, ctx, len(m.want))
 	time.Sleep(2 * time.Second) // anything written twice would show up now
 	got := status.snapshot(t, ctx)
-
-	for _, w := range want {
+	for _, w := range m.want {
 		outs := got[w.ceID]
 		if len(outs) != 1 {
 			t.Errorf("%s: %d outcomes %v, want exactly one", w.ceID, len(outs), outs)
@@ -229,12 +198,10 @@ func TestNormalizeKilledMidStreamGivesEveryEventOneOutcome(t *testing.T) {
 			t.Errorf("%s: outcome %s, want %s", w.ceID, outs[0], w.want)
 		}
 	}
-	if len(got) != len(want) {
-		t.Errorf("%d events have outcomes, %d were sent", len(got), len(want))
+	if len(got) != len(m.want) {
+		t.Errorf("%d events have outcomes, %d were sent", len(got), len(m.want))
 	}
-
-	// Every accepted event reached the ИЭМК outbound topic exactly once.
-	out := readAll(t, ctx, kc, kc.Prefix+topics.Outbound(topics.RegistryIEMK), forwarded)
+	out := readAll(t, ctx, kc, kc.Prefix+topics.Outbound(topics.RegistryIEMK), m.forwarded)
 	seen := map[string]bool{}
 	for _, r := range out {
 		var ev topics.OutboundEvent
@@ -250,9 +217,73 @@ func TestNormalizeKilledMidStreamGivesEveryEventOneOutcome(t *testing.T) {
 			t.Errorf("outbound keyed %q, patient %q", r.Key, ev.PatientKey)
 		}
 	}
-	if len(out) != forwarded {
-		t.Errorf("%d outbound records, want %d", len(out), forwarded)
+	if len(out) != m.forwarded {
+		t.Errorf("%d outbound records, want %d", len(out), m.forwarded)
 	}
+}
+
+func prepareCluster(t *testing.T) (*kafkatest.Cluster, context.Context, *kgo.Client) {
+	kc := kafkatest.New(t)
+	ctx := kafkatest.Context(t, 4*time.Minute)
+	cl := kc.Client(t, kgo.ProducerLinger(2*time.Millisecond))
+	if _, err := topics.Ensure(ctx, kadm.NewClient(cl), topics.Default().WithPrefix(kc.Prefix), -1); err != nil {
+		t.Fatal(err)
+	}
+	seedReferences(t, ctx, cl, kc.Prefix)
+	return kc, ctx, cl
+}
+
+// TestNormalizeKilledMidStreamGivesEveryEventOneOutcome runs the gateway
+// binary over a mixed stream, SIGKILLs it a third of the way through,
+// starts another with the same instance id, and checks the invariant; then
+// re-sends originals, which must be duplicates: the state was restored.
+func TestNormalizeKilledMidStreamGivesEveryEventOneOutcome(t *testing.T) {
+	kc, ctx, cl := prepareCluster(t)
+	m := newMixedStream(t, kc.Prefix, 1500)
+	first := startGateway(t, kc, "it-1")
+	status := newStatusReader(t, kc)
+	half := len(m.events) / 2
+	produceAll(t, ctx, cl, m.events[:half])
+	status.waitFor(t, ctx, len(m.want)/3)
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-first.exited
+	killedAt := status.count()
+	produceAll(t, ctx, cl, m.events[half:])
+	start := time.Now()
+	startGateway(t, kc, "it-1")
+	status.waitFor(t, ctx, len(m.want))
+	t.Logf("killed after %d of %d outcomes; the successor finished the rest in %s", killedAt, len(m.want), time.Since(start).Round(time.Millisecond))
+
+	var resend []*kgo.Record
+	for i := 1; i < 1500; i += 10 {
+		snils := ident.MakeSNILS(200_000_000 + i*7)
+		r := caseRecord(t, kc.Prefix, snils, fmt.Sprintf("TAP-%d", i), 2, false, fmt.Sprintf("p%d-late", i))
+		resend = append(resend, r)
+		m.want = append(m.want, sent{string(r.Headers[1].Value), "duplicate"})
+	}
+	produceAll(t, ctx, cl, resend)
+	m.check(t, ctx, kc, status)
+}
+
+// TestNormalizeRebalanceGivesEveryEventOneOutcome starts a second
+// instance mid-stream: partitions move between instances while both
+// process, batches in flight abort, and the invariant still holds.
+func TestNormalizeRebalanceGivesEveryEventOneOutcome(t *testing.T) {
+	kc, ctx, cl := prepareCluster(t)
+	m := newMixedStream(t, kc.Prefix, 1500)
+	startGateway(t, kc, "it-a")
+	status := newStatusReader(t, kc)
+	third := len(m.events) / 3
+	produceAll(t, ctx, cl, m.events[:third])
+	status.waitFor(t, ctx, len(m.want)/5)
+	startGateway(t, kc, "it-b") // joins: the group rebalances mid-stream
+	produceAll(t, ctx, cl, m.events[third:2*third])
+	time.Sleep(300 * time.Millisecond)
+	startGateway(t, kc, "it-c") // and again
+	produceAll(t, ctx, cl, m.events[2*third:])
+	m.check(t, ctx, kc, status)
 }
 
 func produceAll(t *testing.T, ctx context.Context, cl *kgo.Client, rs []*kgo.Record) {
