@@ -8,7 +8,6 @@ package normalize
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -258,17 +257,21 @@ func orOpen(d topics.Date) string {
 }
 
 // identity is what the side table keeps of a patient: hashes of the
-// normalized name and birth date (no personal data in the changelog) and
-// whether consent is revoked.
+// normalized names and birth date (no personal data in the changelog) and
+// whether consent is revoked. The patronymic has its own hash because many
+// systems leave it out: it is compared only when both sides have one.
 type identity struct {
-	known     bool
-	nameHash  uint64
-	birthHash uint32
-	revoked   bool
+	known      bool
+	revoked    bool
+	nameHash   uint64 // family and given names
+	patronymic uint64 // 0 when the identity bridge has none
+	birthHash  uint32
 }
 
+const identityLen = 22
+
 func encodeIdentity(id identity) []byte {
-	b := make([]byte, 14)
+	b := make([]byte, identityLen)
 	if id.known {
 		b[0] = 1
 	}
@@ -276,32 +279,45 @@ func encodeIdentity(id identity) []byte {
 		b[1] = 1
 	}
 	binary.BigEndian.PutUint64(b[2:], id.nameHash)
-	binary.BigEndian.PutUint32(b[10:], id.birthHash)
+	binary.BigEndian.PutUint64(b[10:], id.patronymic)
+	binary.BigEndian.PutUint32(b[18:], id.birthHash)
 	return b
 }
 
 func decodeIdentity(b []byte) (identity, error) {
-	if len(b) != 14 {
-		return identity{}, errors.New("identity entry is not 14 bytes")
+	if len(b) != identityLen {
+		return identity{}, fmt.Errorf("identity entry is %d bytes, not %d", len(b), identityLen)
 	}
-	return identity{known: b[0] == 1, revoked: b[1] == 1, nameHash: binary.BigEndian.Uint64(b[2:]), birthHash: binary.BigEndian.Uint32(b[10:])}, nil
+	return identity{known: b[0] == 1, revoked: b[1] == 1, nameHash: binary.BigEndian.Uint64(b[2:]),
+		patronymic: binary.BigEndian.Uint64(b[10:]), birthHash: binary.BigEndian.Uint32(b[18:])}, nil
 }
 
-func nameHash(p *topics.Patient) uint64 {
-	h := sha256.Sum256([]byte(ident.NormalizeName(p.FamilyName) + "|" + ident.NormalizeName(p.GivenName) + "|" + ident.NormalizeName(p.Patronymic)))
+func hash64(s string) uint64 {
+	h := sha256.Sum256([]byte(s))
 	return binary.BigEndian.Uint64(h[:8])
 }
 
+func nameHash(p *topics.Patient) uint64 {
+	return hash64(ident.NormalizeName(p.FamilyName) + "|" + ident.NormalizeName(p.GivenName))
+}
+
+// patronymicHash is 0 for a patient without a patronymic.
+func patronymicHash(p *topics.Patient) uint64 {
+	if ident.NormalizeName(p.Patronymic) == "" {
+		return 0
+	}
+	return hash64(ident.NormalizeName(p.Patronymic)) | 1 // never 0
+}
+
 func birthHash(p *topics.Patient) uint32 {
-	h := sha256.Sum256([]byte(p.BirthDate))
-	return binary.BigEndian.Uint32(h[:4])
+	return uint32(hash64(string(p.BirthDate)) >> 32)
 }
 
 func nextIdentity(old []byte, e *topics.IdentityEvent) []byte {
 	id, _ := decodeIdentity(old)
 	switch e.Action {
 	case "identity_confirmed", "identity_updated":
-		id.known, id.nameHash, id.birthHash = true, nameHash(&e.Patient), birthHash(&e.Patient)
+		id.known, id.nameHash, id.patronymic, id.birthHash = true, nameHash(&e.Patient), patronymicHash(&e.Patient), birthHash(&e.Patient)
 	case "consent_revoked":
 		id.revoked = true
 	case "consent_granted":
@@ -327,7 +343,8 @@ func (d *Decider) checkIdentity(c *source.Check, side Side, p *topics.Patient) {
 	if id.revoked {
 		c.Add(reasons.ConsentRevoked, "patient", "the identity bridge reports revoked consent")
 	}
-	if id.known && (id.nameHash != nameHash(p) || id.birthHash != birthHash(p)) {
+	patronymicDiffers := id.patronymic != 0 && patronymicHash(p) != 0 && id.patronymic != patronymicHash(p)
+	if id.known && (id.nameHash != nameHash(p) || id.birthHash != birthHash(p) || patronymicDiffers) {
 		c.Add(reasons.IdentityMismatch, "patient", "name or birth date differ from the confirmed identity")
 	}
 }

@@ -174,6 +174,9 @@ func decisions() []struct {
 		{name: "name differs from the confirmed identity", topic: topics.RMISCase, example: "case.json",
 			side: identityAs("identity_confirmed", func(m map[string]any) { m["patient"].(map[string]any)["family_name"] = "Петрова" }),
 			code: reasons.IdentityMismatch, field: "patient"},
+		{name: "patronymic differs", topic: topics.RMISCase, example: "case.json",
+			side: identityAs("identity_confirmed", func(m map[string]any) { m["patient"].(map[string]any)["patronymic"] = "Павловна" }),
+			code: reasons.IdentityMismatch, field: "patient"},
 		{name: "birth date differs", topic: topics.RMISPrescription, example: "prescription.json",
 			side: identityAs("identity_confirmed", func(m map[string]any) { m["patient"].(map[string]any)["birth_date"] = "1985-03-22" }),
 			code: reasons.IdentityMismatch, field: "patient"},
@@ -231,13 +234,31 @@ func TestConsentGrantedAgainLetsEventsThrough(t *testing.T) {
 			t.Fatal(dec.Reasons)
 		}
 		sd[dec.SideTable+"|"+dec.SideKey] = dec.SideValue
-		if len(dec.SideValue) != 14 {
+		if len(dec.SideValue) != identityLen {
 			t.Fatalf("side value of %d bytes; it keeps hashes, not names", len(dec.SideValue))
 		}
 	}
 	dec := d.Decide(input(t, topics.RMISCase, "case.json", nil), now)
 	if d.Settle(&dec, sd); len(dec.Reasons) > 0 {
 		t.Fatalf("after consent was granted again: %+v", dec.Reasons)
+	}
+}
+
+// A system that leaves the patronymic out does not disagree with an
+// identity that has one; the examples of prescriptions and lab results
+// have none, the identity example does.
+func TestMissingPatronymicIsNoMismatch(t *testing.T) {
+	d := NewDecider(source.DefaultOptions(), exampleRefs(t))
+	idDec := d.Decide(input(t, topics.ESIAIdentity, "identity.json", nil), now)
+	d.Settle(&idDec, side{})
+	sd := side{idDec.SideTable + "|" + idDec.SideKey: idDec.SideValue}
+	for _, tc := range []struct{ topic, example string }{
+		{topics.RMISPrescription, "prescription.json"}, {topics.LabResult, "lab_result.json"}, {topics.RMISCase, "case.json"},
+	} {
+		dec := d.Decide(input(t, tc.topic, tc.example, nil), now)
+		if d.Settle(&dec, sd); len(dec.Reasons) > 0 {
+			t.Errorf("%s after the identity was confirmed: %+v", tc.example, dec.Reasons)
+		}
 	}
 }
 
