@@ -13,30 +13,17 @@ import (
 // IdentityType is the ce_type of identity bridge events.
 const IdentityType = "ru.egisz.esia.identity.v1"
 
-// Identities adapts egisz.esia.identity.v1.
-type Identities struct {
-	opts source.Options
-	dec  *source.Decoder[topics.IdentityEvent]
+// NewIdentities returns the identity bridge adapter, which adapts egisz.esia.identity.v1.
+func NewIdentities(opts source.Options) source.Adapter {
+	return source.New(IdentityType, opts, checkIdentity)
 }
 
-// NewIdentities returns the identity bridge adapter.
-func NewIdentities(opts source.Options) *Identities {
-	return &Identities{opts: opts, dec: source.NewDecoder[topics.IdentityEvent](IdentityType, opts.Limits)}
-}
-
-// EventType is the ce_type Identities accepts.
-func (*Identities) EventType() string { return IdentityType }
-
-// Decode validates an identity or consent event. The identity bridge knows
+// checkIdentity validates an identity or consent event. The identity bridge knows
 // patients by СНИЛС, so it is required; later events supersede earlier ones
 // by their time.
-func (a *Identities) Decode(meta source.Meta, value []byte) (*source.Event, *source.Rejection) {
-	p, unknown, c, rej := a.dec.Start(meta, value)
-	if rej != nil {
-		return nil, rej
-	}
+func checkIdentity(p *topics.IdentityEvent, c *source.Check, o source.Options) source.Keys {
 	at := c.DateTime("at", &p.At)
-	c.NotFuture("at", at, a.opts.Now())
+	c.NotFuture("at", at, o.Now())
 	if p.Patient.SNILS == "" {
 		c.Add(reasons.FieldRequired, "patient.snils", "the identity bridge keys patients by СНИЛС")
 	}
@@ -44,5 +31,5 @@ func (a *Identities) Decode(meta source.Meta, value []byte) (*source.Event, *sou
 	if strings.HasPrefix(p.Action, "consent_") && p.ConsentScope == "" {
 		c.Add(reasons.FieldRequired, "consent_scope", "required for consent events")
 	}
-	return source.Finish(c, source.KindIdentity, key, p.Action+"@"+string(p.At), at.Unix(), at, p, unknown)
+	return source.Keys{Kind: source.KindIdentity, PatientKey: key, BusinessID: p.Action + "@" + string(p.At), Version: at.Unix(), Updated: at}
 }

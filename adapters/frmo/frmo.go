@@ -2,8 +2,6 @@
 package frmo
 
 import (
-	"time"
-
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
 	"github.com/egisz-gateway/egisz-gateway/adapters/source"
@@ -13,26 +11,13 @@ import (
 // OrganizationType is the ce_type of the ФРМО feed.
 const OrganizationType = "ru.egisz.frmo.organization.v1"
 
-// Organizations adapts egisz.frmo.organization.v1.
-type Organizations struct {
-	opts source.Options
-	dec  *source.Decoder[topics.Organization]
+// NewOrganizations returns the ФРМО adapter, which adapts egisz.frmo.organization.v1.
+func NewOrganizations(opts source.Options) source.Adapter {
+	return source.New(OrganizationType, opts, checkOrganization)
 }
 
-// NewOrganizations returns the ФРМО adapter.
-func NewOrganizations(opts source.Options) *Organizations {
-	return &Organizations{opts: opts, dec: source.NewDecoder[topics.Organization](OrganizationType, opts.Limits)}
-}
-
-// EventType is the ce_type Organizations accepts.
-func (*Organizations) EventType() string { return OrganizationType }
-
-// Decode validates an organization record; its key is the OID.
-func (a *Organizations) Decode(meta source.Meta, value []byte) (*source.Event, *source.Rejection) {
-	p, unknown, c, rej := a.dec.Start(meta, value)
-	if rej != nil {
-		return nil, rej
-	}
+// checkOrganization validates an organization record; its key is the OID.
+func checkOrganization(p *topics.Organization, c *source.Check, _ source.Options) source.Keys {
 	c.DepartmentOID("oid", p.OID)
 	c.DepartmentOID("old_oid", p.OldOID)
 	c.DepartmentOID("parent_oid", p.ParentOID)
@@ -42,5 +27,5 @@ func (a *Organizations) Decode(meta source.Meta, value []byte) (*source.Event, *
 	from := c.Date("active_from", &p.ActiveFrom)
 	until := c.Date("active_until", &p.ActiveUntil)
 	c.Order("active_from", from, "active_until", until)
-	return source.Finish(c, source.KindOrganization, p.OID, p.OID, 1, time.Time{}, p, unknown)
+	return source.Keys{Kind: source.KindOrganization, PatientKey: p.OID, BusinessID: p.OID, Version: 1}
 }

@@ -4,7 +4,6 @@ package frmr
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
 	"github.com/egisz-gateway/egisz-gateway/adapters/source"
@@ -14,26 +13,13 @@ import (
 // EmployeeType is the ce_type of the ФРМР feed.
 const EmployeeType = "ru.egisz.frmr.employee.v1"
 
-// Employees adapts egisz.frmr.employee.v1.
-type Employees struct {
-	opts source.Options
-	dec  *source.Decoder[topics.Employee]
+// NewEmployees returns the ФРМР adapter, which adapts egisz.frmr.employee.v1.
+func NewEmployees(opts source.Options) source.Adapter {
+	return source.New(EmployeeType, opts, checkEmployee)
 }
 
-// NewEmployees returns the ФРМР adapter.
-func NewEmployees(opts source.Options) *Employees {
-	return &Employees{opts: opts, dec: source.NewDecoder[topics.Employee](EmployeeType, opts.Limits)}
-}
-
-// EventType is the ce_type Employees accepts.
-func (*Employees) EventType() string { return EmployeeType }
-
-// Decode validates an employee record; its key is the normalized СНИЛС.
-func (a *Employees) Decode(meta source.Meta, value []byte) (*source.Event, *source.Rejection) {
-	p, unknown, c, rej := a.dec.Start(meta, value)
-	if rej != nil {
-		return nil, rej
-	}
+// checkEmployee validates an employee record; its key is the normalized СНИЛС.
+func checkEmployee(p *topics.Employee, c *source.Check, _ source.Options) source.Keys {
 	c.SNILS("snils", &p.SNILS)
 	for i := range p.Posts {
 		post := &p.Posts[i]
@@ -53,5 +39,5 @@ func (a *Employees) Decode(meta source.Meta, value []byte) (*source.Event, *sour
 			c.Add(reasons.CertPeriodInvalid, f, "not_after is not after not_before")
 		}
 	}
-	return source.Finish(c, source.KindEmployee, p.SNILS, p.SNILS, 1, time.Time{}, p, unknown)
+	return source.Keys{Kind: source.KindEmployee, PatientKey: p.SNILS, BusinessID: p.SNILS, Version: 1}
 }

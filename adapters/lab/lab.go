@@ -16,27 +16,12 @@ import (
 // ResultType is the ce_type of a lab result.
 const ResultType = "ru.egisz.lab.result.v1"
 
-// Results adapts egisz.lab.result.v1.
-type Results struct {
-	opts source.Options
-	dec  *source.Decoder[topics.LabResultEvent]
-}
+// NewResults returns the lab result adapter, which adapts egisz.lab.result.v1.
+func NewResults(opts source.Options) source.Adapter { return source.New(ResultType, opts, checkResult) }
 
-// NewResults returns the lab result adapter.
-func NewResults(opts source.Options) *Results {
-	return &Results{opts: opts, dec: source.NewDecoder[topics.LabResultEvent](ResultType, opts.Limits)}
-}
-
-// EventType is the ce_type Results accepts.
-func (*Results) EventType() string { return ResultType }
-
-// Decode validates a lab result. Its business id is the result id; numeric
+// checkResult validates a lab result. Its business id is the result id; numeric
 // values are normalized to a decimal point.
-func (a *Results) Decode(meta source.Meta, value []byte) (*source.Event, *source.Rejection) {
-	p, unknown, c, rej := a.dec.Start(meta, value)
-	if rej != nil {
-		return nil, rej
-	}
+func checkResult(p *topics.LabResultEvent, c *source.Check, o source.Options) source.Keys {
 	for _, id := range []struct {
 		field string
 		id    topics.ID
@@ -49,7 +34,7 @@ func (a *Results) Decode(meta source.Meta, value []byte) (*source.Event, *source
 		c.Add(reasons.FieldInvalid, "version", "must be 1 or more")
 	}
 	completed := c.DateTime("completed_at", &p.CompletedAt)
-	c.NotFuture("completed_at", completed, a.opts.Now())
+	c.NotFuture("completed_at", completed, o.Now())
 	c.MOOID("lab_oid", p.LabOID)
 	if p.CaseID != nil {
 		c.LocalID("case_id", *p.CaseID, ident.LocalCase)
@@ -75,5 +60,5 @@ func (a *Results) Decode(meta source.Meta, value []byte) (*source.Event, *source
 			c.Add(reasons.LabUnitMissing, f+".unit", "required for numeric values")
 		}
 	}
-	return source.Finish(c, source.KindLabResult, key, source.IDString(p.ResultID), p.Version, completed, p, unknown)
+	return source.Keys{Kind: source.KindLabResult, PatientKey: key, BusinessID: source.IDString(p.ResultID), Version: p.Version, Updated: completed}
 }

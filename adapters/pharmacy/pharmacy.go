@@ -11,31 +11,18 @@ import (
 // DispenseType is the ce_type of a dispensation.
 const DispenseType = "ru.egisz.pharmacy.dispense.v1"
 
-// Dispensations adapts egisz.pharmacy.dispense.v1.
-type Dispensations struct {
-	opts source.Options
-	dec  *source.Decoder[topics.DispensationEvent]
+// NewDispensations returns the dispensation adapter, which adapts egisz.pharmacy.dispense.v1.
+func NewDispensations(opts source.Options) source.Adapter {
+	return source.New(DispenseType, opts, checkDispensation)
 }
 
-// NewDispensations returns the dispensation adapter.
-func NewDispensations(opts source.Options) *Dispensations {
-	return &Dispensations{opts: opts, dec: source.NewDecoder[topics.DispensationEvent](DispenseType, opts.Limits)}
-}
-
-// EventType is the ce_type Dispensations accepts.
-func (*Dispensations) EventType() string { return DispenseType }
-
-// Decode validates a dispensation. Its business id is the chain's id of
+// checkDispensation validates a dispensation. Its business id is the chain's id of
 // the dispensation; the prescription it draws on is checked against the
 // prescription's state by the normalize stage.
-func (a *Dispensations) Decode(meta source.Meta, value []byte) (*source.Event, *source.Rejection) {
-	p, unknown, c, rej := a.dec.Start(meta, value)
-	if rej != nil {
-		return nil, rej
-	}
+func checkDispensation(p *topics.DispensationEvent, c *source.Check, o source.Options) source.Keys {
 	c.Quantity("quantity", p.Quantity)
 	at := c.DateTime("dispensed_at", &p.DispensedAt)
-	c.NotFuture("dispensed_at", at, a.opts.Now())
+	c.NotFuture("dispensed_at", at, o.Now())
 	if p.PharmacyOID != "" {
 		c.DepartmentOID("pharmacy_oid", p.PharmacyOID)
 	}
@@ -44,5 +31,5 @@ func (a *Dispensations) Decode(meta source.Meta, value []byte) (*source.Event, *
 	if key == "" && !c.Failed() {
 		c.Add(reasons.PatientIDMissing, "patient", "a dispensation needs the patient's snils or enp")
 	}
-	return source.Finish(c, source.KindDispensation, key, p.PharmacyChain+":"+p.DispensationID, 1, at, p, unknown)
+	return source.Keys{Kind: source.KindDispensation, PatientKey: key, BusinessID: p.PharmacyChain + ":" + p.DispensationID, Version: 1, Updated: at}
 }

@@ -25,28 +25,13 @@ const (
 	PrescriptionType = "ru.egisz.rmis.prescription.v1"
 )
 
-// Cases adapts egisz.rmis.case.v1.
-type Cases struct {
-	opts source.Options
-	dec  *source.Decoder[topics.CaseEvent]
-}
+// NewCases returns the case adapter, which adapts egisz.rmis.case.v1.
+func NewCases(opts source.Options) source.Adapter { return source.New(CaseType, opts, checkCase) }
 
-// NewCases returns the case adapter.
-func NewCases(opts source.Options) *Cases {
-	return &Cases{opts: opts, dec: source.NewDecoder[topics.CaseEvent](CaseType, opts.Limits)}
-}
-
-// EventType is the ce_type Cases accepts.
-func (*Cases) EventType() string { return CaseType }
-
-// Decode validates a treatment case. Its business id is the case id; its
+// checkCase validates a treatment case. Its business id is the case id; its
 // version orders updates.
-func (a *Cases) Decode(meta source.Meta, value []byte) (*source.Event, *source.Rejection) {
-	p, unknown, c, rej := a.dec.Start(meta, value)
-	if rej != nil {
-		return nil, rej
-	}
-	now := a.opts.Now()
+func checkCase(p *topics.CaseEvent, c *source.Check, o source.Options) source.Keys {
+	now := o.Now()
 	c.LocalID("case_id", p.CaseID, ident.LocalCase)
 	ownedBy(c, "case_id", p.CaseID, p.MOOID)
 	if p.Version < 0 {
@@ -75,7 +60,7 @@ func (a *Cases) Decode(meta source.Meta, value []byte) (*source.Event, *source.R
 		c.DepartmentOID(f+".department_oid", v.DepartmentOID)
 		c.Diagnoses(f+".diagnoses", v.Diagnoses, false)
 	}
-	return source.Finish(c, source.KindCase, key, source.IDString(p.CaseID), p.Version, updated, p, unknown)
+	return source.Keys{Kind: source.KindCase, PatientKey: key, BusinessID: source.IDString(p.CaseID), Version: p.Version, Updated: updated}
 }
 
 // ownedBy checks that a MIS-local id was minted under the event's MO.
@@ -85,28 +70,15 @@ func ownedBy(c *source.Check, field string, id topics.ID, moOID string) {
 	}
 }
 
-// Documents adapts egisz.rmis.document.v1.
-type Documents struct {
-	opts source.Options
-	dec  *source.Decoder[topics.DocumentEvent]
+// NewDocuments returns the document adapter, which adapts egisz.rmis.document.v1.
+func NewDocuments(opts source.Options) source.Adapter {
+	return source.New(DocumentType, opts, checkDocument)
 }
 
-// NewDocuments returns the document adapter.
-func NewDocuments(opts source.Options) *Documents {
-	return &Documents{opts: opts, dec: source.NewDecoder[topics.DocumentEvent](DocumentType, opts.Limits)}
-}
-
-// EventType is the ce_type Documents accepts.
-func (*Documents) EventType() string { return DocumentType }
-
-// Decode validates a signed СЭМД. Its business id is the setId, stable
+// checkDocument validates a signed СЭМД. Its business id is the setId, stable
 // across versions; localUid is the registration's idempotency key.
-func (a *Documents) Decode(meta source.Meta, value []byte) (*source.Event, *source.Rejection) {
-	p, unknown, c, rej := a.dec.Start(meta, value)
-	if rej != nil {
-		return nil, rej
-	}
-	now := a.opts.Now()
+func checkDocument(p *topics.DocumentEvent, c *source.Check, o source.Options) source.Keys {
+	now := o.Now()
 	if p.LocalUID != "" && !ident.ValidUUID(p.LocalUID) {
 		c.Add(reasons.UUIDFormat, "local_uid", "expected an RFC 4122 UUID (xxxxxxxx-xxxx-Mxxx-Nxxx-xxxxxxxxxxxx)")
 	}
@@ -155,8 +127,8 @@ func (a *Documents) Decode(meta source.Meta, value []byte) (*source.Event, *sour
 	if len(p.Signers) > 0 && authors == 0 {
 		c.Add(reasons.SignerMissing, "signers", "no signer with role doctor (the author)")
 	}
-	checkFile(c, &p.File, a.opts.MaxInlineFile)
-	return source.Finish(c, source.KindDocument, key, source.IDString(p.SetID), p.Version, created, p, unknown)
+	checkFile(c, &p.File, o.MaxInlineFile)
+	return source.Keys{Kind: source.KindDocument, PatientKey: key, BusinessID: source.IDString(p.SetID), Version: p.Version, Updated: created}
 }
 
 func checkFile(c *source.Check, f *topics.Attachment, maxInline int) {
@@ -194,29 +166,16 @@ func checkFile(c *source.Check, f *topics.Attachment, maxInline int) {
 	}
 }
 
-// Prescriptions adapts egisz.rmis.prescription.v1.
-type Prescriptions struct {
-	opts source.Options
-	dec  *source.Decoder[topics.PrescriptionEvent]
+// NewPrescriptions returns the prescription adapter, which adapts egisz.rmis.prescription.v1.
+func NewPrescriptions(opts source.Options) source.Adapter {
+	return source.New(PrescriptionType, opts, checkPrescription)
 }
 
-// NewPrescriptions returns the prescription adapter.
-func NewPrescriptions(opts source.Options) *Prescriptions {
-	return &Prescriptions{opts: opts, dec: source.NewDecoder[topics.PrescriptionEvent](PrescriptionType, opts.Limits)}
-}
-
-// EventType is the ce_type Prescriptions accepts.
-func (*Prescriptions) EventType() string { return PrescriptionType }
-
-// Decode validates a prescription issued or cancelled. Its business id is
+// checkPrescription validates a prescription issued or cancelled. Its business id is
 // series/number; a cancellation is version 2 of the prescription.
-func (a *Prescriptions) Decode(meta source.Meta, value []byte) (*source.Event, *source.Rejection) {
-	p, unknown, c, rej := a.dec.Start(meta, value)
-	if rej != nil {
-		return nil, rej
-	}
+func checkPrescription(p *topics.PrescriptionEvent, c *source.Check, o source.Options) source.Keys {
 	issued := c.DateTime("issued_at", &p.IssuedAt)
-	c.NotFuture("issued_at", issued, a.opts.Now())
+	c.NotFuture("issued_at", issued, o.Now())
 	until := c.Date("valid_until", &p.ValidUntil)
 	if !issued.IsZero() && !until.IsZero() && until.Before(day(issued)) {
 		c.Add(reasons.DateOrder, "valid_until", "valid_until is before issued_at")
@@ -235,7 +194,7 @@ func (a *Prescriptions) Decode(meta source.Meta, value []byte) (*source.Event, *
 			c.Add(reasons.FieldRequired, "cancel_reason", "required when action is cancelled")
 		}
 	}
-	return source.Finish(c, source.KindPrescription, key, source.PrescriptionID(p.Series, p.Number), version, issued, p, unknown)
+	return source.Keys{Kind: source.KindPrescription, PatientKey: key, BusinessID: source.PrescriptionID(p.Series, p.Number), Version: version, Updated: issued}
 }
 
 // day is the calendar day of t in Moscow, at midnight, as dates are parsed.

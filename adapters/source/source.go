@@ -262,3 +262,40 @@ func IDString(id topics.ID) string { return id.Root + ":" + id.Extension }
 // PrescriptionID is a prescription's business id, series/number; the
 // prescription and the dispensations against it share it.
 func PrescriptionID(series, number string) string { return series + "/" + number }
+
+// Keys is what an adapter's check derives for its event.
+type Keys struct {
+	Kind       string
+	PatientKey string
+	BusinessID string
+	Version    int64
+	Updated    time.Time
+}
+
+// CheckFunc is the domain check of one payload type: it normalizes p in
+// place, adds the problems it finds to c, and returns the event's keys.
+type CheckFunc[T any] func(p *T, c *Check, o Options) Keys
+
+// New returns the adapter of a payload type: decoding, the contract's
+// checks and the headers' through a Decoder, then the domain check.
+func New[T any](eventType string, opts Options, check CheckFunc[T]) Adapter {
+	return &adapter[T]{eventType: eventType, opts: opts, dec: NewDecoder[T](eventType, opts.Limits), check: check}
+}
+
+type adapter[T any] struct {
+	eventType string
+	opts      Options
+	dec       *Decoder[T]
+	check     CheckFunc[T]
+}
+
+func (a *adapter[T]) EventType() string { return a.eventType }
+
+func (a *adapter[T]) Decode(meta Meta, value []byte) (*Event, *Rejection) {
+	p, unknown, c, rej := a.dec.Start(meta, value)
+	if rej != nil {
+		return nil, rej
+	}
+	k := a.check(p, c, a.opts)
+	return Finish(c, k.Kind, k.PatientKey, k.BusinessID, k.Version, k.Updated, p, unknown)
+}
