@@ -4,7 +4,8 @@
 #   2. fmt, vet   gofmt and go vet
 #   3. unit       the whole suite on the in-process kfake broker, with the race detector
 #   4. kafka      the whole suite again on a real Apache Kafka broker (kafka-local
-#                 fetches it through Maven); the fault tests start a three-node cluster
+#                 fetches it through Maven), one package at a time so that the fault
+#                 tests' three-node cluster does not share 2 cores with other suites
 #
 # Under CI (CI=true) a missing tool or a missing Java/Maven fails the run
 # instead of skipping tests.
@@ -45,7 +46,7 @@ kafka:
 		if [ "$$CI" = true ]; then echo "!!! CI=true, so this fails the run"; exit 1; fi; \
 		exit 0; \
 	fi; \
-	set -o pipefail; $(GO) run ./cmd/kafka-local exec --nodes 1 -- $(GO) test -count=1 -v ./... 2>&1 \
+	set -o pipefail; $(GO) run ./cmd/kafka-local exec --nodes 1 -- $(GO) test -p 1 -count=1 -v ./... 2>&1 \
 		| grep -vE '^(=== (RUN|PAUSE|CONT|NAME)|\s*$$)'
 
 

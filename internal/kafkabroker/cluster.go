@@ -96,7 +96,8 @@ func Start(ctx context.Context, in Install, n int, dir string, progress io.Write
 			return nil, err
 		}
 	}
-	if err := c.WaitReady(ctx, 90*time.Second); err != nil {
+	// Three JVMs on a 2-core machine can take a while to elect and register.
+	if err := c.WaitReady(ctx, time.Duration(60+60*n)*time.Second); err != nil {
 		c.Stop()
 		return nil, err
 	}
@@ -248,7 +249,11 @@ func (c *Cluster) WaitReady(ctx context.Context, within time.Duration) error {
 		last = err
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("kafka not ready within %s (last error %v); node 1's log ends:\n%s", within, last, c.LogTail(1, 30))
+			var logs strings.Builder
+			for _, n := range c.Nodes {
+				fmt.Fprintf(&logs, "node %d (running %v):\n%s", n.ID, n.Running(), c.LogTail(n.ID, 12))
+			}
+			return fmt.Errorf("kafka not ready within %s (last error %v); the nodes' logs end:\n%s", within, last, logs.String())
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
