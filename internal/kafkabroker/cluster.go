@@ -240,7 +240,10 @@ func (c *Cluster) WaitReady(ctx context.Context, within time.Duration) error {
 				return fmt.Errorf("kafka node %d exited while starting; its log ends:\n%s", n.ID, c.LogTail(n.ID, 30))
 			}
 		}
-		rctx, rcancel := context.WithTimeout(ctx, 3*time.Second)
+		// A fresh request each time: kadm otherwise answers from kgo's
+		// metadata cache, which may hold an answer from before every node
+		// registered.
+		rctx, rcancel := context.WithTimeout(kadm.WithAuthorizedOps(ctx), 3*time.Second)
 		m, err := adm.BrokerMetadata(rctx)
 		rcancel()
 		if err == nil && len(m.Brokers) >= want && m.Controller >= 0 {
