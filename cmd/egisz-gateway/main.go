@@ -44,6 +44,12 @@ Run 'egisz-gateway <command> --help' for a command's flags.
 )
 
 func main() {
+	// Most of the heap is short-lived JSON: collecting less often cut CPU
+	// per normalized event by a fifth (GOGC=400 against 100 in the
+	// normalize benchmark). GOGC overrides it; GOMEMLIMIT caps memory.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
