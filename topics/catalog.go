@@ -50,7 +50,7 @@ type Key struct {
 // the same key lands on the same partition number in each of them.
 var (
 	KeyPatient = Key{"patient", "Patient key: the normalized СНИЛС (11 digits); without one, `enp:<16 digits>` or `local:<MO OID>:<patient id>`."}
-	KeyDedup   = Key{"dedup", "Dedup key: `<patient key>|<event kind>|<business id>` (case id, document setId, prescription number)."}
+	KeyDedup   = Key{"dedup", "A kind byte and the 16-byte SHA-256 prefix of the dedup key `<patient key>|<event kind>|<business id>` (case id, setId, prescription number): no personal data in internal topics."}
 	KeyEmpl    = Key{"employee", "The employee's normalized СНИЛС (11 digits)."}
 	KeyOrg     = Key{"organization", "The medical organization's OID (ФРМО)."}
 	KeyDoc     = Key{"document", "The document's localUid (the idempotency key of a РЭМД registration)."}
