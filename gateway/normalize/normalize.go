@@ -110,9 +110,15 @@ type Stage struct {
 	mu        sync.Mutex // stores, and a store's contents while a record is handled
 	stores    map[int32]*store
 	touched   map[int32]*store
-	prepared  map[*kgo.Record]Verdict // Prepare's verdicts for the batch in hand
+	prepared  map[*kgo.Record]prepared // Prepare's work for the batch in hand
 	restoring atomic.Int32
 	restored  atomic.Bool
+}
+
+// prepared is a record's input and verdict from Prepare.
+type prepared struct {
+	in Input
+	v  Verdict
 }
 
 type store struct {
@@ -145,7 +151,7 @@ func New(cfg Config, domain Domain) (*Stage, error) {
 		dlqTopic:   cfg.Prefix + topics.DLQIngress,
 		stores:     map[int32]*store{},
 		touched:    map[int32]*store{},
-		prepared:   map[*kgo.Record]Verdict{},
+		prepared:   map[*kgo.Record]prepared{},
 		eventTypes: map[string]string{},
 	}
 	for _, t := range cfg.Catalog {
@@ -273,7 +279,7 @@ func (n *Stage) Prepare(_ context.Context, recs []*kgo.Record) {
 		return
 	}
 	now := n.cfg.Now()
-	verdicts := make([]Verdict, len(recs))
+	done := make([]prepared, len(recs))
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
 	var next atomic.Int64
@@ -286,7 +292,8 @@ func (n *Stage) Prepare(_ context.Context, recs []*kgo.Record) {
 				if i >= len(recs) {
 					return
 				}
-				verdicts[i] = n.domain.Decide(n.input(recs[i]), now)
+				in := n.input(recs[i])
+				done[i] = prepared{in: in, v: n.domain.Decide(in, now)}
 			}
 		}()
 	}
@@ -295,7 +302,7 @@ func (n *Stage) Prepare(_ context.Context, recs []*kgo.Record) {
 	defer n.mu.Unlock()
 	clear(n.prepared)
 	for i, r := range recs {
-		n.prepared[r] = verdicts[i]
+		n.prepared[r] = done[i]
 	}
 }
 
@@ -319,12 +326,13 @@ func (n *Stage) Transform(_ context.Context, r *kgo.Record, out *eos.Output) err
 		st.lastSweep = now
 	}
 
-	in := n.input(r)
-	v, ok := n.prepared[r]
+	p, ok := n.prepared[r]
 	if !ok {
-		v = n.domain.Decide(in, now)
+		p.in = n.input(r)
+		p.v = n.domain.Decide(p.in, now)
 	}
 	delete(n.prepared, r)
+	in, v := p.in, p.v
 	if len(v.Reasons) == 0 {
 		n.domain.Settle(in, &v, st)
 	}
