@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/egisz-gateway/egisz-gateway/cmd/registry-emulator/emulator"
+	"github.com/egisz-gateway/egisz-gateway/internal/emulator"
 )
 
 func main() {

@@ -164,6 +164,7 @@ func (e *Emulator) Close() {
 //	POST /remd/registerDocument        РЭМД: accepted now, result on the callback
 //	GET  /remd/registryItem?local_uid= РЭМД: the registration of a document (reconciliation)
 //	POST /iemk/cases                   ИЭМК: add, update or close a case
+//	POST /iemk/labResults              ИЭМК: a lab result
 //	POST /erx/prescriptions            the prescription registry
 //	POST /erx/dispensations
 //	PUT  /admin/faults/{registry}      set faults (JSON Faults)
@@ -173,6 +174,7 @@ func (e *Emulator) Handler() http.Handler {
 	mux.HandleFunc("POST /remd/registerDocument", e.register(REMD))
 	mux.HandleFunc("GET /remd/registryItem", e.registryItem)
 	mux.HandleFunc("POST /iemk/cases", e.register(IEMK))
+	mux.HandleFunc("POST /iemk/labResults", e.register(IEMK))
 	mux.HandleFunc("POST /erx/prescriptions", e.register(ERX))
 	mux.HandleFunc("POST /erx/dispensations", e.register(ERX))
 	mux.HandleFunc("PUT /admin/faults/{registry}", func(w http.ResponseWriter, r *http.Request) {

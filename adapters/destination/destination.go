@@ -1,0 +1,266 @@
+// Package destination turns validated events into calls to the federal
+// registries and the registries' answers into outcomes: registered (with
+// the registry's id), accepted and waiting for РЭМД's callback, to retry,
+// to park with the registry's codes, or already there (reconcile). It knows
+// the registries' request and answer shapes (domain/EGISZ.md §1, the REST
+// shapes the registry emulator speaks), not how HTTP is sent: the forward
+// stage in gateway/ does that.
+package destination
+
+import (
+	"crypto/sha1"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+// Call is one request to a registry.
+type Call struct {
+	Method         string
+	Path           string // below the registry's base URL
+	Body           []byte
+	IdempotencyKey string // the event's ce_id: a re-send is recognised as one
+}
+
+// Result is what an answer means.
+type Result string
+
+// The results.
+const (
+	Registered Result = "registered" // done; RegistryID is set
+	Accepted   Result = "accepted"   // РЭМД took it; the result comes on the callback
+	Retry      Result = "retry"      // a transient failure: try again later
+	Park       Result = "park"       // a permanent failure: to the DLQ with the reasons
+	Reconcile  Result = "reconcile"  // already registered: look the registration up, then success
+)
+
+// Outcome is the meaning of one answer.
+type Outcome struct {
+	Result     Result
+	RegistryID string
+	Reasons    []topics.Reason
+	RetryAfter time.Duration // the registry's Retry-After, when it sent one
+	HTTPStatus int
+}
+
+// answer is the registries' answer body (the emulator's and the REST
+// wrapper's shape).
+type answer struct {
+	Status string `json:"status"`
+	ID     string `json:"id"`
+	EMDRID string `json:"emdr_id"`
+	Errors []struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"errors"`
+}
+
+// Classifier maps answers to outcomes through the reason catalog.
+type Classifier struct{ catalog *reasons.Catalog }
+
+// NewClassifier returns a classifier over the gateway's reason catalog.
+func NewClassifier() Classifier { return Classifier{catalog: reasons.Default()} }
+
+// Classify reads one answer. async is true for РЭМД, whose synchronous
+// success only means "accepted".
+func (c Classifier) Classify(status int, retryAfter string, body []byte, async bool) Outcome {
+	out := Outcome{HTTPStatus: status, RetryAfter: parseRetryAfter(retryAfter)}
+	var a answer
+	_ = json.Unmarshal(body, &a) // a body that is not JSON leaves the status to decide
+	if status >= 200 && status < 300 && a.Status != "error" {
+		if async {
+			out.Result = Accepted
+			return out
+		}
+		out.Result, out.RegistryID = Registered, firstNonEmpty(a.ID, a.EMDRID)
+		return out
+	}
+	// The registry's own codes decide first: reconcile over retry over park.
+	if len(a.Errors) > 0 {
+		out.Result = Park
+		for _, e := range a.Errors {
+			r := c.catalog.Resolve(e.Code)
+			out.Reasons = append(out.Reasons, topicReason(r, e.Message))
+			switch {
+			case r.Action == reasons.Reconcile:
+				out.Result = Reconcile
+			case r.Action == reasons.Retry && out.Result != Reconcile:
+				out.Result = Retry
+			}
+		}
+		if status == http.StatusTooManyRequests || status >= 500 {
+			if out.Result == Park {
+				out.Result = Retry // a 429 or 5xx with a code we would park is still the registry's trouble
+			}
+		}
+		return out
+	}
+	code := reasons.HTTPClientError
+	out.Result = Park
+	switch {
+	case status == http.StatusTooManyRequests:
+		code, out.Result = reasons.HTTPTooManyRequests, Retry
+	case status >= 500 || status == http.StatusRequestTimeout:
+		code, out.Result = reasons.HTTPServerError, Retry
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		code = reasons.HTTPUnauthorized
+	}
+	out.Reasons = []topics.Reason{topicReason(c.catalog.Resolve(code), fmt.Sprintf("HTTP %d", status))}
+	return out
+}
+
+// TransportFailure is the outcome of a call that got no answer at all.
+func (c Classifier) TransportFailure(err error) Outcome {
+	return Outcome{Result: Retry, Reasons: []topics.Reason{topicReason(c.catalog.Resolve(reasons.TransportError), err.Error())}}
+}
+
+func topicReason(r reasons.Reason, detail string) topics.Reason {
+	t := topics.Reason{Code: r.Code, Owner: string(r.Owner), Retryable: r.Retryable(), MessageRU: r.RU, MessageEN: r.EN}
+	if detail != "" {
+		t.MessageEN += ": " + detail
+	}
+	return t
+}
+
+func parseRetryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// CallbackResult is РЭМД's asynchronous answer for one document.
+type CallbackResult struct {
+	RequestID  string
+	LocalUID   string
+	Registered bool
+	EMDRID     string
+	Reasons    []topics.Reason
+	Retry      bool // the errors are worth sending the document again for
+}
+
+// ParseCallback reads РЭМД's callback body.
+func (c Classifier) ParseCallback(body []byte) (CallbackResult, error) {
+	var cb struct {
+		ResponseToRequestID string `json:"response_to_request_id"`
+		LocalUID            string `json:"local_uid"`
+		Status              string `json:"status"`
+		EMDRID              string `json:"emdr_id"`
+		Errors              []struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	if err := json.Unmarshal(body, &cb); err != nil {
+		return CallbackResult{}, fmt.Errorf("РЭМД callback: %w", err)
+	}
+	if cb.ResponseToRequestID == "" && cb.LocalUID == "" {
+		return CallbackResult{}, fmt.Errorf("РЭМД callback: names neither response_to_request_id nor local_uid")
+	}
+	res := CallbackResult{RequestID: cb.ResponseToRequestID, LocalUID: cb.LocalUID, EMDRID: cb.EMDRID}
+	if cb.Status == "success" && cb.EMDRID != "" {
+		res.Registered = true
+		return res, nil
+	}
+	for _, e := range cb.Errors {
+		r := c.catalog.Resolve(e.Code)
+		res.Reasons = append(res.Reasons, topicReason(r, e.Message))
+		if r.Action == reasons.Retry {
+			res.Retry = true
+		}
+	}
+	if len(res.Reasons) == 0 {
+		res.Reasons = []topics.Reason{topicReason(c.catalog.Resolve(reasons.RegistryUnknownCode), "callback status "+cb.Status)}
+	}
+	return res, nil
+}
+
+// Build turns an outbound event into the call to its registry.
+// callbackURL is where РЭМД should send its result.
+func Build(registry topics.Registry, ev topics.OutboundEvent, ceID, callbackURL string) (Call, error) {
+	raw, ok := ev.Event.(json.RawMessage)
+	if !ok {
+		b, err := json.Marshal(ev.Event)
+		if err != nil {
+			return Call{}, fmt.Errorf("build %s call: %w", registry, err)
+		}
+		raw = b
+	}
+	body := map[string]any{"request_id": ceID, "kind": ev.Kind, "version": ev.Version, "update": ev.Update, "payload": raw}
+	var patient struct {
+		Patient  json.RawMessage `json:"patient"`
+		LocalUID string          `json:"local_uid"`
+		Kind     string          `json:"kind"`
+		MOOID    string          `json:"mo_oid"`
+		LabOID   string          `json:"lab_oid"`
+	}
+	if err := json.Unmarshal(raw, &patient); err != nil {
+		return Call{}, fmt.Errorf("build %s call: %w", registry, err)
+	}
+	body["patient"] = patient.Patient
+	call := Call{Method: http.MethodPost, IdempotencyKey: ceID}
+	switch {
+	case registry == topics.RegistryREMD && ev.Kind == "document":
+		call.Path = "/remd/registerDocument"
+		body["local_uid"], body["kind"], body["lpu_uid"] = patient.LocalUID, patient.Kind, patient.MOOID
+		body["callback_url"] = callbackURL
+	case registry == topics.RegistryREMD && ev.Kind == "lab_result":
+		// A lab result goes to РЭМД as the lab protocol СЭМД (kind 7); its
+		// localUid is minted from the result and its version, so a re-send
+		// carries the same one.
+		call.Path = "/remd/registerDocument"
+		body["local_uid"], body["kind"], body["lpu_uid"] = nameUUID(ev.DedupKey, ev.Version), "7", patient.LabOID
+		body["callback_url"] = callbackURL
+	case registry == topics.RegistryIEMK && ev.Kind == "case":
+		call.Path = "/iemk/cases"
+		body["action"] = "add"
+		if ev.Update {
+			body["action"] = "update"
+		}
+	case registry == topics.RegistryIEMK && ev.Kind == "lab_result":
+		call.Path = "/iemk/labResults"
+	case registry == topics.RegistryERX && ev.Kind == "prescription":
+		call.Path = "/erx/prescriptions"
+	case registry == topics.RegistryERX && ev.Kind == "dispensation":
+		call.Path = "/erx/dispensations"
+	default:
+		return Call{}, fmt.Errorf("build call: %s does not take %s events", registry, ev.Kind)
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return Call{}, fmt.Errorf("build %s call: %w", registry, err)
+	}
+	call.Body = b
+	return call, nil
+}
+
+// nameUUID is a name-based UUID (version 5 layout over SHA-1) of a key
+// and version: the same event always gets the same localUid.
+func nameUUID(key string, version int64) string {
+	h := sha1.Sum([]byte(key + "@" + strconv.FormatInt(version, 10)))
+	h[6] = (h[6] & 0x0f) | 0x50
+	h[8] = (h[8] & 0x3f) | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}

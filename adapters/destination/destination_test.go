@@ -1,0 +1,184 @@
+package destination_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/egisz-gateway/egisz-gateway/adapters/destination"
+	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
+	"github.com/egisz-gateway/egisz-gateway/internal/emulator"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+// classified lists the codes TestClassify and the transport test produce.
+var classified = map[string]bool{"HTTP_429": true, "HTTP_5XX": true, "HTTP_AUTH": true, "HTTP_4XX": true,
+	"REGISTRY_UNKNOWN_CODE": true, "TRANSPORT_ERROR": true}
+
+// TestEveryCodeTheClassifierCanGive holds the codes this package names to
+// the catalog and to a case that produces them.
+func TestEveryCodeTheClassifierCanGive(t *testing.T) {
+	cat := reasons.Default()
+	for code, where := range testtool.ReasonCodesUsed(t, filepath.Join("..", "reasons", "reasons.go"), ".") {
+		if _, ok := cat.Lookup(code); !ok {
+			t.Errorf("%s (at %s) is not in the catalog", code, where)
+		}
+		if !classified[code] {
+			t.Errorf("%s (at %s) has no case in TestClassify", code, where)
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	c := destination.NewClassifier()
+	body := func(codes ...string) []byte {
+		var errs []map[string]string
+		for _, code := range codes {
+			errs = append(errs, map[string]string{"code": code, "message": "m"})
+		}
+		b, _ := json.Marshal(map[string]any{"status": "error", "errors": errs})
+		return b
+	}
+	for _, tc := range []struct {
+		name       string
+		status     int
+		retryAfter string
+		body       []byte
+		async      bool
+		want       destination.Result
+		code       string
+	}{
+		{"ИЭМК registered", 200, "", []byte(`{"status":"success","id":"iemk-1"}`), false, destination.Registered, ""},
+		{"РЭМД accepted, not registered", 200, "", []byte(`{"status":"success"}`), true, destination.Accepted, ""},
+		{"already registered", 409, "", body("NOT_UNIQUE_PROVIDED_ID"), true, destination.Reconcile, "NOT_UNIQUE_PROVIDED_ID"},
+		{"ИЭМК duplicate", 409, "", body("XDSDuplicateUniqueIdInRegistry"), false, destination.Reconcile, "XDSDuplicateUniqueIdInRegistry"},
+		{"patient mismatch", 422, "", body("PATIENT_MPI_MISMATCH"), false, destination.Park, "PATIENT_MPI_MISMATCH"},
+		{"CA unreachable is retried", 422, "", body("CA_INACCESSIBILITY"), true, destination.Retry, "CA_INACCESSIBILITY"},
+		{"rate limit with a code", 429, "60", body("RATE_LIMIT"), false, destination.Retry, "RATE_LIMIT"},
+		{"bare 429", 429, "7", nil, false, destination.Retry, "HTTP_429"},
+		{"bare 503", 503, "", []byte("<html>busy</html>"), false, destination.Retry, "HTTP_5XX"},
+		{"timeout status", 408, "", nil, false, destination.Retry, "HTTP_5XX"},
+		{"forbidden", 403, "", nil, false, destination.Park, "HTTP_AUTH"},
+		{"bad request", 400, "", nil, false, destination.Park, "HTTP_4XX"},
+		{"an unknown code", 422, "", body("SOMETHING_NEW"), false, destination.Park, "REGISTRY_UNKNOWN_CODE"},
+		{"a family code", 422, "", body("VALSYS_TIMEOUT"), true, destination.Retry, "VALSYS_TIMEOUT"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := c.Classify(tc.status, tc.retryAfter, tc.body, tc.async)
+			if out.Result != tc.want {
+				t.Fatalf("result %s, want %s (%+v)", out.Result, tc.want, out)
+			}
+			if tc.code != "" && (len(out.Reasons) == 0 || out.Reasons[0].Code != tc.code || out.Reasons[0].MessageRU == "") {
+				t.Fatalf("reasons %+v, want %s with its Russian text", out.Reasons, tc.code)
+			}
+			if tc.retryAfter == "7" && out.RetryAfter != 7*time.Second {
+				t.Fatalf("Retry-After %s", out.RetryAfter)
+			}
+		})
+	}
+	if out := c.TransportFailure(errors.New("connection refused")); out.Result != destination.Retry || out.Reasons[0].Code != "TRANSPORT_ERROR" {
+		t.Fatalf("transport failure: %+v", out)
+	}
+}
+
+func outbound(t *testing.T, kind, example string, update bool) topics.OutboundEvent {
+	var m map[string]any
+	if err := json.Unmarshal(topics.Example(example), &m); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(m)
+	return topics.OutboundEvent{Kind: kind, PatientKey: "11223344595", DedupKey: "11223344595|" + kind + "|x", Version: 1, Update: update, Event: json.RawMessage(raw)}
+}
+
+var uuidForm = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+// TestCallsAgainstTheEmulator sends every kind of call to the registry
+// emulator over real HTTP and classifies its answers.
+func TestCallsAgainstTheEmulator(t *testing.T) {
+	callbacks := make(chan []byte, 4)
+	cbSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		callbacks <- b
+	}))
+	defer cbSrv.Close()
+	em := emulator.New("", nil)
+	srv := httptest.NewServer(em.Handler())
+	defer func() { srv.Close(); em.Close() }()
+	c := destination.NewClassifier()
+
+	send := func(call destination.Call) destination.Outcome {
+		req, _ := http.NewRequest(call.Method, srv.URL+call.Path, bytes.NewReader(call.Body))
+		req.Header.Set("Idempotency-Key", call.IdempotencyKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return c.TransportFailure(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return c.Classify(resp.StatusCode, resp.Header.Get("Retry-After"), b, call.Path == "/remd/registerDocument")
+	}
+	for _, tc := range []struct {
+		registry topics.Registry
+		kind     string
+		example  string
+		want     destination.Result
+	}{
+		{topics.RegistryIEMK, "case", "case.json", destination.Registered},
+		{topics.RegistryIEMK, "lab_result", "lab_result.json", destination.Registered},
+		{topics.RegistryERX, "prescription", "prescription.json", destination.Registered},
+		{topics.RegistryERX, "dispensation", "dispensation.json", destination.Registered},
+		{topics.RegistryREMD, "document", "document.json", destination.Accepted},
+		{topics.RegistryREMD, "lab_result", "lab_result.json", destination.Accepted},
+	} {
+		call, err := destination.Build(tc.registry, outbound(t, tc.kind, tc.example, false), "ce-"+tc.kind+string(tc.registry), cbSrv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out := send(call); out.Result != tc.want {
+			t.Errorf("%s %s: %+v, want %s", tc.registry, tc.kind, out, tc.want)
+		}
+		if tc.registry == topics.RegistryREMD {
+			var body map[string]any
+			_ = json.Unmarshal(call.Body, &body)
+			if uid, _ := body["local_uid"].(string); tc.kind == "lab_result" && !uuidForm.MatchString(uid) {
+				t.Errorf("lab protocol localUid %q is not a name-based UUID", uid)
+			}
+			res, err := c.ParseCallback(<-callbacks)
+			if err != nil || !res.Registered || res.EMDRID == "" {
+				t.Errorf("%s callback: %+v %v", tc.kind, res, err)
+			}
+			// A re-send of the registered document is recognised.
+			if again := send(call); again.Result != destination.Reconcile {
+				t.Errorf("%s re-send: %+v, want reconcile", tc.kind, again)
+			}
+		}
+	}
+	if _, err := destination.Build(topics.RegistryERX, outbound(t, "case", "case.json", false), "x", ""); err == nil {
+		t.Error("the prescription registry took a case")
+	}
+	if call, _ := destination.Build(topics.RegistryIEMK, outbound(t, "case", "case.json", true), "x", ""); !bytes.Contains(call.Body, []byte(`"action":"update"`)) {
+		t.Errorf("an update is not sent as one: %s", call.Body)
+	}
+}
+
+func TestParseCallbackErrors(t *testing.T) {
+	c := destination.NewClassifier()
+	res, err := c.ParseCallback([]byte(`{"response_to_request_id":"r","status":"error","errors":[{"code":"RECIPIENT_SNILS_MISMATCH","message":"m"},{"code":"MIS_NOT_AVAILABLE","message":"m"}]}`))
+	if err != nil || res.Registered || len(res.Reasons) != 2 || !res.Retry || res.Reasons[0].Owner != "clinic" {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if _, err := c.ParseCallback([]byte(`{"status":"success"}`)); err == nil {
+		t.Error("a callback naming no document was accepted")
+	}
+	if _, err := c.ParseCallback([]byte(`not json`)); err == nil {
+		t.Error("a non-JSON callback was accepted")
+	}
+}
