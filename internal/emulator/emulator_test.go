@@ -106,7 +106,12 @@ func TestREMDAcceptsThenCallsBackAndRefusesAResend(t *testing.T) {
 	if item.EMDRID != got[0].EMDRID {
 		t.Fatalf("reconciliation gives %q, the callback gave %q", item.EMDRID, got[0].EMDRID)
 	}
+	// The emulator counts a callback once the receiver has answered it,
+	// which is just after the receiver has seen it.
 	st := em.Stats(REMD)
+	for deadline := time.Now().Add(2 * time.Second); st.Callbacks == 0 && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		st = em.Stats(REMD)
+	}
 	if st.Registered != 1 || st.Resent != 1 || st.Callbacks != 1 || st.Requests != 2 {
 		t.Fatalf("stats %+v", st)
 	}
