@@ -27,14 +27,8 @@ var classified = map[string]bool{"HTTP_429": true, "HTTP_5XX": true, "HTTP_AUTH"
 // the catalog and to a case that produces them.
 func TestEveryCodeTheClassifierCanGive(t *testing.T) {
 	cat := reasons.Default()
-	for code, where := range testtool.ReasonCodesUsed(t, filepath.Join("..", "reasons", "reasons.go"), ".") {
-		if _, ok := cat.Lookup(code); !ok {
-			t.Errorf("%s (at %s) is not in the catalog", code, where)
-		}
-		if !classified[code] {
-			t.Errorf("%s (at %s) has no case in TestClassify", code, where)
-		}
-	}
+	testtool.RequireCodesCovered(t, testtool.ReasonCodesUsed(t, filepath.Join("..", "reasons", "reasons.go"), "."),
+		func(c string) bool { _, ok := cat.Lookup(c); return ok }, func(c string) bool { return classified[c] }, "TestClassify")
 }
 
 func TestClassify(t *testing.T) {

@@ -89,3 +89,18 @@ func ReasonConstants(t testing.TB, reasonsFile string) map[string]string {
 	}
 	return consts
 }
+
+// RequireCodesCovered fails t for every used code (code → where, from
+// ReasonCodesUsed) that the catalog does not know (inCatalog) or that no
+// case of the named test produces (covered).
+func RequireCodesCovered(t testing.TB, used map[string]string, inCatalog, covered func(code string) bool, test string) {
+	t.Helper()
+	for code, where := range used {
+		if !inCatalog(code) {
+			t.Errorf("%s (used at %s) is not in the reason catalog", code, where)
+		}
+		if !covered(code) {
+			t.Errorf("%s (used at %s) has no case in %s", code, where, test)
+		}
+	}
+}
