@@ -101,13 +101,3 @@ func Park(topic string, orig *kgo.Record, f Failure) *kgo.Record {
 }
 
 func isDLQHeader(k string) bool { return len(k) > 4 && k[:4] == "dlq." }
-
-// Header returns the value of the last header named k, or "".
-func Header(r *kgo.Record, k string) string {
-	for i := len(r.Headers) - 1; i >= 0; i-- {
-		if r.Headers[i].Key == k {
-			return string(r.Headers[i].Value)
-		}
-	}
-	return ""
-}

@@ -22,14 +22,11 @@ type Limits struct {
 // DefaultLimits are the limits when nothing is configured.
 func DefaultLimits() Limits { return Limits{MaxBytes: 1 << 20, MaxDepth: 32} }
 
-// Decode decodes value into dst, a pointer to a payload struct. It reports
-// oversize values, invalid UTF-8, deep nesting, non-JSON, a non-object and
-// wrong types as problems naming the byte offset or the field; it returns
-// the top-level fields the payload type does not name, to be kept.
-func Decode(value []byte, lim Limits, dst any) (map[string]json.RawMessage, []Problem) {
-	return decode(value, lim, dst, jsonFieldNames(reflect.TypeOf(dst).Elem()))
-}
-
+// decode decodes value into dst, a pointer to a payload struct whose
+// top-level JSON names (lower-cased) are known. It reports oversize values,
+// invalid UTF-8, deep nesting, non-JSON, a non-object and wrong types as
+// problems naming the byte offset or the field; it returns the top-level
+// fields the payload type does not name, to be kept.
 func decode(value []byte, lim Limits, dst any, known map[string]bool) (map[string]json.RawMessage, []Problem) {
 	if lim.MaxBytes > 0 && len(value) > lim.MaxBytes {
 		return nil, []Problem{{reasons.DecodeTooLarge, "", fmt.Sprintf("%d bytes, the limit is %d", len(value), lim.MaxBytes)}}
@@ -186,27 +183,6 @@ func scan(b []byte, max int, known map[string]bool) (first byte, deepAt int, unk
 	return first, -1, unknown
 }
 
-// jsonFieldNames lists, lower-cased as encoding/json matches them, the
-// names a struct type decodes.
-func jsonFieldNames(t reflect.Type) map[string]bool {
-	out := map[string]bool{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out[strings.ToLower(name)] = true
-	}
-	return out
-}
-
 // Contract is the checking plan of a payload type, read once from its
 // struct tags: a field whose json tag lacks omitempty must not be empty
 // (FIELD_REQUIRED), a string with an enum tag must hold one of its values
@@ -262,6 +238,16 @@ func newContract(t reflect.Type, seen map[reflect.Type]*Contract) *Contract {
 		c.fields = append(c.fields, cf)
 	}
 	return c
+}
+
+// names lists the JSON names of the type's fields, lower-cased as
+// encoding/json matches them.
+func (c *Contract) names() map[string]bool {
+	out := make(map[string]bool, len(c.fields))
+	for _, f := range c.fields {
+		out[strings.ToLower(f.name)] = true
+	}
+	return out
 }
 
 // Check walks a decoded payload (a pointer to the plan's type).

@@ -222,8 +222,8 @@ type Decoder[T any] struct {
 
 // NewDecoder returns the decoder of T's records with the given ce_type.
 func NewDecoder[T any](eventType string, lim Limits) *Decoder[T] {
-	t := reflect.TypeFor[T]()
-	return &Decoder[T]{eventType: eventType, lim: lim, contract: NewContract(t), known: jsonFieldNames(t)}
+	c := NewContract(reflect.TypeFor[T]())
+	return &Decoder[T]{eventType: eventType, lim: lim, contract: c, known: c.names()}
 }
 
 // Start decodes a record into a new T and checks its headers and the
