@@ -53,7 +53,7 @@ var (
 	KeyDedup   = Key{"dedup", "A kind byte and the 16-byte SHA-256 prefix of the dedup key `<patient key>|<event kind>|<business id>` (case id, setId, prescription number): no personal data in internal topics."}
 	KeyEmpl    = Key{"employee", "The employee's normalized СНИЛС (11 digits)."}
 	KeyOrg     = Key{"organization", "The medical organization's OID (ФРМО)."}
-	KeyDoc     = Key{"document", "The document's localUid (the idempotency key of a РЭМД registration)."}
+	KeyDoc     = Key{"document", "The ce_id of the event whose document was sent to РЭМД (the idempotency key of the registration)."}
 	KeyRecord  = Key{"dlq-record", "`<dlq topic>/<partition>/<offset>` of the dead-letter record."}
 	KeyOrig    = Key{"original", "The original record's key, byte for byte."}
 	KeyActor   = Key{"actor", "The operator who acted."}

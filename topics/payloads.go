@@ -265,12 +265,18 @@ type Reason struct {
 	MessageEN string `json:"message_en" example:"SNILS checksum does not match"`
 }
 
+// HeaderOriginType is the CloudEvents extension header that carries the
+// ingress event's ce_type on the records the gateway derives from it
+// (outbound records have their own ce_type), so that every status names
+// the type of the event it answers.
+const HeaderOriginType = "ce_origintype"
+
 // Status is the outcome of one ingress event, for its source to read.
 type Status struct {
 	CEID       string   `json:"ce_id" doc:"the ingress event's ce_id"`
 	Source     string   `json:"source" doc:"the ingress event's ce_source"`
 	Type       string   `json:"type" doc:"the ingress event's ce_type"`
-	Outcome    string   `json:"outcome" enum:"accepted,registered,rejected,duplicate,update,conflict,retrying,failed" example:"registered"`
+	Outcome    string   `json:"outcome" enum:"accepted,update,duplicate,conflict,rejected,pending,registered,failed" doc:"normalize: accepted, update (forwarded), duplicate, conflict, rejected (parked); forward: pending (РЭМД took it, its result comes later), registered, rejected (parked with the registry's codes), failed (transient failures outlasted the retry budget; parked)" example:"registered"`
 	Registry   string   `json:"registry,omitempty" enum:"remd,iemk,erx" example:"remd"`
 	RegistryID string   `json:"registry_id,omitempty" doc:"the registry's id, e.g. РЭМД emdrId" example:"16.62.23.09.000014523"`
 	Reasons    []Reason `json:"reasons,omitempty"`

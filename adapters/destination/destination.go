@@ -12,7 +12,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
@@ -37,6 +40,7 @@ const (
 	Retry      Result = "retry"      // a transient failure: try again later
 	Park       Result = "park"       // a permanent failure: to the DLQ with the reasons
 	Reconcile  Result = "reconcile"  // already registered: look the registration up, then success
+	NotFound   Result = "not_found"  // a lookup found no registration
 )
 
 // Outcome is the meaning of one answer.
@@ -46,6 +50,7 @@ type Outcome struct {
 	Reasons    []topics.Reason
 	RetryAfter time.Duration // the registry's Retry-After, when it sent one
 	HTTPStatus int
+	Excerpt    string // the answer's start with personal data masked, for the DLQ
 }
 
 // answer is the registries' answer body (the emulator's and the REST
@@ -69,7 +74,7 @@ func NewClassifier() Classifier { return Classifier{catalog: reasons.Default()} 
 // Classify reads one answer. async is true for РЭМД, whose synchronous
 // success only means "accepted".
 func (c Classifier) Classify(status int, retryAfter string, body []byte, async bool) Outcome {
-	out := Outcome{HTTPStatus: status, RetryAfter: parseRetryAfter(retryAfter)}
+	out := Outcome{HTTPStatus: status, RetryAfter: parseRetryAfter(retryAfter), Excerpt: Excerpt(body)}
 	var a answer
 	_ = json.Unmarshal(body, &a) // a body that is not JSON leaves the status to decide
 	if status >= 200 && status < 300 && a.Status != "error" {
@@ -112,6 +117,50 @@ func (c Classifier) Classify(status int, retryAfter string, body []byte, async b
 	}
 	out.Reasons = []topics.Reason{topicReason(c.catalog.Resolve(code), fmt.Sprintf("HTTP %d", status))}
 	return out
+}
+
+// ClassifyLookup reads the answer to a Lookup: the registration with its
+// id, none (404 or OBJECT_NOT_FOUND), or a failure as Classify reads it.
+func (c Classifier) ClassifyLookup(status int, retryAfter string, body []byte) Outcome {
+	var a answer
+	_ = json.Unmarshal(body, &a)
+	if status == http.StatusNotFound || (len(a.Errors) > 0 && a.Errors[0].Code == "OBJECT_NOT_FOUND") {
+		return Outcome{Result: NotFound, HTTPStatus: status}
+	}
+	return c.Classify(status, retryAfter, body, false)
+}
+
+// Lookup is the call that finds what the registry holds for call:
+// РЭМД's registry item by the document's localUid. The other registries
+// offer none here; their "already registered" answer is taken as success.
+func Lookup(registry topics.Registry, call Call) (Call, bool) {
+	if registry != topics.RegistryREMD || call.Path != "/remd/registerDocument" {
+		return Call{}, false
+	}
+	var doc struct {
+		LocalUID string `json:"local_uid"`
+	}
+	if json.Unmarshal(call.Body, &doc) != nil || doc.LocalUID == "" {
+		return Call{}, false
+	}
+	return Call{Method: http.MethodGet, Path: "/remd/registryItem?local_uid=" + url.QueryEscape(doc.LocalUID), IdempotencyKey: call.IdempotencyKey}, true
+}
+
+// excerptLen bounds the answer kept in a DLQ header.
+const excerptLen = 512
+
+// personalDigits are runs that may be a СНИЛС (with or without its
+// separators), an ЕНП or a document number.
+var personalDigits = regexp.MustCompile(`\d{3}[- ]?\d{3}[- ]?\d{3}[- ]?\d{2}\d*|\d{10,}`)
+
+// Excerpt is the start of a registry's answer for the DLQ, with anything
+// that may be a personal number masked: registries echo the patient.
+func Excerpt(body []byte) string {
+	if len(body) > excerptLen {
+		body = body[:excerptLen]
+	}
+	s := strings.ToValidUTF8(string(body), "")
+	return personalDigits.ReplaceAllStringFunc(s, func(m string) string { return strings.Repeat("*", len(m)) })
 }
 
 // TransportFailure is the outcome of a call that got no answer at all.

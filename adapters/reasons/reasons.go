@@ -103,6 +103,7 @@ const (
 	HTTPUnauthorized    = "HTTP_AUTH"
 	HTTPClientError     = "HTTP_4XX"
 	RetriesExhausted    = "RETRIES_EXHAUSTED"
+	ForwardUnbuildable  = "FORWARD_UNBUILDABLE"
 	CallbackMissing     = "CALLBACK_MISSING"
 	RegistryUnknownCode = "REGISTRY_UNKNOWN_CODE"
 	ReplayFailed        = "REPLAY_FAILED"
@@ -176,6 +177,7 @@ func catalog() []Reason {
 		r(HTTPTooManyRequests, Registry, Retry, "Реестр ограничил частоту запросов (429)", "The registry throttled the request (429)"),
 		r(HTTPUnauthorized, Integrator, Park, "Реестр отказал в доступе (401/403): проверьте сертификат и регистрацию ИС", "The registry refused access (401/403): check the certificate and the system's registration"),
 		r(HTTPClientError, Gateway, Park, "Реестр отклонил запрос как некорректный (4xx)", "The registry rejected the request as malformed (4xx)"),
+		r(ForwardUnbuildable, Gateway, Park, "Событие невозможно преобразовать в запрос к реестру", "The event cannot be turned into a call to the registry"),
 		r(RetriesExhausted, Registry, Park, "Исчерпаны повторные попытки", "All retries are exhausted"),
 		r(CallbackMissing, Registry, Park, "РЭМД не прислал результат регистрации", "РЭМД sent no registration result"),
 		r(RegistryUnknownCode, Gateway, Park, "Реестр вернул неизвестный код ошибки", "The registry returned a code the catalog does not know"),

@@ -109,7 +109,7 @@ func BenchmarkNormalize(b *testing.B) {
 	cfg.Kafka.TopicPrefix = kc.Prefix
 	cfg.Instance = "bench"
 	reg := prometheus.NewRegistry()
-	w, err := newNormalize(app.Deps{
+	ws, err := newNormalize(app.Deps{
 		Config: cfg, Catalog: topics.Default().WithPrefix(kc.Prefix), KafkaOpt: []kgo.Opt{kgo.SeedBrokers(kc.Brokers...)},
 		Metrics: reg, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		KafkaMetrics: func(string) kgo.Opt { return kgo.WithHooks() },
@@ -117,6 +117,7 @@ func BenchmarkNormalize(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	w := ws[0]
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	cpu1 := cpuTime()

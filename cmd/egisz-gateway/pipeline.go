@@ -22,7 +22,7 @@ import (
 // (adapters) meets the runtime (gateway): the runtime asks through
 // interfaces, and these few types answer them with the adapters.
 func pipeline() []app.WorkerFactory {
-	return []app.WorkerFactory{newNormalize}
+	return []app.WorkerFactory{newNormalize, forwardStages}
 }
 
 // references are the ФРМР and ФРМО feeds as global tables.
@@ -118,7 +118,7 @@ func (w *normalizeWorker) Run(ctx context.Context) error {
 	return errors.Join(runErr, <-errs, <-errs)
 }
 
-func newNormalize(deps app.Deps) (app.Worker, error) {
+func newNormalize(deps app.Deps) ([]app.Worker, error) {
 	opts := source.DefaultOptions()
 	opts.Limits.MaxBytes = deps.Config.Normalize.MaxRecordBytes
 	prefix := deps.Config.Kafka.TopicPrefix
@@ -142,5 +142,5 @@ func newNormalize(deps app.Deps) (app.Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &normalizeWorker{stage: stage, refs: refs, deps: deps}, nil
+	return []app.Worker{&normalizeWorker{stage: stage, refs: refs, deps: deps}}, nil
 }

@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"time"
 
 	"github.com/egisz-gateway/egisz-gateway/gateway/app"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/devbroker"
 	"github.com/egisz-gateway/egisz-gateway/gateway/kafkaclient"
+	"github.com/egisz-gateway/egisz-gateway/internal/emulator"
 )
 
 // loadConfig reads --config (or EGISZ_CONFIG) and the environment; a
@@ -52,13 +55,17 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	cfgPath := configFlag(fs)
 	broker := fs.String("broker", "", "where the embedded broker listens (default 127.0.0.1:9092; loopback only)")
 	dataDir := fs.String("data-dir", "", "keep the embedded broker's data in this directory across restarts (default: in memory)")
-	httpAddr := fs.String("http", "", "address of /healthz, /readyz and /metrics (default 127.0.0.1:9464)")
+	httpAddr := fs.String("http", "", "address of /healthz, /readyz, /metrics and /emdr/callback (default 127.0.0.1:9464)")
+	emulatorAddr := fs.String("emulator", "", "where the registry emulator listens (default 127.0.0.1:9480)")
 	if code, stop := parse(fs, args); stop {
 		return code
 	}
 	cfg, ok := loadConfig(*cfgPath, getenv, stderr)
 	if !ok {
 		return exitUsage
+	}
+	if *emulatorAddr != "" {
+		cfg.Dev.EmulatorListen = *emulatorAddr
 	}
 	if *broker != "" {
 		cfg.Dev.BrokerListen = *broker
@@ -88,8 +95,48 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		fmt.Fprintf(stderr, "egisz-gateway: %v\n", err)
 		return exitFailed
 	}
+	emu, err := startEmulator(cfg.Dev.EmulatorListen, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "egisz-gateway: %v\n", err)
+		return exitUsage
+	}
+	defer emu.stop()
+	for _, d := range []*config.Destination{&cfg.Forward.REMD, &cfg.Forward.IEMK, &cfg.Forward.ERX} {
+		if d.URL == "" {
+			d.URL = emu.url
+		}
+	}
 	log.Info("dev stack: publish with kcat", "example", "kcat -b "+cfg.Kafka.Brokers[0]+" -L")
 	return serve(ctx, cfg, log, stderr)
+}
+
+// devEmulator is the registry emulator serving the dev stack.
+type devEmulator struct {
+	url  string
+	srv  *http.Server
+	emu  *emulator.Emulator
+	done chan error
+}
+
+func startEmulator(addr string, log *slog.Logger) (*devEmulator, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("registry emulator: listen %s: %w", addr, err)
+	}
+	emu := emulator.New("", log)
+	d := &devEmulator{url: "http://" + ln.Addr().String(), emu: emu, done: make(chan error, 1),
+		srv: &http.Server{Handler: emu.Handler(), ReadHeaderTimeout: 5 * time.Second}}
+	go func() { d.done <- d.srv.Serve(ln) }()
+	log.Info("registry emulator listening (РЭМД, ИЭМК, prescriptions)", "url", d.url,
+		"faults", "curl -X PUT "+d.url+"/admin/faults/remd -d '{\"rate_503\":0.3}'", "stats", d.url+"/admin/stats/remd")
+	return d, nil
+}
+
+func (d *devEmulator) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = d.srv.Shutdown(ctx)
+	d.emu.Close()
 }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stderr io.Writer) int {

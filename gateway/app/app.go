@@ -42,14 +42,19 @@ type Deps struct {
 	KafkaOpt []kgo.Opt // brokers, TLS, SASL: every client's options
 	Metrics  prometheus.Registerer
 	Log      *slog.Logger
+	// HTTPAddr is where the gateway's HTTP endpoint listens (host:port).
+	HTTPAddr string
+	// Handle serves a worker's endpoint (РЭМД's callback) on the gateway's
+	// HTTP listener beside health and metrics.
+	Handle func(pattern string, h http.Handler)
 	// KafkaMetrics returns the option that exports a long-lived client's
 	// own metrics (franz-go's kprom) under the label client=name. A kprom
 	// instance serves one client, so every such client asks for its own.
 	KafkaMetrics func(name string) kgo.Opt
 }
 
-// WorkerFactory builds a worker once the topics exist.
-type WorkerFactory func(Deps) (Worker, error)
+// WorkerFactory builds a part of the pipeline's workers once the topics exist.
+type WorkerFactory func(Deps) ([]Worker, error)
 
 // Gateway is a configured gateway process.
 type Gateway struct {
@@ -112,7 +117,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("http.listen %s: %w", g.cfg.HTTP.Listen, err)
 	}
-	srv := &http.Server{Handler: health.Handler(ready, reg), ReadHeaderTimeout: 5 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("/", health.Handler(ready, reg))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	g.HTTPAddr = ln.Addr().String()
 	g.log.Info("health, readiness and metrics listening",
 		"healthz", "http://"+g.HTTPAddr+"/healthz", "readyz", "http://"+g.HTTPAddr+"/readyz", "metrics", "http://"+g.HTTPAddr+"/metrics")
@@ -137,16 +144,19 @@ func (g *Gateway) Run(ctx context.Context) error {
 
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
-	deps := Deps{Config: g.cfg, Catalog: cat, KafkaOpt: opts, Metrics: reg, Log: g.log, KafkaMetrics: kafkaMetrics}
-	errs := make(chan error, len(g.workers))
-	var wg sync.WaitGroup
+	deps := Deps{Config: g.cfg, Catalog: cat, KafkaOpt: opts, Metrics: reg, Log: g.log, KafkaMetrics: kafkaMetrics,
+		HTTPAddr: g.HTTPAddr, Handle: func(pattern string, h http.Handler) { mux.Handle(pattern, h) }}
+	var workers []Worker
 	for _, build := range g.workers {
-		w, err := build(deps)
+		ws, err := build(deps)
 		if err != nil {
-			stop()
-			wg.Wait()
 			return fmt.Errorf("start worker: %w", err)
 		}
+		workers = append(workers, ws...)
+	}
+	errs := make(chan error, len(workers))
+	var wg sync.WaitGroup
+	for _, w := range workers {
 		ready.Add(w.Name(), w.Ready)
 		wg.Add(1)
 		go func() {
@@ -156,7 +166,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	g.log.Info("gateway running", "workers", len(g.workers))
+	g.log.Info("gateway running", "workers", len(workers))
 
 	var runErr error
 	select {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"reflect"
 	"sort"
@@ -25,6 +26,7 @@ type Config struct {
 	Instance  string    `yaml:"instance_id" env:"EGISZ_INSTANCE_ID" doc:"stable name of this instance (default: the host name); names its Kafka transactional ids, so a restarted instance fences its predecessor at once"`
 	Kafka     Kafka     `yaml:"kafka"`
 	Normalize Normalize `yaml:"normalize"`
+	Forward   Forward   `yaml:"forward"`
 	HTTP      HTTP      `yaml:"http"`
 	Dev       Dev       `yaml:"dev"`
 	Log       Log       `yaml:"log"`
@@ -66,6 +68,53 @@ type Normalize struct {
 	MaxRecordBytes int      `yaml:"max_record_bytes" env:"EGISZ_MAX_RECORD_BYTES" doc:"larger ingress values are rejected (default 1 MiB)"`
 }
 
+// Forward configures the forward stage: one destination per registry and
+// РЭМД's callback.
+type Forward struct {
+	REMD Destination `yaml:"remd" envprefix:"EGISZ_FORWARD_REMD_"`
+	IEMK Destination `yaml:"iemk" envprefix:"EGISZ_FORWARD_IEMK_"`
+	ERX  Destination `yaml:"erx" envprefix:"EGISZ_FORWARD_ERX_"`
+	// Callback is РЭМД's asynchronous answer.
+	Callback Callback `yaml:"remd_callback"`
+}
+
+// Destination is one registry's endpoint and how hard the gateway may push it.
+// Its environment variables are EGISZ_FORWARD_<REGISTRY>_<NAME>, e.g.
+// EGISZ_FORWARD_REMD_URL.
+type Destination struct {
+	URL             string    `yaml:"url" env:"URL" doc:"the registry's base URL; the stage for this registry does not run while it is empty"`
+	Concurrency     int       `yaml:"concurrency" env:"CONCURRENCY" doc:"requests in flight at most"`
+	RatePerMinute   int       `yaml:"rate_per_minute" env:"RATE_PER_MINUTE" doc:"the registry's quota, requests a minute, retries included; 0 for none"`
+	Burst           int       `yaml:"burst" env:"BURST" doc:"requests the rate limit lets through at once after a quiet spell"`
+	Timeout         Duration  `yaml:"timeout" env:"TIMEOUT" doc:"one attempt may take this long"`
+	Attempts        int       `yaml:"attempts" env:"ATTEMPTS" doc:"attempts in place for one call before the call counts as failed"`
+	BackoffMin      Duration  `yaml:"backoff_min" env:"BACKOFF_MIN" doc:"first wait between attempts; doubles, with jitter"`
+	BackoffMax      Duration  `yaml:"backoff_max" env:"BACKOFF_MAX" doc:"longest wait between attempts"`
+	RetryAfterMax   Duration  `yaml:"retry_after_max" env:"RETRY_AFTER_MAX" doc:"a registry's Retry-After is honoured up to this long"`
+	RetryBudget     Duration  `yaml:"retry_budget" env:"RETRY_BUDGET" doc:"a record that keeps failing transiently this long is parked in the registry's DLQ"`
+	BreakerFailures int       `yaml:"breaker_failures" env:"BREAKER_FAILURES" doc:"consecutive failed attempts that open the circuit breaker"`
+	BreakerOpen     Duration  `yaml:"breaker_open" env:"BREAKER_OPEN" doc:"how long the breaker stays open (consumption paused) before a probe"`
+	MaxBatch        int       `yaml:"max_batch" env:"MAX_BATCH" doc:"records in one transaction at most"`
+	TLS             ClientTLS `yaml:"tls"`
+}
+
+// ClientTLS is how the gateway authenticates to a registry (mTLS).
+type ClientTLS struct {
+	CAFile     string `yaml:"ca_file" env:"TLS_CA_FILE" doc:"PEM bundle of the CAs to trust; the system pool when empty"`
+	CertFile   string `yaml:"cert_file" env:"TLS_CERT_FILE" doc:"client certificate (PEM)"`
+	KeyFile    string `yaml:"key_file" env:"TLS_KEY_FILE" doc:"client key (PEM)"`
+	ServerName string `yaml:"server_name" env:"TLS_SERVER_NAME"`
+}
+
+// Callback configures РЭМД's callback endpoint (/emdr/callback) and the
+// documents waiting for it.
+type Callback struct {
+	URL            string   `yaml:"url" env:"EGISZ_REMD_CALLBACK_URL" doc:"the callback URL sent to РЭМД, as РЭМД reaches this gateway (default: /emdr/callback on http.listen)"`
+	Wait           Duration `yaml:"wait" env:"EGISZ_REMD_CALLBACK_WAIT" doc:"a callback for a document not yet known waits this long for the forward stage's write"`
+	ReconcileAfter Duration `yaml:"reconcile_after" env:"EGISZ_REMD_RECONCILE_AFTER" doc:"a document with no callback this long is looked up in РЭМД"`
+	KeepDone       Duration `yaml:"keep_done" env:"EGISZ_REMD_KEEP_DONE" doc:"a finished document is remembered this long, to recognise repeated callbacks"`
+}
+
 // HTTP is the gateway's own HTTP endpoint: health, readiness, metrics.
 type HTTP struct {
 	Listen string `yaml:"listen" env:"EGISZ_HTTP_LISTEN" doc:"address of /healthz, /readyz and /metrics"`
@@ -73,8 +122,9 @@ type HTTP struct {
 
 // Dev configures the embedded broker of `egisz-gateway dev`.
 type Dev struct {
-	BrokerListen string `yaml:"broker_listen" env:"EGISZ_DEV_BROKER_LISTEN" doc:"where the embedded broker listens; loopback only"`
-	DataDir      string `yaml:"data_dir" env:"EGISZ_DEV_DATA_DIR" doc:"keep the embedded broker's data here across restarts; in memory when empty"`
+	BrokerListen   string `yaml:"broker_listen" env:"EGISZ_DEV_BROKER_LISTEN" doc:"where the embedded broker listens; loopback only"`
+	DataDir        string `yaml:"data_dir" env:"EGISZ_DEV_DATA_DIR" doc:"keep the embedded broker's data here across restarts; in memory when empty"`
+	EmulatorListen string `yaml:"emulator_listen" env:"EGISZ_DEV_EMULATOR_LISTEN" doc:"where the registry emulator listens; registries without a URL are pointed at it"`
 }
 
 // Log configures structured logging.
@@ -103,10 +153,28 @@ func Default() Config {
 			ReplicationFactor: -1,
 			DialTimeout:       Duration(10 * time.Second),
 		},
+		Forward: Forward{
+			REMD: DefaultDestination(), IEMK: DefaultDestination(), ERX: DefaultDestination(),
+			Callback: Callback{Wait: Duration(5 * time.Second), ReconcileAfter: Duration(10 * time.Minute), KeepDone: Duration(24 * time.Hour)},
+		},
 		HTTP:     HTTP{Listen: "127.0.0.1:9464"},
-		Dev:      Dev{BrokerListen: "127.0.0.1:9092"},
+		Dev:      Dev{BrokerListen: "127.0.0.1:9092", EmulatorListen: "127.0.0.1:9480"},
 		Log:      Log{Level: "info", Format: "text"},
 		Shutdown: Duration(10 * time.Second),
+	}
+}
+
+// DefaultDestination is a registry's settings when nothing is set: no URL
+// (the stage does not run), 64 requests in flight, no quota, 4 attempts in
+// place 200 ms to 5 s apart, Retry-After honoured up to 2 minutes, the
+// breaker open for 30 s after 5 failures in a row, and a record parked
+// after failing transiently for an hour.
+func DefaultDestination() Destination {
+	return Destination{
+		Concurrency: 64, Burst: 1, Timeout: Duration(10 * time.Second), Attempts: 4,
+		BackoffMin: Duration(200 * time.Millisecond), BackoffMax: Duration(5 * time.Second),
+		RetryAfterMax: Duration(2 * time.Minute), RetryBudget: Duration(time.Hour),
+		BreakerFailures: 5, BreakerOpen: Duration(30 * time.Second), MaxBatch: 2000,
 	}
 }
 
@@ -137,7 +205,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			return cfg, err
 		}
 	}
-	if err := applyEnv(reflect.ValueOf(&cfg).Elem(), getenv); err != nil {
+	if err := applyEnv(reflect.ValueOf(&cfg).Elem(), getenv, ""); err != nil {
 		return cfg, err
 	}
 	if err := cfg.Validate(); err != nil {
@@ -197,6 +265,45 @@ func (c Config) Validate() error {
 	}
 	if c.Kafka.DialTimeout <= 0 {
 		return &Error{Key: "kafka.dial_timeout", Msg: "must be positive"}
+	}
+	for name, d := range map[string]Destination{"remd": c.Forward.REMD, "iemk": c.Forward.IEMK, "erx": c.Forward.ERX} {
+		if err := d.validate("forward." + name); err != nil {
+			return err
+		}
+	}
+	for key, d := range map[string]Duration{"wait": c.Forward.Callback.Wait, "reconcile_after": c.Forward.Callback.ReconcileAfter, "keep_done": c.Forward.Callback.KeepDone} {
+		if d <= 0 {
+			return &Error{Key: "forward.remd_callback." + key, Msg: "must be positive"}
+		}
+	}
+	return nil
+}
+
+func (d Destination) validate(path string) error {
+	if d.URL != "" {
+		u, err := url.Parse(d.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return &Error{Key: path + ".url", Msg: fmt.Sprintf("%q is not an http or https URL", d.URL)}
+		}
+	}
+	for key, n := range map[string]int{"concurrency": d.Concurrency, "burst": d.Burst, "attempts": d.Attempts, "breaker_failures": d.BreakerFailures, "max_batch": d.MaxBatch} {
+		if n < 1 {
+			return &Error{Key: path + "." + key, Msg: "must be 1 or more"}
+		}
+	}
+	if d.RatePerMinute < 0 {
+		return &Error{Key: path + ".rate_per_minute", Msg: "must be 0 (no quota) or more"}
+	}
+	for key, v := range map[string]Duration{"timeout": d.Timeout, "backoff_min": d.BackoffMin, "backoff_max": d.BackoffMax, "retry_after_max": d.RetryAfterMax, "retry_budget": d.RetryBudget, "breaker_open": d.BreakerOpen} {
+		if v <= 0 {
+			return &Error{Key: path + "." + key, Msg: "must be positive"}
+		}
+	}
+	if d.BackoffMin > d.BackoffMax {
+		return &Error{Key: path + ".backoff_min", Msg: "must not exceed backoff_max"}
+	}
+	if (d.TLS.CertFile == "") != (d.TLS.KeyFile == "") {
+		return &Error{Key: path + ".tls.cert_file", Msg: "cert_file and key_file go together"}
 	}
 	return nil
 }
@@ -336,12 +443,15 @@ func setScalar(v reflect.Value, s string, fail func(string) error) error {
 }
 
 // applyEnv sets every field that has an env tag and a non-empty variable.
-// A tag may list several names; the first one set wins.
-func applyEnv(v reflect.Value, getenv func(string) string) error {
+// A tag may list several names; the first one set wins. A struct field
+// tagged envprefix puts that prefix in front of its fields' names, so one
+// type serves several registries.
+func applyEnv(v reflect.Value, getenv func(string) string, prefix string) error {
 	for i := 0; i < v.NumField(); i++ {
 		f, fv := v.Type().Field(i), v.Field(i)
 		if tag := f.Tag.Get("env"); tag != "" {
 			for _, name := range strings.Split(tag, ",") {
+				name = prefix + name
 				val := getenv(name)
 				if val == "" {
 					continue
@@ -354,7 +464,7 @@ func applyEnv(v reflect.Value, getenv func(string) string) error {
 			continue
 		}
 		if fv.Kind() == reflect.Struct && fv.Type() != durationType {
-			if err := applyEnv(fv, getenv); err != nil {
+			if err := applyEnv(fv, getenv, prefix+f.Tag.Get("envprefix")); err != nil {
 				return err
 			}
 		}
@@ -381,23 +491,23 @@ func join(path, key string) string {
 // its key and description, for `--help` and for checks of deployment files.
 func EnvVars() []EnvVar {
 	var out []EnvVar
-	var walk func(t reflect.Type, path string)
-	walk = func(t reflect.Type, path string) {
+	var walk func(t reflect.Type, path, prefix string)
+	walk = func(t reflect.Type, path, prefix string) {
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
 			key := join(path, yamlKey(f))
 			if tag := f.Tag.Get("env"); tag != "" {
 				for _, name := range strings.Split(tag, ",") {
-					out = append(out, EnvVar{Name: name, Key: key, Doc: f.Tag.Get("doc")})
+					out = append(out, EnvVar{Name: prefix + name, Key: key, Doc: f.Tag.Get("doc")})
 				}
 				continue
 			}
 			if f.Type.Kind() == reflect.Struct {
-				walk(f.Type, key)
+				walk(f.Type, key, prefix+f.Tag.Get("envprefix"))
 			}
 		}
 	}
-	walk(reflect.TypeOf(Config{}), "")
+	walk(reflect.TypeOf(Config{}), "", "")
 	return out
 }
 

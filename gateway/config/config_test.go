@@ -48,12 +48,21 @@ kafka:
     username: gateway
 http:
   listen: 0.0.0.0:9464
+forward:
+  remd:
+    url: https://remd.example/api
+    rate_per_minute: 50
+  iemk:
+    url: http://iemk.example
 shutdown_timeout: 20s
 `)
 	cfg, err := Load(path, env(map[string]string{
-		"EGISZ_KAFKA_BROKERS":    "k1:9092,k2:9092",
-		"EGISZ_LOG_LEVEL":        "debug",
-		"EGISZ_SHUTDOWN_TIMEOUT": "5s",
+		"EGISZ_KAFKA_BROKERS":              "k1:9092,k2:9092",
+		"EGISZ_LOG_LEVEL":                  "debug",
+		"EGISZ_SHUTDOWN_TIMEOUT":           "5s",
+		"EGISZ_FORWARD_IEMK_URL":           "http://iemk.local:8080",
+		"EGISZ_FORWARD_REMD_TLS_CERT_FILE": "/etc/egisz/remd.pem",
+		"EGISZ_FORWARD_REMD_TLS_KEY_FILE":  "/etc/egisz/remd.key",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +76,9 @@ shutdown_timeout: 20s
 	want.HTTP.Listen = "0.0.0.0:9464"
 	want.Log.Level = "debug"
 	want.Shutdown = Duration(5 * time.Second)
+	want.Forward.REMD.URL, want.Forward.REMD.RatePerMinute = "https://remd.example/api", 50
+	want.Forward.REMD.TLS = ClientTLS{CertFile: "/etc/egisz/remd.pem", KeyFile: "/etc/egisz/remd.key"}
+	want.Forward.IEMK.URL = "http://iemk.local:8080" // the registry's own variable wins over the file
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("got  %+v\nwant %+v", cfg, want)
 	}
@@ -100,6 +112,12 @@ func TestMistakesNameTheKey(t *testing.T) {
 		{"zero replication", "kafka:\n  replication_factor: 0\n", nil, "kafka.replication_factor", "positive"},
 		{"log level", "log:\n  level: verbose\n", nil, "log.level", "verbose"},
 		{"not yaml", "kafka: [\n", nil, "", "YAML:"},
+		{"registry URL", "", map[string]string{"EGISZ_FORWARD_ERX_URL": "erx.local"}, "forward.erx.url", "not an http or https URL"},
+		{"negative quota", "forward:\n  remd:\n    rate_per_minute: -5\n", nil, "forward.remd.rate_per_minute", "0 (no quota) or more"},
+		{"no concurrency", "", map[string]string{"EGISZ_FORWARD_IEMK_CONCURRENCY": "0"}, "forward.iemk.concurrency", "1 or more"},
+		{"backoff upside down", "forward:\n  erx:\n    backoff_min: 10s\n    backoff_max: 1s\n", nil, "forward.erx.backoff_min", "backoff_max"},
+		{"registry cert without key", "forward:\n  remd:\n    tls:\n      cert_file: c.pem\n", nil, "forward.remd.tls.cert_file", "go together"},
+		{"callback wait", "forward:\n  remd_callback:\n    wait: 0s\n", nil, "forward.remd_callback.wait", "positive"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -141,6 +159,8 @@ func TestEnvVarsListed(t *testing.T) {
 	for name, key := range map[string]string{
 		"EGISZ_KAFKA_BROKERS": "kafka.brokers", "KAFKA_BROKERS": "kafka.brokers",
 		"EGISZ_KAFKA_SASL_PASSWORD_FILE": "kafka.sasl.password_file", "EGISZ_HTTP_LISTEN": "http.listen",
+		"EGISZ_FORWARD_REMD_URL": "forward.remd.url", "EGISZ_FORWARD_ERX_RATE_PER_MINUTE": "forward.erx.rate_per_minute",
+		"EGISZ_FORWARD_IEMK_TLS_KEY_FILE": "forward.iemk.tls.key_file", "EGISZ_REMD_CALLBACK_URL": "forward.remd_callback.url",
 	} {
 		if names[name] != key {
 			t.Errorf("EnvVars: %s -> %q, want %q", name, names[name], key)

@@ -296,3 +296,24 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches) error {
 func (s *Stage) Close() {
 	s.closeOnce.Do(func() { s.sess.Close() })
 }
+
+// NamedPartitions is a partitioner that sends records of the named topics
+// to the partition the record names (a state changelog follows its input
+// partition) and partitions everything else by key.
+func NamedPartitions(topics ...string) kgo.Partitioner {
+	return namedPartitions{topics: topics, def: kgo.StickyKeyPartitioner(nil)}
+}
+
+type namedPartitions struct {
+	topics []string
+	def    kgo.Partitioner
+}
+
+func (p namedPartitions) ForTopic(t string) kgo.TopicPartitioner {
+	for _, named := range p.topics {
+		if t == named {
+			return kgo.ManualPartitioner().ForTopic(t)
+		}
+	}
+	return p.def.ForTopic(t)
+}

@@ -168,7 +168,7 @@ func New(cfg Config, domain Domain) (*Stage, error) {
 		ClientOpts:      cfg.ClientOpts,
 		// Changelog records go to the partition of the input they belong
 		// to; everything else is partitioned by key as producers do.
-		ExtraOpts: append([]kgo.Opt{kgo.RecordPartitioner(changelogPartitioner{changelog: n.changelog, def: kgo.StickyKeyPartitioner(nil)})},
+		ExtraOpts: append([]kgo.Opt{kgo.RecordPartitioner(eos.NamedPartitions(n.changelog))},
 			cfg.SessionOpts...),
 		OnAssigned: n.onAssigned,
 		MaxBatch:   cfg.MaxBatch,
@@ -375,7 +375,8 @@ func (n *Stage) accept(r *kgo.Record, in Input, v Verdict, st *store, out *eos.O
 		}, v.Payload)
 		for _, route := range v.Routes {
 			t := n.cfg.Prefix + route
-			out.Emit(&kgo.Record{Topic: t, Key: []byte(v.PatientKey), Value: body, Headers: forwardHeaders(in.Headers, n.eventTypes[t])})
+			hs := append(forwardHeaders(in.Headers, n.eventTypes[t]), kgo.RecordHeader{Key: topics.HeaderOriginType, Value: []byte(in.Headers["ce_type"])})
+			out.Emit(&kgo.Record{Topic: t, Key: []byte(v.PatientKey), Value: body, Headers: hs})
 		}
 		name := "accepted"
 		if update {
@@ -470,16 +471,3 @@ func (n *Stage) endBatch(committed bool) {
 	}
 }
 
-// changelogPartitioner sends changelog records to the partition they name
-// and partitions everything else by key.
-type changelogPartitioner struct {
-	changelog string
-	def       kgo.Partitioner
-}
-
-func (p changelogPartitioner) ForTopic(t string) kgo.TopicPartitioner {
-	if t == p.changelog {
-		return kgo.ManualPartitioner().ForTopic(t)
-	}
-	return p.def.ForTopic(t)
-}

@@ -48,6 +48,18 @@ func (t *Table[V]) Get(k string) (V, bool) {
 	return v, ok
 }
 
+// Range calls f for every key until f returns false. The table is locked
+// meanwhile: f must not call back into it.
+func (t *Table[V]) Range(f func(k string, v V) bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for k, v := range t.m {
+		if !f(k, v) {
+			return
+		}
+	}
+}
+
 // Len is the number of keys held.
 func (t *Table[V]) Len() int {
 	t.mu.RLock()

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/egisz-gateway/egisz-gateway/adapters/destination"
+	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
+	"github.com/egisz-gateway/egisz-gateway/gateway/app"
+	"github.com/egisz-gateway/egisz-gateway/gateway/config"
+	"github.com/egisz-gateway/egisz-gateway/gateway/forward"
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+// registry answers the forward stage with the destination adapters.
+type registry struct {
+	name topics.Registry
+	cls  destination.Classifier
+	cat  *reasons.Catalog
+}
+
+func newRegistry(name topics.Registry) registry {
+	return registry{name: name, cls: destination.NewClassifier(), cat: reasons.Default()}
+}
+
+func (r registry) Build(value []byte, ceID, callbackURL string) (forward.Call, error) {
+	var ev topics.OutboundEvent
+	var raw json.RawMessage
+	ev.Event = &raw
+	if err := json.Unmarshal(value, &ev); err != nil {
+		return forward.Call{}, fmt.Errorf("outbound record: %w", err)
+	}
+	ev.Event = raw
+	c, err := destination.Build(r.name, ev, ceID, callbackURL)
+	if err != nil {
+		return forward.Call{}, err
+	}
+	return forward.Call{Method: c.Method, Path: c.Path, Body: c.Body, IdempotencyKey: c.IdempotencyKey}, nil
+}
+
+func (r registry) Classify(call forward.Call, status int, retryAfter string, body []byte) forward.Outcome {
+	if call.Lookup {
+		return outcome(r.cls.ClassifyLookup(status, retryAfter, body))
+	}
+	return outcome(r.cls.Classify(status, retryAfter, body, r.Async()))
+}
+
+func (r registry) TransportFailure(err error) forward.Outcome {
+	return outcome(r.cls.TransportFailure(err))
+}
+
+func (r registry) Lookup(call forward.Call) (forward.Call, bool) {
+	c, ok := destination.Lookup(r.name, destination.Call{Method: call.Method, Path: call.Path, Body: call.Body, IdempotencyKey: call.IdempotencyKey})
+	if !ok {
+		return forward.Call{}, false
+	}
+	return forward.Call{Method: c.Method, Path: c.Path, IdempotencyKey: c.IdempotencyKey, Lookup: true}, true
+}
+
+func (r registry) Async() bool { return r.name == topics.RegistryREMD }
+
+func (r registry) ParseCallback(body []byte) (forward.CallbackResult, error) {
+	cb, err := r.cls.ParseCallback(body)
+	if err != nil {
+		return forward.CallbackResult{}, err
+	}
+	return forward.CallbackResult{RequestID: cb.RequestID, Registered: cb.Registered, RegistryID: cb.EMDRID, Reasons: cb.Reasons, Retry: cb.Retry}, nil
+}
+
+func (r registry) Reason(code string) topics.Reason {
+	rs := r.cat.Resolve(code)
+	return topics.Reason{Code: rs.Code, Owner: string(rs.Owner), Retryable: rs.Retryable(), MessageRU: rs.RU, MessageEN: rs.EN}
+}
+
+func outcome(o destination.Outcome) forward.Outcome {
+	return forward.Outcome{Result: forward.Result(o.Result), RegistryID: o.RegistryID, Reasons: o.Reasons,
+		RetryAfter: o.RetryAfter, HTTPStatus: o.HTTPStatus, Excerpt: o.Excerpt}
+}
+
+// forwardStages are the forward workers of the registries that have a URL.
+func forwardStages(deps app.Deps) ([]app.Worker, error) {
+	m := forward.NewMetrics(deps.Metrics)
+	cfg := deps.Config
+	callbackURL := cfg.Forward.Callback.URL
+	if callbackURL == "" {
+		callbackURL = "http://" + deps.HTTPAddr + "/emdr/callback"
+	}
+	var out []app.Worker
+	for _, d := range []struct {
+		name topics.Registry
+		cfg  config.Destination
+	}{{topics.RegistryREMD, cfg.Forward.REMD}, {topics.RegistryIEMK, cfg.Forward.IEMK}, {topics.RegistryERX, cfg.Forward.ERX}} {
+		if d.cfg.URL == "" {
+			deps.Log.Warn("forwarding disabled: no URL; its outbound records wait in Kafka",
+				"registry", d.name, "key", "forward."+string(d.name)+".url", "env", "EGISZ_FORWARD_"+strings.ToUpper(string(d.name))+"_URL")
+			continue
+		}
+		st, err := forward.New(forward.Config{
+			Registry: d.name, Catalog: deps.Catalog, Prefix: cfg.Kafka.TopicPrefix, InstanceID: cfg.Instance,
+			Dest: d.cfg, Callback: cfg.Forward.Callback, CallbackURL: callbackURL,
+			ClientOpts: deps.KafkaOpt, SessionOpts: []kgo.Opt{deps.KafkaMetrics("forward-" + string(d.name))}, Metrics: m, Log: deps.Log,
+		}, newRegistry(d.name))
+		if err != nil {
+			return nil, err
+		}
+		if cb := st.Callback(); cb != nil {
+			deps.Handle("POST /emdr/callback", cb)
+		}
+		u, _ := url.Parse(d.cfg.URL)
+		deps.Log.Info("forwarding", "registry", d.name, "host", u.Host, "concurrency", d.cfg.Concurrency, "rate_per_minute", d.cfg.RatePerMinute)
+		out = append(out, st)
+	}
+	return out, nil
+}

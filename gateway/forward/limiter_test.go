@@ -1,0 +1,71 @@
+package forward
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock runs the limiter in simulated time: a sleep advances the clock.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Sleep(_ context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	return nil
+}
+
+func TestLimiterHoldsTheQuota(t *testing.T) {
+	cases := []struct {
+		name             string
+		perMinute, burst int
+		requests         int
+		wantSpan         time.Duration // from the first request to the last
+	}{
+		{"50 a minute, one at a time", 50, 1, 501, 10 * time.Minute},
+		{"50 a minute, burst 10", 50, 10, 510, 10 * time.Minute},
+		{"6000 a minute", 6000, 1, 1001, 10 * time.Second},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &fakeClock{now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
+			l := NewLimiter(tc.perMinute, tc.burst)
+			l.now, l.sleep = clk.Now, clk.Sleep
+			start := clk.Now()
+			for i := 0; i < tc.requests; i++ {
+				if err := l.Wait(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			span := clk.Now().Sub(start)
+			if diff := span - tc.wantSpan; diff < -time.Millisecond || diff > time.Millisecond {
+				t.Fatalf("%d requests took %s of simulated time, want %s", tc.requests, span, tc.wantSpan)
+			}
+		})
+	}
+}
+
+func TestLimiterUnlimitedAndCancelled(t *testing.T) {
+	if err := NewLimiter(0, 1).Wait(context.Background()); err != nil {
+		t.Fatalf("no quota: %v", err)
+	}
+	l := NewLimiter(1, 1) // one a minute
+	if err := l.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := l.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a wait past the deadline = %v, want the deadline", err)
+	}
+	if l.tokens < -0.001 || l.tokens > 0.01 {
+		t.Fatalf("a cancelled wait kept its reservation: %.3f tokens", l.tokens)
+	}
+}

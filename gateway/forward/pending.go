@@ -1,0 +1,381 @@
+package forward
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
+	"github.com/egisz-gateway/egisz-gateway/gateway/reftable"
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+// Entry states of a document sent to РЭМД.
+const (
+	StatePending    = "pending"    // accepted; waiting for the callback
+	StateRegistered = "registered" // the callback (or a lookup) gave the emdrId
+	StateRejected   = "rejected"   // the callback gave error codes; parked
+	StateResent     = "resent"     // the callback's errors were transient; sent again
+	StateOrphan     = "orphan"     // a callback for a document not (yet) known here
+)
+
+// resendLimit is how often a document is sent again for transient errors
+// in РЭМД's callback before it is parked.
+const resendLimit = 3
+
+// headerResends counts such re-sends on the outbound record.
+const headerResends = "egisz_remd_resends"
+
+// Entry is one document in the compacted pending topic, keyed by the
+// event's ce_id. It keeps the outbound record, so that a rejection that
+// comes hours later is parked byte for byte like any other.
+type Entry struct {
+	State      string          `json:"state"`
+	Partition  int32           `json:"partition"` // of the outbound record; its owner sweeps the entry
+	SentAt     time.Time       `json:"sent_at,omitzero"`
+	Resends    int             `json:"resends,omitempty"`
+	Record     *StoredRecord   `json:"record,omitempty"`
+	RegistryID string          `json:"registry_id,omitempty"`
+	Callback   *CallbackResult `json:"callback,omitempty"` // an orphan's result
+	FirstCB    time.Time       `json:"first_callback_at,omitzero"`
+	LastCB     time.Time       `json:"last_callback_at,omitzero"`
+	Callbacks  int             `json:"callbacks,omitempty"`
+	Done       time.Time       `json:"done_at,omitzero"`
+}
+
+// StoredRecord is an outbound record as it was consumed.
+type StoredRecord struct {
+	Topic     string            `json:"topic"`
+	Partition int32             `json:"partition"`
+	Offset    int64             `json:"offset"`
+	Timestamp time.Time         `json:"timestamp"`
+	Key       []byte            `json:"key"`
+	Value     []byte            `json:"value"`
+	Headers   map[string]string `json:"headers"`
+	Order     []string          `json:"header_order"`
+}
+
+func storeRecord(r *kgo.Record) *StoredRecord {
+	sr := &StoredRecord{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp,
+		Key: r.Key, Value: r.Value, Headers: make(map[string]string, len(r.Headers))}
+	for _, h := range r.Headers {
+		sr.Headers[h.Key] = string(h.Value)
+		sr.Order = append(sr.Order, h.Key)
+	}
+	return sr
+}
+
+func (sr *StoredRecord) record() *kgo.Record {
+	r := &kgo.Record{Topic: sr.Topic, Partition: sr.Partition, Offset: sr.Offset, Timestamp: sr.Timestamp, Key: sr.Key, Value: sr.Value}
+	for _, k := range sr.Order {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: k, Value: []byte(sr.Headers[k])})
+	}
+	return r
+}
+
+// Pending tracks documents РЭМД accepted until its callback settles them:
+// a global table over the compacted pending topic on every instance (a
+// callback may reach any of them), the callback endpoint, and a sweep
+// that looks up documents whose callback is late and forgets settled
+// ones after callback.keep_done.
+type Pending struct {
+	s      *Stage
+	topic  string
+	table  *reftable.Table[*Entry]
+	writer *txWriter
+	partitions int32
+
+	docs   prometheus.Gauge
+	oldest prometheus.Gauge
+}
+
+func newPending(s *Stage) (*Pending, error) {
+	topic := s.cfg.Prefix + topics.REMDPendingState
+	p := &Pending{s: s, topic: topic, partitions: topics.PatientPartitions}
+	if t, ok := s.cfg.Catalog.Lookup(topic); ok && t.Partitions > 0 {
+		p.partitions = t.Partitions
+	}
+	p.table = reftable.New("remd-pending", topic, func(key, value []byte, _ map[string]string) (string, *Entry, bool) {
+		if value == nil {
+			return string(key), nil, true
+		}
+		var e Entry
+		if err := json.Unmarshal(value, &e); err != nil {
+			return "", nil, false
+		}
+		return string(key), &e, true
+	}, s.cfg.Log)
+	p.docs = s.m.pendingDocs
+	p.oldest = s.m.pendingOldest
+	w, err := newTxWriter(s.cfg.ClientOpts, s.cfg.Prefix+s.cfg.InstanceID+"-remd-callback", s.cfg.Log, topic)
+	if err != nil {
+		return nil, err
+	}
+	p.writer = w
+	return p, nil
+}
+
+// Run follows the table, commits the callbacks' writes and sweeps.
+func (p *Pending) Run(ctx context.Context) error {
+	w := p.writer
+	defer w.close()
+	errs := make(chan error, 2)
+	go func() { errs <- p.table.Run(ctx, p.s.cfg.ClientOpts) }()
+	go func() { errs <- w.run(ctx) }()
+	every := min(p.s.cfg.Callback.ReconcileAfter.D()/4, 30*time.Second)
+	tick := time.NewTicker(max(every, 100*time.Millisecond))
+	defer tick.Stop()
+	metricsTick := time.NewTicker(2 * time.Second)
+	defer metricsTick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return errors.Join(<-errs, <-errs)
+		case <-metricsTick.C:
+			p.measure()
+		case <-tick.C:
+			if p.table.Ready() == nil {
+				p.sweep(ctx)
+			}
+		}
+	}
+}
+
+// measure sets the pending count and the oldest pending age.
+func (p *Pending) measure() {
+	n, oldest := 0, time.Time{}
+	p.table.Range(func(_ string, e *Entry) bool {
+		if e.State == StatePending {
+			n++
+			if oldest.IsZero() || e.SentAt.Before(oldest) {
+				oldest = e.SentAt
+			}
+		}
+		return true
+	})
+	p.docs.Set(float64(n))
+	if n == 0 {
+		p.oldest.Set(0)
+	} else {
+		p.oldest.Set(p.s.cfg.Now().Sub(oldest).Seconds())
+	}
+}
+
+// Measure updates the pending gauges now (tests).
+func (p *Pending) Measure() { p.measure() }
+
+// Get returns a document's entry (tests, the admin API).
+func (p *Pending) Get(ceID string) (*Entry, bool) { return p.table.Get(ceID) }
+
+// accepted is the forward stage's write for a document РЭМД accepted: the
+// pending entry, or the result at once when its callback came first.
+func (p *Pending) accepted(out *eos.Output, r *kgo.Record, now time.Time) {
+	ceID := header(r, "ce_id")
+	resends := 0
+	if v := header(r, headerResends); v != "" {
+		fmt.Sscan(v, &resends)
+	}
+	e := &Entry{State: StatePending, Partition: r.Partition, SentAt: now, Resends: resends, Record: storeRecord(r)}
+	if old, ok := p.table.Get(ceID); ok && old.State == StateOrphan && old.Callback != nil {
+		e.FirstCB, e.LastCB, e.Callbacks = old.FirstCB, old.LastCB, old.Callbacks
+		p.s.m.callbacks.WithLabelValues("orphan_settled").Inc()
+		for _, rec := range p.settle(ceID, e, *old.Callback, now) {
+			out.Emit(rec)
+		}
+		return
+	}
+	out.Emit(p.entryRecord(ceID, e))
+	p.s.emitStatus(out, r, "pending", "", nil, now)
+}
+
+// settle turns a callback result for a pending document into its records:
+// the status, the DLQ record or the re-send, and the entry's new state.
+func (p *Pending) settle(ceID string, e *Entry, cb CallbackResult, now time.Time) []*kgo.Record {
+	s := p.s
+	orig := e.Record.record()
+	e.Done = now
+	var recs []*kgo.Record
+	switch {
+	case cb.Registered:
+		e.State, e.RegistryID = StateRegistered, cb.RegistryID
+		recs = append(recs, s.statusRecord(orig.Key, orig.Headers, "registered", cb.RegistryID, nil, now))
+		s.m.outcomes.WithLabelValues(s.reg, "registered").Inc()
+		s.m.callbacks.WithLabelValues("registered").Inc()
+	case cb.Retry && e.Resends < resendLimit:
+		// РЭМД could not fetch or check the document for a reason of its
+		// own or the MIS side (MIS_NOT_AVAILABLE, CA_INACCESSIBILITY):
+		// the document goes round again.
+		e.State = StateResent
+		again := &kgo.Record{Topic: orig.Topic, Key: orig.Key, Value: orig.Value}
+		for _, h := range orig.Headers {
+			if h.Key != headerResends {
+				again.Headers = append(again.Headers, h)
+			}
+		}
+		again.Headers = append(again.Headers, kgo.RecordHeader{Key: headerResends, Value: fmt.Appendf(nil, "%d", e.Resends+1)})
+		recs = append(recs, again)
+		s.m.callbacks.WithLabelValues("resent").Inc()
+	default:
+		e.State = StateRejected
+		reasons := cb.Reasons
+		if len(reasons) == 0 {
+			reasons = []topics.Reason{s.dest.Reason(ReasonCallbackMissing)}
+		}
+		lead := reasons[0]
+		recs = append(recs, dlq.Park(s.dlqTopic, orig, dlq.Failure{
+			Reason: lead.Code, Message: lead.MessageRU + " / " + lead.MessageEN, Owner: lead.Owner,
+			Stage: "forward", Destination: s.reg, Attempts: e.Resends + 1, First: e.SentAt, Last: now, Retryable: lead.Retryable,
+		}))
+		recs = append(recs, s.statusRecord(orig.Key, orig.Headers, "rejected", "", reasons, now))
+		s.m.outcomes.WithLabelValues(s.reg, "rejected").Inc()
+		s.m.callbacks.WithLabelValues("rejected").Inc()
+	}
+	return append(recs, p.entryRecord(ceID, e))
+}
+
+func (p *Pending) entryRecord(ceID string, e *Entry) *kgo.Record {
+	b, _ := json.Marshal(e)
+	return &kgo.Record{Topic: p.topic, Partition: e.Partition, Key: []byte(ceID), Value: b}
+}
+
+// ServeHTTP takes РЭМД's callback (POST /emdr/callback). It answers 200
+// only once the result is durably written, so РЭМД sends it again if the
+// gateway fails before that.
+func (p *Pending) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAnswer))
+	if err != nil {
+		http.Error(w, "callback body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	cb, err := p.s.dest.ParseCallback(body)
+	if err != nil {
+		p.s.m.callbacks.WithLabelValues("invalid").Inc()
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if err := p.Handle(r.Context(), cb); err != nil {
+		p.s.cfg.Log.Warn("РЭМД callback not recorded; РЭМД will send it again", "request_id", cb.RequestID, "err", err)
+		http.Error(w, "not recorded, send again: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// Handle records one callback result.
+func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
+	if p.table.Ready() != nil {
+		return errors.New("pending documents are still loading")
+	}
+	now := p.s.cfg.Now()
+	// The forward stage commits its pending entry just after РЭМД's
+	// synchronous answer; a quick callback may overtake it.
+	e, ok := p.table.Get(cb.RequestID)
+	for deadline := time.Now().Add(p.s.cfg.Callback.Wait.D()); (!ok || e == nil) && time.Now().Before(deadline); {
+		if sleepCtx(ctx, 20*time.Millisecond) != nil {
+			return ctx.Err()
+		}
+		e, ok = p.table.Get(cb.RequestID)
+	}
+	var recs []*kgo.Record
+	switch {
+	case !ok || e == nil:
+		// Keep it: the forward stage settles the document with it when
+		// its write comes, and the sweep forgets it after keep_done.
+		p.s.m.callbacks.WithLabelValues("orphan").Inc()
+		cp := cb
+		recs = append(recs, p.entryRecord(cb.RequestID, &Entry{State: StateOrphan, Partition: p.partitionOf(cb.RequestID), Callback: &cp, FirstCB: now, LastCB: now, Callbacks: 1}))
+	case e.State == StatePending:
+		next := *e
+		next.Callbacks++
+		if next.FirstCB.IsZero() {
+			next.FirstCB = now
+		}
+		next.LastCB = now
+		recs = p.settle(cb.RequestID, &next, cb, now)
+	default:
+		// A late or repeated callback: only the first one settles the
+		// document (domain/EGISZ.md §3 d); later ones are noted.
+		next := *e
+		next.Callbacks++
+		next.LastCB = now
+		if cb.Registered && e.State == StateRegistered && cb.RegistryID != e.RegistryID {
+			p.s.cfg.Log.Warn("repeated РЭМД callback names another emdrId; the first stands",
+				"request_id", cb.RequestID, "first", e.RegistryID, "now", cb.RegistryID)
+		}
+		p.s.m.callbacks.WithLabelValues("repeated").Inc()
+		recs = append(recs, p.entryRecord(cb.RequestID, &next))
+	}
+	return p.writer.write(ctx, recs)
+}
+
+// partitionOf places an orphan, which has no outbound record to follow.
+func (p *Pending) partitionOf(key string) int32 {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int32(h.Sum32() % uint32(p.partitions))
+}
+
+// sweep looks up documents on this instance's partitions whose callback
+// is later than reconcile_after, and forgets settled documents and
+// orphans older than keep_done.
+func (p *Pending) sweep(ctx context.Context) {
+	now := p.s.cfg.Now()
+	var late []string
+	var forget []*kgo.Record
+	p.table.Range(func(k string, e *Entry) bool {
+		switch {
+		case e.State == StatePending && p.s.owns(e.Partition) && now.Sub(e.SentAt) >= p.s.cfg.Callback.ReconcileAfter.D():
+			late = append(late, k)
+		case e.State == StateOrphan && p.s.owns(e.Partition) && now.Sub(e.LastCB) >= p.s.cfg.Callback.KeepDone.D(),
+			e.State != StatePending && e.State != StateOrphan && p.s.owns(e.Partition) && now.Sub(e.Done) >= p.s.cfg.Callback.KeepDone.D():
+			forget = append(forget, &kgo.Record{Topic: p.topic, Partition: e.Partition, Key: []byte(k)})
+		}
+		return true
+	})
+	for _, k := range late {
+		if ctx.Err() != nil {
+			return
+		}
+		e, ok := p.table.Get(k)
+		if !ok || e == nil || e.State != StatePending {
+			continue
+		}
+		call, err := p.s.dest.Build(e.Record.Value, k, p.s.cfg.CallbackURL)
+		if err != nil {
+			continue
+		}
+		lk, ok := p.s.dest.Lookup(call)
+		if !ok {
+			continue
+		}
+		out, _ := p.s.call(ctx, lk)
+		switch out.Result {
+		case Registered:
+			p.s.m.reconciled.WithLabelValues("registered").Inc()
+			next := *e
+			if err := p.writer.write(ctx, p.settle(k, &next, CallbackResult{RequestID: k, Registered: true, RegistryID: out.RegistryID}, now)); err != nil {
+				p.s.cfg.Log.Warn("reconciled document not recorded", "request_id", k, "err", err)
+			}
+		case NotFound:
+			// Still nothing: it stays pending, and the oldest-pending age
+			// alerts an operator (CALLBACK_MISSING).
+			p.s.m.reconciled.WithLabelValues("not_found").Inc()
+		default:
+			p.s.m.reconciled.WithLabelValues("error").Inc()
+		}
+	}
+	if len(forget) > 0 {
+		if err := p.writer.write(ctx, forget); err != nil {
+			p.s.cfg.Log.Warn("settled documents not forgotten; next sweep", "count", len(forget), "err", err)
+		}
+	}
+}

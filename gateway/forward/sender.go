@@ -1,0 +1,241 @@
+package forward
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/egisz-gateway/egisz-gateway/gateway/config"
+)
+
+// maxAnswer is how much of an answer is read; registries answer small.
+const maxAnswer = 1 << 20
+
+// errUnhealthy marks an answer that counts against the breaker (5xx, 429)
+// although it is an answer.
+var errUnhealthy = errors.New("registry answered unhealthy")
+
+// sender makes calls to one registry: retries in place through
+// go-retryablehttp, every attempt through the breaker and the rate limit.
+type sender struct {
+	registry string
+	base     string
+	dest     Destination
+	client   *retryablehttp.Client
+	breaker  *gobreaker.CircuitBreaker[*http.Response]
+	limiter  *Limiter
+	cfg      config.Destination
+	m        *Metrics
+}
+
+// breakerRefused reports an attempt refused by the open (or probing) breaker.
+func breakerRefused(err error) bool {
+	return errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests)
+}
+
+func newSender(registry string, cfg config.Destination, dest Destination, m *Metrics, onState func(from, to gobreaker.State), log *slog.Logger) (*sender, error) {
+	tlsCfg, err := clientTLS(cfg.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("forward %s: tls: %w", registry, err)
+	}
+	base := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:     tlsCfg,
+		MaxIdleConns:        cfg.Concurrency * 2,
+		MaxIdleConnsPerHost: cfg.Concurrency * 2,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: 5 * time.Second,
+		ForceAttemptHTTP2:   true,
+	}
+	s := &sender{registry: registry, base: strings.TrimRight(cfg.URL, "/"), dest: dest, cfg: cfg, m: m,
+		limiter: NewLimiter(cfg.RatePerMinute, cfg.Burst)}
+	s.breaker = gobreaker.NewCircuitBreaker[*http.Response](gobreaker.Settings{
+		Name:         registry,
+		MaxRequests:  1, // one probe when half-open
+		Interval:     10 * time.Second,
+		BucketPeriod: time.Second,
+		Timeout:      cfg.BreakerOpen.D(),
+		// Open on a run of failures that is also most of the recent
+		// traffic: 30% of 503s must not open it, a dead registry must.
+		ReadyToTrip: func(c gobreaker.Counts) bool {
+			return c.ConsecutiveFailures >= uint32(cfg.BreakerFailures) && c.TotalFailures*2 >= c.Requests
+		},
+		// A call given up by the gateway (shutdown, rebalance) says nothing about the registry.
+		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
+		OnStateChange: func(_ string, from, to gobreaker.State) {
+			log.Warn("circuit breaker changed state", "registry", registry, "from", from.String(), "to", to.String())
+			m.breaker.WithLabelValues(registry).Set(float64(to))
+			if onState != nil {
+				onState(from, to)
+			}
+		},
+	})
+	s.client = &retryablehttp.Client{
+		HTTPClient:   &http.Client{Transport: &guardedTransport{s: s, base: base}, Timeout: cfg.Timeout.D()},
+		RetryWaitMin: cfg.BackoffMin.D(),
+		RetryWaitMax: cfg.BackoffMax.D(),
+		RetryMax:     cfg.Attempts - 1,
+		CheckRetry:   s.checkRetry,
+		Backoff:      s.backoff,
+		ErrorHandler: retryablehttp.PassthroughErrorHandler, // the last answer, not "giving up after N attempts"
+	}
+	return s, nil
+}
+
+// guardedTransport is one attempt: the breaker first (a refused attempt
+// takes no token), then a token, then the network.
+type guardedTransport struct {
+	s    *sender
+	base http.RoundTripper
+}
+
+func (g *guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	s := g.s
+	resp, err := s.breaker.Execute(func() (*http.Response, error) {
+		if err := s.limiter.Wait(req.Context()); err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		resp, err := g.base.RoundTrip(req)
+		s.m.latency.WithLabelValues(s.registry).Observe(time.Since(start).Seconds())
+		if err != nil {
+			s.m.requests.WithLabelValues(s.registry, "transport_error").Inc()
+			return nil, err
+		}
+		s.m.requests.WithLabelValues(s.registry, strconv.Itoa(resp.StatusCode)).Inc()
+		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+			return resp, errUnhealthy
+		}
+		return resp, nil
+	})
+	if errors.Is(err, errUnhealthy) {
+		return resp, nil
+	}
+	if breakerRefused(err) {
+		s.m.requests.WithLabelValues(s.registry, "breaker_open").Inc()
+	}
+	return resp, err
+}
+
+// checkRetry retries transport errors, 429 and 5xx (not 501), and never a
+// refusal by the breaker: that wait belongs to the stage, not to one call.
+func (s *sender) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if err != nil {
+		return !breakerRefused(err), err
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || (resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented) {
+		return true, nil
+	}
+	return false, nil
+}
+
+// backoff is capped exponential backoff with full jitter over its upper
+// half; a Retry-After on a 429 or 503 wins, capped by retry_after_max,
+// because go-retryablehttp honours it uncapped
+// (hashicorp/go-retryablehttp#247) and a registry saying "come back in a
+// day" must not stall a partition for a day.
+func (s *sender) backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		if ra := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ra > 0 {
+			return min(ra, s.cfg.RetryAfterMax.D())
+		}
+	}
+	return jittered(minWait, maxWait, attempt)
+}
+
+func jittered(minWait, maxWait time.Duration, attempt int) time.Duration {
+	d := minWait << min(attempt, 30)
+	if d > maxWait || d <= 0 {
+		d = maxWait
+	}
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// send makes one call, with its retries in place, and classifies the
+// answer. breakerOpen is true when the breaker refused it.
+func (s *sender) send(ctx context.Context, call Call) (out Outcome, breakerOpen bool) {
+	req, err := retryablehttp.NewRequestWithContext(ctx, call.Method, s.base+call.Path, call.Body)
+	if err != nil {
+		return s.dest.TransportFailure(err), false
+	}
+	if call.Body != nil {
+		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	}
+	if call.IdempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", call.IdempotencyKey)
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return s.dest.TransportFailure(err), breakerRefused(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return s.dest.TransportFailure(fmt.Errorf("read answer: %w", err)), false
+	}
+	return s.dest.Classify(call, resp.StatusCode, resp.Header.Get("Retry-After"), body), false
+}
+
+// open reports whether the breaker refuses calls now.
+func (s *sender) open() bool { return s.breaker.State() == gobreaker.StateOpen }
+
+func clientTLS(c config.ClientTLS) (*tls.Config, error) {
+	if c.CAFile == "" && c.CertFile == "" && c.ServerName == "" {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.ServerName}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file %s holds no PEM certificate", c.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if c.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}

@@ -1,0 +1,126 @@
+package forward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
+)
+
+// txWriter writes groups of records atomically, one transaction for all
+// the groups waiting at that moment (group commit): a callback's status,
+// DLQ record and entry land together or not at all, and many callbacks
+// share one commit.
+type txWriter struct {
+	cl  *kgo.Client
+	log *slog.Logger
+	in  chan txRequest
+}
+
+type txRequest struct {
+	recs []*kgo.Record
+	done chan error
+}
+
+// maxGroup bounds one transaction.
+const maxGroup = 500
+
+func newTxWriter(opts []kgo.Opt, txnID string, log *slog.Logger, named ...string) (*txWriter, error) {
+	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, opts...),
+		kgo.TransactionalID(txnID),
+		kgo.RecordPartitioner(eos.NamedPartitions(named...)),
+	)...)
+	if err != nil {
+		return nil, fmt.Errorf("transactional writer %s: %w", txnID, err)
+	}
+	return &txWriter{cl: cl, log: log, in: make(chan txRequest, maxGroup)}, nil
+}
+
+// write commits recs and returns once they are durable.
+func (w *txWriter) write(ctx context.Context, recs []*kgo.Record) error {
+	req := txRequest{recs: recs, done: make(chan error, 1)}
+	select {
+	case w.in <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (w *txWriter) run(ctx context.Context) error {
+	for {
+		var batch []txRequest
+		select {
+		case <-ctx.Done():
+			return nil
+		case r := <-w.in:
+			batch = append(batch, r)
+		}
+	more:
+		for len(batch) < maxGroup {
+			select {
+			case r := <-w.in:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		err := w.commit(ctx, batch)
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+}
+
+func (w *txWriter) commit(ctx context.Context, batch []txRequest) error {
+	if err := w.cl.BeginTransaction(); err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	var (
+		mu         sync.Mutex
+		produceErr error
+	)
+	for _, r := range batch {
+		for _, rec := range r.recs {
+			w.cl.Produce(ctx, rec, func(_ *kgo.Record, err error) {
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil && produceErr == nil {
+					produceErr = err
+				}
+			})
+		}
+	}
+	// EndTransaction does not flush: the records must be acknowledged first.
+	flushErr := w.cl.Flush(ctx)
+	mu.Lock()
+	err := errors.Join(flushErr, produceErr)
+	mu.Unlock()
+	try := kgo.TryCommit
+	if err != nil {
+		try = kgo.TryAbort
+		if abortErr := w.cl.AbortBufferedRecords(ctx); abortErr != nil {
+			err = errors.Join(err, abortErr)
+		}
+		if endErr := w.cl.EndTransaction(ctx, try); endErr != nil {
+			err = errors.Join(err, endErr)
+		}
+		return fmt.Errorf("write: %w", err)
+	}
+	if err := w.cl.EndTransaction(ctx, try); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (w *txWriter) close() { w.cl.Close() }
