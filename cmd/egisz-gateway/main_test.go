@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/egisz-gateway/egisz-gateway/internal/emulator"
 	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
@@ -44,21 +47,33 @@ func noEnv(string) string { return "" }
 
 // devStack runs `egisz-gateway dev` in-process until stop is called.
 type devStack struct {
-	broker, http string
-	stderr       *syncBuffer
+	broker, http, emulator string
+	stderr                 *syncBuffer
 	cancel       context.CancelFunc
 	exit         chan int
 }
 
 func startDev(t *testing.T, extra ...string) *devStack {
 	t.Helper()
-	d := &devStack{broker: testtool.FreeAddr(t), http: testtool.FreeAddr(t), stderr: &syncBuffer{}, exit: make(chan int, 1)}
+	d := &devStack{broker: testtool.FreeAddr(t), http: testtool.FreeAddr(t), emulator: testtool.FreeAddr(t), stderr: &syncBuffer{}, exit: make(chan int, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
-	args := append([]string{"dev", "--broker", d.broker, "--http", d.http}, extra...)
+	args := append([]string{"dev", "--broker", d.broker, "--http", d.http, "--emulator", d.emulator}, extra...)
 	go func() { d.exit <- run(ctx, args, &syncBuffer{}, d.stderr, noEnv) }()
 	t.Cleanup(func() { cancel() })
 	return d
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
 }
 
 // waitReady polls /readyz until it answers 200 or the deadline passes.
@@ -134,25 +149,59 @@ func TestDevIsReadyWithEveryTopicAndStopsCleanly(t *testing.T) {
 			t.Fatalf("kcat -P %s: %v\n%s", name, err, out)
 		}
 	}
-	outcomes := map[string]string{}
-	for deadline := time.Now().Add(20 * time.Second); len(outcomes) < len(ingress) && time.Now().Before(deadline); {
+	// Each is accepted, then registered by every registry it is routed to
+	// (the emulator answers; РЭМД through its callback).
+	want := map[string][]string{
+		"case.json":         {"accepted", "iemk:registered"},
+		"document.json":     {"accepted", "remd:pending", "remd:registered"},
+		"prescription.json": {"accepted", "erx:registered"},
+		"lab_result.json":   {"accepted", "iemk:registered", "remd:pending", "remd:registered"},
+		"dispensation.json": {"accepted", "erx:registered"},
+		"identity.json":     {"accepted"},
+	}
+	outcomes := map[string][]string{}
+	complete := func() bool {
+		for name, w := range want {
+			if len(outcomes["readme-"+name]) < len(w) {
+				return false
+			}
+		}
+		return true
+	}
+	for deadline := time.Now().Add(30 * time.Second); !complete() && time.Now().Before(deadline); {
 		out, err := exec.Command(kcat, "-b", d.broker, "-C", "-t", topics.StatusTopic, "-o", "beginning", "-e", "-q",
 			"-X", "isolation.level=read_committed").Output()
 		if err != nil {
 			t.Fatalf("kcat -C: %v", err)
 		}
+		outcomes = map[string][]string{}
 		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 			var st topics.Status
 			if json.Unmarshal([]byte(line), &st) == nil && st.CEID != "" {
-				outcomes[st.CEID] = st.Outcome + " " + fmt.Sprint(st.Reasons)
+				o := st.Outcome
+				if st.Registry != "" {
+					o = st.Registry + ":" + o
+				}
+				if len(st.Reasons) > 0 {
+					o += fmt.Sprint(st.Reasons)
+				}
+				outcomes[st.CEID] = append(outcomes[st.CEID], o)
 			}
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	for name := range ingress {
-		if got := outcomes["readme-"+name]; !strings.HasPrefix(got, "accepted ") {
-			t.Errorf("example %s: outcome %q, want accepted", name, got)
+	for name, w := range want {
+		got := append([]string(nil), outcomes["readme-"+name]...)
+		sort.Strings(got)
+		sort.Strings(w)
+		if !slices.Equal(got, w) {
+			t.Errorf("example %s: statuses %q, want %q", name, got, w)
 		}
+	}
+	var stats emulator.Stats
+	getJSON(t, "http://"+d.emulator+"/admin/stats/remd", &stats)
+	if stats.Registered != 2 || stats.Callbacks != 2 || stats.Resent != 0 {
+		t.Errorf("РЭМД emulator: %d registered, %d callbacks delivered, %d re-sends; want 2, 2, 0", stats.Registered, stats.Callbacks, stats.Resent)
 	}
 
 	resp, err := http.Get("http://" + d.http + "/metrics")
@@ -162,7 +211,8 @@ func TestDevIsReadyWithEveryTopicAndStopsCleanly(t *testing.T) {
 	var metrics bytes.Buffer
 	_, _ = metrics.ReadFrom(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"egisz_build_info{", "egisz_kafka_", "go_goroutines"} {
+	for _, want := range []string{"egisz_build_info{", "egisz_kafka_", "go_goroutines", `egisz_forward_outcomes_total{outcome="registered",registry="iemk"} 2`,
+		"egisz_remd_pending_documents 0", `egisz_remd_callbacks_total{result="registered"} 2`} {
 		if !strings.Contains(metrics.String(), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
