@@ -313,7 +313,11 @@ func newStatusReader(t *testing.T, kc *kafkatest.Cluster) *statusReader {
 			fs.EachRecord(func(r *kgo.Record) {
 				var st topics.Status
 				if json.Unmarshal(r.Value, &st) == nil {
-					s.outs[st.CEID] = append(s.outs[st.CEID], st.Outcome)
+					o := st.Outcome
+					if st.Registry != "" { // the forward stage's: "iemk:registered"
+						o = st.Registry + ":" + o
+					}
+					s.outs[st.CEID] = append(s.outs[st.CEID], o)
 					s.n++
 				}
 			})

@@ -86,7 +86,9 @@ func newSender(registry string, cfg config.Destination, dest Destination, m *Met
 		},
 	})
 	s.client = &retryablehttp.Client{
-		HTTPClient:   &http.Client{Transport: &guardedTransport{s: s, base: base}, Timeout: cfg.Timeout.D()},
+		// No client timeout: it would also run while the call waits for a
+		// token. The transport times the attempt itself.
+		HTTPClient:   &http.Client{Transport: &guardedTransport{s: s, base: base, timeout: cfg.Timeout.D()}},
 		RetryWaitMin: cfg.BackoffMin.D(),
 		RetryWaitMax: cfg.BackoffMax.D(),
 		RetryMax:     cfg.Attempts - 1,
@@ -100,8 +102,9 @@ func newSender(registry string, cfg config.Destination, dest Destination, m *Met
 // guardedTransport is one attempt: the breaker first (a refused attempt
 // takes no token), then a token, then the network.
 type guardedTransport struct {
-	s    *sender
-	base http.RoundTripper
+	s       *sender
+	base    http.RoundTripper
+	timeout time.Duration // one attempt, from the moment it holds a token
 }
 
 func (g *guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -111,12 +114,15 @@ func (g *guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			return nil, err
 		}
 		start := time.Now()
-		resp, err := g.base.RoundTrip(req)
+		ctx, cancel := context.WithTimeout(req.Context(), g.timeout)
+		resp, err := g.base.RoundTrip(req.WithContext(ctx))
 		s.m.latency.WithLabelValues(s.registry).Observe(time.Since(start).Seconds())
 		if err != nil {
+			cancel()
 			s.m.requests.WithLabelValues(s.registry, "transport_error").Inc()
 			return nil, err
 		}
+		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 		s.m.requests.WithLabelValues(s.registry, strconv.Itoa(resp.StatusCode)).Inc()
 		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 			return resp, errUnhealthy
@@ -130,6 +136,18 @@ func (g *guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		s.m.requests.WithLabelValues(s.registry, "breaker_open").Inc()
 	}
 	return resp, err
+}
+
+// cancelOnClose ends an attempt's deadline when its answer is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 // checkRetry retries transport errors, 429 and 5xx (not 501), and never a

@@ -1,0 +1,621 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
+	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/gateway/app"
+	"github.com/egisz-gateway/egisz-gateway/gateway/config"
+	"github.com/egisz-gateway/egisz-gateway/gateway/forward"
+	"github.com/egisz-gateway/egisz-gateway/internal/emulator"
+	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+// registryEmulator is the emulator on a real loopback HTTP server.
+type registryEmulator struct {
+	*emulator.Emulator
+	url string
+}
+
+func startTestEmulator(t *testing.T) *registryEmulator {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	em := emulator.New("", quietLog())
+	srv := &http.Server{Handler: em.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		em.Close()
+	})
+	return &registryEmulator{Emulator: em, url: "http://" + ln.Addr().String()}
+}
+
+func quietLog() *slog.Logger {
+	level := slog.LevelWarn
+	_ = level.UnmarshalText([]byte(os.Getenv("EGISZ_E2E_LOG_LEVEL")))
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// forwarder is the forward stages in-process, as `run` wires them, with
+// their callback endpoint on a real loopback listener.
+type forwarder struct {
+	workers []app.Worker
+	reg     *prometheus.Registry
+	http    string
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+// forwardConfig is a configuration for tests: every registry at the
+// emulator, breakers and callbacks quick.
+func forwardConfig(kc *kafkatest.Cluster, em *registryEmulator) config.Config {
+	cfg := config.Default()
+	cfg.Instance = "fwd"
+	cfg.Kafka.TopicPrefix = kc.Prefix
+	for _, d := range []*config.Destination{&cfg.Forward.REMD, &cfg.Forward.IEMK, &cfg.Forward.ERX} {
+		d.URL = em.url
+		d.BackoffMin, d.BackoffMax = config.Duration(20*time.Millisecond), config.Duration(200*time.Millisecond)
+		d.BreakerOpen = config.Duration(time.Second)
+		d.Timeout = config.Duration(2 * time.Second)
+		d.MaxBatch = 500
+	}
+	cfg.Forward.Callback.Wait = config.Duration(500 * time.Millisecond)
+	return cfg
+}
+
+func startForwarder(t *testing.T, kc *kafkatest.Cluster, cfg config.Config) *forwarder {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	f := &forwarder{reg: prometheus.NewRegistry(), http: ln.Addr().String(), done: make(chan struct{})}
+	ws, err := forwardStages(app.Deps{
+		Config: cfg, Catalog: topics.Default().WithPrefix(kc.Prefix), KafkaOpt: []kgo.Opt{kgo.SeedBrokers(kc.Brokers...)},
+		Metrics: f.reg, Log: quietLog(), KafkaMetrics: func(string) kgo.Opt { return kgo.WithHooks() },
+		HTTPAddr: f.http, Handle: func(p string, h http.Handler) { mux.Handle(p, h) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.workers = ws
+	ctx, cancel := context.WithCancel(context.Background())
+	f.cancel = cancel
+	var wg sync.WaitGroup
+	for _, w := range ws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.Run(ctx); err != nil && ctx.Err() == nil {
+				t.Errorf("%s: %v", w.Name(), err)
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		ctx, c := context.WithTimeout(context.Background(), time.Second)
+		defer c()
+		_ = srv.Shutdown(ctx)
+		close(f.done)
+	}()
+	t.Cleanup(f.stop)
+	deadline := time.Now().Add(time.Minute)
+	for _, w := range ws {
+		for w.Ready() != nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not ready: %v", w.Name(), w.Ready())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return f
+}
+
+func (f *forwarder) stop() {
+	f.cancel()
+	<-f.done
+}
+
+func (f *forwarder) stage(reg topics.Registry) *forward.Stage {
+	for _, w := range f.workers {
+		if w.Name() == "forward-"+string(reg) {
+			return w.(*forward.Stage)
+		}
+	}
+	return nil
+}
+
+// metric reads one series of the forwarder's registry.
+func (f *forwarder) metric(t *testing.T, name string, labels ...string) float64 {
+	t.Helper()
+	mfs, err := f.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, lp := range m.GetLabel() {
+					if lp.GetName() == labels[i] && lp.GetValue() == labels[i+1] {
+						found = true
+					}
+				}
+				if !found {
+					continue next
+				}
+			}
+			switch {
+			case m.Counter != nil:
+				return m.Counter.GetValue()
+			case m.Gauge != nil:
+				return m.Gauge.GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+
+// outbound builds the outbound record the normalize stage would write for
+// an example event of patient snils; ceID is also its idempotency key.
+func outbound(t *testing.T, prefix string, reg topics.Registry, kind, exampleName, snils, ceID string) *kgo.Record {
+	t.Helper()
+	payload := example(t, exampleName)
+	payload["patient"].(map[string]any)["snils"] = snils
+	if kind == "document" {
+		payload["local_uid"] = uuidFor(ceID)
+	}
+	ev := topics.OutboundEvent{Kind: kind, PatientKey: snils, DedupKey: kind + "|" + ceID, Version: 1,
+		Source: "1.2.643.5.1.13.13.12.1.42.202", ReceivedAt: topics.DateTime(time.Now().UTC().Format(time.RFC3339Nano)), Event: payload}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp, _ := topics.Default().Lookup(topics.Outbound(reg))
+	return &kgo.Record{Topic: prefix + topics.Outbound(reg), Key: []byte(snils), Value: b, Headers: []kgo.RecordHeader{
+		{Key: "ce_specversion", Value: []byte("1.0")}, {Key: "ce_id", Value: []byte(ceID)},
+		{Key: "ce_source", Value: []byte("1.2.643.5.1.13.13.12.1.42.202")}, {Key: "ce_type", Value: []byte(tp.EventType)},
+		{Key: topics.HeaderOriginType, Value: []byte("ru.egisz.rmis." + kind + ".v1")},
+		{Key: "traceparent", Value: []byte("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")},
+	}}
+}
+
+func uuidFor(s string) string {
+	h := fmt.Sprintf("%032x", []byte(s+"................"))[:32]
+	return h[0:8] + "-" + h[8:12] + "-4" + h[13:16] + "-8" + h[17:20] + "-" + h[20:32]
+}
+
+// batchOf makes n outbound records for reg, patients 0..n-1.
+func batchOf(t *testing.T, prefix string, reg topics.Registry, n int, tag string) []*kgo.Record {
+	kind, ex := map[topics.Registry][2]string{
+		topics.RegistryIEMK: {"case", "case.json"}, topics.RegistryREMD: {"document", "document.json"}, topics.RegistryERX: {"prescription", "prescription.json"},
+	}[reg][0], map[topics.Registry]string{topics.RegistryIEMK: "case.json", topics.RegistryREMD: "document.json", topics.RegistryERX: "prescription.json"}[reg]
+	out := make([]*kgo.Record, n)
+	for i := range out {
+		out[i] = outbound(t, prefix, reg, kind, ex, ident.MakeSNILS(300_000_000+i*11), fmt.Sprintf("%s-%s-%d", tag, reg, i))
+	}
+	return out
+}
+
+// registryStatuses follows the status topic and keeps, per ce_id, the
+// forward stage's statuses ("remd:registered").
+type registryStatuses struct{ *statusReader }
+
+func (s registryStatuses) terminal(reg topics.Registry) map[string][]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string][]string{}
+	for id, outs := range s.outs {
+		for _, o := range outs {
+			if strings.HasPrefix(o, string(reg)+":") && o != string(reg)+":pending" {
+				out[id] = append(out[id], strings.TrimPrefix(o, string(reg)+":"))
+			}
+		}
+	}
+	return out
+}
+
+func (s registryStatuses) waitTerminal(t *testing.T, ctx context.Context, reg topics.Registry, n int) map[string][]string {
+	t.Helper()
+	for {
+		got := s.terminal(reg)
+		if len(got) >= n {
+			time.Sleep(time.Second) // anything written twice would show up now
+			return s.terminal(reg)
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("%s: %d of %d events have a final status before the deadline", reg, len(got), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// exactlyOnce checks the invariant for reg's events: each has exactly
+// one final status, the wanted one, and the registry registered each key
+// once (re-sends it recognised as such are allowed).
+func exactlyOnce(t *testing.T, got map[string][]string, recs []*kgo.Record, want string, em *registryEmulator, reg topics.Registry) {
+	t.Helper()
+	for _, r := range recs {
+		id := header(r, "ce_id")
+		if outs := got[id]; len(outs) != 1 || outs[0] != want {
+			t.Errorf("%s: final statuses %v, want exactly one %s", id, outs, want)
+		}
+	}
+	st := em.Stats(string(reg))
+	if want == "registered" && st.Registered != len(recs) {
+		t.Errorf("%s registered %d events, want %d", reg, st.Registered, len(recs))
+	}
+	for k, n := range st.ByKey {
+		if n != 1 {
+			t.Errorf("%s accepted key %s %d times", reg, k, n)
+		}
+	}
+}
+
+func header(r *kgo.Record, k string) string {
+	for _, h := range r.Headers {
+		if h.Key == k {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+func forwardCluster(t *testing.T) (*kafkatest.Cluster, context.Context, *kgo.Client) {
+	kc := kafkatest.New(t)
+	ctx := kafkatest.Context(t, 4*time.Minute)
+	cl := kc.Client(t, kgo.ProducerLinger(2*time.Millisecond))
+	if _, err := topics.Ensure(ctx, kadm.NewClient(cl), topics.Default().WithPrefix(kc.Prefix), -1); err != nil {
+		t.Fatal(err)
+	}
+	return kc, ctx, cl
+}
+
+// TestForwardHealthyRegistersEveryEventOnce: with the registries healthy,
+// every outbound event of every registry is registered exactly once, РЭМД
+// documents through the callback, and no document stays pending.
+func TestForwardHealthyRegistersEveryEventOnce(t *testing.T) {
+	kc, ctx, cl := forwardCluster(t)
+	em := startTestEmulator(t)
+	em.SetFaults(emulator.REMD, emulator.Faults{CallbackDelay: 50 * time.Millisecond})
+	f := startForwarder(t, kc, forwardConfig(kc, em))
+	status := registryStatuses{newStatusReader(t, kc)}
+	sets := map[topics.Registry][]*kgo.Record{}
+	for reg, n := range map[topics.Registry]int{topics.RegistryIEMK: 300, topics.RegistryREMD: 150, topics.RegistryERX: 150} {
+		sets[reg] = batchOf(t, kc.Prefix, reg, n, "healthy")
+		produceAll(t, ctx, cl, sets[reg])
+	}
+	for reg, recs := range sets {
+		got := status.waitTerminal(t, ctx, reg, len(recs))
+		exactlyOnce(t, got, recs, "registered", em, reg)
+	}
+	if st := em.Stats(emulator.REMD); st.Callbacks != 150 || st.Resent != 0 {
+		t.Errorf("РЭМД: %d callbacks, %d re-sends; want 150 and 0", st.Callbacks, st.Resent)
+	}
+	f.stage(topics.RegistryREMD).Callback().Measure()
+	if n := f.metric(t, "egisz_remd_pending_documents"); n != 0 {
+		t.Errorf("%v documents still pending", n)
+	}
+	if dl := readAll(t, ctx, kc, kc.Prefix+topics.RegistryDLQ(topics.RegistryIEMK), 0); len(dl) != 0 {
+		t.Errorf("%d records in the ИЭМК DLQ, want none", len(dl))
+	}
+}
+
+// TestForwardThrough503s: with 30% of answers 503, everything still
+// arrives, exactly once at the registry.
+func TestForwardThrough503s(t *testing.T) {
+	kc, ctx, cl := forwardCluster(t)
+	em := startTestEmulator(t)
+	em.SetFaults(emulator.IEMK, emulator.Faults{Rate503: 0.3})
+	em.SetFaults(emulator.REMD, emulator.Faults{Rate503: 0.3})
+	f := startForwarder(t, kc, forwardConfig(kc, em))
+	status := registryStatuses{newStatusReader(t, kc)}
+	iemk := batchOf(t, kc.Prefix, topics.RegistryIEMK, 400, "flaky")
+	remd := batchOf(t, kc.Prefix, topics.RegistryREMD, 100, "flaky")
+	produceAll(t, ctx, cl, append(iemk, remd...))
+	exactlyOnce(t, status.waitTerminal(t, ctx, topics.RegistryIEMK, len(iemk)), iemk, "registered", em, topics.RegistryIEMK)
+	exactlyOnce(t, status.waitTerminal(t, ctx, topics.RegistryREMD, len(remd)), remd, "registered", em, topics.RegistryREMD)
+	st := em.Stats(emulator.IEMK)
+	t.Logf("ИЭМК: %d requests, %d answered 503, %d registered, %d re-sends; breaker opened %v times",
+		st.Requests, st.Faulted, st.Registered, st.Resent, f.metric(t, "egisz_forward_requests_total", "registry", "iemk", "code", "breaker_open"))
+	if st.Faulted < 60 {
+		t.Errorf("only %d faults injected; the test did not exercise retries", st.Faulted)
+	}
+}
+
+// TestForwardOutagePausesAndDrains: in a full outage the breaker opens,
+// consumption pauses (lag grows, nothing floods the DLQ, calls stop but
+// for probes), and after recovery the backlog drains exactly once.
+func TestForwardOutagePausesAndDrains(t *testing.T) {
+	kc, ctx, cl := forwardCluster(t)
+	em := startTestEmulator(t)
+	cfg := forwardConfig(kc, em)
+	cfg.Forward.IEMK.BreakerFailures = 3
+	f := startForwarder(t, kc, cfg)
+	status := registryStatuses{newStatusReader(t, kc)}
+	warm := batchOf(t, kc.Prefix, topics.RegistryIEMK, 20, "before")
+	produceAll(t, ctx, cl, warm)
+	status.waitTerminal(t, ctx, topics.RegistryIEMK, len(warm))
+
+	em.SetFaults(emulator.IEMK, emulator.Faults{Down: true})
+	backlog := batchOf(t, kc.Prefix, topics.RegistryIEMK, 300, "outage")
+	produceAll(t, ctx, cl, backlog)
+	for f.metric(t, "egisz_forward_paused", "registry", "iemk") != 1 {
+		if ctx.Err() != nil {
+			t.Fatal("the breaker never paused ИЭМК's partitions")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	before := em.Stats(emulator.IEMK).Requests
+	time.Sleep(4 * time.Second) // four breaker periods
+	during := em.Stats(emulator.IEMK).Requests - before
+	if during > 8 {
+		t.Errorf("%d calls in 4 s of open breaker (1 s open periods); want only probes", during)
+	}
+	lag := groupLag(t, ctx, cl, kc.Prefix+"egisz-forward-iemk", kc.Prefix+topics.Outbound(topics.RegistryIEMK))
+	if lag < 250 {
+		t.Errorf("lag %d during the outage; the backlog should wait in Kafka", lag)
+	}
+	if dl := readAll(t, ctx, kc, kc.Prefix+topics.RegistryDLQ(topics.RegistryIEMK), 0); len(dl) != 0 {
+		t.Errorf("%d records in the DLQ during the outage; want none", len(dl))
+	}
+	t.Logf("outage: %d calls in 4 s, lag %d", during, lag)
+
+	recovered := time.Now()
+	em.SetFaults(emulator.IEMK, emulator.Faults{})
+	got := status.waitTerminal(t, ctx, topics.RegistryIEMK, len(warm)+len(backlog))
+	t.Logf("backlog of %d drained %.1fs after recovery", len(backlog), time.Since(recovered).Seconds()-1)
+	exactlyOnce(t, got, append(warm, backlog...), "registered", em, topics.RegistryIEMK)
+}
+
+func groupLag(t *testing.T, ctx context.Context, cl *kgo.Client, group, topic string) int64 {
+	t.Helper()
+	adm := kadm.NewClient(cl)
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed, err := adm.FetchOffsets(ctx, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lag int64
+	ends.Each(func(o kadm.ListedOffset) {
+		c, _ := committed.Lookup(topic, o.Partition)
+		at := c.At
+		if at < 0 {
+			at = 0
+		}
+		lag += o.Offset - at
+	})
+	return lag
+}
+
+// TestForwardPermanentRejectionsPark: rejections land in the registry's
+// DLQ byte for byte with the registry's code and Russian text, and the
+// source's status carries the reasons; ИЭМК answers at once, РЭМД in its
+// callback.
+func TestForwardPermanentRejectionsPark(t *testing.T) {
+	kc, ctx, cl := forwardCluster(t)
+	em := startTestEmulator(t)
+	iemk := batchOf(t, kc.Prefix, topics.RegistryIEMK, 10, "reject")
+	remd := batchOf(t, kc.Prefix, topics.RegistryREMD, 10, "reject")
+	badIEMK := map[string]string{}
+	badREMD := map[string]string{}
+	for i := 0; i < 3; i++ {
+		badIEMK[string(iemk[i].Key)] = "XDSUnknownPatientId"
+		badREMD[string(remd[i].Key)] = "PATIENT_MPI_MISMATCH"
+	}
+	em.SetFaults(emulator.IEMK, emulator.Faults{Reject: badIEMK})
+	em.SetFaults(emulator.REMD, emulator.Faults{Reject: badREMD})
+	startForwarder(t, kc, forwardConfig(kc, em))
+	status := registryStatuses{newStatusReader(t, kc)}
+	produceAll(t, ctx, cl, append(iemk, remd...))
+
+	for _, tc := range []struct {
+		reg  topics.Registry
+		recs []*kgo.Record
+		bad  map[string]string
+	}{{topics.RegistryIEMK, iemk, badIEMK}, {topics.RegistryREMD, remd, badREMD}} {
+		got := status.waitTerminal(t, ctx, tc.reg, len(tc.recs))
+		parked := readAll(t, ctx, kc, kc.Prefix+topics.RegistryDLQ(tc.reg), len(tc.bad))
+		if len(parked) != len(tc.bad) {
+			t.Errorf("%s: %d records parked, want %d", tc.reg, len(parked), len(tc.bad))
+		}
+		byID := map[string]*kgo.Record{}
+		for _, p := range parked {
+			byID[header(p, "ce_id")] = p
+		}
+		for _, r := range tc.recs {
+			id := header(r, "ce_id")
+			code, bad := tc.bad[string(r.Key)]
+			want := "registered"
+			if bad {
+				want = "rejected"
+			}
+			if outs := got[id]; len(outs) != 1 || outs[0] != want {
+				t.Errorf("%s %s: statuses %v, want %s", tc.reg, id, outs, want)
+			}
+			if !bad {
+				continue
+			}
+			p := byID[id]
+			if p == nil {
+				t.Errorf("%s %s: not parked", tc.reg, id)
+				continue
+			}
+			if !bytes.Equal(p.Value, r.Value) || string(p.Key) != string(r.Key) {
+				t.Errorf("%s %s: parked record differs from the outbound one", tc.reg, id)
+			}
+			msg := header(p, dlq.HMessage)
+			if header(p, dlq.HReason) != code || !strings.ContainsAny(msg, "абвгдеёжзийклмнопрстуфхцчшщыэюя") ||
+				header(p, dlq.HStage) != "forward" || header(p, dlq.HDestination) != string(tc.reg) || header(p, dlq.HRetryable) != "false" {
+				t.Errorf("%s %s: DLQ headers reason=%q message=%q stage=%q destination=%q retryable=%q", tc.reg, id,
+					header(p, dlq.HReason), msg, header(p, dlq.HStage), header(p, dlq.HDestination), header(p, dlq.HRetryable))
+			}
+		}
+	}
+	var st topics.Status
+	found := false
+	for _, r := range readAll(t, ctx, kc, kc.Prefix+topics.StatusTopic, 0) {
+		if json.Unmarshal(r.Value, &st) == nil && st.Outcome == "rejected" && st.Registry == "remd" {
+			found = true
+			if len(st.Reasons) == 0 || st.Reasons[0].Code != "PATIENT_MPI_MISMATCH" || st.Reasons[0].MessageRU == "" || st.Reasons[0].MessageEN == "" {
+				t.Errorf("rejected status reasons %+v; want the registry's code with Russian and English text", st.Reasons)
+			}
+			break
+		}
+	}
+	if !found {
+		t.Error("no rejected РЭМД status")
+	}
+}
+
+// TestForwardRateLimitHolds: a quota of 50 a minute holds at the registry
+// within 2%, measured between the first and the last arrival.
+func TestForwardRateLimitHolds(t *testing.T) {
+	kc, ctx, cl := forwardCluster(t)
+	em := startTestEmulator(t)
+	cfg := forwardConfig(kc, em)
+	cfg.Forward.ERX.RatePerMinute = 50
+	startForwarder(t, kc, cfg)
+	status := registryStatuses{newStatusReader(t, kc)}
+	recs := batchOf(t, kc.Prefix, topics.RegistryERX, 8, "quota")
+	produceAll(t, ctx, cl, recs)
+	exactlyOnce(t, status.waitTerminal(t, ctx, topics.RegistryERX, len(recs)), recs, "registered", em, topics.RegistryERX)
+	times := em.Stats(emulator.ERX).Times
+	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+	span := times[len(times)-1].Sub(times[0])
+	rate := float64(len(times)-1) / span.Minutes()
+	t.Logf("%d requests over %s: %.2f a minute", len(times), span.Round(time.Millisecond), rate)
+	if rate > 50*1.02 || rate < 50*0.98 {
+		t.Errorf("rate %.2f a minute, want 50 within 2%%", rate)
+	}
+}
+
+// TestForwardPendingSurvivesRestartAndReconciles: documents accepted by
+// РЭМД whose callbacks are lost while the gateway is down stay pending in
+// the compacted topic across a restart, and are then looked up in РЭМД
+// and registered.
+func TestForwardPendingSurvivesRestartAndReconciles(t *testing.T) {
+	kc, ctx, cl := forwardCluster(t)
+	em := startTestEmulator(t)
+	em.SetFaults(emulator.REMD, emulator.Faults{RateDropCallbk: 1}) // РЭМД never calls back
+	cfg := forwardConfig(kc, em)
+	cfg.Forward.Callback.ReconcileAfter = config.Duration(2 * time.Second)
+	f := startForwarder(t, kc, cfg)
+	status := registryStatuses{newStatusReader(t, kc)}
+	docs := batchOf(t, kc.Prefix, topics.RegistryREMD, 20, "restart")
+	produceAll(t, ctx, cl, docs)
+	for f.stage(topics.RegistryREMD).Callback().Measure(); f.metric(t, "egisz_remd_pending_documents") < 20; f.stage(topics.RegistryREMD).Callback().Measure() {
+		if ctx.Err() != nil {
+			t.Fatal("documents never became pending")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	f.stop()
+	if got := status.terminal(topics.RegistryREMD); len(got) != 0 {
+		t.Fatalf("%d documents settled without a callback before the restart", len(got))
+	}
+	f = startForwarder(t, kc, cfg)
+	cb := f.stage(topics.RegistryREMD).Callback()
+	if e, ok := cb.Get(header(docs[0], "ce_id")); !ok || e.State != forward.StatePending {
+		t.Fatalf("after the restart the document is %+v, want pending", e)
+	}
+	got := status.waitTerminal(t, ctx, topics.RegistryREMD, len(docs))
+	exactlyOnce(t, got, docs, "registered", em, topics.RegistryREMD)
+	if n := f.metric(t, "egisz_remd_reconciled_total", "result", "registered"); n != 20 {
+		t.Errorf("%v documents reconciled, want 20", n)
+	}
+}
+
+// TestForwardLateRepeatedAndEarlyCallbacks: a callback that comes before
+// the gateway has recorded the document settles it when the record comes;
+// a repeated callback changes nothing but the entry's last-callback time.
+func TestForwardLateRepeatedAndEarlyCallbacks(t *testing.T) {
+	kc, ctx, cl := forwardCluster(t)
+	em := startTestEmulator(t)
+	em.SetFaults(emulator.REMD, emulator.Faults{RateDropCallbk: 1}) // this test is РЭМД's callback
+	f := startForwarder(t, kc, forwardConfig(kc, em))
+	status := registryStatuses{newStatusReader(t, kc)}
+	docs := batchOf(t, kc.Prefix, topics.RegistryREMD, 2, "callbacks")
+	early, normal := docs[0], docs[1]
+	post := func(ceID, emdrID string) int {
+		body := fmt.Sprintf(`{"response_to_request_id":%q,"message_type":"registerDocumentResult","status":"success","emdr_id":%q}`, ceID, emdrID)
+		resp, err := http.Post("http://"+f.http+"/emdr/callback", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// Early: РЭМД answers before the record is even consumed.
+	if code := post(header(early, "ce_id"), "16.62.26.11.000000001"); code != http.StatusOK {
+		t.Fatalf("early callback answered %d", code)
+	}
+	produceAll(t, ctx, cl, []*kgo.Record{early, normal})
+	cb := f.stage(topics.RegistryREMD).Callback()
+	for {
+		if e, ok := cb.Get(header(normal, "ce_id")); ok && e.State == forward.StatePending {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("the document never became pending")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i := 0; i < 3; i++ { // the first settles it; the others are repeats
+		if code := post(header(normal, "ce_id"), "16.62.26.11.000000002"); code != http.StatusOK {
+			t.Fatalf("callback answered %d", code)
+		}
+	}
+	got := status.waitTerminal(t, ctx, topics.RegistryREMD, 2)
+	for id, want := range map[string]string{header(early, "ce_id"): "16.62.26.11.000000001", header(normal, "ce_id"): "16.62.26.11.000000002"} {
+		if len(got[id]) != 1 || got[id][0] != "registered" {
+			t.Errorf("%s: %v, want one registered", id, got[id])
+		}
+		if e, _ := cb.Get(id); e == nil || e.RegistryID != want {
+			t.Errorf("%s: entry %+v, want emdrId %s", id, e, want)
+		}
+	}
+	for cb.Measure(); f.metric(t, "egisz_remd_callbacks_total", "result", "repeated") != 2; {
+		if ctx.Err() != nil {
+			t.Fatalf("repeated callbacks counted %v, want 2", f.metric(t, "egisz_remd_callbacks_total", "result", "repeated"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if e, _ := cb.Get(header(normal, "ce_id")); e == nil || e.Callbacks != 3 {
+		t.Errorf("entry %+v, want 3 callbacks noted", e)
+	}
+}
