@@ -186,7 +186,6 @@ func (f *forwarder) metric(t *testing.T, name string, labels ...string) float64 
 	return 0
 }
 
-
 // outbound builds the outbound record the normalize stage would write for
 // an example event of patient snils; ceID is also its idempotency key.
 func outbound(t *testing.T, prefix string, reg topics.Registry, kind, exampleName, snils, ceID string) *kgo.Record {

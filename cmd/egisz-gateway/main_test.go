@@ -49,8 +49,8 @@ func noEnv(string) string { return "" }
 type devStack struct {
 	broker, http, emulator string
 	stderr                 *syncBuffer
-	cancel       context.CancelFunc
-	exit         chan int
+	cancel                 context.CancelFunc
+	exit                   chan int
 }
 
 func startDev(t *testing.T, extra ...string) *devStack {

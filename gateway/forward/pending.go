@@ -88,10 +88,10 @@ func (sr *StoredRecord) record() *kgo.Record {
 // that looks up documents whose callback is late and forgets settled
 // ones after callback.keep_done.
 type Pending struct {
-	s      *Stage
-	topic  string
-	table  *reftable.Table[*Entry]
-	writer *txWriter
+	s          *Stage
+	topic      string
+	table      *reftable.Table[*Entry]
+	writer     *txWriter
 	partitions int32
 
 	docs   prometheus.Gauge

@@ -108,10 +108,10 @@ func New(cfg Config, dest Destination) (*Stage, error) {
 	st, err := eos.New(eos.Config{
 		Name: name, Group: cfg.Prefix + "egisz-" + name, Input: []string{s.topic},
 		TransactionalID: cfg.Prefix + cfg.InstanceID + "-" + name,
-		ClientOpts: cfg.ClientOpts,
-		ExtraOpts:  append(append([]kgo.Opt{}, cfg.SessionOpts...), kgo.RecordPartitioner(eos.NamedPartitions(cfg.Prefix+topics.REMDPendingState))),
+		ClientOpts:      cfg.ClientOpts,
+		ExtraOpts:       append(append([]kgo.Opt{}, cfg.SessionOpts...), kgo.RecordPartitioner(eos.NamedPartitions(cfg.Prefix+topics.REMDPendingState))),
 		MaxBatch:        cfg.Dest.MaxBatch, Log: cfg.Log,
-		OnAssigned:      s.onAssigned, OnRevoked: s.onRevoked,
+		OnAssigned: s.onAssigned, OnRevoked: s.onRevoked,
 	}, s)
 	if err != nil {
 		return nil, fmt.Errorf("forward %s: %w", reg, err)

@@ -470,4 +470,3 @@ func (n *Stage) endBatch(committed bool) {
 		delete(n.touched, p)
 	}
 }
-
