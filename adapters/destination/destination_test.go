@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,5 +175,57 @@ func TestParseCallbackErrors(t *testing.T) {
 	}
 	if _, err := c.ParseCallback([]byte(`not json`)); err == nil {
 		t.Error("a non-JSON callback was accepted")
+	}
+}
+
+func TestLookupFindsРЭМДRegistrationsOnly(t *testing.T) {
+	doc, err := destination.Build(topics.RegistryREMD, outbound(t, "document", "document.json", false), "ce-1", "http://gw/emdr/callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lk, ok := destination.Lookup(topics.RegistryREMD, doc)
+	if !ok || lk.Method != http.MethodGet || !strings.HasPrefix(lk.Path, "/remd/registryItem?local_uid=") {
+		t.Fatalf("РЭМД lookup = %+v %v", lk, ok)
+	}
+	caseCall, err := destination.Build(topics.RegistryIEMK, outbound(t, "case", "case.json", false), "ce-2", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := destination.Lookup(topics.RegistryIEMK, caseCall); ok {
+		t.Fatal("ИЭМК has no lookup here, yet one was built")
+	}
+	c := destination.NewClassifier()
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		want   destination.Result
+		id     string
+	}{
+		{"found", 200, `{"status":"success","emdr_id":"16.62.23.09.000014523"}`, destination.Registered, "16.62.23.09.000014523"},
+		{"404", 404, `{"status":"error","errors":[{"code":"OBJECT_NOT_FOUND","message":"no"}]}`, destination.NotFound, ""},
+		{"not found under 200", 200, `{"status":"error","errors":[{"code":"OBJECT_NOT_FOUND","message":"no"}]}`, destination.NotFound, ""},
+		{"busy", 503, ``, destination.Retry, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := c.ClassifyLookup(tc.status, "", []byte(tc.body))
+			if out.Result != tc.want || out.RegistryID != tc.id {
+				t.Fatalf("lookup answer %d %s = %+v, want %s %q", tc.status, tc.body, out, tc.want, tc.id)
+			}
+		})
+	}
+}
+
+func TestExcerptMasksPersonalNumbers(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"snils":"112-233-445 95","x":1}`, `{"snils":"**************","x":1}`},
+		{`patient 11223344595 not found`, `patient *********** not found`},
+		{`enp 5056410878123457`, `enp ****************`},
+		{`emdrId 16.62.23.09.000014523 kept`, `emdrId 16.62.23.09.000014523 kept`},
+		{strings.Repeat("я", 400), strings.Repeat("я", 256)},
+	} {
+		if got := destination.Excerpt([]byte(tc.in)); got != tc.want {
+			t.Errorf("Excerpt(%.40q) = %.60q, want %.60q", tc.in, got, tc.want)
+		}
 	}
 }

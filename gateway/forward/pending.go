@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -93,6 +94,9 @@ type Pending struct {
 	table      *reftable.Table[*Entry]
 	writer     *txWriter
 	partitions int32
+	// locks serialize callbacks per document: two callbacks for one
+	// document must not both find it pending.
+	locks [64]sync.Mutex
 
 	docs   prometheus.Gauge
 	oldest prometheus.Gauge
@@ -197,7 +201,8 @@ func (p *Pending) accepted(out *eos.Output, r *kgo.Record, now time.Time) {
 	p.s.emitStatus(out, r, "pending", "", nil, now)
 }
 
-// settle turns a callback result for a pending document into its records:
+// settle turns a result for a pending document (from its callback, an
+// orphaned callback or a lookup) into its records:
 // the status, the DLQ record or the re-send, and the entry's new state.
 func (p *Pending) settle(ceID string, e *Entry, cb CallbackResult, now time.Time) []*kgo.Record {
 	s := p.s
@@ -209,7 +214,6 @@ func (p *Pending) settle(ceID string, e *Entry, cb CallbackResult, now time.Time
 		e.State, e.RegistryID = StateRegistered, cb.RegistryID
 		recs = append(recs, s.statusRecord(orig.Key, orig.Headers, "registered", cb.RegistryID, nil, now))
 		s.m.outcomes.WithLabelValues(s.reg, "registered").Inc()
-		s.m.callbacks.WithLabelValues("registered").Inc()
 	case cb.Retry && e.Resends < resendLimit:
 		// РЭМД could not fetch or check the document for a reason of its
 		// own or the MIS side (MIS_NOT_AVAILABLE, CA_INACCESSIBILITY):
@@ -223,7 +227,6 @@ func (p *Pending) settle(ceID string, e *Entry, cb CallbackResult, now time.Time
 		}
 		again.Headers = append(again.Headers, kgo.RecordHeader{Key: headerResends, Value: fmt.Appendf(nil, "%d", e.Resends+1)})
 		recs = append(recs, again)
-		s.m.callbacks.WithLabelValues("resent").Inc()
 	default:
 		e.State = StateRejected
 		reasons := cb.Reasons
@@ -237,7 +240,6 @@ func (p *Pending) settle(ceID string, e *Entry, cb CallbackResult, now time.Time
 		}))
 		recs = append(recs, s.statusRecord(orig.Key, orig.Headers, "rejected", "", reasons, now))
 		s.m.outcomes.WithLabelValues(s.reg, "rejected").Inc()
-		s.m.callbacks.WithLabelValues("rejected").Inc()
 	}
 	return append(recs, p.entryRecord(ceID, e))
 }
@@ -275,6 +277,9 @@ func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 	if p.table.Ready() != nil {
 		return errors.New("pending documents are still loading")
 	}
+	mu := &p.locks[p.partitionOf(cb.RequestID)%int32(len(p.locks))]
+	mu.Lock()
+	defer mu.Unlock()
 	now := p.s.cfg.Now()
 	// The forward stage commits its pending entry just after РЭМД's
 	// synchronous answer; a quick callback may overtake it.
@@ -285,36 +290,47 @@ func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 		}
 		e, ok = p.table.Get(cb.RequestID)
 	}
-	var recs []*kgo.Record
+	var (
+		recs   []*kgo.Record
+		next   Entry
+		result string
+	)
 	switch {
 	case !ok || e == nil:
 		// Keep it: the forward stage settles the document with it when
 		// its write comes, and the sweep forgets it after keep_done.
-		p.s.m.callbacks.WithLabelValues("orphan").Inc()
 		cp := cb
-		recs = append(recs, p.entryRecord(cb.RequestID, &Entry{State: StateOrphan, Partition: p.partitionOf(cb.RequestID), Callback: &cp, FirstCB: now, LastCB: now, Callbacks: 1}))
+		next = Entry{State: StateOrphan, Partition: p.partitionOf(cb.RequestID), Callback: &cp, FirstCB: now, LastCB: now, Callbacks: 1}
+		recs, result = []*kgo.Record{p.entryRecord(cb.RequestID, &next)}, "orphan"
 	case e.State == StatePending:
-		next := *e
+		next = *e
 		next.Callbacks++
 		if next.FirstCB.IsZero() {
 			next.FirstCB = now
 		}
 		next.LastCB = now
 		recs = p.settle(cb.RequestID, &next, cb, now)
+		result = next.State // registered, rejected or resent
 	default:
 		// A late or repeated callback: only the first one settles the
 		// document (domain/EGISZ.md §3 d); later ones are noted.
-		next := *e
+		next = *e
 		next.Callbacks++
 		next.LastCB = now
 		if cb.Registered && e.State == StateRegistered && cb.RegistryID != e.RegistryID {
 			p.s.cfg.Log.Warn("repeated РЭМД callback names another emdrId; the first stands",
 				"request_id", cb.RequestID, "first", e.RegistryID, "now", cb.RegistryID)
 		}
-		p.s.m.callbacks.WithLabelValues("repeated").Inc()
-		recs = append(recs, p.entryRecord(cb.RequestID, &next))
+		recs, result = []*kgo.Record{p.entryRecord(cb.RequestID, &next)}, "repeated"
 	}
-	return p.writer.write(ctx, recs)
+	if err := p.writer.write(ctx, recs); err != nil {
+		return err
+	}
+	p.table.Put(cb.RequestID, &next, false)
+	if result != "" {
+		p.s.m.callbacks.WithLabelValues(result).Inc()
+	}
+	return nil
 }
 
 // partitionOf places an orphan, which has no outbound record to follow.
@@ -364,7 +380,9 @@ func (p *Pending) sweep(ctx context.Context) {
 			next := *e
 			if err := p.writer.write(ctx, p.settle(k, &next, CallbackResult{RequestID: k, Registered: true, RegistryID: out.RegistryID}, now)); err != nil {
 				p.s.cfg.Log.Warn("reconciled document not recorded", "request_id", k, "err", err)
+				continue
 			}
+			p.table.Put(k, &next, false)
 		case NotFound:
 			// Still nothing: it stays pending, and the oldest-pending age
 			// alerts an operator (CALLBACK_MISSING).
@@ -376,6 +394,10 @@ func (p *Pending) sweep(ctx context.Context) {
 	if len(forget) > 0 {
 		if err := p.writer.write(ctx, forget); err != nil {
 			p.s.cfg.Log.Warn("settled documents not forgotten; next sweep", "count", len(forget), "err", err)
+			return
+		}
+		for _, r := range forget {
+			p.table.Put(string(r.Key), nil, true)
 		}
 	}
 }

@@ -48,6 +48,19 @@ func (t *Table[V]) Get(k string) (V, bool) {
 	return v, ok
 }
 
+// Put sets a key at once, for a writer that has just committed the same
+// value to the topic: its own next read must not see the old one while
+// the follower catches up. A nil-able V that is nil deletes the key.
+func (t *Table[V]) Put(k string, v V, deleted bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if deleted {
+		delete(t.m, k)
+		return
+	}
+	t.m[k] = v
+}
+
 // Range calls f for every key until f returns false. The table is locked
 // meanwhile: f must not call back into it.
 func (t *Table[V]) Range(f func(k string, v V) bool) {
