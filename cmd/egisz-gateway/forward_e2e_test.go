@@ -35,7 +35,7 @@ type registryEmulator struct {
 	url string
 }
 
-func startTestEmulator(t *testing.T) *registryEmulator {
+func startTestEmulator(t testing.TB) *registryEmulator {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -86,7 +86,7 @@ func forwardConfig(kc *kafkatest.Cluster, em *registryEmulator) config.Config {
 	return cfg
 }
 
-func startForwarder(t *testing.T, kc *kafkatest.Cluster, cfg config.Config) *forwarder {
+func startForwarder(t testing.TB, kc *kafkatest.Cluster, cfg config.Config) *forwarder {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -188,7 +188,7 @@ func (f *forwarder) metric(t *testing.T, name string, labels ...string) float64 
 
 // outbound builds the outbound record the normalize stage would write for
 // an example event of patient snils; ceID is also its idempotency key.
-func outbound(t *testing.T, prefix string, reg topics.Registry, kind, exampleName, snils, ceID string) *kgo.Record {
+func outbound(t testing.TB, prefix string, reg topics.Registry, kind, exampleName, snils, ceID string) *kgo.Record {
 	t.Helper()
 	payload := example(t, exampleName)
 	payload["patient"].(map[string]any)["snils"] = snils
@@ -216,7 +216,7 @@ func uuidFor(s string) string {
 }
 
 // batchOf makes n outbound records for reg, patients 0..n-1.
-func batchOf(t *testing.T, prefix string, reg topics.Registry, n int, tag string) []*kgo.Record {
+func batchOf(t testing.TB, prefix string, reg topics.Registry, n int, tag string) []*kgo.Record {
 	kind, ex := map[topics.Registry][2]string{
 		topics.RegistryIEMK: {"case", "case.json"}, topics.RegistryREMD: {"document", "document.json"}, topics.RegistryERX: {"prescription", "prescription.json"},
 	}[reg][0], map[topics.Registry]string{topics.RegistryIEMK: "case.json", topics.RegistryREMD: "document.json", topics.RegistryERX: "prescription.json"}[reg]

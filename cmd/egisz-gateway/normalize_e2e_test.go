@@ -95,7 +95,7 @@ func joinBrokers(bs []string) string {
 }
 
 // example returns a docs example as a map to change.
-func example(t *testing.T, name string) map[string]any {
+func example(t testing.TB, name string) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(topics.Example(name), &m); err != nil {
