@@ -243,7 +243,9 @@ type Organization struct {
 	ActiveUntil Date   `json:"active_until,omitempty" doc:"ФРМО deleteDate; absent while active"`
 }
 
-// OutboundEvent is validated, deduplicated work for one registry.
+// OutboundEvent is validated, deduplicated work for one registry. Event
+// is its last field, so that writers can splice a payload in and readers
+// can cut it out (SplitOutbound) without scanning it twice.
 type OutboundEvent struct {
 	Kind       string   `json:"kind" enum:"case,document,prescription,lab_result,dispensation" example:"document"`
 	PatientKey string   `json:"patient_key" example:"11223344595"`

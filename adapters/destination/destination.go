@@ -74,7 +74,7 @@ func NewClassifier() Classifier { return Classifier{catalog: reasons.Default()} 
 // Classify reads one answer. async is true for РЭМД, whose synchronous
 // success only means "accepted".
 func (c Classifier) Classify(status int, retryAfter string, body []byte, async bool) Outcome {
-	out := Outcome{HTTPStatus: status, RetryAfter: parseRetryAfter(retryAfter), Excerpt: Excerpt(body)}
+	out := Outcome{HTTPStatus: status, RetryAfter: parseRetryAfter(retryAfter)}
 	var a answer
 	_ = json.Unmarshal(body, &a) // a body that is not JSON leaves the status to decide
 	if status >= 200 && status < 300 && a.Status != "error" {
@@ -85,6 +85,7 @@ func (c Classifier) Classify(status int, retryAfter string, body []byte, async b
 		out.Result, out.RegistryID = Registered, firstNonEmpty(a.ID, a.EMDRID)
 		return out
 	}
+	out.Excerpt = Excerpt(body)
 	// The registry's own codes decide first: reconcile over retry over park.
 	if len(a.Errors) > 0 {
 		out.Result = Park
@@ -246,6 +247,19 @@ func (c Classifier) ParseCallback(body []byte) (CallbackResult, error) {
 	return res, nil
 }
 
+// callBody is the request every registry gets here, before the payload.
+type callBody struct {
+	RequestID   string          `json:"request_id"`
+	Kind        string          `json:"kind"`
+	Version     int64           `json:"version"`
+	Update      bool            `json:"update"`
+	Action      string          `json:"action,omitempty"`
+	LocalUID    string          `json:"local_uid,omitempty"`
+	LPUUID      string          `json:"lpu_uid,omitempty"`
+	CallbackURL string          `json:"callback_url,omitempty"`
+	Patient     json.RawMessage `json:"patient,omitempty"`
+}
+
 // Build turns an outbound event into the call to its registry.
 // callbackURL is where РЭМД should send its result.
 func Build(registry topics.Registry, ev topics.OutboundEvent, ceID, callbackURL string) (Call, error) {
@@ -257,36 +271,33 @@ func Build(registry topics.Registry, ev topics.OutboundEvent, ceID, callbackURL 
 		}
 		raw = b
 	}
-	body := map[string]any{"request_id": ceID, "kind": ev.Kind, "version": ev.Version, "update": ev.Update, "payload": raw}
-	var patient struct {
+	var view struct {
 		Patient  json.RawMessage `json:"patient"`
 		LocalUID string          `json:"local_uid"`
 		Kind     string          `json:"kind"`
 		MOOID    string          `json:"mo_oid"`
 		LabOID   string          `json:"lab_oid"`
 	}
-	if err := json.Unmarshal(raw, &patient); err != nil {
+	if err := json.Unmarshal(raw, &view); err != nil {
 		return Call{}, fmt.Errorf("build %s call: %w", registry, err)
 	}
-	body["patient"] = patient.Patient
+	body := callBody{RequestID: ceID, Kind: ev.Kind, Version: ev.Version, Update: ev.Update, Patient: view.Patient}
 	call := Call{Method: http.MethodPost, IdempotencyKey: ceID}
 	switch {
 	case registry == topics.RegistryREMD && ev.Kind == "document":
 		call.Path = "/remd/registerDocument"
-		body["local_uid"], body["kind"], body["lpu_uid"] = patient.LocalUID, patient.Kind, patient.MOOID
-		body["callback_url"] = callbackURL
+		body.LocalUID, body.Kind, body.LPUUID, body.CallbackURL = view.LocalUID, view.Kind, view.MOOID, callbackURL
 	case registry == topics.RegistryREMD && ev.Kind == "lab_result":
 		// A lab result goes to РЭМД as the lab protocol СЭМД (kind 7); its
 		// localUid is minted from the result and its version, so a re-send
 		// carries the same one.
 		call.Path = "/remd/registerDocument"
-		body["local_uid"], body["kind"], body["lpu_uid"] = nameUUID(ev.DedupKey, ev.Version), "7", patient.LabOID
-		body["callback_url"] = callbackURL
+		body.LocalUID, body.Kind, body.LPUUID, body.CallbackURL = nameUUID(ev.DedupKey, ev.Version), "7", view.LabOID, callbackURL
 	case registry == topics.RegistryIEMK && ev.Kind == "case":
 		call.Path = "/iemk/cases"
-		body["action"] = "add"
+		body.Action = "add"
 		if ev.Update {
-			body["action"] = "update"
+			body.Action = "update"
 		}
 	case registry == topics.RegistryIEMK && ev.Kind == "lab_result":
 		call.Path = "/iemk/labResults"
@@ -297,11 +308,17 @@ func Build(registry topics.Registry, ev topics.OutboundEvent, ceID, callbackURL 
 	default:
 		return Call{}, fmt.Errorf("build call: %s does not take %s events", registry, ev.Kind)
 	}
-	b, err := json.Marshal(body)
+	head, err := json.Marshal(body)
 	if err != nil {
 		return Call{}, fmt.Errorf("build %s call: %w", registry, err)
 	}
-	call.Body = b
+	// The payload is spliced in as it is: it is the normalize stage's
+	// compact JSON, and encoding/json would scan and compact it again.
+	call.Body = make([]byte, 0, len(head)+len(raw)+16)
+	call.Body = append(call.Body, head[:len(head)-1]...)
+	call.Body = append(call.Body, `,"payload":`...)
+	call.Body = append(call.Body, raw...)
+	call.Body = append(call.Body, '}')
 	return call, nil
 }
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/url"
 	"strings"
 
@@ -28,13 +26,10 @@ func newRegistry(name topics.Registry) registry {
 }
 
 func (r registry) Build(value []byte, ceID, callbackURL string) (forward.Call, error) {
-	var ev topics.OutboundEvent
-	var raw json.RawMessage
-	ev.Event = &raw
-	if err := json.Unmarshal(value, &ev); err != nil {
-		return forward.Call{}, fmt.Errorf("outbound record: %w", err)
+	ev, _, err := topics.SplitOutbound(value)
+	if err != nil {
+		return forward.Call{}, err
 	}
-	ev.Event = raw
 	c, err := destination.Build(r.name, ev, ceID, callbackURL)
 	if err != nil {
 		return forward.Call{}, err

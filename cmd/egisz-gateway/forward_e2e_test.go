@@ -346,7 +346,7 @@ func TestForwardThrough503s(t *testing.T) {
 	exactlyOnce(t, status.waitTerminal(t, ctx, topics.RegistryIEMK, len(iemk)), iemk, "registered", em, topics.RegistryIEMK)
 	exactlyOnce(t, status.waitTerminal(t, ctx, topics.RegistryREMD, len(remd)), remd, "registered", em, topics.RegistryREMD)
 	st := em.Stats(emulator.IEMK)
-	t.Logf("ИЭМК: %d requests, %d answered 503, %d registered, %d re-sends; breaker opened %v times",
+	t.Logf("ИЭМК: %d requests, %d answered 503, %d registered, %d re-sends; %v attempts refused by the breaker",
 		st.Requests, st.Faulted, st.Registered, st.Resent, f.metric(t, "egisz_forward_requests_total", "registry", "iemk", "code", "breaker_open"))
 	if st.Faulted < 60 {
 		t.Errorf("only %d faults injected; the test did not exercise retries", st.Faulted)
