@@ -216,4 +216,3 @@ func BenchmarkForwardOutageDrain(b *testing.B) {
 	}
 	b.Fatalf("the backlog did not drain: %d of %d registered", em.Stats(emulator.ERX).Registered, total)
 }
-
