@@ -4,7 +4,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,6 +25,7 @@ func main() {
 	fs := flag.NewFlagSet("registry-emulator", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:9480", "address to serve the registries on")
 	callback := fs.String("callback", "http://127.0.0.1:9464/emdr/callback", "where РЭМД sends its results when a request names no callback_url")
+	faultsFile := fs.String("faults", "", `JSON file of faults per registry, e.g. {"remd":{"rate_503":0.3,"latency_min":5000000}}; change them later with PUT /admin/faults/{registry}`)
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
@@ -30,20 +33,51 @@ func main() {
 		os.Exit(2)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	faults, err := readFaults(*faultsFile)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "registry-emulator: %v\n", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *listen, *callback, log); err != nil {
+	if err := run(ctx, *listen, *callback, faults, log); err != nil {
 		fmt.Fprintf(os.Stderr, "registry-emulator: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, listen, callback string, log *slog.Logger) error {
+// readFaults reads the faults file: registry name to emulator.Faults.
+func readFaults(path string) (map[string]emulator.Faults, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("faults: %w", err)
+	}
+	var f map[string]emulator.Faults
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("faults %s: %w", path, err)
+	}
+	for reg := range f {
+		if reg != emulator.REMD && reg != emulator.IEMK && reg != emulator.ERX {
+			return nil, fmt.Errorf("faults %s: unknown registry %q (remd, iemk, erx)", path, reg)
+		}
+	}
+	return f, nil
+}
+
+func run(ctx context.Context, listen, callback string, faults map[string]emulator.Faults, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", listen, err)
 	}
 	em := emulator.New(callback, log)
+	for reg, f := range faults {
+		em.SetFaults(reg, f)
+	}
 	srv := &http.Server{Handler: em.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	log.Info("registry emulator listening", "addr", ln.Addr().String(), "remd_callback", callback)
 	done := make(chan error, 1)

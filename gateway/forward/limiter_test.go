@@ -3,6 +3,8 @@ package forward
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -69,3 +71,5 @@ func TestLimiterUnlimitedAndCancelled(t *testing.T) {
 		t.Fatalf("a cancelled wait kept its reservation: %.3f tokens", l.tokens)
 	}
 }
+
+func testLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

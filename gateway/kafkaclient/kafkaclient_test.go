@@ -2,16 +2,7 @@ package kafkaclient
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,74 +13,18 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 )
 
-// pki is a throwaway CA with a server certificate for 127.0.0.1 and a
-// client certificate, written as PEM files.
-type pki struct {
-	caFile, certFile, keyFile string
-	server                    *tls.Config
-}
-
-func newPKI(t *testing.T) pki {
-	t.Helper()
-	dir := t.TempDir()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "egisz test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	issue := func(serial int64, usage x509.ExtKeyUsage, ips []net.IP) ([]byte, *ecdsa.PrivateKey) {
-		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "egisz"},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-			ExtKeyUsage: []x509.ExtKeyUsage{usage}, IPAddresses: ips, KeyUsage: x509.KeyUsageDigitalSignature,
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return der, key
-	}
-	writePEM := func(name, typ string, der []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	srvDER, srvKey := issue(2, x509.ExtKeyUsageServerAuth, []net.IP{net.ParseIP("127.0.0.1")})
-	cliDER, cliKey := issue(3, x509.ExtKeyUsageClientAuth, nil)
-	cliKeyDER, _ := x509.MarshalECPrivateKey(cliKey)
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-	return pki{
-		caFile:   writePEM("ca.pem", "CERTIFICATE", caDER),
-		certFile: writePEM("client.pem", "CERTIFICATE", cliDER),
-		keyFile:  writePEM("client.key", "EC PRIVATE KEY", cliKeyDER),
-		server: &tls.Config{
-			Certificates: []tls.Certificate{{Certificate: [][]byte{srvDER}, PrivateKey: srvKey}},
-			ClientCAs:    pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12,
-		},
-	}
-}
-
 func TestTLSAndSASLReachTheCluster(t *testing.T) {
-	p := newPKI(t)
+	p := testtool.NewPKI(t)
 	secret := filepath.Join(t.TempDir(), "kafka-password")
 	if err := os.WriteFile(secret, []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, mech := range []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} {
 		t.Run(mech, func(t *testing.T) {
-			cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.TLS(p.server), kfake.EnableSASL(), kfake.Superuser(mech, "egisz-gateway", "s3cret"))
+			cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.TLS(p.Server), kfake.EnableSASL(), kfake.Superuser(mech, "egisz-gateway", "s3cret"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -97,7 +32,7 @@ func TestTLSAndSASLReachTheCluster(t *testing.T) {
 			good := config.Default().Kafka
 			good.Brokers = cluster.ListenAddrs()
 			good.DialTimeout = config.Duration(3 * time.Second)
-			good.TLS = config.TLS{Enabled: true, CAFile: p.caFile, CertFile: p.certFile, KeyFile: p.keyFile}
+			good.TLS = config.TLS{Enabled: true, CAFile: p.CAFile, CertFile: p.CertFile, KeyFile: p.KeyFile}
 			good.SASL = config.SASL{Mechanism: mech, Username: "egisz-gateway", PasswordFile: secret}
 
 			wrongPassword := good
