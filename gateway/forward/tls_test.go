@@ -27,10 +27,12 @@ func (statusOnly) Classify(_ Call, status int, _ string, _ []byte) Outcome {
 func (statusOnly) TransportFailure(err error) Outcome {
 	return Outcome{Result: Retry, Reasons: []topics.Reason{{Code: "TRANSPORT_ERROR", MessageEN: err.Error()}}}
 }
-func (statusOnly) Lookup(Call) (Call, bool)                     { return Call{}, false }
-func (statusOnly) Async() bool                                  { return false }
-func (statusOnly) ParseCallback([]byte) (CallbackResult, error) { return CallbackResult{}, errors.New("none") }
-func (statusOnly) Reason(code string) topics.Reason             { return topics.Reason{Code: code} }
+func (statusOnly) Lookup(Call) (Call, bool) { return Call{}, false }
+func (statusOnly) Async() bool              { return false }
+func (statusOnly) ParseCallback([]byte) (CallbackResult, error) {
+	return CallbackResult{}, errors.New("none")
+}
+func (statusOnly) Reason(code string) topics.Reason { return topics.Reason{Code: code} }
 
 // TestRegistryMTLS: a registry that demands a client certificate is
 // reached with the one configured for it, and refuses the gateway
