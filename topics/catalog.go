@@ -157,6 +157,22 @@ const (
 	registryDLQPrefix = "egisz.dlq."
 )
 
+// Consumer groups of the gateway, before any topic prefix. They are part
+// of the operational contract: ACLs and lag dashboards name them.
+const GroupNormalize = "egisz-normalize"
+
+// GroupForward names the consumer group of a registry's forward stage.
+func GroupForward(r Registry) string { return "egisz-forward-" + string(r) }
+
+// Groups lists every consumer group of the gateway.
+func Groups() []string {
+	out := []string{GroupNormalize}
+	for _, r := range Registries {
+		out = append(out, GroupForward(r))
+	}
+	return out
+}
+
 // Outbound names the outbound topic of a registry.
 func Outbound(r Registry) string { return outboundPrefix + string(r) + ".v1" }
 

@@ -97,7 +97,7 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 		st, err := forward.New(forward.Config{
 			Registry: d.name, Catalog: deps.Catalog, Prefix: cfg.Kafka.TopicPrefix, InstanceID: cfg.Instance,
 			Dest: d.cfg, Callback: cfg.Forward.Callback, CallbackURL: callbackURL,
-			ClientOpts: deps.KafkaOpt, SessionOpts: []kgo.Opt{deps.KafkaMetrics("forward-" + string(d.name))}, Metrics: m, Log: deps.Log,
+			ClientOpts: deps.KafkaOpt, SessionOpts: []kgo.Opt{deps.KafkaMetrics("forward-" + string(d.name))}, Metrics: m, DLQ: deps.DLQ, Log: deps.Log,
 		}, newRegistry(d.name))
 		if err != nil {
 			return nil, err

@@ -137,7 +137,7 @@ func newNormalize(deps app.Deps) ([]app.Worker, error) {
 		Catalog: deps.Catalog, Prefix: prefix, InstanceID: deps.Config.Instance,
 		ClientOpts: deps.KafkaOpt, SessionOpts: []kgo.Opt{deps.KafkaMetrics("normalize")},
 		Expiry:   deps.Config.Normalize.DedupWindow.D(),
-		MaxBatch: deps.Config.Normalize.MaxBatch, Log: deps.Log, Metrics: deps.Metrics,
+		MaxBatch: deps.Config.Normalize.MaxBatch, Log: deps.Log, Metrics: deps.Metrics, DLQ: deps.DLQ,
 	}, domain{adnormalize.NewDecider(opts, refs)})
 	if err != nil {
 		return nil, err

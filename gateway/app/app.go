@@ -20,9 +20,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/plugin/kprom"
 
+	"github.com/egisz-gateway/egisz-gateway/dlq"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/health"
 	"github.com/egisz-gateway/egisz-gateway/gateway/kafkaclient"
+	"github.com/egisz-gateway/egisz-gateway/gateway/lag"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -47,6 +49,8 @@ type Deps struct {
 	// Handle serves a worker's endpoint (РЭМД's callback) on the gateway's
 	// HTTP listener beside health and metrics.
 	Handle func(pattern string, h http.Handler)
+	// DLQ counts parked records; shared by every stage.
+	DLQ *dlq.Metrics
 	// KafkaMetrics returns the option that exports a long-lived client's
 	// own metrics (franz-go's kprom) under the label client=name. A kprom
 	// instance serves one client, so every such client asks for its own.
@@ -88,7 +92,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	)
 	kafkaMetrics := func(name string) kgo.Opt {
 		return kgo.WithHooks(kprom.NewMetrics("egisz_kafka", kprom.Registerer(reg), kprom.Gatherer(reg),
-			kprom.WithStaticLabel(prometheus.Labels{"client": name})))
+			kprom.WithStaticLabel(prometheus.Labels{"client": name}),
+			// Records and bytes per topic; not per broker, which only multiplies series.
+			kprom.FetchAndProduceDetail(kprom.ByTopic, kprom.Records, kprom.Batches, kprom.UncompressedBytes)))
 	}
 
 	opts, err := kafkaclient.Options(g.cfg.Kafka)
@@ -144,7 +150,17 @@ func (g *Gateway) Run(ctx context.Context) error {
 
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
-	deps := Deps{Config: g.cfg, Catalog: cat, KafkaOpt: opts, Metrics: reg, Log: g.log, KafkaMetrics: kafkaMetrics,
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "egisz_ready",
+		Help: "1 when every part of the gateway is ready (as /readyz answers 200), else 0.",
+	}, func() float64 {
+		if ok, _ := ready.Report(); ok {
+			return 1
+		}
+		return 0
+	}))
+	reg.MustRegister(lag.NewCollector(kadm.NewClient(admCl), cat, lag.Groups(g.cfg.Kafka.TopicPrefix), g.log))
+	deps := Deps{Config: g.cfg, Catalog: cat, KafkaOpt: opts, Metrics: reg, Log: g.log, KafkaMetrics: kafkaMetrics, DLQ: dlq.NewMetrics(reg),
 		HTTPAddr: g.HTTPAddr, Handle: func(pattern string, h http.Handler) { mux.Handle(pattern, h) }}
 	var workers []Worker
 	for _, build := range g.workers {

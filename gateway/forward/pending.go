@@ -234,6 +234,7 @@ func (p *Pending) settle(ceID string, e *Entry, cb CallbackResult, now time.Time
 			reasons = []topics.Reason{s.dest.Reason(ReasonCallbackMissing)}
 		}
 		lead := reasons[0]
+		s.cfg.DLQ.Parked(s.dlqTopic, lead.Code, lead.Owner)
 		recs = append(recs, dlq.Park(s.dlqTopic, orig, dlq.Failure{
 			Reason: lead.Code, Message: lead.MessageRU + " / " + lead.MessageEN, Owner: lead.Owner,
 			Stage: "forward", Destination: s.reg, Attempts: e.Resends + 1, First: e.SentAt, Last: now, Retryable: lead.Retryable,

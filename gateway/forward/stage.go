@@ -31,6 +31,7 @@ type Config struct {
 	ClientOpts  []kgo.Opt
 	SessionOpts []kgo.Opt // the stage's own client only (its metrics hook)
 	Metrics     *Metrics
+	DLQ         *dlq.Metrics // counts what is parked
 	Log         *slog.Logger
 	Now         func() time.Time
 }
@@ -106,7 +107,7 @@ func New(cfg Config, dest Destination) (*Stage, error) {
 	}
 	name := "forward-" + reg
 	st, err := eos.New(eos.Config{
-		Name: name, Group: cfg.Prefix + "egisz-" + name, Input: []string{s.topic},
+		Name: name, Group: cfg.Prefix + topics.GroupForward(cfg.Registry), Input: []string{s.topic},
 		TransactionalID: cfg.Prefix + cfg.InstanceID + "-" + name,
 		ClientOpts:      cfg.ClientOpts,
 		ExtraOpts:       append(append([]kgo.Opt{}, cfg.SessionOpts...), kgo.RecordPartitioner(eos.NamedPartitions(cfg.Prefix+topics.REMDPendingState))),
@@ -369,6 +370,7 @@ func (s *Stage) park(out *eos.Output, r *kgo.Record, o Outcome, attempts int, fi
 		reasons = []topics.Reason{s.dest.Reason(ReasonRetryExhausted)}
 	}
 	lead := reasons[0]
+	s.cfg.DLQ.Parked(s.dlqTopic, lead.Code, lead.Owner)
 	out.Emit(dlq.Park(s.dlqTopic, r, dlq.Failure{
 		Reason: lead.Code, Message: lead.MessageRU + " / " + lead.MessageEN, Owner: lead.Owner, Field: lead.Field,
 		Stage: "forward", Destination: s.reg, Attempts: attempts, First: first, Last: now,

@@ -94,6 +94,7 @@ type Config struct {
 	MaxBatch    int
 	Log         *slog.Logger
 	Metrics     prometheus.Registerer
+	DLQ         *dlq.Metrics // counts what is parked
 	Now         func() time.Time
 }
 
@@ -130,7 +131,7 @@ type store struct {
 // New builds the stage.
 func New(cfg Config, domain Domain) (*Stage, error) {
 	if cfg.Group == "" {
-		cfg.Group = "egisz-normalize"
+		cfg.Group = topics.GroupNormalize
 	}
 	if cfg.Expiry == 0 {
 		cfg.Expiry = 400 * 24 * time.Hour
@@ -390,6 +391,7 @@ func (n *Stage) accept(r *kgo.Record, in Input, v Verdict, st *store, out *eos.O
 // park writes the record to the ingress DLQ and its status.
 func (n *Stage) park(r *kgo.Record, in Input, out *eos.Output, now time.Time, outcome string, reasons []topics.Reason, extra []kgo.RecordHeader) {
 	first := reasons[0]
+	n.cfg.DLQ.Parked(n.dlqTopic, first.Code, first.Owner)
 	out.Emit(dlq.Park(n.dlqTopic, r, dlq.Failure{
 		Reason: first.Code, Message: first.MessageRU + " / " + first.MessageEN, Owner: first.Owner, Field: first.Field,
 		Stage: "normalize", First: now, Last: now, Retryable: first.Retryable, Extra: extra,
