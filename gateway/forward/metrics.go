@@ -73,6 +73,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Age of the oldest document waiting for РЭМД's callback; 0 when none waits.",
 		}),
 	}
+	// Series that alerts and the dashboard read exist from the start, at 0.
+	for _, r := range []string{"registered", "not_found", "error"} {
+		m.reconciled.WithLabelValues(r)
+	}
+	for _, r := range []string{"registered", "rejected", "resent", "repeated", "orphan", "orphan_settled", "invalid"} {
+		m.callbacks.WithLabelValues(r)
+	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.latency, m.outcomes, m.added, m.breaker, m.waited, m.paused, m.inflight,
 			m.callbacks, m.reconciled, m.pendingDocs, m.pendingOldest)
