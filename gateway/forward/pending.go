@@ -41,7 +41,7 @@ const headerResends = "egisz_remd_resends"
 // comes hours later is parked byte for byte like any other.
 type Entry struct {
 	State      string          `json:"state"`
-	Partition  int32           `json:"partition"` // of the outbound record; its owner sweeps the entry
+	Partition  int32           `json:"partition"` // of the pending topic, by the key; the owner of this outbound partition number sweeps it
 	SentAt     time.Time       `json:"sent_at,omitzero"`
 	Resends    int             `json:"resends,omitempty"`
 	Record     *StoredRecord   `json:"record,omitempty"`
@@ -98,23 +98,36 @@ type Pending struct {
 	// document must not both find it pending.
 	locks [64]sync.Mutex
 
+	// orphans are callbacks that came before their document was known,
+	// kept apart from the table: the document's pending entry replaces
+	// the orphan entry there, and the result must still settle it.
+	omu     sync.Mutex
+	orphans map[string]CallbackResult
+
 	docs   prometheus.Gauge
 	oldest prometheus.Gauge
 }
 
 func newPending(s *Stage) (*Pending, error) {
 	topic := s.cfg.Prefix + topics.REMDPendingState
-	p := &Pending{s: s, topic: topic, partitions: topics.PatientPartitions}
+	p := &Pending{s: s, topic: topic, partitions: topics.PatientPartitions, orphans: map[string]CallbackResult{}}
 	if t, ok := s.cfg.Catalog.Lookup(topic); ok && t.Partitions > 0 {
 		p.partitions = t.Partitions
 	}
 	p.table = reftable.New("remd-pending", topic, func(key, value []byte, _ map[string]string) (string, *Entry, bool) {
 		if value == nil {
+			p.noteOrphan(string(key), nil)
 			return string(key), nil, true
 		}
 		var e Entry
 		if err := json.Unmarshal(value, &e); err != nil {
 			return "", nil, false
+		}
+		switch e.State {
+		case StateOrphan:
+			p.noteOrphan(string(key), e.Callback)
+		case StateRegistered, StateRejected, StateResent:
+			p.noteOrphan(string(key), nil)
 		}
 		return string(key), &e, true
 	}, s.cfg.Log)
@@ -140,17 +153,77 @@ func (p *Pending) Run(ctx context.Context) error {
 	defer tick.Stop()
 	metricsTick := time.NewTicker(2 * time.Second)
 	defer metricsTick.Stop()
+	orphanTick := time.NewTicker(500 * time.Millisecond)
+	defer orphanTick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return errors.Join(<-errs, <-errs)
 		case <-metricsTick.C:
 			p.measure()
+		case <-orphanTick.C:
+			if p.table.Ready() == nil {
+				p.settleOrphans(ctx)
+			}
 		case <-tick.C:
 			if p.table.Ready() == nil {
 				p.sweep(ctx)
 			}
 		}
+	}
+}
+
+// noteOrphan remembers (cb set) or forgets an early callback.
+func (p *Pending) noteOrphan(key string, cb *CallbackResult) {
+	p.omu.Lock()
+	defer p.omu.Unlock()
+	if cb == nil {
+		delete(p.orphans, key)
+		return
+	}
+	p.orphans[key] = *cb
+}
+
+func (p *Pending) orphan(key string) (CallbackResult, bool) {
+	p.omu.Lock()
+	defer p.omu.Unlock()
+	cb, ok := p.orphans[key]
+	return cb, ok
+}
+
+// settleOrphans settles documents now pending whose callback came first
+// and was kept as an orphan: the forward stage may have written the
+// pending entry just before the orphan was recorded.
+func (p *Pending) settleOrphans(ctx context.Context) {
+	p.omu.Lock()
+	keys := make([]string, 0, len(p.orphans))
+	for k := range p.orphans {
+		keys = append(keys, k)
+	}
+	p.omu.Unlock()
+	for _, k := range keys {
+		e, ok := p.table.Get(k)
+		if !ok || e == nil || e.State != StatePending || !p.s.owns(e.Partition) {
+			continue
+		}
+		cb, ok := p.orphan(k)
+		if !ok {
+			continue
+		}
+		mu := &p.locks[p.partitionOf(k)%int32(len(p.locks))]
+		mu.Lock()
+		if e, ok = p.table.Get(k); ok && e != nil && e.State == StatePending {
+			next := *e
+			recs := p.settle(k, &next, cb, p.s.cfg.Now())
+			if err := p.writer.write(ctx, recs); err != nil {
+				p.s.cfg.Log.Warn("early РЭМД callback not applied; next round", "request_id", k, "err", err)
+			} else {
+				p.table.Put(k, &next, false)
+				p.noteOrphan(k, nil)
+				p.s.m.callbacks.WithLabelValues("orphan_settled").Inc()
+			}
+		}
+		mu.Unlock()
 	}
 }
 
@@ -188,11 +261,11 @@ func (p *Pending) accepted(out *eos.Output, r *kgo.Record, now time.Time) {
 	if v := header(r, headerResends); v != "" {
 		fmt.Sscan(v, &resends)
 	}
-	e := &Entry{State: StatePending, Partition: r.Partition, SentAt: now, Resends: resends, Record: storeRecord(r)}
-	if old, ok := p.table.Get(ceID); ok && old.State == StateOrphan && old.Callback != nil {
-		e.FirstCB, e.LastCB, e.Callbacks = old.FirstCB, old.LastCB, old.Callbacks
+	e := &Entry{State: StatePending, Partition: p.partitionOf(ceID), SentAt: now, Resends: resends, Record: storeRecord(r)}
+	if cb, ok := p.orphan(ceID); ok {
+		e.FirstCB, e.LastCB, e.Callbacks = now, now, 1
 		p.s.m.callbacks.WithLabelValues("orphan_settled").Inc()
-		for _, rec := range p.settle(ceID, e, *old.Callback, now) {
+		for _, rec := range p.settle(ceID, e, cb, now) {
 			out.Emit(rec)
 		}
 		return
@@ -328,6 +401,9 @@ func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 		return err
 	}
 	p.table.Put(cb.RequestID, &next, false)
+	if next.State == StateOrphan {
+		p.noteOrphan(cb.RequestID, next.Callback)
+	}
 	if result != "" {
 		p.s.m.callbacks.WithLabelValues(result).Inc()
 	}

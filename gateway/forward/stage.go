@@ -53,6 +53,7 @@ type Stage struct {
 
 	mu       sync.Mutex
 	assigned map[int32]bool
+	cancel   context.CancelFunc // ends the batch in hand
 	paused   atomic.Bool
 	resumeAt atomic.Int64
 }
@@ -170,6 +171,12 @@ func (s *Stage) onAssigned(_ context.Context, assigned map[string][]int32) {
 func (s *Stage) onRevoked(_ context.Context, revoked map[string][]int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// The transaction of the batch in hand aborts after a revocation, so
+	// its records waiting out a breaker or a backoff stop now rather than
+	// keep calling a registry for partitions another instance now owns.
+	if s.cancel != nil && len(revoked[s.topic]) > 0 {
+		s.cancel()
+	}
 	for _, p := range revoked[s.topic] {
 		delete(s.assigned, p)
 	}
@@ -221,6 +228,16 @@ func (s *Stage) resume(why string) {
 // Prepare forwards the batch: records of one key in order, keys
 // concurrently, at most dest.concurrency calls in flight.
 func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
+	ctx, cancel := context.WithCancel(ctx)
+	s.mu.Lock()
+	s.cancel = cancel
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.cancel = nil
+		s.mu.Unlock()
+		cancel()
+	}()
 	s.results = make(map[*kgo.Record]*result, len(recs))
 	type group struct{ recs []*kgo.Record }
 	groups := map[string]*group{}
