@@ -164,11 +164,19 @@ const GroupNormalize = "egisz-normalize"
 // GroupForward names the consumer group of a registry's forward stage.
 func GroupForward(r Registry) string { return "egisz-forward-" + string(r) }
 
-// Groups lists every consumer group of the gateway.
-func Groups() []string {
+// GroupRetry names the consumer group of a registry's retry tier.
+func GroupRetry(r Registry, delay time.Duration) string {
+	return "egisz-retry-" + string(r) + "-" + shortDuration(delay)
+}
+
+// Groups lists every consumer group of the gateway with these retry tiers.
+func Groups(tiers []time.Duration) []string {
 	out := []string{GroupNormalize}
 	for _, r := range Registries {
 		out = append(out, GroupForward(r))
+		for _, d := range tiers {
+			out = append(out, GroupRetry(r, d))
+		}
 	}
 	return out
 }

@@ -4,8 +4,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/egisz-gateway/egisz-gateway/adapters/destination"
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
 	"github.com/egisz-gateway/egisz-gateway/gateway/app"
@@ -85,6 +83,9 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 		callbackURL = "http://" + deps.HTTPAddr + "/emdr/callback"
 	}
 	var out []app.Worker
+	tiers := cfg.Forward.Retry.TierDelays()
+	parked := forward.NewParked(cfg.Kafka.TopicPrefix+topics.RetryParkedState, deps.Log).WithClient(deps.KafkaOpt)
+	out = append(out, parked)
 	for _, d := range []struct {
 		name topics.Registry
 		cfg  config.Destination
@@ -97,7 +98,8 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 		st, err := forward.New(forward.Config{
 			Registry: d.name, Catalog: deps.Catalog, Prefix: cfg.Kafka.TopicPrefix, InstanceID: cfg.Instance,
 			Dest: d.cfg, Callback: cfg.Forward.Callback, CallbackURL: callbackURL,
-			ClientOpts: deps.KafkaOpt, SessionOpts: []kgo.Opt{deps.KafkaMetrics("forward-" + string(d.name))}, Metrics: m, DLQ: deps.DLQ, Log: deps.Log,
+			ClientOpts: deps.KafkaOpt, KafkaMetrics: deps.KafkaMetrics, Metrics: m, DLQ: deps.DLQ, Log: deps.Log,
+			Tiers: tiers, Parked: parked, OrderByPatient: cfg.Forward.Retry.OrderBy == "patient",
 		}, newRegistry(d.name))
 		if err != nil {
 			return nil, err
@@ -108,6 +110,9 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 		u, _ := url.Parse(d.cfg.URL)
 		deps.Log.Info("forwarding", "registry", d.name, "host", u.Host, "concurrency", d.cfg.Concurrency, "rate_per_minute", d.cfg.RatePerMinute)
 		out = append(out, st)
+		for _, t := range st.Tiers() {
+			out = append(out, t)
+		}
 	}
 	return out, nil
 }

@@ -82,7 +82,7 @@ func BenchmarkForward(b *testing.B) {
 	ctx := context.Background()
 	cl := kc.Client(b, kgo.ProducerLinger(5*time.Millisecond), kgo.MaxBufferedRecords(100_000))
 	adm := kadm.NewClient(cl)
-	if _, err := topics.Ensure(ctx, adm, topics.Default().WithPrefix(kc.Prefix), -1); err != nil {
+	if _, err := topics.Ensure(ctx, adm, topics.Build(testTiers).WithPrefix(kc.Prefix), -1); err != nil {
 		b.Fatal(err)
 	}
 	if resp, err := adm.CreateTopic(ctx, topics.PatientPartitions, -1, nil, kc.Prefix+"raw-out"); err != nil || resp.Err != nil {
@@ -104,6 +104,7 @@ func BenchmarkForward(b *testing.B) {
 
 	cfg := config.Default()
 	cfg.Instance, cfg.Kafka.TopicPrefix = "bench", kc.Prefix
+	cfg.Forward.Retry.Tiers = forwardConfig(kc, nil).Forward.Retry.Tiers
 	cfg.Forward.IEMK.URL = emu
 	cfg.Forward.IEMK.Concurrency = envInt("EGISZ_BENCH_CONCURRENCY", 256)
 	cpu0, start := cpuTime(), time.Now()
@@ -179,7 +180,7 @@ func BenchmarkForwardOutageDrain(b *testing.B) {
 	kc := kafkatest.New(b)
 	ctx := context.Background()
 	cl := kc.Client(b, kgo.ProducerLinger(5*time.Millisecond))
-	if _, err := topics.Ensure(ctx, kadm.NewClient(cl), topics.Default().WithPrefix(kc.Prefix), -1); err != nil {
+	if _, err := topics.Ensure(ctx, kadm.NewClient(cl), topics.Build(testTiers).WithPrefix(kc.Prefix), -1); err != nil {
 		b.Fatal(err)
 	}
 	em := startTestEmulator(b)
@@ -217,4 +218,66 @@ func BenchmarkForwardOutageDrain(b *testing.B) {
 		}
 	}
 	b.Fatalf("the backlog did not drain: %d of %d registered", em.Stats(emulator.ERX).Registered, total)
+}
+
+// BenchmarkRetryUnaffectedKeys forwards EGISZ_BENCH_EVENTS cases (20,000)
+// for as many patients to ИЭМК at 5 ms a call, first with every patient
+// healthy, then with 10% of them answered 503 (their records go round
+// the retry tiers), and reports the throughput of the other 90% beside
+// the healthy run and raw franz-go's transactional copy of the records.
+// Default in-place retries (4 attempts, 200 ms to 5 s apart). Run with
+// -benchtime=1x.
+func BenchmarkRetryUnaffectedKeys(b *testing.B) {
+	n := envInt("EGISZ_BENCH_EVENTS", 20_000)
+	run := func(b *testing.B, parkedShare int) (rate float64, raw float64) {
+		kc := kafkatest.New(b)
+		ctx := context.Background()
+		cl := kc.Client(b, kgo.ProducerLinger(5*time.Millisecond), kgo.MaxBufferedRecords(100_000))
+		adm := kadm.NewClient(cl)
+		if _, err := topics.Ensure(ctx, adm, topics.Build(testTiers).WithPrefix(kc.Prefix), -1); err != nil {
+			b.Fatal(err)
+		}
+		if resp, err := adm.CreateTopic(ctx, topics.PatientPartitions, -1, nil, kc.Prefix+"raw-out"); err != nil || resp.Err != nil {
+			b.Fatalf("create raw-out: %v %v", err, resp.Err)
+		}
+		em := startTestEmulator(b)
+		recs := batchOf(b, kc.Prefix, topics.RegistryIEMK, n, "unaffected")
+		var down []string
+		for i, r := range recs {
+			if parkedShare > 0 && i%(100/parkedShare) == 0 {
+				down = append(down, string(r.Key))
+			}
+		}
+		em.SetFaults(emulator.IEMK, emulator.Faults{LatencyMin: 5 * time.Millisecond, LatencyMax: 5 * time.Millisecond, Unavailable: down})
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			b.Fatal(err)
+		}
+		rawTook, err := kafkatest.RawTransactCopy(ctx, kc.Brokers, kc.Prefix+"raw", kc.Prefix+topics.Outbound(topics.RegistryIEMK), kc.Prefix+"raw-out", n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg := config.Default()
+		cfg.Instance, cfg.Kafka.TopicPrefix = "bench", kc.Prefix
+		cfg.Forward.IEMK.URL = em.url
+		cfg.Forward.IEMK.Concurrency = 256
+		cfg.Forward.Retry.Tiers = forwardConfig(kc, em).Forward.Retry.Tiers
+		healthy := n - len(down)
+		start := time.Now()
+		startForwarder(b, kc, cfg)
+		for em.Stats(emulator.IEMK).Registered < healthy {
+			time.Sleep(5 * time.Millisecond)
+		}
+		took := time.Since(start)
+		b.Logf("%d%% of patients unavailable: %d other events registered in %s (%.0f/s); raw franz-go txn copy of all %d records %s (%.0f/s)",
+			parkedShare, healthy, took.Round(time.Millisecond), float64(healthy)/took.Seconds(), n, rawTook.Round(time.Millisecond), float64(n)/rawTook.Seconds())
+		return float64(healthy) / took.Seconds(), float64(n) / rawTook.Seconds()
+	}
+	var none, parked, rawNone, rawParked float64
+	b.Run("none-parked", func(b *testing.B) { none, rawNone = run(b, 0) })
+	b.Run("10pct-parked", func(b *testing.B) { parked, rawParked = run(b, 10) })
+	b.ReportMetric(none, "healthy-events/s")
+	b.ReportMetric(parked, "unaffected-events/s-with-10%-parked")
+	b.ReportMetric(100*parked/none, "%-of-healthy")
+	b.ReportMetric((rawNone+rawParked)/2, "raw-franz-go-records/s")
+	b.ReportMetric(0, "ns/op")
 }

@@ -83,6 +83,10 @@ func forwardConfig(kc *kafkatest.Cluster, em *registryEmulator) config.Config {
 		d.MaxBatch = 500
 	}
 	cfg.Forward.Callback.Wait = config.Duration(500 * time.Millisecond)
+	cfg.Forward.Retry.Tiers = nil
+	for _, d := range testTiers {
+		cfg.Forward.Retry.Tiers = append(cfg.Forward.Retry.Tiers, config.Duration(d))
+	}
 	return cfg
 }
 
@@ -295,11 +299,14 @@ func forwardCluster(t *testing.T) (*kafkatest.Cluster, context.Context, *kgo.Cli
 	kc := kafkatest.New(t)
 	ctx := kafkatest.Context(t, 4*time.Minute)
 	cl := kc.Client(t, kgo.ProducerLinger(2*time.Millisecond))
-	if _, err := topics.Ensure(ctx, kadm.NewClient(cl), topics.Default().WithPrefix(kc.Prefix), -1); err != nil {
+	if _, err := topics.Ensure(ctx, kadm.NewClient(cl), topics.Build(testTiers).WithPrefix(kc.Prefix), -1); err != nil {
 		t.Fatal(err)
 	}
 	return kc, ctx, cl
 }
+
+// testTiers are short retry tiers, so that tests see records come back.
+var testTiers = []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}
 
 // TestForwardHealthyRegistersEveryEventOnce: with the registries healthy,
 // every outbound event of every registry is registered exactly once, РЭМД

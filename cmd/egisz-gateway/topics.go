@@ -121,7 +121,7 @@ func topicsEnsure(ctx context.Context, cfgPath string, getenv env, stdout, stder
 		fmt.Fprintf(stderr, "egisz-gateway: %v\n", err)
 		return exitUsage
 	}
-	rep, err := topics.Ensure(ctx, kadm.NewClient(cl), topics.Default().WithPrefix(cfg.Kafka.TopicPrefix), int16(cfg.Kafka.ReplicationFactor))
+	rep, err := topics.Ensure(ctx, kadm.NewClient(cl), topics.Build(cfg.Forward.Retry.TierDelays()).WithPrefix(cfg.Kafka.TopicPrefix), int16(cfg.Kafka.ReplicationFactor))
 	for _, n := range rep.Created {
 		fmt.Fprintf(stdout, "created  %s\n", n)
 	}

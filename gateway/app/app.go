@@ -138,7 +138,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		_ = srv.Shutdown(sctx)
 	}()
 
-	cat := topics.Default().WithPrefix(g.cfg.Kafka.TopicPrefix)
+	cat := topics.Build(g.cfg.Forward.Retry.TierDelays()).WithPrefix(g.cfg.Kafka.TopicPrefix)
 	rep, err := topics.Ensure(ctx, kadm.NewClient(admCl), cat, int16(g.cfg.Kafka.ReplicationFactor))
 	if err != nil {
 		return fmt.Errorf("topic catalog: %w", err)
@@ -159,7 +159,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		}
 		return 0
 	}))
-	reg.MustRegister(lag.NewCollector(kadm.NewClient(admCl), cat, lag.Groups(g.cfg.Kafka.TopicPrefix), g.log))
+	reg.MustRegister(lag.NewCollector(kadm.NewClient(admCl), cat, lag.Groups(g.cfg.Kafka.TopicPrefix, g.cfg.Forward.Retry.TierDelays()), g.log))
 	deps := Deps{Config: g.cfg, Catalog: cat, KafkaOpt: opts, Metrics: reg, Log: g.log, KafkaMetrics: kafkaMetrics, DLQ: dlq.NewMetrics(reg),
 		HTTPAddr: g.HTTPAddr, Handle: func(pattern string, h http.Handler) { mux.Handle(pattern, h) }}
 	var workers []Worker

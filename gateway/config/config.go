@@ -76,26 +76,35 @@ type Forward struct {
 	ERX  Destination `yaml:"erx" envprefix:"EGISZ_FORWARD_ERX_"`
 	// Callback is РЭМД's asynchronous answer.
 	Callback Callback `yaml:"remd_callback"`
+	// Retry is what happens after the retries in place.
+	Retry Retry `yaml:"retry"`
+}
+
+// Retry configures the delayed retry tiers (DESIGN §4 "Retry").
+type Retry struct {
+	Tiers   []Duration `yaml:"tiers" env:"EGISZ_RETRY_TIERS" doc:"delays of the retry topics, in order (default 30s,5m,1h); each is a topic egisz.retry.<registry>.<delay>"`
+	OrderBy string     `yaml:"order_by" env:"EGISZ_RETRY_ORDER_BY" doc:"what later records queue behind while a record waits in a tier: dedup (the same case, document or prescription; default) or patient (everything of the patient)"`
 }
 
 // Destination is one registry's endpoint and how hard the gateway may push it.
 // Its environment variables are EGISZ_FORWARD_<REGISTRY>_<NAME>, e.g.
 // EGISZ_FORWARD_REMD_URL.
 type Destination struct {
-	URL             string    `yaml:"url" env:"URL" doc:"the registry's base URL; the stage for this registry does not run while it is empty"`
-	Concurrency     int       `yaml:"concurrency" env:"CONCURRENCY" doc:"requests in flight at most"`
-	RatePerMinute   int       `yaml:"rate_per_minute" env:"RATE_PER_MINUTE" doc:"the registry's quota, requests a minute, retries included; 0 for none"`
-	Burst           int       `yaml:"burst" env:"BURST" doc:"requests the rate limit lets through at once after a quiet spell"`
-	Timeout         Duration  `yaml:"timeout" env:"TIMEOUT" doc:"one attempt may take this long"`
-	Attempts        int       `yaml:"attempts" env:"ATTEMPTS" doc:"attempts in place for one call before the call counts as failed"`
-	BackoffMin      Duration  `yaml:"backoff_min" env:"BACKOFF_MIN" doc:"first wait between attempts; doubles, with jitter"`
-	BackoffMax      Duration  `yaml:"backoff_max" env:"BACKOFF_MAX" doc:"longest wait between attempts"`
-	RetryAfterMax   Duration  `yaml:"retry_after_max" env:"RETRY_AFTER_MAX" doc:"a registry's Retry-After is honoured up to this long"`
-	RetryBudget     Duration  `yaml:"retry_budget" env:"RETRY_BUDGET" doc:"a record that keeps failing transiently this long is parked in the registry's DLQ"`
-	BreakerFailures int       `yaml:"breaker_failures" env:"BREAKER_FAILURES" doc:"consecutive failed attempts that open the circuit breaker"`
-	BreakerOpen     Duration  `yaml:"breaker_open" env:"BREAKER_OPEN" doc:"how long the breaker stays open (consumption paused) before a probe"`
-	MaxBatch        int       `yaml:"max_batch" env:"MAX_BATCH" doc:"records in one transaction at most"`
-	TLS             ClientTLS `yaml:"tls"`
+	URL                string    `yaml:"url" env:"URL" doc:"the registry's base URL; the stage for this registry does not run while it is empty"`
+	Concurrency        int       `yaml:"concurrency" env:"CONCURRENCY" doc:"requests in flight at most"`
+	RatePerMinute      int       `yaml:"rate_per_minute" env:"RATE_PER_MINUTE" doc:"the registry's quota, requests a minute, retries included; 0 for none"`
+	Burst              int       `yaml:"burst" env:"BURST" doc:"requests the rate limit lets through at once after a quiet spell"`
+	Timeout            Duration  `yaml:"timeout" env:"TIMEOUT" doc:"one attempt may take this long"`
+	Attempts           int       `yaml:"attempts" env:"ATTEMPTS" doc:"attempts in place for one call before the call counts as failed"`
+	BackoffMin         Duration  `yaml:"backoff_min" env:"BACKOFF_MIN" doc:"first wait between attempts; doubles, with jitter"`
+	BackoffMax         Duration  `yaml:"backoff_max" env:"BACKOFF_MAX" doc:"longest wait between attempts"`
+	RetryAfterMax      Duration  `yaml:"retry_after_max" env:"RETRY_AFTER_MAX" doc:"a registry's Retry-After is honoured up to this long"`
+	RetryBudget        Duration  `yaml:"retry_budget" env:"RETRY_BUDGET" doc:"a record that keeps failing transiently this long is parked in the registry's DLQ"`
+	BreakerFailures    int       `yaml:"breaker_failures" env:"BREAKER_FAILURES" doc:"consecutive failed attempts that open the circuit breaker"`
+	BreakerOpen        Duration  `yaml:"breaker_open" env:"BREAKER_OPEN" doc:"how long the breaker stays open (consumption paused) before a probe"`
+	BreakerMinRequests int       `yaml:"breaker_min_requests" env:"BREAKER_MIN_REQUESTS" doc:"attempts in the last 10 s below which the breaker stays closed: a few failing records are the retry tiers' business, not an outage"`
+	MaxBatch           int       `yaml:"max_batch" env:"MAX_BATCH" doc:"records in one transaction at most"`
+	TLS                ClientTLS `yaml:"tls"`
 }
 
 // ClientTLS is how the gateway authenticates to a registry (mTLS).
@@ -113,6 +122,15 @@ type Callback struct {
 	Wait           Duration `yaml:"wait" env:"EGISZ_REMD_CALLBACK_WAIT" doc:"a callback for a document not yet known waits this long for the forward stage's write"`
 	ReconcileAfter Duration `yaml:"reconcile_after" env:"EGISZ_REMD_RECONCILE_AFTER" doc:"a document with no callback this long is looked up in РЭМД"`
 	KeepDone       Duration `yaml:"keep_done" env:"EGISZ_REMD_KEEP_DONE" doc:"a finished document is remembered this long, to recognise repeated callbacks"`
+}
+
+// TierDelays returns the retry tiers as durations.
+func (r Retry) TierDelays() []time.Duration {
+	out := make([]time.Duration, len(r.Tiers))
+	for i, d := range r.Tiers {
+		out[i] = d.D()
+	}
+	return out
 }
 
 // HTTP is the gateway's own HTTP endpoint: health, readiness, metrics.
@@ -156,6 +174,7 @@ func Default() Config {
 		Forward: Forward{
 			REMD: DefaultDestination(), IEMK: DefaultDestination(), ERX: DefaultDestination(),
 			Callback: Callback{Wait: Duration(5 * time.Second), ReconcileAfter: Duration(10 * time.Minute), KeepDone: Duration(24 * time.Hour)},
+			Retry:    Retry{Tiers: []Duration{Duration(30 * time.Second), Duration(5 * time.Minute), Duration(time.Hour)}, OrderBy: "dedup"},
 		},
 		HTTP:     HTTP{Listen: "127.0.0.1:9464"},
 		Dev:      Dev{BrokerListen: "127.0.0.1:9092", EmulatorListen: "127.0.0.1:9480"},
@@ -174,7 +193,7 @@ func DefaultDestination() Destination {
 		Concurrency: 64, Burst: 1, Timeout: Duration(10 * time.Second), Attempts: 4,
 		BackoffMin: Duration(200 * time.Millisecond), BackoffMax: Duration(5 * time.Second),
 		RetryAfterMax: Duration(2 * time.Minute), RetryBudget: Duration(time.Hour),
-		BreakerFailures: 5, BreakerOpen: Duration(30 * time.Second), MaxBatch: 2000,
+		BreakerFailures: 5, BreakerOpen: Duration(30 * time.Second), BreakerMinRequests: 20, MaxBatch: 2000,
 	}
 }
 
@@ -271,6 +290,22 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
+	if len(c.Forward.Retry.Tiers) == 0 {
+		return &Error{Key: "forward.retry.tiers", Msg: "at least one tier is required"}
+	}
+	for i, d := range c.Forward.Retry.Tiers {
+		if d < Duration(time.Second) || d%Duration(time.Second) != 0 {
+			return &Error{Key: fmt.Sprintf("forward.retry.tiers[%d]", i), Msg: fmt.Sprintf("%s: use whole seconds, 1s or more (the delay names a topic)", d)}
+		}
+		if i > 0 && d <= c.Forward.Retry.Tiers[i-1] {
+			return &Error{Key: fmt.Sprintf("forward.retry.tiers[%d]", i), Msg: "tiers must grow: each longer than the one before"}
+		}
+	}
+	switch c.Forward.Retry.OrderBy {
+	case "dedup", "patient":
+	default:
+		return &Error{Key: "forward.retry.order_by", Msg: fmt.Sprintf("%q is not one of dedup, patient", c.Forward.Retry.OrderBy)}
+	}
 	for key, d := range map[string]Duration{"wait": c.Forward.Callback.Wait, "reconcile_after": c.Forward.Callback.ReconcileAfter, "keep_done": c.Forward.Callback.KeepDone} {
 		if d <= 0 {
 			return &Error{Key: "forward.remd_callback." + key, Msg: "must be positive"}
@@ -286,7 +321,7 @@ func (d Destination) validate(path string) error {
 			return &Error{Key: path + ".url", Msg: fmt.Sprintf("%q is not an http or https URL", d.URL)}
 		}
 	}
-	for key, n := range map[string]int{"concurrency": d.Concurrency, "burst": d.Burst, "attempts": d.Attempts, "breaker_failures": d.BreakerFailures, "max_batch": d.MaxBatch} {
+	for key, n := range map[string]int{"concurrency": d.Concurrency, "burst": d.Burst, "attempts": d.Attempts, "breaker_failures": d.BreakerFailures, "breaker_min_requests": d.BreakerMinRequests, "max_batch": d.MaxBatch} {
 		if n < 1 {
 			return &Error{Key: path + "." + key, Msg: "must be 1 or more"}
 		}
@@ -434,6 +469,18 @@ func setScalar(v reflect.Value, s string, fail func(string) error) error {
 			if p = strings.TrimSpace(p); p != "" {
 				items = append(items, p)
 			}
+		}
+		if v.Type().Elem() == durationType {
+			ds := make([]Duration, len(items))
+			for i, it := range items {
+				d, err := time.ParseDuration(it)
+				if err != nil {
+					return fail(fmt.Sprintf("%q is not a duration (use 10s, 1m30s, 2h)", it))
+				}
+				ds[i] = Duration(d)
+			}
+			v.Set(reflect.ValueOf(ds))
+			return nil
 		}
 		v.Set(reflect.ValueOf(items))
 	default:

@@ -63,6 +63,7 @@ shutdown_timeout: 20s
 		"EGISZ_FORWARD_IEMK_URL":           "http://iemk.local:8080",
 		"EGISZ_FORWARD_REMD_TLS_CERT_FILE": "/etc/egisz/remd.pem",
 		"EGISZ_FORWARD_REMD_TLS_KEY_FILE":  "/etc/egisz/remd.key",
+		"EGISZ_RETRY_TIERS":                "10s, 1m",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +80,7 @@ shutdown_timeout: 20s
 	want.Forward.REMD.URL, want.Forward.REMD.RatePerMinute = "https://remd.example/api", 50
 	want.Forward.REMD.TLS = ClientTLS{CertFile: "/etc/egisz/remd.pem", KeyFile: "/etc/egisz/remd.key"}
 	want.Forward.IEMK.URL = "http://iemk.local:8080" // the registry's own variable wins over the file
+	want.Forward.Retry.Tiers = []Duration{Duration(10 * time.Second), Duration(time.Minute)}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("got  %+v\nwant %+v", cfg, want)
 	}
@@ -118,6 +120,10 @@ func TestMistakesNameTheKey(t *testing.T) {
 		{"backoff upside down", "forward:\n  erx:\n    backoff_min: 10s\n    backoff_max: 1s\n", nil, "forward.erx.backoff_min", "backoff_max"},
 		{"registry cert without key", "forward:\n  remd:\n    tls:\n      cert_file: c.pem\n", nil, "forward.remd.tls.cert_file", "go together"},
 		{"callback wait", "forward:\n  remd_callback:\n    wait: 0s\n", nil, "forward.remd_callback.wait", "positive"},
+		{"tiers shrink", "forward:\n  retry:\n    tiers: [5m, 30s]\n", nil, "forward.retry.tiers[1]", "must grow"},
+		{"tier under a second", "", map[string]string{"EGISZ_RETRY_TIERS": "500ms"}, "forward.retry.tiers[0]", "whole seconds"},
+		{"tier not a duration", "", map[string]string{"EGISZ_RETRY_TIERS": "30s,soon"}, "EGISZ_RETRY_TIERS", `"soon" is not a duration`},
+		{"order by", "forward:\n  retry:\n    order_by: mo\n", nil, "forward.retry.order_by", "dedup, patient"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

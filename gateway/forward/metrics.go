@@ -17,6 +17,8 @@ type Metrics struct {
 	reconciled    *prometheus.CounterVec
 	pendingDocs   prometheus.Gauge
 	pendingOldest prometheus.Gauge
+	retried       *prometheus.CounterVec
+	queued        *prometheus.CounterVec
 }
 
 // NewMetrics registers the forward stage's metrics on reg (nil: unregistered).
@@ -72,6 +74,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "egisz_remd_pending_oldest_age_seconds",
 			Help: "Age of the oldest document waiting for РЭМД's callback; 0 when none waits.",
 		}),
+		retried: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "egisz_forward_retry_moves_total",
+			Help: "Records moved to a retry tier after a failed round of retries in place, by registry and tier topic.",
+		}, []string{"registry", "tier"}),
+		queued: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "egisz_forward_queued_behind_total",
+			Help: "Records sent to a retry tier only to wait behind an earlier record of their key.",
+		}, []string{"registry"}),
 	}
 	// Series that alerts and the dashboard read exist from the start, at 0.
 	for _, r := range []string{"registered", "not_found", "error"} {
@@ -82,7 +92,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.latency, m.outcomes, m.added, m.breaker, m.waited, m.paused, m.inflight,
-			m.callbacks, m.reconciled, m.pendingDocs, m.pendingOldest)
+			m.callbacks, m.reconciled, m.pendingDocs, m.pendingOldest, m.retried, m.queued)
 	}
 	return m
 }

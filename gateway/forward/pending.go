@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -292,9 +293,10 @@ func (p *Pending) settle(ceID string, e *Entry, cb CallbackResult, now time.Time
 		// own or the MIS side (MIS_NOT_AVAILABLE, CA_INACCESSIBILITY):
 		// the document goes round again.
 		e.State = StateResent
-		again := &kgo.Record{Topic: orig.Topic, Key: orig.Key, Value: orig.Value}
+		// Back to the outbound topic, whichever tier it was last sent from.
+		again := &kgo.Record{Topic: s.topic, Key: orig.Key, Value: orig.Value}
 		for _, h := range orig.Headers {
-			if h.Key != headerResends {
+			if h.Key != headerResends && !strings.HasPrefix(h.Key, "egisz_retry_") {
 				again.Headers = append(again.Headers, h)
 			}
 		}

@@ -1,6 +1,7 @@
 package forward
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -28,6 +30,22 @@ const maxAnswer = 1 << 20
 // errUnhealthy marks an answer that counts against the breaker (5xx, 429)
 // although it is an answer.
 var errUnhealthy = errors.New("registry answered unhealthy")
+
+// retryFailure wraps the failure of a record that is already in a retry
+// tier: the breaker ignores it. Those records are the ones known to fail
+// (one patient the registry cannot take), and they come back again and
+// again; counted, a few such patients would look like an outage and
+// pause every other record. Whether the registry is down is for fresh
+// traffic to tell.
+type retryFailure struct{ err error }
+
+func (r retryFailure) Error() string { return r.err.Error() }
+func (r retryFailure) Unwrap() error { return r.err }
+
+// retryCall marks a call's context as a retry tier's.
+type retryCall struct{}
+
+func isRetryCall(ctx context.Context) bool { return ctx.Value(retryCall{}) != nil }
 
 // sender makes calls to one registry: retries in place through
 // go-retryablehttp, every attempt through the breaker and the rate limit.
@@ -71,12 +89,17 @@ func newSender(registry string, cfg config.Destination, dest Destination, m *Met
 		BucketPeriod: time.Second,
 		Timeout:      cfg.BreakerOpen.D(),
 		// Open on a run of failures that is also most of the recent
-		// traffic: 30% of 503s must not open it, a dead registry must.
+		// traffic, and enough of it: 30% of 503s must not open it, a dead
+		// registry must, and one patient's failing records go to the
+		// retry tiers instead of stopping everyone.
 		ReadyToTrip: func(c gobreaker.Counts) bool {
-			return c.ConsecutiveFailures >= uint32(cfg.BreakerFailures) && c.TotalFailures*2 >= c.Requests
+			return c.ConsecutiveFailures >= uint32(cfg.BreakerFailures) && c.TotalFailures*2 >= c.Requests &&
+				c.Requests >= uint32(cfg.BreakerMinRequests)
 		},
 		// A call given up by the gateway (shutdown, rebalance) says nothing about the registry.
-		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
+		IsExcluded: func(err error) bool {
+			return errors.Is(err, context.Canceled) || errors.As(err, new(retryFailure))
+		},
 		OnStateChange: func(_ string, from, to gobreaker.State) {
 			log.Warn("circuit breaker changed state", "registry", registry, "from", from.String(), "to", to.String())
 			m.breaker.WithLabelValues(registry).Set(float64(to))
@@ -120,17 +143,27 @@ func (g *guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		if err != nil {
 			cancel()
 			s.m.requests.WithLabelValues(s.registry, "transport_error").Inc()
+			if isRetryCall(req.Context()) {
+				return nil, retryFailure{err}
+			}
 			return nil, err
 		}
 		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 		s.m.requests.WithLabelValues(s.registry, strconv.Itoa(resp.StatusCode)).Inc()
 		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+			if isRetryCall(req.Context()) {
+				return resp, retryFailure{errUnhealthy}
+			}
 			return resp, errUnhealthy
 		}
 		return resp, nil
 	})
 	if errors.Is(err, errUnhealthy) {
 		return resp, nil
+	}
+	var rf retryFailure
+	if errors.As(err, &rf) {
+		err = rf.err // the caller sees the failure as it was
 	}
 	if breakerRefused(err) {
 		s.m.requests.WithLabelValues(s.registry, "breaker_open").Inc()
@@ -157,12 +190,63 @@ func (s *sender) checkRetry(ctx context.Context, resp *http.Response, err error)
 		return false, ctx.Err()
 	}
 	if err != nil {
-		return !breakerRefused(err), err
+		retry := !breakerRefused(err)
+		if retry {
+			noteFailure(ctx, func(Call) Outcome { return s.dest.TransportFailure(err) })
+		}
+		return retry, err
 	}
 	if resp.StatusCode == http.StatusTooManyRequests || (resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented) {
+		if l, ok := ctx.Value(attemptKey{}).(*attemptLog); ok {
+			// Read the answer now: it is drained once we return.
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			status, retryAfter := resp.StatusCode, resp.Header.Get("Retry-After")
+			l.note(func(c Call) Outcome { return s.dest.Classify(c, status, retryAfter, body) })
+		}
 		return true, nil
 	}
 	return false, nil
+}
+
+// attemptLog keeps the last failed attempt of a call that is being
+// retried in place, so that a call cut short (its batch waits for nothing
+// else) still says why it failed, and tells the stage it is failing.
+type attemptLog struct {
+	call    Call
+	onFail  func() // once, at the first failed attempt
+	mu      sync.Mutex
+	last    *Outcome
+	started bool
+}
+
+type attemptKey struct{}
+
+func (l *attemptLog) note(outcome func(Call) Outcome) {
+	o := outcome(l.call)
+	l.mu.Lock()
+	l.last = &o
+	first := !l.started
+	l.started = true
+	l.mu.Unlock()
+	if first && l.onFail != nil {
+		l.onFail()
+	}
+}
+
+func (l *attemptLog) lastFailure() (Outcome, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last == nil {
+		return Outcome{}, false
+	}
+	return *l.last, true
+}
+
+func noteFailure(ctx context.Context, outcome func(Call) Outcome) {
+	if l, ok := ctx.Value(attemptKey{}).(*attemptLog); ok {
+		l.note(outcome)
+	}
 }
 
 // backoff is capped exponential backoff with full jitter over its upper

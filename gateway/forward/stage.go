@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,11 +30,23 @@ type Config struct {
 	Callback    config.Callback
 	CallbackURL string // what an asynchronous registry is told to call back
 	ClientOpts  []kgo.Opt
-	SessionOpts []kgo.Opt // the stage's own client only (its metrics hook)
-	Metrics     *Metrics
-	DLQ         *dlq.Metrics // counts what is parked
-	Log         *slog.Logger
-	Now         func() time.Time
+	// KafkaMetrics gives each stage's own client its metrics hook, by name.
+	KafkaMetrics func(name string) kgo.Opt
+	Metrics      *Metrics
+	DLQ          *dlq.Metrics // counts what is parked
+	Log          *slog.Logger
+	Now          func() time.Time
+
+	// Tiers are the delays of the retry topics. With none (or no Parked
+	// table) a record failing transiently is retried in place until its
+	// retry budget is spent.
+	Tiers []time.Duration
+	// Parked is the table of records waiting in the tiers, shared by
+	// every registry's stages in the process.
+	Parked *Parked
+	// OrderByPatient queues a patient's later records behind a parked
+	// one, not only the same case, document or prescription.
+	OrderByPatient bool
 }
 
 // Stage forwards one registry's outbound records.
@@ -45,6 +58,11 @@ type Stage struct {
 	pending *Pending // nil unless the registry is asynchronous
 	m       *Metrics
 	reg     string
+
+	tier  int           // 0: the outbound topic; i: retry tier i, of delay cfg.Tiers[i-1]
+	main  *Stage        // the outbound stage; the tiers share its sender, limits and pending documents
+	tiers []*Stage      // the main stage's retry tiers
+	batch []*kgo.Record // parked-table writes of the batch in hand, applied when it commits
 
 	topic, status, dlqTopic, statusType string
 
@@ -63,6 +81,8 @@ type result struct {
 	out       Outcome
 	done      bool // false: held (shutdown, rebalance) — the batch aborts and is read again
 	exhausted bool
+	escalate  bool // failed transiently after the retries in place: to the next tier
+	behind    bool // an earlier record of its key waits in a tier: queue behind it
 	sends     int
 	first     time.Time
 	took      time.Duration
@@ -71,8 +91,30 @@ type result struct {
 // errHeld aborts a batch that has a record without an outcome.
 var errHeld = errors.New("a record has no outcome yet")
 
-// New builds the stage of cfg.Registry over dest.
+// New builds the stage of cfg.Registry over dest and, when cfg has retry
+// tiers and a parked table, a stage for each tier (Tiers).
 func New(cfg Config, dest Destination) (*Stage, error) {
+	main, err := newStage(cfg, dest, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Parked == nil {
+		return main, nil
+	}
+	for i := range cfg.Tiers {
+		t, err := newStage(cfg, dest, main, i+1)
+		if err != nil {
+			return nil, err
+		}
+		main.tiers = append(main.tiers, t)
+	}
+	return main, nil
+}
+
+// Tiers are the stages of the retry tiers; they run as workers of their own.
+func (s *Stage) Tiers() []*Stage { return s.tiers }
+
+func newStage(cfg Config, dest Destination, main *Stage, tier int) (*Stage, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
@@ -84,34 +126,46 @@ func New(cfg Config, dest Destination) (*Stage, error) {
 	}
 	reg := string(cfg.Registry)
 	s := &Stage{
-		cfg: cfg, dest: dest, m: cfg.Metrics, reg: reg,
+		cfg: cfg, dest: dest, m: cfg.Metrics, reg: reg, tier: tier, main: main,
 		topic:    cfg.Prefix + topics.Outbound(cfg.Registry),
 		status:   cfg.Prefix + topics.StatusTopic,
 		dlqTopic: cfg.Prefix + topics.RegistryDLQ(cfg.Registry),
-		sem:      make(chan struct{}, cfg.Dest.Concurrency),
 		assigned: map[int32]bool{},
 	}
 	if t, ok := cfg.Catalog.Lookup(s.status); ok {
 		s.statusType = t.EventType
 	}
-	snd, err := newSender(reg, cfg.Dest, dest, cfg.Metrics, s.onBreaker, cfg.Log)
-	if err != nil {
-		return nil, err
-	}
-	s.send = snd
-	s.m.breaker.WithLabelValues(reg).Set(0)
-	s.m.paused.WithLabelValues(reg).Set(0)
-	if dest.Async() {
-		if s.pending, err = newPending(s); err != nil {
-			return nil, fmt.Errorf("forward %s: %w", reg, err)
+	name, group := "forward-"+reg, topics.GroupForward(cfg.Registry)
+	if main == nil {
+		s.main = s
+		s.sem = make(chan struct{}, cfg.Dest.Concurrency)
+		snd, err := newSender(reg, cfg.Dest, dest, cfg.Metrics, s.onBreaker, cfg.Log)
+		if err != nil {
+			return nil, err
 		}
+		s.send = snd
+		s.m.breaker.WithLabelValues(reg).Set(0)
+		s.m.paused.WithLabelValues(reg).Set(0)
+		if dest.Async() {
+			if s.pending, err = newPending(s); err != nil {
+				return nil, fmt.Errorf("forward %s: %w", reg, err)
+			}
+		}
+	} else {
+		// One registry, one quota, one breaker, one concurrency limit.
+		s.sem, s.send, s.pending = main.sem, main.send, main.pending
+		d := cfg.Tiers[tier-1]
+		s.topic = cfg.Prefix + topics.Retry(cfg.Registry, d)
+		group = topics.GroupRetry(cfg.Registry, d)
+		name = strings.TrimPrefix(group, "egisz-")
+		s.m.retried.WithLabelValues(reg, s.topic) // the series exist from the start, at 0
+		s.m.queued.WithLabelValues(reg)
 	}
-	name := "forward-" + reg
 	st, err := eos.New(eos.Config{
-		Name: name, Group: cfg.Prefix + topics.GroupForward(cfg.Registry), Input: []string{s.topic},
+		Name: name, Group: cfg.Prefix + group, Input: []string{s.topic},
 		TransactionalID: cfg.Prefix + cfg.InstanceID + "-" + name,
 		ClientOpts:      cfg.ClientOpts,
-		ExtraOpts:       append(append([]kgo.Opt{}, cfg.SessionOpts...), kgo.RecordPartitioner(eos.NamedPartitions(cfg.Prefix+topics.REMDPendingState))),
+		ExtraOpts:       sessionOpts(cfg, name),
 		MaxBatch:        cfg.Dest.MaxBatch, Log: cfg.Log,
 		OnAssigned: s.onAssigned, OnRevoked: s.onRevoked,
 	}, s)
@@ -123,11 +177,16 @@ func New(cfg Config, dest Destination) (*Stage, error) {
 }
 
 // Name is the worker's name.
-func (s *Stage) Name() string { return "forward-" + s.reg }
+func (s *Stage) Name() string { return s.eos.Name() }
 
 // Ready is nil once the stage has joined its group (and, for РЭМД, the
 // pending documents are loaded).
 func (s *Stage) Ready() error {
+	if s.main == s && s.cfg.Parked != nil && len(s.tiers) > 0 {
+		if err := s.cfg.Parked.Ready(); err != nil {
+			return err
+		}
+	}
 	if s.pending != nil {
 		if err := s.pending.table.Ready(); err != nil {
 			return err
@@ -145,7 +204,15 @@ func (s *Stage) Callback() *Pending { return s.pending }
 
 // Run forwards until ctx ends.
 func (s *Stage) Run(ctx context.Context) error {
-	if s.pending == nil {
+	if s.cfg.Parked != nil && len(s.main.tiers) > 0 {
+		// Until the parked records are known, a record could overtake one.
+		for s.cfg.Parked.Ready() != nil {
+			if sleepCtx(ctx, 50*time.Millisecond) != nil {
+				return nil
+			}
+		}
+	}
+	if s.pending == nil || s.main != s {
 		return s.eos.Run(ctx)
 	}
 	pctx, stop := context.WithCancel(ctx)
@@ -163,7 +230,7 @@ func (s *Stage) onAssigned(_ context.Context, assigned map[string][]int32) {
 	for _, p := range assigned[s.topic] {
 		s.assigned[p] = true
 	}
-	if s.paused.Load() {
+	if s.main.paused.Load() {
 		s.eos.Client().PauseFetchTopics(s.topic) // newly assigned partitions wait too
 	}
 }
@@ -202,7 +269,9 @@ func (s *Stage) onBreaker(_, to gobreaker.State) {
 	switch to {
 	case gobreaker.StateOpen:
 		s.paused.Store(true)
-		s.eos.Client().PauseFetchTopics(s.topic)
+		for _, st := range append([]*Stage{s}, s.tiers...) {
+			st.eos.Client().PauseFetchTopics(st.topic)
+		}
 		s.m.paused.WithLabelValues(s.reg).Set(1)
 		at := time.Now().Add(s.cfg.Dest.BreakerOpen.D())
 		s.resumeAt.Store(at.UnixNano())
@@ -220,7 +289,9 @@ func (s *Stage) onBreaker(_, to gobreaker.State) {
 
 func (s *Stage) resume(why string) {
 	s.paused.Store(false)
-	s.eos.Client().ResumeFetchTopics(s.topic)
+	for _, st := range append([]*Stage{s}, s.tiers...) {
+		st.eos.Client().ResumeFetchTopics(st.topic)
+	}
 	s.m.paused.WithLabelValues(s.reg).Set(0)
 	s.cfg.Log.Info("outbound partitions resumed", "registry", s.reg, "why", why)
 }
@@ -253,14 +324,68 @@ func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
 		g.recs = append(g.recs, r)
 		s.results[r] = &result{}
 	}
+	s.batch = s.batch[:0]
+	tiered := s.cfg.Parked != nil && len(s.main.tiers) > 0
+	// Once every record still out is failing and retrying in place, the
+	// batch waits for nothing else: after a short grace those records go
+	// to a tier, instead of holding every other key's outcome back.
+	hurryCtx, hurry := context.WithCancel(ctx)
+	defer hurry()
+	var running, failing atomic.Int64
+	running.Add(int64(len(order)))
 	var wg sync.WaitGroup
+	if tiered {
+		stop := make(chan struct{})
+		defer close(stop)
+		go s.watchStragglers(stop, &running, &failing, hurry)
+	}
 	for _, g := range order {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			parkedHere := map[string]bool{} // order keys this batch sent to a tier
+			takenOut := map[string]bool{}   // ce_ids this batch took out of the tiers
+			isFailing := false
+			onFail := func() {
+				if !isFailing {
+					isFailing = true
+					running.Add(-1)
+					failing.Add(1)
+				}
+			}
+			defer func() {
+				if isFailing {
+					failing.Add(-1)
+				} else {
+					running.Add(-1)
+				}
+			}()
 			for _, r := range g.recs {
+				if isFailing { // the failing record is settled: the group runs normally again
+					isFailing = false
+					failing.Add(-1)
+					running.Add(1)
+				}
 				res := s.results[r]
-				s.forward(ctx, r, res)
+				if tiered {
+					if s.tier > 0 && sleepCtx(ctx, time.Until(retryDue(r))) != nil {
+						return // never early; a revocation ends the wait
+					}
+					ok, id := s.orderKey(r), header(r, "ce_id")
+					if parkedHere[ok] || s.cfg.Parked.ahead(s.reg, ok, id, s.seqOf(r), takenOut) {
+						res.behind, res.done, res.first = true, true, s.cfg.Now()
+						parkedHere[ok] = true
+						continue
+					}
+					s.forward(ctx, hurryCtx, r, res, onFail)
+					if res.escalate {
+						parkedHere[ok] = true
+					} else if res.done {
+						takenOut[id] = true
+					}
+				} else {
+					s.forward(ctx, ctx, r, res, nil)
+				}
 				if !res.done {
 					return // later records of the key must not overtake it
 				}
@@ -270,9 +395,39 @@ func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
 	wg.Wait()
 }
 
+// watchStragglers hurries the batch's calls once no group is making
+// progress other than retrying a failing record, for longer than the
+// first backoff: long enough for a blip to pass in place.
+func (s *Stage) watchStragglers(stop <-chan struct{}, running, failing *atomic.Int64, hurry context.CancelFunc) {
+	grace := s.cfg.Dest.BackoffMin.D() + 100*time.Millisecond
+	var since time.Time
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		// An open breaker is an outage, not stragglers: the batch waits.
+		if running.Load() > 0 || failing.Load() == 0 || s.send.breaker.State() != gobreaker.StateClosed {
+			since = time.Time{}
+			continue
+		}
+		if since.IsZero() {
+			since = time.Now()
+		} else if time.Since(since) >= grace {
+			hurry()
+			return
+		}
+	}
+}
+
 // forward takes one record to an outcome, retrying transient failures
-// (in place, then across breaker waits) until its retry budget is spent.
-func (s *Stage) forward(ctx context.Context, r *kgo.Record, res *result) {
+// (in place, then across breaker waits) until its retry budget is spent,
+// or, with retry tiers, until its retries in place are spent or cut short
+// (callCtx ends while ctx, the batch's, does not): then it escalates.
+func (s *Stage) forward(ctx, callCtx context.Context, r *kgo.Record, res *result, onFail func()) {
 	res.first = s.cfg.Now()
 	defer func() { res.took = s.cfg.Now().Sub(res.first) }()
 	call, err := s.dest.Build(r.Value, header(r, "ce_id"), s.cfg.CallbackURL)
@@ -283,8 +438,22 @@ func (s *Stage) forward(ctx context.Context, r *kgo.Record, res *result) {
 		return
 	}
 	for round := 0; ; round++ {
-		out, refused := s.call(ctx, call)
+		log := &attemptLog{call: call, onFail: onFail}
+		cctx := callCtx
+		if s.send.open() {
+			cctx = ctx // the batch waits out an outage whole
+		}
+		out, refused := s.call(context.WithValue(cctx, attemptKey{}, log), call)
 		res.sends++
+		if out.Result == Retry && ctx.Err() == nil && cctx.Err() != nil && !refused {
+			// Cut short: the rest of the batch is done. It goes to a tier
+			// with the failure its attempts saw.
+			if last, ok := log.lastFailure(); ok {
+				out = last
+			}
+			res.out, res.done, res.escalate = out, true, true
+			return
+		}
 		if out.Result == Reconcile {
 			out, refused = s.reconcile(ctx, call, out)
 		}
@@ -293,6 +462,13 @@ func (s *Stage) forward(ctx context.Context, r *kgo.Record, res *result) {
 			return
 		}
 		if ctx.Err() != nil {
+			return
+		}
+		if !refused && !s.send.open() && s.cfg.Parked != nil && len(s.main.tiers) > 0 {
+			// The retries in place are spent: the record waits in a tier,
+			// and the partition goes on. An open breaker is different: the
+			// registry is down for everyone, and the batch waits for it.
+			res.out, res.done, res.escalate = out, true, true
 			return
 		}
 		if s.cfg.Now().Sub(res.first) >= s.cfg.Dest.RetryBudget.D() {
@@ -322,6 +498,9 @@ func (s *Stage) call(ctx context.Context, call Call) (Outcome, bool) {
 	case s.sem <- struct{}{}:
 	case <-ctx.Done():
 		return Outcome{Result: Retry}, false
+	}
+	if s.tier > 0 {
+		ctx = context.WithValue(ctx, retryCall{}, true)
 	}
 	s.m.inflight.WithLabelValues(s.reg).Inc()
 	before := s.send.limiter.Waited()
@@ -361,6 +540,13 @@ func (s *Stage) Transform(_ context.Context, r *kgo.Record, out *eos.Output) err
 	}
 	now := s.cfg.Now()
 	s.m.added.WithLabelValues(s.reg).Observe(res.took.Seconds())
+	if res.behind || res.escalate {
+		s.toTier(out, r, res, now)
+		return nil
+	}
+	if s.tier > 0 {
+		s.leave(out, r) // it leaves the tiers with its outcome
+	}
 	switch res.out.Result {
 	case Registered:
 		s.emitStatus(out, r, "registered", res.out.RegistryID, nil, now)
@@ -436,4 +622,12 @@ func header(r *kgo.Record, k string) string {
 		}
 	}
 	return ""
+}
+
+func sessionOpts(cfg Config, name string) []kgo.Opt {
+	opts := []kgo.Opt{kgo.RecordPartitioner(eos.NamedPartitions(cfg.Prefix + topics.REMDPendingState))}
+	if cfg.KafkaMetrics != nil {
+		opts = append(opts, cfg.KafkaMetrics(name))
+	}
+	return opts
 }

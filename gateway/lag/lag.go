@@ -35,10 +35,11 @@ type Collector struct {
 	cached []prometheus.Metric
 }
 
-// Groups returns the gateway's consumer groups under prefix.
-func Groups(prefix string) []string {
+// Groups returns the gateway's consumer groups under prefix, with these
+// retry tiers.
+func Groups(prefix string, tiers []time.Duration) []string {
 	var out []string
-	for _, g := range topics.Groups() {
+	for _, g := range topics.Groups(tiers) {
 		out = append(out, prefix+g)
 	}
 	return out

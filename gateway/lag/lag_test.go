@@ -48,7 +48,7 @@ func TestLagAndBacklogs(t *testing.T) {
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(NewCollector(adm, cat, Groups(kc.Prefix), slog.New(slog.NewTextHandler(io.Discard, nil))))
+	reg.MustRegister(NewCollector(adm, cat, Groups(kc.Prefix, topics.RetryTiers), slog.New(slog.NewTextHandler(io.Discard, nil))))
 	want := `
 # HELP egisz_lag_scrape_errors 1 when the last reading of lag or topic sizes failed (the cluster did not answer), else 0.
 # TYPE egisz_lag_scrape_errors gauge

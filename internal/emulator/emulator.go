@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -45,6 +46,9 @@ type Faults struct {
 	RateDropCallbk float64 `json:"rate_drop_callback"`  // РЭМД: never send the result
 	// Reject answers these patients (by СНИЛС) with this registry code.
 	Reject map[string]string `json:"reject"`
+	// Unavailable answers every request for these patients (by СНИЛС) 503:
+	// a transient failure that outlasts the retries in place.
+	Unavailable []string `json:"unavailable"`
 	// CallbackDelay is how long РЭМД takes to send its result.
 	CallbackDelay time.Duration `json:"callback_delay"`
 	// Down answers every request 503 (a full outage).
@@ -60,6 +64,7 @@ type Stats struct {
 	Faulted    int            `json:"faulted"`    // answered with an injected fault
 	Callbacks  int            `json:"callbacks"`  // РЭМД results delivered
 	ByKey      map[string]int `json:"by_key"`     // idempotency key -> accepted requests
+	Order      []string       `json:"order"`      // idempotency keys in the order they were accepted
 	Times      []time.Time    `json:"-"`          // when each accepted request arrived
 }
 
@@ -150,6 +155,7 @@ func (e *Emulator) Stats(registry string) Stats {
 		s.ByKey[k] = v
 	}
 	s.Times = append([]time.Time(nil), e.stats[registry].Times...)
+	s.Order = append([]string(nil), e.stats[registry].Order...)
 	return s
 }
 
@@ -255,6 +261,13 @@ func (e *Emulator) register(registry string) http.HandlerFunc {
 			writeJSON(w, code, Answer{RequestID: req.RequestID, Status: "error", Errors: []Error{{msg, "injected fault"}}})
 			return
 		}
+		if slices.Contains(f.Unavailable, req.Patient.SNILS) && req.Patient.SNILS != "" {
+			e.mu.Lock()
+			st.Faulted++
+			e.mu.Unlock()
+			writeJSON(w, http.StatusServiceUnavailable, Answer{RequestID: req.RequestID, Status: "error", Errors: []Error{{"RUNTIME_ERROR", "Невозможно обработать запрос (injected)"}}})
+			return
+		}
 		if key == "" {
 			writeJSON(w, http.StatusBadRequest, Answer{RequestID: req.RequestID, Status: "error", Errors: []Error{{"VALIDATION_ERROR", "no idempotency key (Idempotency-Key header or local_uid)"}}})
 			return
@@ -277,6 +290,7 @@ func (e *Emulator) register(registry string) http.HandlerFunc {
 			e.ids[registry+"|"+key] = id
 			st.Registered++
 			st.ByKey[key]++
+			st.Order = append(st.Order, key)
 			st.Times = append(st.Times, time.Now())
 		}
 		e.mu.Unlock()

@@ -1,0 +1,161 @@
+package forward
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+// Headers of a record in a retry tier. The original headers stay; these
+// are replaced on every move, and a record parked at the end carries them
+// into the DLQ: its whole history.
+const (
+	HRetryDue     = "egisz_retry_due"           // RFC 3339: not to be tried before
+	HRetryAttempt = "egisz_retry_attempt"       // rounds of retries in place so far
+	HRetryFirst   = "egisz_retry_first_failure" // RFC 3339
+	HRetryError   = "egisz_retry_last_error"    // reason code and HTTP status of the last failure
+	HRetrySeq     = "egisz_retry_seq"           // the record's offset in the outbound topic: order within its key
+	HRetryOrigin  = "egisz_retry_origin"        // outbound topic/partition/offset
+	HRetryHistory = "egisz_retry_history"       // JSON: one entry per failed round
+)
+
+// retryEvent is one failed round in a record's history.
+type retryEvent struct {
+	At     time.Time `json:"at"`
+	Tier   string    `json:"tier"` // where it failed: the outbound topic or a tier
+	Reason string    `json:"reason,omitempty"`
+	HTTP   int       `json:"http_status,omitempty"`
+}
+
+func retryDue(r *kgo.Record) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, header(r, HRetryDue))
+	return t
+}
+
+func (s *Stage) seqOf(r *kgo.Record) int64 {
+	if v := header(r, HRetrySeq); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return n
+		}
+	}
+	return r.Offset
+}
+
+// orderKey is what later records queue behind: the dedup key (the same
+// case, document, prescription), or the whole patient by configuration.
+func (s *Stage) orderKey(r *kgo.Record) string {
+	if !s.cfg.OrderByPatient {
+		if ev, _, err := topics.SplitOutbound(r.Value); err == nil && ev.DedupKey != "" {
+			return ev.DedupKey
+		}
+	}
+	return string(r.Key)
+}
+
+// toTier sends r to a retry tier: the next one after a failed round, the
+// same one (or the first, from the outbound topic) when it only queues
+// behind an earlier record of its key. A record past the last tier or its
+// retry budget is parked instead, with its history.
+func (s *Stage) toTier(out *eos.Output, r *kgo.Record, res *result, now time.Time) {
+	attempt, _ := strconv.Atoi(header(r, HRetryAttempt))
+	first, err := time.Parse(time.RFC3339Nano, header(r, HRetryFirst))
+	if err != nil {
+		first = res.first
+	}
+	next := s.tier
+	var history []retryEvent
+	if h := header(r, HRetryHistory); h != "" {
+		_ = json.Unmarshal([]byte(h), &history)
+	}
+	lastErr := header(r, HRetryError)
+	if res.escalate {
+		attempt++
+		next = s.tier + 1
+		ev := retryEvent{At: now, Tier: s.topic, HTTP: res.out.HTTPStatus}
+		if len(res.out.Reasons) > 0 {
+			ev.Reason = res.out.Reasons[0].Code
+		}
+		history = append(history, ev)
+		lastErr = strings.TrimSpace(ev.Reason + " " + strconv.Itoa(ev.HTTP))
+	} else if s.tier == 0 {
+		next = 1
+	}
+	ok, id := s.orderKey(r), header(r, "ce_id")
+	histJSON, _ := json.Marshal(history)
+	headers := make([]kgo.RecordHeader, 0, len(r.Headers)+7)
+	for _, h := range r.Headers {
+		if !strings.HasPrefix(h.Key, "egisz_retry_") {
+			headers = append(headers, h)
+		}
+	}
+	origin := header(r, HRetryOrigin)
+	if origin == "" {
+		origin = r.Topic + "/" + strconv.Itoa(int(r.Partition)) + "/" + strconv.FormatInt(r.Offset, 10)
+	}
+	seq := strconv.FormatInt(s.seqOf(r), 10)
+	if next > len(s.main.tiers) || now.Sub(first) >= s.cfg.Dest.RetryBudget.D() {
+		// Out of tiers or of time: parked, with every round in its headers.
+		parkedRec := *r
+		parkedRec.Headers = append(headers,
+			kgo.RecordHeader{Key: HRetryAttempt, Value: []byte(strconv.Itoa(attempt))},
+			kgo.RecordHeader{Key: HRetryFirst, Value: []byte(first.UTC().Format(time.RFC3339Nano))},
+			kgo.RecordHeader{Key: HRetryError, Value: []byte(lastErr)},
+			kgo.RecordHeader{Key: HRetrySeq, Value: []byte(seq)},
+			kgo.RecordHeader{Key: HRetryOrigin, Value: []byte(origin)},
+			kgo.RecordHeader{Key: HRetryHistory, Value: histJSON})
+		ex := s.dest.Reason(ReasonRetryExhausted)
+		o := res.out
+		o.Reasons = append([]topics.Reason{ex}, o.Reasons...)
+		s.park(out, &parkedRec, o, attempt, first, now, "failed")
+		s.leave(out, r)
+		return
+	}
+	tier := s.main.tiers[next-1]
+	due := now.Add(s.cfg.Tiers[next-1])
+	moved := &kgo.Record{Topic: tier.topic, Key: r.Key, Value: r.Value, Headers: append(headers,
+		kgo.RecordHeader{Key: HRetryDue, Value: []byte(due.UTC().Format(time.RFC3339Nano))},
+		kgo.RecordHeader{Key: HRetryAttempt, Value: []byte(strconv.Itoa(attempt))},
+		kgo.RecordHeader{Key: HRetryFirst, Value: []byte(first.UTC().Format(time.RFC3339Nano))},
+		kgo.RecordHeader{Key: HRetryError, Value: []byte(lastErr)},
+		kgo.RecordHeader{Key: HRetrySeq, Value: []byte(seq)},
+		kgo.RecordHeader{Key: HRetryOrigin, Value: []byte(origin)},
+		kgo.RecordHeader{Key: HRetryHistory, Value: histJSON},
+	)}
+	out.Emit(moved)
+	entry := s.cfg.Parked.record(s.reg, ok, id, &ParkedEntry{Seq: s.seqOf(r), Tier: tier.topic, Since: now})
+	out.Emit(entry)
+	s.batch = append(s.batch, entry)
+	if res.escalate {
+		s.m.retried.WithLabelValues(s.reg, tier.topic).Inc()
+	} else {
+		s.m.queued.WithLabelValues(s.reg).Inc()
+	}
+}
+
+// leave writes the tombstone of a record that leaves the tiers.
+func (s *Stage) leave(out *eos.Output, r *kgo.Record) {
+	if s.cfg.Parked == nil || (s.tier == 0 && header(r, HRetryDue) == "") {
+		return
+	}
+	t := s.cfg.Parked.record(s.reg, s.orderKey(r), header(r, "ce_id"), nil)
+	out.Emit(t)
+	s.batch = append(s.batch, t)
+}
+
+// Committed applies the batch's parked-table writes here at once: the
+// next batch must see them before the table's follower does.
+func (s *Stage) Committed() {
+	if s.cfg.Parked != nil {
+		s.cfg.Parked.apply(s.batch)
+	}
+	s.batch = s.batch[:0]
+}
+
+// Aborted drops them: the batch is read again.
+func (s *Stage) Aborted() { s.batch = s.batch[:0] }
