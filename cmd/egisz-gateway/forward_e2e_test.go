@@ -349,6 +349,20 @@ func TestForwardThrough503s(t *testing.T) {
 	status := registryStatuses{newStatusReader(t, kc)}
 	iemk := batchOf(t, kc.Prefix, topics.RegistryIEMK, 400, "flaky")
 	remd := batchOf(t, kc.Prefix, topics.RegistryREMD, 100, "flaky")
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		got := status.terminal(topics.RegistryREMD)
+		for _, r := range remd {
+			id := header(r, "ce_id")
+			if len(got[id]) == 0 {
+				e, ok := f.stage(topics.RegistryREMD).Callback().Get(id)
+				t.Logf("%s has no final status; statuses %v; pending entry %v %+v; emulator accepted it %d times; %d records parked; re-sends seen %d",
+					id, status.snapshot(t, nil)[id], ok, e, em.Stats(emulator.REMD).ByKey[uuidFor(id)], f.parked().Len(), em.Stats(emulator.REMD).Resent)
+			}
+		}
+	})
 	produceAll(t, ctx, cl, append(iemk, remd...))
 	exactlyOnce(t, status.waitTerminal(t, ctx, topics.RegistryIEMK, len(iemk)), iemk, "registered", em, topics.RegistryIEMK)
 	exactlyOnce(t, status.waitTerminal(t, ctx, topics.RegistryREMD, len(remd)), remd, "registered", em, topics.RegistryREMD)

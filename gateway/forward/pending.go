@@ -27,8 +27,13 @@ const (
 	StateRegistered = "registered" // the callback (or a lookup) gave the emdrId
 	StateRejected   = "rejected"   // the callback gave error codes; parked
 	StateResent     = "resent"     // the callback's errors were transient; sent again
-	StateOrphan     = "orphan"     // a callback for a document not (yet) known here
+	StateOrphan     = "orphan"     // a callback for a document not (yet) known here; kept under orphanPrefix+ce_id
 )
+
+// orphanPrefix keys an early callback apart from its document's entry:
+// under the same key, whichever of the two was written last would hide
+// the other.
+const orphanPrefix = "orphan|"
 
 // resendLimit is how often a document is sent again for transient errors
 // in РЭМД's callback before it is parked.
@@ -116,21 +121,22 @@ func newPending(s *Stage) (*Pending, error) {
 		p.partitions = t.Partitions
 	}
 	p.table = reftable.New("remd-pending", topic, func(key, value []byte, _ map[string]string) (string, *Entry, bool) {
+		k := string(key)
+		id, isOrphan := strings.CutPrefix(k, orphanPrefix)
 		if value == nil {
-			p.noteOrphan(string(key), nil)
-			return string(key), nil, true
+			if isOrphan {
+				p.noteOrphan(id, nil)
+			}
+			return k, nil, true
 		}
 		var e Entry
 		if err := json.Unmarshal(value, &e); err != nil {
 			return "", nil, false
 		}
-		switch e.State {
-		case StateOrphan:
-			p.noteOrphan(string(key), e.Callback)
-		case StateRegistered, StateRejected, StateResent:
-			p.noteOrphan(string(key), nil)
+		if isOrphan && e.Callback != nil {
+			p.noteOrphan(id, e.Callback)
 		}
-		return string(key), &e, true
+		return k, &e, true
 	}, s.cfg.Log)
 	p.docs = s.m.pendingDocs
 	p.oldest = s.m.pendingOldest
@@ -215,11 +221,12 @@ func (p *Pending) settleOrphans(ctx context.Context) {
 		mu.Lock()
 		if e, ok = p.table.Get(k); ok && e != nil && e.State == StatePending {
 			next := *e
-			recs := p.settle(k, &next, cb, p.s.cfg.Now())
+			recs := append(p.settle(k, &next, cb, p.s.cfg.Now()), p.orphanTombstone(k))
 			if err := p.writer.write(ctx, recs); err != nil {
 				p.s.cfg.Log.Warn("early РЭМД callback not applied; next round", "request_id", k, "err", err)
 			} else {
 				p.table.Put(k, &next, false)
+				p.table.Put(orphanPrefix+k, nil, true)
 				p.noteOrphan(k, nil)
 				p.s.m.callbacks.WithLabelValues("orphan_settled").Inc()
 			}
@@ -269,6 +276,7 @@ func (p *Pending) accepted(out *eos.Output, r *kgo.Record, now time.Time) {
 		for _, rec := range p.settle(ceID, e, cb, now) {
 			out.Emit(rec)
 		}
+		out.Emit(p.orphanTombstone(ceID))
 		return
 	}
 	out.Emit(p.entryRecord(ceID, e))
@@ -377,7 +385,7 @@ func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 		// its write comes, and the sweep forgets it after keep_done.
 		cp := cb
 		next = Entry{State: StateOrphan, Partition: p.partitionOf(cb.RequestID), Callback: &cp, FirstCB: now, LastCB: now, Callbacks: 1}
-		recs, result = []*kgo.Record{p.entryRecord(cb.RequestID, &next)}, "orphan"
+		recs, result = []*kgo.Record{p.entryRecord(orphanPrefix+cb.RequestID, &next)}, "orphan"
 	case e.State == StatePending:
 		next = *e
 		next.Callbacks++
@@ -402,9 +410,11 @@ func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 	if err := p.writer.write(ctx, recs); err != nil {
 		return err
 	}
-	p.table.Put(cb.RequestID, &next, false)
 	if next.State == StateOrphan {
+		p.table.Put(orphanPrefix+cb.RequestID, &next, false)
 		p.noteOrphan(cb.RequestID, next.Callback)
+	} else {
+		p.table.Put(cb.RequestID, &next, false)
 	}
 	if result != "" {
 		p.s.m.callbacks.WithLabelValues(result).Inc()
@@ -412,7 +422,11 @@ func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 	return nil
 }
 
-// partitionOf places an orphan, which has no outbound record to follow.
+func (p *Pending) orphanTombstone(ceID string) *kgo.Record {
+	return &kgo.Record{Topic: p.topic, Partition: p.partitionOf(ceID), Key: []byte(orphanPrefix + ceID)}
+}
+
+// partitionOf places a document's entries by its ce_id.
 func (p *Pending) partitionOf(key string) int32 {
 	h := fnv.New32a()
 	h.Write([]byte(key))
