@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -214,8 +215,10 @@ func outbound(t testing.TB, prefix string, reg topics.Registry, kind, exampleNam
 	}}
 }
 
+// uuidFor mints a document's localUid from its ce_id (a hash, so that
+// distinct ids never share one).
 func uuidFor(s string) string {
-	h := fmt.Sprintf("%032x", []byte(s+"................"))[:32]
+	h := fmt.Sprintf("%x", sha256.Sum256([]byte(s)))
 	return h[0:8] + "-" + h[8:12] + "-4" + h[13:16] + "-8" + h[17:20] + "-" + h[20:32]
 }
 
@@ -639,4 +642,30 @@ func TestForwardLateRepeatedAndEarlyCallbacks(t *testing.T) {
 	if e, _ := cb.Get(header(normal, "ce_id")); e == nil || e.Callbacks != 3 {
 		t.Errorf("entry %+v, want 3 callbacks noted", e)
 	}
+}
+
+// TestForwardRebalanceRegistersEachOnce: a second instance joins the
+// forward groups mid-stream; partitions move with records in flight, and
+// still every event gets one final status and each key is registered
+// once at the registry (a re-send it recognises is allowed).
+func TestForwardRebalanceRegistersEachOnce(t *testing.T) {
+	kc, ctx, cl := forwardCluster(t)
+	em := startTestEmulator(t)
+	em.SetFaults(emulator.IEMK, emulator.Faults{LatencyMin: 2 * time.Millisecond, LatencyMax: 10 * time.Millisecond})
+	em.SetFaults(emulator.REMD, emulator.Faults{LatencyMin: 2 * time.Millisecond, LatencyMax: 10 * time.Millisecond})
+	cfg := forwardConfig(kc, em)
+	cfg.Forward.IEMK.Concurrency, cfg.Forward.REMD.Concurrency = 8, 8
+	startForwarder(t, kc, cfg)
+	status := registryStatuses{newStatusReader(t, kc)}
+	iemk := batchOf(t, kc.Prefix, topics.RegistryIEMK, 1500, "rebalance")
+	remd := batchOf(t, kc.Prefix, topics.RegistryREMD, 300, "rebalance")
+	produceAll(t, ctx, cl, append(iemk, remd...))
+	waitFor(t, ctx, "a third of ИЭМК's events", func() bool { return em.Stats(emulator.IEMK).Registered >= len(iemk)/3 })
+	second := cfg
+	second.Instance = "fwd-2"
+	startForwarder(t, kc, second)
+	exactlyOnce(t, status.waitTerminal(t, ctx, topics.RegistryIEMK, len(iemk)), iemk, "registered", em, topics.RegistryIEMK)
+	exactlyOnce(t, status.waitTerminal(t, ctx, topics.RegistryREMD, len(remd)), remd, "registered", em, topics.RegistryREMD)
+	t.Logf("ИЭМК: %d registered, %d re-sends recognised as such; РЭМД: %d registered, %d re-sends",
+		em.Stats(emulator.IEMK).Registered, em.Stats(emulator.IEMK).Resent, em.Stats(emulator.REMD).Registered, em.Stats(emulator.REMD).Resent)
 }
