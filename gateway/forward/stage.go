@@ -329,45 +329,29 @@ func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
 	// Once every record still out is failing and retrying in place, the
 	// batch waits for nothing else: after a short grace those records go
 	// to a tier, instead of holding every other key's outcome back.
-	hurryCtx, hurry := context.WithCancel(ctx)
-	defer hurry()
-	var running, failing atomic.Int64
-	running.Add(int64(len(order)))
+	lanes := make([]*lane, len(order))
+	for i := range lanes {
+		lanes[i] = &lane{}
+	}
 	var wg sync.WaitGroup
 	if tiered {
 		stop := make(chan struct{})
 		defer close(stop)
-		go s.watchStragglers(stop, &running, &failing, hurry)
+		go s.watchStragglers(stop, lanes)
 	}
-	for _, g := range order {
+	for i, g := range order {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			ln := lanes[i]
+			defer ln.finish()
 			parkedHere := map[string]bool{} // order keys this batch sent to a tier
 			takenOut := map[string]bool{}   // ce_ids this batch took out of the tiers
-			isFailing := false
-			onFail := func() {
-				if !isFailing {
-					isFailing = true
-					running.Add(-1)
-					failing.Add(1)
-				}
-			}
-			defer func() {
-				if isFailing {
-					failing.Add(-1)
-				} else {
-					running.Add(-1)
-				}
-			}()
 			for _, r := range g.recs {
-				if isFailing { // the failing record is settled: the group runs normally again
-					isFailing = false
-					failing.Add(-1)
-					running.Add(1)
-				}
 				res := s.results[r]
-				if tiered {
+				if !tiered {
+					s.forward(ctx, ctx, r, res, nil)
+				} else {
 					if s.tier > 0 && sleepCtx(ctx, time.Until(retryDue(r))) != nil {
 						return // never early; a revocation ends the wait
 					}
@@ -377,14 +361,14 @@ func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
 						parkedHere[ok] = true
 						continue
 					}
-					s.forward(ctx, hurryCtx, r, res, onFail)
+					callCtx := ln.start(ctx)
+					s.forward(ctx, callCtx, r, res, ln.failing)
+					ln.settle()
 					if res.escalate {
 						parkedHere[ok] = true
 					} else if res.done {
 						takenOut[id] = true
 					}
-				} else {
-					s.forward(ctx, ctx, r, res, nil)
 				}
 				if !res.done {
 					return // later records of the key must not overtake it
@@ -395,10 +379,56 @@ func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
 	wg.Wait()
 }
 
-// watchStragglers hurries the batch's calls once no group is making
-// progress other than retrying a failing record, for longer than the
-// first backoff: long enough for a blip to pass in place.
-func (s *Stage) watchStragglers(stop <-chan struct{}, running, failing *atomic.Int64, hurry context.CancelFunc) {
+// lane is one key's records in a batch, as the straggler watch sees it:
+// busy, failing (its record is retrying in place), or finished.
+type lane struct {
+	mu     sync.Mutex
+	state  int // 0 busy, 1 failing, 2 finished
+	cancel context.CancelFunc
+}
+
+// start gives the lane's next record a call context the watch can end.
+func (l *lane) start(ctx context.Context) context.Context {
+	c, cancel := context.WithCancel(ctx)
+	l.mu.Lock()
+	l.state, l.cancel = 0, cancel
+	l.mu.Unlock()
+	return c
+}
+
+func (l *lane) failing() {
+	l.mu.Lock()
+	if l.state == 0 {
+		l.state = 1
+	}
+	l.mu.Unlock()
+}
+
+// settle ends the record's call context; the lane is busy again.
+func (l *lane) settle() {
+	l.mu.Lock()
+	if l.cancel != nil {
+		l.cancel()
+		l.cancel = nil
+	}
+	l.state = 0
+	l.mu.Unlock()
+}
+
+func (l *lane) finish() {
+	l.mu.Lock()
+	l.state = 2
+	if l.cancel != nil {
+		l.cancel()
+		l.cancel = nil
+	}
+	l.mu.Unlock()
+}
+
+// watchStragglers hurries the failing records of a batch once no lane is
+// making progress other than retrying one, for longer than the first
+// backoff: long enough for a blip to pass in place.
+func (s *Stage) watchStragglers(stop <-chan struct{}, lanes []*lane) {
 	grace := s.cfg.Dest.BackoffMin.D() + 100*time.Millisecond
 	var since time.Time
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -409,17 +439,37 @@ func (s *Stage) watchStragglers(stop <-chan struct{}, running, failing *atomic.I
 			return
 		case <-tick.C:
 		}
+		busy, failing := 0, 0
+		for _, l := range lanes {
+			l.mu.Lock()
+			switch l.state {
+			case 0:
+				busy++
+			case 1:
+				failing++
+			}
+			l.mu.Unlock()
+		}
 		// An open breaker is an outage, not stragglers: the batch waits.
-		if running.Load() > 0 || failing.Load() == 0 || s.send.breaker.State() != gobreaker.StateClosed {
+		if busy > 0 || failing == 0 || s.send.breaker.State() != gobreaker.StateClosed {
 			since = time.Time{}
 			continue
 		}
 		if since.IsZero() {
 			since = time.Now()
-		} else if time.Since(since) >= grace {
-			hurry()
-			return
+			continue
 		}
+		if time.Since(since) < grace {
+			continue
+		}
+		for _, l := range lanes {
+			l.mu.Lock()
+			if l.state == 1 && l.cancel != nil {
+				l.cancel()
+			}
+			l.mu.Unlock()
+		}
+		since = time.Time{}
 	}
 }
 
