@@ -31,6 +31,24 @@ func envInt(k string, def int) int {
 	return def
 }
 
+// benchCluster is the cluster of a forward benchmark: the catalog with
+// the test tiers, and raw-out for raw franz-go's copy of the same records.
+func benchCluster(b *testing.B) (*kafkatest.Cluster, context.Context, *kgo.Client) {
+	b.Helper()
+	kc := kafkatest.New(b)
+	ctx := context.Background()
+	cl := kc.Client(b, kgo.ProducerLinger(5*time.Millisecond), kgo.MaxBufferedRecords(100_000))
+	adm := kadm.NewClient(cl)
+	if _, err := topics.Ensure(ctx, adm, topics.Build(testTiers).WithPrefix(kc.Prefix), -1); err != nil {
+		b.Fatal(err)
+	}
+	if resp, err := adm.CreateTopic(ctx, topics.PatientPartitions, -1, nil, kc.Prefix+"raw-out"); err != nil || resp.Err != nil {
+		b.Fatalf("create raw-out: %v %v", err, resp.Err)
+	}
+	time.Sleep(time.Second) // a real broker creates topics asynchronously
+	return kc, ctx, cl
+}
+
 // externalEmulator runs cmd/registry-emulator as its own process, so that
 // the CPU this process spends is the forward stage's alone.
 func externalEmulator(b *testing.B) string {
@@ -77,18 +95,8 @@ func putFaults(b *testing.B, url, registry string, f emulator.Faults) {
 // and p99 of outbound record to status record, and of what the gateway
 // adds to the registry's 5 ms. Run with -benchtime=1x.
 func BenchmarkForward(b *testing.B) {
-	kc := kafkatest.New(b)
 	n := envInt("EGISZ_BENCH_EVENTS", 20_000)
-	ctx := context.Background()
-	cl := kc.Client(b, kgo.ProducerLinger(5*time.Millisecond), kgo.MaxBufferedRecords(100_000))
-	adm := kadm.NewClient(cl)
-	if _, err := topics.Ensure(ctx, adm, topics.Build(testTiers).WithPrefix(kc.Prefix), -1); err != nil {
-		b.Fatal(err)
-	}
-	if resp, err := adm.CreateTopic(ctx, topics.PatientPartitions, -1, nil, kc.Prefix+"raw-out"); err != nil || resp.Err != nil {
-		b.Fatalf("create raw-out: %v %v", err, resp.Err)
-	}
-	time.Sleep(time.Second)
+	kc, ctx, cl := benchCluster(b)
 	emu := externalEmulator(b)
 	putFaults(b, emu, emulator.IEMK, emulator.Faults{LatencyMin: 5 * time.Millisecond, LatencyMax: 5 * time.Millisecond})
 
@@ -104,7 +112,7 @@ func BenchmarkForward(b *testing.B) {
 
 	cfg := config.Default()
 	cfg.Instance, cfg.Kafka.TopicPrefix = "bench", kc.Prefix
-	cfg.Forward.Retry.Tiers = forwardConfig(kc, nil).Forward.Retry.Tiers
+	cfg.Forward.Retry.Tiers = testTierConfig()
 	cfg.Forward.IEMK.URL = emu
 	cfg.Forward.IEMK.Concurrency = envInt("EGISZ_BENCH_CONCURRENCY", 256)
 	cpu0, start := cpuTime(), time.Now()
@@ -230,16 +238,7 @@ func BenchmarkForwardOutageDrain(b *testing.B) {
 func BenchmarkRetryUnaffectedKeys(b *testing.B) {
 	n := envInt("EGISZ_BENCH_EVENTS", 20_000)
 	run := func(b *testing.B, parkedShare int) (rate float64, raw float64) {
-		kc := kafkatest.New(b)
-		ctx := context.Background()
-		cl := kc.Client(b, kgo.ProducerLinger(5*time.Millisecond), kgo.MaxBufferedRecords(100_000))
-		adm := kadm.NewClient(cl)
-		if _, err := topics.Ensure(ctx, adm, topics.Build(testTiers).WithPrefix(kc.Prefix), -1); err != nil {
-			b.Fatal(err)
-		}
-		if resp, err := adm.CreateTopic(ctx, topics.PatientPartitions, -1, nil, kc.Prefix+"raw-out"); err != nil || resp.Err != nil {
-			b.Fatalf("create raw-out: %v %v", err, resp.Err)
-		}
+		kc, ctx, cl := benchCluster(b)
 		em := startTestEmulator(b)
 		recs := batchOf(b, kc.Prefix, topics.RegistryIEMK, n, "unaffected")
 		var down []string
@@ -260,7 +259,7 @@ func BenchmarkRetryUnaffectedKeys(b *testing.B) {
 		cfg.Instance, cfg.Kafka.TopicPrefix = "bench", kc.Prefix
 		cfg.Forward.IEMK.URL = em.url
 		cfg.Forward.IEMK.Concurrency = 256
-		cfg.Forward.Retry.Tiers = forwardConfig(kc, em).Forward.Retry.Tiers
+		cfg.Forward.Retry.Tiers = testTierConfig()
 		healthy := n - len(down)
 		start := time.Now()
 		startForwarder(b, kc, cfg)

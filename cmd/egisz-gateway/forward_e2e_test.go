@@ -84,10 +84,7 @@ func forwardConfig(kc *kafkatest.Cluster, em *registryEmulator) config.Config {
 		d.MaxBatch = 500
 	}
 	cfg.Forward.Callback.Wait = config.Duration(500 * time.Millisecond)
-	cfg.Forward.Retry.Tiers = nil
-	for _, d := range testTiers {
-		cfg.Forward.Retry.Tiers = append(cfg.Forward.Retry.Tiers, config.Duration(d))
-	}
+	cfg.Forward.Retry.Tiers = testTierConfig()
 	return cfg
 }
 
@@ -310,6 +307,15 @@ func forwardCluster(t *testing.T) (*kafkatest.Cluster, context.Context, *kgo.Cli
 
 // testTiers are short retry tiers, so that tests see records come back.
 var testTiers = []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}
+
+// testTierConfig is testTiers as the configuration spells them.
+func testTierConfig() []config.Duration {
+	out := make([]config.Duration, len(testTiers))
+	for i, d := range testTiers {
+		out[i] = config.Duration(d)
+	}
+	return out
+}
 
 // TestForwardHealthyRegistersEveryEventOnce: with the registries healthy,
 // every outbound event of every registry is registered exactly once, РЭМД

@@ -98,17 +98,18 @@ func (s *Stage) toTier(out *eos.Output, r *kgo.Record, res *result, now time.Tim
 	if origin == "" {
 		origin = r.Topic + "/" + strconv.Itoa(int(r.Partition)) + "/" + strconv.FormatInt(r.Offset, 10)
 	}
-	seq := strconv.FormatInt(s.seqOf(r), 10)
+	retry := []kgo.RecordHeader{
+		{Key: HRetryAttempt, Value: []byte(strconv.Itoa(attempt))},
+		{Key: HRetryFirst, Value: []byte(first.UTC().Format(time.RFC3339Nano))},
+		{Key: HRetryError, Value: []byte(lastErr)},
+		{Key: HRetrySeq, Value: []byte(strconv.FormatInt(s.seqOf(r), 10))},
+		{Key: HRetryOrigin, Value: []byte(origin)},
+		{Key: HRetryHistory, Value: histJSON},
+	}
 	if next > len(s.main.tiers) || now.Sub(first) >= s.cfg.Dest.RetryBudget.D() {
 		// Out of tiers or of time: parked, with every round in its headers.
 		parkedRec := *r
-		parkedRec.Headers = append(headers,
-			kgo.RecordHeader{Key: HRetryAttempt, Value: []byte(strconv.Itoa(attempt))},
-			kgo.RecordHeader{Key: HRetryFirst, Value: []byte(first.UTC().Format(time.RFC3339Nano))},
-			kgo.RecordHeader{Key: HRetryError, Value: []byte(lastErr)},
-			kgo.RecordHeader{Key: HRetrySeq, Value: []byte(seq)},
-			kgo.RecordHeader{Key: HRetryOrigin, Value: []byte(origin)},
-			kgo.RecordHeader{Key: HRetryHistory, Value: histJSON})
+		parkedRec.Headers = append(headers, retry...)
 		ex := s.dest.Reason(ReasonRetryExhausted)
 		o := res.out
 		o.Reasons = append([]topics.Reason{ex}, o.Reasons...)
@@ -118,15 +119,8 @@ func (s *Stage) toTier(out *eos.Output, r *kgo.Record, res *result, now time.Tim
 	}
 	tier := s.main.tiers[next-1]
 	due := now.Add(s.cfg.Tiers[next-1])
-	moved := &kgo.Record{Topic: tier.topic, Key: r.Key, Value: r.Value, Headers: append(headers,
-		kgo.RecordHeader{Key: HRetryDue, Value: []byte(due.UTC().Format(time.RFC3339Nano))},
-		kgo.RecordHeader{Key: HRetryAttempt, Value: []byte(strconv.Itoa(attempt))},
-		kgo.RecordHeader{Key: HRetryFirst, Value: []byte(first.UTC().Format(time.RFC3339Nano))},
-		kgo.RecordHeader{Key: HRetryError, Value: []byte(lastErr)},
-		kgo.RecordHeader{Key: HRetrySeq, Value: []byte(seq)},
-		kgo.RecordHeader{Key: HRetryOrigin, Value: []byte(origin)},
-		kgo.RecordHeader{Key: HRetryHistory, Value: histJSON},
-	)}
+	headers = append(headers, kgo.RecordHeader{Key: HRetryDue, Value: []byte(due.UTC().Format(time.RFC3339Nano))})
+	moved := &kgo.Record{Topic: tier.topic, Key: r.Key, Value: r.Value, Headers: append(headers, retry...)}
 	out.Emit(moved)
 	entry := s.cfg.Parked.record(s.reg, ok, id, &ParkedEntry{Seq: s.seqOf(r), Tier: tier.topic, Since: now})
 	out.Emit(entry)

@@ -50,7 +50,7 @@ func (t *Table[V]) Get(k string) (V, bool) {
 
 // Put sets a key at once, for a writer that has just committed the same
 // value to the topic: its own next read must not see the old one while
-// the follower catches up. A nil-able V that is nil deletes the key.
+// the follower catches up. deleted removes the key instead (a tombstone).
 func (t *Table[V]) Put(k string, v V, deleted bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
