@@ -28,6 +28,7 @@ type Parked struct {
 
 	mu    sync.Mutex
 	byKey map[string]map[string]int64 // "<registry>|<order key>" -> ce_id -> seq
+	count map[string]int              // registry -> records parked
 }
 
 // ParkedEntry is one waiting record.
@@ -39,7 +40,7 @@ type ParkedEntry struct {
 
 // NewParked returns the table over topic (prefixed).
 func NewParked(topic string, log *slog.Logger) *Parked {
-	p := &Parked{topic: topic, byKey: map[string]map[string]int64{}}
+	p := &Parked{topic: topic, byKey: map[string]map[string]int64{}, count: map[string]int{}}
 	p.table = reftable.New("retry-parked", topic, func(key, value []byte, _ map[string]string) (string, *ParkedEntry, bool) {
 		k := string(key)
 		if value == nil {
@@ -82,23 +83,37 @@ func (p *Parked) index(k string, e *ParkedEntry) {
 	if !ok {
 		return
 	}
+	registry, _, _ := strings.Cut(group, "|")
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	m := p.byKey[group]
+	_, had := m[id]
 	if e == nil {
-		if m := p.byKey[group]; m != nil {
+		if had {
 			delete(m, id)
+			p.count[registry]--
 			if len(m) == 0 {
 				delete(p.byKey, group)
 			}
 		}
 		return
 	}
-	m := p.byKey[group]
 	if m == nil {
 		m = map[string]int64{}
 		p.byKey[group] = m
 	}
+	if !had {
+		p.count[registry]++
+	}
 	m[id] = e.Seq
+}
+
+// any reports whether registry has a record in its tiers: when none, no
+// record needs its order key read to know it may go.
+func (p *Parked) any(registry string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.count[registry] > 0
 }
 
 // ahead reports whether a record of orderKey other than ceID, and earlier

@@ -355,17 +355,22 @@ func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
 					if s.tier > 0 && sleepCtx(ctx, time.Until(retryDue(r))) != nil {
 						return // never early; a revocation ends the wait
 					}
-					ok, id := s.orderKey(r), header(r, "ce_id")
-					if parkedHere[ok] || s.cfg.Parked.ahead(s.reg, ok, id, s.seqOf(r), takenOut) {
-						res.behind, res.done, res.first = true, true, s.cfg.Now()
-						parkedHere[ok] = true
-						continue
+					id := header(r, "ce_id")
+					// The order key costs a decode: read it only when
+					// something of this registry waits in a tier.
+					if len(parkedHere) > 0 || s.cfg.Parked.any(s.reg) {
+						ok := s.orderKey(r)
+						if parkedHere[ok] || s.cfg.Parked.ahead(s.reg, ok, id, s.seqOf(r), takenOut) {
+							res.behind, res.done, res.first = true, true, s.cfg.Now()
+							parkedHere[ok] = true
+							continue
+						}
 					}
 					callCtx := ln.start(ctx)
 					s.forward(ctx, callCtx, r, res, ln.failing)
 					ln.settle()
 					if res.escalate {
-						parkedHere[ok] = true
+						parkedHere[s.orderKey(r)] = true
 					} else if res.done {
 						takenOut[id] = true
 					}
