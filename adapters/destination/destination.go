@@ -13,11 +13,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
@@ -150,10 +150,6 @@ func Lookup(registry topics.Registry, call Call) (Call, bool) {
 // excerptLen bounds the answer kept in a DLQ header.
 const excerptLen = 512
 
-// personalDigits are runs that may be a СНИЛС (with or without its
-// separators), an ЕНП or a document number.
-var personalDigits = regexp.MustCompile(`\d{3}[- ]?\d{3}[- ]?\d{3}[- ]?\d{2}\d*|\d{10,}`)
-
 // Excerpt is the start of a registry's answer for the DLQ, with anything
 // that may be a personal number masked: registries echo the patient.
 func Excerpt(body []byte) string {
@@ -161,7 +157,7 @@ func Excerpt(body []byte) string {
 		body = body[:excerptLen]
 	}
 	s := strings.ToValidUTF8(string(body), "")
-	return personalDigits.ReplaceAllStringFunc(s, func(m string) string { return strings.Repeat("*", len(m)) })
+	return ident.ScrubDigits(s)
 }
 
 // TransportFailure is the outcome of a call that got no answer at all.
