@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
 // Header names added to a parked record.
@@ -54,7 +56,8 @@ type Failure struct {
 // Park returns the dead-letter record of orig for topic: orig's key, value
 // and headers unchanged, followed by the dlq.* headers. Headers orig
 // already carries from an earlier parking are replaced, so a record parked
-// twice holds one current set.
+// twice holds one current set. The replay count is f.ReplayCount, or the
+// count orig carries from an operator's replay.
 func Park(topic string, orig *kgo.Record, f Failure) *kgo.Record {
 	headers := make([]kgo.RecordHeader, 0, len(orig.Headers)+16)
 	for _, h := range orig.Headers {
@@ -76,6 +79,14 @@ func Park(topic string, orig *kgo.Record, f Failure) *kgo.Record {
 	attempts := f.Attempts
 	if attempts == 0 {
 		attempts = 1
+	}
+	if f.ReplayCount == 0 {
+		// A record an operator replayed says so; failing again counts.
+		for _, h := range orig.Headers {
+			if h.Key == topics.HeaderReplayCount {
+				f.ReplayCount, _ = strconv.Atoi(string(h.Value))
+			}
+		}
 	}
 	add(HReason, f.Reason)
 	add(HMessage, f.Message)

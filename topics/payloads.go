@@ -273,6 +273,12 @@ type Reason struct {
 // the type of the event it answers.
 const HeaderOriginType = "ce_origintype"
 
+// HeaderReplayCount is the CloudEvents extension header an operator's
+// replay puts on a dead-letter record it sends again: how many times it
+// was replayed. The stages carry it along, so a record that fails again is
+// parked with dlq.replay_count one higher.
+const HeaderReplayCount = "ce_replaycount"
+
 // Status is the outcome of one ingress event, for its source to read.
 type Status struct {
 	CEID       string   `json:"ce_id" doc:"the ingress event's ce_id"`
@@ -296,8 +302,9 @@ type PharmacyPrescription struct {
 // AuditRecord is one operator action.
 type AuditRecord struct {
 	Actor   string   `json:"actor" example:"ivanov@rmis-ops"`
-	Role    string   `json:"role" enum:"viewer,operator,auditor" example:"operator"`
-	Action  string   `json:"action" enum:"list,show,reveal,replay,purge,denied" example:"replay"`
+	Role    string   `json:"role,omitempty" enum:"viewer,operator,auditor" doc:"empty for a caller who could not be authenticated" example:"operator"`
+	Via     string   `json:"via" doc:"cli, or api with the caller's address" example:"api 127.0.0.1:53122"`
+	Action  string   `json:"action" enum:"list,show,reveal,replay,purge,audit" doc:"what was done, or asked for when the outcome is denied" example:"replay"`
 	Filter  string   `json:"filter,omitempty" example:"topic=egisz.dlq.remd reason=RATE_LIMIT"`
 	Count   int      `json:"count" example:"42"`
 	Reason  string   `json:"reason,omitempty" doc:"the operator's reason text" example:"РЭМД снова доступен"`

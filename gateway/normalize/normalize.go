@@ -438,7 +438,7 @@ func forwardHeaders(in map[string]string, ceType string) []kgo.RecordHeader {
 		{Key: "ce_type", Value: []byte(ceType)},
 		{Key: "content-type", Value: []byte("application/json")},
 	}
-	for _, k := range []string{"ce_id", "ce_source", "ce_time", "traceparent", "tracestate"} {
+	for _, k := range []string{"ce_id", "ce_source", "ce_time", "traceparent", "tracestate", topics.HeaderReplayCount} {
 		if v, ok := in[k]; ok {
 			hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(v)})
 		}
