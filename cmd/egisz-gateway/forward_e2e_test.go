@@ -90,6 +90,13 @@ func forwardConfig(kc *kafkatest.Cluster, em *registryEmulator) config.Config {
 
 func startForwarder(t testing.TB, kc *kafkatest.Cluster, cfg config.Config) *forwarder {
 	t.Helper()
+	return startWorkers(t, kc, cfg, forwardStages)
+}
+
+// startWorkers runs the workers of the factories in-process, as `run`
+// wires them, and waits until every one is ready.
+func startWorkers(t testing.TB, kc *kafkatest.Cluster, cfg config.Config, factories ...app.WorkerFactory) *forwarder {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -98,13 +105,18 @@ func startForwarder(t testing.TB, kc *kafkatest.Cluster, cfg config.Config) *for
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	f := &forwarder{reg: prometheus.NewRegistry(), http: ln.Addr().String(), done: make(chan struct{})}
-	ws, err := forwardStages(app.Deps{
-		Config: cfg, Catalog: topics.Default().WithPrefix(kc.Prefix), KafkaOpt: []kgo.Opt{kgo.SeedBrokers(kc.Brokers...)},
+	deps := app.Deps{
+		Config: cfg, Catalog: topics.Build(cfg.Forward.Retry.TierDelays()).WithPrefix(kc.Prefix), KafkaOpt: []kgo.Opt{kgo.SeedBrokers(kc.Brokers...)},
 		Metrics: f.reg, Log: quietLog(), KafkaMetrics: func(string) kgo.Opt { return kgo.WithHooks() },
-		HTTPAddr: f.http, Handle: func(p string, h http.Handler) { mux.Handle(p, h) },
-	})
-	if err != nil {
-		t.Fatal(err)
+		HTTPAddr: f.http, Handle: func(p string, h http.Handler) { mux.Handle(p, h) }, DLQ: dlq.NewMetrics(f.reg),
+	}
+	var ws []app.Worker
+	for _, build := range factories {
+		more, err := build(deps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws = append(ws, more...)
 	}
 	f.workers = ws
 	ctx, cancel := context.WithCancel(context.Background())

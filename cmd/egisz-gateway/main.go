@@ -36,6 +36,7 @@ Commands:
   dev       run the whole gateway in one process on an embedded Kafka broker
   run       run the gateway against a Kafka cluster
   topics    list, ensure or document the topic catalog (list|ensure|asyncapi|schemas)
+  dlq       dead letters: list, show, replay and purge them (list|show|replay|purge)
   reasons   print the reason catalog: every rejection and failure code, its owner and texts
   version   print the version
 
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv en
 		return cmdVersion(rest, stdout, stderr)
 	case "reasons":
 		return cmdReasons(rest, stdout, stderr)
+	case "dlq":
+		return cmdDLQ(ctx, rest, stdout, stderr, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageHeader)
 		return exitOK

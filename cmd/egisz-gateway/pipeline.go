@@ -22,7 +22,7 @@ import (
 // (adapters) meets the runtime (gateway): the runtime asks through
 // interfaces, and these few types answer them with the adapters.
 func pipeline() []app.WorkerFactory {
-	return []app.WorkerFactory{newNormalize, forwardStages}
+	return []app.WorkerFactory{newNormalize, forwardStages, adminAPI}
 }
 
 // references are the ФРМР and ФРМО feeds as global tables.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"reflect"
@@ -28,6 +29,8 @@ type Config struct {
 	Normalize Normalize `yaml:"normalize"`
 	Forward   Forward   `yaml:"forward"`
 	HTTP      HTTP      `yaml:"http"`
+	Admin     Admin     `yaml:"admin"`
+	DLQ       DLQ       `yaml:"dlq"`
 	Dev       Dev       `yaml:"dev"`
 	Log       Log       `yaml:"log"`
 	Shutdown  Duration  `yaml:"shutdown_timeout" env:"EGISZ_SHUTDOWN_TIMEOUT" doc:"how long a clean shutdown may take"`
@@ -138,6 +141,30 @@ type HTTP struct {
 	Listen string `yaml:"listen" env:"EGISZ_HTTP_LISTEN" doc:"address of /healthz, /readyz and /metrics"`
 }
 
+// Admin configures the admin HTTP API: dead-letter operations and the
+// audit log. It is off unless enabled, and listens on loopback unless
+// told otherwise; an address other than loopback needs TLS.
+type Admin struct {
+	Enabled   bool      `yaml:"enabled" env:"EGISZ_ADMIN_ENABLED" doc:"serve the admin API (default false)"`
+	Listen    string    `yaml:"listen" env:"EGISZ_ADMIN_LISTEN" doc:"address of the admin API (default 127.0.0.1:9465)"`
+	UsersFile string    `yaml:"users_file" env:"EGISZ_ADMIN_USERS_FILE" doc:"who may call and with which role: lines of '<name> <viewer|operator|auditor> <sha256:<hex>|token:<token>|mtls>'"`
+	TLS       ServerTLS `yaml:"tls"`
+}
+
+// ServerTLS is a server's certificate and, for mTLS, the CAs its clients'
+// certificates must chain to.
+type ServerTLS struct {
+	CertFile     string `yaml:"cert_file" env:"EGISZ_ADMIN_TLS_CERT_FILE" doc:"server certificate (PEM); serves HTTPS when set"`
+	KeyFile      string `yaml:"key_file" env:"EGISZ_ADMIN_TLS_KEY_FILE" doc:"server key (PEM)"`
+	ClientCAFile string `yaml:"client_ca_file" env:"EGISZ_ADMIN_TLS_CLIENT_CA_FILE" doc:"verify client certificates against these CAs; a verified certificate's common name is an mtls user of users_file"`
+}
+
+// DLQ configures dead-letter operations, from the CLI and the admin API.
+type DLQ struct {
+	ReplayRate  int      `yaml:"replay_rate" env:"EGISZ_DLQ_REPLAY_RATE" doc:"records a second a replay sends at most unless asked otherwise (default 50)"`
+	PurgeMinAge Duration `yaml:"purge_min_age" env:"EGISZ_DLQ_PURGE_MIN_AGE" doc:"purge leaves records younger than this unless forced (default 72h)"`
+}
+
 // Dev configures the embedded broker of `egisz-gateway dev`.
 type Dev struct {
 	BrokerListen   string `yaml:"broker_listen" env:"EGISZ_DEV_BROKER_LISTEN" doc:"where the embedded broker listens; loopback only"`
@@ -177,6 +204,8 @@ func Default() Config {
 			Retry:    Retry{Tiers: []Duration{Duration(30 * time.Second), Duration(5 * time.Minute), Duration(time.Hour)}, OrderBy: "dedup"},
 		},
 		HTTP:     HTTP{Listen: "127.0.0.1:9464"},
+		Admin:    Admin{Listen: "127.0.0.1:9465"},
+		DLQ:      DLQ{ReplayRate: 50, PurgeMinAge: Duration(72 * time.Hour)},
 		Dev:      Dev{BrokerListen: "127.0.0.1:9092", EmulatorListen: "127.0.0.1:9480"},
 		Log:      Log{Level: "info", Format: "text"},
 		Shutdown: Duration(10 * time.Second),
@@ -310,6 +339,35 @@ func (c Config) Validate() error {
 		if d <= 0 {
 			return &Error{Key: "forward.remd_callback." + key, Msg: "must be positive"}
 		}
+	}
+	if c.DLQ.ReplayRate < 1 {
+		return &Error{Key: "dlq.replay_rate", Msg: "must be 1 or more"}
+	}
+	if c.DLQ.PurgeMinAge < 0 {
+		return &Error{Key: "dlq.purge_min_age", Msg: "must not be negative"}
+	}
+	return c.Admin.validate()
+}
+
+func (a Admin) validate() error {
+	if !a.Enabled {
+		return nil
+	}
+	if a.UsersFile == "" {
+		return &Error{Key: "admin.users_file", Msg: "required when the admin API is enabled: nobody could call it"}
+	}
+	if (a.TLS.CertFile == "") != (a.TLS.KeyFile == "") {
+		return &Error{Key: "admin.tls.cert_file", Msg: "cert_file and key_file go together"}
+	}
+	if a.TLS.ClientCAFile != "" && a.TLS.CertFile == "" {
+		return &Error{Key: "admin.tls.client_ca_file", Msg: "client certificates need the server's own (cert_file, key_file)"}
+	}
+	host, _, err := net.SplitHostPort(a.Listen)
+	if err != nil {
+		return &Error{Key: "admin.listen", Msg: fmt.Sprintf("%q is not host:port", a.Listen)}
+	}
+	if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" && a.TLS.CertFile == "" {
+		return &Error{Key: "admin.listen", Msg: fmt.Sprintf("%s is not a loopback address: bearer tokens would cross the network in clear; set admin.tls", a.Listen)}
 	}
 	return nil
 }

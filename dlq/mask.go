@@ -1,0 +1,148 @@
+package dlq
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
+)
+
+// maxTextPayload bounds a payload shown as text (one that is not JSON):
+// poison records can be megabytes.
+const maxTextPayload = 4 << 10
+
+// MaskKey masks a patient key (topics.KeyPatient) for display: a СНИЛС
+// keeps its first three digits and check number, an ЕНП its first and last
+// two, a MIS-local id keeps the MO's OID and hides the patient's id.
+// Anything else has its digit runs masked.
+func MaskKey(k []byte) string {
+	s := strings.ToValidUTF8(string(k), "?")
+	switch {
+	case len(s) == 11 && isDigits(s):
+		return ident.MaskSNILS(s)
+	case strings.HasPrefix(s, "enp:"):
+		return "enp:" + ident.MaskENP(s[4:])
+	case strings.HasPrefix(s, "local:"):
+		if i := strings.LastIndexByte(s, ':'); i > len("local:") {
+			return s[:i+1] + "***"
+		}
+	}
+	return ident.ScrubDigits(s)
+}
+
+// personalFields are the payload fields (topics payloads) that hold
+// personal data, masked whatever their value looks like.
+var personalFields = map[string]func(string) string{
+	"snils":       ident.MaskSNILS,
+	"enp":         ident.MaskENP,
+	"patient_key": func(s string) string { return MaskKey([]byte(s)) },
+	"family_name": maskName,
+	"given_name":  maskName,
+	"patronymic":  maskName,
+	"birth_date":  func(string) string { return "****-**-**" },
+	"local_id":    func(string) string { return "***" },
+	"data":        func(s string) string { return fmt.Sprintf("*** (%d characters hidden)", len(s)) },
+}
+
+func maskName(s string) string {
+	if s == "" {
+		return ""
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	return string(r) + "***"
+}
+
+// MaskPayload returns the value for display. A JSON value comes back
+// indented, with personal fields masked and digit runs that may be
+// personal numbers masked everywhere else; anything else comes back as
+// text, scrubbed and cut to 4 KiB. reveal skips the masking (the caller
+// has checked the role and written the audit record).
+func MaskPayload(v []byte, reveal bool) (pretty json.RawMessage, text string) {
+	dec := json.NewDecoder(bytes.NewReader(v))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err == nil && !dec.More() {
+		if !reveal {
+			doc = maskJSON("", doc)
+		}
+		if out, err := json.MarshalIndent(doc, "", "  "); err == nil {
+			return out, ""
+		}
+	}
+	s := strings.ToValidUTF8(string(v), "\uFFFD")
+	if len(s) > maxTextPayload {
+		s = s[:maxTextPayload] + fmt.Sprintf("… (%d bytes in all)", len(v))
+		s = strings.ToValidUTF8(s, "")
+	}
+	if reveal {
+		return nil, s
+	}
+	return nil, ident.ScrubDigits(s)
+}
+
+func maskJSON(field string, v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			t[k] = maskJSON(k, x)
+		}
+		return t
+	case []any:
+		for i, x := range t {
+			t[i] = maskJSON(field, x)
+		}
+		return t
+	case string:
+		if f, ok := personalFields[field]; ok {
+			return f(t)
+		}
+		return ident.ScrubDigits(t)
+	case json.Number:
+		if _, ok := personalFields[field]; ok || len(t) >= 10 {
+			return "***"
+		}
+		return t
+	}
+	return v
+}
+
+// safeHeaders carry no personal data and are shown as they are.
+var safeHeaders = map[string]bool{
+	"ce_id": true, "ce_source": true, "ce_type": true, "ce_time": true, "ce_specversion": true,
+	"ce_origintype": true, "ce_replaycount": true, "content-type": true, "traceparent": true, "tracestate": true,
+	HReason: true, HMessage: true, HOwner: true, HField: true, HStage: true, HDestination: true,
+	HOrigTopic: true, HOrigPartition: true, HOrigOffset: true, HOrigTimestamp: true, HAttempts: true,
+	HFirstFailure: true, HLastFailure: true, HRetryable: true, HHTTPStatus: true, HReplayCount: true,
+}
+
+// Header is a record header for display.
+type Header struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// MaskHeaders returns the headers for display, every value not known to be
+// safe scrubbed of digit runs unless reveal.
+func MaskHeaders(hs []Header, reveal bool) []Header {
+	out := make([]Header, len(hs))
+	for i, h := range hs {
+		v := strings.ToValidUTF8(h.Value, "\uFFFD")
+		if !reveal && !safeHeaders[h.Key] {
+			v = ident.ScrubDigits(v)
+		}
+		out[i] = Header{Key: h.Key, Value: v}
+	}
+	return out
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
