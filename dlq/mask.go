@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -47,6 +48,15 @@ var personalFields = map[string]func(string) string{
 	"data":        func(s string) string { return fmt.Sprintf("*** (%d characters hidden)", len(s)) },
 }
 
+// plainTextFields are the payload's text fields that name things, not
+// people (a diagnosis, a drug, an organization, a test, a reason's text);
+// Cyrillic words elsewhere, in fields a source added, may be a name or an
+// address and are masked.
+var plainTextFields = map[string]bool{
+	"name": true, "signa": true, "dose": true, "form": true, "unit": true,
+	"cancel_reason": true, "message_ru": true, "reference_range": true,
+}
+
 func maskName(s string) string {
 	if s == "" {
 		return ""
@@ -58,7 +68,7 @@ func maskName(s string) string {
 // MaskPayload returns the value for display. A JSON value comes back
 // indented, with personal fields masked and digit runs that may be
 // personal numbers masked everywhere else; anything else comes back as
-// text, scrubbed and cut to 4 KiB. reveal skips the masking (the caller
+// text, cut to 4 KiB, with digit runs and Cyrillic words masked. reveal skips the masking (the caller
 // has checked the role and written the audit record).
 func MaskPayload(v []byte, reveal bool) (pretty json.RawMessage, text string) {
 	dec := json.NewDecoder(bytes.NewReader(v))
@@ -80,8 +90,12 @@ func MaskPayload(v []byte, reveal bool) (pretty json.RawMessage, text string) {
 	if reveal {
 		return nil, s
 	}
-	return nil, ident.ScrubDigits(s)
+	// Free text has no field names to go by: names and addresses of
+	// Russian patients are Cyrillic words, numbers are digit runs.
+	return nil, cyrillicWords.ReplaceAllString(ident.ScrubDigits(s), "***")
 }
+
+var cyrillicWords = regexp.MustCompile(`\p{Cyrillic}+`)
 
 func maskJSON(field string, v any) any {
 	switch t := v.(type) {
@@ -99,7 +113,11 @@ func maskJSON(field string, v any) any {
 		if f, ok := personalFields[field]; ok {
 			return f(t)
 		}
-		return ident.ScrubDigits(t)
+		t = ident.ScrubDigits(t)
+		if !plainTextFields[field] {
+			t = cyrillicWords.ReplaceAllString(t, "***")
+		}
+		return t
 	case json.Number:
 		if _, ok := personalFields[field]; ok || len(t) >= 10 {
 			return "***"

@@ -124,11 +124,11 @@ func (s *Service) markPurged(ctx context.Context, tx *kgo.Client, ids []ID, a Ac
 		}
 		if err := cmp.Or(tx.Flush(ctx), failed.get()); err != nil { // EndTransaction does not flush
 			_ = tx.EndTransaction(context.WithoutCancel(ctx), kgo.TryAbort)
-			return fmt.Errorf("purge: write marks: %w", err)
+			return fmt.Errorf("purge: write marks: %w", fenced(err))
 		}
 		if err := tx.EndTransaction(ctx, kgo.TryCommit); err != nil {
 			_ = tx.EndTransaction(context.WithoutCancel(ctx), kgo.TryAbort)
-			return fmt.Errorf("purge: commit marks: %w", err)
+			return fmt.Errorf("purge: commit marks: %w", fenced(err))
 		}
 		res.Purged = end
 	}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/topics"
@@ -172,7 +173,7 @@ func (s *Service) send(ctx context.Context, tx *kgo.Client, sends []*kgo.Record,
 			tx.Produce(ctx, sends[i], failed.promise)
 		}
 		if err := cmp.Or(tx.Flush(ctx), failed.get()); err != nil {
-			return abort(fmt.Errorf("replay: send: %w", err))
+			return abort(fmt.Errorf("replay: send: %w", fenced(err)))
 		}
 		now := s.cfg.Now().UTC()
 		for i := start; i < end; i++ {
@@ -186,11 +187,11 @@ func (s *Service) send(ctx context.Context, tx *kgo.Client, sends []*kgo.Record,
 		// EndTransaction does not flush: a mark still buffered would miss
 		// the commit.
 		if err := cmp.Or(tx.Flush(ctx), failed.get()); err != nil {
-			return abort(fmt.Errorf("replay: write marks: %w", err))
+			return abort(fmt.Errorf("replay: write marks: %w", fenced(err)))
 		}
 		if err := tx.EndTransaction(ctx, kgo.TryCommit); err != nil {
 			_ = tx.EndTransaction(context.WithoutCancel(ctx), kgo.TryAbort)
-			return fmt.Errorf("replay: commit (%d records sent before this batch): %w", res.Replayed, err)
+			return fmt.Errorf("replay: commit (%d records sent before this batch): %w", res.Replayed, fenced(err))
 		}
 		res.Replayed += end - start
 		if req.Progress != nil {
@@ -256,6 +257,17 @@ func (s *Service) target(e *Entry) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%s is not a dead-letter topic this gateway replays from", e.ID.Topic)
+}
+
+// ErrFenced says another replay or purge started and took over.
+var ErrFenced = errors.New("another replay or purge started, here or in another process, and took over; what this one committed stays marked")
+
+// fenced names a fencing for what it is.
+func fenced(err error) error {
+	if errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) {
+		return fmt.Errorf("%w (%w)", ErrFenced, err)
+	}
+	return err
 }
 
 // fence starts the transactional producer shared by every replay and

@@ -17,6 +17,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/egisz-gateway/egisz-gateway/dlq"
 	"github.com/egisz-gateway/egisz-gateway/dlq/adminapi"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
@@ -66,9 +68,20 @@ func (d directOps) Purge(ctx context.Context, req dlq.PurgeRequest) (dlq.PurgeRe
 	return d.svc.Purge(ctx, d.who, req)
 }
 
-// newDLQService builds the service for a configuration.
-func newDLQService(cfg config.Config) (*dlq.Service, error) {
+// newDLQService builds the service for a configuration, once the cluster
+// answers: an unreachable one is a *kafkaclient.UnreachableError at once,
+// not a command that hangs.
+func newDLQService(ctx context.Context, cfg config.Config) (*dlq.Service, error) {
 	opts, err := kafkaclient.Options(cfg.Kafka)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	err = kafkaclient.Ping(ctx, cfg.Kafka, cl, cfg.Kafka.DialTimeout.D())
+	cl.Close()
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +241,7 @@ func openDLQOps(cfgPath, actor, apiURL, tokenFile, caFile string, getenv env, st
 	if !ok {
 		return nil, nil, exitUsage
 	}
-	svc, err := newDLQService(cfg)
+	svc, err := newDLQService(context.Background(), cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "egisz-gateway dlq: %v\n", err)
 		return nil, nil, exitUsage

@@ -288,6 +288,14 @@ func TestConfigurationMistakesExitTwoWithTheKey(t *testing.T) {
 		{"unknown command", []string{"serve"}, nil, `unknown command "serve"`},
 		{"unknown flag", []string{"dev", "--brokr", "x"}, nil, "flag provided but not defined: -brokr"},
 		{"schemas without a directory", []string{"topics", "schemas"}, nil, "needs one directory"},
+		{"dlq: unreachable broker", []string{"dlq", "list"}, map[string]string{"EGISZ_KAFKA_BROKERS": closed, "EGISZ_KAFKA_DIAL_TIMEOUT": "2s"}, "cannot reach Kafka at " + closed},
+		{"dlq: unknown state", []string{"dlq", "list", "--state", "lost"}, nil, `state "lost" is not one of parked, replayed, purged`},
+		{"dlq: bad time", []string{"dlq", "replay", "--since", "yesterday"}, nil, `--since "yesterday": use an RFC 3339 time`},
+		{"dlq: bad id", []string{"dlq", "replay", "--id", "egisz.dlq.remd/x/1"}, nil, "partition and offset must be whole numbers"},
+		{"dlq: show without an id", []string{"dlq", "show"}, nil, "give one record id"},
+		{"dlq: unknown command", []string{"dlq", "drop"}, nil, `unknown command "drop"`},
+		{"admin API without users", []string{"run"}, map[string]string{"EGISZ_ADMIN_ENABLED": "true"}, "admin.users_file: required"},
+		{"admin API in the open without TLS", []string{"run"}, map[string]string{"EGISZ_ADMIN_ENABLED": "true", "EGISZ_ADMIN_USERS_FILE": "/etc/u", "EGISZ_ADMIN_LISTEN": "0.0.0.0:9465"}, "admin.listen: 0.0.0.0:9465 is not a loopback address"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -314,6 +322,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{"--help"}, {"dev", "--help"}, {"run", "--help"}, {"version", "--help"},
 		{"topics", "--help"}, {"topics", "list", "--help"}, {"topics", "ensure", "--help"},
 		{"topics", "asyncapi", "--help"}, {"topics", "schemas", "--help"}, {"reasons", "--help"},
+		{"dlq", "--help"}, {"dlq", "list", "--help"}, {"dlq", "show", "--help"}, {"dlq", "replay", "--help"}, {"dlq", "purge", "--help"},
 	} {
 		var stdout, stderr syncBuffer
 		if code := run(context.Background(), args, &stdout, &stderr, noEnv); code != exitOK {
@@ -384,4 +393,64 @@ func TestReasonsPrintsTheCatalog(t *testing.T) {
 	if code := run(context.Background(), []string{"reasons", "--owner", "nobody"}, &stdout, &stderr, noEnv); code != exitUsage {
 		t.Errorf("unknown owner: exit %d", code)
 	}
+}
+
+// TestREADMEDLQCommandsParse: every `egisz-gateway dlq` line of the README
+// has flags the command knows; each gets as far as dialling Kafka.
+func TestREADMEDLQCommandsParse(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := testtool.FreeAddr(t)
+	getenv := func(k string) string {
+		return map[string]string{"EGISZ_KAFKA_BROKERS": closed, "EGISZ_KAFKA_DIAL_TIMEOUT": "1s"}[k]
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		cmdline, ok := strings.CutPrefix(line, "egisz-gateway dlq ")
+		if !ok {
+			continue
+		}
+		if i := strings.Index(cmdline, "  #"); i >= 0 {
+			cmdline = cmdline[:i]
+		}
+		args := append([]string{"dlq"}, shellWords(cmdline)...)
+		n++
+		var stdout, stderr syncBuffer
+		code := run(context.Background(), args, &stdout, &stderr, getenv)
+		if code != exitUsage || !strings.Contains(stderr.String(), "cannot reach Kafka") {
+			t.Errorf("README: egisz-gateway dlq %s: exit %d, %s", cmdline, code, stderr.String())
+		}
+	}
+	if n < 5 {
+		t.Errorf("found %d dlq commands in the README", n)
+	}
+}
+
+// shellWords splits a command line as a shell does for the README's
+// examples: on spaces, with double quotes around an argument with spaces.
+func shellWords(s string) []string {
+	var out []string
+	var cur strings.Builder
+	quoted, inWord := false, false
+	for _, r := range s {
+		switch {
+		case r == '"':
+			quoted, inWord = !quoted, true
+		case r == ' ' && !quoted:
+			if inWord {
+				out = append(out, cur.String())
+				cur.Reset()
+			}
+			inWord = false
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if inWord {
+		out = append(out, cur.String())
+	}
+	return out
 }

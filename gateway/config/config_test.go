@@ -173,3 +173,35 @@ func TestEnvVarsListed(t *testing.T) {
 		}
 	}
 }
+
+func TestAdminAPIChecks(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		key  string // "" when the configuration is fine
+	}{
+		{"off by default", nil, ""},
+		{"on with users on loopback", map[string]string{"EGISZ_ADMIN_ENABLED": "true", "EGISZ_ADMIN_USERS_FILE": "/u"}, ""},
+		{"on without users", map[string]string{"EGISZ_ADMIN_ENABLED": "true"}, "admin.users_file"},
+		{"in the open without TLS", map[string]string{"EGISZ_ADMIN_ENABLED": "true", "EGISZ_ADMIN_USERS_FILE": "/u", "EGISZ_ADMIN_LISTEN": "10.0.0.5:9465"}, "admin.listen"},
+		{"in the open with TLS", map[string]string{"EGISZ_ADMIN_ENABLED": "true", "EGISZ_ADMIN_USERS_FILE": "/u", "EGISZ_ADMIN_LISTEN": ":9465",
+			"EGISZ_ADMIN_TLS_CERT_FILE": "/c", "EGISZ_ADMIN_TLS_KEY_FILE": "/k"}, ""},
+		{"localhost", map[string]string{"EGISZ_ADMIN_ENABLED": "true", "EGISZ_ADMIN_USERS_FILE": "/u", "EGISZ_ADMIN_LISTEN": "localhost:9465"}, ""},
+		{"certificate without key", map[string]string{"EGISZ_ADMIN_ENABLED": "true", "EGISZ_ADMIN_USERS_FILE": "/u", "EGISZ_ADMIN_TLS_CERT_FILE": "/c"}, "admin.tls.cert_file"},
+		{"client CA without a server certificate", map[string]string{"EGISZ_ADMIN_ENABLED": "true", "EGISZ_ADMIN_USERS_FILE": "/u", "EGISZ_ADMIN_TLS_CLIENT_CA_FILE": "/ca"}, "admin.tls.client_ca_file"},
+		{"not host:port", map[string]string{"EGISZ_ADMIN_ENABLED": "true", "EGISZ_ADMIN_USERS_FILE": "/u", "EGISZ_ADMIN_LISTEN": "9465"}, "admin.listen"},
+		{"replay rate", map[string]string{"EGISZ_DLQ_REPLAY_RATE": "0"}, "dlq.replay_rate"},
+	} {
+		_, err := Load("", env(tc.env))
+		var ce *Error
+		switch {
+		case tc.key == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.key != "" && (!errors.As(err, &ce) || ce.Key != tc.key):
+			t.Errorf("%s: %v, want an error at %s", tc.name, err, tc.key)
+		}
+	}
+	if cfg := Default(); cfg.Admin.Enabled || cfg.Admin.Listen != "127.0.0.1:9465" {
+		t.Errorf("admin API default: enabled %v on %s; want off, on 127.0.0.1:9465", cfg.Admin.Enabled, cfg.Admin.Listen)
+	}
+}

@@ -20,6 +20,9 @@ import (
 // client certificate, written as PEM files, for mTLS tests.
 type PKI struct {
 	CAFile, CertFile, KeyFile string
+	// ServerCertFile and ServerKeyFile are Server's certificate as files,
+	// for servers configured by path.
+	ServerCertFile, ServerKeyFile string
 	// Server serves 127.0.0.1 and requires a client certificate of the CA.
 	Server *tls.Config
 }
@@ -62,12 +65,15 @@ func NewPKI(t testing.TB) PKI {
 	srvDER, srvKey := issue(2, x509.ExtKeyUsageServerAuth, []net.IP{net.ParseIP("127.0.0.1")})
 	cliDER, cliKey := issue(3, x509.ExtKeyUsageClientAuth, nil)
 	cliKeyDER, _ := x509.MarshalECPrivateKey(cliKey)
+	srvKeyDER, _ := x509.MarshalECPrivateKey(srvKey)
 	pool := x509.NewCertPool()
 	pool.AddCert(ca)
 	return PKI{
-		CAFile:   writePEM("ca.pem", "CERTIFICATE", caDER),
-		CertFile: writePEM("client.pem", "CERTIFICATE", cliDER),
-		KeyFile:  writePEM("client.key", "EC PRIVATE KEY", cliKeyDER),
+		CAFile:         writePEM("ca.pem", "CERTIFICATE", caDER),
+		CertFile:       writePEM("client.pem", "CERTIFICATE", cliDER),
+		KeyFile:        writePEM("client.key", "EC PRIVATE KEY", cliKeyDER),
+		ServerCertFile: writePEM("server.pem", "CERTIFICATE", srvDER),
+		ServerKeyFile:  writePEM("server.key", "EC PRIVATE KEY", srvKeyDER),
 		Server: &tls.Config{
 			Certificates: []tls.Certificate{{Certificate: [][]byte{srvDER}, PrivateKey: srvKey}},
 			ClientCAs:    pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12,
