@@ -218,3 +218,42 @@ func TestParkCountsReplays(t *testing.T) {
 		t.Errorf("%d dlq.reason headers, want 1", n)
 	}
 }
+
+func TestReplayRecordGoesBackWhereItFailed(t *testing.T) {
+	s := &Service{cfg: Config{Prefix: "p.", Catalog: topics.Default()}}
+	hs := []kgo.RecordHeader{
+		{Key: "ce_id", Value: []byte("id-1")}, {Key: topics.HeaderReplayCount, Value: []byte("1")},
+		{Key: "egisz_retry_due", Value: []byte("2026-01-01T00:00:00Z")}, {Key: "egisz_remd_resends", Value: []byte("2")},
+	}
+	for _, tc := range []struct {
+		name, dlqTopic, origTopic, want string
+	}{
+		{"an ingress record to its topic", topics.DLQIngress, "p." + topics.RMISDocument, "p." + topics.RMISDocument},
+		{"a registry's record to its outbound topic, not the tier it failed in", topics.RegistryDLQ(topics.RegistryREMD), "p.egisz.retry.remd.5m", "p." + topics.Outbound(topics.RegistryREMD)},
+		{"an ingress record from a topic that is not ingress", topics.DLQIngress, "p." + topics.StatusTopic, ""},
+	} {
+		parked := Park("p."+tc.dlqTopic, &kgo.Record{Topic: tc.origTopic, Key: []byte("k"), Value: []byte("v"), Headers: hs}, Failure{Reason: "X"})
+		e := ParseEntry(tc.dlqTopic, parked)
+		r, err := s.replayRecord(&e)
+		if tc.want == "" {
+			if err == nil {
+				t.Errorf("%s: replayed to %s, want an error", tc.name, r.Topic)
+			}
+			continue
+		}
+		if err != nil || r.Topic != tc.want {
+			t.Errorf("%s: %v, %v; want %s", tc.name, r, err, tc.want)
+			continue
+		}
+		var keys []string
+		for _, h := range r.Headers {
+			keys = append(keys, h.Key+"="+string(h.Value))
+		}
+		if got := strings.Join(keys, " "); got != "ce_id=id-1 ce_replaycount=2" {
+			t.Errorf("%s: headers %s; want the event's own, and the replay count one higher", tc.name, got)
+		}
+		if string(r.Key) != "k" || string(r.Value) != "v" {
+			t.Errorf("%s: key or value changed", tc.name)
+		}
+	}
+}
