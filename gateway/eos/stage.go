@@ -43,6 +43,17 @@ type Transactional interface {
 	Aborted()
 }
 
+// Ticker is implemented by transforms that act on time as well as on
+// records (a prescription that expires with no event to say so). Every
+// Config.TickEvery the stage asks Due; when it says there is work, Tick
+// runs inside a transaction, the batch's when one is in hand, else one of
+// its own, and may emit records as Transform does. Due keeps idle ticks
+// free: a transaction with nothing in it still costs a round of requests.
+type Ticker interface {
+	Due() bool
+	Tick(ctx context.Context, out *Output) error
+}
+
 // Output collects the records a transform emits for one input.
 type Output struct {
 	recs     []*kgo.Record
@@ -86,7 +97,9 @@ type Config struct {
 	// crashed instance's transaction can hold back read_committed readers
 	// when no successor with its transactional id fences it first.
 	TxnTimeout time.Duration
-	Log        *slog.Logger
+	// TickEvery is how often a Ticker's Tick runs (default 1m).
+	TickEvery time.Duration
+	Log       *slog.Logger
 }
 
 // Stats counts what a stage did.
@@ -115,6 +128,9 @@ func New(cfg Config, tr Transform) (*Stage, error) {
 	}
 	if cfg.TxnTimeout <= 0 {
 		cfg.TxnTimeout = 20 * time.Second
+	}
+	if cfg.TickEvery <= 0 {
+		cfg.TickEvery = time.Minute
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -179,20 +195,36 @@ func (s *Stage) Run(ctx context.Context) error {
 	if _, _, err := s.sess.Client().ProducerID(ctx); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("stage %s: initialize transactional producer: %w", s.cfg.Name, err)
 	}
+	ticker, ticks := s.tr.(Ticker)
+	nextTick := time.Now().Add(s.cfg.TickEvery)
 	for {
-		fetches := s.sess.PollRecords(ctx, s.cfg.MaxBatch)
+		pollCtx, cancel := ctx, context.CancelFunc(func() {})
+		if ticks {
+			// Wake for the tick even when no record comes. The deadline is
+			// never already past: a poll given a done context returns at
+			// once without the records it has buffered, and a loop of
+			// such polls would never see a record again.
+			pollCtx, cancel = context.WithDeadline(ctx, later(nextTick, time.Now().Add(10*time.Millisecond)))
+		}
+		fetches := s.sess.PollRecords(pollCtx, s.cfg.MaxBatch)
+		cancel()
 		if ctx.Err() != nil || fetches.IsClientClosed() {
 			return nil
 		}
 		fetches.EachError(func(topic string, p int32, err error) {
-			if !errors.Is(err, context.Canceled) {
+			if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 				s.cfg.Log.Warn("fetch error", "stage", s.cfg.Name, "topic", topic, "partition", p, "err", err)
 			}
 		})
-		if fetches.NumRecords() == 0 {
+		tick := false
+		if ticks && s.joined.Load() && !time.Now().Before(nextTick) {
+			tick = ticker.Due()
+			nextTick = time.Now().Add(s.cfg.TickEvery)
+		}
+		if fetches.NumRecords() == 0 && !tick {
 			continue
 		}
-		if err := s.batch(ctx, fetches); err != nil {
+		if err := s.batch(ctx, fetches, tick); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -201,9 +233,16 @@ func (s *Stage) Run(ctx context.Context) error {
 	}
 }
 
-// batch runs one transaction. It returns an error only when the session
-// can no longer be used.
-func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches) error {
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// batch runs one transaction: the records fetched, and the tick when it
+// is due. It returns an error only when the session can no longer be used.
+func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) error {
 	if err := s.sess.Begin(); err != nil {
 		return fmt.Errorf("stage %s: begin transaction: %w", s.cfg.Name, err)
 	}
@@ -230,6 +269,11 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches) error {
 			in++
 		}
 	})
+	if tick && trErr == nil {
+		if err := s.tr.(Ticker).Tick(ctx, &out); err != nil {
+			trErr = fmt.Errorf("tick: %w", err)
+		}
+	}
 	if trErr == nil {
 		for i, r := range out.recs {
 			promise := out.promises[i]

@@ -206,3 +206,55 @@ func TestStageReadyOnceJoined(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// ticker copies records and, on each tick, writes one record of its own.
+type ticker struct {
+	copier
+	ticks atomic.Int64
+}
+
+func (tk *ticker) Due() bool { return true }
+
+func (tk *ticker) Tick(_ context.Context, out *eos.Output) error {
+	n := tk.ticks.Add(1)
+	out.Emit(&kgo.Record{Topic: tk.to, Key: []byte("tick"), Value: fmt.Appendf(nil, "tick %d", n)})
+	return nil
+}
+
+// TestTicksAndRecordsInterleave: a stage that ticks keeps consuming
+// records written before, between and after its ticks; each record is
+// copied once, and each tick's record is committed.
+func TestTicksAndRecordsInterleave(t *testing.T) {
+	kc := kafkatest.New(t)
+	ctx := kafkatest.Context(t, time.Minute)
+	cl := kc.Client(t)
+	in, out := kc.Name("in"), kc.Name("out")
+	createTopics(t, ctx, kadm.NewClient(cl), 3, -1, in, out)
+	tk := &ticker{copier: copier{to: out}}
+	s, err := eos.New(eos.Config{Name: "tick", Group: kc.Name("g"), Input: []string{in}, TransactionalID: kc.Name("tx"),
+		ClientOpts: []kgo.Opt{kgo.SeedBrokers(kc.Brokers...)}, TickEvery: 100 * time.Millisecond, Log: quietLog()}, tk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(rctx) }()
+	defer func() {
+		stop()
+		<-done
+	}()
+	produceN(t, ctx, cl, in, 10, 10)
+	for round := 1; round <= 3; round++ {
+		start := tk.ticks.Load()
+		for tk.ticks.Load() < start+2 && ctx.Err() == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+		produceN(t, ctx, cl, in, 10, 10)
+		for tk.seen.Load() < int64(10*(round+1)) && ctx.Err() == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if got := tk.seen.Load(); got != int64(10*(round+1)) {
+			t.Fatalf("round %d: %d records copied after %d ticks, want %d", round, got, tk.ticks.Load(), 10*(round+1))
+		}
+	}
+}

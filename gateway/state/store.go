@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -39,6 +40,7 @@ type Entry struct {
 const (
 	kindDedup byte = 'd'
 	kindSide  byte = 's'
+	kindTimed byte = 't' // a side entry that may fall due: its value starts with the time and its table
 )
 
 // Change is one write to replay into the changelog: Key is the changelog
@@ -54,6 +56,7 @@ type Store struct {
 	Partition int32
 	dedup     map[Hash]Entry
 	side      map[Hash][]byte
+	timed     map[Hash]timer // side entries that fall due, and when
 	// Next is the changelog offset to read from to catch up.
 	Next int64
 	// undo restores the state of before the open transaction when it aborts.
@@ -62,16 +65,24 @@ type Store struct {
 }
 
 type undoStep struct {
-	side    bool
-	key     Hash
-	had     bool
-	entry   Entry
-	sideVal []byte
+	side     bool
+	key      Hash
+	had      bool
+	entry    Entry
+	sideVal  []byte
+	hadTimer bool
+	timer    timer
+}
+
+// timer is when a timed side entry falls due, and its table.
+type timer struct {
+	due   int64 // unix milliseconds
+	table string
 }
 
 // NewStore returns an empty store for a partition.
 func NewStore(partition int32) *Store {
-	return &Store{Partition: partition, dedup: map[Hash]Entry{}, side: map[Hash][]byte{}}
+	return &Store{Partition: partition, dedup: map[Hash]Entry{}, side: map[Hash][]byte{}, timed: map[Hash]timer{}}
 }
 
 // Len is the number of dedup keys held.
@@ -102,9 +113,87 @@ func (s *Store) Side(table, key string) ([]byte, bool) {
 func (s *Store) PutSide(table, key string, v []byte) {
 	h := HashKey(kindSide, table+"|"+key)
 	old, had := s.side[h]
-	s.undo = append(s.undo, undoStep{side: true, key: h, had: had, sideVal: old})
+	oldTimer, hadTimer := s.timed[h]
+	s.undo = append(s.undo, undoStep{side: true, key: h, had: had, sideVal: old, hadTimer: hadTimer, timer: oldTimer})
 	s.side[h] = v
 	s.changes = append(s.changes, Change{Key: changelogKey(kindSide, h), Value: v})
+}
+
+// PutSideDue writes a side-table value that falls due at due (zero: not
+// any more) within the open transaction; Due returns it from then on.
+// A table's entries are written either always with PutSideDue or never.
+func (s *Store) PutSideDue(table, key string, v []byte, due time.Time) {
+	s.putTimed(HashKey(kindSide, table+"|"+key), table, v, due)
+}
+
+// Disarm keeps a due entry as it is but no longer due.
+func (s *Store) Disarm(d DueEntry) { s.putTimed(d.hash, d.Table, d.Value, time.Time{}) }
+
+func (s *Store) putTimed(h Hash, table string, v []byte, due time.Time) {
+	old, had := s.side[h]
+	oldTimer, hadTimer := s.timed[h]
+	s.undo = append(s.undo, undoStep{side: true, key: h, had: had, sideVal: old, hadTimer: hadTimer, timer: oldTimer})
+	s.side[h] = v
+	t := timer{table: table}
+	if !due.IsZero() {
+		t.due = due.UnixMilli()
+		s.timed[h] = t
+	} else {
+		delete(s.timed, h)
+	}
+	s.changes = append(s.changes, Change{Key: changelogKey(kindTimed, h), Value: encodeTimed(t, v)})
+}
+
+// DueEntry is a timed side entry that has fallen due.
+type DueEntry struct {
+	Table string
+	Value []byte
+	Due   time.Time
+	hash  Hash
+}
+
+// Due returns the timed side entries due at now, earliest first. They stay
+// due until rewritten.
+func (s *Store) Due(now time.Time) []DueEntry {
+	cut := now.UnixMilli()
+	var out []DueEntry
+	for h, t := range s.timed {
+		if t.due <= cut {
+			out = append(out, DueEntry{Table: t.table, Value: s.side[h], Due: time.UnixMilli(t.due), hash: h})
+		}
+	}
+	slices.SortFunc(out, func(a, b DueEntry) int { return a.Due.Compare(b.Due) })
+	return out
+}
+
+// HasDue reports whether an entry is due at now.
+func (s *Store) HasDue(now time.Time) bool {
+	cut := now.UnixMilli()
+	for _, t := range s.timed {
+		if t.due <= cut {
+			return true
+		}
+	}
+	return false
+}
+
+// Timers is the number of timed side entries not yet due or handled.
+func (s *Store) Timers() int { return len(s.timed) }
+
+func encodeTimed(t timer, v []byte) []byte {
+	b := make([]byte, 9, 9+len(t.table)+len(v))
+	binary.BigEndian.PutUint64(b, uint64(t.due))
+	b[8] = byte(len(t.table))
+	b = append(b, t.table...)
+	return append(b, v...)
+}
+
+func decodeTimed(b []byte) (timer, []byte, error) {
+	if len(b) < 9 || len(b) < 9+int(b[8]) {
+		return timer{}, nil, errors.New("timed side entry is too short")
+	}
+	n := 9 + int(b[8])
+	return timer{due: int64(binary.BigEndian.Uint64(b)), table: string(b[9:n])}, b[n:], nil
 }
 
 // TakeChanges returns the writes since the last call, for the changelog.
@@ -124,8 +213,10 @@ func (s *Store) Abort() {
 		switch {
 		case u.side && u.had:
 			s.side[u.key] = u.sideVal
+			s.undoTimer(u)
 		case u.side:
 			delete(s.side, u.key)
+			s.undoTimer(u)
 		case u.had:
 			s.dedup[u.key] = u.entry
 		default:
@@ -134,6 +225,14 @@ func (s *Store) Abort() {
 	}
 	s.undo = s.undo[:0]
 	s.changes = nil
+}
+
+func (s *Store) undoTimer(u undoStep) {
+	if u.hadTimer {
+		s.timed[u.key] = u.timer
+	} else {
+		delete(s.timed, u.key)
+	}
 }
 
 // Expire deletes the dedup entries last written before cutoff, within the
@@ -176,6 +275,22 @@ func (s *Store) Apply(key, value []byte) error {
 			return nil
 		}
 		s.side[h] = append([]byte(nil), value...)
+	case kindTimed:
+		if value == nil {
+			delete(s.side, h)
+			delete(s.timed, h)
+			return nil
+		}
+		t, v, err := decodeTimed(value)
+		if err != nil {
+			return err
+		}
+		s.side[h] = append([]byte(nil), v...)
+		if t.due != 0 {
+			s.timed[h] = t
+		} else {
+			delete(s.timed, h)
+		}
 	default:
 		return errors.New("changelog key of unknown kind")
 	}

@@ -3,6 +3,7 @@ package state
 import (
 	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -161,4 +162,66 @@ func BenchmarkRestore(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n*b.N)/time.Since(start).Seconds(), "keys/s")
+}
+
+// TestTimedSideEntries: a timed entry is due at its time and not before,
+// stops being due once rewritten without a time, comes back on abort, and
+// a new owner replaying the changelog gets the same timers.
+func TestTimedSideEntries(t *testing.T) {
+	t0 := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	s := NewStore(1)
+	s.PutSideDue("rx", "42-24/1", []byte("one"), t0.Add(time.Hour))
+	s.PutSideDue("rx", "42-24/2", []byte("two"), t0.Add(2*time.Hour))
+	s.PutSideDue("rx", "42-24/3", []byte("three"), time.Time{})
+	s.Commit()
+	for _, tc := range []struct {
+		at   time.Time
+		want []string
+	}{
+		{t0, nil},
+		{t0.Add(time.Hour - time.Millisecond), nil},
+		{t0.Add(time.Hour), []string{"one"}},
+		{t0.Add(3 * time.Hour), []string{"one", "two"}},
+	} {
+		var got []string
+		for _, d := range s.Due(tc.at) {
+			if d.Table != "rx" {
+				t.Errorf("due entry of table %q", d.Table)
+			}
+			got = append(got, string(d.Value))
+		}
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("due at %s: %v, want %v", tc.at.Sub(t0), got, tc.want)
+		}
+	}
+	s.PutSideDue("rx", "42-24/1", []byte("one expired"), time.Time{})
+	if d := s.Due(t0.Add(3 * time.Hour)); len(d) != 1 || string(d[0].Value) != "two" {
+		t.Errorf("after rewriting one: due %v", d)
+	}
+	s.Abort()
+	if d := s.Due(t0.Add(3 * time.Hour)); len(d) != 2 {
+		t.Errorf("after abort: %d due, want 2", len(d))
+	}
+	s.PutSideDue("rx", "42-24/1", []byte("one expired"), time.Time{})
+	changes := s.TakeChanges()
+	s.Commit()
+
+	r := NewStore(1)
+	s2 := NewStore(1)
+	s2.PutSideDue("rx", "42-24/1", []byte("one"), t0.Add(time.Hour))
+	s2.PutSideDue("rx", "42-24/2", []byte("two"), t0.Add(2*time.Hour))
+	for _, c := range append(s2.TakeChanges(), changes...) {
+		if err := r.Apply(c.Key, c.Value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := r.Due(t0.Add(3 * time.Hour)); len(d) != 1 || string(d[0].Value) != "two" || r.Timers() != 1 {
+		t.Errorf("restored: due %v, %d timers", d, r.Timers())
+	}
+	if v, _ := r.Side("rx", "42-24/1"); string(v) != "one expired" {
+		t.Errorf("restored value %q", v)
+	}
+	if err := r.Apply(changelogKey(kindTimed, HashKey(kindSide, "x")), []byte{1, 2}); err == nil {
+		t.Error("a short timed entry applies")
+	}
 }
