@@ -65,6 +65,26 @@ func (c Catalog) AsyncAPI(version string) ([]byte, error) {
 		if t.EventType != "" {
 			msg["description"] = "ce_type: `" + t.EventType + "`"
 		}
+		if len(t.Headers) > 0 {
+			props := map[string]any{}
+			for k, d := range t.Headers {
+				props[k] = map[string]any{"type": "string", "description": d}
+			}
+			msg["headers"] = map[string]any{"allOf": []any{
+				map[string]any{"$ref": "#/components/schemas/CloudEventsHeaders"},
+				map[string]any{"type": "object", "properties": props},
+			}}
+		}
+		for _, ex := range t.Examples {
+			var payload any
+			if err := yaml.Unmarshal(Example(ex.File), &payload); err != nil || payload == nil {
+				return nil, fmt.Errorf("topic %s: example %s: %v", t.Name, ex.File, err)
+			}
+			exs, _ := msg["examples"].([]any)
+			msg["examples"] = append(exs, map[string]any{
+				"name": ex.Name, "summary": ex.Summary, "headers": ex.Headers, "payload": payload,
+			})
+		}
 		messages[msgID] = msg
 
 		topicCfg := map[string]any{"cleanup.policy": []string{string(t.Cleanup)}}

@@ -57,6 +57,7 @@ var (
 	KeyRecord  = Key{"dlq-record", "`<dlq topic>/<partition>/<offset>` of the dead-letter record."}
 	KeyOrig    = Key{"original", "The original record's key, byte for byte."}
 	KeyActor   = Key{"actor", "The operator who acted."}
+	KeyRx      = Key{"prescription", "The prescription's `<series>/<number>`: a prescription's changes share a partition and are read in order."}
 )
 
 // Topic is one row of the catalog.
@@ -81,6 +82,20 @@ type Topic struct {
 	// outcomes go.
 	DLQ    string
 	Status string
+	// Headers are the topic's own headers beside the CloudEvents ones, with
+	// what each says.
+	Headers map[string]string
+	// Examples are whole records, documented in the AsyncAPI.
+	Examples []MessageExample
+}
+
+// MessageExample is one example record of a topic: its headers and the
+// example file (under examples/) that is its value.
+type MessageExample struct {
+	Name, Summary string
+	Key           string
+	Headers       map[string]string
+	File          string
 }
 
 // GatewayConsumes reports whether the gateway itself reads the topic.
@@ -235,8 +250,11 @@ func Build(tiers []time.Duration) Catalog {
 			PrescriptionEvent{}, "ru.egisz.rmis.prescription.v1", ActorRMIS),
 		ingress(LabResult, "Laboratory results: referral, sample, tests with ФСЛИ codes, values, units.",
 			LabResultEvent{}, "ru.egisz.lab.result.v1", ActorLab),
-		ingress(PharmacyDispense, "A pharmacy dispensed against a prescription.",
+		withExamples(ingress(PharmacyDispense, "A pharmacy dispensed against a prescription. Key it by the same patient key as the prescription (its СНИЛС when it has one): the prescription's state lives with the patient's other state.",
 			DispensationEvent{}, "ru.egisz.pharmacy.dispense.v1", ActorPharmacy),
+			MessageExample{Name: "dispensation", Summary: "One of two packs dispensed; its outcome comes on egisz.status.v1 under the same ce_id.", Key: "11223344595",
+				Headers: map[string]string{"ce_specversion": "1.0", "ce_id": "zdorovye-APT-77-2024-0009931", "ce_source": "zdorovye", "ce_type": "ru.egisz.pharmacy.dispense.v1", "content-type": "application/json"},
+				File:    "dispensation.json"}),
 		ingress(ESIAIdentity, "Gosuslugi identity bridge: identity confirmed or updated, consent granted or revoked.",
 			IdentityEvent{}, "ru.egisz.esia.identity.v1", ActorESIA),
 		{
@@ -262,10 +280,24 @@ func Build(tiers []time.Duration) Catalog {
 	}
 	c = append(c,
 		Topic{
-			Name: PharmacyRx, Role: RolePharmacy, Purpose: "Validated prescriptions and every change of their state, for pharmacy chains.",
-			Key: KeyPatient, Partitions: PatientPartitions, Cleanup: CleanupDelete, Retention: 30 * day,
+			Name: PharmacyRx, Role: RolePharmacy, Purpose: "Validated prescriptions and every change of their state (issued, partly dispensed, dispensed, cancelled, expired), for pharmacy chains. Headers ce_region, ce_rxstate, ce_pharmacychain and ce_pharmacyid select records without decoding them.",
+			Key: KeyRx, Partitions: PatientPartitions, Cleanup: CleanupDelete, Retention: 30 * day,
 			Payload: reflect.TypeOf(PharmacyPrescription{}), EventType: "ru.egisz.pharmacy.prescription.v1",
 			Producers: []string{ActorGateway}, Consumers: []string{ActorPharmacy},
+			Headers: map[string]string{
+				HeaderRegion:        "The prescription's region code: a chain reads the regions it serves.",
+				HeaderRxState:       "The new state: issued, partly_dispensed, dispensed, cancelled, expired.",
+				HeaderPharmacyChain: "On a change made by a dispensation: the chain that dispensed.",
+				HeaderPharmacyID:    "On a change made by a dispensation: the pharmacy, within its chain.",
+			},
+			Examples: []MessageExample{
+				{Name: "issued", Summary: "An MIS issued a prescription: every chain of region 42 may dispense it.", Key: "42-24/000731",
+					Headers: map[string]string{"ce_id": "4f9c2a1e-1d6b-5b7e-9a0c-1f2e3d4c5b6a", "ce_source": "1.2.643.5.1.13.13.12.1.42.202", "ce_type": "ru.egisz.pharmacy.prescription.v1", HeaderRegion: "42", HeaderRxState: "issued"},
+					File:    "pharmacy_prescription_issued.json"},
+				{Name: "partly_dispensed", Summary: "A pharmacy of the chain zdorovye dispensed one of two packs.", Key: "42-24/000731",
+					Headers: map[string]string{"ce_id": "0b7d3c2f-8e4a-5f1b-b6c9-2d3e4f5a6b7c", "ce_source": "egisz-gateway", "ce_type": "ru.egisz.pharmacy.prescription.v1", HeaderRegion: "42", HeaderRxState: "partly_dispensed", HeaderPharmacyChain: "zdorovye", HeaderPharmacyID: "zdorovye-0142"},
+					File:    "pharmacy_prescription_dispensed.json"},
+			},
 		},
 		Topic{
 			Name: StatusTopic, Role: RoleStatus, Purpose: "The outcome of every ingress event: accepted, registered, rejected with reasons, duplicate, conflict.",
@@ -322,6 +354,11 @@ func Build(tiers []time.Duration) Catalog {
 		},
 	)
 	return c
+}
+
+func withExamples(t Topic, ex ...MessageExample) Topic {
+	t.Examples = ex
+	return t
 }
 
 var registryTitle = map[Registry]string{

@@ -1,6 +1,9 @@
 package topics
 
 import (
+	"bytes"
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -112,4 +115,33 @@ func mustDuration(t *testing.T, s string) time.Duration {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// TestTopicExamplesMatchTheirPayload: every example record of a topic
+// decodes into the topic's payload type with no field left over, names a
+// header the topic documents or a CloudEvents one, and has ce_type.
+func TestTopicExamplesMatchTheirPayload(t *testing.T) {
+	n := 0
+	for _, tp := range Default() {
+		for _, ex := range tp.Examples {
+			n++
+			dec := json.NewDecoder(bytes.NewReader(Example(ex.File)))
+			dec.DisallowUnknownFields()
+			v := reflect.New(tp.Payload).Interface()
+			if err := dec.Decode(v); err != nil {
+				t.Errorf("%s example %s: %v", tp.Name, ex.Name, err)
+			}
+			for h := range ex.Headers {
+				if _, ok := tp.Headers[h]; !ok && !strings.HasPrefix(h, "ce_") && h != "content-type" {
+					t.Errorf("%s example %s: header %s is not documented", tp.Name, ex.Name, h)
+				}
+			}
+			if ex.Headers["ce_type"] != tp.EventType {
+				t.Errorf("%s example %s: ce_type %q, want %q", tp.Name, ex.Name, ex.Headers["ce_type"], tp.EventType)
+			}
+		}
+	}
+	if n < 3 {
+		t.Errorf("%d examples", n)
+	}
 }

@@ -291,13 +291,38 @@ type Status struct {
 	At         DateTime `json:"at"`
 }
 
-// PharmacyPrescription is a validated prescription and its current state, for pharmacy chains.
+// PharmacyPrescription is a validated prescription's new state, for
+// pharmacy chains: one record each time it changes, keyed by series/number
+// so that a prescription's history is read in order.
 type PharmacyPrescription struct {
-	State      string            `json:"state" enum:"issued,partly_dispensed,dispensed,cancelled,expired" example:"issued"`
-	Remaining  Quantity          `json:"remaining" doc:"what may still be dispensed"`
-	Changed    DateTime          `json:"changed_at"`
-	Prescribed PrescriptionEvent `json:"prescription"`
+	Series     string             `json:"series" example:"42-24"`
+	Number     string             `json:"number" example:"000731"`
+	RegionCode string             `json:"region_code,omitempty" example:"42"`
+	State      string             `json:"state" enum:"issued,partly_dispensed,dispensed,cancelled,expired" example:"issued"`
+	Remaining  Quantity           `json:"remaining" doc:"what may still be dispensed"`
+	Changed    DateTime           `json:"changed_at"`
+	Prescribed *PrescriptionEvent `json:"prescription,omitempty" doc:"the prescription as the MIS sent it: on issued and cancelled"`
+	// Dispensation is the dispensation that changed the state.
+	Dispensation *DispensationRef `json:"dispensation,omitempty" doc:"the dispensation behind a partly_dispensed or dispensed state"`
 }
+
+// DispensationRef names a dispensation in a prescription's state change.
+type DispensationRef struct {
+	DispensationID string   `json:"dispensation_id" example:"APT-77-2024-0009931"`
+	PharmacyChain  string   `json:"pharmacy_chain" example:"zdorovye"`
+	PharmacyID     string   `json:"pharmacy_id" example:"zdorovye-0142"`
+	Quantity       Quantity `json:"quantity"`
+	DispensedAt    DateTime `json:"dispensed_at" example:"2024-03-21T11:02:00+03:00"`
+}
+
+// Headers of egisz.pharmacy.prescription.v1 that let a chain select
+// records without decoding them (CloudEvents extension attributes).
+const (
+	HeaderRegion        = "ce_region"        // the prescription's region code
+	HeaderRxState       = "ce_rxstate"       // the new state
+	HeaderPharmacyChain = "ce_pharmacychain" // the chain whose dispensation changed the state
+	HeaderPharmacyID    = "ce_pharmacyid"    // and its pharmacy
+)
 
 // AuditRecord is one operator action.
 type AuditRecord struct {
