@@ -8,6 +8,7 @@ package normalize
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/adapters"
 	"github.com/egisz-gateway/egisz-gateway/adapters/datetime"
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
+	"github.com/egisz-gateway/egisz-gateway/adapters/prescription"
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
 	"github.com/egisz-gateway/egisz-gateway/adapters/source"
 	"github.com/egisz-gateway/egisz-gateway/topics"
@@ -51,12 +53,32 @@ type Decision struct {
 	Fingerprint uint64
 	Payload     []byte
 	Routes      []string
-	SideTable   string // a side-table write, for identity events
-	SideKey     string
-	SideValue   []byte
+	Side        []SideWrite // side-table writes, made when the event is new or an update
+	Publish     []Publish   // records to write besides the routes (a prescription's new state)
 
-	patient  *topics.Patient       // for Settle's identity check
-	identity *topics.IdentityEvent // for Settle's side-table write
+	patient      *topics.Patient           // for Settle's identity check
+	identity     *topics.IdentityEvent     // for Settle's side-table write
+	prescription *topics.PrescriptionEvent // for Settle's prescription state
+	dispensation *topics.DispensationEvent
+}
+
+// SideWrite is a write to a side table; Timed ones fall due at Due (zero:
+// no more), and the stage then asks Due what becomes of them.
+type SideWrite struct {
+	Table, Key string
+	Value      []byte
+	Timed      bool
+	Due        time.Time
+}
+
+// Publish is a record the domain asks the stage to write: a topic of the
+// catalog, a key, a value and headers (ce_id and extension headers; the
+// stage adds the CloudEvents ones).
+type Publish struct {
+	Topic   string
+	Key     string
+	Value   []byte
+	Headers map[string]string
 }
 
 // Decider makes decisions.
@@ -85,12 +107,12 @@ func toTopic(r reasons.Reason, field string) topics.Reason {
 
 // Routes are the topics each kind of event goes to: cases to ИЭМК,
 // documents to РЭМД, prescriptions to the prescription registry and the
-// pharmacy chains, lab results to ИЭМК and to РЭМД as a lab protocol,
+// pharmacy chains (as a state change, see Settle), lab results to ИЭМК and to РЭМД as a lab protocol,
 // dispensations to the prescription registry. Identity events stay here.
 var routes = map[string][]string{
 	source.KindCase:         {topics.Outbound(topics.RegistryIEMK)},
 	source.KindDocument:     {topics.Outbound(topics.RegistryREMD)},
-	source.KindPrescription: {topics.Outbound(topics.RegistryERX), topics.PharmacyRx},
+	source.KindPrescription: {topics.Outbound(topics.RegistryERX)}, // and its state to the chains: Settle
 	source.KindLabResult:    {topics.Outbound(topics.RegistryIEMK), topics.Outbound(topics.RegistryREMD)},
 	source.KindDispensation: {topics.Outbound(topics.RegistryERX)},
 }
@@ -135,6 +157,7 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 		d.checkOrg(c, "mo_oid", p.MOOID, at)
 		d.checkDoctor(c, "doctor", p.Doctor.SNILS, p.MOOID, at, "")
 		dec.patient = &p.Patient
+		dec.prescription = p
 	case *topics.LabResultEvent:
 		at := parseTime(string(p.CompletedAt))
 		d.checkOrg(c, "lab_oid", p.LabOID, at)
@@ -142,6 +165,7 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 		dec.patient = &p.Patient
 	case *topics.DispensationEvent:
 		dec.patient = &p.Patient
+		dec.dispensation = p
 	case *topics.IdentityEvent:
 		dec.identity = p
 	}
@@ -162,21 +186,124 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 // Settle finishes a decision with what the partition's side tables say:
 // a patient whose consent is revoked, or whose name or birth date differ
 // from the confirmed identity, is rejected; an identity event gets the
-// side-table write it makes. Call it in partition order.
-func (d *Decider) Settle(dec *Decision, side Side) {
+// side-table write it makes; a prescription or a dispensation moves the
+// prescription's state, or is rejected when it may not. Call it in
+// partition order, and not for duplicates.
+func (d *Decider) Settle(dec *Decision, side Side, now time.Time) {
 	switch {
 	case len(dec.Reasons) > 0:
 	case dec.identity != nil:
-		dec.SideTable, dec.SideKey = IdentityTable, dec.identity.Patient.SNILS
-		old, _ := side.Side(IdentityTable, dec.SideKey)
-		dec.SideValue = nextIdentity(old, dec.identity)
+		old, _ := side.Side(IdentityTable, dec.identity.Patient.SNILS)
+		dec.Side = []SideWrite{{Table: IdentityTable, Key: dec.identity.Patient.SNILS, Value: nextIdentity(old, dec.identity)}}
 	case dec.patient != nil:
 		c := &source.Check{}
 		d.checkIdentity(c, side, dec.patient)
 		if c.Failed() {
 			*dec = d.reject(c.Problems...)
+			return
 		}
+		d.settlePrescription(dec, side, now)
 	}
+}
+
+// settlePrescription applies a prescription or a dispensation to the
+// prescription's state.
+func (d *Decider) settlePrescription(dec *Decision, side Side, now time.Time) {
+	var (
+		rec     *prescription.Record
+		refusal *prescription.Refusal
+		cause   = fmt.Sprintf("%s|%016x", dec.Event.DedupKey, dec.Fingerprint)
+	)
+	switch {
+	case dec.prescription != nil:
+		p := dec.prescription
+		id := source.PrescriptionID(p.Series, p.Number)
+		old, known := side.Side(prescription.Table, id)
+		switch {
+		case p.Action != "cancelled" && known:
+			return // issued again: the dedup rule calls it a duplicate or a conflict
+		case p.Action != "cancelled":
+			rec = prescription.Issue(p, dec.Event.PatientKey, now)
+		case !known:
+			refusal = &prescription.Refusal{Code: reasons.RxUnknown, Field: "number", Detail: "cancelled before it was issued"}
+		default:
+			held, err := prescription.Decode(old)
+			if err != nil {
+				refusal = &prescription.Refusal{Code: reasons.RxUnknown, Field: "number", Detail: err.Error()}
+				break
+			}
+			rec, refusal = held.Cancel(now)
+		}
+	case dec.dispensation != nil:
+		p := dec.dispensation
+		old, known := side.Side(prescription.Table, source.PrescriptionID(p.PrescriptionSeries, p.PrescriptionNumber))
+		if !known {
+			refusal = &prescription.Refusal{Code: reasons.RxUnknown, Field: "prescription_number", Detail: "no such prescription for this patient key"}
+			break
+		}
+		held, err := prescription.Decode(old)
+		if err != nil {
+			refusal = &prescription.Refusal{Code: reasons.RxUnknown, Field: "prescription_number", Detail: err.Error()}
+			break
+		}
+		rec, refusal = held.Dispense(p, dec.Event.PatientKey, now)
+	default:
+		return
+	}
+	if refusal != nil {
+		*dec = d.reject(source.Problem{Code: refusal.Code, Field: refusal.Field, Detail: refusal.Detail})
+		return
+	}
+	var prescribed *topics.PrescriptionEvent
+	if dec.prescription != nil {
+		prescribed = dec.prescription
+	}
+	dec.Side = append(dec.Side, rxWrite(rec))
+	dec.Publish = append(dec.Publish, rxChange(rec, prescribed, dec.dispensation, cause))
+}
+
+func rxWrite(rec *prescription.Record) SideWrite {
+	return SideWrite{Table: prescription.Table, Key: rec.ID(), Value: rec.Encode(), Timed: true, Due: rec.ExpiresAt()}
+}
+
+// rxChange is the record that tells the chains of a prescription's new
+// state. Its ce_id derives from the prescription, the state and the event
+// that caused it, so a change written twice has one id.
+func rxChange(rec *prescription.Record, prescribed *topics.PrescriptionEvent, disp *topics.DispensationEvent, cause string) Publish {
+	body, _ := json.Marshal(rec.Change(prescribed, disp))
+	h := map[string]string{
+		"ce_id":              changeID(rec.ID(), rec.State, cause),
+		topics.HeaderRegion:  rec.Region,
+		topics.HeaderRxState: rec.State,
+	}
+	if disp != nil {
+		h[topics.HeaderPharmacyChain], h[topics.HeaderPharmacyID] = disp.PharmacyChain, disp.PharmacyID
+	}
+	return Publish{Topic: topics.PharmacyRx, Key: rec.ID(), Value: body, Headers: h}
+}
+
+func changeID(id, state, cause string) string {
+	h := fmt.Sprintf("%x", sha256.Sum256([]byte(id+"|"+state+"|"+cause)))
+	return h[0:8] + "-" + h[8:12] + "-5" + h[13:16] + "-8" + h[17:20] + "-" + h[20:32]
+}
+
+// Due says what becomes of a timed side entry that fell due: a
+// prescription whose last valid day is over expires, and the chains are
+// told. The write it returns replaces the entry (with its next due time,
+// if any).
+func (d *Decider) Due(table string, value []byte, now time.Time) ([]SideWrite, []Publish) {
+	if table != prescription.Table {
+		return nil, nil
+	}
+	rec, err := prescription.Decode(value)
+	if err != nil {
+		return nil, nil
+	}
+	expired := rec.Expire(now)
+	if expired == nil {
+		return []SideWrite{rxWrite(rec)}, nil // not yet (a clock set back): keep its time
+	}
+	return []SideWrite{rxWrite(expired)}, []Publish{rxChange(expired, nil, nil, "expiry")}
 }
 
 func (d *Decider) reject(ps ...source.Problem) Decision {

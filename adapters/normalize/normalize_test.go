@@ -57,6 +57,13 @@ type side map[string][]byte
 
 func (s side) Side(table, key string) ([]byte, bool) { v, ok := s[table+"|"+key]; return v, ok }
 
+// apply makes the side writes of an accepted decision.
+func (s side) apply(dec Decision) {
+	for _, w := range dec.Side {
+		s[w.Table+"|"+w.Key] = w.Value
+	}
+}
+
 func input(t *testing.T, topic, example string, edit func(map[string]any)) Input {
 	t.Helper()
 	var m map[string]any
@@ -76,19 +83,21 @@ var now = time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
 
 func TestExamplesPassAndGoWhereTheyShould(t *testing.T) {
 	d := NewDecider(source.DefaultOptions(), exampleRefs(t))
+	sd := side{}
 	for _, tc := range []struct {
 		topic, example string
 		routes         []string
 	}{
 		{topics.RMISCase, "case.json", []string{"egisz.out.iemk.v1"}},
 		{topics.RMISDocument, "document.json", []string{"egisz.out.remd.v1"}},
-		{topics.RMISPrescription, "prescription.json", []string{"egisz.out.erx.v1", "egisz.pharmacy.prescription.v1"}},
+		{topics.RMISPrescription, "prescription.json", []string{"egisz.out.erx.v1"}},
 		{topics.LabResult, "lab_result.json", []string{"egisz.out.iemk.v1", "egisz.out.remd.v1"}},
 		{topics.PharmacyDispense, "dispensation.json", []string{"egisz.out.erx.v1"}},
 		{topics.ESIAIdentity, "identity.json", nil},
 	} {
 		dec := d.Decide(input(t, tc.topic, tc.example, nil), now)
-		d.Settle(&dec, side{})
+		d.Settle(&dec, sd, now) // the dispensation finds the prescription before it
+		sd.apply(dec)
 		if len(dec.Reasons) > 0 {
 			t.Errorf("%s rejected: %+v", tc.example, dec.Reasons)
 			continue
@@ -135,12 +144,24 @@ func decisions() []struct {
 				}
 			})
 			dec := d.Decide(in, now)
-			d.Settle(&dec, side{})
+			d.Settle(&dec, side{}, time.Now())
 			if len(dec.Reasons) > 0 {
 				t.Fatalf("identity event rejected: %+v", dec.Reasons)
 			}
-			return side{dec.SideTable + "|" + dec.SideKey: dec.SideValue}
+			out := side{}
+			out.apply(dec)
+			return out
 		}
+	}
+	issued := func(t *testing.T, d *Decider) side {
+		dec := d.Decide(input(t, topics.RMISPrescription, "prescription.json", nil), now)
+		d.Settle(&dec, side{}, now)
+		if len(dec.Reasons) > 0 || len(dec.Side) != 1 {
+			t.Fatalf("prescription: %+v, side writes %+v", dec.Reasons, dec.Side)
+		}
+		out := side{}
+		out.apply(dec)
+		return out
 	}
 	return []struct {
 		name, topic, example string
@@ -149,6 +170,16 @@ func decisions() []struct {
 		key                  string
 		code, field          string
 	}{
+		{name: "dispensation of an unknown prescription", topic: topics.PharmacyDispense, example: "dispensation.json",
+			code: reasons.RxUnknown, field: "prescription_number"},
+		{name: "cancellation before the prescription", topic: topics.RMISPrescription, example: "prescription.json",
+			edit: func(m map[string]any) { m["action"], m["cancel_reason"] = "cancelled", "ошибка" }, code: reasons.RxUnknown, field: "number"},
+		{name: "dispensation beyond the quantity", topic: topics.PharmacyDispense, example: "dispensation.json",
+			edit: set([]string{"quantity", "value"}, 3), side: issued, code: reasons.RxQuantityExceeded, field: "quantity.value"},
+		{name: "dispensation in another unit", topic: topics.PharmacyDispense, example: "dispensation.json",
+			edit: set([]string{"quantity", "unit"}, "таблетка"), side: issued, code: reasons.RxUnitMismatch, field: "quantity.unit"},
+		{name: "dispensation after the last valid day", topic: topics.PharmacyDispense, example: "dispensation.json",
+			edit: set([]string{"dispensed_at"}, "2024-04-20T09:00:00+03:00"), side: issued, code: reasons.RxExpired, field: "dispensed_at"},
 		{name: "unknown MO", topic: topics.RMISCase, example: "case.json",
 			edit: func(m map[string]any) {
 				m["mo_oid"] = "1.2.643.5.1.13.13.12.1.42.999"
@@ -204,7 +235,7 @@ func TestDecisionsReject(t *testing.T) {
 				sd = tc.side(t, d)
 			}
 			dec := d.Decide(in, now)
-			d.Settle(&dec, sd)
+			d.Settle(&dec, sd, time.Now())
 			found := false
 			for _, r := range dec.Reasons {
 				if r.Code == tc.code && r.Field == tc.field {
@@ -229,17 +260,17 @@ func TestConsentGrantedAgainLetsEventsThrough(t *testing.T) {
 			m["action"] = action
 			m["consent_scope"] = "egisz-exchange"
 		}), now)
-		d.Settle(&dec, sd)
+		d.Settle(&dec, sd, time.Now())
 		if len(dec.Reasons) > 0 {
 			t.Fatal(dec.Reasons)
 		}
-		sd[dec.SideTable+"|"+dec.SideKey] = dec.SideValue
-		if len(dec.SideValue) != identityLen {
-			t.Fatalf("side value of %d bytes; it keeps hashes, not names", len(dec.SideValue))
+		sd.apply(dec)
+		if len(dec.Side) != 1 || len(dec.Side[0].Value) != identityLen {
+			t.Fatalf("side writes %+v; want one of %d bytes: it keeps hashes, not names", dec.Side, identityLen)
 		}
 	}
 	dec := d.Decide(input(t, topics.RMISCase, "case.json", nil), now)
-	if d.Settle(&dec, sd); len(dec.Reasons) > 0 {
+	if d.Settle(&dec, sd, time.Now()); len(dec.Reasons) > 0 {
 		t.Fatalf("after consent was granted again: %+v", dec.Reasons)
 	}
 }
@@ -250,13 +281,14 @@ func TestConsentGrantedAgainLetsEventsThrough(t *testing.T) {
 func TestMissingPatronymicIsNoMismatch(t *testing.T) {
 	d := NewDecider(source.DefaultOptions(), exampleRefs(t))
 	idDec := d.Decide(input(t, topics.ESIAIdentity, "identity.json", nil), now)
-	d.Settle(&idDec, side{})
-	sd := side{idDec.SideTable + "|" + idDec.SideKey: idDec.SideValue}
+	d.Settle(&idDec, side{}, now)
+	sd := side{}
+	sd.apply(idDec)
 	for _, tc := range []struct{ topic, example string }{
 		{topics.RMISPrescription, "prescription.json"}, {topics.LabResult, "lab_result.json"}, {topics.RMISCase, "case.json"},
 	} {
 		dec := d.Decide(input(t, tc.topic, tc.example, nil), now)
-		if d.Settle(&dec, sd); len(dec.Reasons) > 0 {
+		if d.Settle(&dec, sd, time.Now()); len(dec.Reasons) > 0 {
 			t.Errorf("%s after the identity was confirmed: %+v", tc.example, dec.Reasons)
 		}
 	}

@@ -97,6 +97,8 @@ const (
 	RxExpired           = "RX_EXPIRED"
 	RxQuantityExceeded  = "RX_QUANTITY_EXCEEDED"
 	RxAlreadyDispensed  = "RX_ALREADY_DISPENSED"
+	RxPatientMismatch   = "RX_PATIENT_MISMATCH"
+	RxUnitMismatch      = "RX_UNIT_MISMATCH"
 	TransportError      = "TRANSPORT_ERROR"
 	HTTPServerError     = "HTTP_5XX"
 	HTTPTooManyRequests = "HTTP_429"
@@ -166,11 +168,13 @@ func catalog() []Reason {
 		r(KeyMismatch, MIS, Park, "Ключ сообщения Kafka не совпадает с ключом пациента (нормализованный СНИЛС, enp:ЕНП или local:OID:id)", "The Kafka record key is not the patient key (normalized SNILS, enp:ENP or local:OID:id)"),
 		r(UnknownTopic, Gateway, Park, "Для топика нет обработчика", "No adapter reads this topic"),
 		r(DedupConflict, MIS, Park, "Повторная отправка с тем же идентификатором и другим содержанием без увеличения версии", "Same identifier re-sent with other content and no higher version"),
-		r(RxUnknown, MIS, Park, "Рецепт не найден", "The prescription is unknown"),
-		r(RxCancelled, Clinic, Park, "Рецепт аннулирован", "The prescription was cancelled"),
-		r(RxExpired, Clinic, Park, "Срок действия рецепта истёк", "The prescription has expired"),
-		r(RxQuantityExceeded, MIS, Park, "Отпущено больше, чем выписано", "More was dispensed than prescribed"),
+		r(RxUnknown, MIS, Park, "Рецепт не найден: не выписан, отклонён или выписан другому пациенту", "The prescription is unknown: never issued, rejected, or issued to another patient key"),
+		r(RxCancelled, MIS, Park, "Рецепт аннулирован", "The prescription was cancelled"),
+		r(RxExpired, MIS, Park, "Срок действия рецепта истёк", "The prescription has expired"),
+		r(RxQuantityExceeded, MIS, Park, "Отпущено больше, чем осталось по рецепту", "More was dispensed than the prescription has left"),
 		r(RxAlreadyDispensed, MIS, Park, "Рецепт уже полностью отпущен", "The prescription was already dispensed in full"),
+		r(RxPatientMismatch, MIS, Park, "Пациент не совпадает с пациентом рецепта", "The patient is not the prescription's patient"),
+		r(RxUnitMismatch, MIS, Park, "Единица отпуска не совпадает с единицей рецепта", "Dispensed in another unit than prescribed"),
 		// Transport and the forward stage.
 		r(TransportError, Registry, Retry, "Сетевая ошибка при обращении к реестру", "Network error calling the registry"),
 		r(HTTPServerError, Registry, Retry, "Реестр ответил ошибкой 5xx", "The registry answered 5xx"),

@@ -97,6 +97,12 @@ func startForwarder(t testing.TB, kc *kafkatest.Cluster, cfg config.Config) *for
 // wires them, and waits until every one is ready.
 func startWorkers(t testing.TB, kc *kafkatest.Cluster, cfg config.Config, factories ...app.WorkerFactory) *forwarder {
 	t.Helper()
+	return startWorkersAt(t, kc, cfg, nil, factories...)
+}
+
+// startWorkersAt is startWorkers with the stages' clock set to now.
+func startWorkersAt(t testing.TB, kc *kafkatest.Cluster, cfg config.Config, now func() time.Time, factories ...app.WorkerFactory) *forwarder {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +114,7 @@ func startWorkers(t testing.TB, kc *kafkatest.Cluster, cfg config.Config, factor
 	deps := app.Deps{
 		Config: cfg, Catalog: topics.Build(cfg.Forward.Retry.TierDelays()).WithPrefix(kc.Prefix), KafkaOpt: []kgo.Opt{kgo.SeedBrokers(kc.Brokers...)},
 		Metrics: f.reg, Log: quietLog(), KafkaMetrics: func(string) kgo.Opt { return kgo.WithHooks() },
-		HTTPAddr: f.http, Handle: func(p string, h http.Handler) { mux.Handle(p, h) }, DLQ: dlq.NewMetrics(f.reg),
+		HTTPAddr: f.http, Handle: func(p string, h http.Handler) { mux.Handle(p, h) }, DLQ: dlq.NewMetrics(f.reg), Now: now,
 	}
 	var ws []app.Worker
 	for _, build := range factories {

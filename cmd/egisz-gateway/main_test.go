@@ -136,7 +136,8 @@ func TestDevIsReadyWithEveryTopicAndStopsCleanly(t *testing.T) {
 		"case.json": topics.RMISCase, "document.json": topics.RMISDocument, "prescription.json": topics.RMISPrescription,
 		"lab_result.json": topics.LabResult, "dispensation.json": topics.PharmacyDispense, "identity.json": topics.ESIAIdentity,
 	}
-	for name, topic := range ingress {
+	publish := func(name string) {
+		topic := ingress[name]
 		tp, _ := topics.Default().Lookup(topic)
 		var compact bytes.Buffer
 		if err := json.Compact(&compact, topics.Example(name)); err != nil {
@@ -149,6 +150,22 @@ func TestDevIsReadyWithEveryTopicAndStopsCleanly(t *testing.T) {
 			t.Fatalf("kcat -P %s: %v\n%s", name, err, out)
 		}
 	}
+	for name := range ingress {
+		if name != "dispensation.json" {
+			publish(name)
+		}
+	}
+	// The dispensation draws on the prescription: it goes once the
+	// prescription is in the gateway's state (a dispensation of a
+	// prescription not yet known is refused as RX_UNKNOWN).
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		out, _ := exec.Command(kcat, "-b", d.broker, "-C", "-t", topics.PharmacyRx, "-o", "beginning", "-e", "-q",
+			"-X", "isolation.level=read_committed").Output()
+		if strings.Contains(string(out), `"state":"issued"`) {
+			break
+		}
+	}
+	publish("dispensation.json")
 	// Each is accepted, then registered by every registry it is routed to
 	// (the emulator answers; РЭМД through its callback).
 	want := map[string][]string{

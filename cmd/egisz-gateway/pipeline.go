@@ -77,13 +77,35 @@ func (d domain) Decide(in normalize.Input, now time.Time) normalize.Verdict {
 	return verdict(&dec)
 }
 
-func (d domain) Settle(_ normalize.Input, v *normalize.Verdict, side normalize.SideReader) {
+func (d domain) Settle(_ normalize.Input, v *normalize.Verdict, side normalize.SideReader, now time.Time) {
 	dec, ok := v.Domain.(*adnormalize.Decision)
 	if !ok {
 		return
 	}
-	d.d.Settle(dec, side)
+	d.d.Settle(dec, side, now)
 	*v = verdict(dec)
+}
+
+// Due expires prescriptions whose last valid day is over.
+func (d domain) Due(table string, value []byte, now time.Time) ([]normalize.SideWrite, []normalize.Publish) {
+	ws, ps := d.d.Due(table, value, now)
+	return sideWrites(ws), publishes(ps)
+}
+
+func sideWrites(ws []adnormalize.SideWrite) []normalize.SideWrite {
+	out := make([]normalize.SideWrite, len(ws))
+	for i, w := range ws {
+		out[i] = normalize.SideWrite(w)
+	}
+	return out
+}
+
+func publishes(ps []adnormalize.Publish) []normalize.Publish {
+	out := make([]normalize.Publish, len(ps))
+	for i, p := range ps {
+		out[i] = normalize.Publish(p)
+	}
+	return out
 }
 
 func verdict(dec *adnormalize.Decision) normalize.Verdict {
@@ -95,9 +117,7 @@ func verdict(dec *adnormalize.Decision) normalize.Verdict {
 		Fingerprint: dec.Fingerprint, Version: dec.Event.Version, Payload: dec.Payload, Routes: dec.Routes,
 		Domain: dec,
 	}
-	if dec.SideTable != "" {
-		v.Side = []normalize.SideWrite{{Table: dec.SideTable, Key: dec.SideKey, Value: dec.SideValue}}
-	}
+	v.Side, v.Publish = sideWrites(dec.Side), publishes(dec.Publish)
 	return v
 }
 
@@ -121,6 +141,9 @@ func (w *normalizeWorker) Run(ctx context.Context) error {
 func newNormalize(deps app.Deps) ([]app.Worker, error) {
 	opts := source.DefaultOptions()
 	opts.Limits.MaxBytes = deps.Config.Normalize.MaxRecordBytes
+	if deps.Now != nil {
+		opts.Now = deps.Now
+	}
 	prefix := deps.Config.Kafka.TopicPrefix
 	refs := references{
 		employees: reftable.New("frmr", prefix+topics.FRMREmployee,
@@ -138,6 +161,7 @@ func newNormalize(deps app.Deps) ([]app.Worker, error) {
 		ClientOpts: deps.KafkaOpt, SessionOpts: []kgo.Opt{deps.KafkaMetrics("normalize")},
 		Expiry:   deps.Config.Normalize.DedupWindow.D(),
 		MaxBatch: deps.Config.Normalize.MaxBatch, Log: deps.Log, Metrics: deps.Metrics, DLQ: deps.DLQ,
+		TickEvery: deps.Config.Normalize.TimersEvery.D(), Now: deps.Now,
 	}, domain{adnormalize.NewDecider(opts, refs)})
 	if err != nil {
 		return nil, err

@@ -55,6 +55,9 @@ type Deps struct {
 	// own metrics (franz-go's kprom) under the label client=name. A kprom
 	// instance serves one client, so every such client asks for its own.
 	KafkaMetrics func(name string) kgo.Opt
+	// Now is the clock of the stages' decisions; time.Now when nil. Tests
+	// move it to see what time does (a prescription expiring).
+	Now func() time.Time
 }
 
 // WorkerFactory builds a part of the pipeline's workers once the topics exist.

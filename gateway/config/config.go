@@ -69,6 +69,7 @@ type Normalize struct {
 	DedupWindow    Duration `yaml:"dedup_window" env:"EGISZ_DEDUP_WINDOW" doc:"dedup keys not seen for this long are forgotten (default 9600h, 400 days)"`
 	MaxBatch       int      `yaml:"max_batch" env:"EGISZ_NORMALIZE_MAX_BATCH" doc:"records in one transaction at most"`
 	MaxRecordBytes int      `yaml:"max_record_bytes" env:"EGISZ_MAX_RECORD_BYTES" doc:"larger ingress values are rejected (default 1 MiB)"`
+	TimersEvery    Duration `yaml:"timers_every" env:"EGISZ_NORMALIZE_TIMERS_EVERY" doc:"how often prescriptions past their last valid day are looked for and expired (default 1m)"`
 }
 
 // Forward configures the forward stage: one destination per registry and
@@ -191,6 +192,7 @@ func Default() Config {
 			DedupWindow:    Duration(400 * 24 * time.Hour),
 			MaxBatch:       5000,
 			MaxRecordBytes: 1 << 20,
+			TimersEvery:    Duration(time.Minute),
 		},
 		Kafka: Kafka{
 			Brokers:           []string{"127.0.0.1:9092"},
@@ -310,6 +312,9 @@ func (c Config) Validate() error {
 	}
 	if c.Normalize.MaxRecordBytes < 1024 {
 		return &Error{Key: "normalize.max_record_bytes", Msg: "must be at least 1024"}
+	}
+	if c.Normalize.TimersEvery < Duration(100*time.Millisecond) {
+		return &Error{Key: "normalize.timers_every", Msg: "must be 100ms or more"}
 	}
 	if c.Kafka.DialTimeout <= 0 {
 		return &Error{Key: "kafka.dial_timeout", Msg: "must be positive"}

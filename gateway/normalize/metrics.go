@@ -9,6 +9,7 @@ type metrics struct {
 	rejected       *prometheus.CounterVec
 	restoreKeys    prometheus.Counter
 	restoreSeconds prometheus.Histogram
+	timers         *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, n *Stage) metrics {
@@ -30,11 +31,16 @@ func newMetrics(reg prometheus.Registerer, n *Stage) metrics {
 			Help:    "How long restoring one partition's dedup state took.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 4, 9),
 		}),
+		timers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "egisz_state_timers_fired_total",
+			Help: "Timed state entries that fell due and were handed to the domain, by table (rx: prescriptions expiring).",
+		}, []string{"table"}),
 	}
 	if reg == nil {
 		return m
 	}
-	reg.MustRegister(m.outcomes, m.rejected, m.restoreKeys, m.restoreSeconds,
+	m.timers.WithLabelValues("rx")
+	reg.MustRegister(m.outcomes, m.rejected, m.restoreKeys, m.restoreSeconds, m.timers,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "egisz_state_keys",
 			Help: "Dedup keys held by this instance's normalize state.",
@@ -44,6 +50,18 @@ func newMetrics(reg prometheus.Registerer, n *Stage) metrics {
 			total := 0
 			for _, s := range n.stores {
 				total += s.Len()
+			}
+			return float64(total)
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "egisz_state_timers",
+			Help: "Timed state entries waiting to fall due (open prescriptions) held by this instance.",
+		}, func() float64 {
+			n.mu.Lock()
+			defer n.mu.Unlock()
+			total := 0
+			for _, s := range n.stores {
+				total += s.Timers()
 			}
 			return float64(total)
 		}),

@@ -6,11 +6,14 @@
 package normalize
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,10 +39,25 @@ type Input struct {
 	Headers map[string]string // last value per header name
 }
 
-// SideWrite is a change the domain asks for in a side table.
+// SideWrite is a change the domain asks for in a side table. A timed
+// entry falls due at Due (zero: not any more), and then the domain's
+// Timers say what becomes of it.
 type SideWrite struct {
 	Table, Key string
 	Value      []byte
+	Timed      bool
+	Due        time.Time
+}
+
+// Publish is a record the domain asks the stage to write besides the
+// routes: a topic of the catalog (unprefixed), its key and value, ce_id and
+// the topic's own headers. The stage adds the CloudEvents headers (type,
+// source, time, trace).
+type Publish struct {
+	Topic   string
+	Key     string
+	Value   []byte
+	Headers map[string]string
 }
 
 // Verdict is the domain's decision on one input.
@@ -55,6 +73,7 @@ type Verdict struct {
 	Payload     json.RawMessage // the normalized event
 	Routes      []string        // catalog names of the topics it goes to
 	Side        []SideWrite     // applied when the event is new or an update
+	Publish     []Publish       // written when the event is new or an update
 	// Domain is the domain's own note from Decide for Settle.
 	Domain any
 }
@@ -73,10 +92,20 @@ type Domain interface {
 	// Ready is nil once the reference data the decisions need is loaded.
 	Ready() error
 	Decide(in Input, now time.Time) Verdict
-	Settle(in Input, v *Verdict, side SideReader)
+	// Settle is not called for a record the dedup rule finds a duplicate.
+	Settle(in Input, v *Verdict, side SideReader, now time.Time)
 	// Reason returns a reason of the catalog by its code (the stage's own
 	// verdicts, such as a dedup conflict, are worded by the domain too).
 	Reason(code string) topics.Reason
+}
+
+// Timers is implemented by domains whose side entries fall due with no
+// record to say so (a prescription expiring): every TickEvery the stage
+// asks Due about each entry due, in a transaction, and makes the writes
+// and records it returns. The writes must replace the entry, with its next
+// due time or none; an entry Due leaves alone is no longer due.
+type Timers interface {
+	Due(table string, value []byte, now time.Time) ([]SideWrite, []Publish)
 }
 
 // Config configures the stage.
@@ -91,6 +120,7 @@ type Config struct {
 	SessionOpts []kgo.Opt
 	Expiry      time.Duration // dedup keys not written for this long are dropped; default 400 days
 	SweepEvery  time.Duration // how often expired keys are looked for; default 1h
+	TickEvery   time.Duration // how often timed side entries are looked at (Timers); default 1m
 	MaxBatch    int
 	Log         *slog.Logger
 	Metrics     prometheus.Registerer
@@ -173,6 +203,7 @@ func New(cfg Config, domain Domain) (*Stage, error) {
 			cfg.SessionOpts...),
 		OnAssigned: n.onAssigned,
 		MaxBatch:   cfg.MaxBatch,
+		TickEvery:  cfg.TickEvery,
 		Log:        cfg.Log,
 	}, n)
 	if err != nil {
@@ -334,23 +365,82 @@ func (n *Stage) Transform(_ context.Context, r *kgo.Record, out *eos.Output) err
 	}
 	delete(n.prepared, r)
 	in, v := p.in, p.v
+	duplicate := false
 	if len(v.Reasons) == 0 {
-		n.domain.Settle(in, &v, st)
+		// A duplicate is a duplicate whatever the state says now: the same
+		// dispensation sent again must not be refused for having used up
+		// its own prescription.
+		held, ok := st.Dedup(v.DedupKey)
+		duplicate = ok && held.Fingerprint == v.Fingerprint
+		if !duplicate {
+			n.domain.Settle(in, &v, st, now)
+		}
 	}
 	switch {
+	case duplicate:
+		n.emitStatus(r, in, out, v.PatientKey, "duplicate", nil, now)
+		n.m.outcomes.WithLabelValues(in.Topic, "duplicate").Inc()
 	case len(v.Reasons) > 0:
 		n.park(r, in, out, now, "rejected", v.Reasons, nil)
 	default:
 		n.accept(r, in, v, st, out, now)
 	}
+	n.emitChanges(st, out)
+	return nil
+}
+
+// emitChanges writes the store's changes to its changelog partition.
+func (n *Stage) emitChanges(st *store, out *eos.Output) {
 	for _, c := range st.TakeChanges() {
-		out.EmitFunc(&kgo.Record{Topic: n.changelog, Partition: r.Partition, Key: c.Key, Value: c.Value}, func(rec *kgo.Record, err error) {
+		out.EmitFunc(&kgo.Record{Topic: n.changelog, Partition: st.Partition, Key: c.Key, Value: c.Value}, func(rec *kgo.Record, err error) {
 			if err == nil {
 				st.next.Store(rec.Offset + 1)
 			}
 		})
 	}
-	return nil
+}
+
+// writeSide makes the domain's side-table writes.
+func writeSide(st *store, ws []SideWrite) {
+	for _, w := range ws {
+		if w.Timed {
+			st.PutSideDue(w.Table, w.Key, w.Value, w.Due)
+		} else {
+			st.PutSide(w.Table, w.Key, w.Value)
+		}
+	}
+}
+
+// publish writes the domain's records, with the CloudEvents headers the
+// stage adds: the topic's type, the gateway as source unless said
+// otherwise, the time, and the trace of the input behind them, if any.
+func (n *Stage) publish(out *eos.Output, ps []Publish, in map[string]string, now time.Time) {
+	for _, p := range ps {
+		t := n.cfg.Prefix + p.Topic
+		hs := []kgo.RecordHeader{
+			{Key: "ce_specversion", Value: []byte("1.0")},
+			{Key: "ce_type", Value: []byte(n.eventTypes[t])},
+			{Key: "ce_source", Value: []byte(cmp.Or(p.Headers["ce_source"], "egisz-gateway"))},
+			{Key: "ce_time", Value: []byte(now.UTC().Format(time.RFC3339Nano))},
+			{Key: "content-type", Value: []byte("application/json")},
+		}
+		for _, k := range []string{"traceparent", "tracestate"} {
+			if v, ok := in[k]; ok {
+				hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(v)})
+			}
+		}
+		keys := make([]string, 0, len(p.Headers))
+		for k := range p.Headers {
+			if k != "ce_source" && p.Headers[k] != "" {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(p.Headers[k])})
+		}
+		out.Emit(&kgo.Record{Topic: t, Key: []byte(p.Key), Value: p.Value, Headers: hs})
+	}
 }
 
 func (n *Stage) accept(r *kgo.Record, in Input, v Verdict, st *store, out *eos.Output, now time.Time) {
@@ -366,9 +456,8 @@ func (n *Stage) accept(r *kgo.Record, in Input, v Verdict, st *store, out *eos.O
 			{Key: dlq.HFingerprintNew, Value: fmt.Appendf(nil, "%016x", v.Fingerprint)},
 		})
 	default: // new or update
-		for _, w := range v.Side {
-			st.PutSide(w.Table, w.Key, w.Value)
-		}
+		writeSide(st, v.Side)
+		n.publish(out, v.Publish, in.Headers, now)
 		update := outcome == state.Update
 		body := outboundBody(topics.OutboundEvent{
 			Kind: v.Kind, PatientKey: v.PatientKey, DedupKey: v.DedupKey, Version: v.Version, Update: update,
@@ -452,6 +541,56 @@ func headerMap(hs []kgo.RecordHeader) map[string]string {
 		m[h.Key] = string(h.Value)
 	}
 	return m
+}
+
+// Due reports whether a timed side entry of a partition held is due.
+func (n *Stage) Due() bool {
+	if _, ok := n.domain.(Timers); !ok {
+		return false
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	now := n.cfg.Now()
+	for _, st := range n.stores {
+		if st.HasDue(now) {
+			return true
+		}
+	}
+	return false
+}
+
+// Tick hands the domain the timed side entries that fell due in every
+// partition held, and writes what it answers, in the transaction the stage
+// runs it in.
+func (n *Stage) Tick(_ context.Context, out *eos.Output) error {
+	timers, ok := n.domain.(Timers)
+	if !ok || n.domain.Ready() != nil {
+		return nil
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	now := n.cfg.Now()
+	for _, p := range slices.Sorted(maps.Keys(n.stores)) {
+		st := n.stores[p]
+		due := st.Due(now)
+		if len(due) == 0 {
+			continue
+		}
+		n.touched[p] = st
+		for _, d := range due {
+			writes, pubs := timers.Due(d.Table, d.Value, now)
+			if len(writes) == 0 {
+				// Left alone: it must not come back every tick.
+				n.cfg.Log.Warn("timed state entry left alone by the domain; no longer due", "table", d.Table, "partition", p)
+				st.Disarm(d)
+			}
+			writeSide(st, writes)
+			n.publish(out, pubs, nil, now)
+			n.m.timers.WithLabelValues(d.Table).Inc()
+		}
+		n.emitChanges(st, out)
+	}
+	return nil
 }
 
 // Committed makes the batch's state writes permanent.
