@@ -17,7 +17,7 @@ import (
 
 // parkedCluster is a cluster with the catalog and n records parked by the
 // normalize stage in the ingress DLQ.
-func parkedCluster(t *testing.T, n int) (*kafkatest.Cluster, context.Context) {
+func parkedCluster(t testing.TB, n int) (*kafkatest.Cluster, context.Context) {
 	t.Helper()
 	kc := kafkatest.New(t)
 	ctx := kafkatest.Context(t, 3*time.Minute)
@@ -38,7 +38,7 @@ func parkedCluster(t *testing.T, n int) (*kafkatest.Cluster, context.Context) {
 	return kc, ctx
 }
 
-func newService(t *testing.T, kc *kafkatest.Cluster) *Service {
+func newService(t testing.TB, kc *kafkatest.Cluster) *Service {
 	t.Helper()
 	s, err := New(Config{KafkaOpt: []kgo.Opt{kgo.SeedBrokers(kc.Brokers...)}, Prefix: kc.Prefix, Catalog: topics.Default()})
 	if err != nil {

@@ -1,0 +1,224 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+// Tracker reads egisz.status.v1 and holds every sent event against the
+// outcomes it must get: exactly one from the normalize stage, and for an
+// accepted event one final outcome from each registry it goes to
+// (DESIGN §8).
+type Tracker struct {
+	mu     sync.Mutex
+	events map[string]*tracked
+	norm   []time.Duration // ingress produce to the normalize stage's status
+	final  []time.Duration // ingress produce to a registry's final status
+	extra  int             // statuses for events this run did not send
+}
+
+type tracked struct {
+	ev      Event
+	sentAt  time.Time
+	outcome []string            // the normalize stage's outcomes (codes after ":")
+	regs    map[string][]string // final registry outcomes
+}
+
+// NewTracker returns an empty tracker.
+func NewTracker() *Tracker { return &Tracker{events: map[string]*tracked{}} }
+
+// Sent notes an event as produced at its record's timestamp.
+func (t *Tracker) Sent(ev Event) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.events[ev.CEID] = &tracked{ev: ev, sentAt: ev.Record.Timestamp, regs: map[string][]string{}}
+}
+
+// StatusOffsets are where the status topic ends now: a tracker started
+// from them sees every answer to events sent after.
+func StatusOffsets(ctx context.Context, cl *kgo.Client, prefix string) (map[int32]kgo.Offset, error) {
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, prefix+topics.StatusTopic)
+	if err != nil {
+		return nil, fmt.Errorf("end offsets of %s: %w", prefix+topics.StatusTopic, err)
+	}
+	from := map[int32]kgo.Offset{}
+	ends.Each(func(o kadm.ListedOffset) { from[o.Partition] = kgo.NewOffset().At(o.Offset) })
+	return from, nil
+}
+
+// Run reads statuses from the offsets until ctx ends.
+func (t *Tracker) Run(ctx context.Context, opts []kgo.Opt, prefix string, from map[int32]kgo.Offset) error {
+	cl, err := kgo.NewClient(append(slices.Clone(opts),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{prefix + topics.StatusTopic: from}),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		fs.EachRecord(t.observe)
+	}
+}
+
+func (t *Tracker) observe(r *kgo.Record) {
+	var st topics.Status
+	if json.Unmarshal(r.Value, &st) != nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.events[st.CEID]
+	if e == nil {
+		t.extra++
+		return
+	}
+	code := ""
+	if len(st.Reasons) > 0 {
+		code = st.Reasons[0].Code
+	}
+	lat := r.Timestamp.Sub(e.sentAt)
+	switch {
+	case st.Registry == "":
+		e.outcome = append(e.outcome, st.Outcome+":"+code)
+		t.norm = append(t.norm, lat)
+	case st.Outcome == "pending":
+	default:
+		e.regs[st.Registry] = append(e.regs[st.Registry], st.Outcome)
+		t.final = append(t.final, lat)
+	}
+}
+
+// Answered is how many sent events have the normalize stage's outcome.
+func (t *Tracker) Answered() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, e := range t.events {
+		if len(e.outcome) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// Settled reports whether every event sent has all the outcomes it needs.
+func (t *Tracker) Settled() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, e := range t.events {
+		if !e.settled() {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *tracked) settled() bool {
+	if len(e.outcome) == 0 {
+		return false
+	}
+	if e.ev.Expect == Accepted || e.ev.Expect == Update {
+		for _, r := range e.ev.Registries {
+			if len(e.regs[r]) == 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Report is what a run found.
+type Report struct {
+	Sent        int            `json:"sent"`
+	SendSeconds float64        `json:"send_seconds"`
+	SendRate    float64        `json:"send_rate"`
+	Outcomes    map[string]int `json:"outcomes"`             // normalize outcome (and code) -> events
+	Registries  map[string]int `json:"registries"`           // registry:outcome -> events
+	Lost        int            `json:"lost"`                 // no outcome from the normalize stage
+	Unfinished  int            `json:"unfinished"`           // accepted, but a registry has not answered
+	Duplicated  int            `json:"duplicated"`           // more than one outcome from a stage
+	Unexpected  int            `json:"unexpected"`           // an outcome other than the one the event must get
+	Examples    []string       `json:"examples,omitempty"`   // the first unexpected ones
+	Foreign     int            `json:"foreign"`              // statuses of events this run did not send
+	Normalize   Latency        `json:"normalize_latency"`    // produce to the normalize stage's status
+	EndToEnd    Latency        `json:"end_to_end_latency"`   // produce to a registry's final status
+	InvariantOK bool           `json:"invariant_held"`       // every event exactly one outcome per stage, none lost
+	OutcomesOK  bool           `json:"outcomes_as_expected"` // and each the one it must be
+}
+
+// Latency percentiles.
+type Latency struct {
+	N   int           `json:"n"`
+	P50 time.Duration `json:"p50"`
+	P99 time.Duration `json:"p99"`
+	Max time.Duration `json:"max"`
+}
+
+func latency(ds []time.Duration) Latency {
+	if len(ds) == 0 {
+		return Latency{}
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	at := func(q float64) time.Duration { return s[min(len(s)-1, int(q*float64(len(s))))] }
+	return Latency{N: len(s), P50: at(0.50), P99: at(0.99), Max: s[len(s)-1]}
+}
+
+// Report sums up what the tracker saw.
+func (t *Tracker) Report() Report {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r := Report{Sent: len(t.events), Outcomes: map[string]int{}, Registries: map[string]int{}, Foreign: t.extra,
+		Normalize: latency(t.norm), EndToEnd: latency(t.final)}
+	ids := make([]string, 0, len(t.events))
+	for id := range t.events {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		e := t.events[id]
+		switch len(e.outcome) {
+		case 0:
+			r.Lost++
+			continue
+		case 1:
+		default:
+			r.Duplicated++
+		}
+		r.Outcomes[strings.TrimSuffix(e.outcome[0], ":")]++
+		want := e.ev.Expect + ":" + e.ev.Code
+		if e.outcome[0] != want {
+			r.Unexpected++
+			if len(r.Examples) < 10 {
+				r.Examples = append(r.Examples, fmt.Sprintf("%s (%s): %s, want %s", id, e.ev.Kind, e.outcome[0], want))
+			}
+		}
+		if !e.settled() {
+			r.Unfinished++
+		}
+		for reg, outs := range e.regs {
+			r.Registries[reg+":"+outs[0]]++
+			if len(outs) > 1 {
+				r.Duplicated++
+			}
+		}
+	}
+	r.InvariantOK = r.Lost == 0 && r.Duplicated == 0 && r.Unfinished == 0
+	r.OutcomesOK = r.InvariantOK && r.Unexpected == 0
+	return r
+}
