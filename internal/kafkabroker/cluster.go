@@ -64,16 +64,12 @@ func Start(ctx context.Context, in Install, n int, dir string, progress io.Write
 		return nil, fmt.Errorf("start Kafka: %d nodes", n)
 	}
 	c := &Cluster{install: in, dir: dir, progress: progress}
+	addrs, err := freeAddrs(2 * n)
+	if err != nil {
+		return nil, err
+	}
 	for i := 1; i <= n; i++ {
-		addr, err := freeAddr()
-		if err != nil {
-			return nil, err
-		}
-		ctrl, err := freeAddr()
-		if err != nil {
-			return nil, err
-		}
-		c.Nodes = append(c.Nodes, &Node{ID: i, Addr: addr, ctrlAddr: ctrl, dir: filepath.Join(dir, fmt.Sprintf("node-%d", i))})
+		c.Nodes = append(c.Nodes, &Node{ID: i, Addr: addrs[2*i-2], ctrlAddr: addrs[2*i-1], dir: filepath.Join(dir, fmt.Sprintf("node-%d", i))})
 	}
 	clusterID := newClusterID()
 	start := time.Now()
@@ -344,13 +340,20 @@ func (c *Cluster) LogTail(id, lines int) string {
 	return b.String()
 }
 
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
+// freeAddrs finds n distinct free ports. The listeners stay open until all
+// are found: closed one at a time, the kernel may hand the same port out
+// twice (it did, and a node of the three-node cluster could not start).
+func freeAddrs(n int) ([]string, error) {
+	var out []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("find a free port: %w", err)
+		}
+		defer ln.Close()
+		out = append(out, ln.Addr().String())
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return out, nil
 }
 
 // newClusterID returns a Kafka Uuid: 16 random bytes, base64url, unpadded.
