@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -470,4 +472,57 @@ func shellWords(s string) []string {
 		out = append(out, cur.String())
 	}
 	return out
+}
+
+// TestDevDemoShowsEventsFlow: with --demo, the dev stack's metrics soon
+// show events accepted, refused and deduplicated, and registered.
+func TestDevDemoShowsEventsFlow(t *testing.T) {
+	d := startDev(t, "--demo", "--demo-rate", "100")
+	d.waitReady(t, 30*time.Second)
+	want := []string{
+		`egisz_normalize_outcomes_total{outcome="new"`, `egisz_normalize_outcomes_total{outcome="duplicate"`,
+		`egisz_normalize_outcomes_total{outcome="rejected"`, `egisz_forward_outcomes_total{outcome="registered"`,
+	}
+	var missing []string
+	for deadline := time.Now().Add(40 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		resp, err := http.Get("http://" + d.http + "/metrics")
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		missing = missing[:0]
+		for _, w := range want {
+			if !metricAbove0(string(b), w) {
+				missing = append(missing, w)
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("after 40 s of demo traffic, no %v\n%s", missing, d.stderr.String())
+	}
+	if !strings.Contains(d.stderr.String(), "demo traffic starting") {
+		t.Errorf("the log does not say the demo started:\n%s", d.stderr.String())
+	}
+	if code := d.stop(t); code != exitOK {
+		t.Errorf("exit %d", code)
+	}
+}
+
+// metricAbove0 reports whether a series starting with prefix (its name and
+// first label) has a value above 0.
+func metricAbove0(text, prefix string) bool {
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, strings.SplitN(prefix, "{", 2)[0]+"{") || !strings.Contains(line, strings.SplitN(prefix, "{", 2)[1]) {
+			continue
+		}
+		f := strings.Fields(line)
+		if v, err := strconv.ParseFloat(f[len(f)-1], 64); err == nil && v > 0 {
+			return true
+		}
+	}
+	return false
 }

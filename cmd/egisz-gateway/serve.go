@@ -57,6 +57,8 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	dataDir := fs.String("data-dir", "", "keep the embedded broker's data in this directory across restarts (default: in memory)")
 	httpAddr := fs.String("http", "", "address of /healthz, /readyz, /metrics and /emdr/callback (default 127.0.0.1:9464)")
 	emulatorAddr := fs.String("emulator", "", "where the registry emulator listens (default 127.0.0.1:9480)")
+	demo := fs.Bool("demo", false, "feed the stack a trickle of generated traffic (cases, documents, prescriptions… with duplicates and refusals) and log what it got")
+	demoRate := fs.Float64("demo-rate", 5, "events a second of --demo")
 	if code, stop := parse(fs, args); stop {
 		return code
 	}
@@ -107,6 +109,15 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		}
 	}
 	log.Info("dev stack: publish with kcat", "example", "kcat -b "+cfg.Kafka.Brokers[0]+" -L")
+	if *demo {
+		if *demoRate <= 0 {
+			fmt.Fprintln(stderr, "egisz-gateway: --demo-rate must be positive")
+			return exitUsage
+		}
+		dctx, stopDemo := context.WithCancel(ctx)
+		defer stopDemo()
+		go runDemo(dctx, cfg.Kafka.Brokers, cfg.HTTP.Listen, *demoRate, log)
+	}
 	return serve(ctx, cfg, log, stderr)
 }
 
