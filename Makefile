@@ -13,7 +13,7 @@ SHELL := /bin/bash
 GO ?= go
 TOOLS := kcat promtool
 
-.PHONY: test tools fmt-check vet unit kafka docs
+.PHONY: test tools fmt-check vet unit kafka docs bench
 
 test: tools fmt-check vet unit kafka
 
@@ -56,3 +56,8 @@ docs:
 	$(GO) run ./cmd/egisz-gateway topics schemas docs/schemas > /dev/null
 	$(GO) run ./cmd/egisz-gateway topics asyncapi > docs/asyncapi.yaml
 	rm -rf docs/examples && mkdir -p docs/examples && cp topics/examples/*.json docs/examples/
+
+# Measure the gateway against a real broker and write docs/BENCHMARKS.md
+# (about 10 minutes on 2 cores). BENCH_FLAGS passes flags to cmd/bench.
+bench:
+	$(GO) run ./cmd/kafka-local exec --nodes 1 -- $(GO) run ./cmd/bench --out docs/BENCHMARKS.md $(BENCH_FLAGS)
