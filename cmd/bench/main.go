@@ -285,7 +285,13 @@ func (t *traffic) send(ctx context.Context, evs []loadgen.Event) {
 
 func (t *traffic) settle(ctx context.Context, within time.Duration) error {
 	deadline := time.Now().Add(within)
+	shown := time.Now()
 	for !t.tr.Settled() {
+		if time.Since(shown) > 10*time.Second {
+			shown = time.Now()
+			r := t.tr.Report()
+			slog.Info("waiting for outcomes", "sent", r.Sent, "answered", t.tr.Answered(), "unfinished", r.Unfinished, "outcomes", r.Outcomes, "registries", r.Registries)
+		}
 		if ctx.Err() != nil || time.Now().After(deadline) {
 			r := t.tr.Report()
 			return fmt.Errorf("not settled: %d sent, %d answered, lost %d, unfinished %d", r.Sent, t.tr.Answered(), r.Lost, r.Unfinished)
@@ -314,6 +320,9 @@ func (b *bench) throughput(ctx context.Context, name string, n int, forward bool
 		return r, err
 	}
 	defer t.cl.Close()
+	if !forward {
+		t.tr.NormalizeOnly()
+	}
 	evs := make([]loadgen.Event, n)
 	for i := range evs {
 		evs[i] = t.gen.Next()
@@ -323,7 +332,7 @@ func (b *bench) throughput(ctx context.Context, name string, n int, forward bool
 	if err := t.cl.Flush(ctx); err != nil {
 		return r, err
 	}
-	if err := t.settle(ctx, 15*time.Minute); err != nil {
+	if err := t.settle(ctx, 3*time.Minute); err != nil {
 		return r, err
 	}
 	took, cpu := time.Since(start), g.cpu()-cpu0
@@ -468,6 +477,7 @@ func (b *bench) memory(ctx context.Context, keys int) (result, error) {
 		return r, err
 	}
 	defer t.cl.Close()
+	t.tr.NormalizeOnly()
 	start := time.Now()
 	const chunk = 50_000
 	for sent := 0; sent < keys; sent += chunk {
