@@ -109,6 +109,11 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 		log.Info("scenario", "name", s.name)
 		r, err := s.run(ctx)
 		if err != nil {
+			// Keep what was measured, and say where it stopped.
+			results = append(results, result{Name: s.name, Note: "did not finish: " + err.Error()})
+			if werr := writeReport(o, results); werr != nil {
+				return werr
+			}
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 		log.Info("scenario done", "name", s.name, "result", r.summary())
