@@ -55,20 +55,11 @@ func (s *Service) Purge(ctx context.Context, a Actor, req PurgeRequest) (PurgeRe
 	if minAge <= 0 {
 		minAge = s.cfg.PurgeMinAge
 	}
-	s.ops.Lock()
-	defer s.ops.Unlock()
-	var tx *kgo.Client
-	if !req.DryRun {
-		var err error
-		if tx, err = s.fence(ctx); err != nil {
-			return res, err
-		}
-		defer tx.Close()
-	}
-	marks, err := s.loadMarks(ctx)
+	tx, marks, done, err := s.beginOps(ctx, req.DryRun)
 	if err != nil {
 		return res, err
 	}
+	defer done()
 	now := s.cfg.Now()
 	var ids []ID
 	err = s.scan(ctx, req.Filter, marks, func(e *Entry) {

@@ -73,21 +73,11 @@ func (s *Service) Replay(ctx context.Context, a Actor, req ReplayRequest) (Repla
 	if rate <= 0 {
 		rate = s.cfg.ReplayRate
 	}
-	s.ops.Lock()
-	defer s.ops.Unlock()
-
-	var tx *kgo.Client
-	if !req.DryRun {
-		var err error
-		if tx, err = s.fence(ctx); err != nil {
-			return res, err
-		}
-		defer tx.Close()
-	}
-	marks, err := s.loadMarks(ctx)
+	tx, marks, done, err := s.beginOps(ctx, req.DryRun)
 	if err != nil {
 		return res, err
 	}
+	defer done()
 	var todo []*Entry
 	err = s.scan(ctx, req.Filter, marks, func(e *Entry) {
 		res.Matched++
@@ -268,6 +258,33 @@ func fenced(err error) error {
 		return fmt.Errorf("%w (%w)", ErrFenced, err)
 	}
 	return err
+}
+
+// beginOps starts a replay or purge: it serialises them in this process,
+// fences any older one elsewhere (unless dry), and reads the marks after
+// the fence. done releases both.
+func (s *Service) beginOps(ctx context.Context, dryRun bool) (*kgo.Client, map[ID]*Mark, func(), error) {
+	s.ops.Lock()
+	var tx *kgo.Client
+	done := func() {
+		if tx != nil {
+			tx.Close()
+		}
+		s.ops.Unlock()
+	}
+	if !dryRun {
+		var err error
+		if tx, err = s.fence(ctx); err != nil {
+			done()
+			return nil, nil, nil, err
+		}
+	}
+	marks, err := s.loadMarks(ctx)
+	if err != nil {
+		done()
+		return nil, nil, nil, err
+	}
+	return tx, marks, done, nil
 }
 
 // fence starts the transactional producer shared by every replay and

@@ -261,24 +261,9 @@ func (b *bench) traffic(ctx context.Context, g *gateway, mix loadgen.Mix, patien
 		return nil, err
 	}
 	go func() { _ = t.tr.Run(ctx, []kgo.Opt{kgo.SeedBrokers(b.brokers...)}, g.prefix, from) }()
-	if err := cl.ProduceSync(ctx, t.gen.References()...).FirstErr(); err != nil {
+	if err := loadgen.Prime(ctx, cl, t.gen, t.tr); err != nil {
 		return nil, err
 	}
-	for _, ev := range t.gen.Identities() {
-		ev.Record.Timestamp = time.Now()
-		t.tr.Sent(ev)
-		cl.Produce(ctx, ev.Record, nil)
-	}
-	if err := cl.Flush(ctx); err != nil {
-		return nil, err
-	}
-	for !t.tr.Settled() {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(time.Second) // reference tables
 	return t, nil
 }
 

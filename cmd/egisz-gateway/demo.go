@@ -40,14 +40,9 @@ func runDemo(ctx context.Context, brokers []string, httpAddr string, rate float6
 		return
 	}
 	go func() { _ = tr.Run(ctx, opts, "", from) }()
-	if err := cl.ProduceSync(ctx, g.References()...).FirstErr(); err != nil {
-		log.Error("demo traffic: reference feeds", "err", err)
+	if err := loadgen.Prime(ctx, cl, g, tr); err != nil {
+		log.Error("demo traffic", "err", err)
 		return
-	}
-	for _, ev := range g.Identities() {
-		ev.Record.Timestamp = time.Now()
-		tr.Sent(ev)
-		cl.Produce(ctx, ev.Record, nil)
 	}
 	log.Info("demo traffic starting: cases, documents, lab results, prescriptions and dispensations, with duplicates, updates, conflicts and refusals",
 		"rate_per_second", rate, "watch", "kcat -b "+brokers[0]+" -C -t egisz.status.v1", "metrics", "http://"+httpAddr+"/metrics")

@@ -118,24 +118,9 @@ func send(ctx context.Context, o options, mix loadgen.Mix, stderr io.Writer) (lo
 
 	// References and identities go first and are waited for: events are
 	// judged against them.
-	if err := cl.ProduceSync(ctx, g.References()...).FirstErr(); err != nil {
-		return loadgen.Report{}, fmt.Errorf("reference feeds: %w", err)
-	}
-	ids := g.Identities()
-	for _, ev := range ids {
-		ev.Record.Timestamp = time.Now()
-		tr.Sent(ev)
-		cl.Produce(ctx, ev.Record, nil)
-	}
-	if err := cl.Flush(ctx); err != nil {
+	if err := loadgen.Prime(ctx, cl, g, tr); err != nil {
 		return loadgen.Report{}, err
 	}
-	for !tr.Settled() {
-		if err := sleep(ctx, 20*time.Millisecond); err != nil {
-			return loadgen.Report{}, fmt.Errorf("identities not answered: is the gateway running? %w", err)
-		}
-	}
-	time.Sleep(500 * time.Millisecond) // the reference feeds are read apart from the stage
 
 	var failed atomic.Int64
 	var firstErr atomic.Value

@@ -4,10 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,36 +23,9 @@ func TestChainWatchesDispensesAndReadsItsAnswer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the gateway")
 	}
-	bin := filepath.Join(t.TempDir(), "egisz-gateway")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/egisz-gateway").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	broker, httpAddr := testtool.FreeAddr(t), testtool.FreeAddr(t)
+	broker := testtool.StartDev(t, "../../cmd/egisz-gateway")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	dev := exec.CommandContext(ctx, bin, "dev", "--broker", broker, "--http", httpAddr, "--emulator", testtool.FreeAddr(t))
-	var log bytes.Buffer
-	dev.Stderr = &log
-	if err := dev.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = dev.Process.Signal(os.Interrupt)
-		_ = dev.Wait()
-	}()
-	for {
-		resp, err := http.Get("http://" + httpAddr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("dev not ready:\n%s", log.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 
 	// The MIS issues two prescriptions: region 77, then region 42.
 	mis, err := kgo.NewClient(kgo.SeedBrokers(broker))

@@ -232,3 +232,34 @@ func (t *Tracker) Report() Report {
 	r.OutcomesOK = r.InvariantOK && r.Unexpected == 0
 	return r
 }
+
+// Prime publishes what the events are judged against, the reference feeds
+// and the identity confirmations (tracked), and waits until the gateway has
+// answered every confirmation and has had a moment to read the feeds.
+func Prime(ctx context.Context, cl *kgo.Client, g *Generator, t *Tracker) error {
+	if err := cl.ProduceSync(ctx, g.References()...).FirstErr(); err != nil {
+		return fmt.Errorf("reference feeds: %w", err)
+	}
+	for _, ev := range g.Identities() {
+		ev.Record.Timestamp = time.Now()
+		t.Sent(ev)
+		cl.Produce(ctx, ev.Record, nil)
+	}
+	if err := cl.Flush(ctx); err != nil {
+		return fmt.Errorf("identities: %w", err)
+	}
+	for !t.Settled() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("identities not answered: is the gateway running? %w", ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	// The reference feeds are read apart from the stage.
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(500 * time.Millisecond):
+	}
+	return nil
+}
