@@ -357,8 +357,15 @@ func freeAddrs(n int) ([]string, error) {
 }
 
 // newClusterID returns a Kafka Uuid: 16 random bytes, base64url, unpadded.
+// Like Kafka's Uuid.randomUuid it never begins with '-': kafka-storage's
+// argument parser takes "-t -abc…" for a missing value and an option (one
+// CI run in 64 failed to format a node that way).
 func newClusterID() string {
 	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
+	for {
+		_, _ = rand.Read(b)
+		if id := base64.RawURLEncoding.EncodeToString(b); !strings.HasPrefix(id, "-") {
+			return id
+		}
+	}
 }
