@@ -295,6 +295,8 @@ func (s *Service) fence(ctx context.Context) (*kgo.Client, error) {
 		kgo.TransactionalID(s.cfg.Prefix+transactionalID),
 		kgo.TransactionTimeout(time.Minute),
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)), // as the sources: Kafka's murmur2 of the key
+		// A record parked for its size goes back whole to a topic that takes it.
+		kgo.ProducerBatchMaxBytesFn(s.cfg.Catalog.WithPrefix(s.cfg.Prefix).BatchMaxBytes),
 	)...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka client: %w", err)

@@ -91,6 +91,9 @@ func (c Catalog) AsyncAPI(version string) ([]byte, error) {
 		if t.Retention > 0 {
 			topicCfg["retention.ms"] = t.Retention.Milliseconds()
 		}
+		if t.MaxMessageBytes > 0 {
+			topicCfg["max.message.bytes"] = t.MaxMessageBytes
+		}
 		desc := t.Purpose + "\n\nRole: " + string(t.Role) + ". Key: " + t.Key.Description +
 			"\n\nProducers: " + strings.Join(t.Producers, ", ") + ". Consumers: " + strings.Join(t.Consumers, ", ") + "."
 		if t.DLQ != "" {

@@ -71,6 +71,9 @@ type Topic struct {
 	// Retention is retention.ms; zero keeps the broker's default (compacted
 	// topics keep the latest record per key forever).
 	Retention time.Duration
+	// MaxMessageBytes is max.message.bytes; zero keeps the broker's default
+	// (about 1 MB).
+	MaxMessageBytes int32
 	// Payload is the Go type of the record value; nil for topics that carry
 	// another topic's records byte for byte (dead letters, retry tiers).
 	Payload reflect.Type
@@ -227,6 +230,26 @@ const (
 // Catalog is the list of topics, in the order they are documented.
 type Catalog []Topic
 
+// LargeRecordBytes is max.message.bytes of the ingress topics and their
+// dead-letter topic. A record over the gateway's own limit (1 MiB by
+// default) must reach it to be refused with a reason (DECODE_TOO_LARGE)
+// and parked whole: at the broker's default the producer would get only
+// MESSAGE_TOO_LARGE, and an operator nothing to look at.
+const LargeRecordBytes = 8 << 20
+
+// DefaultBatchBytes is Kafka's default max.message.bytes, the batch size
+// producers keep to for the other topics.
+const DefaultBatchBytes = 1_000_012
+
+// BatchMaxBytes is the largest batch a producer may send to topic: its
+// max.message.bytes (kgo.ProducerBatchMaxBytesFn takes it).
+func (c Catalog) BatchMaxBytes(topic string) int32 {
+	if t, ok := c.Lookup(topic); ok && t.MaxMessageBytes > 0 {
+		return t.MaxMessageBytes
+	}
+	return DefaultBatchBytes
+}
+
 // Default returns the catalog of the gateway with its default retry tiers.
 func Default() Catalog { return Build(RetryTiers) }
 
@@ -238,7 +261,7 @@ func Build(tiers []time.Duration) Catalog {
 			Partitions: PatientPartitions, Cleanup: CleanupDelete, Retention: week,
 			Payload: reflect.TypeOf(payload), EventType: ceType,
 			Producers: []string{producer}, Consumers: []string{ActorGateway},
-			DLQ: DLQIngress, Status: StatusTopic,
+			DLQ: DLQIngress, Status: StatusTopic, MaxMessageBytes: LargeRecordBytes,
 		}
 	}
 	c := Catalog{
@@ -308,7 +331,7 @@ func Build(tiers []time.Duration) Catalog {
 		Topic{
 			Name: DLQIngress, Role: RoleDLQ, Purpose: "Ingress records the normalize stage could not accept, byte for byte with the reason in headers.",
 			Key: KeyOrig, Partitions: PatientPartitions, Cleanup: CleanupDelete, Retention: 30 * day,
-			Producers: []string{ActorGateway}, Consumers: []string{ActorOperator},
+			Producers: []string{ActorGateway}, Consumers: []string{ActorOperator}, MaxMessageBytes: LargeRecordBytes,
 		},
 	)
 	for _, r := range Registries {

@@ -14,7 +14,7 @@ import (
 // Drift is a difference between a topic on the cluster and its catalog row.
 type Drift struct {
 	Topic string
-	What  string // "partitions", "cleanup.policy", "retention.ms"
+	What  string // "partitions", "cleanup.policy", "retention.ms", "max.message.bytes"
 	Have  string
 	Want  string
 }
@@ -27,6 +27,7 @@ func (d Drift) Error() string {
 type EnsureReport struct {
 	Created []string // topics created by this call
 	Present []string // topics that were there and match the catalog
+	Raised  []string // topics whose max.message.bytes was raised to the catalog's
 }
 
 // Ensure creates the catalog's missing topics and checks the ones that
@@ -75,6 +76,14 @@ func Ensure(ctx context.Context, adm *kadm.Client, c Catalog, replicationFactor 
 	if err != nil {
 		return rep, err
 	}
+	// A size limit below the catalog's is raised in place: unlike the other
+	// differences it changes no record, order or retention, and a topic
+	// created before the catalog asked for it would otherwise keep the
+	// gateway from starting.
+	drifts, err = raiseSizeLimits(ctx, adm, drifts, &rep)
+	if err != nil {
+		return rep, err
+	}
 	drifted := map[string]bool{}
 	for _, d := range drifts {
 		drifted[d.Topic] = true
@@ -99,6 +108,9 @@ func TopicConfigs(t Topic) map[string]*string {
 	cfg := map[string]*string{"cleanup.policy": kadm.StringPtr(string(t.Cleanup))}
 	if t.Retention > 0 {
 		cfg["retention.ms"] = kadm.StringPtr(strconv.FormatInt(t.Retention.Milliseconds(), 10))
+	}
+	if t.MaxMessageBytes > 0 {
+		cfg["max.message.bytes"] = kadm.StringPtr(strconv.Itoa(int(t.MaxMessageBytes)))
 	}
 	return cfg
 }
@@ -205,8 +217,40 @@ func check(ctx context.Context, adm *kadm.Client, ts []Topic) ([]Drift, error) {
 				drifts = append(drifts, Drift{t.Name, "retention.ms", orUnset(got), want})
 			}
 		}
+		if t.MaxMessageBytes > 0 {
+			want := strconv.Itoa(int(t.MaxMessageBytes))
+			if got := have["max.message.bytes"]; got != want {
+				drifts = append(drifts, Drift{t.Name, "max.message.bytes", orUnset(got), want})
+			}
+		}
 	}
 	return drifts, nil
+}
+
+func raiseSizeLimits(ctx context.Context, adm *kadm.Client, drifts []Drift, rep *EnsureReport) ([]Drift, error) {
+	var rest []Drift
+	for _, d := range drifts {
+		have, _ := strconv.Atoi(d.Have)
+		want, _ := strconv.Atoi(d.Want)
+		if d.What != "max.message.bytes" || have >= want {
+			rest = append(rest, d)
+			continue
+		}
+		resp, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: d.What, Value: kadm.StringPtr(d.Want)}}, d.Topic)
+		if err == nil {
+			_, err = resp.On(d.Topic, nil)
+		}
+		if err == nil {
+			for _, r := range resp {
+				err = errors.Join(err, r.Err)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ensure topic %s: raise max.message.bytes from %s to %s: %w", d.Topic, d.Have, d.Want, err)
+		}
+		rep.Raised = append(rep.Raised, d.Topic)
+	}
+	return rest, nil
 }
 
 func orUnset(s string) string {

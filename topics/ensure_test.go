@@ -2,6 +2,8 @@ package topics_test
 
 import (
 	"errors"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -64,7 +66,13 @@ func TestEnsureReportsDrift(t *testing.T) {
 	caseTopic, _ := cat.Lookup(kc.Prefix + topics.RMISCase)
 	frmo, _ := cat.Lookup(kc.Prefix + topics.FRMOOrganization)
 	status, _ := cat.Lookup(kc.Prefix + topics.StatusTopic)
+	dlqIn, _ := cat.Lookup(kc.Prefix + topics.DLQIngress)
 
+	// An older release created the dead-letter topic with the broker's
+	// size limit: Ensure raises it in place, as it is no drift to refuse.
+	if _, err := adm.CreateTopic(ctx, dlqIn.Partitions, -1, topics.TopicConfigs(topics.Topic{Cleanup: dlqIn.Cleanup, Retention: dlqIn.Retention, MaxMessageBytes: 500_000}), dlqIn.Name); err != nil {
+		t.Fatal(err)
+	}
 	// An operator created these by hand, wrongly.
 	if _, err := adm.CreateTopic(ctx, 2, -1, nil, caseTopic.Name); err != nil {
 		t.Fatal(err)
@@ -94,7 +102,23 @@ func TestEnsureReportsDrift(t *testing.T) {
 			t.Errorf("drift error lacks %q:\n%s", want, msg)
 		}
 	}
-	if len(rep.Created) != len(cat)-3 {
-		t.Errorf("created %d topics, want the %d others", len(rep.Created), len(cat)-3)
+	if len(rep.Created) != len(cat)-4 {
+		t.Errorf("created %d topics, want the %d others", len(rep.Created), len(cat)-4)
+	}
+	if strings.Contains(msg, dlqIn.Name) || !slices.Contains(rep.Raised, dlqIn.Name) || !slices.Contains(rep.Raised, caseTopic.Name) {
+		t.Errorf("size limits: raised %v, error %s; want %s and %s raised, not drift", rep.Raised, msg, dlqIn.Name, caseTopic.Name)
+	}
+	described, err := adm.DescribeTopicConfigs(ctx, dlqIn.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := described.On(dlqIn.Name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rc.Configs {
+		if c.Key == "max.message.bytes" && c.MaybeValue() != strconv.Itoa(topics.LargeRecordBytes) {
+			t.Errorf("%s: max.message.bytes %s after Ensure, want %d", dlqIn.Name, c.MaybeValue(), topics.LargeRecordBytes)
+		}
 	}
 }

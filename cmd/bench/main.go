@@ -13,18 +13,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -36,6 +31,7 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/internal/emulator"
 	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
 	"github.com/egisz-gateway/egisz-gateway/internal/loadgen"
+	"github.com/egisz-gateway/egisz-gateway/internal/stack"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -75,16 +71,17 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(logw, nil))
 	b := &bench{brokers: strings.Split(brokers, ","), log: log}
-	bin, err := buildGateway()
+	bin, err := buildGateway(ctx)
 	if err != nil {
 		return err
 	}
 	b.bin = bin
-	emu, err := startEmulator(log)
+	emu, err := stack.StartEmulator()
 	if err != nil {
 		return err
 	}
-	defer emu.close()
+	defer emu.Close()
+	log.Info("registry emulator", "url", emu.URL)
 	b.emu = emu
 
 	var results []result
@@ -125,7 +122,7 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 type bench struct {
 	brokers []string
 	bin     string
-	emu     *emu
+	emu     *stack.Emulator
 	log     *slog.Logger
 	n       int
 }
@@ -150,147 +147,18 @@ func (r result) summary() string {
 		r.CPUPerEv, r.RSSMiB, r.Report.Normalize.P50, r.Report.Normalize.P99, r.Report.OutcomesOK)
 }
 
-// gateway is `egisz-gateway run` as a child process.
-type gateway struct {
-	cmd    *exec.Cmd
-	http   string
-	prefix string
-	done   chan error
-}
-
-func (b *bench) startGateway(ctx context.Context, forward bool) (*gateway, error) {
+func (b *bench) startGateway(ctx context.Context, forward bool) (*stack.Gateway, error) {
 	b.n++
-	g := &gateway{prefix: fmt.Sprintf("bench%d%d.", time.Now().Unix()%100000, b.n), http: freeAddr(), done: make(chan error, 1)}
-	env := append(os.Environ(),
-		"EGISZ_KAFKA_BROKERS="+strings.Join(b.brokers, ","), "EGISZ_TOPIC_PREFIX="+g.prefix,
-		"EGISZ_INSTANCE_ID=bench", "EGISZ_HTTP_LISTEN="+g.http, "EGISZ_LOG_LEVEL=warn",
-		"EGISZ_KAFKA_REPLICATION_FACTOR=1",
-		// A document whose callback is lost is looked up after 30 s, not 10 min.
-		"EGISZ_REMD_RECONCILE_AFTER=30s")
+	cfg := stack.GatewayConfig{Bin: b.bin, Brokers: b.brokers, Prefix: fmt.Sprintf("bench%d%d.", time.Now().Unix()%100000, b.n),
+		Instance: "bench", Log: os.Stderr}
 	if forward {
-		for _, r := range []string{"REMD", "IEMK", "ERX"} {
-			env = append(env, "EGISZ_FORWARD_"+r+"_URL="+b.emu.url, "EGISZ_FORWARD_"+r+"_CONCURRENCY=256",
-				"EGISZ_FORWARD_"+r+"_BACKOFF_MIN=50ms", "EGISZ_FORWARD_"+r+"_BREAKER_OPEN=2s")
-		}
+		cfg.RegistryURL = b.emu.URL
 	}
-	g.cmd = exec.CommandContext(ctx, b.bin, "run")
-	g.cmd.Env = env
-	g.cmd.Stderr = os.Stderr
-	if err := g.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() { g.done <- g.cmd.Wait() }()
-	for start := time.Now(); ; time.Sleep(100 * time.Millisecond) {
-		if resp, err := http.Get("http://" + g.http + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return g, nil
-			}
-		}
-		select {
-		case err := <-g.done:
-			return nil, fmt.Errorf("gateway exited: %v", err)
-		default:
-		}
-		if time.Since(start) > 2*time.Minute {
-			g.stop()
-			return nil, fmt.Errorf("gateway not ready after 2 minutes")
-		}
-	}
+	return stack.StartGateway(ctx, cfg, 2*time.Minute)
 }
 
-func (g *gateway) stop() {
-	_ = g.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-g.done:
-	case <-time.After(20 * time.Second):
-		_ = g.cmd.Process.Kill()
-	}
-}
-
-// cpu is the process's user and system CPU so far.
-func (g *gateway) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", g.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b)[strings.LastIndexByte(string(b), ')')+2:])
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
-}
-
-// rss returns the resident set and its peak, MiB.
-func (g *gateway) rss() (float64, float64) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", g.cmd.Process.Pid))
-	if err != nil {
-		return 0, 0
-	}
-	defer f.Close()
-	var now, peak float64
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, _ := strings.Cut(sc.Text(), ":")
-		kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-		switch k {
-		case "VmRSS":
-			now = kb / 1024
-		case "VmHWM":
-			peak = kb / 1024
-		}
-	}
-	return now, peak
-}
-
-// traffic is a load generator run against a gateway: references first,
-// then the events, tracked.
-type traffic struct {
-	cl  *kgo.Client
-	gen *loadgen.Generator
-	tr  *loadgen.Tracker
-}
-
-func (b *bench) traffic(ctx context.Context, g *gateway, mix loadgen.Mix, patients int) (*traffic, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.brokers...), kgo.ProducerLinger(5*time.Millisecond), kgo.MaxBufferedRecords(200_000))
-	if err != nil {
-		return nil, err
-	}
-	t := &traffic{cl: cl, gen: loadgen.New(loadgen.Config{Seed: 42, Prefix: g.prefix, Mix: mix, Patients: patients, PayloadPad: 1024}), tr: loadgen.NewTracker()}
-	from, err := loadgen.StatusOffsets(ctx, cl, g.prefix)
-	if err != nil {
-		return nil, err
-	}
-	go func() { _ = t.tr.Run(ctx, []kgo.Opt{kgo.SeedBrokers(b.brokers...)}, g.prefix, from) }()
-	if err := loadgen.Prime(ctx, cl, t.gen, t.tr); err != nil {
-		return nil, err
-	}
-	return t, nil
-}
-
-func (t *traffic) send(ctx context.Context, evs []loadgen.Event) {
-	for _, ev := range evs {
-		ev.Record.Timestamp = time.Now()
-		t.tr.Sent(ev)
-		t.cl.Produce(ctx, ev.Record, nil)
-	}
-}
-
-func (t *traffic) settle(ctx context.Context, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	shown := time.Now()
-	for !t.tr.Settled() {
-		if time.Since(shown) > 10*time.Second {
-			shown = time.Now()
-			r := t.tr.Report()
-			slog.Info("waiting for outcomes", "sent", r.Sent, "answered", t.tr.Answered(), "unfinished", r.Unfinished, "outcomes", r.Outcomes, "registries", r.Registries)
-		}
-		if ctx.Err() != nil || time.Now().After(deadline) {
-			r := t.tr.Report()
-			return fmt.Errorf("not settled: %d sent, %d answered, lost %d, unfinished %d", r.Sent, t.tr.Answered(), r.Lost, r.Unfinished)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return nil
+func (b *bench) traffic(ctx context.Context, g *stack.Gateway, mix loadgen.Mix, patients int) (*stack.Traffic, error) {
+	return stack.StartTraffic(ctx, b.brokers, loadgen.Config{Seed: 42, Prefix: g.Prefix(), Mix: mix, Patients: patients, PayloadPad: 1024})
 }
 
 // throughput sends n events as fast as the producer can and measures until
@@ -298,10 +166,8 @@ func (t *traffic) settle(ctx context.Context, within time.Duration) error {
 func (b *bench) throughput(ctx context.Context, name string, n int, forward bool, rate503 float64) (result, error) {
 	r := result{Name: name, Events: n}
 	lat := emulator.Faults{LatencyMin: 5 * time.Millisecond, LatencyMax: 5 * time.Millisecond, Rate503: rate503}
-	for _, reg := range []string{emulator.REMD, emulator.IEMK, emulator.ERX} {
-		b.emu.SetFaults(reg, lat)
-	}
-	defer b.emu.reset()
+	b.emu.SetAll(lat)
+	defer b.emu.SetAll(emulator.Faults{})
 	// Raw franz-go first, alone on the machine: read as many records of the
 	// same size and write them again in transactions.
 	b.n++
@@ -314,31 +180,31 @@ func (b *bench) throughput(ctx context.Context, name string, n int, forward bool
 	if err != nil {
 		return r, err
 	}
-	defer g.stop()
+	defer g.Stop()
 	t, err := b.traffic(ctx, g, loadgen.DefaultMix, 50_000)
 	if err != nil {
 		return r, err
 	}
-	defer t.cl.Close()
+	defer t.Close()
 	if !forward {
-		t.tr.NormalizeOnly()
+		t.Track.NormalizeOnly()
 	}
 	evs := make([]loadgen.Event, n)
 	for i := range evs {
-		evs[i] = t.gen.Next()
+		evs[i] = t.Gen.Next()
 	}
-	cpu0, start := g.cpu(), time.Now()
-	t.send(ctx, evs)
-	if err := t.cl.Flush(ctx); err != nil {
+	cpu0, start := g.CPU(), time.Now()
+	t.Send(ctx, evs...)
+	if err := t.Flush(ctx); err != nil {
 		return r, err
 	}
-	if err := t.settle(ctx, 5*time.Minute); err != nil {
+	if err := t.Settle(ctx, 5*time.Minute, b.log); err != nil {
 		return r, err
 	}
-	took, cpu := time.Since(start), g.cpu()-cpu0
+	took, cpu := time.Since(start), g.CPU()-cpu0
 	r.Seconds, r.Rate, r.CPUPerEv = took.Seconds(), float64(n)/took.Seconds(), cpu/time.Duration(n)
-	r.RSSMiB, r.PeakMiB = g.rss()
-	r.Report = t.tr.Report()
+	r.RSSMiB, r.PeakMiB = g.RSS()
+	r.Report = t.Track.Report()
 	return r, nil
 }
 
@@ -372,41 +238,39 @@ func (b *bench) rawCopy(ctx context.Context, prefix string, n int) (float64, err
 // latency sends at a steady rate and reports the latency percentiles.
 func (b *bench) latency(ctx context.Context, rate float64, d time.Duration) (result, error) {
 	r := result{Name: fmt.Sprintf("latency at %.0f events/s", rate)}
-	for _, reg := range []string{emulator.REMD, emulator.IEMK, emulator.ERX} {
-		b.emu.SetFaults(reg, emulator.Faults{LatencyMin: 5 * time.Millisecond, LatencyMax: 5 * time.Millisecond})
-	}
-	defer b.emu.reset()
+	b.emu.SetAll(emulator.Faults{LatencyMin: 5 * time.Millisecond, LatencyMax: 5 * time.Millisecond})
+	defer b.emu.SetAll(emulator.Faults{})
 	g, err := b.startGateway(ctx, true)
 	if err != nil {
 		return r, err
 	}
-	defer g.stop()
+	defer g.Stop()
 	t, err := b.traffic(ctx, g, loadgen.DefaultMix, 50_000)
 	if err != nil {
 		return r, err
 	}
-	defer t.cl.Close()
+	defer t.Close()
 	n := int(rate * d.Seconds())
 	interval := time.Duration(float64(time.Second) / rate)
-	cpu0, start := g.cpu(), time.Now()
+	cpu0, start := g.CPU(), time.Now()
 	next := start
 	for range n {
 		time.Sleep(time.Until(next))
 		next = next.Add(interval)
-		ev := t.gen.Next()
-		t.send(ctx, []loadgen.Event{ev})
+		ev := t.Gen.Next()
+		t.Send(ctx, ev)
 	}
-	if err := t.cl.Flush(ctx); err != nil {
+	if err := t.Flush(ctx); err != nil {
 		return r, err
 	}
-	if err := t.settle(ctx, 5*time.Minute); err != nil {
+	if err := t.Settle(ctx, 5*time.Minute, b.log); err != nil {
 		return r, err
 	}
 	r.Events, r.Seconds = n, time.Since(start).Seconds()
 	r.Rate = float64(n) / d.Seconds()
-	r.CPUPerEv = (g.cpu() - cpu0) / time.Duration(n)
-	r.RSSMiB, r.PeakMiB = g.rss()
-	r.Report = t.tr.Report()
+	r.CPUPerEv = (g.CPU() - cpu0) / time.Duration(n)
+	r.RSSMiB, r.PeakMiB = g.RSS()
+	r.Report = t.Track.Report()
 	r.Note = "registry calls take 5 ms (the emulator); latency is from the produce to the status record, both timestamps of the producers on this machine"
 	return r, nil
 }
@@ -420,38 +284,34 @@ func (b *bench) drain(ctx context.Context, outage time.Duration) (result, error)
 	if err != nil {
 		return r, err
 	}
-	defer g.stop()
-	defer b.emu.reset()
+	defer g.Stop()
+	defer b.emu.SetAll(emulator.Faults{})
 	t, err := b.traffic(ctx, g, loadgen.Mix{}, 50_000)
 	if err != nil {
 		return r, err
 	}
-	defer t.cl.Close()
-	for _, reg := range []string{emulator.REMD, emulator.IEMK, emulator.ERX} {
-		b.emu.SetFaults(reg, emulator.Faults{Down: true})
-	}
+	defer t.Close()
+	b.emu.SetAll(emulator.Faults{Down: true})
 	const rate = 200
 	n := int(outage.Seconds() * rate)
 	for i := range n {
-		t.send(ctx, []loadgen.Event{t.gen.Next()})
+		t.Send(ctx, t.Gen.Next())
 		if i%rate == 0 {
 			time.Sleep(time.Second)
 		}
 	}
-	if err := t.cl.Flush(ctx); err != nil {
+	if err := t.Flush(ctx); err != nil {
 		return r, err
 	}
-	for _, reg := range []string{emulator.REMD, emulator.IEMK, emulator.ERX} {
-		b.emu.SetFaults(reg, lat)
-	}
+	b.emu.SetAll(lat)
 	start := time.Now()
-	if err := t.settle(ctx, 15*time.Minute); err != nil {
+	if err := t.Settle(ctx, 15*time.Minute, b.log); err != nil {
 		return r, err
 	}
 	r.Events, r.Seconds = n, time.Since(start).Seconds()
 	r.Rate = float64(n) / r.Seconds
-	r.Report = t.tr.Report()
-	r.RSSMiB, r.PeakMiB = g.rss()
+	r.Report = t.Track.Report()
+	r.RSSMiB, r.PeakMiB = g.RSS()
 	r.Note = fmt.Sprintf("%d events sent at %d/s while every registry answered 503; the time is from the registries' return to the last registration (no rate limit; the breaker probes every 2 s)", n, rate)
 	return r, nil
 }
@@ -464,87 +324,42 @@ func (b *bench) memory(ctx context.Context, keys int) (result, error) {
 	if err != nil {
 		return r, err
 	}
-	defer g.stop()
+	defer g.Stop()
 	t, err := b.traffic(ctx, g, loadgen.Mix{}, 200_000)
 	if err != nil {
 		return r, err
 	}
-	defer t.cl.Close()
-	t.tr.NormalizeOnly()
+	defer t.Close()
+	t.Track.NormalizeOnly()
 	start := time.Now()
 	const chunk = 50_000
 	for sent := 0; sent < keys; sent += chunk {
 		evs := make([]loadgen.Event, min(chunk, keys-sent))
 		for i := range evs {
-			evs[i] = t.gen.Next()
+			evs[i] = t.Gen.Next()
 		}
-		t.send(ctx, evs)
-		if err := t.cl.Flush(ctx); err != nil {
+		t.Send(ctx, evs...)
+		if err := t.Flush(ctx); err != nil {
 			return r, err
 		}
 	}
-	if err := t.settle(ctx, 20*time.Minute); err != nil {
+	if err := t.Settle(ctx, 20*time.Minute, b.log); err != nil {
 		return r, err
 	}
 	r.Seconds = time.Since(start).Seconds()
 	r.Rate = float64(keys) / r.Seconds
 	runtime.GC()
 	time.Sleep(2 * time.Second)
-	r.RSSMiB, r.PeakMiB = g.rss()
-	r.Report = t.tr.Report()
+	r.RSSMiB, r.PeakMiB = g.RSS()
+	r.Report = t.Track.Report()
 	r.Note = "normalize alone, every event a new case, document, result or prescription; RSS after the load, and its peak"
 	return r, nil
 }
 
-// emu is the registry emulator on a loopback HTTP server.
-type emu struct {
-	*emulator.Emulator
-	url string
-	srv *http.Server
-}
-
-func startEmulator(log *slog.Logger) (*emu, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	e := emulator.New("", slog.New(slog.NewTextHandler(io.Discard, nil)))
-	srv := &http.Server{Handler: e.Handler(), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	log.Info("registry emulator", "url", "http://"+ln.Addr().String())
-	return &emu{Emulator: e, url: "http://" + ln.Addr().String(), srv: srv}, nil
-}
-
-func (e *emu) reset() {
-	for _, r := range []string{emulator.REMD, emulator.IEMK, emulator.ERX} {
-		e.SetFaults(r, emulator.Faults{})
-	}
-}
-
-func (e *emu) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = e.srv.Shutdown(ctx)
-	e.Close()
-}
-
-func buildGateway() (string, error) {
+func buildGateway(ctx context.Context) (string, error) {
 	dir, err := os.MkdirTemp("", "egisz-bench-")
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(dir, "egisz-gateway")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/egisz-gateway").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-}
-
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "127.0.0.1:0"
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return stack.Build(ctx, ".", dir)
 }

@@ -104,6 +104,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	cat := topics.Build(g.cfg.Forward.Retry.TierDelays()).WithPrefix(g.cfg.Kafka.TopicPrefix)
+	// Batches as large as each topic takes: an oversized ingress record is
+	// parked whole in the dead-letter topic, which takes it.
+	opts = append(opts, kgo.ProducerBatchMaxBytesFn(cat.BatchMaxBytes))
 	admCl, err := kgo.NewClient(append(opts, kafkaMetrics("admin"))...)
 	if err != nil {
 		return fmt.Errorf("kafka client: %w", err)
@@ -141,12 +145,14 @@ func (g *Gateway) Run(ctx context.Context) error {
 		_ = srv.Shutdown(sctx)
 	}()
 
-	cat := topics.Build(g.cfg.Forward.Retry.TierDelays()).WithPrefix(g.cfg.Kafka.TopicPrefix)
 	rep, err := topics.Ensure(ctx, kadm.NewClient(admCl), cat, int16(g.cfg.Kafka.ReplicationFactor))
 	if err != nil {
 		return fmt.Errorf("topic catalog: %w", err)
 	}
 	g.log.Info("topic catalog ensured", "created", len(rep.Created), "present", len(rep.Present), "total", len(cat))
+	if len(rep.Raised) > 0 {
+		g.log.Warn("raised max.message.bytes to the catalog's", "topics", rep.Raised, "bytes", topics.LargeRecordBytes)
+	}
 	topicsMu.Lock()
 	topicsErr = nil
 	topicsMu.Unlock()

@@ -31,6 +31,7 @@ type Mix struct {
 	UnknownDoctor float64 // a doctor ФРМР does not know
 	ExpiredCert   float64 // a document signed after its certificate expired
 	Mismatch      float64 // a patient whose name differs from the confirmed identity
+	Poison        float64 // a record no producer should send (Poison)
 }
 
 // DefaultMix is a day in a region: mostly good events.
@@ -49,6 +50,7 @@ func ParseMix(s string) (Mix, error) {
 	fields := map[string]*float64{
 		"duplicate": &m.Duplicate, "update": &m.Update, "conflict": &m.Conflict, "invalid_id": &m.InvalidID,
 		"unknown_doctor": &m.UnknownDoctor, "expired_cert": &m.ExpiredCert, "mismatch": &m.Mismatch,
+		"poison": &m.Poison,
 	}
 	total := 0.0
 	for _, part := range strings.Split(s, ",") {
@@ -56,7 +58,7 @@ func ParseMix(s string) (Mix, error) {
 		p, known := fields[k]
 		f, err := strconv.ParseFloat(v, 64)
 		if !ok || !known || err != nil || f < 0 || f > 1 {
-			return m, fmt.Errorf("mix %q: want kind=share with a share from 0 to 1; kinds: duplicate, update, conflict, invalid_id, unknown_doctor, expired_cert, mismatch", part)
+			return m, fmt.Errorf("mix %q: want kind=share with a share from 0 to 1; kinds: duplicate, update, conflict, invalid_id, unknown_doctor, expired_cert, mismatch, poison", part)
 		}
 		*p = f
 	}
@@ -144,6 +146,7 @@ type Generator struct {
 	rx       []rxIssued // issued prescriptions, oldest first, for dispensations
 	n        int
 	seq      int
+	poisons  int
 	// confirmed patients: the identity bridge confirmed them (Identities).
 	confirmed []int
 }
@@ -310,6 +313,8 @@ func (g *Generator) Next() Event {
 		return g.document(true)
 	case x < m.InvalidID+m.UnknownDoctor+m.ExpiredCert+m.Mismatch:
 		return g.newCase(troubleMismatch)
+	case x < m.InvalidID+m.UnknownDoctor+m.ExpiredCert+m.Mismatch+m.Poison:
+		return g.Poison()
 	}
 	switch k := g.rnd.IntN(20); {
 	case k < 8:

@@ -106,6 +106,24 @@ func TestEveryEventGetsTheOutcomeItSays(t *testing.T) {
 			t.Errorf("no %s in 30,000 events", k)
 		}
 	}
+	// Poison: every kind twice, each refused for the reason it says.
+	seen := map[string]bool{}
+	for range 2 * len(poisonKinds) {
+		ev := g.Poison()
+		seen[ev.Kind] = true
+		if o, c := decide(ev); o != ev.Expect || c != ev.Code {
+			t.Errorf("%s: %s %s, the generator said %s %s", ev.Kind, o, c, ev.Expect, ev.Code)
+		}
+		if ev.Kind == "poison_too_large" && len(ev.Record.Value) != MaxPoisonBytes {
+			t.Errorf("too large: %d bytes, want %d", len(ev.Record.Value), MaxPoisonBytes)
+		}
+		if (ev.CEID == "") != (ev.Kind == "poison_no_ce_id") {
+			t.Errorf("%s: CEID %q", ev.Kind, ev.CEID)
+		}
+	}
+	if len(seen) != len(poisonKinds) {
+		t.Errorf("poison kinds made: %v, want %d kinds", seen, len(poisonKinds))
+	}
 }
 
 func TestSameSeedSameEvents(t *testing.T) {

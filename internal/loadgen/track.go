@@ -26,6 +26,8 @@ type Tracker struct {
 	norm   []time.Duration // ingress produce to the normalize stage's status
 	final  []time.Duration // ingress produce to a registry's final status
 	extra  int             // statuses for events this run did not send
+	// Events without ce_id (poison) cannot be told apart: they are counted.
+	anonSent, anonAnswered int
 	// normalizeOnly: no registry runs, so only the normalize stage answers.
 	normalizeOnly bool
 }
@@ -52,6 +54,10 @@ func (t *Tracker) NormalizeOnly() {
 func (t *Tracker) Sent(ev Event) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if ev.CEID == "" {
+		t.anonSent++
+		return
+	}
 	t.events[ev.CEID] = &tracked{ev: ev, sentAt: ev.Record.Timestamp, regs: map[string][]string{}}
 }
 
@@ -92,6 +98,10 @@ func (t *Tracker) observe(r *kgo.Record) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if st.CEID == "" && st.Registry == "" {
+		t.anonAnswered++
+		return
+	}
 	e := t.events[st.CEID]
 	if e == nil {
 		t.extra++
@@ -130,8 +140,24 @@ func (t *Tracker) Answered() int {
 func (t *Tracker) Settled() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.anonAnswered < t.anonSent {
+		return false
+	}
 	for _, e := range t.events {
 		if !e.settled(t.normalizeOnly) {
+			return false
+		}
+	}
+	return true
+}
+
+// SettledBefore reports whether every event sent before at has all the
+// outcomes it needs: a stack has recovered from a fault at at when it has.
+func (t *Tracker) SettledBefore(at time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, e := range t.events {
+		if e.sentAt.Before(at) && !e.settled(t.normalizeOnly) {
 			return false
 		}
 	}
@@ -157,18 +183,21 @@ type Report struct {
 	Sent        int            `json:"sent"`
 	SendSeconds float64        `json:"send_seconds"`
 	SendRate    float64        `json:"send_rate"`
-	Outcomes    map[string]int `json:"outcomes"`             // normalize outcome (and code) -> events
-	Registries  map[string]int `json:"registries"`           // registry:outcome -> events
-	Lost        int            `json:"lost"`                 // no outcome from the normalize stage
-	Unfinished  int            `json:"unfinished"`           // accepted, but a registry has not answered
-	Duplicated  int            `json:"duplicated"`           // more than one outcome from a stage
-	Unexpected  int            `json:"unexpected"`           // an outcome other than the one the event must get
-	Examples    []string       `json:"examples,omitempty"`   // the first unexpected ones
-	Foreign     int            `json:"foreign"`              // statuses of events this run did not send
-	Normalize   Latency        `json:"normalize_latency"`    // produce to the normalize stage's status
-	EndToEnd    Latency        `json:"end_to_end_latency"`   // produce to a registry's final status
-	InvariantOK bool           `json:"invariant_held"`       // every event exactly one outcome per stage, none lost
-	OutcomesOK  bool           `json:"outcomes_as_expected"` // and each the one it must be
+	Outcomes    map[string]int `json:"outcomes"`           // normalize outcome (and code) -> events
+	Registries  map[string]int `json:"registries"`         // registry:outcome -> events
+	Lost        int            `json:"lost"`               // no outcome from the normalize stage
+	Unfinished  int            `json:"unfinished"`         // accepted, but a registry has not answered
+	Duplicated  int            `json:"duplicated"`         // more than one outcome from a stage
+	Unexpected  int            `json:"unexpected"`         // an outcome other than the one the event must get
+	Examples    []string       `json:"examples,omitempty"` // the first unexpected ones
+	Foreign     int            `json:"foreign"`            // statuses of events this run did not send
+	// Anonymous events (no ce_id) sent and statuses without a ce_id seen.
+	AnonymousSent     int     `json:"anonymous_sent,omitempty"`
+	AnonymousAnswered int     `json:"anonymous_answered,omitempty"`
+	Normalize         Latency `json:"normalize_latency"`    // produce to the normalize stage's status
+	EndToEnd          Latency `json:"end_to_end_latency"`   // produce to a registry's final status
+	InvariantOK       bool    `json:"invariant_held"`       // every event exactly one outcome per stage, none lost
+	OutcomesOK        bool    `json:"outcomes_as_expected"` // and each the one it must be
 }
 
 // Latency percentiles.
@@ -193,8 +222,11 @@ func latency(ds []time.Duration) Latency {
 func (t *Tracker) Report() Report {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	r := Report{Sent: len(t.events), Outcomes: map[string]int{}, Registries: map[string]int{}, Foreign: t.extra,
-		Normalize: latency(t.norm), EndToEnd: latency(t.final)}
+	r := Report{Sent: len(t.events) + t.anonSent, Outcomes: map[string]int{}, Registries: map[string]int{}, Foreign: t.extra,
+		Normalize: latency(t.norm), EndToEnd: latency(t.final), AnonymousSent: t.anonSent, AnonymousAnswered: t.anonAnswered}
+	// Without a ce_id an answer cannot be matched to its event, only counted.
+	r.Lost += max(0, t.anonSent-t.anonAnswered)
+	r.Duplicated += max(0, t.anonAnswered-t.anonSent)
 	ids := make([]string, 0, len(t.events))
 	for id := range t.events {
 		ids = append(ids, id)

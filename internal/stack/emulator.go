@@ -1,0 +1,50 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/egisz-gateway/egisz-gateway/internal/emulator"
+)
+
+// Registries are the registries the emulator plays.
+var Registries = []string{emulator.REMD, emulator.IEMK, emulator.ERX}
+
+// Emulator is the registry emulator on a loopback HTTP server.
+type Emulator struct {
+	*emulator.Emulator
+	URL string
+	srv *http.Server
+}
+
+// StartEmulator serves the emulator on a free loopback port.
+func StartEmulator() (*Emulator, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("registry emulator: %w", err)
+	}
+	e := emulator.New("", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := &http.Server{Handler: e.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return &Emulator{Emulator: e, URL: "http://" + ln.Addr().String(), srv: srv}, nil
+}
+
+// SetAll sets the same faults on every registry.
+func (e *Emulator) SetAll(f emulator.Faults) {
+	for _, r := range Registries {
+		e.SetFaults(r, f)
+	}
+}
+
+// Close stops the server and the emulator's pending callbacks.
+func (e *Emulator) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = e.srv.Shutdown(ctx)
+	e.Emulator.Close()
+}
