@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -72,7 +73,7 @@ func Ensure(ctx context.Context, adm *kadm.Client, c Catalog, replicationFactor 
 	if len(existing) == 0 {
 		return rep, nil
 	}
-	drifts, err := check(ctx, adm, existing)
+	drifts, err := checkListed(ctx, adm, existing)
 	if err != nil {
 		return rep, err
 	}
@@ -170,6 +171,30 @@ func waitUsable(ctx context.Context, adm *kadm.Client, names []string) error {
 		}
 	}
 }
+
+// checkListed checks topics the cluster has listed. A broker other than
+// the one that listed them may not know them yet (another instance created
+// them a moment ago, and metadata spreads from the controller to each
+// broker in its own time): that answer is waited out for up to 30 s.
+func checkListed(ctx context.Context, adm *kadm.Client, ts []Topic) ([]Drift, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		drifts, err := check(ctx, adm, ts)
+		notYet := errors.Is(err, kerr.UnknownTopicOrPartition) || (err == nil && slices.ContainsFunc(drifts, unknownYet))
+		if !notYet || time.Now().After(deadline) {
+			return drifts, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("ensure topics: waiting for the brokers to know them: %w", ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// unknownYet is a topic listed with no partitions: the broker asked has
+// its name but not yet its partitions.
+func unknownYet(d Drift) bool { return d.What == "partitions" && d.Have == "0" }
 
 func check(ctx context.Context, adm *kadm.Client, ts []Topic) ([]Drift, error) {
 	names := make([]string, len(ts))

@@ -47,7 +47,7 @@ const headerResends = "egisz_remd_resends"
 // comes hours later is parked byte for byte like any other.
 type Entry struct {
 	State      string          `json:"state"`
-	Partition  int32           `json:"partition"` // of the pending topic, by the key; the owner of this outbound partition number sweeps it
+	Partition  int32           `json:"partition"` // of the outbound record, and of the pending topic; the instance that owns this outbound partition settles the document
 	SentAt     time.Time       `json:"sent_at,omitzero"`
 	Resends    int             `json:"resends,omitempty"`
 	Record     *StoredRecord   `json:"record,omitempty"`
@@ -269,7 +269,10 @@ func (p *Pending) accepted(out *eos.Output, r *kgo.Record, now time.Time) {
 	if v := header(r, headerResends); v != "" {
 		fmt.Sscan(v, &resends)
 	}
-	e := &Entry{State: StatePending, Partition: p.partitionOf(ceID), SentAt: now, Resends: resends, Record: storeRecord(r)}
+	// On the record's own partition number: the instance that sent the
+	// document owns it, gets its callback (at its callback URL) and
+	// settles it, and only that instance does (Handle).
+	e := &Entry{State: StatePending, Partition: r.Partition, SentAt: now, Resends: resends, Record: storeRecord(r)}
 	if cb, ok := p.orphan(ceID); ok {
 		e.FirstCB, e.LastCB, e.Callbacks = now, now, 1
 		p.s.m.callbacks.WithLabelValues("orphan_settled").Inc()
@@ -356,17 +359,19 @@ func (p *Pending) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// Handle records one callback result.
+// Handle records one callback result. Only the instance that owns the
+// document's partition settles it, so that a callback, an early callback
+// and a lookup never settle one document on two instances at once (each
+// would write its own "registered"). Another instance, which a callback
+// reaches after a rebalance, records the result as an orphan, durably, and
+// the owner settles from it (settleOrphans).
 func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 	if p.table.Ready() != nil {
 		return errors.New("pending documents are still loading")
 	}
-	mu := &p.locks[p.partitionOf(cb.RequestID)%int32(len(p.locks))]
-	mu.Lock()
-	defer mu.Unlock()
-	now := p.s.cfg.Now()
 	// The forward stage commits its pending entry just after РЭМД's
-	// synchronous answer; a quick callback may overtake it.
+	// synchronous answer; a quick callback may overtake it. The wait holds
+	// no lock: callbacks of other documents must not queue behind it.
 	e, ok := p.table.Get(cb.RequestID)
 	for deadline := time.Now().Add(p.s.cfg.Callback.Wait.D()); (!ok || e == nil) && time.Now().Before(deadline); {
 		if sleepCtx(ctx, 20*time.Millisecond) != nil {
@@ -374,19 +379,18 @@ func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 		}
 		e, ok = p.table.Get(cb.RequestID)
 	}
+	mu := &p.locks[p.partitionOf(cb.RequestID)%int32(len(p.locks))]
+	mu.Lock()
+	defer mu.Unlock()
+	now := p.s.cfg.Now()
+	e, ok = p.table.Get(cb.RequestID)
 	var (
 		recs   []*kgo.Record
 		next   Entry
 		result string
 	)
 	switch {
-	case !ok || e == nil:
-		// Keep it: the forward stage settles the document with it when
-		// its write comes, and the sweep forgets it after keep_done.
-		cp := cb
-		next = Entry{State: StateOrphan, Partition: p.partitionOf(cb.RequestID), Callback: &cp, FirstCB: now, LastCB: now, Callbacks: 1}
-		recs, result = []*kgo.Record{p.entryRecord(orphanPrefix+cb.RequestID, &next)}, "orphan"
-	case e.State == StatePending:
+	case ok && e != nil && e.State == StatePending && p.s.owns(e.Partition):
 		next = *e
 		next.Callbacks++
 		if next.FirstCB.IsZero() {
@@ -395,7 +399,7 @@ func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 		next.LastCB = now
 		recs = p.settle(cb.RequestID, &next, cb, now)
 		result = next.State // registered, rejected or resent
-	default:
+	case ok && e != nil && e.State != StatePending:
 		// A late or repeated callback: only the first one settles the
 		// document (domain/EGISZ.md §3 d); later ones are noted.
 		next = *e
@@ -406,6 +410,14 @@ func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 				"request_id", cb.RequestID, "first", e.RegistryID, "now", cb.RegistryID)
 		}
 		recs, result = []*kgo.Record{p.entryRecord(cb.RequestID, &next)}, "repeated"
+	default:
+		// Not known yet, or pending on a partition another instance owns:
+		// keep the result; the owner settles the document with it, as does
+		// the forward stage when its write comes, and the sweep forgets it
+		// after keep_done.
+		cp := cb
+		next = Entry{State: StateOrphan, Partition: p.partitionOf(cb.RequestID), Callback: &cp, FirstCB: now, LastCB: now, Callbacks: 1}
+		recs, result = []*kgo.Record{p.entryRecord(orphanPrefix+cb.RequestID, &next)}, "orphan"
 	}
 	if err := p.writer.write(ctx, recs); err != nil {
 		return err
@@ -416,10 +428,26 @@ func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 	} else {
 		p.table.Put(cb.RequestID, &next, false)
 	}
-	if result != "" {
-		p.s.m.callbacks.WithLabelValues(result).Inc()
-	}
+	p.s.m.callbacks.WithLabelValues(result).Inc()
 	return nil
+}
+
+// settleLookedUp settles a document РЭМД's lookup found registered, unless
+// its callback settled it while the lookup ran.
+func (p *Pending) settleLookedUp(ctx context.Context, k, registryID string, now time.Time) {
+	mu := &p.locks[p.partitionOf(k)%int32(len(p.locks))]
+	mu.Lock()
+	defer mu.Unlock()
+	e, ok := p.table.Get(k)
+	if !ok || e == nil || e.State != StatePending || !p.s.owns(e.Partition) {
+		return
+	}
+	next := *e
+	if err := p.writer.write(ctx, p.settle(k, &next, CallbackResult{RequestID: k, Registered: true, RegistryID: registryID}, now)); err != nil {
+		p.s.cfg.Log.Warn("reconciled document not recorded", "request_id", k, "err", err)
+		return
+	}
+	p.table.Put(k, &next, false)
 }
 
 func (p *Pending) orphanTombstone(ceID string) *kgo.Record {
@@ -470,12 +498,7 @@ func (p *Pending) sweep(ctx context.Context) {
 		switch out.Result {
 		case Registered:
 			p.s.m.reconciled.WithLabelValues("registered").Inc()
-			next := *e
-			if err := p.writer.write(ctx, p.settle(k, &next, CallbackResult{RequestID: k, Registered: true, RegistryID: out.RegistryID}, now)); err != nil {
-				p.s.cfg.Log.Warn("reconciled document not recorded", "request_id", k, "err", err)
-				continue
-			}
-			p.table.Put(k, &next, false)
+			p.settleLookedUp(ctx, k, out.RegistryID, now)
 		case NotFound:
 			// Still nothing: it stays pending, and the oldest-pending age
 			// alerts an operator (CALLBACK_MISSING).

@@ -183,14 +183,17 @@ type Report struct {
 	Sent        int            `json:"sent"`
 	SendSeconds float64        `json:"send_seconds"`
 	SendRate    float64        `json:"send_rate"`
-	Outcomes    map[string]int `json:"outcomes"`           // normalize outcome (and code) -> events
-	Registries  map[string]int `json:"registries"`         // registry:outcome -> events
-	Lost        int            `json:"lost"`               // no outcome from the normalize stage
-	Unfinished  int            `json:"unfinished"`         // accepted, but a registry has not answered
-	Duplicated  int            `json:"duplicated"`         // more than one outcome from a stage
-	Unexpected  int            `json:"unexpected"`         // an outcome other than the one the event must get
-	Examples    []string       `json:"examples,omitempty"` // the first unexpected ones
-	Foreign     int            `json:"foreign"`            // statuses of events this run did not send
+	Outcomes    map[string]int `json:"outcomes"`   // normalize outcome (and code) -> events
+	Registries  map[string]int `json:"registries"` // registry:outcome -> events
+	Lost        int            `json:"lost"`       // no outcome from the normalize stage
+	Unfinished  int            `json:"unfinished"` // accepted, but a registry has not answered
+	Duplicated  int            `json:"duplicated"` // more than one outcome from a stage
+	// DuplicatedAt names the stages (normalize, or a registry) that gave
+	// an event more than one outcome, and how often.
+	DuplicatedAt map[string]int `json:"duplicated_at,omitempty"`
+	Unexpected   int            `json:"unexpected"`         // an outcome other than the one the event must get
+	Examples     []string       `json:"examples,omitempty"` // the first unexpected ones
+	Foreign      int            `json:"foreign"`            // statuses of events this run did not send
 	// Anonymous events (no ce_id) sent and statuses without a ce_id seen.
 	AnonymousSent     int     `json:"anonymous_sent,omitempty"`
 	AnonymousAnswered int     `json:"anonymous_answered,omitempty"`
@@ -198,6 +201,16 @@ type Report struct {
 	EndToEnd          Latency `json:"end_to_end_latency"`   // produce to a registry's final status
 	InvariantOK       bool    `json:"invariant_held"`       // every event exactly one outcome per stage, none lost
 	OutcomesOK        bool    `json:"outcomes_as_expected"` // and each the one it must be
+}
+
+func (r *Report) dup(stage, example string) {
+	if r.DuplicatedAt == nil {
+		r.DuplicatedAt = map[string]int{}
+	}
+	r.DuplicatedAt[stage]++
+	if len(r.Examples) < 10 {
+		r.Examples = append(r.Examples, "duplicated: "+example)
+	}
 }
 
 // Latency percentiles.
@@ -241,6 +254,7 @@ func (t *Tracker) Report() Report {
 		case 1:
 		default:
 			r.Duplicated++
+			r.dup("normalize", fmt.Sprintf("%s (%s): %v", id, e.ev.Kind, e.outcome))
 		}
 		r.Outcomes[strings.TrimSuffix(e.outcome[0], ":")]++
 		want := e.ev.Expect + ":" + e.ev.Code
@@ -257,6 +271,7 @@ func (t *Tracker) Report() Report {
 			r.Registries[reg+":"+outs[0]]++
 			if len(outs) > 1 {
 				r.Duplicated++
+				r.dup(reg, fmt.Sprintf("%s (%s) at %s: %v", id, e.ev.Kind, reg, outs))
 			}
 		}
 	}
