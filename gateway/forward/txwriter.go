@@ -20,6 +20,8 @@ type txWriter struct {
 	cl  *kgo.Client
 	log *slog.Logger
 	in  chan txRequest
+	// stopped is closed when run returns.
+	stopped chan struct{}
 }
 
 type txRequest struct {
@@ -38,26 +40,41 @@ func newTxWriter(opts []kgo.Opt, txnID string, log *slog.Logger, named ...string
 	if err != nil {
 		return nil, fmt.Errorf("transactional writer %s: %w", txnID, err)
 	}
-	return &txWriter{cl: cl, log: log, in: make(chan txRequest, maxGroup)}, nil
+	return &txWriter{cl: cl, log: log, in: make(chan txRequest, maxGroup), stopped: make(chan struct{})}, nil
 }
 
-// write commits recs and returns once they are durable.
+// write commits recs and returns once they are durable. Once handed to
+// the writer, the records are committed or not whatever becomes of ctx,
+// so write waits for that answer and not for ctx: a caller told "canceled"
+// while its records were in fact committed would write them a second time.
 func (w *txWriter) write(ctx context.Context, recs []*kgo.Record) error {
 	req := txRequest{recs: recs, done: make(chan error, 1)}
 	select {
 	case w.in <- req:
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-w.stopped:
+		return errWriterStopped
 	}
 	select {
 	case err := <-req.done:
 		return err
-	case <-ctx.Done():
-		return ctx.Err()
+	case <-w.stopped:
+		// run answers every request it took before it returns; one still
+		// queued was never taken.
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return errWriterStopped
+		}
 	}
 }
 
+var errWriterStopped = errors.New("transactional writer stopped")
+
 func (w *txWriter) run(ctx context.Context) error {
+	defer close(w.stopped)
 	for {
 		var batch []txRequest
 		select {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/egisz-gateway/egisz-gateway/gateway/kafkaclient"
 )
 
 // Decode turns a feed record into the table's key and value. A nil value
@@ -97,14 +99,14 @@ func (t *Table[V]) Run(ctx context.Context, opts []kgo.Opt) error {
 	if err != nil {
 		return fmt.Errorf("reference table %s: %w", t.name, err)
 	}
-	ends, err := kadm.NewClient(admCl).ListEndOffsets(ctx, t.topic)
+	ends, err := kafkaclient.EndOffsets(ctx, kadm.NewClient(admCl), false, t.topic)
 	admCl.Close()
 	if err != nil {
 		return fmt.Errorf("reference table %s: end offsets of %s: %w", t.name, t.topic, err)
 	}
 	remaining := map[int32]int64{}
 	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err == nil && o.Offset > 0 {
+		if o.Offset > 0 {
 			remaining[o.Partition] = o.Offset
 		}
 	})

@@ -7,6 +7,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/egisz-gateway/egisz-gateway/gateway/kafkaclient"
 )
 
 // idleEnd is how long a restore waits for more records before it takes the
@@ -28,7 +30,7 @@ func CatchUp(ctx context.Context, opts []kgo.Opt, topic string, s *Store, progre
 		return fmt.Errorf("restore %s/%d: %w", topic, s.Partition, err)
 	}
 	defer adm.Close()
-	ends, err := kadm.NewClient(adm).ListCommittedOffsets(ctx, topic)
+	ends, err := kafkaclient.EndOffsets(ctx, kadm.NewClient(adm), true, topic)
 	if err != nil {
 		return fmt.Errorf("restore %s/%d: list end offsets: %w", topic, s.Partition, err)
 	}

@@ -37,6 +37,7 @@ type tracked struct {
 	sentAt  time.Time
 	outcome []string            // the normalize stage's outcomes (codes after ":")
 	regs    map[string][]string // final registry outcomes
+	regAt   []string            // each final registry outcome, where and when
 }
 
 // NewTracker returns an empty tracker.
@@ -119,6 +120,9 @@ func (t *Tracker) observe(r *kgo.Record) {
 	case st.Outcome == "pending":
 	default:
 		e.regs[st.Registry] = append(e.regs[st.Registry], st.Outcome)
+		// Where each final outcome came from, to explain a duplicate.
+		e.regAt = append(e.regAt, fmt.Sprintf("%s %s id=%s at %s (status p%d@%d)", st.Registry, st.Outcome, st.RegistryID,
+			r.Timestamp.Format("15:04:05.000"), r.Partition, r.Offset))
 		t.final = append(t.final, lat)
 	}
 }
@@ -190,10 +194,11 @@ type Report struct {
 	Duplicated  int            `json:"duplicated"` // more than one outcome from a stage
 	// DuplicatedAt names the stages (normalize, or a registry) that gave
 	// an event more than one outcome, and how often.
-	DuplicatedAt map[string]int `json:"duplicated_at,omitempty"`
-	Unexpected   int            `json:"unexpected"`         // an outcome other than the one the event must get
-	Examples     []string       `json:"examples,omitempty"` // the first unexpected ones
-	Foreign      int            `json:"foreign"`            // statuses of events this run did not send
+	DuplicatedAt      map[string]int `json:"duplicated_at,omitempty"`
+	DuplicateExamples []string       `json:"duplicate_examples,omitempty"` // the first ones, with where each outcome came from
+	Unexpected        int            `json:"unexpected"`                   // an outcome other than the one the event must get
+	Examples          []string       `json:"examples,omitempty"`           // the first unexpected ones
+	Foreign           int            `json:"foreign"`                      // statuses of events this run did not send
 	// Anonymous events (no ce_id) sent and statuses without a ce_id seen.
 	AnonymousSent     int     `json:"anonymous_sent,omitempty"`
 	AnonymousAnswered int     `json:"anonymous_answered,omitempty"`
@@ -208,8 +213,8 @@ func (r *Report) dup(stage, example string) {
 		r.DuplicatedAt = map[string]int{}
 	}
 	r.DuplicatedAt[stage]++
-	if len(r.Examples) < 10 {
-		r.Examples = append(r.Examples, "duplicated: "+example)
+	if len(r.DuplicateExamples) < 5 {
+		r.DuplicateExamples = append(r.DuplicateExamples, example)
 	}
 }
 
@@ -271,7 +276,7 @@ func (t *Tracker) Report() Report {
 			r.Registries[reg+":"+outs[0]]++
 			if len(outs) > 1 {
 				r.Duplicated++
-				r.dup(reg, fmt.Sprintf("%s (%s) at %s: %v", id, e.ev.Kind, reg, outs))
+				r.dup(reg, fmt.Sprintf("%s (%s) at %s: %v", id, e.ev.Kind, reg, e.regAt))
 			}
 		}
 	}

@@ -1,0 +1,601 @@
+package reliability
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
+	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/internal/emulator"
+	"github.com/egisz-gateway/egisz-gateway/internal/kafkabroker"
+	"github.com/egisz-gateway/egisz-gateway/internal/loadgen"
+	"github.com/egisz-gateway/egisz-gateway/internal/stack"
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+// scale is how hard a run pushes: the short version fits make test's
+// budget, the full one is make test-reliability.
+type scale struct {
+	name     string
+	rate     float64       // events a second of traffic
+	traffic  time.Duration // how long traffic runs in a scenario
+	kills    int           // SIGKILLs of a gateway instance in its scenario
+	brokerUp time.Duration // how long a killed broker stays down
+	outage   time.Duration // a registry outage
+	slow     time.Duration // a registry answering slowly, some calls timing out
+	storm    time.Duration // a storm of 429 with Retry-After
+	settle   time.Duration // how long every event may take to get its outcomes after the traffic
+}
+
+var (
+	short = scale{name: "short", rate: 100, traffic: 45 * time.Second, kills: 4, brokerUp: 10 * time.Second,
+		outage: 30 * time.Second, slow: 20 * time.Second, storm: 20 * time.Second, settle: 4 * time.Minute}
+	full = scale{name: "full", rate: 150, traffic: 3 * time.Minute, kills: 10, brokerUp: 30 * time.Second,
+		outage: 2 * time.Minute, slow: time.Minute, storm: time.Minute, settle: 8 * time.Minute}
+)
+
+// suite is what the tests of one package run share: the cluster, the
+// gateway binary, the scale and the report.
+type suite struct {
+	cluster *kafkabroker.Cluster
+	bin     string
+	scale   scale
+	seed    uint64
+
+	mu   sync.Mutex
+	rows []row
+}
+
+var shared *suite // set once by TestMain, read by the tests
+
+func TestMain(m *testing.M) {
+	os.Exit(runSuite(m))
+}
+
+func runSuite(m *testing.M) int {
+	in, ok := kafkabroker.FromEnv()
+	if !ok {
+		// make test runs the suite in its real-Kafka pass, which sets the
+		// variable and fails the run under CI when Java or Maven is missing.
+		fmt.Printf("reliability: no real Kafka release (%s unset); make test and make test-reliability run this suite\n", kafkabroker.EnvHome)
+		return m.Run() // every test skips
+	}
+	s := &suite{scale: short, seed: uint64(time.Now().UnixNano())}
+	if os.Getenv("EGISZ_RELIABILITY") == "full" {
+		s.scale = full
+	}
+	if v := os.Getenv("EGISZ_RELIABILITY_SEED"); v != "" {
+		s.seed, _ = strconv.ParseUint(v, 10, 64)
+	}
+	dir, err := os.MkdirTemp("", "egisz-reliability-")
+	if err != nil {
+		fmt.Println("reliability:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if s.bin, err = stack.Build(ctx, "../..", dir); err != nil {
+		fmt.Println("reliability:", err)
+		return 1
+	}
+	if s.cluster, err = kafkabroker.Start(ctx, in, 3, dir, io.Discard); err != nil {
+		fmt.Println("reliability:", err)
+		return 1
+	}
+	defer s.cluster.Stop()
+	fmt.Printf("reliability: %s version, seed %d (EGISZ_RELIABILITY_SEED repeats the failures' moments), cluster %s\n", s.scale.name, s.seed, s.cluster.Brokers())
+	shared = s
+	code := m.Run()
+	s.printReport(os.Stdout)
+	return code
+}
+
+func (s *suite) brokers() []string { return strings.Split(s.cluster.Brokers(), ",") }
+
+// env is one scenario's running stack.
+type env struct {
+	t        *testing.T
+	s        *suite
+	ctx      context.Context
+	prefix   string
+	emu      *stack.Emulator
+	gws      []*stack.Gateway
+	traffic  *stack.Traffic
+	rnd      *rand.Rand
+	log      *slog.Logger
+	mu       sync.Mutex
+	recovery []time.Duration
+	pending  sync.WaitGroup
+}
+
+// healthy is how the registries answer when nothing is wrong.
+var healthy = emulator.Faults{LatencyMin: 5 * time.Millisecond, LatencyMax: 5 * time.Millisecond}
+
+// scenario is one failure under traffic.
+type scenario struct {
+	name string
+	mix  loadgen.Mix
+	// fault runs while the traffic runs, and returns when the failure is
+	// over; it calls e.recovered(at) for each moment the stack must
+	// recover from.
+	fault func(e *env) error
+	// check adds checks of its own after the invariant's.
+	check func(e *env, r loadgen.Report)
+}
+
+func run(t *testing.T, sc scenario) {
+	s := shared
+	if s == nil {
+		t.Skipf("no real Kafka release (%s unset): make test runs this", kafkabroker.EnvHome)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.scale.traffic+s.scale.settle+5*time.Minute)
+	defer cancel()
+	e := &env{t: t, s: s, ctx: ctx, prefix: fmt.Sprintf("rel%d.", time.Now().UnixNano()%1e9),
+		rnd: rand.New(rand.NewPCG(s.seed, uint64(len(sc.name)))), log: slog.New(slog.NewTextHandler(testWriter{t}, nil))}
+	emu, err := stack.StartEmulator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	e.emu = emu
+	emu.SetAll(healthy)
+
+	// Two instances share the consumer groups: every kill and restart is
+	// a rebalance for the other.
+	logs := t.TempDir()
+	for _, name := range []string{"a", "b"} {
+		f, err := os.Create(filepath.Join(logs, "gateway-"+name+".log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		g, err := stack.StartGateway(ctx, stack.GatewayConfig{
+			Bin: s.bin, Brokers: s.brokers(), Prefix: e.prefix, Instance: name, RegistryURL: emu.URL, Replication: 3, Log: f,
+			Env: []string{
+				// Shorter than production (30s, 5m, 1h) so a run ends in
+				// minutes; the path through the tiers is the same.
+				"EGISZ_RETRY_TIERS=5s,30s,2m",
+				"EGISZ_FORWARD_REMD_TIMEOUT=2s", "EGISZ_FORWARD_IEMK_TIMEOUT=2s", "EGISZ_FORWARD_ERX_TIMEOUT=2s",
+				"EGISZ_LOG_LEVEL=info",
+			},
+		}, 2*time.Minute)
+		if err != nil {
+			t.Fatalf("%v; its log ends:\n%s", err, tailFile(f.Name(), 40))
+		}
+		e.gws = append(e.gws, g)
+		t.Cleanup(g.Stop)
+	}
+	defer func() {
+		if t.Failed() {
+			for _, name := range []string{"a", "b"} {
+				t.Logf("gateway %s's log ends:\n%s", name, tailFile(filepath.Join(logs, "gateway-"+name+".log"), 60))
+			}
+		}
+	}()
+
+	tr, err := stack.StartTraffic(ctx, s.brokers(), loadgen.Config{Seed: s.seed, Prefix: e.prefix, Mix: sc.mix, Patients: 5000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	e.traffic = tr
+	sentBefore := tr.Track.Report().Sent // the identities of the priming
+
+	start := time.Now()
+	sendDone := make(chan error, 1)
+	go func() { sendDone <- e.send(s.scale.rate, s.scale.traffic) }()
+	if err := sc.fault(e); err != nil {
+		t.Fatalf("%s: %v", sc.name, err)
+	}
+	if err := <-sendDone; err != nil {
+		t.Fatalf("traffic: %v", err)
+	}
+	settleErr := tr.Settle(ctx, s.scale.settle, e.log)
+	e.pending.Wait()
+	took := time.Since(start)
+	rep := tr.Track.Report()
+	regs := map[string]emulator.Stats{}
+	for _, r := range stack.Registries {
+		regs[r] = emu.Stats(r)
+	}
+	rw := e.row(sc.name, rep, regs, took, sentBefore)
+	s.add(rw)
+	t.Logf("%s", rw.line())
+	if settleErr != nil {
+		t.Errorf("%v", settleErr)
+	}
+	if !rep.OutcomesOK {
+		t.Errorf("invariant: lost %d, duplicated %d %v, unfinished %d, unexpected %d\nduplicates: %s\nunexpected: %s", rep.Lost, rep.Duplicated, rep.DuplicatedAt, rep.Unfinished, rep.Unexpected,
+			strings.Join(rep.DuplicateExamples, "\n"), strings.Join(rep.Examples, "\n"))
+	}
+	for k := range rep.Registries {
+		if !strings.HasSuffix(k, ":registered") {
+			t.Errorf("registry outcome %s (%d events): every event the registries accept must end registered", k, rep.Registries[k])
+		}
+	}
+	if rw.RegistryDup != 0 {
+		t.Errorf("registries registered %d more than the events that reached them", rw.RegistryDup)
+	}
+	if sc.check != nil {
+		sc.check(e, rep)
+	}
+}
+
+// send produces the generator's events at rate for d.
+func (e *env) send(rate float64, d time.Duration) error {
+	const tick = 100 * time.Millisecond
+	per := rate * tick.Seconds()
+	owed := 0.0
+	for next, end := time.Now(), time.Now().Add(d); next.Before(end); next = next.Add(tick) {
+		time.Sleep(time.Until(next))
+		owed += per
+		var evs []loadgen.Event
+		for ; owed >= 1; owed-- {
+			evs = append(evs, e.traffic.Gen.Next())
+		}
+		e.traffic.Send(e.ctx, evs...)
+		if e.ctx.Err() != nil {
+			return e.ctx.Err()
+		}
+	}
+	return e.traffic.Flush(e.ctx)
+}
+
+// recovered measures, in the background, how long the stack takes from a
+// fault's moment until every event sent before it has all its outcomes.
+func (e *env) recovered(at time.Time) {
+	e.pending.Add(1)
+	go func() {
+		defer e.pending.Done()
+		for !e.traffic.Track.SettledBefore(at) {
+			if e.ctx.Err() != nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		e.mu.Lock()
+		e.recovery = append(e.recovery, time.Since(at))
+		e.mu.Unlock()
+	}()
+}
+
+// at sleeps until a moment within the traffic: frac of it, jittered by
+// up to a fifth of the slot either way.
+func (e *env) sleepTo(start time.Time, frac, slot float64) {
+	jitter := (e.rnd.Float64()*2 - 1) * slot / 5
+	time.Sleep(time.Until(start.Add(time.Duration((frac + jitter) * float64(e.s.scale.traffic)))))
+}
+
+func TestGatewayKilledAgainAndAgain(t *testing.T) {
+	run(t, scenario{name: "gateway SIGKILL", mix: loadgen.DefaultMix, fault: func(e *env) error {
+		start, n := time.Now(), e.s.scale.kills
+		for i := range n {
+			slot := 1 / float64(n)
+			e.sleepTo(start, (float64(i)+0.5)*slot, slot)
+			g := e.gws[e.rnd.IntN(len(e.gws))]
+			g.Kill()
+			at := time.Now()
+			e.log.Info("gateway killed", "kill", i+1, "of", n, "instance_http", g.HTTP())
+			e.recovered(at)
+			time.Sleep(time.Duration(500+e.rnd.IntN(2500)) * time.Millisecond)
+			if err := g.Start(e.ctx, 2*time.Minute); err != nil {
+				return fmt.Errorf("restart after kill %d: %w", i+1, err)
+			}
+		}
+		return nil
+	}})
+}
+
+func TestBrokerKilled(t *testing.T) {
+	run(t, scenario{name: "broker killed", mix: loadgen.DefaultMix, fault: func(e *env) error {
+		// The victim leads partition 0 of the case topic, so leadership moves
+		// under the gateway's reads and transactional writes.
+		e.sleepTo(time.Now(), 0.3, 0)
+		victim, err := e.leaderOf(e.prefix+topics.RMISCase, 0)
+		if err != nil {
+			return err
+		}
+		return e.killNode(victim)
+	}})
+}
+
+func TestActiveControllerKilled(t *testing.T) {
+	run(t, scenario{name: "active controller killed", mix: loadgen.DefaultMix, fault: func(e *env) error {
+		e.sleepTo(time.Now(), 0.3, 0)
+		victim, err := e.activeController()
+		if err != nil {
+			return err
+		}
+		return e.killNode(victim)
+	}})
+}
+
+// killNode kills a Kafka node, keeps it down for the scale's time, and
+// starts it again.
+func (e *env) killNode(id int) error {
+	if err := e.s.cluster.Kill(id); err != nil {
+		return err
+	}
+	at := time.Now()
+	e.log.Info("kafka node killed", "node", id)
+	e.recovered(at)
+	time.Sleep(e.s.scale.brokerUp)
+	if err := e.s.cluster.Restart(id); err != nil {
+		return err
+	}
+	return e.s.cluster.WaitReady(e.ctx, 2*time.Minute)
+}
+
+func (e *env) client() (*kgo.Client, error) {
+	return kgo.NewClient(kgo.SeedBrokers(e.s.brokers()...), kgo.DialTimeout(time.Second))
+}
+
+func (e *env) leaderOf(topic string, partition int32) (int, error) {
+	cl, err := e.client()
+	if err != nil {
+		return 0, err
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr(topic)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(e.ctx, cl)
+	if err != nil {
+		return 0, fmt.Errorf("metadata of %s: %w", topic, err)
+	}
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if p.Partition == partition {
+				return int(p.Leader), nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("no partition %d of %s", partition, topic)
+}
+
+// activeController asks the metadata quorum who leads it: the broker
+// metadata's "controller" is any broker in KRaft.
+func (e *env) activeController() (int, error) {
+	cl, err := e.client()
+	if err != nil {
+		return 0, err
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrDescribeQuorumRequest()
+	rt := kmsg.NewDescribeQuorumRequestTopic()
+	rt.Topic = "__cluster_metadata"
+	rp := kmsg.NewDescribeQuorumRequestTopicPartition()
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(e.ctx, cl)
+	if err != nil {
+		return 0, fmt.Errorf("describe quorum: %w", err)
+	}
+	if len(resp.Topics) == 0 || len(resp.Topics[0].Partitions) == 0 {
+		return 0, fmt.Errorf("describe quorum: empty answer (error code %d)", resp.ErrorCode)
+	}
+	p := resp.Topics[0].Partitions[0]
+	if p.LeaderID < 1 {
+		return 0, fmt.Errorf("describe quorum: no leader (error code %d)", p.ErrorCode)
+	}
+	return int(p.LeaderID), nil
+}
+
+// registryFault sets faults on every registry for d, from a third into
+// the traffic, then heals them.
+func registryFault(f emulator.Faults, d func(scale) time.Duration) func(e *env) error {
+	return func(e *env) error {
+		e.sleepTo(time.Now(), 0.3, 0)
+		e.emu.SetAll(f)
+		e.log.Info("registry fault", "for", d(e.s.scale))
+		time.Sleep(d(e.s.scale))
+		e.emu.SetAll(healthy)
+		e.recovered(time.Now())
+		return nil
+	}
+}
+
+func TestRegistryOutage(t *testing.T) {
+	run(t, scenario{name: "registry outage", mix: loadgen.DefaultMix,
+		fault: registryFault(emulator.Faults{Down: true}, func(s scale) time.Duration { return s.outage })})
+}
+
+func TestRegistrySlowWithTimeouts(t *testing.T) {
+	run(t, scenario{name: "registry slow, timeouts", mix: loadgen.DefaultMix,
+		fault: registryFault(emulator.Faults{LatencyMin: 300 * time.Millisecond, LatencyMax: 1500 * time.Millisecond, RateTimeout: 0.2},
+			func(s scale) time.Duration { return s.slow })})
+}
+
+func TestRegistry429Storm(t *testing.T) {
+	run(t, scenario{name: "429 storm, Retry-After", mix: loadgen.DefaultMix,
+		fault: registryFault(emulator.Faults{LatencyMin: 5 * time.Millisecond, LatencyMax: 5 * time.Millisecond, Rate429: 0.6, RetryAfter: 1},
+			func(s scale) time.Duration { return s.storm })})
+}
+
+func TestPoisonInput(t *testing.T) {
+	mix := loadgen.DefaultMix
+	mix.Poison = 0.03
+	run(t, scenario{name: "poison input", mix: mix, fault: func(*env) error { return nil }, check: func(e *env, r loadgen.Report) {
+		kinds := map[string]int{}
+		for k, n := range r.Outcomes {
+			if strings.HasPrefix(k, "rejected:DECODE_") || strings.HasPrefix(k, "rejected:HEADER_") {
+				kinds[k] = n
+			}
+		}
+		for _, code := range []string{reasons.DecodeNotJSON, reasons.DecodeTooLarge, reasons.DecodeInvalidUTF8, reasons.DecodeTooDeep, reasons.HeaderMissing, reasons.HeaderTypeMismatch} {
+			if kinds["rejected:"+code] == 0 {
+				e.t.Errorf("no poison rejected with %s: %v", code, kinds)
+			}
+		}
+		if r.AnonymousSent == 0 || r.AnonymousAnswered != r.AnonymousSent {
+			e.t.Errorf("records without ce_id: %d sent, %d answered", r.AnonymousSent, r.AnonymousAnswered)
+		}
+		// Every poison record is parked whole: the 5 MiB ones too.
+		parked, large, err := e.parkedIngress()
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		// Rejections and conflicts are parked; records without ce_id are
+		// rejected too, counted apart.
+		want := r.AnonymousAnswered
+		for k, n := range r.Outcomes {
+			if strings.HasPrefix(k, "rejected:") || strings.HasPrefix(k, "conflict") {
+				want += n
+			}
+		}
+		if parked != want || large != kinds["rejected:"+reasons.DecodeTooLarge] {
+			e.t.Errorf("dead letters: %d parked (%d of 5 MiB), want %d (%d)", parked, large, want, kinds["rejected:"+reasons.DecodeTooLarge])
+		}
+		e.t.Logf("poison: %v; %d records parked, %d of them 5 MiB", kinds, parked, large)
+	}})
+}
+
+// parkedIngress counts the ingress dead letters of the scenario, and those
+// that hold a whole 5 MiB value.
+func (e *env) parkedIngress() (parked, large int, err error) {
+	// The DLQ topic is the scenario's own (its prefix): every record counts.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.s.brokers()...), kgo.ConsumeTopics(e.prefix+topics.DLQIngress),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+	defer cancel()
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			// Read to the end: nothing more came for the wait.
+			return parked, large, nil
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			en := dlq.ParseEntry(r.Topic, r)
+			parked++
+			if en.Reason == reasons.DecodeTooLarge && len(en.Value) == loadgen.MaxPoisonBytes {
+				large++
+			}
+		})
+	}
+}
+
+// row is a scenario's line of the report.
+type row struct {
+	Run         int
+	Scenario    string
+	In          int            // events sent
+	Outcomes    map[string]int // normalize outcome -> events
+	Registered  map[string]int // registry -> events registered
+	Lost        int
+	Duplicated  int // more than one outcome from a stage
+	RegistryDup int // registered by a registry beyond the events that reached it
+	Resent      int // idempotent re-sends the registries recognised
+	Recovery    time.Duration
+	Faults      int
+	Took        time.Duration
+}
+
+func (e *env) row(name string, r loadgen.Report, regs map[string]emulator.Stats, took time.Duration, primed int) row {
+	rw := row{Scenario: name, In: r.Sent - primed, Outcomes: map[string]int{}, Registered: map[string]int{},
+		Lost: r.Lost, Duplicated: r.Duplicated, Took: took}
+	for k, n := range r.Outcomes {
+		kind, _, _ := strings.Cut(k, ":")
+		rw.Outcomes[kind] += n
+	}
+	rw.Outcomes["accepted"] -= primed
+	for k, n := range r.Registries {
+		reg, outcome, _ := strings.Cut(k, ":")
+		if outcome == "registered" {
+			rw.Registered[reg] += n
+		}
+	}
+	for reg, st := range regs {
+		rw.Resent += st.Resent
+		rw.RegistryDup += max(0, st.Registered-rw.Registered[reg])
+	}
+	e.mu.Lock()
+	rw.Faults = len(e.recovery)
+	for _, d := range e.recovery {
+		rw.Recovery = max(rw.Recovery, d)
+	}
+	e.mu.Unlock()
+	return rw
+}
+
+func (r row) line() string {
+	return fmt.Sprintf("%s: %d events in; %s; registered %s; lost %d; duplicated %d; registered twice %d (idempotent re-sends %d); recovered within %s of %d fault(s); %s in all",
+		r.Scenario, r.In, counts(r.Outcomes), counts(r.Registered), r.Lost, r.Duplicated, r.RegistryDup, r.Resent, r.Recovery.Round(100*time.Millisecond), r.Faults, r.Took.Round(time.Second))
+}
+
+func counts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (s *suite) add(r row) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, o := range s.rows {
+		if o.Scenario == r.Scenario {
+			r.Run = max(r.Run, o.Run)
+		}
+	}
+	r.Run++
+	s.rows = append(s.rows, r)
+}
+
+// printReport writes the table of every scenario run.
+func (s *suite) printReport(w io.Writer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rows := slices.Clone(s.rows)
+	slices.SortStableFunc(rows, func(a, b row) int { return a.Run - b.Run })
+	fmt.Fprintf(w, "\nreliability, %s version (%.0f events/s for %s per scenario), %d CPUs, seed %d\n\n", s.scale.name, s.scale.rate, s.scale.traffic, runtime.NumCPU(), s.seed)
+	fmt.Fprintln(w, "| run | scenario | events in | outcomes | registered | lost | duplicated | registered twice | idempotent re-sends | recovery | took |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %d | %s | %d | %s | %s | %d | %d | %d | %d | %s (%d faults) | %s |\n", r.Run, r.Scenario, r.In, counts(r.Outcomes), counts(r.Registered),
+			r.Lost, r.Duplicated, r.RegistryDup, r.Resent, r.Recovery.Round(100*time.Millisecond), r.Faults, r.Took.Round(time.Second))
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func tailFile(path string, lines int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	ls := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(ls[max(0, len(ls)-lines):], "\n")
+}
