@@ -5,7 +5,8 @@
 #   3. unit       the whole suite on the in-process kfake broker, with the race detector
 #   4. kafka      the whole suite again on a real Apache Kafka broker (kafka-local
 #                 fetches it through Maven), one package at a time so that the fault
-#                 tests' three-node cluster does not share 2 cores with other suites
+#                 tests' three-node cluster does not share 2 cores with other suites;
+#                 this pass includes the short version of the reliability suite
 #
 # Under CI (CI=true) a missing tool or a missing Java/Maven fails the run
 # instead of skipping tests.
@@ -13,7 +14,7 @@ SHELL := /bin/bash
 GO ?= go
 TOOLS := kcat promtool
 
-.PHONY: test tools fmt-check vet unit kafka docs bench
+.PHONY: test tools fmt-check vet unit kafka docs bench test-reliability
 
 test: tools fmt-check vet unit kafka
 
@@ -46,7 +47,21 @@ kafka:
 		if [ "$$CI" = true ]; then echo "!!! CI=true, so this fails the run"; exit 1; fi; \
 		exit 0; \
 	fi; \
-	set -o pipefail; $(GO) run ./cmd/kafka-local exec --nodes 1 -- $(GO) test -p 1 -count=1 -v ./... 2>&1 \
+	set -o pipefail; $(GO) run ./cmd/kafka-local exec --nodes 1 -- $(GO) test -p 1 -count=1 -timeout 25m -v ./... 2>&1 \
+		| grep -vE '^(=== (RUN|PAUSE|CONT|NAME)|\s*$$)'
+
+# The reliability suite at full length (internal/reliability), RELIABILITY_RUNS
+# times in a row (3 by default, about 25 minutes each on 2 cores): two gateway
+# processes on a three-node cluster, SIGKILLs, broker and controller kills,
+# registry outages, slowness and 429 storms, poison input. It prints a table
+# per scenario and run. EGISZ_RELIABILITY_SEED=<n> repeats a run's moments.
+RELIABILITY_RUNS ?= 3
+test-reliability:
+	@if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then \
+		echo "!!! Java or Maven is missing. Run: sudo apt-get install -y openjdk-17-jre-headless maven"; exit 1; \
+	fi
+	set -o pipefail; $(GO) run ./cmd/kafka-local exec --nodes 1 -- env EGISZ_RELIABILITY=full \
+		$(GO) test -count=$(RELIABILITY_RUNS) -timeout 6h -v ./internal/reliability/ 2>&1 \
 		| grep -vE '^(=== (RUN|PAUSE|CONT|NAME)|\s*$$)'
 
 

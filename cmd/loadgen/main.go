@@ -30,6 +30,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/internal/loadgen"
+	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
 func main() {
@@ -58,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.events, "events", 10_000, "events to send (besides references and identities)")
 	fs.Float64Var(&o.rate, "rate", 0, "events a second; 0 sends as fast as the producer can")
 	fs.Uint64Var(&o.seed, "seed", 1, "the same seed sends the same events")
-	fs.StringVar(&o.mix, "mix", "", "shares of trouble, e.g. duplicate=0.05,update=0.05,conflict=0.01,invalid_id=0.02,unknown_doctor=0.01,expired_cert=0.01,mismatch=0.01 (default those); none for only good events")
+	fs.StringVar(&o.mix, "mix", "", "shares of trouble, e.g. duplicate=0.05,update=0.05,conflict=0.01,invalid_id=0.02,unknown_doctor=0.01,expired_cert=0.01,mismatch=0.01 (default those), and poison=0.03 (no poison by default); none for only good events")
 	fs.IntVar(&o.patients, "patients", 10_000, "distinct patients")
 	fs.IntVar(&o.pad, "payload-bytes", 0, "pad payloads to about this many bytes")
 	fs.DurationVar(&o.wait, "wait", 2*time.Minute, "how long to wait for the last outcomes after sending")
@@ -95,7 +96,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func send(ctx context.Context, o options, mix loadgen.Mix, stderr io.Writer) (loadgen.Report, error) {
 	opts := []kgo.Opt{kgo.SeedBrokers(strings.Split(o.brokers, ",")...)}
-	cl, err := kgo.NewClient(append(opts, kgo.ProducerLinger(5*time.Millisecond), kgo.MaxBufferedRecords(100_000))...)
+	cl, err := kgo.NewClient(append(opts, kgo.ProducerLinger(5*time.Millisecond), kgo.MaxBufferedRecords(100_000),
+		// Poison includes 5 MiB values; the ingress topics take 8 MiB.
+		kgo.ProducerBatchMaxBytes(topics.LargeRecordBytes))...)
 	if err != nil {
 		return loadgen.Report{}, err
 	}

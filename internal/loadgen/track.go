@@ -26,6 +26,9 @@ type Tracker struct {
 	norm   []time.Duration // ingress produce to the normalize stage's status
 	final  []time.Duration // ingress produce to a registry's final status
 	extra  int             // statuses for events this run did not send
+	// lastSeen and maxGap: the longest pause between two statuses.
+	lastSeen time.Time
+	maxGap   time.Duration
 	// Events without ce_id (poison) cannot be told apart: they are counted.
 	anonSent, anonAnswered int
 	// normalizeOnly: no registry runs, so only the normalize stage answers.
@@ -99,6 +102,11 @@ func (t *Tracker) observe(r *kgo.Record) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	now := time.Now()
+	if !t.lastSeen.IsZero() {
+		t.maxGap = max(t.maxGap, now.Sub(t.lastSeen))
+	}
+	t.lastSeen = now
 	if st.CEID == "" && st.Registry == "" {
 		t.anonAnswered++
 		return
@@ -153,6 +161,14 @@ func (t *Tracker) Settled() bool {
 		}
 	}
 	return true
+}
+
+// LongestPause is the longest time between two statuses the tracker
+// read: how long a failure stopped outcomes from flowing.
+func (t *Tracker) LongestPause() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.maxGap
 }
 
 // SettledBefore reports whether every event sent before at has all the

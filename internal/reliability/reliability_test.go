@@ -44,10 +44,10 @@ type scale struct {
 }
 
 var (
-	short = scale{name: "short", rate: 100, traffic: 45 * time.Second, kills: 4, brokerUp: 10 * time.Second,
-		outage: 30 * time.Second, slow: 20 * time.Second, storm: 20 * time.Second, settle: 4 * time.Minute}
-	full = scale{name: "full", rate: 150, traffic: 3 * time.Minute, kills: 10, brokerUp: 30 * time.Second,
-		outage: 2 * time.Minute, slow: time.Minute, storm: time.Minute, settle: 8 * time.Minute}
+	short = scale{name: "short", rate: 80, traffic: 30 * time.Second, kills: 3, brokerUp: 10 * time.Second,
+		outage: 15 * time.Second, slow: 15 * time.Second, storm: 15 * time.Second, settle: 4 * time.Minute}
+	full = scale{name: "full", rate: 100, traffic: 90 * time.Second, kills: 10, brokerUp: 30 * time.Second,
+		outage: 2 * time.Minute, slow: 45 * time.Second, storm: 45 * time.Second, settle: 8 * time.Minute}
 )
 
 // suite is what the tests of one package run share: the cluster, the
@@ -180,8 +180,14 @@ func run(t *testing.T, sc scenario) {
 			t.Fatalf("%v; its log ends:\n%s", err, tailFile(f.Name(), 40))
 		}
 		e.gws = append(e.gws, g)
-		t.Cleanup(g.Stop)
 	}
+	t.Cleanup(func() {
+		var wg sync.WaitGroup
+		for _, g := range e.gws {
+			wg.Go(g.Stop)
+		}
+		wg.Wait()
+	})
 	defer func() {
 		if t.Failed() {
 			for _, name := range []string{"a", "b"} {
@@ -504,17 +510,18 @@ type row struct {
 	Outcomes    map[string]int // normalize outcome -> events
 	Registered  map[string]int // registry -> events registered
 	Lost        int
-	Duplicated  int // more than one outcome from a stage
-	RegistryDup int // registered by a registry beyond the events that reached it
-	Resent      int // idempotent re-sends the registries recognised
-	Recovery    time.Duration
+	Duplicated  int           // more than one outcome from a stage
+	RegistryDup int           // registered by a registry beyond the events that reached it
+	Resent      int           // idempotent re-sends the registries recognised
+	Recovery    time.Duration // from a fault until every event sent before it had all its outcomes
+	Pause       time.Duration // the longest time no outcome came
 	Faults      int
 	Took        time.Duration
 }
 
 func (e *env) row(name string, r loadgen.Report, regs map[string]emulator.Stats, took time.Duration, primed int) row {
 	rw := row{Scenario: name, In: r.Sent - primed, Outcomes: map[string]int{}, Registered: map[string]int{},
-		Lost: r.Lost, Duplicated: r.Duplicated, Took: took}
+		Lost: r.Lost, Duplicated: r.Duplicated, Took: took, Pause: e.traffic.Track.LongestPause()}
 	for k, n := range r.Outcomes {
 		kind, _, _ := strings.Cut(k, ":")
 		rw.Outcomes[kind] += n
@@ -540,8 +547,9 @@ func (e *env) row(name string, r loadgen.Report, regs map[string]emulator.Stats,
 }
 
 func (r row) line() string {
-	return fmt.Sprintf("%s: %d events in; %s; registered %s; lost %d; duplicated %d; registered twice %d (idempotent re-sends %d); recovered within %s of %d fault(s); %s in all",
-		r.Scenario, r.In, counts(r.Outcomes), counts(r.Registered), r.Lost, r.Duplicated, r.RegistryDup, r.Resent, r.Recovery.Round(100*time.Millisecond), r.Faults, r.Took.Round(time.Second))
+	return fmt.Sprintf("%s: %d events in; %s; registered %s; lost %d; duplicated %d; registered twice %d (idempotent re-sends %d); longest pause in outcomes %s; recovered within %s of %d fault(s); %s in all",
+		r.Scenario, r.In, counts(r.Outcomes), counts(r.Registered), r.Lost, r.Duplicated, r.RegistryDup, r.Resent,
+		r.Pause.Round(100*time.Millisecond), r.Recovery.Round(100*time.Millisecond), r.Faults, r.Took.Round(time.Second))
 }
 
 func counts(m map[string]int) string {
@@ -576,12 +584,13 @@ func (s *suite) printReport(w io.Writer) {
 	rows := slices.Clone(s.rows)
 	slices.SortStableFunc(rows, func(a, b row) int { return a.Run - b.Run })
 	fmt.Fprintf(w, "\nreliability, %s version (%.0f events/s for %s per scenario), %d CPUs, seed %d\n\n", s.scale.name, s.scale.rate, s.scale.traffic, runtime.NumCPU(), s.seed)
-	fmt.Fprintln(w, "| run | scenario | events in | outcomes | registered | lost | duplicated | registered twice | idempotent re-sends | recovery | took |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| run | scenario | events in | outcomes | registered | lost | duplicated | registered twice | idempotent re-sends | longest pause | recovered | took |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
-		fmt.Fprintf(w, "| %d | %s | %d | %s | %s | %d | %d | %d | %d | %s (%d faults) | %s |\n", r.Run, r.Scenario, r.In, counts(r.Outcomes), counts(r.Registered),
-			r.Lost, r.Duplicated, r.RegistryDup, r.Resent, r.Recovery.Round(100*time.Millisecond), r.Faults, r.Took.Round(time.Second))
+		fmt.Fprintf(w, "| %d | %s | %d | %s | %s | %d | %d | %d | %d | %s | %s (%d faults) | %s |\n", r.Run, r.Scenario, r.In, counts(r.Outcomes), counts(r.Registered),
+			r.Lost, r.Duplicated, r.RegistryDup, r.Resent, r.Pause.Round(100*time.Millisecond), r.Recovery.Round(100*time.Millisecond), r.Faults, r.Took.Round(time.Second))
 	}
+	fmt.Fprintln(w, "\nlongest pause: the longest time no status came; recovered: from the fault (the kill, or the registry's return) until every event sent before it had all its outcomes, the backlog included")
 }
 
 type testWriter struct{ t *testing.T }

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/internal/loadgen"
+	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
 // Traffic is load generator traffic against one deployment (a topic
@@ -31,7 +32,7 @@ func StartTraffic(ctx context.Context, brokers []string, cfg loadgen.Config) (*T
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ProducerLinger(5*time.Millisecond),
 		kgo.MaxBufferedRecords(200_000),
 		// Poison input includes values of several MiB.
-		kgo.ProducerBatchMaxBytes(loadgen.MaxPoisonBytes+(1<<20)))
+		kgo.ProducerBatchMaxBytes(topics.LargeRecordBytes))
 	if err != nil {
 		return nil, fmt.Errorf("traffic client: %w", err)
 	}
