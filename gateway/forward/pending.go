@@ -101,8 +101,10 @@ type Pending struct {
 	writer     *txWriter
 	partitions int32
 	// locks serialize callbacks per document: two callbacks for one
-	// document must not both find it pending.
-	locks [64]sync.Mutex
+	// document must not both find it pending. A lock is held across a
+	// durable write, so the number of stripes bounds how many callbacks
+	// share one group commit.
+	locks [1024]sync.Mutex
 
 	// orphans are callbacks that came before their document was known,
 	// kept apart from the table: the document's pending entry replaces
@@ -217,7 +219,7 @@ func (p *Pending) settleOrphans(ctx context.Context) {
 		if !ok {
 			continue
 		}
-		mu := &p.locks[p.partitionOf(k)%int32(len(p.locks))]
+		mu := p.lockOf(k)
 		mu.Lock()
 		if e, ok = p.table.Get(k); ok && e != nil && e.State == StatePending {
 			next := *e
@@ -379,7 +381,7 @@ func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 		}
 		e, ok = p.table.Get(cb.RequestID)
 	}
-	mu := &p.locks[p.partitionOf(cb.RequestID)%int32(len(p.locks))]
+	mu := p.lockOf(cb.RequestID)
 	mu.Lock()
 	defer mu.Unlock()
 	now := p.s.cfg.Now()
@@ -435,7 +437,7 @@ func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 // settleLookedUp settles a document РЭМД's lookup found registered, unless
 // its callback settled it while the lookup ran.
 func (p *Pending) settleLookedUp(ctx context.Context, k, registryID string, now time.Time) {
-	mu := &p.locks[p.partitionOf(k)%int32(len(p.locks))]
+	mu := p.lockOf(k)
 	mu.Lock()
 	defer mu.Unlock()
 	e, ok := p.table.Get(k)
@@ -452,6 +454,16 @@ func (p *Pending) settleLookedUp(ctx context.Context, k, registryID string, now 
 
 func (p *Pending) orphanTombstone(ceID string) *kgo.Record {
 	return &kgo.Record{Topic: p.topic, Partition: p.partitionOf(ceID), Key: []byte(orphanPrefix + ceID)}
+}
+
+// lockOf is the lock of a document. It hashes the whole key over all the
+// stripes: by partition number, as it once was, six locks served every
+// callback, and РЭМД's results were written six at a time (about 25 a
+// second on a three-node cluster, where ИЭМК took 100).
+func (p *Pending) lockOf(key string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return &p.locks[h.Sum32()%uint32(len(p.locks))]
 }
 
 // partitionOf places a document's entries by its ce_id.

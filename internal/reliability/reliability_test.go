@@ -46,7 +46,7 @@ type scale struct {
 var (
 	short = scale{name: "short", rate: 80, traffic: 30 * time.Second, kills: 3, brokerUp: 10 * time.Second,
 		outage: 15 * time.Second, slow: 15 * time.Second, storm: 15 * time.Second, settle: 4 * time.Minute}
-	full = scale{name: "full", rate: 100, traffic: 90 * time.Second, kills: 10, brokerUp: 30 * time.Second,
+	full = scale{name: "full", rate: 100, traffic: 60 * time.Second, kills: 10, brokerUp: 30 * time.Second,
 		outage: 2 * time.Minute, slow: 45 * time.Second, storm: 45 * time.Second, settle: 8 * time.Minute}
 )
 
