@@ -51,7 +51,7 @@ kafka:
 		| grep -vE '^(=== (RUN|PAUSE|CONT|NAME)|\s*$$)'
 
 # The reliability suite at full length (internal/reliability), RELIABILITY_RUNS
-# times in a row (3 by default, about 25 minutes each on 2 cores): two gateway
+# times in a row (3 by default, 20 to 30 minutes each on 2 cores): two gateway
 # processes on a three-node cluster, SIGKILLs, broker and controller kills,
 # registry outages, slowness and 429 storms, poison input. It prints a table
 # per scenario and run. EGISZ_RELIABILITY_SEED=<n> repeats a run's moments.
@@ -62,7 +62,7 @@ test-reliability:
 	fi
 	set -o pipefail; $(GO) run ./cmd/kafka-local exec --nodes 1 -- env EGISZ_RELIABILITY=full \
 		$(GO) test -count=$(RELIABILITY_RUNS) -timeout 6h -v ./internal/reliability/ 2>&1 \
-		| grep -vE '^(=== (RUN|PAUSE|CONT|NAME)|\s*$$)'
+		| grep --line-buffered -vE '^(=== (RUN|PAUSE|CONT|NAME)|\s*$$)'
 
 
 # Regenerate the AsyncAPI document and the JSON Schemas from the catalog.

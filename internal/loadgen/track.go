@@ -212,9 +212,11 @@ type Report struct {
 	// an event more than one outcome, and how often.
 	DuplicatedAt      map[string]int `json:"duplicated_at,omitempty"`
 	DuplicateExamples []string       `json:"duplicate_examples,omitempty"` // the first ones, with where each outcome came from
-	Unexpected        int            `json:"unexpected"`                   // an outcome other than the one the event must get
-	Examples          []string       `json:"examples,omitempty"`           // the first unexpected ones
-	Foreign           int            `json:"foreign"`                      // statuses of events this run did not send
+	// UnfinishedExamples are the first events still waiting for a registry.
+	UnfinishedExamples []string `json:"unfinished_examples,omitempty"`
+	Unexpected         int      `json:"unexpected"`         // an outcome other than the one the event must get
+	Examples           []string `json:"examples,omitempty"` // the first unexpected ones
+	Foreign            int      `json:"foreign"`            // statuses of events this run did not send
 	// Anonymous events (no ce_id) sent and statuses without a ce_id seen.
 	AnonymousSent     int     `json:"anonymous_sent,omitempty"`
 	AnonymousAnswered int     `json:"anonymous_answered,omitempty"`
@@ -287,6 +289,10 @@ func (t *Tracker) Report() Report {
 		}
 		if !e.settled(t.normalizeOnly) {
 			r.Unfinished++
+			if len(r.UnfinishedExamples) < 10 {
+				r.UnfinishedExamples = append(r.UnfinishedExamples, fmt.Sprintf("%s (%s, key %s, sent %s): normalize %v, registries %v of %v",
+					id, e.ev.Kind, e.ev.Record.Key, e.sentAt.Format("15:04:05.000"), e.outcome, e.regAt, e.ev.Registries))
+			}
 		}
 		for reg, outs := range e.regs {
 			r.Registries[reg+":"+outs[0]]++

@@ -17,11 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
 	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/gateway/kafkaclient"
 	"github.com/egisz-gateway/egisz-gateway/internal/emulator"
 	"github.com/egisz-gateway/egisz-gateway/internal/kafkabroker"
 	"github.com/egisz-gateway/egisz-gateway/internal/loadgen"
@@ -191,7 +193,7 @@ func run(t *testing.T, sc scenario) {
 	defer func() {
 		if t.Failed() {
 			for _, name := range []string{"a", "b"} {
-				t.Logf("gateway %s's log ends:\n%s", name, tailFile(filepath.Join(logs, "gateway-"+name+".log"), 60))
+				t.Logf("gateway %s's log ends (РЭМД callbacks it could not record yet left out):\n%s", name, tailFile(filepath.Join(logs, "gateway-"+name+".log"), 60))
 			}
 		}
 	}()
@@ -228,8 +230,8 @@ func run(t *testing.T, sc scenario) {
 		t.Errorf("%v", settleErr)
 	}
 	if !rep.OutcomesOK {
-		t.Errorf("invariant: lost %d, duplicated %d %v, unfinished %d, unexpected %d\nduplicates: %s\nunexpected: %s", rep.Lost, rep.Duplicated, rep.DuplicatedAt, rep.Unfinished, rep.Unexpected,
-			strings.Join(rep.DuplicateExamples, "\n"), strings.Join(rep.Examples, "\n"))
+		t.Errorf("invariant: lost %d, duplicated %d %v, unfinished %d, unexpected %d\nduplicates: %s\nunexpected: %s\nunfinished: %s", rep.Lost, rep.Duplicated, rep.DuplicatedAt, rep.Unfinished, rep.Unexpected,
+			strings.Join(rep.DuplicateExamples, "\n"), strings.Join(rep.Examples, "\n"), strings.Join(rep.UnfinishedExamples, "\n"))
 	}
 	for k := range rep.Registries {
 		if !strings.HasSuffix(k, ":registered") {
@@ -478,21 +480,43 @@ func TestPoisonInput(t *testing.T) {
 // that hold a whole 5 MiB value.
 func (e *env) parkedIngress() (parked, large int, err error) {
 	// The DLQ topic is the scenario's own (its prefix): every record counts.
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.s.brokers()...), kgo.ConsumeTopics(e.prefix+topics.DLQIngress),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	topic := e.prefix + topics.DLQIngress
+	adm, err := e.client()
+	if err != nil {
+		return 0, 0, err
+	}
+	ends, err := kafkaclient.EndOffsets(e.ctx, kadm.NewClient(adm), true, topic)
+	adm.Close()
+	if err != nil {
+		return 0, 0, err
+	}
+	left := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			left[o.Partition] = o.Offset
+		}
+	})
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.s.brokers()...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords()) // so the offsets read reach the end offsets
 	if err != nil {
 		return 0, 0, err
 	}
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
 	defer cancel()
-	for {
+	for len(left) > 0 {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			// Read to the end: nothing more came for the wait.
-			return parked, large, nil
+			return 0, 0, fmt.Errorf("read %s: %d partitions not read to their end: %w", topic, len(left), ctx.Err())
 		}
 		fs.EachRecord(func(r *kgo.Record) {
+			if r.Offset+1 >= left[r.Partition] {
+				delete(left, r.Partition)
+			}
+			if r.Attrs.IsControl() {
+				return
+			}
 			en := dlq.ParseEntry(r.Topic, r)
 			parked++
 			if en.Reason == reasons.DecodeTooLarge && len(en.Value) == loadgen.MaxPoisonBytes {
@@ -500,6 +524,7 @@ func (e *env) parkedIngress() (parked, large int, err error) {
 			}
 		})
 	}
+	return parked, large, nil
 }
 
 // row is a scenario's line of the report.
@@ -605,6 +630,8 @@ func tailFile(path string, lines int) string {
 	if err != nil {
 		return err.Error()
 	}
-	ls := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	ls := slices.DeleteFunc(strings.Split(strings.TrimRight(string(b), "\n"), "\n"), func(l string) bool {
+		return strings.Contains(l, "callback not recorded") // РЭМД sends it again; hundreds under a fault
+	})
 	return strings.Join(ls[max(0, len(ls)-lines):], "\n")
 }
