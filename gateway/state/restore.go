@@ -30,13 +30,9 @@ func CatchUp(ctx context.Context, opts []kgo.Opt, topic string, s *Store, progre
 		return fmt.Errorf("restore %s/%d: %w", topic, s.Partition, err)
 	}
 	defer adm.Close()
-	ends, err := kafkaclient.EndOffsets(ctx, kadm.NewClient(adm), true, topic)
+	end, err := stableEnd(ctx, kadm.NewClient(adm), topic, s.Partition)
 	if err != nil {
-		return fmt.Errorf("restore %s/%d: list end offsets: %w", topic, s.Partition, err)
-	}
-	end, ok := ends.Lookup(topic, s.Partition)
-	if !ok || end.Err != nil {
-		return fmt.Errorf("restore %s/%d: no end offset: %v", topic, s.Partition, end.Err)
+		return fmt.Errorf("restore %s/%d: %w", topic, s.Partition, err)
 	}
 	if s.Next >= end.Offset {
 		progress(s.Partition, 0, true, time.Since(start))
@@ -93,4 +89,44 @@ func CatchUp(ctx context.Context, opts []kgo.Opt, topic string, s *Store, progre
 	}
 	progress(s.Partition, applied, true, time.Since(start))
 	return nil
+}
+
+// settleWait bounds how long a restore waits for the previous owner's last
+// transaction on the partition to be marked: longer than the stages'
+// transaction timeout (20 s), after which the coordinator aborts it.
+const settleWait = 30 * time.Second
+
+// stableEnd is the partition's last stable offset once no transaction is
+// open on it (the LSO has reached the high watermark). The previous owner
+// may have committed its last batch a moment ago: EndTxn answers before
+// the commit markers are written, and until they are, the LSO stops short
+// of that batch. A restore that ended there would miss its state writes
+// (a confirmed identity, a prescription) while the consumer, whose offset
+// fetch waits for stable offsets, goes on after the batch: the state
+// would lack what the batch wrote for good.
+func stableEnd(ctx context.Context, adm *kadm.Client, topic string, p int32) (kadm.ListedOffset, error) {
+	deadline := time.Now().Add(settleWait)
+	for {
+		stable, err := kafkaclient.EndOffsets(ctx, adm, true, topic)
+		if err != nil {
+			return kadm.ListedOffset{}, fmt.Errorf("list last stable offsets: %w", err)
+		}
+		hw, err := kafkaclient.EndOffsets(ctx, adm, false, topic)
+		if err != nil {
+			return kadm.ListedOffset{}, fmt.Errorf("list high watermarks: %w", err)
+		}
+		end, ok := stable.Lookup(topic, p)
+		high, ok2 := hw.Lookup(topic, p)
+		if !ok || !ok2 {
+			return kadm.ListedOffset{}, fmt.Errorf("no end offset of partition %d", p)
+		}
+		if end.Offset >= high.Offset || time.Now().After(deadline) {
+			return end, nil
+		}
+		select {
+		case <-ctx.Done():
+			return kadm.ListedOffset{}, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
