@@ -361,5 +361,5 @@ func buildGateway(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return stack.Build(ctx, ".", dir)
+	return stack.Build(ctx, "./cmd/egisz-gateway", dir)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/egisz-gateway/egisz-gateway/internal/loadgen"
+	"github.com/egisz-gateway/egisz-gateway/internal/stack"
 	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 )
 
@@ -19,7 +20,7 @@ func TestLoadgenAgainstDev(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the gateway")
 	}
-	broker := testtool.StartDev(t, "../egisz-gateway")
+	broker := stack.StartDev(t, "../egisz-gateway")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var out, errb bytes.Buffer

@@ -10,7 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
+	"github.com/egisz-gateway/egisz-gateway/internal/stack"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -23,7 +23,7 @@ func TestChainWatchesDispensesAndReadsItsAnswer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the gateway")
 	}
-	broker := testtool.StartDev(t, "../../cmd/egisz-gateway")
+	broker := stack.StartDev(t, "../../cmd/egisz-gateway")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 

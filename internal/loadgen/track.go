@@ -40,7 +40,7 @@ type tracked struct {
 	sentAt  time.Time
 	outcome []string            // the normalize stage's outcomes (codes after ":")
 	regs    map[string][]string // final registry outcomes
-	regAt   []string            // each final registry outcome, where and when
+	regAt   []regOutcome        // each final registry outcome, where and when
 }
 
 // NewTracker returns an empty tracker.
@@ -129,8 +129,7 @@ func (t *Tracker) observe(r *kgo.Record) {
 	default:
 		e.regs[st.Registry] = append(e.regs[st.Registry], st.Outcome)
 		// Where each final outcome came from, to explain a duplicate.
-		e.regAt = append(e.regAt, fmt.Sprintf("%s %s id=%s at %s (status p%d@%d)", st.Registry, st.Outcome, st.RegistryID,
-			r.Timestamp.Format("15:04:05.000"), r.Partition, r.Offset))
+		e.regAt = append(e.regAt, regOutcome{st.Registry, st.Outcome, st.RegistryID, r.Timestamp, r.Partition, r.Offset})
 		t.final = append(t.final, lat)
 	}
 }
@@ -182,6 +181,19 @@ func (t *Tracker) SettledBefore(at time.Time) bool {
 		}
 	}
 	return true
+}
+
+// regOutcome is a final registry status as read; formatted only when a
+// report explains a duplicate or an unfinished event.
+type regOutcome struct {
+	registry, outcome, id string
+	at                    time.Time
+	partition             int32
+	offset                int64
+}
+
+func (o regOutcome) String() string {
+	return fmt.Sprintf("%s %s id=%s at %s (status p%d@%d)", o.registry, o.outcome, o.id, o.at.Format("15:04:05.000"), o.partition, o.offset)
 }
 
 func (e *tracked) settled(normalizeOnly bool) bool {

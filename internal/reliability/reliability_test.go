@@ -93,7 +93,7 @@ func runSuite(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if s.bin, err = stack.Build(ctx, "../..", dir); err != nil {
+	if s.bin, err = stack.Build(ctx, "../../cmd/egisz-gateway", dir); err != nil {
 		fmt.Println("reliability:", err)
 		return 1
 	}

@@ -22,14 +22,15 @@ import (
 	"time"
 )
 
-// Build compiles cmd/egisz-gateway of the module rooted at moduleDir into
-// dir and returns the binary's path.
-func Build(ctx context.Context, moduleDir, dir string) (string, error) {
+// Build compiles the gateway's main package at pkgDir (cmd/egisz-gateway
+// of this tree, relative to the caller's directory) into dir and returns
+// the binary's path.
+func Build(ctx context.Context, pkgDir, dir string) (string, error) {
 	bin := filepath.Join(dir, "egisz-gateway")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/egisz-gateway")
-	cmd.Dir = moduleDir
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	cmd.Dir = pkgDir
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/egisz-gateway: %v\n%s", err, out)
+		return "", fmt.Errorf("go build %s: %v\n%s", pkgDir, err, out)
 	}
 	return bin, nil
 }

@@ -1,12 +1,10 @@
-package testtool
+package stack
 
 import (
 	"bytes"
 	"context"
-	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -16,35 +14,34 @@ import (
 // test ends, and returns its broker address once /readyz answers 200.
 func StartDev(t testing.TB, gatewayPkg string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "egisz-gateway")
-	if out, err := exec.Command("go", "build", "-o", bin, gatewayPkg).CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	broker, httpAddr := FreeAddr(t), FreeAddr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	dev := exec.Command(bin, "dev", "--broker", broker, "--http", httpAddr, "--emulator", FreeAddr(t))
+	defer cancel()
+	bin, err := Build(ctx, gatewayPkg, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var addrs [3]string
+	for i := range addrs {
+		if addrs[i], err = FreeAddr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	broker, httpAddr := addrs[0], addrs[1]
+	dev := exec.Command(bin, "dev", "--broker", broker, "--http", httpAddr, "--emulator", addrs[2])
 	var log bytes.Buffer
 	dev.Stderr = &log
 	if err := dev.Start(); err != nil {
-		cancel()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cancel()
 		_ = dev.Process.Signal(os.Interrupt)
 		_ = dev.Wait()
 	})
-	for {
-		resp, err := http.Get("http://" + httpAddr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return broker
-			}
-		}
+	for !Ready(ctx, httpAddr) {
 		if ctx.Err() != nil {
 			t.Fatalf("dev not ready:\n%s", log.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	return broker
 }
