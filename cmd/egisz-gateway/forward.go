@@ -85,6 +85,7 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 	var out []app.Worker
 	tiers := cfg.Forward.Retry.TierDelays()
 	parked := forward.NewParked(cfg.Kafka.TopicPrefix+topics.RetryParkedState, deps.Log).WithClient(deps.KafkaOpt)
+	deps.Metrics.MustRegister(parked.Collector())
 	out = append(out, parked)
 	for _, d := range []struct {
 		name topics.Registry
@@ -104,6 +105,7 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 		if err != nil {
 			return nil, err
 		}
+		parked.Expect(string(d.name))
 		if cb := st.Callback(); cb != nil {
 			deps.Handle("POST /emdr/callback", cb)
 		}

@@ -73,6 +73,12 @@ func TestRetryTiersKeepOrderPerKey(t *testing.T) {
 	sent := time.Now()
 	produceAll(t, ctx, cl, append([]*kgo.Record{update}, others...))
 	waitFor(t, ctx, "the update to queue behind", func() bool { return f.parked().Len() == 2 })
+	if n := f.metric(t, "egisz_forward_retry_waiting_records", "registry", "iemk"); n != 2 {
+		t.Errorf("egisz_forward_retry_waiting_records{registry=iemk} = %v while two records wait, want 2", n)
+	}
+	if n := f.metric(t, "egisz_forward_retry_waiting_records", "registry", "erx"); n != 0 {
+		t.Errorf("egisz_forward_retry_waiting_records{registry=erx} = %v, want 0", n)
+	}
 
 	// Unrelated patients are not held up by the parked one.
 	got := status.waitTerminal(t, ctx, topics.RegistryIEMK, len(others))
@@ -104,6 +110,9 @@ func TestRetryTiersKeepOrderPerKey(t *testing.T) {
 		t.Fatalf("ИЭМК received the creation at %d and the update at %d: the update overtook it", ci, ui)
 	}
 	waitFor(t, ctx, "the tiers to empty", func() bool { return f.parked().Len() == 0 })
+	if n := f.metric(t, "egisz_forward_retry_waiting_records", "registry", "iemk"); n != 0 {
+		t.Errorf("egisz_forward_retry_waiting_records{registry=iemk} = %v once the tiers are empty, want 0", n)
+	}
 	t.Logf("while one patient was parked, the last of 50 other patients reached ИЭМК %s after they were sent; the creation then the update reached it in order", othersDone.Round(time.Millisecond))
 }
 

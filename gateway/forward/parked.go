@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/gateway/reftable"
@@ -128,6 +129,35 @@ func (p *Parked) ahead(registry, orderKey, ceID string, seq int64, skip map[stri
 		}
 	}
 	return false
+}
+
+var waitingDesc = prometheus.NewDesc("egisz_forward_retry_waiting_records",
+	"Records waiting in a registry's retry tiers: failed and due again later, or queued behind an earlier record of their key.",
+	[]string{"registry"}, nil)
+
+// Collector reports the records waiting in each registry's tiers, as this
+// instance's copy of the table knows them.
+func (p *Parked) Collector() prometheus.Collector { return waitingCollector{p} }
+
+// Expect makes registry's series exist from the start, at 0.
+func (p *Parked) Expect(registry string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.count[registry]; !ok {
+		p.count[registry] = 0
+	}
+}
+
+type waitingCollector struct{ p *Parked }
+
+func (c waitingCollector) Describe(ch chan<- *prometheus.Desc) { ch <- waitingDesc }
+
+func (c waitingCollector) Collect(ch chan<- prometheus.Metric) {
+	c.p.mu.Lock()
+	defer c.p.mu.Unlock()
+	for reg, n := range c.p.count {
+		ch <- prometheus.MustNewConstMetric(waitingDesc, prometheus.GaugeValue, float64(n), reg)
+	}
 }
 
 // Len is the number of parked records.
