@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -176,6 +177,7 @@ func run(t *testing.T, sc scenario) {
 				"EGISZ_RETRY_TIERS=5s,30s,2m",
 				"EGISZ_FORWARD_REMD_TIMEOUT=2s", "EGISZ_FORWARD_IEMK_TIMEOUT=2s", "EGISZ_FORWARD_ERX_TIMEOUT=2s",
 				"EGISZ_LOG_LEVEL=info",
+				"GOTRACEBACK=all", // a failure ends them with a dump of every goroutine
 			},
 		}, 2*time.Minute)
 		if err != nil {
@@ -195,6 +197,10 @@ func run(t *testing.T, sc scenario) {
 			for _, name := range []string{"a", "b"} {
 				t.Logf("gateway %s's log ends (РЭМД callbacks it could not record yet left out):\n%s", name, tailFile(filepath.Join(logs, "gateway-"+name+".log"), 60))
 			}
+			for i, g := range e.gws {
+				t.Logf("gateway %s's forward metrics now:\n%s", []string{"a", "b"}[i], forwardMetrics(context.Background(), g.HTTP()))
+			}
+			keepLogs(t, e.gws, logs)
 		}
 	}()
 
@@ -623,6 +629,63 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// forwardMetrics is what a gateway's metrics say of records that have not
+// reached their registry: paused partitions, open breakers, calls in
+// flight, records waiting in or queued through the tiers, and lag.
+func forwardMetrics(ctx context.Context, addr string) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return err.Error()
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "metrics unreadable: " + err.Error()
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "metrics unreadable: " + err.Error()
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "#") || strings.HasSuffix(l, " 0") {
+			continue
+		}
+		for _, p := range []string{"egisz_forward_paused", "egisz_forward_breaker_state", "egisz_forward_inflight_requests",
+			"egisz_forward_retry_", "egisz_forward_queued_behind_total", "egisz_forward_outcomes_total", "egisz_consumer_lag{"} {
+			if strings.HasPrefix(l, p) {
+				out = append(out, l)
+			}
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// keepLogs ends the instances with a goroutine dump and keeps their whole
+// logs, which the test's temporary directory would lose, for a post-mortem.
+func keepLogs(t *testing.T, gws []*stack.Gateway, logs string) {
+	for _, g := range gws {
+		g.Dump()
+	}
+	keep, err := os.MkdirTemp("", "egisz-reliability-failed-")
+	if err != nil {
+		t.Logf("logs not kept: %v", err)
+		return
+	}
+	for _, name := range []string{"a", "b"} {
+		b, err := os.ReadFile(filepath.Join(logs, "gateway-"+name+".log"))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(keep, "gateway-"+name+".log"), b, 0o644)
+		}
+		if err != nil {
+			t.Logf("log of %s not kept: %v", name, err)
+		}
+	}
+	t.Logf("the instances' whole logs, ending with a goroutine dump of each, are kept in %s", keep)
 }
 
 func tailFile(path string, lines int) string {

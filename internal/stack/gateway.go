@@ -197,6 +197,24 @@ func (g *Gateway) Kill() {
 	<-done
 }
 
+// Dump ends the process with SIGQUIT, on which the Go runtime writes
+// every goroutine's stack to its log: what a stuck instance was doing.
+func (g *Gateway) Dump() {
+	g.mu.Lock()
+	cmd, done := g.cmd, g.done
+	g.mu.Unlock()
+	if cmd == nil || done == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
 // Stop asks the process to stop (SIGINT) and kills it after 20 s.
 func (g *Gateway) Stop() {
 	g.mu.Lock()
