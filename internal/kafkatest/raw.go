@@ -2,17 +2,23 @@ package kafkatest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // RawTransactCopy is franz-go's documented GroupTransactSession loop with
-// nothing of ours: it copies n records from in to out in transactions of
-// up to 5000 and returns how long that took. Benchmarks report the
-// gateway's stages beside it, so that a figure from a noisy shared machine
-// comes with the raw figure of the same run.
+// nothing of ours: it copies n records from in to out (created like in when
+// missing) in transactions of up to 5000 and returns how long that took, from the
+// first record fetched: the group's join is not the copy's work, and the
+// gateway's figures beside it are taken from stages that have joined.
+// Benchmarks report the gateway's stages beside it, so that a figure from
+// a noisy shared machine comes with the raw figure of the same run.
 func RawTransactCopy(ctx context.Context, brokers []string, group, in, out string, n int) (time.Duration, error) {
 	sess, err := kgo.NewGroupTransactSession(
 		kgo.SeedBrokers(brokers...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(in),
@@ -23,8 +29,11 @@ func RawTransactCopy(ctx context.Context, brokers []string, group, in, out strin
 		return 0, err
 	}
 	defer sess.Close()
+	if err := ensureLike(ctx, kadm.NewClient(sess.Client()), in, out); err != nil {
+		return 0, fmt.Errorf("raw copy: %w", err)
+	}
 	moved := 0
-	start := time.Now()
+	var start time.Time
 	for moved < n {
 		fs := sess.PollRecords(ctx, 5000)
 		if err := ctx.Err(); err != nil {
@@ -33,12 +42,37 @@ func RawTransactCopy(ctx context.Context, brokers []string, group, in, out strin
 		if fs.NumRecords() == 0 {
 			continue
 		}
+		if start.IsZero() {
+			start = time.Now()
+		}
 		if err := sess.Begin(); err != nil {
 			return 0, err
 		}
+		var (
+			mu      sync.Mutex
+			prodErr error
+		)
 		fs.EachRecord(func(r *kgo.Record) {
-			sess.Produce(ctx, &kgo.Record{Topic: out, Key: r.Key, Value: r.Value, Headers: r.Headers}, nil)
+			sess.Produce(ctx, &kgo.Record{Topic: out, Key: r.Key, Value: r.Value, Headers: r.Headers}, func(_ *kgo.Record, err error) {
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil && prodErr == nil {
+					prodErr = err
+				}
+			})
 		})
+		// A failed produce must not be timed as a copy: it aborts, and
+		// the copy fails instead of reporting a rate it never reached.
+		if err := sess.Client().Flush(ctx); err != nil {
+			return 0, fmt.Errorf("raw copy: flush: %w", err)
+		}
+		mu.Lock()
+		failed := prodErr
+		mu.Unlock()
+		if failed != nil {
+			_, _ = sess.End(ctx, kgo.TryAbort)
+			return 0, fmt.Errorf("raw copy: produce to %s: %w", out, failed)
+		}
 		committed, err := sess.End(ctx, kgo.TryCommit)
 		if err != nil {
 			return 0, err
@@ -48,4 +82,27 @@ func RawTransactCopy(ctx context.Context, brokers []string, group, in, out strin
 		}
 	}
 	return time.Since(start), nil
+}
+
+// ensureLike creates out with as many partitions as in, unless it exists.
+func ensureLike(ctx context.Context, adm *kadm.Client, in, out string) error {
+	td, err := adm.ListTopics(ctx, in, out)
+	if err != nil {
+		return fmt.Errorf("list %s and %s: %w", in, out, err)
+	}
+	if td.Has(out) {
+		return nil
+	}
+	src, ok := td[in]
+	if !ok || src.Err != nil || len(src.Partitions) == 0 {
+		return fmt.Errorf("topic %s not found", in)
+	}
+	resp, err := adm.CreateTopic(ctx, int32(len(src.Partitions)), -1, nil, out)
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return fmt.Errorf("create %s: %w", out, err)
+	}
+	if resp.Err != nil && !errors.Is(resp.Err, kerr.TopicAlreadyExists) {
+		return fmt.Errorf("create %s: %w", out, resp.Err)
+	}
+	return nil
 }
