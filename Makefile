@@ -60,7 +60,7 @@ test-reliability:
 	@if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then \
 		echo "!!! Java or Maven is missing. Run: sudo apt-get install -y openjdk-17-jre-headless maven"; exit 1; \
 	fi
-	set -o pipefail; $(GO) run ./cmd/kafka-local exec --nodes 1 -- env EGISZ_RELIABILITY=full \
+	set -o pipefail; $(GO) run ./cmd/kafka-local exec --nodes 0 -- env EGISZ_RELIABILITY=full \
 		$(GO) test -count=$(RELIABILITY_RUNS) -timeout 6h -v ./internal/reliability/ 2>&1 \
 		| grep --line-buffered -vE '^(=== (RUN|PAUSE|CONT|NAME)|\s*$$)'
 

@@ -3,10 +3,12 @@
 // whatever the command's outcome. make test uses it:
 //
 //	kafka-local fetch
-//	kafka-local exec [--nodes 1|3] -- go test ./...
+//	kafka-local exec [--nodes 0|1|3] -- go test ./...
 //
 // The command sees EGISZ_KAFKA_BROKERS (the broker addresses) and
 // EGISZ_KAFKA_HOME (the release, for tests that start clusters of their own).
+// With --nodes 0 it starts no broker and sets only the release: the
+// reliability suite starts its own three nodes and would leave one idle.
 package main
 
 import (
@@ -56,13 +58,18 @@ func usage() {
 	fmt.Fprintf(os.Stderr, `Usage:
   kafka-local fetch                          fetch Apache Kafka %s into %s
   kafka-local exec [--nodes N] -- CMD ARGS   start N nodes, run CMD with EGISZ_KAFKA_BROKERS set, stop them
+                                             (0 nodes: only EGISZ_KAFKA_HOME, for tests that start their own)
 `, kafkabroker.Version, kafkabroker.DefaultCacheDir())
 }
 
 func execCmd(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("exec", flag.ContinueOnError)
-	nodes := fs.Int("nodes", 1, "number of combined broker-controller nodes (1 or 3)")
+	nodes := fs.Int("nodes", 1, "number of combined broker-controller nodes (1 or 3; 0 for none, only the release)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *nodes < 0 {
+		fmt.Fprintf(os.Stderr, "kafka-local exec: --nodes %d: want 0 or more\n", *nodes)
 		return 2
 	}
 	if fs.NArg() == 0 {
@@ -80,20 +87,18 @@ func execCmd(ctx context.Context, args []string) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	cluster, err := kafkabroker.Start(ctx, in, *nodes, dir, os.Stderr)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "kafka-local: %v\n", err)
-		return 1
-	}
-	defer cluster.Stop()
-
 	cmd := exec.Command(fs.Arg(0), fs.Args()[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(),
-		"EGISZ_KAFKA_BROKERS="+cluster.Brokers(),
-		"EGISZ_KAFKA_HOME="+in.Dir,
-		"EGISZ_KAFKA_VERSION="+in.Version,
-	)
+	cmd.Env = append(os.Environ(), "EGISZ_KAFKA_HOME="+in.Dir, "EGISZ_KAFKA_VERSION="+in.Version)
+	if *nodes > 0 {
+		cluster, err := kafkabroker.Start(ctx, in, *nodes, dir, os.Stderr)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "kafka-local: %v\n", err)
+			return 1
+		}
+		defer cluster.Stop()
+		cmd.Env = append(cmd.Env, "EGISZ_KAFKA_BROKERS="+cluster.Brokers())
+	}
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(os.Stderr, "kafka-local: %v\n", err)
 		return 1
