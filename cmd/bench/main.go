@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,19 +52,35 @@ type options struct {
 	latencyFor  time.Duration
 	outage      time.Duration
 	keys        int
+	only        string
 }
 
 func run(ctx context.Context, args []string, logw io.Writer) error {
 	var o options
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.StringVar(&o.out, "out", "docs/BENCHMARKS.md", "where to write the report")
+	fs.StringVar(&o.out, "out", "docs/BENCHMARKS.md", "where to write the report; - for standard output (the default with --only, so that a partial run leaves the report alone)")
 	fs.IntVar(&o.events, "events", 100_000, "events per throughput scenario")
 	fs.Float64Var(&o.latencyRate, "latency-rate", 2000, "events a second of the latency scenario")
 	fs.DurationVar(&o.latencyFor, "latency-for", 30*time.Second, "how long the latency scenario sends")
 	fs.DurationVar(&o.outage, "outage", time.Minute, "how long the registry is down in the drain scenario")
 	fs.IntVar(&o.keys, "keys", 1_000_000, "dedup keys of the memory scenario")
+	fs.StringVar(&o.only, "only", "", "run only these scenarios, comma-separated ("+strings.Join(scenarioIDs, ",")+"); all when empty")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	outSet := false
+	fs.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
+	if o.only != "" && !outSet {
+		o.out = "-"
+	}
+	only := map[string]bool{}
+	for _, id := range strings.Split(o.only, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			if !slices.Contains(scenarioIDs, id) {
+				return fmt.Errorf("--only %s: no such scenario; there are %s", id, strings.Join(scenarioIDs, ", "))
+			}
+			only[id] = true
+		}
 	}
 	brokers := os.Getenv(kafkatest.EnvBrokers)
 	if brokers == "" {
@@ -89,13 +106,13 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 		name string
 		run  func(context.Context) (result, error)
 	}{
-		{"normalize alone", func(ctx context.Context) (result, error) {
+		{"normalize", func(ctx context.Context) (result, error) {
 			return b.throughput(ctx, "normalize alone", o.events, false, 0)
 		}},
-		{"normalize and forward", func(ctx context.Context) (result, error) {
+		{"forward", func(ctx context.Context) (result, error) {
 			return b.throughput(ctx, "normalize and forward", o.events, true, 0)
 		}},
-		{"forward with 30% 503", func(ctx context.Context) (result, error) {
+		{"503", func(ctx context.Context) (result, error) {
 			return b.throughput(ctx, "normalize and forward, 30% of answers 503", o.events/2, true, 0.3)
 		}},
 		{"latency", func(ctx context.Context) (result, error) { return b.latency(ctx, o.latencyRate, o.latencyFor) }},
@@ -103,6 +120,9 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 		{"memory", func(ctx context.Context) (result, error) { return b.memory(ctx, o.keys) }},
 	}
 	for _, s := range scenarios {
+		if len(only) > 0 && !only[s.name] {
+			continue
+		}
 		log.Info("scenario", "name", s.name)
 		r, err := s.run(ctx)
 		if err != nil {
@@ -118,6 +138,9 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	}
 	return writeReport(o, results)
 }
+
+// scenarioIDs name the scenarios for --only, in the order they run.
+var scenarioIDs = []string{"normalize", "forward", "503", "latency", "drain", "memory"}
 
 type bench struct {
 	brokers []string

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strings"
@@ -72,6 +73,10 @@ func writeReport(o options, rs []result) error {
 	for _, r := range rs {
 		p("- %s: normalize %v; registries %v; lost %d, duplicated %d, unexpected %d.\n", r.Name, r.Report.Outcomes, r.Report.Registries,
 			r.Report.Lost, r.Report.Duplicated, r.Report.Unexpected)
+	}
+	if o.out == "-" {
+		_, err := io.WriteString(os.Stdout, b.String())
+		return err
 	}
 	return os.WriteFile(o.out, []byte(b.String()), 0o644)
 }
