@@ -147,6 +147,54 @@ func TestRetryOrderSurvivesRestart(t *testing.T) {
 	}
 }
 
+// TestRetryTierOutOfOrderDoesNotLivelock: a tier can hold a key's later
+// record before its earlier one, since the outbound stage and the tier
+// stage (on different instances) both write to it. Read in one batch, the
+// later record queues behind the earlier one, and the earlier one must go
+// on regardless: once, both were sent back to the tier together every
+// round, forever (the reliability suite's 429 storm found it).
+func TestRetryTierOutOfOrderDoesNotLivelock(t *testing.T) {
+	kc, ctx, cl := forwardCluster(t)
+	em := startTestEmulator(t)
+	x := ident.MakeSNILS(400_000_003)
+	tier := kc.Prefix + topics.Retry(topics.RegistryIEMK, testTiers[0])
+	now := time.Now()
+	var recs []*kgo.Record
+	// The update (seq 200) sits in the tier before the creation (seq 100).
+	for _, v := range []struct {
+		version int64
+		id      string
+		seq     int
+	}{{2, "inverted-update", 200}, {1, "inverted-create", 100}} {
+		r := caseVersion(t, kc.Prefix, x, "TAP-3", v.version, v.id)
+		r.Topic = tier
+		r.Headers = append(r.Headers,
+			kgo.RecordHeader{Key: forward.HRetryDue, Value: []byte(now.UTC().Format(time.RFC3339Nano))},
+			kgo.RecordHeader{Key: forward.HRetryAttempt, Value: []byte("0")},
+			kgo.RecordHeader{Key: forward.HRetrySeq, Value: []byte(fmt.Sprint(v.seq))})
+		entry, _ := json.Marshal(forward.ParkedEntry{Seq: int64(v.seq), Tier: tier, Since: now})
+		recs = append(recs, r, &kgo.Record{Topic: kc.Prefix + topics.RetryParkedState,
+			Key: []byte("iemk|" + x + "|case|TAP-3|" + v.id), Value: entry})
+	}
+	// One produce: the two tier records land in one batch of one partition.
+	produceAll(t, ctx, cl, recs)
+	f := startForwarder(t, kc, forwardConfig(kc, em))
+	status := registryStatuses{newStatusReader(t, kc)}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	got := status.waitTerminal(t, wctx, topics.RegistryIEMK, 2)
+	for _, id := range []string{"inverted-create", "inverted-update"} {
+		if outs := got[id]; len(outs) != 1 || outs[0] != "registered" {
+			t.Errorf("%s: %v, want one registered", id, outs)
+		}
+	}
+	order := em.Stats(emulator.IEMK).Order
+	if ci, ui := slices.Index(order, "inverted-create"), slices.Index(order, "inverted-update"); ci < 0 || ui < 0 || ci > ui {
+		t.Errorf("ИЭМК received %v: the creation must come first", order)
+	}
+	waitFor(t, wctx, "the tiers to empty", func() bool { return f.parked().Len() == 0 })
+}
+
 // TestRetryExhaustingEveryTierParksWithHistory: a record that fails in
 // place and in every tier is parked in the DLQ with each round in its
 // headers, and its status is failed.

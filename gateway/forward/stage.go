@@ -345,8 +345,14 @@ func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
 			defer wg.Done()
 			ln := lanes[i]
 			defer ln.finish()
-			parkedHere := map[string]bool{} // order keys this batch sent to a tier
-			takenOut := map[string]bool{}   // ce_ids this batch took out of the tiers
+			// parkedHere holds, by order key, the lowest seq this batch sent
+			// to a tier: those records are not in the parked table until
+			// the batch commits. Only a later seq queues behind it. A tier
+			// can hold a key's records out of order (the outbound stage and
+			// the tier stage both write to it), and holding an earlier
+			// record behind a later one sent both back together, forever.
+			parkedHere := map[string]int64{}
+			takenOut := map[string]bool{} // ce_ids this batch took out of the tiers
 			for _, r := range g.recs {
 				res := s.results[r]
 				if !tiered {
@@ -355,14 +361,14 @@ func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
 					if s.tier > 0 && sleepCtx(ctx, time.Until(retryDue(r))) != nil {
 						return // never early; a revocation ends the wait
 					}
-					id := header(r, "ce_id")
+					id, seq := header(r, "ce_id"), s.seqOf(r)
 					// The order key costs a decode: read it only when
 					// something of this registry waits in a tier.
 					if len(parkedHere) > 0 || s.cfg.Parked.any(s.reg) {
 						ok := s.orderKey(r)
-						if parkedHere[ok] || s.cfg.Parked.ahead(s.reg, ok, id, s.seqOf(r), takenOut) {
+						if here, held := parkedHere[ok]; (held && here < seq) || s.cfg.Parked.ahead(s.reg, ok, id, seq, takenOut) {
 							res.behind, res.done, res.first = true, true, s.cfg.Now()
-							parkedHere[ok] = true
+							parkedHere[ok] = lowest(parkedHere, ok, seq)
 							continue
 						}
 					}
@@ -370,7 +376,8 @@ func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
 					s.forward(ctx, callCtx, r, res, ln.failing)
 					ln.settle()
 					if res.escalate {
-						parkedHere[s.orderKey(r)] = true
+						ok := s.orderKey(r)
+						parkedHere[ok] = lowest(parkedHere, ok, seq)
 					} else if res.done {
 						takenOut[id] = true
 					}
@@ -382,6 +389,14 @@ func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
 		}()
 	}
 	wg.Wait()
+}
+
+// lowest is the lower of m[k], when set, and seq.
+func lowest(m map[string]int64, k string, seq int64) int64 {
+	if v, ok := m[k]; ok && v < seq {
+		return v
+	}
+	return seq
 }
 
 // lane is one key's records in a batch, as the straggler watch sees it:
