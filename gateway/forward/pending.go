@@ -473,6 +473,39 @@ func (p *Pending) partitionOf(key string) int32 {
 	return int32(h.Sum32() % uint32(p.partitions))
 }
 
+// sweepLookups is how many late documents a sweep looks up at once; the
+// destination's concurrency bounds the calls themselves.
+const sweepLookups = 32
+
+// lookUp asks РЭМД about a document whose callback is late and settles it
+// when РЭМД has registered it.
+func (p *Pending) lookUp(ctx context.Context, k string, now time.Time) {
+	e, ok := p.table.Get(k)
+	if !ok || e == nil || e.State != StatePending {
+		return
+	}
+	call, err := p.s.dest.Build(e.Record.Value, k, p.s.cfg.CallbackURL)
+	if err != nil {
+		return
+	}
+	lk, ok := p.s.dest.Lookup(call)
+	if !ok {
+		return
+	}
+	out, _ := p.s.call(ctx, lk)
+	switch out.Result {
+	case Registered:
+		p.s.m.reconciled.WithLabelValues("registered").Inc()
+		p.settleLookedUp(ctx, k, out.RegistryID, now)
+	case NotFound:
+		// Still nothing: it stays pending, and the oldest-pending age
+		// alerts an operator (CALLBACK_MISSING).
+		p.s.m.reconciled.WithLabelValues("not_found").Inc()
+	default:
+		p.s.m.reconciled.WithLabelValues("error").Inc()
+	}
+}
+
 // sweep looks up documents on this instance's partitions whose callback
 // is later than reconcile_after, and forgets settled documents and
 // orphans older than keep_done.
@@ -490,34 +523,30 @@ func (p *Pending) sweep(ctx context.Context) {
 		}
 		return true
 	})
+	// Lookups run side by side, so that their settlements share the
+	// writer's transactions: one at a time, each waited for its own
+	// commit, and after an instance lost its callbacks (refused while its
+	// table loaded) hundreds of documents took longer than 8 minutes to
+	// settle on a busy three-node cluster.
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range min(len(late), sweepLookups) {
+		wg.Go(func() {
+			for k := range work {
+				p.lookUp(ctx, k, now)
+			}
+		})
+	}
 	for _, k := range late {
 		if ctx.Err() != nil {
-			return
+			break
 		}
-		e, ok := p.table.Get(k)
-		if !ok || e == nil || e.State != StatePending {
-			continue
-		}
-		call, err := p.s.dest.Build(e.Record.Value, k, p.s.cfg.CallbackURL)
-		if err != nil {
-			continue
-		}
-		lk, ok := p.s.dest.Lookup(call)
-		if !ok {
-			continue
-		}
-		out, _ := p.s.call(ctx, lk)
-		switch out.Result {
-		case Registered:
-			p.s.m.reconciled.WithLabelValues("registered").Inc()
-			p.settleLookedUp(ctx, k, out.RegistryID, now)
-		case NotFound:
-			// Still nothing: it stays pending, and the oldest-pending age
-			// alerts an operator (CALLBACK_MISSING).
-			p.s.m.reconciled.WithLabelValues("not_found").Inc()
-		default:
-			p.s.m.reconciled.WithLabelValues("error").Inc()
-		}
+		work <- k
+	}
+	close(work)
+	wg.Wait()
+	if ctx.Err() != nil {
+		return
 	}
 	if len(forget) > 0 {
 		if err := p.writer.write(ctx, forget); err != nil {
