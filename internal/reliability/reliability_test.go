@@ -112,41 +112,6 @@ func runSuite(m *testing.M) int {
 
 func (s *suite) brokers() []string { return strings.Split(s.cluster.Brokers(), ",") }
 
-// deleteTopics deletes a passed scenario's topics. The cluster serves the
-// whole package run, and each scenario adds about 40 topics of 6
-// partitions, 3 replicas each: without this, the brokers' CPU grew with
-// every scenario and the second full run recovered up to twice as slowly
-// as the first.
-func (s *suite) deleteTopics(t *testing.T, prefix string) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(s.brokers()...))
-	if err != nil {
-		t.Logf("delete the scenario's topics: %v", err)
-		return
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	listed, err := adm.ListTopics(ctx)
-	if err != nil {
-		t.Logf("delete the scenario's topics: list: %v", err)
-		return
-	}
-	var names []string
-	for _, name := range listed.Names() {
-		if strings.HasPrefix(name, prefix) {
-			names = append(names, name)
-		}
-	}
-	resps, err := adm.DeleteTopics(ctx, names...)
-	if err == nil {
-		err = resps.Error()
-	}
-	if err != nil {
-		t.Logf("delete the scenario's %d topics: %v", len(names), err)
-	}
-}
-
 // env is one scenario's running stack.
 type env struct {
 	t        *testing.T
@@ -226,9 +191,6 @@ func run(t *testing.T, sc scenario) {
 			wg.Go(g.Stop)
 		}
 		wg.Wait()
-		if !t.Failed() { // a failure keeps its topics to be read
-			s.deleteTopics(t, e.prefix)
-		}
 	})
 	defer func() {
 		if t.Failed() {
