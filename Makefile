@@ -75,4 +75,4 @@ docs:
 # Measure the gateway against a real broker and write docs/BENCHMARKS.md
 # (about 10 minutes on 2 cores). BENCH_FLAGS passes flags to cmd/bench.
 bench:
-	$(GO) run ./cmd/kafka-local exec --nodes 1 -- $(GO) run ./cmd/bench --out docs/BENCHMARKS.md $(BENCH_FLAGS)
+	$(GO) run ./cmd/kafka-local exec --nodes 1 -- $(GO) run ./cmd/bench $(BENCH_FLAGS)
