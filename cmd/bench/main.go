@@ -57,51 +57,8 @@ type options struct {
 
 func run(ctx context.Context, args []string, logw io.Writer) error {
 	var o options
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.StringVar(&o.out, "out", "docs/BENCHMARKS.md", "where to write the report; - for standard output (the default with --only, so that a partial run leaves the report alone)")
-	fs.IntVar(&o.events, "events", 100_000, "events per throughput scenario")
-	fs.Float64Var(&o.latencyRate, "latency-rate", 2000, "events a second of the latency scenario")
-	fs.DurationVar(&o.latencyFor, "latency-for", 30*time.Second, "how long the latency scenario sends")
-	fs.DurationVar(&o.outage, "outage", time.Minute, "how long the registry is down in the drain scenario")
-	fs.IntVar(&o.keys, "keys", 1_000_000, "dedup keys of the memory scenario")
-	fs.StringVar(&o.only, "only", "", "run only these scenarios, comma-separated ("+strings.Join(scenarioIDs, ",")+"); all when empty")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	outSet := false
-	fs.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
-	if o.only != "" && !outSet {
-		o.out = "-"
-	}
-	only := map[string]bool{}
-	for _, id := range strings.Split(o.only, ",") {
-		if id = strings.TrimSpace(id); id != "" {
-			if !slices.Contains(scenarioIDs, id) {
-				return fmt.Errorf("--only %s: no such scenario; there are %s", id, strings.Join(scenarioIDs, ", "))
-			}
-			only[id] = true
-		}
-	}
-	brokers := os.Getenv(kafkatest.EnvBrokers)
-	if brokers == "" {
-		return fmt.Errorf("no broker: run under `go run ./cmd/kafka-local exec --`, which sets %s (make bench does)", kafkatest.EnvBrokers)
-	}
-	log := slog.New(slog.NewTextHandler(logw, nil))
-	b := &bench{brokers: strings.Split(brokers, ","), log: log}
-	bin, err := buildGateway(ctx)
-	if err != nil {
-		return err
-	}
-	b.bin = bin
-	emu, err := stack.StartEmulator()
-	if err != nil {
-		return err
-	}
-	defer emu.Close()
-	log.Info("registry emulator", "url", emu.URL)
-	b.emu = emu
-
-	var results []result
+	// The scenarios read o and b when they run, after both are set.
+	b := &bench{}
 	scenarios := []struct {
 		name string
 		run  func(context.Context) (result, error)
@@ -119,6 +76,55 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 		{"drain", func(ctx context.Context) (result, error) { return b.drain(ctx, o.outage) }},
 		{"memory", func(ctx context.Context) (result, error) { return b.memory(ctx, o.keys) }},
 	}
+	var names []string
+	for _, s := range scenarios {
+		names = append(names, s.name)
+	}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.StringVar(&o.out, "out", "docs/BENCHMARKS.md", "where to write the report; - for standard output (the default with --only, so that a partial run leaves the report alone)")
+	fs.IntVar(&o.events, "events", 100_000, "events per throughput scenario")
+	fs.Float64Var(&o.latencyRate, "latency-rate", 2000, "events a second of the latency scenario")
+	fs.DurationVar(&o.latencyFor, "latency-for", 30*time.Second, "how long the latency scenario sends")
+	fs.DurationVar(&o.outage, "outage", time.Minute, "how long the registry is down in the drain scenario")
+	fs.IntVar(&o.keys, "keys", 1_000_000, "dedup keys of the memory scenario")
+	fs.StringVar(&o.only, "only", "", "run only these scenarios, comma-separated ("+strings.Join(names, ",")+"); all when empty")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	outSet := false
+	fs.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
+	if o.only != "" && !outSet {
+		o.out = "-"
+	}
+	only := map[string]bool{}
+	for _, id := range strings.Split(o.only, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			if !slices.Contains(names, id) {
+				return fmt.Errorf("--only %s: no such scenario; there are %s", id, strings.Join(names, ", "))
+			}
+			only[id] = true
+		}
+	}
+	brokers := os.Getenv(kafkatest.EnvBrokers)
+	if brokers == "" {
+		return fmt.Errorf("no broker: run under `go run ./cmd/kafka-local exec --`, which sets %s (make bench does)", kafkatest.EnvBrokers)
+	}
+	log := slog.New(slog.NewTextHandler(logw, nil))
+	b.brokers, b.log = strings.Split(brokers, ","), log
+	bin, err := buildGateway(ctx)
+	if err != nil {
+		return err
+	}
+	b.bin = bin
+	emu, err := stack.StartEmulator()
+	if err != nil {
+		return err
+	}
+	defer emu.Close()
+	log.Info("registry emulator", "url", emu.URL)
+	b.emu = emu
+
+	var results []result
 	for _, s := range scenarios {
 		if len(only) > 0 && !only[s.name] {
 			continue
@@ -138,9 +144,6 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	}
 	return writeReport(o, results)
 }
-
-// scenarioIDs name the scenarios for --only, in the order they run.
-var scenarioIDs = []string{"normalize", "forward", "503", "latency", "drain", "memory"}
 
 type bench struct {
 	brokers []string

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"math"
 	"strconv"
 	"strings"
 )
@@ -27,7 +26,7 @@ func memoryLimit(getenv env, readFile func(string) ([]byte, error)) (limit int64
 	}
 	if b, err := readFile(cgroupMemoryMax); err == nil {
 		s := strings.TrimSpace(string(b))
-		if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 && n < math.MaxInt64/4 {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
 			return n / 10 * 9, "9/10 of " + cgroupMemoryMax
 		}
 	}
