@@ -120,7 +120,10 @@ func (t *Tracker) observe(r *kgo.Record) {
 	if len(st.Reasons) > 0 {
 		code = st.Reasons[0].Code
 	}
-	lat := r.Timestamp.Sub(e.sentAt)
+	// From the produce to when this reader saw the status, committed: what
+	// a consumer of the status topic waits, commit included (the record's
+	// own timestamp is taken before its transaction commits).
+	lat := now.Sub(e.sentAt)
 	switch {
 	case st.Registry == "":
 		e.outcome = append(e.outcome, st.Outcome+":"+code)
@@ -232,8 +235,8 @@ type Report struct {
 	// Anonymous events (no ce_id) sent and statuses without a ce_id seen.
 	AnonymousSent     int     `json:"anonymous_sent,omitempty"`
 	AnonymousAnswered int     `json:"anonymous_answered,omitempty"`
-	Normalize         Latency `json:"normalize_latency"`    // produce to the normalize stage's status
-	EndToEnd          Latency `json:"end_to_end_latency"`   // produce to a registry's final status
+	Normalize         Latency `json:"normalize_latency"`    // produce to reading the normalize stage's committed status
+	EndToEnd          Latency `json:"end_to_end_latency"`   // produce to reading a registry's final status
 	InvariantOK       bool    `json:"invariant_held"`       // every event exactly one outcome per stage, none lost
 	OutcomesOK        bool    `json:"outcomes_as_expected"` // and each the one it must be
 }
@@ -256,7 +259,8 @@ type Latency struct {
 	Max time.Duration `json:"max"`
 }
 
-func latency(ds []time.Duration) Latency {
+// Percentiles sums up latencies.
+func Percentiles(ds []time.Duration) Latency {
 	if len(ds) == 0 {
 		return Latency{}
 	}
@@ -271,7 +275,7 @@ func (t *Tracker) Report() Report {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r := Report{Sent: len(t.events) + t.anonSent, Outcomes: map[string]int{}, Registries: map[string]int{}, Foreign: t.extra,
-		Normalize: latency(t.norm), EndToEnd: latency(t.final), AnonymousSent: t.anonSent, AnonymousAnswered: t.anonAnswered}
+		Normalize: Percentiles(t.norm), EndToEnd: Percentiles(t.final), AnonymousSent: t.anonSent, AnonymousAnswered: t.anonAnswered}
 	// Without a ce_id an answer cannot be matched to its event, only counted.
 	r.Lost += max(0, t.anonSent-t.anonAnswered)
 	r.Duplicated += max(0, t.anonAnswered-t.anonSent)
