@@ -53,7 +53,9 @@ func RawTransactCopy(ctx context.Context, brokers []string, group, in, out strin
 			prodErr error
 		)
 		fs.EachRecord(func(r *kgo.Record) {
-			sess.Produce(ctx, &kgo.Record{Topic: out, Key: r.Key, Value: r.Value, Headers: r.Headers}, func(_ *kgo.Record, err error) {
+			// The timestamp goes along, so that a reader of out can tell
+			// how long a record took from its first produce.
+			sess.Produce(ctx, &kgo.Record{Topic: out, Key: r.Key, Value: r.Value, Headers: r.Headers, Timestamp: r.Timestamp}, func(_ *kgo.Record, err error) {
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil && prodErr == nil {
@@ -82,6 +84,75 @@ func RawTransactCopy(ctx context.Context, brokers []string, group, in, out strin
 		}
 	}
 	return time.Since(start), nil
+}
+
+// RawTransactLatency sends n records of size bytes to in (which must
+// exist) at rate a second while RawTransactCopy copies them to out, reads
+// out read-committed, and returns how long each record took from its
+// produce to in until a reader of out saw it: one transactional hop of raw
+// franz-go, the floor under the gateway's own latency at the same rate.
+func RawTransactLatency(ctx context.Context, brokers []string, group, in, out string, rate float64, n, size int) ([]time.Duration, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ProducerLinger(0))
+	if err != nil {
+		return nil, fmt.Errorf("raw latency: %w", err)
+	}
+	defer cl.Close()
+	if err := ensureLike(ctx, kadm.NewClient(cl), in, out); err != nil {
+		return nil, fmt.Errorf("raw latency: %w", err)
+	}
+	rd, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(out),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		return nil, fmt.Errorf("raw latency: %w", err)
+	}
+	defer rd.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	copied := make(chan error, 1)
+	go func() {
+		_, err := RawTransactCopy(ctx, brokers, group, in, out, n+1)
+		copied <- err
+	}()
+	// One record first, untimed: the copy's group join is not its latency,
+	// and the gateway's figure beside it is taken from stages that have
+	// joined.
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: in, Key: []byte("warm-up")}).FirstErr(); err != nil {
+		return nil, fmt.Errorf("raw latency: warm-up: %w", err)
+	}
+	for warm := false; !warm; {
+		fs := rd.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("raw latency: warm-up never copied: %w", err)
+		}
+		warm = fs.NumRecords() > 0
+	}
+	go func() {
+		value := make([]byte, size)
+		interval := time.Duration(float64(time.Second) / rate)
+		next := time.Now()
+		for i := range n {
+			time.Sleep(time.Until(next))
+			next = next.Add(interval)
+			cl.Produce(ctx, &kgo.Record{Topic: in, Key: fmt.Appendf(nil, "%d", i), Value: value, Timestamp: time.Now()}, nil)
+		}
+	}()
+	lat := make([]time.Duration, 0, n)
+	for len(lat) < n {
+		fs := rd.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("raw latency: %d of %d read: %w", len(lat), n, err)
+		}
+		now := time.Now()
+		fs.EachRecord(func(r *kgo.Record) { lat = append(lat, now.Sub(r.Timestamp)) })
+		select {
+		case err := <-copied:
+			if err != nil {
+				return nil, fmt.Errorf("raw latency: %w", err)
+			}
+		default:
+		}
+	}
+	return lat, nil
 }
 
 // ensureLike creates out with as many partitions as in, unless it exists.
