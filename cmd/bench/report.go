@@ -42,17 +42,23 @@ func writeReport(o options, rs []result) error {
 	p("Written by `make bench` (`go run ./cmd/kafka-local exec -- go run ./cmd/bench`); do not edit by hand.\n\n")
 	p("Machine: %s. The gateway runs as its own process (`egisz-gateway run`, built from this tree), the\n", machine())
 	p("registry emulator and the load generator in the bench process; the machine is shared and noisy, so each\n")
-	p("throughput figure comes with raw franz-go doing the same Kafka work in the same run: its own\n")
-	p("transactional consume-and-produce loop (`kafkatest.RawTransactCopy`) over as many records of the same size.\n")
+	p("figure comes with raw franz-go doing the same Kafka work in the same run: its own transactional\n")
+	p("consume-and-produce loop (`kafkatest.RawTransactCopy`) over as many records of the same size for the\n")
+	p("rates, and the same loop fed at the same steady rate (`kafkatest.RawTransactLatency`) for the latency.\n")
+	p("The memory scenario has no raw figure: raw franz-go keeps no state, and the state is what it measures.\n")
 	p("Events are about 1 KiB (`--payload-bytes 1024`), the default mix of the load generator (duplicates,\n")
 	p("updates, conflicts and refusals included); every figure counts an event done when all its outcomes are\n")
 	p("on `egisz.status.v1`: the normalize stage's, and each registry's final one.\n\n")
-	p("| scenario | events | events/s | raw franz-go, records/s | ratio | CPU per event | RSS (peak), MiB | p50 / p99 to normalize status | p50 / p99 to registry status | every event its one outcome |\n")
+	p("| scenario | events | events/s | raw franz-go, same Kafka work | gateway to raw | CPU per event | RSS (peak), MiB | p50 / p99 to normalize status | p50 / p99 to registry status | every event its one outcome |\n")
 	p("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rs {
 		raw, ratio := "", ""
-		if r.RawRate > 0 {
-			raw, ratio = fmt.Sprintf("%.0f", r.RawRate), fmt.Sprintf("%.0f%%", 100*r.Rate/r.RawRate)
+		switch {
+		case r.RawRate > 0:
+			raw, ratio = fmt.Sprintf("%.0f records/s", r.RawRate), fmt.Sprintf("%.0f%%", 100*r.Rate/r.RawRate)
+		case r.RawP99 > 0:
+			raw = fmt.Sprintf("p50 %s / p99 %s", ms(r.RawP50), ms(r.RawP99))
+			ratio = fmt.Sprintf("p99 ×%.1f", float64(r.Report.EndToEnd.P99)/float64(r.RawP99))
 		}
 		cpu := ""
 		if r.CPUPerEv > 0 {
