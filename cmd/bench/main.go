@@ -175,9 +175,15 @@ func (r result) summary() string {
 		r.CPUPerEv, r.RSSMiB, r.Report.Normalize.P50, r.Report.Normalize.P99, r.Report.OutcomesOK)
 }
 
-func (b *bench) startGateway(ctx context.Context, forward bool) (*stack.Gateway, error) {
+// prefix names a run's topics and groups: unique within the bench, and
+// apart from an earlier bench's on the same broker.
+func (b *bench) prefix(kind string) string {
 	b.n++
-	cfg := stack.GatewayConfig{Bin: b.bin, Brokers: b.brokers, Prefix: fmt.Sprintf("bench%d%d.", time.Now().Unix()%100000, b.n),
+	return fmt.Sprintf("%s%d%d.", kind, time.Now().Unix()%100000, b.n)
+}
+
+func (b *bench) startGateway(ctx context.Context, forward bool) (*stack.Gateway, error) {
+	cfg := stack.GatewayConfig{Bin: b.bin, Brokers: b.brokers, Prefix: b.prefix("bench"),
 		Instance: "bench", Log: os.Stderr,
 		// Production's tiers wait 30 s, 5 min and 1 h: a record of the 503
 		// scenario that fails its retries in place would hold the run for
@@ -202,8 +208,7 @@ func (b *bench) throughput(ctx context.Context, name string, n int, forward bool
 	defer b.emu.SetAll(emulator.Faults{})
 	// Raw franz-go first, alone on the machine: read as many records of the
 	// same size and write them again in transactions.
-	b.n++
-	raw, err := b.rawCopy(ctx, fmt.Sprintf("raw%d%d.", time.Now().Unix()%100000, b.n), n)
+	raw, err := b.rawCopy(ctx, b.prefix("raw"), n)
 	if err != nil {
 		return r, err
 	}
@@ -221,10 +226,7 @@ func (b *bench) throughput(ctx context.Context, name string, n int, forward bool
 	if !forward {
 		t.Track.NormalizeOnly()
 	}
-	evs := make([]loadgen.Event, n)
-	for i := range evs {
-		evs[i] = t.Gen.Next()
-	}
+	evs := nextEvents(t.Gen, n)
 	cpu0, start := g.CPU(), time.Now()
 	if err := sendWindowed(ctx, t, evs); err != nil {
 		return r, err
@@ -251,8 +253,8 @@ func (b *bench) rawCopy(ctx context.Context, prefix string, n int) (float64, err
 	}
 	defer cl.Close()
 	// Gather the run's ingress into one topic for the copy.
-	in := prefix + "raw-in"
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, topics.PatientPartitions, 1, nil, in); err != nil {
+	in, err := rawIn(ctx, cl, prefix)
+	if err != nil {
 		return 0, err
 	}
 	pad := make([]byte, 1024)
@@ -269,6 +271,16 @@ func (b *bench) rawCopy(ctx context.Context, prefix string, n int) (float64, err
 	return float64(n) / took.Seconds(), nil
 }
 
+// rawIn creates the topic raw franz-go reads, partitioned like the
+// gateway's ingress.
+func rawIn(ctx context.Context, cl *kgo.Client, prefix string) (string, error) {
+	in := prefix + "raw-in"
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, topics.PatientPartitions, 1, nil, in); err != nil {
+		return "", fmt.Errorf("create %s: %w", in, err)
+	}
+	return in, nil
+}
+
 // rawLatency is RawTransactLatency over n records of the events' size at
 // rate, with its percentiles.
 func (b *bench) rawLatency(ctx context.Context, prefix string, rate float64, n int) (loadgen.Latency, error) {
@@ -277,9 +289,9 @@ func (b *bench) rawLatency(ctx context.Context, prefix string, rate float64, n i
 		return loadgen.Latency{}, err
 	}
 	defer cl.Close()
-	in := prefix + "raw-in"
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, topics.PatientPartitions, 1, nil, in); err != nil {
-		return loadgen.Latency{}, fmt.Errorf("create %s: %w", in, err)
+	in, err := rawIn(ctx, cl, prefix)
+	if err != nil {
+		return loadgen.Latency{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(float64(n)/rate*float64(time.Second))+2*time.Minute)
 	defer cancel()
@@ -297,9 +309,7 @@ func (b *bench) latency(ctx context.Context, rate float64, d time.Duration) (res
 	defer b.emu.SetAll(emulator.Faults{})
 	n := int(rate * d.Seconds())
 	// Raw franz-go first: one transactional hop at the same rate.
-	b.n++
-	prefix := fmt.Sprintf("raw%d%d.", time.Now().Unix()%100000, b.n)
-	raw, err := b.rawLatency(ctx, prefix, rate, n)
+	raw, err := b.rawLatency(ctx, b.prefix("raw"), rate, n)
 	if err != nil {
 		return r, err
 	}
@@ -347,8 +357,7 @@ func (b *bench) drain(ctx context.Context, outage time.Duration) (result, error)
 	const rate = 200
 	n := int(outage.Seconds() * rate)
 	// Raw franz-go first: copy a backlog of as many records.
-	b.n++
-	raw, err := b.rawCopy(ctx, fmt.Sprintf("raw%d%d.", time.Now().Unix()%100000, b.n), n)
+	raw, err := b.rawCopy(ctx, b.prefix("raw"), n)
 	if err != nil {
 		return r, err
 	}
@@ -403,10 +412,7 @@ func (b *bench) memory(ctx context.Context, keys int) (result, error) {
 	}
 	defer t.Close()
 	t.Track.NormalizeOnly()
-	evs := make([]loadgen.Event, keys)
-	for i := range evs {
-		evs[i] = t.Gen.Next()
-	}
+	evs := nextEvents(t.Gen, keys)
 	cpu0, start := g.CPU(), time.Now()
 	if err := sendWindowed(ctx, t, evs); err != nil {
 		return r, err
@@ -425,6 +431,16 @@ func (b *bench) memory(ctx context.Context, keys int) (result, error) {
 	return r, nil
 }
 
+// nextEvents makes n events ahead of a scenario's clock, so that making
+// them is not timed as the gateway's work.
+func nextEvents(g *loadgen.Generator, n int) []loadgen.Event {
+	evs := make([]loadgen.Event, n)
+	for i := range evs {
+		evs[i] = g.Next()
+	}
+	return evs
+}
+
 // window is how many events sendWindowed lets wait for their outcome: the
 // load generator's gap between a prescription and its dispensation. They
 // are on different topics, ordered only by arrival, so a producer far ahead
@@ -441,7 +457,6 @@ func sendWindowed(ctx context.Context, t *stack.Traffic, evs []loadgen.Event) er
 	const step = window / 4
 	sent, answered, moved := 0, 0, time.Now()
 	for len(evs) > 0 {
-		// Answered walks every tracked event: poll it, don't spin on it.
 		for sent-answered > window-step {
 			if a := t.Track.Answered() - base; a > answered {
 				answered, moved = a, time.Now()

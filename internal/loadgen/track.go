@@ -23,14 +23,17 @@ import (
 type Tracker struct {
 	mu     sync.Mutex
 	events map[string]*tracked
-	norm   []time.Duration // ingress produce to the normalize stage's status
-	final  []time.Duration // ingress produce to a registry's final status
+	norm   []time.Duration // ingress produce to reading the normalize stage's status
+	final  []time.Duration // ingress produce to reading a registry's final status
 	extra  int             // statuses for events this run did not send
 	// lastSeen and maxGap: the longest pause between two statuses.
 	lastSeen time.Time
 	maxGap   time.Duration
 	// Events without ce_id (poison) cannot be told apart: they are counted.
 	anonSent, anonAnswered int
+	// answered: tracked events with the normalize stage's outcome, kept as
+	// they come so that Answered can be polled while a million are tracked.
+	answered int
 	// normalizeOnly: no registry runs, so only the normalize stage answers.
 	normalizeOnly bool
 }
@@ -61,6 +64,9 @@ func (t *Tracker) Sent(ev Event) {
 	if ev.CEID == "" {
 		t.anonSent++
 		return
+	}
+	if old := t.events[ev.CEID]; old != nil && len(old.outcome) > 0 {
+		t.answered-- // sent again: it waits for its outcome again
 	}
 	t.events[ev.CEID] = &tracked{ev: ev, sentAt: ev.Record.Timestamp, regs: map[string][]string{}}
 }
@@ -126,6 +132,9 @@ func (t *Tracker) observe(r *kgo.Record) {
 	lat := now.Sub(e.sentAt)
 	switch {
 	case st.Registry == "":
+		if len(e.outcome) == 0 {
+			t.answered++
+		}
 		e.outcome = append(e.outcome, st.Outcome+":"+code)
 		t.norm = append(t.norm, lat)
 	case st.Outcome == "pending":
@@ -141,13 +150,7 @@ func (t *Tracker) observe(r *kgo.Record) {
 func (t *Tracker) Answered() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	n := 0
-	for _, e := range t.events {
-		if len(e.outcome) > 0 {
-			n++
-		}
-	}
-	return n
+	return t.answered
 }
 
 // Settled reports whether every event sent has all the outcomes it needs.

@@ -1,0 +1,49 @@
+package loadgen
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+// Answered counts events with the normalize stage's outcome once each,
+// whatever else arrives, and forgets an event sent again.
+func TestTrackerAnswered(t *testing.T) {
+	status := func(ceid, registry, outcome string) *kgo.Record {
+		b, err := json.Marshal(topics.Status{CEID: ceid, Registry: registry, Outcome: outcome})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &kgo.Record{Value: b, Timestamp: time.Now()}
+	}
+	event := func(ceid string) Event { return Event{CEID: ceid, Record: &kgo.Record{Timestamp: time.Now()}} }
+
+	tr := NewTracker()
+	for _, id := range []string{"a", "b", "c"} {
+		tr.Sent(event(id))
+	}
+	steps := []struct {
+		name string
+		do   func()
+		want int
+	}{
+		{"nothing answered", func() {}, 0},
+		{"a answered", func() { tr.observe(status("a", "", "accepted")) }, 1},
+		{"a answered again: a duplicate outcome, not a second event", func() { tr.observe(status("a", "", "accepted")) }, 1},
+		{"a registered: a registry's outcome is not the normalize stage's", func() { tr.observe(status("a", "remd", "registered")) }, 1},
+		{"b only registered", func() { tr.observe(status("b", "iemk", "registered")) }, 1},
+		{"a status of an event not sent", func() { tr.observe(status("x", "", "accepted")) }, 1},
+		{"c answered", func() { tr.observe(status("c", "", "rejected")) }, 2},
+		{"a sent again waits again", func() { tr.Sent(event("a")) }, 1},
+	}
+	for _, s := range steps {
+		s.do()
+		if got := tr.Answered(); got != s.want {
+			t.Fatalf("%s: Answered() = %d, want %d", s.name, got, s.want)
+		}
+	}
+}
