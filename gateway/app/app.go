@@ -131,7 +131,11 @@ func (g *Gateway) Run(ctx context.Context) error {
 		return fmt.Errorf("http.listen %s: %w", g.cfg.HTTP.Listen, err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/", health.Handler(ready, reg))
+	if g.cfg.HTTP.Pprof {
+		mux.Handle("/", health.HandlerWithProfiles(ready, reg))
+	} else {
+		mux.Handle("/", health.Handler(ready, reg))
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	g.HTTPAddr = ln.Addr().String()
 	g.log.Info("health, readiness and metrics listening",

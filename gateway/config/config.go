@@ -140,6 +140,10 @@ func (r Retry) TierDelays() []time.Duration {
 // HTTP is the gateway's own HTTP endpoint: health, readiness, metrics.
 type HTTP struct {
 	Listen string `yaml:"listen" env:"EGISZ_HTTP_LISTEN" doc:"address of /healthz, /readyz and /metrics"`
+	// Pprof serves Go's profiles on the same address under /debug/pprof/:
+	// stacks and counts only, no record contents, but a CPU profile costs
+	// the process while it is taken, so it is off unless asked for.
+	Pprof bool `yaml:"pprof" env:"EGISZ_HTTP_PPROF" doc:"serve /debug/pprof/ on http.listen (default off)"`
 }
 
 // Admin configures the admin HTTP API: dead-letter operations and the

@@ -1,11 +1,12 @@
 // Package health serves the gateway's operational HTTP endpoint: /healthz
 // (the process is alive), /readyz (every readiness check passes) and
-// /metrics (Prometheus).
+// /metrics (Prometheus), and when asked Go's profiles under /debug/pprof/.
 package health
 
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/pprof"
 	"sort"
 	"sync"
 
@@ -53,7 +54,25 @@ func (r *Readiness) Report() (bool, map[string]string) {
 
 // Handler serves /healthz, /readyz and /metrics.
 func Handler(ready *Readiness, gatherer prometheus.Gatherer) http.Handler {
+	return handler(ready, gatherer, false)
+}
+
+// HandlerWithProfiles serves what Handler does and Go's profiles under
+// /debug/pprof/ (CPU, heap, goroutines, the execution trace): stacks and
+// counts, no record contents. /debug/pprof/cmdline is left out, as the
+// command line may carry a secret.
+func HandlerWithProfiles(ready *Readiness, gatherer prometheus.Gatherer) http.Handler {
+	return handler(ready, gatherer, true)
+}
+
+func handler(ready *Readiness, gatherer prometheus.Gatherer, profiles bool) http.Handler {
 	mux := http.NewServeMux()
+	if profiles {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
