@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -203,4 +204,60 @@ func TestResendsAreCountedApart(t *testing.T) {
 	if st.Registered != 1 || st.Resent != 2 || st.ByKey["same-key"] != 1 {
 		t.Fatalf("stats %+v: a re-sent key must be registered once", st)
 	}
+}
+
+// TestCallbacksReuseConnections: callbacks that overlap are sent over
+// connections kept open, not a new connection each, as a busy gateway
+// would otherwise spend its time accepting and closing them.
+func TestCallbacksReuseConnections(t *testing.T) {
+	const rounds, perRound = 4, 32
+	var mu sync.Mutex
+	dialed, got := 0, 0
+	cb := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond) // so that a round's callbacks overlap
+		mu.Lock()
+		got++
+		mu.Unlock()
+	}))
+	cb.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			dialed++
+			mu.Unlock()
+		}
+	}
+	cb.Start()
+	t.Cleanup(cb.Close)
+	_, srv := start(t, cb.URL)
+	for round := range rounds {
+		var wg sync.WaitGroup
+		for i := range perRound {
+			wg.Go(func() {
+				uid := fmt.Sprintf("00000000-0000-4000-8000-%012d", round*perRound+i)
+				if code, a, _ := post(t, srv.URL+"/remd/registerDocument", "ce-"+uid, doc(uid, "11223344595")); code != 200 {
+					t.Errorf("document %s: %d %+v", uid, code, a)
+				}
+			})
+		}
+		wg.Wait()
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			mu.Lock()
+			n := got
+			mu.Unlock()
+			if n >= (round+1)*perRound {
+				break
+			}
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got != rounds*perRound {
+		t.Fatalf("%d callbacks arrived, want %d", got, rounds*perRound)
+	}
+	// A round needs at most perRound connections at once; later rounds
+	// reuse them. Without kept connections nearly every callback dials.
+	if dialed > 2*perRound {
+		t.Errorf("%d callbacks opened %d connections; want at most %d (connections kept between callbacks)", got, dialed, 2*perRound)
+	}
+	t.Logf("%d callbacks over %d connections", got, dialed)
 }
