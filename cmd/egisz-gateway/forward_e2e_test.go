@@ -636,6 +636,9 @@ func TestForwardLateRepeatedAndEarlyCallbacks(t *testing.T) {
 	cb := f.stage(topics.RegistryREMD).Callback()
 	for {
 		if e, ok := cb.Get(header(normal, "ce_id")); ok && e.State == forward.StatePending {
+			if e.Record == nil || string(e.Record.Value) != string(normal.Value) {
+				t.Fatalf("pending entry without its outbound record: %+v", e.Record)
+			}
 			break
 		}
 		if ctx.Err() != nil {
@@ -655,6 +658,8 @@ func TestForwardLateRepeatedAndEarlyCallbacks(t *testing.T) {
 		}
 		if e, _ := cb.Get(id); e == nil || e.RegistryID != want {
 			t.Errorf("%s: entry %+v, want emdrId %s", id, e, want)
+		} else if e.Record != nil {
+			t.Errorf("%s: the registered entry still carries the outbound record (%d bytes of value)", id, len(e.Record.Value))
 		}
 	}
 	for cb.Measure(); f.metric(t, "egisz_remd_callbacks_total", "result", "repeated") != 2; {

@@ -43,8 +43,9 @@ const resendLimit = 3
 const headerResends = "egisz_remd_resends"
 
 // Entry is one document in the compacted pending topic, keyed by the
-// event's ce_id. It keeps the outbound record, so that a rejection that
-// comes hours later is parked byte for byte like any other.
+// event's ce_id. While pending it keeps the outbound record, so that a
+// rejection that comes hours later is parked byte for byte like any
+// other; once settled it no longer does.
 type Entry struct {
 	State      string          `json:"state"`
 	Partition  int32           `json:"partition"` // of the outbound record, and of the pending topic; the instance that owns this outbound partition settles the document
@@ -134,6 +135,9 @@ func newPending(s *Stage) (*Pending, error) {
 		var e Entry
 		if err := json.Unmarshal(value, &e); err != nil {
 			return "", nil, false
+		}
+		if e.State == StatePending && e.Record == nil {
+			return "", nil, false // nothing to settle it with: not an entry this gateway writes
 		}
 		if isOrphan && e.Callback != nil {
 			p.noteOrphan(id, e.Callback)
@@ -330,6 +334,11 @@ func (p *Pending) settle(ceID string, e *Entry, cb CallbackResult, now time.Time
 		recs = append(recs, s.statusRecord(orig.Key, orig.Headers, "rejected", "", reasons, now))
 		s.m.outcomes.WithLabelValues(s.reg, "rejected").Inc()
 	}
+	// A settled document's record is in its status, its DLQ record or its
+	// re-send; the entry only answers later callbacks and the sweep.
+	// Without it the entry is a tenth of the size, and every instance's
+	// table reads a registered document's entry back.
+	e.Record = nil
 	return append(recs, p.entryRecord(ceID, e))
 }
 
@@ -374,18 +383,15 @@ func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 	// The forward stage commits its pending entry just after РЭМД's
 	// synchronous answer; a quick callback may overtake it. The wait holds
 	// no lock: callbacks of other documents must not queue behind it.
-	e, ok := p.table.Get(cb.RequestID)
-	for deadline := time.Now().Add(p.s.cfg.Callback.Wait.D()); (!ok || e == nil) && time.Now().Before(deadline); {
-		if sleepCtx(ctx, 20*time.Millisecond) != nil {
-			return ctx.Err()
-		}
-		e, ok = p.table.Get(cb.RequestID)
+	p.table.Wait(ctx, cb.RequestID, p.s.cfg.Callback.Wait.D(), func(e *Entry, ok bool) bool { return ok && e != nil })
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	mu := p.lockOf(cb.RequestID)
 	mu.Lock()
 	defer mu.Unlock()
 	now := p.s.cfg.Now()
-	e, ok = p.table.Get(cb.RequestID)
+	e, ok := p.table.Get(cb.RequestID)
 	var (
 		recs   []*kgo.Record
 		next   Entry

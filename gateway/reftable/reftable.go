@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -32,6 +34,7 @@ type Table[V any] struct {
 
 	mu      sync.RWMutex
 	m       map[string]V
+	waiters map[string][]chan struct{} // Wait's callers, by key; closed when the key is set
 	loaded  atomic.Bool
 	skipped atomic.Int64
 	applied atomic.Int64
@@ -39,7 +42,68 @@ type Table[V any] struct {
 
 // New returns an empty table over topic.
 func New[V any](name, topic string, decode Decode[V], log *slog.Logger) *Table[V] {
-	return &Table[V]{name: name, topic: topic, decode: decode, log: log, m: map[string]V{}}
+	return &Table[V]{name: name, topic: topic, decode: decode, log: log, m: map[string]V{}, waiters: map[string][]chan struct{}{}}
+}
+
+// Wait returns k's value as soon as the table holds one that want
+// accepts, or what it holds when within has passed or ctx has ended. It
+// is for a reader that may overtake the writer of k (a callback that
+// comes before its document's entry is read back): each setting of k
+// wakes it, where polling cost a timer and a lookup every few
+// milliseconds for every such reader.
+func (t *Table[V]) Wait(ctx context.Context, k string, within time.Duration, want func(v V, ok bool) bool) (V, bool) {
+	var timeout <-chan time.Time
+	for {
+		t.mu.Lock()
+		v, ok := t.m[k]
+		if want(v, ok) {
+			t.mu.Unlock()
+			return v, ok
+		}
+		ch := make(chan struct{})
+		t.waiters[k] = append(t.waiters[k], ch)
+		t.mu.Unlock()
+		if timeout == nil {
+			tm := time.NewTimer(within)
+			defer tm.Stop()
+			timeout = tm.C
+		}
+		select {
+		case <-ch:
+		case <-timeout:
+			return t.stopWaiting(k, ch)
+		case <-ctx.Done():
+			return t.stopWaiting(k, ch)
+		}
+	}
+}
+
+// stopWaiting removes a waiter that gave up and returns k's value now.
+func (t *Table[V]) stopWaiting(k string, ch chan struct{}) (V, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ws := t.waiters[k]
+	if i := slices.Index(ws, ch); i >= 0 {
+		ws = slices.Delete(ws, i, i+1)
+		if len(ws) == 0 {
+			delete(t.waiters, k)
+		} else {
+			t.waiters[k] = ws
+		}
+	}
+	v, ok := t.m[k]
+	return v, ok
+}
+
+// wake wakes Wait's callers for k; the caller holds the lock.
+func (t *Table[V]) wake(k string) {
+	if len(t.waiters) == 0 {
+		return
+	}
+	for _, ch := range t.waiters[k] {
+		close(ch)
+	}
+	delete(t.waiters, k)
 }
 
 // Get looks a key up.
@@ -58,9 +122,10 @@ func (t *Table[V]) Put(k string, v V, deleted bool) {
 	defer t.mu.Unlock()
 	if deleted {
 		delete(t.m, k)
-		return
+	} else {
+		t.m[k] = v
 	}
-	t.m[k] = v
+	t.wake(k)
 }
 
 // Range calls f for every key until f returns false. The table is locked
@@ -123,6 +188,7 @@ func (t *Table[V]) Run(ctx context.Context, opts []kgo.Opt) error {
 		return fmt.Errorf("reference table %s: %w", t.name, err)
 	}
 	defer cl.Close()
+	var changes []change[V]
 	for {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil || fs.IsClientClosed() {
@@ -133,38 +199,59 @@ func (t *Table[V]) Run(ctx context.Context, opts []kgo.Opt) error {
 				t.log.Warn("reference feed fetch error", "table", t.name, "partition", p, "err", err)
 			}
 		})
-		t.mu.Lock()
+		// Records are decoded before the lock is taken: a fetch of
+		// hundreds of JSON entries held readers (Get, Wait) for as long
+		// as the decoding took.
+		changes = changes[:0]
 		fs.EachRecord(func(r *kgo.Record) {
 			if !r.Attrs.IsControl() {
-				t.apply(r)
+				changes = append(changes, t.decodeRecord(r))
 			}
 			if end, ok := remaining[r.Partition]; ok && r.Offset+1 >= end {
 				delete(remaining, r.Partition)
 			}
 		})
+		t.mu.Lock()
+		for _, c := range changes {
+			t.apply(c)
+		}
 		t.mu.Unlock()
+		clear(changes) // the values are the table's now; the slice must not keep them
 		if !t.loaded.Load() && len(remaining) == 0 {
 			t.markLoaded()
 		}
 	}
 }
 
-// apply writes one record; the caller holds the lock.
-func (t *Table[V]) apply(r *kgo.Record) {
+// change is one decoded feed record.
+type change[V any] struct {
+	k       string
+	v       V
+	deleted bool // a tombstone
+	ok      bool // false: the record did not decode
+}
+
+func (t *Table[V]) decodeRecord(r *kgo.Record) change[V] {
 	headers := make(map[string]string, len(r.Headers))
 	for _, h := range r.Headers {
 		headers[h.Key] = string(h.Value)
 	}
 	k, v, ok := t.decode(r.Key, r.Value, headers)
-	if !ok {
+	return change[V]{k: k, v: v, deleted: r.Value == nil, ok: ok}
+}
+
+// apply writes one decoded record; the caller holds the lock.
+func (t *Table[V]) apply(c change[V]) {
+	if !c.ok {
 		t.skipped.Add(1)
 		return
 	}
-	if r.Value == nil {
-		delete(t.m, k)
+	if c.deleted {
+		delete(t.m, c.k)
 	} else {
-		t.m[k] = v
+		t.m[c.k] = c.v
 	}
+	t.wake(c.k)
 	t.applied.Add(1)
 }
 
