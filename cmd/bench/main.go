@@ -160,6 +160,7 @@ type result struct {
 	Seconds    float64
 	Rate       float64 // events a second through the gateway
 	CPUPerEv   time.Duration
+	Cores      cores   // where the machine's CPU went meanwhile
 	RawRate    float64 // raw franz-go, same Kafka work, same run
 	RawP50     time.Duration
 	RawP99     time.Duration
@@ -171,8 +172,8 @@ type result struct {
 }
 
 func (r result) summary() string {
-	return fmt.Sprintf("%d events, %.0f/s (raw %.0f/s), %s CPU/event, RSS %.0f MiB, p50 %s p99 %s, invariant %v", r.Events, r.Rate, r.RawRate,
-		r.CPUPerEv, r.RSSMiB, r.Report.Normalize.P50, r.Report.Normalize.P99, r.Report.OutcomesOK)
+	return fmt.Sprintf("%d events, %.0f/s (raw %.0f/s), %s CPU/event, cores gateway/bench/rest %s, RSS %.0f MiB, p50 %s p99 %s, invariant %v", r.Events, r.Rate, r.RawRate,
+		r.CPUPerEv, r.Cores, r.RSSMiB, r.Report.Normalize.P50, r.Report.Normalize.P99, r.Report.OutcomesOK)
 }
 
 // prefix names a run's topics and groups: unique within the bench, and
@@ -227,15 +228,15 @@ func (b *bench) throughput(ctx context.Context, name string, n int, forward bool
 		t.Track.NormalizeOnly()
 	}
 	evs := nextEvents(t.Gen, n)
-	cpu0, start := g.CPU(), time.Now()
+	cpu, start := startCPU(g), time.Now()
 	if err := sendWindowed(ctx, t, evs); err != nil {
 		return r, err
 	}
 	if err := t.Settle(ctx, 5*time.Minute, b.log); err != nil {
 		return r, err
 	}
-	took, cpu := time.Since(start), g.CPU()-cpu0
-	r.Seconds, r.Rate, r.CPUPerEv = took.Seconds(), float64(n)/took.Seconds(), cpu/time.Duration(n)
+	took := time.Since(start)
+	r.Seconds, r.Rate, r.CPUPerEv, r.Cores = took.Seconds(), float64(n)/took.Seconds(), cpu.gateway()/time.Duration(n), cpu.cores()
 	r.RSSMiB, r.PeakMiB = g.RSS()
 	r.Report = t.Track.Report()
 	if rate503 > 0 {
@@ -325,7 +326,7 @@ func (b *bench) latency(ctx context.Context, rate float64, d time.Duration) (res
 	}
 	defer t.Close()
 	interval := time.Duration(float64(time.Second) / rate)
-	cpu0, start := g.CPU(), time.Now()
+	cpu, start := startCPU(g), time.Now()
 	next := start
 	for range n {
 		time.Sleep(time.Until(next))
@@ -341,10 +342,10 @@ func (b *bench) latency(ctx context.Context, rate float64, d time.Duration) (res
 	}
 	r.Events, r.Seconds = n, time.Since(start).Seconds()
 	r.Rate = float64(n) / d.Seconds()
-	r.CPUPerEv = (g.CPU() - cpu0) / time.Duration(n)
+	r.CPUPerEv, r.Cores = cpu.gateway()/time.Duration(n), cpu.cores()
 	r.RSSMiB, r.PeakMiB = g.RSS()
 	r.Report = t.Track.Report()
-	r.Note = fmt.Sprintf("the gateway used %.2f of the machine's %d cores at this rate (its CPU per event times the rate), the broker, the emulator and the load generator the rest, so the figure is taken near the machine's capacity and varies from run to run. ", r.CPUPerEv.Seconds()*rate, runtime.NumCPU()) +
+	r.Note = fmt.Sprintf("the gateway used %.2f of the machine's %d cores at this rate, the broker, the emulator and the load generator the rest (the cores column), so the figure is taken near the machine's capacity and varies from run to run. ", r.Cores.Gateway, runtime.NumCPU()) +
 		"Registry calls take 5 ms (the emulator); latency is from the produce to when a reader of `egisz.status.v1` (read committed, on this machine) saw the status. An event passes at least two transactional hops (ingress to normalize status; outbound to the registry's status), raw franz-go's figure is one hop at the same rate, read the same way"
 	return r, nil
 }
@@ -384,13 +385,13 @@ func (b *bench) drain(ctx context.Context, outage time.Duration) (result, error)
 		return r, err
 	}
 	b.emu.SetAll(lat)
-	cpu0, start := g.CPU(), time.Now()
+	cpu, start := startCPU(g), time.Now()
 	if err := t.Settle(ctx, 15*time.Minute, b.log); err != nil {
 		return r, err
 	}
 	r.Events, r.Seconds = n, time.Since(start).Seconds()
 	r.Rate = float64(n) / r.Seconds
-	r.CPUPerEv = (g.CPU() - cpu0) / time.Duration(n)
+	r.CPUPerEv, r.Cores = cpu.gateway()/time.Duration(n), cpu.cores()
 	r.Report = t.Track.Report()
 	r.RSSMiB, r.PeakMiB = g.RSS()
 	r.Note = fmt.Sprintf("%d events sent at %d/s while every registry answered 503; the time is from the registries' return to the last registration (no rate limit; the breaker probes every 2 s)", n, rate)
@@ -413,7 +414,7 @@ func (b *bench) memory(ctx context.Context, keys int) (result, error) {
 	defer t.Close()
 	t.Track.NormalizeOnly()
 	evs := nextEvents(t.Gen, keys)
-	cpu0, start := g.CPU(), time.Now()
+	cpu, start := startCPU(g), time.Now()
 	if err := sendWindowed(ctx, t, evs); err != nil {
 		return r, err
 	}
@@ -422,7 +423,7 @@ func (b *bench) memory(ctx context.Context, keys int) (result, error) {
 	}
 	r.Seconds = time.Since(start).Seconds()
 	r.Rate = float64(keys) / r.Seconds
-	r.CPUPerEv = (g.CPU() - cpu0) / time.Duration(keys)
+	r.CPUPerEv, r.Cores = cpu.gateway()/time.Duration(keys), cpu.cores()
 	runtime.GC()
 	time.Sleep(2 * time.Second)
 	r.RSSMiB, r.PeakMiB = g.RSS()

@@ -48,9 +48,11 @@ func writeReport(o options, rs []result) error {
 	p("The memory scenario has no raw figure: raw franz-go keeps no state, and the state is what it measures.\n")
 	p("Events are about 1 KiB (`--payload-bytes 1024`), the default mix of the load generator (duplicates,\n")
 	p("updates, conflicts and refusals included); every figure counts an event done when all its outcomes are\n")
-	p("on `egisz.status.v1`: the normalize stage's, and each registry's final one.\n\n")
-	p("| scenario | events | events/s | raw franz-go, same Kafka work | gateway to raw | CPU per event | RSS (peak), MiB | p50 / p99 to normalize status | p50 / p99 to registry status | every event its one outcome |\n")
-	p("|---|---|---|---|---|---|---|---|---|---|\n")
+	p("on `egisz.status.v1`: the normalize stage's, and each registry's final one. The cores column is where\n")
+	p("the machine's CPU went over the run: the gateway process, the bench process (load generator, status\n")
+	p("tracker and registry emulator), and the rest (the broker, and anything else on the machine).\n\n")
+	p("| scenario | events | events/s | raw franz-go, same Kafka work | gateway to raw | CPU per event | cores: gateway / bench / broker and rest | RSS (peak), MiB | p50 / p99 to normalize status | p50 / p99 to registry status | every event its one outcome |\n")
+	p("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rs {
 		raw, ratio := "", ""
 		switch {
@@ -64,7 +66,7 @@ func writeReport(o options, rs []result) error {
 		if r.CPUPerEv > 0 {
 			cpu = fmt.Sprintf("%.0f µs", float64(r.CPUPerEv)/float64(time.Microsecond))
 		}
-		p("| %s | %d | %.0f | %s | %s | %s | %.0f (%.0f) | %s / %s | %s / %s | %v |\n", r.Name, r.Events, r.Rate, raw, ratio, cpu, r.RSSMiB, r.PeakMiB,
+		p("| %s | %d | %.0f | %s | %s | %s | %s | %.0f (%.0f) | %s / %s | %s / %s | %v |\n", r.Name, r.Events, r.Rate, raw, ratio, cpu, r.Cores, r.RSSMiB, r.PeakMiB,
 			ms(r.Report.Normalize.P50), ms(r.Report.Normalize.P99), ms(r.Report.EndToEnd.P50), ms(r.Report.EndToEnd.P99), verdict(r))
 	}
 	p("\nNotes:\n\n")
@@ -85,6 +87,20 @@ func writeReport(o options, rs []result) error {
 		return err
 	}
 	return os.WriteFile(o.out, []byte(b.String()), 0o644)
+}
+
+// String gives the three parts in cores, – for a part not measured.
+func (c cores) String() string {
+	f := func(v float64) string {
+		if v < 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f", v)
+	}
+	if c == (cores{}) {
+		return ""
+	}
+	return f(c.Gateway) + " / " + f(c.Bench) + " / " + f(c.Rest)
 }
 
 func ms(d time.Duration) string {

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+func TestCPUCountersGrowWithWork(t *testing.T) {
+	self0, ok1 := selfCPU()
+	busy0, ok2 := machineBusy()
+	if !ok1 || !ok2 {
+		t.Fatalf("counters not readable: self %v, machine %v", ok1, ok2)
+	}
+	// Spin until the process's own counter has moved: both must have.
+	x := 0
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		for i := range 1_000_000 {
+			x += i
+		}
+		if s, _ := selfCPU(); s-self0 >= 50*time.Millisecond {
+			break
+		}
+	}
+	self1, _ := selfCPU()
+	busy1, _ := machineBusy()
+	if self1-self0 < 50*time.Millisecond {
+		t.Fatalf("self CPU grew %s after spinning (x=%d)", self1-self0, x)
+	}
+	// The machine's busy time includes this process's, within the
+	// counters' 10 ms resolution.
+	if busy1-busy0 < self1-self0-20*time.Millisecond {
+		t.Errorf("machine busy time grew %s, less than this process's %s", busy1-busy0, self1-self0)
+	}
+}
+
+func TestCoresString(t *testing.T) {
+	for _, tc := range []struct {
+		c    cores
+		want string
+	}{
+		{cores{}, ""},
+		{cores{Gateway: 0.98, Bench: 0.61, Rest: 0.4}, "0.98 / 0.61 / 0.40"},
+		{cores{Gateway: 1.2, Bench: -1, Rest: -1}, "1.20 / – / –"},
+	} {
+		if got := tc.c.String(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.c, got, tc.want)
+		}
+	}
+}
