@@ -47,3 +47,16 @@ func TestCoresString(t *testing.T) {
 		}
 	}
 }
+
+func TestSlug(t *testing.T) {
+	for name, want := range map[string]string{
+		"normalize and forward":                     "normalize-and-forward",
+		"normalize and forward, 30% of answers 503": "normalize-and-forward--30--of-answers-503",
+		"backlog drain after a 1m0s outage":         "backlog-drain-after-a-1m0s-outage",
+		"Memory":                                    "memory",
+	} {
+		if got := slug(name); got != want {
+			t.Errorf("slug(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

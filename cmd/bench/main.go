@@ -53,6 +53,8 @@ type options struct {
 	outage      time.Duration
 	keys        int
 	only        string
+	profile     string
+	profileSecs int
 }
 
 func run(ctx context.Context, args []string, logw io.Writer) error {
@@ -88,6 +90,8 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	fs.DurationVar(&o.outage, "outage", time.Minute, "how long the registry is down in the drain scenario")
 	fs.IntVar(&o.keys, "keys", 1_000_000, "dedup keys of the memory scenario")
 	fs.StringVar(&o.only, "only", "", "run only these scenarios, comma-separated ("+strings.Join(names, ",")+"); all when empty")
+	fs.StringVar(&o.profile, "profile", "", "write CPU profiles of each scenario's measured window into this directory: the bench process's and the gateway's")
+	fs.IntVar(&o.profileSecs, "profile-seconds", 15, "how long the gateway's profile runs, from the start of the measured window")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -111,6 +115,12 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(logw, nil))
 	b.brokers, b.log = strings.Split(brokers, ","), log
+	if o.profile != "" {
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			return fmt.Errorf("--profile: %w", err)
+		}
+		b.prof = &profiler{dir: o.profile, seconds: o.profileSecs, log: log}
+	}
 	bin, err := buildGateway(ctx)
 	if err != nil {
 		return err
@@ -146,6 +156,7 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 }
 
 type bench struct {
+	prof    *profiler // nil unless --profile
 	brokers []string
 	bin     string
 	emu     *stack.Emulator
@@ -190,6 +201,9 @@ func (b *bench) startGateway(ctx context.Context, forward bool) (*stack.Gateway,
 		// scenario that fails its retries in place would hold the run for
 		// minutes while the gateway does nothing. The path is the same.
 		Env: []string{"EGISZ_RETRY_TIERS=2s,10s,30s"}}
+	if b.prof != nil {
+		cfg.Env = append(cfg.Env, "EGISZ_HTTP_PPROF=true")
+	}
 	if forward {
 		cfg.RegistryURL = b.emu.URL
 	}
@@ -229,12 +243,15 @@ func (b *bench) throughput(ctx context.Context, name string, n int, forward bool
 	}
 	evs := nextEvents(t.Gen, n)
 	cpu, start := startCPU(g), time.Now()
+	stopProf := b.prof.start(ctx, name, g)
+	defer stopProf()
 	if err := sendWindowed(ctx, t, evs); err != nil {
 		return r, err
 	}
 	if err := t.Settle(ctx, 5*time.Minute, b.log); err != nil {
 		return r, err
 	}
+	stopProf()
 	took := time.Since(start)
 	r.Seconds, r.Rate, r.CPUPerEv, r.Cores = took.Seconds(), float64(n)/took.Seconds(), cpu.gateway()/time.Duration(n), cpu.cores()
 	r.RSSMiB, r.PeakMiB = g.RSS()
@@ -327,6 +344,8 @@ func (b *bench) latency(ctx context.Context, rate float64, d time.Duration) (res
 	defer t.Close()
 	interval := time.Duration(float64(time.Second) / rate)
 	cpu, start := startCPU(g), time.Now()
+	stopProf := b.prof.start(ctx, r.Name, g)
+	defer stopProf()
 	next := start
 	for range n {
 		time.Sleep(time.Until(next))
@@ -386,6 +405,8 @@ func (b *bench) drain(ctx context.Context, outage time.Duration) (result, error)
 	}
 	b.emu.SetAll(lat)
 	cpu, start := startCPU(g), time.Now()
+	stopProf := b.prof.start(ctx, r.Name, g)
+	defer stopProf()
 	if err := t.Settle(ctx, 15*time.Minute, b.log); err != nil {
 		return r, err
 	}
@@ -415,6 +436,8 @@ func (b *bench) memory(ctx context.Context, keys int) (result, error) {
 	t.Track.NormalizeOnly()
 	evs := nextEvents(t.Gen, keys)
 	cpu, start := startCPU(g), time.Now()
+	stopProf := b.prof.start(ctx, r.Name, g)
+	defer stopProf()
 	if err := sendWindowed(ctx, t, evs); err != nil {
 		return r, err
 	}
