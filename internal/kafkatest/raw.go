@@ -106,13 +106,23 @@ func RawTransactLatency(ctx context.Context, brokers []string, group, in, out st
 		return nil, fmt.Errorf("raw latency: %w", err)
 	}
 	defer rd.Close()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	copied := make(chan error, 1)
+	// A failed copy or produce ends the measurement with its error: the
+	// records it stops are never read, and the wait would run to the end
+	// of the caller's ctx.
+	outer := ctx
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	go func() {
-		_, err := RawTransactCopy(ctx, brokers, group, in, out, n+1)
-		copied <- err
+		if _, err := RawTransactCopy(ctx, brokers, group, in, out, n+1); err != nil {
+			cancel(fmt.Errorf("copy: %w", err))
+		}
 	}()
+	failed := func() error {
+		if outer.Err() != nil {
+			return outer.Err()
+		}
+		return context.Cause(ctx)
+	}
 	// One record first, untimed: the copy's group join is not its latency,
 	// and the gateway's figure beside it is taken from stages that have
 	// joined.
@@ -121,8 +131,8 @@ func RawTransactLatency(ctx context.Context, brokers []string, group, in, out st
 	}
 	for warm := false; !warm; {
 		fs := rd.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("raw latency: warm-up never copied: %w", err)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("raw latency: warm-up never copied: %w", failed())
 		}
 		warm = fs.NumRecords() > 0
 	}
@@ -133,24 +143,21 @@ func RawTransactLatency(ctx context.Context, brokers []string, group, in, out st
 		for i := range n {
 			time.Sleep(time.Until(next))
 			next = next.Add(interval)
-			cl.Produce(ctx, &kgo.Record{Topic: in, Key: fmt.Appendf(nil, "%d", i), Value: value, Timestamp: time.Now()}, nil)
+			cl.Produce(ctx, &kgo.Record{Topic: in, Key: fmt.Appendf(nil, "%d", i), Value: value, Timestamp: time.Now()}, func(_ *kgo.Record, err error) {
+				if err != nil && ctx.Err() == nil {
+					cancel(fmt.Errorf("produce to %s: %w", in, err))
+				}
+			})
 		}
 	}()
 	lat := make([]time.Duration, 0, n)
 	for len(lat) < n {
 		fs := rd.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("raw latency: %d of %d read: %w", len(lat), n, err)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("raw latency: %d of %d read: %w", len(lat), n, failed())
 		}
 		now := time.Now()
 		fs.EachRecord(func(r *kgo.Record) { lat = append(lat, now.Sub(r.Timestamp)) })
-		select {
-		case err := <-copied:
-			if err != nil {
-				return nil, fmt.Errorf("raw latency: %w", err)
-			}
-		default:
-		}
 	}
 	return lat, nil
 }

@@ -1,6 +1,7 @@
 package kafkatest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -70,4 +71,22 @@ func countCommitted(t *testing.T, c *Cluster, topic string, want int) int {
 		got += cl.PollFetches(ctx).NumRecords()
 	}
 	return got
+}
+
+// A record that cannot be produced ends the latency run with the produce's
+// error, not with the caller's deadline.
+func TestRawTransactLatencyFailsOnAFailedProduce(t *testing.T) {
+	c := New(t)
+	ctx := Context(t, 2*time.Minute)
+	if _, err := c.Admin(t).CreateTopic(ctx, 1, 1, nil, c.Name("big-in")); err != nil {
+		t.Fatal(err)
+	}
+	// Larger than the client's largest batch (1 MB): refused before it leaves.
+	_, err := RawTransactLatency(ctx, c.Brokers, c.Name("big"), c.Name("big-in"), c.Name("big-out"), 100, 10, 2<<20)
+	if err == nil || !strings.Contains(err.Error(), "produce to "+c.Name("big-in")) {
+		t.Fatalf("latency of records that cannot be produced: %v; want the produce's error", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("returned only at the deadline: %v", err)
+	}
 }
