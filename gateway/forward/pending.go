@@ -377,8 +377,20 @@ func (p *Pending) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // reaches after a rebalance, records the result as an orphan, durably, and
 // the owner settles from it (settleOrphans).
 func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
+	// Just after a start the table is still being read; a callback waits
+	// for it as it would for its document's entry, rather than being
+	// refused at once and, after РЭМД's few re-sends, left to the
+	// reconciliation lookup.
 	if p.table.Ready() != nil {
-		return errors.New("pending documents are still loading")
+		wait := time.NewTimer(p.s.cfg.Callback.Wait.D())
+		defer wait.Stop()
+		select {
+		case <-p.table.Loaded():
+		case <-wait.C:
+			return errors.New("pending documents are still loading")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	// The forward stage commits its pending entry just after РЭМД's
 	// synchronous answer; a quick callback may overtake it. The wait holds

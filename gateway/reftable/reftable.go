@@ -36,13 +36,14 @@ type Table[V any] struct {
 	m       map[string]V
 	waiters map[string][]chan struct{} // Wait's callers, by key; closed when the key is set
 	loaded  atomic.Bool
+	loadedC chan struct{} // closed once loaded
 	skipped atomic.Int64
 	applied atomic.Int64
 }
 
 // New returns an empty table over topic.
 func New[V any](name, topic string, decode Decode[V], log *slog.Logger) *Table[V] {
-	return &Table[V]{name: name, topic: topic, decode: decode, log: log, m: map[string]V{}, waiters: map[string][]chan struct{}{}}
+	return &Table[V]{name: name, topic: topic, decode: decode, log: log, m: map[string]V{}, waiters: map[string][]chan struct{}{}, loadedC: make(chan struct{})}
 }
 
 // Wait returns k's value as soon as the table holds one that want
@@ -158,6 +159,10 @@ func (t *Table[V]) Ready() error {
 	return nil
 }
 
+// Loaded is closed once the table has read its feed up to where it stood
+// at start (Ready is nil from then on).
+func (t *Table[V]) Loaded() <-chan struct{} { return t.loadedC }
+
 // Run reads the feed until ctx ends.
 func (t *Table[V]) Run(ctx context.Context, opts []kgo.Opt) error {
 	admCl, err := kgo.NewClient(opts...)
@@ -256,6 +261,8 @@ func (t *Table[V]) apply(c change[V]) {
 }
 
 func (t *Table[V]) markLoaded() {
-	t.loaded.Store(true)
+	if !t.loaded.Swap(true) {
+		close(t.loadedC)
+	}
 	t.log.Info("reference table loaded", "table", t.name, "topic", t.topic, "keys", t.Len(), "skipped", t.skipped.Load())
 }

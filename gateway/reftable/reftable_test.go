@@ -102,3 +102,25 @@ func TestWait(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadedClosesOnceLoaded(t *testing.T) {
+	tb := newStringTable()
+	select {
+	case <-tb.Loaded():
+		t.Fatal("Loaded is closed before the table has read its feed")
+	default:
+	}
+	if tb.Ready() == nil {
+		t.Fatal("ready before loading")
+	}
+	tb.markLoaded()
+	tb.markLoaded() // a second end of the feed must not close it twice
+	select {
+	case <-tb.Loaded():
+	default:
+		t.Fatal("Loaded not closed once the table is loaded")
+	}
+	if err := tb.Ready(); err != nil {
+		t.Fatalf("not ready once loaded: %v", err)
+	}
+}
