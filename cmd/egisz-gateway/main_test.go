@@ -236,6 +236,23 @@ func TestDevIsReadyWithEveryTopicAndStopsCleanly(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	// Every exactly-once stage counts its transactions; these carried the
+	// examples (six events in, each registry's calls).
+	for _, stage := range []string{"normalize", "forward-remd", "forward-iemk", "forward-erx"} {
+		for _, series := range []string{`egisz_stage_transactions_total{result="committed",stage="` + stage + `"}`, `egisz_stage_records_total{direction="in",stage="` + stage + `"}`} {
+			if !metricAbove0(metrics.String(), series) {
+				t.Errorf("/metrics: %s missing or 0", series)
+			}
+		}
+	}
+	if resp, err := http.Get("http://" + d.http + "/debug/pprof/"); err != nil {
+		t.Errorf("/debug/pprof/: %v", err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("/debug/pprof/ without http.pprof: %d, want 404", resp.StatusCode)
+		}
+	}
 
 	if code := d.stop(t); code != exitOK {
 		t.Fatalf("dev exited %d after Ctrl-C:\n%s", code, d.stderr.String())

@@ -13,6 +13,7 @@ import (
 	adnormalize "github.com/egisz-gateway/egisz-gateway/adapters/normalize"
 	"github.com/egisz-gateway/egisz-gateway/adapters/source"
 	"github.com/egisz-gateway/egisz-gateway/gateway/app"
+	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
 	"github.com/egisz-gateway/egisz-gateway/gateway/normalize"
 	"github.com/egisz-gateway/egisz-gateway/gateway/reftable"
 	"github.com/egisz-gateway/egisz-gateway/topics"
@@ -130,6 +131,9 @@ type normalizeWorker struct {
 
 func (w *normalizeWorker) Name() string { return w.stage.Name() }
 func (w *normalizeWorker) Ready() error { return w.stage.Ready() }
+
+// Stats are the stage's transaction counters (egisz_stage_* metrics).
+func (w *normalizeWorker) Stats() *eos.Stats { return w.stage.Stats() }
 func (w *normalizeWorker) Run(ctx context.Context) error {
 	errs := make(chan error, 2)
 	go func() { errs <- w.refs.employees.Run(ctx, w.deps.KafkaOpt) }()

@@ -22,6 +22,7 @@ import (
 
 	"github.com/egisz-gateway/egisz-gateway/dlq"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
+	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
 	"github.com/egisz-gateway/egisz-gateway/gateway/health"
 	"github.com/egisz-gateway/egisz-gateway/gateway/kafkaclient"
 	"github.com/egisz-gateway/egisz-gateway/gateway/lag"
@@ -183,6 +184,14 @@ func (g *Gateway) Run(ctx context.Context) error {
 		}
 		workers = append(workers, ws...)
 	}
+	// Workers that run an exactly-once stage count their transactions.
+	stages := map[string]*eos.Stats{}
+	for _, w := range workers {
+		if st, ok := w.(interface{ Stats() *eos.Stats }); ok {
+			stages[w.Name()] = st.Stats()
+		}
+	}
+	reg.MustRegister(eos.NewCollector(stages))
 	errs := make(chan error, len(workers))
 	var wg sync.WaitGroup
 	for _, w := range workers {

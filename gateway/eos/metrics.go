@@ -1,0 +1,52 @@
+package eos
+
+import (
+	"sort"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Collector exposes the counters of a process's stages, read when scraped:
+// how many transactions each committed and aborted, and how many records
+// went in and out of the committed ones. Records in over transactions is
+// the batch size, which says whether a stage works in large batches
+// (throughput) or small ones (each transaction costs the broker a round
+// of requests and a marker on every partition it wrote).
+type Collector struct {
+	stages map[string]*Stats
+	txns   *prometheus.Desc
+	recs   *prometheus.Desc
+}
+
+// NewCollector collects the stages' counters, by stage name.
+func NewCollector(stages map[string]*Stats) *Collector {
+	return &Collector{
+		stages: stages,
+		txns: prometheus.NewDesc("egisz_stage_transactions_total",
+			"Kafka transactions of an exactly-once stage, by result (committed, aborted).", []string{"stage", "result"}, nil),
+		recs: prometheus.NewDesc("egisz_stage_records_total",
+			"Records consumed (in) and produced (out) in a stage's committed transactions.", []string{"stage", "direction"}, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.txns
+	ch <- c.recs
+}
+
+// Collect implements prometheus.Collector.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	names := make([]string, 0, len(c.stages))
+	for n := range c.stages {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		s := c.stages[n]
+		ch <- prometheus.MustNewConstMetric(c.txns, prometheus.CounterValue, float64(s.Committed.Load()), n, "committed")
+		ch <- prometheus.MustNewConstMetric(c.txns, prometheus.CounterValue, float64(s.Aborted.Load()), n, "aborted")
+		ch <- prometheus.MustNewConstMetric(c.recs, prometheus.CounterValue, float64(s.In.Load()), n, "in")
+		ch <- prometheus.MustNewConstMetric(c.recs, prometheus.CounterValue, float64(s.Out.Load()), n, "out")
+	}
+}
