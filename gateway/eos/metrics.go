@@ -1,7 +1,8 @@
 package eos
 
 import (
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -37,12 +38,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	names := make([]string, 0, len(c.stages))
-	for n := range c.stages {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(c.stages)) {
 		s := c.stages[n]
 		ch <- prometheus.MustNewConstMetric(c.txns, prometheus.CounterValue, float64(s.Committed.Load()), n, "committed")
 		ch <- prometheus.MustNewConstMetric(c.txns, prometheus.CounterValue, float64(s.Aborted.Load()), n, "aborted")
