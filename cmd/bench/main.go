@@ -155,6 +155,17 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	return writeReport(o, results)
 }
 
+// transactionsSince reads the stages' counters again and says what they
+// did since before; nothing when the gateway could not be scraped.
+func (b *bench) transactionsSince(ctx context.Context, g *stack.Gateway, before map[string]stageCounts, over time.Duration) string {
+	after, err := scrapeStages(ctx, g.HTTP())
+	if err != nil || before == nil {
+		b.log.Warn("stage counters not read", "err", err)
+		return ""
+	}
+	return transactions(before, after, over)
+}
+
 type bench struct {
 	prof    *profiler // nil unless --profile
 	brokers []string
@@ -179,6 +190,7 @@ type result struct {
 	PeakMiB    float64
 	Report     loadgen.Report
 	Note       string
+	Txns       string // the stages' transactions a second and their mean batch
 	Registered int
 }
 
@@ -243,6 +255,7 @@ func (b *bench) throughput(ctx context.Context, name string, n int, forward bool
 	}
 	evs := nextEvents(t.Gen, n)
 	cpu, start := startCPU(g), time.Now()
+	stages0, _ := scrapeStages(ctx, g.HTTP())
 	stopProf := b.prof.start(ctx, name, g)
 	defer stopProf()
 	if err := sendWindowed(ctx, t, evs); err != nil {
@@ -254,6 +267,7 @@ func (b *bench) throughput(ctx context.Context, name string, n int, forward bool
 	stopProf()
 	took := time.Since(start)
 	r.Seconds, r.Rate, r.CPUPerEv, r.Cores = took.Seconds(), float64(n)/took.Seconds(), cpu.gateway()/time.Duration(n), cpu.cores()
+	r.Txns = b.transactionsSince(ctx, g, stages0, took)
 	r.RSSMiB, r.PeakMiB = g.RSS()
 	r.Report = t.Track.Report()
 	if rate503 > 0 {
@@ -344,6 +358,7 @@ func (b *bench) latency(ctx context.Context, rate float64, d time.Duration) (res
 	defer t.Close()
 	interval := time.Duration(float64(time.Second) / rate)
 	cpu, start := startCPU(g), time.Now()
+	stages0, _ := scrapeStages(ctx, g.HTTP())
 	stopProf := b.prof.start(ctx, r.Name, g)
 	defer stopProf()
 	next := start
@@ -362,6 +377,7 @@ func (b *bench) latency(ctx context.Context, rate float64, d time.Duration) (res
 	r.Events, r.Seconds = n, time.Since(start).Seconds()
 	r.Rate = float64(n) / d.Seconds()
 	r.CPUPerEv, r.Cores = cpu.gateway()/time.Duration(n), cpu.cores()
+	r.Txns = b.transactionsSince(ctx, g, stages0, time.Since(start))
 	r.RSSMiB, r.PeakMiB = g.RSS()
 	r.Report = t.Track.Report()
 	r.Note = fmt.Sprintf("the gateway used %.2f of the machine's %d cores at this rate, the broker, the emulator and the load generator the rest (the cores column), so the figure is taken near the machine's capacity and varies from run to run. ", r.Cores.Gateway, runtime.NumCPU()) +

@@ -71,8 +71,13 @@ func writeReport(o options, rs []result) error {
 	}
 	p("\nNotes:\n\n")
 	for _, r := range rs {
-		if r.Note != "" {
+		switch {
+		case r.Note != "" && r.Txns != "":
+			p("- %s: %s; %s.\n", r.Name, r.Note, r.Txns)
+		case r.Note != "":
 			p("- %s: %s.\n", r.Name, r.Note)
+		case r.Txns != "":
+			p("- %s: %s.\n", r.Name, r.Txns)
 		}
 	}
 	p("\nTargets (issue 12): normalize and forward 20,000 events/s or more; p99 added latency under 50 ms at\n")

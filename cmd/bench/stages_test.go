@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bufio"
+	"strings"
+	"testing"
+	"time"
+)
+
+const exposition = `# HELP egisz_stage_transactions_total Kafka transactions of an exactly-once stage, by result (committed, aborted).
+# TYPE egisz_stage_transactions_total counter
+egisz_stage_transactions_total{result="aborted",stage="normalize"} 2
+egisz_stage_transactions_total{result="committed",stage="forward-iemk"} 10
+egisz_stage_transactions_total{result="committed",stage="normalize"} 20
+egisz_stage_transactions_total{result="committed",stage="retry-iemk-30s"} 0
+egisz_stage_records_total{direction="in",stage="forward-iemk"} 1000
+egisz_stage_records_total{direction="in",stage="normalize"} 4000
+egisz_stage_records_total{direction="out",stage="normalize"} 13000
+egisz_forward_outcomes_total{outcome="registered",registry="iemk"} 900
+`
+
+func TestParseStages(t *testing.T) {
+	got, err := parseStages(bufio.NewScanner(strings.NewReader(exposition)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]stageCounts{"normalize": {20, 4000}, "forward-iemk": {10, 1000}, "retry-iemk-30s": {0, 0}}
+	if len(got) != len(want) {
+		t.Fatalf("stages %v, want %v", got, want)
+	}
+	for s, w := range want {
+		if got[s] != w {
+			t.Errorf("%s: %+v, want %+v", s, got[s], w)
+		}
+	}
+	if _, err := parseStages(bufio.NewScanner(strings.NewReader(`egisz_stage_records_total{direction="in",stage="normalize"} x`))); err == nil {
+		t.Error("a value that is not a number parsed")
+	}
+}
+
+func TestTransactions(t *testing.T) {
+	before := map[string]stageCounts{"normalize": {20, 4000}, "forward-iemk": {10, 1000}}
+	for _, tc := range []struct {
+		name  string
+		after map[string]stageCounts
+		want  string
+	}{
+		{"both moved", map[string]stageCounts{"normalize": {40, 34000}, "forward-iemk": {20, 6000}, "retry-iemk-30s": {3, 3}},
+			"stage transactions: forward-iemk 1.0 a second of 500 records each, normalize 2.0 a second of 1500 records each"},
+		{"one idle", map[string]stageCounts{"normalize": {30, 5000}, "forward-iemk": {10, 1000}},
+			"stage transactions: normalize 1.0 a second of 100 records each"},
+		{"none moved", before, ""},
+	} {
+		if got := transactions(before, tc.after, 10*time.Second); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
