@@ -155,17 +155,6 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	return writeReport(o, results)
 }
 
-// transactionsSince reads the stages' counters again and says what they
-// did since before; nothing when the gateway could not be scraped.
-func (b *bench) transactionsSince(ctx context.Context, g *stack.Gateway, before map[string]stageCounts, over time.Duration) string {
-	after, err := scrapeStages(ctx, g.HTTP())
-	if err != nil || before == nil {
-		b.log.Warn("stage counters not read", "err", err)
-		return ""
-	}
-	return transactions(before, after, over)
-}
-
 type bench struct {
 	prof    *profiler // nil unless --profile
 	brokers []string
@@ -254,20 +243,16 @@ func (b *bench) throughput(ctx context.Context, name string, n int, forward bool
 		t.Track.NormalizeOnly()
 	}
 	evs := nextEvents(t.Gen, n)
-	cpu, start := startCPU(g), time.Now()
-	stages0, _ := scrapeStages(ctx, g.HTTP())
-	stopProf := b.prof.start(ctx, name, g)
-	defer stopProf()
+	w := b.measure(ctx, name, g, true)
+	defer w.stop()
 	if err := sendWindowed(ctx, t, evs); err != nil {
 		return r, err
 	}
 	if err := t.Settle(ctx, 5*time.Minute, b.log); err != nil {
 		return r, err
 	}
-	stopProf()
-	took := time.Since(start)
-	r.Seconds, r.Rate, r.CPUPerEv, r.Cores = took.Seconds(), float64(n)/took.Seconds(), cpu.gateway()/time.Duration(n), cpu.cores()
-	r.Txns = b.transactionsSince(ctx, g, stages0, took)
+	w.end(ctx, &r, n)
+	r.Rate = float64(n) / r.Seconds
 	r.RSSMiB, r.PeakMiB = g.RSS()
 	r.Report = t.Track.Report()
 	if rate503 > 0 {
@@ -357,11 +342,9 @@ func (b *bench) latency(ctx context.Context, rate float64, d time.Duration) (res
 	}
 	defer t.Close()
 	interval := time.Duration(float64(time.Second) / rate)
-	cpu, start := startCPU(g), time.Now()
-	stages0, _ := scrapeStages(ctx, g.HTTP())
-	stopProf := b.prof.start(ctx, r.Name, g)
-	defer stopProf()
-	next := start
+	w := b.measure(ctx, r.Name, g, true)
+	defer w.stop()
+	next := w.start
 	for range n {
 		time.Sleep(time.Until(next))
 		next = next.Add(interval)
@@ -374,10 +357,9 @@ func (b *bench) latency(ctx context.Context, rate float64, d time.Duration) (res
 	if err := t.Settle(ctx, 5*time.Minute, b.log); err != nil {
 		return r, err
 	}
-	r.Events, r.Seconds = n, time.Since(start).Seconds()
+	r.Events = n
+	w.end(ctx, &r, n)
 	r.Rate = float64(n) / d.Seconds()
-	r.CPUPerEv, r.Cores = cpu.gateway()/time.Duration(n), cpu.cores()
-	r.Txns = b.transactionsSince(ctx, g, stages0, time.Since(start))
 	r.RSSMiB, r.PeakMiB = g.RSS()
 	r.Report = t.Track.Report()
 	r.Note = fmt.Sprintf("the gateway used %.2f of the machine's %d cores at this rate, the broker, the emulator and the load generator the rest (the cores column), so the figure is taken near the machine's capacity and varies from run to run. ", r.Cores.Gateway, runtime.NumCPU()) +
@@ -420,15 +402,14 @@ func (b *bench) drain(ctx context.Context, outage time.Duration) (result, error)
 		return r, err
 	}
 	b.emu.SetAll(lat)
-	cpu, start := startCPU(g), time.Now()
-	stopProf := b.prof.start(ctx, r.Name, g)
-	defer stopProf()
+	w := b.measure(ctx, r.Name, g, false)
+	defer w.stop()
 	if err := t.Settle(ctx, 15*time.Minute, b.log); err != nil {
 		return r, err
 	}
-	r.Events, r.Seconds = n, time.Since(start).Seconds()
+	r.Events = n
+	w.end(ctx, &r, n)
 	r.Rate = float64(n) / r.Seconds
-	r.CPUPerEv, r.Cores = cpu.gateway()/time.Duration(n), cpu.cores()
 	r.Report = t.Track.Report()
 	r.RSSMiB, r.PeakMiB = g.RSS()
 	r.Note = fmt.Sprintf("%d events sent at %d/s while every registry answered 503; the time is from the registries' return to the last registration (no rate limit; the breaker probes every 2 s)", n, rate)
@@ -451,18 +432,16 @@ func (b *bench) memory(ctx context.Context, keys int) (result, error) {
 	defer t.Close()
 	t.Track.NormalizeOnly()
 	evs := nextEvents(t.Gen, keys)
-	cpu, start := startCPU(g), time.Now()
-	stopProf := b.prof.start(ctx, r.Name, g)
-	defer stopProf()
+	w := b.measure(ctx, r.Name, g, false)
+	defer w.stop()
 	if err := sendWindowed(ctx, t, evs); err != nil {
 		return r, err
 	}
 	if err := t.Settle(ctx, 20*time.Minute, b.log); err != nil {
 		return r, err
 	}
-	r.Seconds = time.Since(start).Seconds()
+	w.end(ctx, &r, keys)
 	r.Rate = float64(keys) / r.Seconds
-	r.CPUPerEv, r.Cores = cpu.gateway()/time.Duration(keys), cpu.cores()
 	runtime.GC()
 	time.Sleep(2 * time.Second)
 	r.RSSMiB, r.PeakMiB = g.RSS()

@@ -1,15 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // stageCounts are one stage's egisz_stage_* counters at a moment.
@@ -29,48 +32,36 @@ func scrapeStages(ctx context.Context, addr string) (map[string]stageCounts, err
 		return nil, fmt.Errorf("scrape stages: %w", err)
 	}
 	defer resp.Body.Close()
-	return parseStages(bufio.NewScanner(resp.Body))
+	return parseStages(resp.Body)
 }
 
 // parseStages picks the stage counters out of the text exposition format.
-func parseStages(sc *bufio.Scanner) (map[string]stageCounts, error) {
-	out := map[string]stageCounts{}
-	for sc.Scan() {
-		line := sc.Text()
-		var field *float64
-		name, rest, ok := strings.Cut(line, "{")
-		if !ok {
-			continue
-		}
-		labels, value, ok := strings.Cut(rest, "} ")
-		if !ok {
-			continue
-		}
-		stage := label(labels, "stage")
-		c := out[stage]
-		switch {
-		case name == "egisz_stage_transactions_total" && label(labels, "result") == "committed":
-			field = &c.committed
-		case name == "egisz_stage_records_total" && label(labels, "direction") == "in":
-			field = &c.in
-		default:
-			continue
-		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
-		if err != nil {
-			return nil, fmt.Errorf("metric line %q: %w", line, err)
-		}
-		*field = v
-		out[stage] = c
+func parseStages(r io.Reader) (map[string]stageCounts, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := parser.TextToMetricFamilies(r)
+	if err != nil {
+		return nil, fmt.Errorf("parse metrics: %w", err)
 	}
-	return out, sc.Err()
+	out := map[string]stageCounts{}
+	each := func(family, label, value string, set func(*stageCounts, float64)) {
+		for _, m := range mfs[family].GetMetric() {
+			if labelOf(m, label) == value {
+				stage := labelOf(m, "stage")
+				c := out[stage]
+				set(&c, m.GetCounter().GetValue()+m.GetUntyped().GetValue()) // untyped without a # TYPE line
+				out[stage] = c
+			}
+		}
+	}
+	each("egisz_stage_transactions_total", "result", "committed", func(c *stageCounts, v float64) { c.committed = v })
+	each("egisz_stage_records_total", "direction", "in", func(c *stageCounts, v float64) { c.in = v })
+	return out, nil
 }
 
-// label is the value of one label in a series' label set.
-func label(labels, name string) string {
-	for _, kv := range strings.Split(labels, ",") {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
-			return strings.Trim(v, `"`)
+func labelOf(m *dto.Metric, name string) string {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue()
 		}
 	}
 	return ""

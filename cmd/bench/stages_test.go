@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +19,7 @@ egisz_forward_outcomes_total{outcome="registered",registry="iemk"} 900
 `
 
 func TestParseStages(t *testing.T) {
-	got, err := parseStages(bufio.NewScanner(strings.NewReader(exposition)))
+	got, err := parseStages(strings.NewReader(exposition))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +32,7 @@ func TestParseStages(t *testing.T) {
 			t.Errorf("%s: %+v, want %+v", s, got[s], w)
 		}
 	}
-	if _, err := parseStages(bufio.NewScanner(strings.NewReader(`egisz_stage_records_total{direction="in",stage="normalize"} x`))); err == nil {
+	if _, err := parseStages(strings.NewReader(`egisz_stage_records_total{direction="in",stage="normalize"} x`)); err == nil {
 		t.Error("a value that is not a number parsed")
 	}
 }

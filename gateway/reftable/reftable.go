@@ -35,15 +35,14 @@ type Table[V any] struct {
 	mu      sync.RWMutex
 	m       map[string]V
 	waiters map[string][]chan struct{} // Wait's callers, by key; closed when the key is set
-	loaded  atomic.Bool
-	loadedC chan struct{} // closed once loaded
+	loaded  chan struct{} // closed once the feed is read up to where it stood at start
 	skipped atomic.Int64
 	applied atomic.Int64
 }
 
 // New returns an empty table over topic.
 func New[V any](name, topic string, decode Decode[V], log *slog.Logger) *Table[V] {
-	return &Table[V]{name: name, topic: topic, decode: decode, log: log, m: map[string]V{}, waiters: map[string][]chan struct{}{}, loadedC: make(chan struct{})}
+	return &Table[V]{name: name, topic: topic, decode: decode, log: log, m: map[string]V{}, waiters: map[string][]chan struct{}{}, loaded: make(chan struct{})}
 }
 
 // Wait returns k's value as soon as the table holds one that want
@@ -153,7 +152,7 @@ func (t *Table[V]) Skipped() int64 { return t.skipped.Load() }
 
 // Ready is nil once the table has read its feed up to where it stood at start.
 func (t *Table[V]) Ready() error {
-	if !t.loaded.Load() {
+	if !t.isLoaded() {
 		return fmt.Errorf("reference table %s (%s) is still loading (%d records so far)", t.name, t.topic, t.applied.Load())
 	}
 	return nil
@@ -161,7 +160,16 @@ func (t *Table[V]) Ready() error {
 
 // Loaded is closed once the table has read its feed up to where it stood
 // at start (Ready is nil from then on).
-func (t *Table[V]) Loaded() <-chan struct{} { return t.loadedC }
+func (t *Table[V]) Loaded() <-chan struct{} { return t.loaded }
+
+func (t *Table[V]) isLoaded() bool {
+	select {
+	case <-t.loaded:
+		return true
+	default:
+		return false
+	}
+}
 
 // Run reads the feed until ctx ends.
 func (t *Table[V]) Run(ctx context.Context, opts []kgo.Opt) error {
@@ -222,7 +230,7 @@ func (t *Table[V]) Run(ctx context.Context, opts []kgo.Opt) error {
 		}
 		t.mu.Unlock()
 		clear(changes) // the values are the table's now; the slice must not keep them
-		if !t.loaded.Load() && len(remaining) == 0 {
+		if !t.isLoaded() && len(remaining) == 0 {
 			t.markLoaded()
 		}
 	}
@@ -261,8 +269,10 @@ func (t *Table[V]) apply(c change[V]) {
 }
 
 func (t *Table[V]) markLoaded() {
-	if !t.loaded.Swap(true) {
-		close(t.loadedC)
+	// Only Run marks the table loaded, so checking and closing cannot race.
+	if t.isLoaded() {
+		return
 	}
+	close(t.loaded)
 	t.log.Info("reference table loaded", "table", t.name, "topic", t.topic, "keys", t.Len(), "skipped", t.skipped.Load())
 }
