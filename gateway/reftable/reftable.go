@@ -35,7 +35,7 @@ type Table[V any] struct {
 	mu      sync.RWMutex
 	m       map[string]V
 	waiters map[string][]chan struct{} // Wait's callers, by key; closed when the key is set
-	loaded  chan struct{} // closed once the feed is read up to where it stood at start
+	loaded  chan struct{}              // closed once the feed is read up to where it stood at start
 	skipped atomic.Int64
 	applied atomic.Int64
 }
