@@ -89,3 +89,22 @@ func TestOptionsNameTheFileAtFault(t *testing.T) {
 		}
 	}
 }
+
+// A produce answered CONCURRENT_TRANSACTIONS (Kafka 4's transactions, right
+// after the previous commit) is retried after the next metadata refresh: the
+// clients must not keep franz-go's 5 s between refreshes, which stalled a
+// stage's transaction that long.
+func TestClientsRefreshMetadataSoonAfterAnError(t *testing.T) {
+	opts, err := Options(config.Kafka{Brokers: []string{"127.0.0.1:1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if got := cl.OptValue(kgo.MetadataMinAge).(time.Duration); got > time.Second {
+		t.Errorf("metadata min age %s, want at most 1s", got)
+	}
+}
