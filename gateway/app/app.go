@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"runtime"
@@ -189,6 +190,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	for _, w := range workers {
 		if st, ok := w.(interface{ Stats() *eos.Stats }); ok {
 			stages[w.Name()] = st.Stats()
+		}
+		if ws, ok := w.(interface{ WriterStats() map[string]*eos.Stats }); ok {
+			maps.Copy(stages, ws.WriterStats())
 		}
 	}
 	reg.MustRegister(eos.NewCollector(stages))

@@ -198,6 +198,16 @@ func (s *Stage) Ready() error {
 // Stats are the underlying transactional stage's counters.
 func (s *Stage) Stats() *eos.Stats { return &s.eos.Stats }
 
+// WriterStats are the counters of the stage's other transactional writer,
+// by the name its metrics carry: РЭМД's outbound stage commits callbacks
+// in transactions of their own. Nil for every other stage.
+func (s *Stage) WriterStats() map[string]*eos.Stats {
+	if s.pending == nil || s.main != s {
+		return nil
+	}
+	return map[string]*eos.Stats{s.Name() + "-callbacks": &s.pending.writer.stats}
+}
+
 // Callback is РЭМД's callback endpoint (POST /emdr/callback); nil for a
 // synchronous registry.
 func (s *Stage) Callback() *Pending { return s.pending }

@@ -22,6 +22,9 @@ type txWriter struct {
 	in  chan txRequest
 	// stopped is closed when run returns.
 	stopped chan struct{}
+	// stats count its transactions as a stage's are counted: In is
+	// the groups (callbacks) written, Out their records.
+	stats eos.Stats
 }
 
 type txRequest struct {
@@ -93,6 +96,7 @@ func (w *txWriter) run(ctx context.Context) error {
 			}
 		}
 		err := w.commit(ctx, batch)
+		w.count(batch, err)
 		for _, r := range batch {
 			r.done <- err
 		}
@@ -141,3 +145,18 @@ func (w *txWriter) commit(ctx context.Context, batch []txRequest) error {
 }
 
 func (w *txWriter) close() { w.cl.Close() }
+
+// count adds a transaction of batch, committed unless err, to the stats.
+func (w *txWriter) count(batch []txRequest, err error) {
+	if err != nil {
+		w.stats.Aborted.Add(1)
+		return
+	}
+	recs := 0
+	for _, r := range batch {
+		recs += len(r.recs)
+	}
+	w.stats.Committed.Add(1)
+	w.stats.In.Add(int64(len(batch)))
+	w.stats.Out.Add(int64(recs))
+}
