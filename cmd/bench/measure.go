@@ -16,6 +16,7 @@ type measurement struct {
 	start  time.Time
 	cpu    cpuWindow
 	stages map[string]stageCounts // at the start; nil when transactions are not reported
+	moved  map[string]stageCounts // over the stretch, once ended
 	stop   func()                 // ends the profiles; safe to call again
 }
 
@@ -47,6 +48,7 @@ func (w *measurement) end(ctx context.Context, r *result, n int) {
 			w.b.log.Warn("stage counters not read", "err", err)
 		} else {
 			r.Txns = transactions(w.stages, after, took)
+			w.moved = delta(w.stages, after)
 		}
 	}
 	w.stop()

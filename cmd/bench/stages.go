@@ -16,7 +16,7 @@ import (
 )
 
 // stageCounts are one stage's egisz_stage_* counters at a moment.
-type stageCounts struct{ committed, in float64 }
+type stageCounts struct{ committed, in, out float64 }
 
 // scrapeStages reads every stage's committed transactions and records in
 // from the gateway's /metrics.
@@ -55,6 +55,7 @@ func parseStages(r io.Reader) (map[string]stageCounts, error) {
 	}
 	each("egisz_stage_transactions_total", "result", "committed", func(c *stageCounts, v float64) { c.committed = v })
 	each("egisz_stage_records_total", "direction", "in", func(c *stageCounts, v float64) { c.in = v })
+	each("egisz_stage_records_total", "direction", "out", func(c *stageCounts, v float64) { c.out = v })
 	return out, nil
 }
 

@@ -23,7 +23,7 @@ func TestParseStages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]stageCounts{"normalize": {20, 4000}, "forward-iemk": {10, 1000}, "retry-iemk-30s": {0, 0}}
+	want := map[string]stageCounts{"normalize": {20, 4000, 13000}, "forward-iemk": {10, 1000, 0}, "retry-iemk-30s": {0, 0, 0}}
 	if len(got) != len(want) {
 		t.Fatalf("stages %v, want %v", got, want)
 	}
@@ -38,15 +38,15 @@ func TestParseStages(t *testing.T) {
 }
 
 func TestTransactions(t *testing.T) {
-	before := map[string]stageCounts{"normalize": {20, 4000}, "forward-iemk": {10, 1000}}
+	before := map[string]stageCounts{"normalize": {20, 4000, 0}, "forward-iemk": {10, 1000, 0}}
 	for _, tc := range []struct {
 		name  string
 		after map[string]stageCounts
 		want  string
 	}{
-		{"both moved", map[string]stageCounts{"normalize": {40, 34000}, "forward-iemk": {20, 6000}, "retry-iemk-30s": {3, 3}},
+		{"both moved", map[string]stageCounts{"normalize": {40, 34000, 0}, "forward-iemk": {20, 6000, 0}, "retry-iemk-30s": {3, 3, 0}},
 			"stage transactions: forward-iemk 1.0 a second of 500 records each, normalize 2.0 a second of 1500 records each"},
-		{"one idle", map[string]stageCounts{"normalize": {30, 5000}, "forward-iemk": {10, 1000}},
+		{"one idle", map[string]stageCounts{"normalize": {30, 5000, 0}, "forward-iemk": {10, 1000, 0}},
 			"stage transactions: normalize 1.0 a second of 100 records each"},
 		{"none moved", before, ""},
 	} {
