@@ -58,6 +58,10 @@ type Feed struct {
 	N    int
 	Size int
 	Rate float64
+	// Warm is how long the feed runs before its records are timed: the
+	// first transactions of new topics and groups are slow, and a latency
+	// run wants the steady state. Every record is still waited for.
+	Warm time.Duration
 }
 
 // PipelineResult is what a run measured.
@@ -68,7 +72,7 @@ type PipelineResult struct {
 	Took time.Duration
 	// Latency is, by the hop that wrote it, how long each record read from
 	// a Read topic took from the produce of the input record it came from
-	// until the reader saw it.
+	// until the reader saw it; records fed in Feed.Warm are left out.
 	Latency map[string][]time.Duration
 	// Written is how many records the hops wrote in all.
 	Written int
@@ -212,6 +216,7 @@ func (p Pipeline) Run(ctx context.Context, feed Feed) (PipelineResult, error) {
 	}
 
 	start := time.Now()
+	timedFrom := start.Add(feed.Warm)
 	go p.produce(ctx, cl, feed, cancel)
 	res.Latency = map[string][]time.Duration{}
 	for n := int64(0); n < readTotal; {
@@ -228,7 +233,9 @@ func (p Pipeline) Run(ctx context.Context, feed Feed) (PipelineResult, error) {
 					hop = string(h.Value)
 				}
 			}
-			res.Latency[hop] = append(res.Latency[hop], now.Sub(r.Timestamp))
+			if !r.Timestamp.Before(timedFrom) {
+				res.Latency[hop] = append(res.Latency[hop], now.Sub(r.Timestamp))
+			}
 		})
 	}
 	hopsDone := make(chan struct{})
@@ -268,27 +275,28 @@ func (p Pipeline) createTopics(ctx context.Context, adm *kadm.Client) error {
 			return fmt.Errorf("create %s: %w", r.Topic, r.Err)
 		}
 	}
-	// A producer that meets a partition without a leader yet waits for
-	// its next metadata refresh, seconds that are not the pipeline's work.
+	// A new topic is not served at once: for a moment its partitions
+	// have leaders in the metadata, but the broker answers
+	// UNKNOWN_TOPIC_OR_PARTITION to a ListOffsets. A consumer that meets
+	// that reloads the partition's offsets later, and then waits for its
+	// fetch in flight to the broker to come back empty after 5 s
+	// (franz-go's FetchMaxWait): seconds that are not the pipeline's
+	// work. Every partition must list its offsets first.
 	for {
-		md, err := adm.Metadata(ctx, names...)
-		if err != nil {
-			return fmt.Errorf("metadata: %w", err)
-		}
-		ready := true
-		for _, name := range names {
-			t, ok := md.Topics[name]
-			ready = ready && ok && t.Err == nil && len(t.Partitions) == int(p.Partitions)
-			for _, part := range t.Partitions {
-				ready = ready && part.Err == nil && part.Leader >= 0
+		ends, err := adm.ListEndOffsets(ctx, names...)
+		ready := err == nil
+		if ready {
+			for _, name := range names {
+				ready = ready && len(ends[name]) == int(p.Partitions)
 			}
+			ends.Each(func(o kadm.ListedOffset) { ready = ready && o.Err == nil })
 		}
 		if ready {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("topics without leaders: %w", ctx.Err())
+			return fmt.Errorf("topics not served yet: %w", errors.Join(err, ctx.Err()))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -323,15 +331,16 @@ func (p Pipeline) produce(ctx context.Context, cl *kgo.Client, feed Feed, fail c
 }
 
 // runHop runs one hop until it has committed want records read, calling
-// joined once its group has assigned it partitions.
+// joined once it has its producer id and its group has assigned it partitions.
 func (p Pipeline) runHop(ctx context.Context, hop Hop, want int64, joined func(), written *atomic.Int64) error {
-	var once sync.Once
+	var once, assignOnce sync.Once
+	assigned := make(chan struct{})
 	group := p.Prefix + hop.Name
 	sess, err := kgo.NewGroupTransactSession(p.opts(
 		kgo.ConsumerGroup(group), kgo.ConsumeTopics(hop.In),
 		kgo.TransactionalID(group+"-1"), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { once.Do(joined) }),
+		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { assignOnce.Do(func() { close(assigned) }) }),
 	)...)
 	if err != nil {
 		once.Do(joined)
@@ -339,6 +348,18 @@ func (p Pipeline) runHop(ctx context.Context, hop Hop, want int64, joined func()
 	}
 	defer sess.Close()
 	defer once.Do(joined) // never leave the run waiting on a hop that failed
+	// The producer id comes before the clock starts, as a gateway stage
+	// takes its own before it reads: finding the transaction coordinator
+	// and initializing the id take hundreds of milliseconds on a new id.
+	if _, _, err := sess.Client().ProducerID(ctx); err != nil {
+		return fmt.Errorf("initialize transactional producer: %w", err)
+	}
+	select {
+	case <-assigned:
+		once.Do(joined)
+	case <-ctx.Done():
+		return fmt.Errorf("join group %s: %w", group, ctx.Err())
+	}
 	outs := slices.Sorted(maps.Keys(hop.Out))
 	name := []byte(hop.Name)
 	for read := int64(0); read < want; {

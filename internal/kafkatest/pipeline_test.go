@@ -88,7 +88,8 @@ func TestPipelineMovesEveryRecord(t *testing.T) {
 		{Name: "second", In: c.Name("mid"), Out: map[string]float64{c.Name("status"): 2}},
 	}, Read: []string{c.Name("status")}}
 	start := time.Now()
-	res, err := p.Run(ctx, Feed{N: n, Size: 100, Rate: 1000})
+	// The first 100 ms of the feed are not timed, and still waited for.
+	res, err := p.Run(ctx, Feed{N: n, Size: 100, Rate: 1000, Warm: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,11 +102,11 @@ func TestPipelineMovesEveryRecord(t *testing.T) {
 			t.Errorf("%s holds %d records, want %d", topic, got, want)
 		}
 	}
-	if got := len(res.Latency["first"]); got != 400 {
-		t.Errorf("%d latencies of the first hop, want 400", got)
+	if got := len(res.Latency["first"]); got == 0 || got >= 400 {
+		t.Errorf("%d latencies of the first hop, want fewer than its 400 records but some", got)
 	}
-	if got := len(res.Latency["second"]); got != 600 {
-		t.Errorf("%d latencies of the second hop, want 600", got)
+	if got := len(res.Latency["second"]); got == 0 || got >= 600 {
+		t.Errorf("%d latencies of the second hop, want fewer than its 600 records but some", got)
 	}
 	// Fed at 1000 a second, 400 records cannot all be through in less than 0.4 s.
 	if res.Took < 400*time.Millisecond || res.Took > time.Since(start) {
