@@ -36,6 +36,8 @@ type Tracker struct {
 	answered int
 	// normalizeOnly: no registry runs, so only the normalize stage answers.
 	normalizeOnly bool
+	// timedFrom: events sent before it are tracked but not timed.
+	timedFrom time.Time
 }
 
 type tracked struct {
@@ -54,6 +56,15 @@ func NewTracker() *Tracker { return &Tracker{events: map[string]*tracked{}} }
 func (t *Tracker) NormalizeOnly() {
 	t.mu.Lock()
 	t.normalizeOnly = true
+	t.mu.Unlock()
+}
+
+// TimeFrom leaves out of the latencies every event sent before at: a run
+// that warms up first reports the steady state only. Outcomes are still
+// tracked and checked.
+func (t *Tracker) TimeFrom(at time.Time) {
+	t.mu.Lock()
+	t.timedFrom = at
 	t.mu.Unlock()
 }
 
@@ -130,19 +141,24 @@ func (t *Tracker) observe(r *kgo.Record) {
 	// a consumer of the status topic waits, commit included (the record's
 	// own timestamp is taken before its transaction commits).
 	lat := now.Sub(e.sentAt)
+	timed := !e.sentAt.Before(t.timedFrom)
 	switch {
 	case st.Registry == "":
 		if len(e.outcome) == 0 {
 			t.answered++
 		}
 		e.outcome = append(e.outcome, st.Outcome+":"+code)
-		t.norm = append(t.norm, lat)
+		if timed {
+			t.norm = append(t.norm, lat)
+		}
 	case st.Outcome == "pending":
 	default:
 		e.regs[st.Registry] = append(e.regs[st.Registry], st.Outcome)
 		// Where each final outcome came from, to explain a duplicate.
 		e.regAt = append(e.regAt, regOutcome{st.Registry, st.Outcome, st.RegistryID, r.Timestamp, r.Partition, r.Offset})
-		t.final = append(t.final, lat)
+		if timed {
+			t.final = append(t.final, lat)
+		}
 	}
 }
 

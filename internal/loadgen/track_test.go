@@ -47,3 +47,32 @@ func TestTrackerAnswered(t *testing.T) {
 		}
 	}
 }
+
+// Events sent before TimeFrom get their outcomes checked but not timed:
+// the latencies are the steady state's.
+func TestTrackerTimesFrom(t *testing.T) {
+	status := func(ceid, registry, outcome string) *kgo.Record {
+		b, err := json.Marshal(topics.Status{CEID: ceid, Registry: registry, Outcome: outcome})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &kgo.Record{Value: b}
+	}
+	from := time.Now()
+	tr := NewTracker()
+	tr.TimeFrom(from)
+	for id, at := range map[string]time.Time{"warm": from.Add(-time.Second), "timed": from, "later": from.Add(time.Millisecond)} {
+		tr.Sent(Event{CEID: id, Expect: "accepted", Registries: []string{"iemk"}, Record: &kgo.Record{Timestamp: at}})
+	}
+	for _, id := range []string{"warm", "timed", "later"} {
+		tr.observe(status(id, "", "accepted"))
+		tr.observe(status(id, "iemk", "registered"))
+	}
+	r := tr.Report()
+	if r.Normalize.N != 2 || r.EndToEnd.N != 2 {
+		t.Errorf("timed %d normalize and %d registry outcomes, want 2 and 2: the warm-up's left out", r.Normalize.N, r.EndToEnd.N)
+	}
+	if r.Outcomes["accepted"] != 3 || r.Lost != 0 || !r.InvariantOK {
+		t.Errorf("outcomes %v, lost %d, invariant %v: the warm-up's events are still checked", r.Outcomes, r.Lost, r.InvariantOK)
+	}
+}
