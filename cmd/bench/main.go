@@ -50,6 +50,7 @@ type options struct {
 	events      int
 	latencyRate float64
 	latencyFor  time.Duration
+	latencyWarm time.Duration
 	outage      time.Duration
 	keys        int
 	only        string
@@ -74,7 +75,9 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 		{"503", func(ctx context.Context) (result, error) {
 			return b.throughput(ctx, "normalize and forward, 30% of answers 503", o.events/2, true, 0.3)
 		}},
-		{"latency", func(ctx context.Context) (result, error) { return b.latency(ctx, o.latencyRate, o.latencyFor) }},
+		{"latency", func(ctx context.Context) (result, error) {
+			return b.latency(ctx, o.latencyRate, o.latencyWarm, o.latencyFor)
+		}},
 		{"drain", func(ctx context.Context) (result, error) { return b.drain(ctx, o.outage) }},
 		{"memory", func(ctx context.Context) (result, error) { return b.memory(ctx, o.keys) }},
 	}
@@ -86,7 +89,8 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	fs.StringVar(&o.out, "out", "docs/BENCHMARKS.md", "where to write the report; - for standard output (the default with --only, so that a partial run leaves the report alone)")
 	fs.IntVar(&o.events, "events", 100_000, "events per throughput scenario")
 	fs.Float64Var(&o.latencyRate, "latency-rate", 2000, "events a second of the latency scenario")
-	fs.DurationVar(&o.latencyFor, "latency-for", 30*time.Second, "how long the latency scenario sends")
+	fs.DurationVar(&o.latencyFor, "latency-for", 30*time.Second, "how long the latency scenario sends, timed")
+	fs.DurationVar(&o.latencyWarm, "latency-warm", 5*time.Second, "how long the latency scenario sends at its rate before it times events")
 	fs.DurationVar(&o.outage, "outage", time.Minute, "how long the registry is down in the drain scenario")
 	fs.IntVar(&o.keys, "keys", 1_000_000, "dedup keys of the memory scenario")
 	fs.StringVar(&o.only, "only", "", "run only these scenarios, comma-separated ("+strings.Join(names, ",")+"); all when empty")
@@ -134,6 +138,9 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	log.Info("registry emulator", "url", emu.URL)
 	b.emu = emu
 
+	if err := b.warmUp(ctx); err != nil {
+		return err
+	}
 	var results []result
 	for _, s := range scenarios {
 		if len(only) > 0 && !only[s.name] {
@@ -307,13 +314,16 @@ func rawIn(ctx context.Context, cl *kgo.Client, prefix string) (string, error) {
 	return in, nil
 }
 
-// latency sends at a steady rate and reports the latency percentiles; then
-// raw franz-go does the same Kafka work fed at the same rate.
-func (b *bench) latency(ctx context.Context, rate float64, d time.Duration) (result, error) {
+// latency sends at a steady rate, warm first and then for d, and reports
+// the latency percentiles of the events sent after the warm-up: the first
+// seconds of new stages and topics are slow on both sides, and the target
+// is the steady state's. Then raw franz-go does the same Kafka work fed at
+// the same rate, warmed up alike.
+func (b *bench) latency(ctx context.Context, rate float64, warm, d time.Duration) (result, error) {
 	r := result{Name: fmt.Sprintf("latency at %.0f events/s", rate)}
 	b.emu.SetAll(emulator.Faults{LatencyMin: 5 * time.Millisecond, LatencyMax: 5 * time.Millisecond})
 	defer b.emu.SetAll(emulator.Faults{})
-	n := int(rate * d.Seconds())
+	n := int(rate * (warm + d).Seconds())
 	g, err := b.startGateway(ctx, true)
 	if err != nil {
 		return r, err
@@ -327,6 +337,7 @@ func (b *bench) latency(ctx context.Context, rate float64, d time.Duration) (res
 	interval := time.Duration(float64(time.Second) / rate)
 	w := b.measure(ctx, r.Name, g, true)
 	defer w.stop()
+	t.Track.TimeFrom(w.start.Add(warm))
 	next := w.start
 	for range n {
 		time.Sleep(time.Until(next))
@@ -342,12 +353,12 @@ func (b *bench) latency(ctx context.Context, rate float64, d time.Duration) (res
 	}
 	r.Events = n
 	w.end(ctx, &r, n)
-	r.Rate = float64(n) / d.Seconds()
+	r.Rate = rate
 	r.RSSMiB, r.PeakMiB = g.RSS()
 	r.Report = t.Track.Report()
 	g.Stop()
 	t.Close()
-	raw, p, err := b.rawSameWork(ctx, w.moved, kafkatest.Feed{N: n, Size: payloadBytes, Rate: rate})
+	raw, p, err := b.rawSameWork(ctx, w.moved, kafkatest.Feed{N: n, Size: payloadBytes, Rate: rate, Warm: warm})
 	if err != nil {
 		return r, err
 	}
@@ -361,6 +372,7 @@ func (b *bench) latency(ctx context.Context, rate float64, d time.Duration) (res
 	r.RawP50, r.RawP99, r.RawRegP50, r.RawRegP99 = norm.P50, norm.P99, reg.P50, reg.P99
 	r.RawWork = sameWorkNote(p, raw, w.moved, n)
 	r.Note = fmt.Sprintf("the gateway used %.2f of the machine's %d cores at this rate, the broker, the emulator and the load generator the rest (the cores column), so the figure is taken near the machine's capacity and varies from run to run. ", r.Cores.Gateway, runtime.NumCPU()) +
+		fmt.Sprintf("Events are sent for %s at this rate before they are timed, and timed for %s (%.0f timed); ", warm, d, rate*d.Seconds()) +
 		"Registry calls take 5 ms (the emulator); latency is from the produce to when a reader of `egisz.status.v1` (read committed, on this machine) saw the status. The raw figures are the same hops fed at the same rate: to the statuses of its normalize hop, and of its registries' hops"
 	return r, nil
 }
