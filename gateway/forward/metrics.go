@@ -64,7 +64,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"result"}),
 		reconciled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "egisz_remd_reconciled_total",
-			Help: "Documents without a callback looked up in РЭМД, by result (registered, not_found, error).",
+			Help: "Documents without a callback looked up in РЭМД, by result (registered: found and recorded; not_found; error: the lookup or its recording failed, looked up again).",
 		}, []string{"result"}),
 		pendingDocs: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "egisz_remd_pending_documents",

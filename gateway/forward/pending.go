@@ -453,21 +453,23 @@ func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 }
 
 // settleLookedUp settles a document РЭМД's lookup found registered, unless
-// its callback settled it while the lookup ran.
-func (p *Pending) settleLookedUp(ctx context.Context, k, registryID string, now time.Time) {
+// its callback settled it while the lookup ran. An error means the
+// settlement was not written: the document stays pending and is looked up
+// again.
+func (p *Pending) settleLookedUp(ctx context.Context, k, registryID string, now time.Time) error {
 	mu := p.lockOf(k)
 	mu.Lock()
 	defer mu.Unlock()
 	e, ok := p.table.Get(k)
 	if !ok || e == nil || e.State != StatePending || !p.s.owns(e.Partition) {
-		return
+		return nil
 	}
 	next := *e
 	if err := p.writer.write(ctx, p.settle(k, &next, CallbackResult{RequestID: k, Registered: true, RegistryID: registryID}, now)); err != nil {
-		p.s.cfg.Log.Warn("reconciled document not recorded", "request_id", k, "err", err)
-		return
+		return err
 	}
 	p.table.Put(k, &next, false)
+	return nil
 }
 
 func (p *Pending) orphanTombstone(ceID string) *kgo.Record {
@@ -513,8 +515,14 @@ func (p *Pending) lookUp(ctx context.Context, k string, now time.Time) {
 	out, _ := p.s.call(ctx, lk)
 	switch out.Result {
 	case Registered:
+		// Counted once written: a document whose settlement failed is
+		// looked up again, and would be counted twice.
+		if err := p.settleLookedUp(ctx, k, out.RegistryID, now); err != nil {
+			p.s.cfg.Log.Warn("reconciled document not recorded; it is looked up again", "request_id", k, "err", err)
+			p.s.m.reconciled.WithLabelValues("error").Inc()
+			return
+		}
 		p.s.m.reconciled.WithLabelValues("registered").Inc()
-		p.settleLookedUp(ctx, k, out.RegistryID, now)
 	case NotFound:
 		// Still nothing: it stays pending, and the oldest-pending age
 		// alerts an operator (CALLBACK_MISSING).
