@@ -1,0 +1,51 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/egisz-gateway/egisz-gateway/internal/loadgen"
+)
+
+// The report says of each target whether this run met it, from the
+// scenario that measures it, and "not run" when that scenario did not.
+func TestTargetsSayWhereEachStands(t *testing.T) {
+	lat := func(norm, reg time.Duration) loadgen.Report {
+		return loadgen.Report{Normalize: loadgen.Latency{P99: norm}, EndToEnd: loadgen.Latency{P99: reg}}
+	}
+	for _, tc := range []struct {
+		name string
+		rs   []result
+		want []string // one substring per target line
+	}{
+		{"nothing run", nil, []string{"20,000 events/s or more: not run", "2,000 events/s: not run at that rate", "1M dedup keys: not run with 1M keys"}},
+		{"all met", []result{
+			{Name: "normalize and forward", Rate: 21_000, RawRate: 30_000},
+			{Name: "latency at 2000 events/s", Report: lat(40*time.Millisecond, 49*time.Millisecond), RawP99: 20 * time.Millisecond, RawRegP99: 30 * time.Millisecond},
+			{Name: "memory with 1000000 dedup keys", RSSMiB: 400, PeakMiB: 450},
+		}, []string{"21000 events/s, raw franz-go doing its Kafka work 30000: **met**", "40 ms to the normalize status and 49 ms to the registry's, raw franz-go over the same hops 20 ms and 30 ms: **met**", "400 MiB after the load, 450 at its peak: **met**"}},
+		{"none met", []result{
+			{Name: "normalize and forward", Rate: 2457, RawRate: 27_495},
+			{Name: "latency at 2000 events/s", Report: lat(40*time.Millisecond, 1451*time.Millisecond)},
+			{Name: "memory with 1000000 dedup keys", RSSMiB: 500, PeakMiB: 512},
+		}, []string{"2457 events/s, raw franz-go doing its Kafka work 27495: **not met**", "1451 ms to the registry's", "**not met**", "512 at its peak: **not met**"}},
+		{"other rates and sizes, or unfinished, are not the targets' runs", []result{
+			{Name: "normalize and forward", Rate: 30_000, Note: "did not finish: broker gone"},
+			{Name: "latency at 500 events/s", Report: lat(time.Millisecond, time.Millisecond)},
+			{Name: "memory with 30000 dedup keys", PeakMiB: 100},
+		}, []string{"20,000 events/s or more: not run", "not run at that rate", "not run with 1M keys"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := strings.Join(targets(tc.rs), "\n")
+			if n := len(targets(tc.rs)); n != 3 {
+				t.Fatalf("%d target lines, want 3:\n%s", n, got)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("lacks %q:\n%s", w, got)
+				}
+			}
+		})
+	}
+}
