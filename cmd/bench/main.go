@@ -308,10 +308,13 @@ func (b *bench) rawCopy(ctx context.Context, prefix string, n int) (float64, err
 // gateway's ingress.
 func rawIn(ctx context.Context, cl *kgo.Client, prefix string) (string, error) {
 	in := prefix + "raw-in"
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, topics.PatientPartitions, 1, nil, in); err != nil {
+	adm := kadm.NewClient(cl)
+	if _, err := adm.CreateTopic(ctx, topics.PatientPartitions, 1, nil, in); err != nil {
 		return "", fmt.Errorf("create %s: %w", in, err)
 	}
-	return in, nil
+	// Produced into before it is served, the topic would hold the copy's
+	// first fetch back 5 s.
+	return in, kafkatest.WaitServed(ctx, adm, in)
 }
 
 // latency sends at a steady rate, warm first and then for d, and reports

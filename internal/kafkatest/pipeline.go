@@ -275,19 +275,23 @@ func (p Pipeline) createTopics(ctx context.Context, adm *kadm.Client) error {
 			return fmt.Errorf("create %s: %w", r.Topic, r.Err)
 		}
 	}
-	// A new topic is not served at once: for a moment its partitions
-	// have leaders in the metadata, but the broker answers
-	// UNKNOWN_TOPIC_OR_PARTITION to a ListOffsets. A consumer that meets
-	// that reloads the partition's offsets later, and then waits for its
-	// fetch in flight to the broker to come back empty after 5 s
-	// (franz-go's FetchMaxWait): seconds that are not the pipeline's
-	// work. Every partition must list its offsets first.
+	return WaitServed(ctx, adm, names...)
+}
+
+// WaitServed waits until every partition of the named topics lists its
+// offsets. A new topic is not served at once: for a moment its partitions
+// have leaders in the metadata, but the broker answers ListOffsets with
+// UNKNOWN_TOPIC_OR_PARTITION. A consumer that meets that reloads the
+// partition's offsets later, and then waits for its fetch in flight to the
+// broker to come back empty after 5 s (franz-go's FetchMaxWait): seconds a
+// raw figure must not count.
+func WaitServed(ctx context.Context, adm *kadm.Client, names ...string) error {
 	for {
 		ends, err := adm.ListEndOffsets(ctx, names...)
 		ready := err == nil
 		if ready {
 			for _, name := range names {
-				ready = ready && len(ends[name]) == int(p.Partitions)
+				ready = ready && len(ends[name]) > 0
 			}
 			ends.Each(func(o kadm.ListedOffset) { ready = ready && o.Err == nil })
 		}

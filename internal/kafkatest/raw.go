@@ -106,5 +106,5 @@ func ensureLike(ctx context.Context, adm *kadm.Client, in, out string) error {
 	if resp.Err != nil && !errors.Is(resp.Err, kerr.TopicAlreadyExists) {
 		return fmt.Errorf("create %s: %w", out, resp.Err)
 	}
-	return nil
+	return WaitServed(ctx, adm, in, out)
 }
