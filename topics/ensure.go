@@ -67,8 +67,8 @@ func Ensure(ctx context.Context, adm *kadm.Client, c Catalog, replicationFactor 
 			return rep, fmt.Errorf("ensure topic %s: %w", t.Name, d.Err)
 		}
 	}
-	if err := waitUsable(ctx, adm, rep.Created); err != nil {
-		return rep, err
+	if err := WaitUsable(ctx, adm, rep.Created...); err != nil {
+		return rep, fmt.Errorf("ensure topics: %w", err)
 	}
 	if len(existing) == 0 {
 		return rep, nil
@@ -131,8 +131,8 @@ func create(ctx context.Context, adm *kadm.Client, t Topic, rf int16) (bool, err
 	}
 }
 
-// waitUsable waits until every named topic shows all its partitions with a
-// leader, and every partition lists its offsets. A broker answers
+// WaitUsable waits (up to a minute) until every named topic shows all its
+// partitions with a leader, and every partition lists its offsets. A broker answers
 // CreateTopics before the controller has spread the new metadata, and
 // producing or describing configs in that gap fails. For a moment after
 // that, a partition with a leader still answers ListOffsets with
@@ -140,8 +140,9 @@ func create(ctx context.Context, adm *kadm.Client, t Topic, rf int16) (bool, err
 // partition's offsets and, franz-go fetching once at a time per broker,
 // waits for the fetch in flight to come back empty, 5 s (FetchMaxWait),
 // before it reads the partition. Seen on the bench's raw pipeline: most
-// runs on new topics lost 5 s that way.
-func waitUsable(ctx context.Context, adm *kadm.Client, names []string) error {
+// runs on new topics lost 5 s that way. Anything that creates topics and
+// reads them at once waits here.
+func WaitUsable(ctx context.Context, adm *kadm.Client, names ...string) error {
 	if len(names) == 0 {
 		return nil
 	}
@@ -176,7 +177,7 @@ func waitUsable(ctx context.Context, adm *kadm.Client, names []string) error {
 			if err == nil {
 				err = fmt.Errorf("topic %s has no leader or does not list its offsets yet", pending)
 			}
-			return fmt.Errorf("ensure topics: created topics not usable: %w", err)
+			return fmt.Errorf("created topics not usable: %w", err)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -314,7 +314,7 @@ func rawIn(ctx context.Context, cl *kgo.Client, prefix string) (string, error) {
 	}
 	// Produced into before it is served, the topic would hold the copy's
 	// first fetch back 5 s.
-	return in, kafkatest.WaitServed(ctx, adm, in)
+	return in, topics.WaitUsable(ctx, adm, in)
 }
 
 // latency sends at a steady rate, warm first and then for d, and reports

@@ -47,8 +47,8 @@ func (w *measurement) end(ctx context.Context, r *result, n int) {
 		if err != nil {
 			w.b.log.Warn("stage counters not read", "err", err)
 		} else {
-			r.Txns = transactions(w.stages, after, took)
 			w.moved = delta(w.stages, after)
+			r.Txns = transactions(w.moved, took)
 		}
 	}
 	w.stop()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/kafkaclient"
 	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
 	"github.com/egisz-gateway/egisz-gateway/topics"
@@ -34,16 +35,19 @@ import (
 //     written by РЭМД's hop: as many statuses and records per record read.
 //
 // All records are of the events' size, every topic has the ingress's
-// partitions, and the clients have the gateway's tuning. It leaves out what is not Kafka work: decoding, deciding,
-// the registry calls.
+// partitions, and the clients have the gateway's options. It leaves out
+// what is not Kafka work: decoding, deciding, the registry calls.
 func sameWork(prefix string, brokers []string, d map[string]stageCounts) (kafkatest.Pipeline, error) {
 	norm := d["normalize"]
 	if norm.in <= 0 {
 		return kafkatest.Pipeline{}, fmt.Errorf("raw same work: the normalize stage read nothing: %v", d)
 	}
+	opts, err := gatewayClientOpts(brokers)
+	if err != nil {
+		return kafkatest.Pipeline{}, err
+	}
 	p := kafkatest.Pipeline{Brokers: brokers, Prefix: prefix, Partitions: topics.PatientPartitions,
-		Read:       []string{prefix + "status"},
-		ClientOpts: rawClientOpts()}
+		Read: []string{prefix + "status"}, ClientOpts: opts}
 	type hopOf struct {
 		name, in string
 		c        stageCounts
@@ -115,16 +119,6 @@ func retryTiers(d map[string]stageCounts, reg topics.Registry) []tier {
 	return out
 }
 
-// delta is each stage's counters over a stretch.
-func delta(before, after map[string]stageCounts) map[string]stageCounts {
-	out := map[string]stageCounts{}
-	for name, a := range after {
-		b := before[name]
-		out[name] = stageCounts{committed: a.committed - b.committed, in: a.in - b.in, out: a.out - b.out}
-	}
-	return out
-}
-
 // rawSameWork runs sameWork over the stage counters of a measured stretch,
 // fed like the gateway was.
 func (b *bench) rawSameWork(ctx context.Context, d map[string]stageCounts, feed kafkatest.Feed) (kafkatest.PipelineResult, kafkatest.Pipeline, error) {
@@ -164,10 +158,14 @@ func sameWorkNote(p kafkatest.Pipeline, res kafkatest.PipelineResult, d map[stri
 // measured before its raw figure, would be measured on a colder broker.
 func (b *bench) warmUp(ctx context.Context) error {
 	prefix := b.prefix("warm")
+	opts, err := gatewayClientOpts(b.brokers)
+	if err != nil {
+		return err
+	}
 	p := kafkatest.Pipeline{Brokers: b.brokers, Prefix: prefix, Partitions: topics.PatientPartitions,
 		Hops:       []kafkatest.Hop{{Name: "warm", In: prefix + "in", Out: map[string]float64{prefix + "status": 1, prefix + "state": 2}}},
 		Read:       []string{prefix + "status"},
-		ClientOpts: rawClientOpts()}
+		ClientOpts: opts}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	start := time.Now()
@@ -179,8 +177,15 @@ func (b *bench) warmUp(ctx context.Context) error {
 	return nil
 }
 
-// rawClientOpts are the gateway's client tuning (kafkaclient.Options,
-// less what names this gateway), for raw franz-go to work alike.
-func rawClientOpts() []kgo.Opt {
-	return []kgo.Opt{kgo.MetadataMinAge(kafkaclient.MetadataMinAge)}
+// gatewayClientOpts are the options every gateway client shares
+// (kafkaclient.Options over the default configuration), for raw franz-go
+// to be tuned as the gateway is.
+func gatewayClientOpts(brokers []string) ([]kgo.Opt, error) {
+	k := config.Default().Kafka
+	k.Brokers = brokers
+	opts, err := kafkaclient.Options(k)
+	if err != nil {
+		return nil, fmt.Errorf("raw franz-go's client options: %w", err)
+	}
+	return opts, nil
 }

@@ -68,21 +68,31 @@ func labelOf(m *dto.Metric, name string) string {
 	return ""
 }
 
+// delta is each stage's counters over a stretch: after less before.
+func delta(before, after map[string]stageCounts) map[string]stageCounts {
+	out := map[string]stageCounts{}
+	for name, a := range after {
+		b := before[name]
+		out[name] = stageCounts{committed: a.committed - b.committed, in: a.in - b.in, out: a.out - b.out}
+	}
+	return out
+}
+
 // transactions says, for the main stages, how many transactions a second
-// each committed between two scrapes and how many records one held on
-// average: large batches are throughput, and each is a wait for the
-// records in it.
-func transactions(before, after map[string]stageCounts, over time.Duration) string {
+// each committed over a stretch (moved: its delta) and how many records
+// one held on average: large batches are throughput, and each is a wait
+// for the records in it.
+func transactions(moved map[string]stageCounts, over time.Duration) string {
 	var parts []string
-	for _, stage := range slices.Sorted(maps.Keys(after)) {
+	for _, stage := range slices.Sorted(maps.Keys(moved)) {
 		if stage != "normalize" && !strings.HasPrefix(stage, "forward-") {
 			continue
 		}
-		txns := after[stage].committed - before[stage].committed
-		if txns <= 0 {
+		c := moved[stage]
+		if c.committed <= 0 {
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s %.1f a second of %.0f records each", stage, txns/over.Seconds(), (after[stage].in-before[stage].in)/txns))
+		parts = append(parts, fmt.Sprintf("%s %.1f a second of %.0f records each", stage, c.committed/over.Seconds(), c.in/c.committed))
 	}
 	if len(parts) == 0 {
 		return ""

@@ -50,7 +50,7 @@ func TestTransactions(t *testing.T) {
 			"stage transactions: normalize 1.0 a second of 100 records each"},
 		{"none moved", before, ""},
 	} {
-		if got := transactions(before, tc.after, 10*time.Second); got != tc.want {
+		if got := transactions(delta(before, tc.after), 10*time.Second); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
 // Pipeline is raw franz-go doing the Kafka work of a chain of exactly-once
@@ -207,10 +209,8 @@ func (p Pipeline) Run(ctx context.Context, feed Feed) (PipelineResult, error) {
 
 	// The groups' joins are not the pipeline's work: the gateway's figures
 	// beside it are taken from stages that have joined.
-	waitJoined := make(chan struct{})
-	go func() { joined.Wait(); close(waitJoined) }()
 	select {
-	case <-waitJoined:
+	case <-closed(&joined):
 	case <-ctx.Done():
 		return res, failed("waiting for the hops to join")
 	}
@@ -238,10 +238,8 @@ func (p Pipeline) Run(ctx context.Context, feed Feed) (PipelineResult, error) {
 			}
 		})
 	}
-	hopsDone := make(chan struct{})
-	go func() { done.Wait(); close(hopsDone) }()
 	select {
-	case <-hopsDone:
+	case <-closed(&done):
 	case <-ctx.Done():
 	}
 	if context.Cause(ctx) != nil {
@@ -250,6 +248,13 @@ func (p Pipeline) Run(ctx context.Context, feed Feed) (PipelineResult, error) {
 	res.Took = time.Since(start)
 	res.Written = int(written.Load())
 	return res, nil
+}
+
+// closed is closed once wg is done.
+func closed(wg *sync.WaitGroup) <-chan struct{} {
+	c := make(chan struct{})
+	go func() { wg.Wait(); close(c) }()
+	return c
 }
 
 // opts are a client's options: the brokers, ClientOpts, then more.
@@ -275,35 +280,7 @@ func (p Pipeline) createTopics(ctx context.Context, adm *kadm.Client) error {
 			return fmt.Errorf("create %s: %w", r.Topic, r.Err)
 		}
 	}
-	return WaitServed(ctx, adm, names...)
-}
-
-// WaitServed waits until every partition of the named topics lists its
-// offsets. A new topic is not served at once: for a moment its partitions
-// have leaders in the metadata, but the broker answers ListOffsets with
-// UNKNOWN_TOPIC_OR_PARTITION. A consumer that meets that reloads the
-// partition's offsets later, and then waits for its fetch in flight to the
-// broker to come back empty after 5 s (franz-go's FetchMaxWait): seconds a
-// raw figure must not count.
-func WaitServed(ctx context.Context, adm *kadm.Client, names ...string) error {
-	for {
-		ends, err := adm.ListEndOffsets(ctx, names...)
-		ready := err == nil
-		if ready {
-			for _, name := range names {
-				ready = ready && len(ends[name]) > 0
-			}
-			ends.Each(func(o kadm.ListedOffset) { ready = ready && o.Err == nil })
-		}
-		if ready {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("topics not served yet: %w", errors.Join(err, ctx.Err()))
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return topics.WaitUsable(ctx, adm, names...)
 }
 
 // produce writes the feed to the first hop's input, keyed over 50,000
@@ -374,15 +351,7 @@ func (p Pipeline) runHop(ctx context.Context, hop Hop, want int64, joined func()
 		if fs.NumRecords() == 0 {
 			continue
 		}
-		if err := sess.Begin(); err != nil {
-			return fmt.Errorf("begin: %w", err)
-		}
-		var (
-			mu      sync.Mutex
-			prodErr error
-			n       int64
-		)
-		fs.EachRecord(func(r *kgo.Record) {
+		committed, n, err := transact(ctx, sess, fs, func(r *kgo.Record, emit func(*kgo.Record)) {
 			i, ok := index(r)
 			if !ok {
 				return
@@ -392,34 +361,16 @@ func (p Pipeline) runHop(ctx context.Context, hop Hop, want int64, joined func()
 				for j := range count {
 					// The input's timestamp goes along, so that the reader
 					// can tell how long a record took from its first produce.
-					sess.Produce(ctx, &kgo.Record{Topic: t, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp,
+					emit(&kgo.Record{Topic: t, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp,
 						Headers: []kgo.RecordHeader{
 							{Key: headerIndex, Value: binary.BigEndian.AppendUint64(nil, uint64(first+j))},
 							{Key: headerHop, Value: name},
-						}}, func(_ *kgo.Record, err error) {
-						mu.Lock()
-						defer mu.Unlock()
-						if err != nil && prodErr == nil {
-							prodErr = fmt.Errorf("produce to %s: %w", t, err)
-						}
-					})
-					n++
+						}})
 				}
 			}
 		})
-		if err := sess.Client().Flush(ctx); err != nil {
-			return fmt.Errorf("flush: %w", err)
-		}
-		mu.Lock()
-		failed := prodErr
-		mu.Unlock()
-		if failed != nil {
-			_, _ = sess.End(ctx, kgo.TryAbort)
-			return failed
-		}
-		committed, err := sess.End(ctx, kgo.TryCommit)
 		if err != nil {
-			return fmt.Errorf("end transaction: %w", err)
+			return err
 		}
 		if committed {
 			read += int64(fs.NumRecords())

@@ -1,12 +1,9 @@
 package kafkatest
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Over inputs 0..n-1, a ratio writes floor(n*r) records with the indices
@@ -98,7 +95,7 @@ func TestPipelineMovesEveryRecord(t *testing.T) {
 		t.Errorf("written %d, want %d", res.Written, 300+400+600+600)
 	}
 	for topic, want := range map[string]int{c.Name("mid"): 300, c.Name("status"): 1000, c.Name("state"): 600} {
-		if got := countExactly(t, c, topic, want); got != want {
+		if got := countCommitted(t, c, topic, want); got != want {
 			t.Errorf("%s holds %d records, want %d", topic, got, want)
 		}
 	}
@@ -118,28 +115,6 @@ func TestPipelineMovesEveryRecord(t *testing.T) {
 				t.Fatalf("a latency of hop %s is %s", hop, d)
 			}
 		}
-	}
-}
-
-// countExactly reads topic read committed until it has want records, then
-// until a second passes with no more: a record beyond want is counted too.
-func countExactly(t *testing.T, c *Cluster, topic string, want int) int {
-	t.Helper()
-	ctx := Context(t, 30*time.Second)
-	cl := c.Client(t, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	got := 0
-	for got < want && ctx.Err() == nil {
-		got += cl.PollFetches(ctx).NumRecords()
-	}
-	for {
-		quiet, cancel := context.WithTimeout(ctx, time.Second)
-		n := cl.PollFetches(quiet).NumRecords()
-		cancel()
-		if n == 0 {
-			return got
-		}
-		got += n
 	}
 }
 

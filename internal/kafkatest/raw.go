@@ -10,6 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
 // RawTransactCopy is franz-go's documented GroupTransactSession loop with
@@ -45,39 +47,13 @@ func RawTransactCopy(ctx context.Context, brokers []string, group, in, out strin
 		if start.IsZero() {
 			start = time.Now()
 		}
-		if err := sess.Begin(); err != nil {
-			return 0, err
-		}
-		var (
-			mu      sync.Mutex
-			prodErr error
-		)
-		fs.EachRecord(func(r *kgo.Record) {
-			// The timestamp goes along, so that a reader of out can tell
-			// how long a record took from its first produce.
-			sess.Produce(ctx, &kgo.Record{Topic: out, Key: r.Key, Value: r.Value, Headers: r.Headers, Timestamp: r.Timestamp}, func(_ *kgo.Record, err error) {
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil && prodErr == nil {
-					prodErr = err
-				}
-			})
+		// The timestamp goes along, so that a reader of out can tell how
+		// long a record took from its first produce.
+		committed, _, err := transact(ctx, sess, fs, func(r *kgo.Record, emit func(*kgo.Record)) {
+			emit(&kgo.Record{Topic: out, Key: r.Key, Value: r.Value, Headers: r.Headers, Timestamp: r.Timestamp})
 		})
-		// A failed produce must not be timed as a copy: it aborts, and
-		// the copy fails instead of reporting a rate it never reached.
-		if err := sess.Client().Flush(ctx); err != nil {
-			return 0, fmt.Errorf("raw copy: flush: %w", err)
-		}
-		mu.Lock()
-		failed := prodErr
-		mu.Unlock()
-		if failed != nil {
-			_, _ = sess.End(ctx, kgo.TryAbort)
-			return 0, fmt.Errorf("raw copy: produce to %s: %w", out, failed)
-		}
-		committed, err := sess.End(ctx, kgo.TryCommit)
 		if err != nil {
-			return 0, err
+			return 0, fmt.Errorf("raw copy: %w", err)
 		}
 		if committed {
 			moved += fs.NumRecords()
@@ -106,5 +82,48 @@ func ensureLike(ctx context.Context, adm *kadm.Client, in, out string) error {
 	if resp.Err != nil && !errors.Is(resp.Err, kerr.TopicAlreadyExists) {
 		return fmt.Errorf("create %s: %w", out, resp.Err)
 	}
-	return WaitServed(ctx, adm, in, out)
+	return topics.WaitUsable(ctx, adm, in, out)
+}
+
+// transact is one transaction of a raw loop: the records each fetched
+// record writes (emitted by out), then the consumed offsets, committed
+// together. A failed produce aborts it and returns the produce's error: a
+// raw figure must not count work that was not done. It returns whether it
+// committed and how many records it wrote then.
+func transact(ctx context.Context, sess *kgo.GroupTransactSession, fs kgo.Fetches, out func(r *kgo.Record, emit func(*kgo.Record))) (committed bool, written int64, err error) {
+	if err := sess.Begin(); err != nil {
+		return false, 0, fmt.Errorf("begin: %w", err)
+	}
+	var (
+		mu      sync.Mutex
+		prodErr error
+	)
+	emit := func(w *kgo.Record) {
+		written++
+		sess.Produce(ctx, w, func(w *kgo.Record, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && prodErr == nil {
+				prodErr = fmt.Errorf("produce to %s: %w", w.Topic, err)
+			}
+		})
+	}
+	fs.EachRecord(func(r *kgo.Record) { out(r, emit) })
+	if err := sess.Client().Flush(ctx); err != nil {
+		return false, 0, fmt.Errorf("flush: %w", err)
+	}
+	mu.Lock()
+	failed := prodErr
+	mu.Unlock()
+	if failed != nil {
+		_, _ = sess.End(ctx, kgo.TryAbort)
+		return false, 0, failed
+	}
+	if committed, err = sess.End(ctx, kgo.TryCommit); err != nil {
+		return false, 0, fmt.Errorf("end transaction: %w", err)
+	}
+	if !committed {
+		written = 0
+	}
+	return committed, written, nil
 }

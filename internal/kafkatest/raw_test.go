@@ -1,6 +1,7 @@
 package kafkatest
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -39,8 +40,9 @@ func TestRawTransactCopy(t *testing.T) {
 
 }
 
-// countCommitted reads topic to its end, read committed, waiting for at
-// most want records.
+// countCommitted reads topic read committed until it has want records,
+// then until a second passes with no more: a record beyond want is counted
+// too.
 func countCommitted(t *testing.T, c *Cluster, topic string, want int) int {
 	t.Helper()
 	ctx := Context(t, 30*time.Second)
@@ -50,5 +52,13 @@ func countCommitted(t *testing.T, c *Cluster, topic string, want int) int {
 	for got < want && ctx.Err() == nil {
 		got += cl.PollFetches(ctx).NumRecords()
 	}
-	return got
+	for {
+		quiet, cancel := context.WithTimeout(ctx, time.Second)
+		n := cl.PollFetches(quiet).NumRecords()
+		cancel()
+		if n == 0 {
+			return got
+		}
+		got += n
+	}
 }
