@@ -154,10 +154,13 @@ func newPending(s *Stage) (*Pending, error) {
 	return p, nil
 }
 
-// Run follows the table, commits the callbacks' writes and sweeps.
+// Run follows the table, commits the callbacks' writes and sweeps. It
+// returns when ctx ends or when the table or the writer fails for good.
 func (p *Pending) Run(ctx context.Context) error {
 	w := p.writer
 	defer w.close()
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	errs := make(chan error, 2)
 	go func() { errs <- p.table.Run(ctx, p.s.cfg.ClientOpts) }()
 	go func() { errs <- w.run(ctx) }()
@@ -172,6 +175,12 @@ func (p *Pending) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return errors.Join(<-errs, <-errs)
+		case err := <-errs:
+			if err == nil && ctx.Err() == nil {
+				err = errors.New("РЭМД pending table or callback writer stopped by itself")
+			}
+			stop()
+			return errors.Join(err, <-errs)
 		case <-metricsTick.C:
 			p.measure()
 		case <-orphanTick.C:
@@ -227,10 +236,11 @@ func (p *Pending) settleOrphans(ctx context.Context) {
 		mu.Lock()
 		if e, ok = p.table.Get(k); ok && e != nil && e.State == StatePending {
 			next := *e
-			recs := append(p.settle(k, &next, cb, p.s.cfg.Now()), p.orphanTombstone(k))
-			if err := p.writer.write(ctx, recs); err != nil {
+			recs, count := p.settle(k, &next, cb, p.s.cfg.Now())
+			if err := p.writer.write(ctx, append(recs, p.orphanTombstone(k))); err != nil {
 				p.s.cfg.Log.Warn("early РЭМД callback not applied; next round", "request_id", k, "err", err)
 			} else {
+				count()
 				p.table.Put(k, &next, false)
 				p.table.Put(orphanPrefix+k, nil, true)
 				p.noteOrphan(k, nil)
@@ -282,9 +292,11 @@ func (p *Pending) accepted(out *eos.Output, r *kgo.Record, now time.Time) {
 	if cb, ok := p.orphan(ceID); ok {
 		e.FirstCB, e.LastCB, e.Callbacks = now, now, 1
 		p.s.m.callbacks.WithLabelValues("orphan_settled").Inc()
-		for _, rec := range p.settle(ceID, e, cb, now) {
+		recs, count := p.settle(ceID, e, cb, now)
+		for _, rec := range recs {
 			out.Emit(rec)
 		}
+		count() // as the stage counts what it emits
 		out.Emit(p.orphanTombstone(ceID))
 		return
 	}
@@ -295,16 +307,18 @@ func (p *Pending) accepted(out *eos.Output, r *kgo.Record, now time.Time) {
 // settle turns a result for a pending document (from its callback, an
 // orphaned callback or a lookup) into its records:
 // the status, the DLQ record or the re-send, and the entry's new state.
-func (p *Pending) settle(ceID string, e *Entry, cb CallbackResult, now time.Time) []*kgo.Record {
+// count adds the outcome to the metrics; call it once the records are
+// written, so a write that fails (and is tried again) is not counted.
+func (p *Pending) settle(ceID string, e *Entry, cb CallbackResult, now time.Time) (recs []*kgo.Record, count func()) {
 	s := p.s
 	orig := e.Record.record()
 	e.Done = now
-	var recs []*kgo.Record
+	count = func() {}
 	switch {
 	case cb.Registered:
 		e.State, e.RegistryID = StateRegistered, cb.RegistryID
 		recs = append(recs, s.statusRecord(orig.Key, orig.Headers, "registered", cb.RegistryID, nil, now))
-		s.m.outcomes.WithLabelValues(s.reg, "registered").Inc()
+		count = func() { s.m.outcomes.WithLabelValues(s.reg, "registered").Inc() }
 	case cb.Retry && e.Resends < resendLimit:
 		// РЭМД could not fetch or check the document for a reason of its
 		// own or the MIS side (MIS_NOT_AVAILABLE, CA_INACCESSIBILITY):
@@ -326,20 +340,22 @@ func (p *Pending) settle(ceID string, e *Entry, cb CallbackResult, now time.Time
 			reasons = []topics.Reason{s.dest.Reason(ReasonCallbackMissing)}
 		}
 		lead := reasons[0]
-		s.cfg.DLQ.Parked(s.dlqTopic, lead.Code, lead.Owner)
 		recs = append(recs, dlq.Park(s.dlqTopic, orig, dlq.Failure{
 			Reason: lead.Code, Message: lead.MessageRU + " / " + lead.MessageEN, Owner: lead.Owner,
 			Stage: "forward", Destination: s.reg, Attempts: e.Resends + 1, First: e.SentAt, Last: now, Retryable: lead.Retryable,
 		}))
 		recs = append(recs, s.statusRecord(orig.Key, orig.Headers, "rejected", "", reasons, now))
-		s.m.outcomes.WithLabelValues(s.reg, "rejected").Inc()
+		count = func() {
+			s.cfg.DLQ.Parked(s.dlqTopic, lead.Code, lead.Owner)
+			s.m.outcomes.WithLabelValues(s.reg, "rejected").Inc()
+		}
 	}
 	// A settled document's record is in its status, its DLQ record or its
 	// re-send; the entry only answers later callbacks and the sweep.
 	// Without it the entry is a tenth of the size, and every instance's
 	// table reads a registered document's entry back.
 	e.Record = nil
-	return append(recs, p.entryRecord(ceID, e))
+	return append(recs, p.entryRecord(ceID, e)), count
 }
 
 func (p *Pending) entryRecord(ceID string, e *Entry) *kgo.Record {
@@ -406,6 +422,7 @@ func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 	e, ok := p.table.Get(cb.RequestID)
 	var (
 		recs   []*kgo.Record
+		count  = func() {}
 		next   Entry
 		result string
 	)
@@ -417,7 +434,7 @@ func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 			next.FirstCB = now
 		}
 		next.LastCB = now
-		recs = p.settle(cb.RequestID, &next, cb, now)
+		recs, count = p.settle(cb.RequestID, &next, cb, now)
 		result = next.State // registered, rejected or resent
 	case ok && e != nil && e.State != StatePending:
 		// A late or repeated callback: only the first one settles the
@@ -442,6 +459,7 @@ func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 	if err := p.writer.write(ctx, recs); err != nil {
 		return err
 	}
+	count()
 	if next.State == StateOrphan {
 		p.table.Put(orphanPrefix+cb.RequestID, &next, false)
 		p.noteOrphan(cb.RequestID, next.Callback)
@@ -465,9 +483,11 @@ func (p *Pending) settleLookedUp(ctx context.Context, k, registryID string, now 
 		return nil
 	}
 	next := *e
-	if err := p.writer.write(ctx, p.settle(k, &next, CallbackResult{RequestID: k, Registered: true, RegistryID: registryID}, now)); err != nil {
+	recs, count := p.settle(k, &next, CallbackResult{RequestID: k, Registered: true, RegistryID: registryID}, now)
+	if err := p.writer.write(ctx, recs); err != nil {
 		return err
 	}
+	count()
 	p.table.Put(k, &next, false)
 	return nil
 }

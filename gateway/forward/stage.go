@@ -225,10 +225,17 @@ func (s *Stage) Run(ctx context.Context) error {
 	if s.pending == nil || s.main != s {
 		return s.eos.Run(ctx)
 	}
-	pctx, stop := context.WithCancel(ctx)
+	// The stage and its callbacks' writer stand and fall together: a
+	// stage whose callbacks can no longer be recorded would leave every
+	// РЭМД document pending.
+	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	perr := make(chan error, 1)
-	go func() { perr <- s.pending.Run(pctx) }()
+	go func() {
+		err := s.pending.Run(ctx)
+		stop()
+		perr <- err
+	}()
 	err := s.eos.Run(ctx)
 	stop()
 	return errors.Join(err, <-perr)

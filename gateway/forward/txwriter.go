@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -22,6 +23,11 @@ type txWriter struct {
 	in  chan txRequest
 	// stopped is closed when run returns.
 	stopped chan struct{}
+	// opts make a client again (renew).
+	opts []kgo.Opt
+	// renewed counts the clients replaced after a transaction could not
+	// be ended.
+	renewed int
 	// stats count its transactions as a stage's are counted: In is
 	// the groups (callbacks) written, Out their records.
 	stats eos.Stats
@@ -36,14 +42,15 @@ type txRequest struct {
 const maxGroup = 500
 
 func newTxWriter(opts []kgo.Opt, txnID string, log *slog.Logger, named ...string) (*txWriter, error) {
-	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, opts...),
+	opts = append(append([]kgo.Opt{}, opts...),
 		kgo.TransactionalID(txnID),
 		kgo.RecordPartitioner(eos.NamedPartitions(named...)),
-	)...)
+	)
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("transactional writer %s: %w", txnID, err)
 	}
-	return &txWriter{cl: cl, log: log, in: make(chan txRequest, maxGroup), stopped: make(chan struct{})}, nil
+	return &txWriter{cl: cl, opts: opts, log: log, in: make(chan txRequest, maxGroup), stopped: make(chan struct{})}, nil
 }
 
 // write commits recs and returns once they are durable. Once handed to
@@ -76,6 +83,9 @@ func (w *txWriter) write(ctx context.Context, recs []*kgo.Record) error {
 
 var errWriterStopped = errors.New("transactional writer stopped")
 
+// abortTimeout bounds one abort, which goes on when the gateway stops.
+const abortTimeout = 30 * time.Second
+
 func (w *txWriter) run(ctx context.Context) error {
 	defer close(w.stopped)
 	for {
@@ -105,7 +115,14 @@ func (w *txWriter) run(ctx context.Context) error {
 
 func (w *txWriter) commit(ctx context.Context, batch []txRequest) error {
 	if err := w.cl.BeginTransaction(); err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
+		// The client is unusable (its producer id failed for good, or a
+		// transaction is still open); a new one can begin.
+		if err := w.renew(err); err != nil {
+			return err
+		}
+		if err := w.cl.BeginTransaction(); err != nil {
+			return fmt.Errorf("begin transaction: %w", err)
+		}
 	}
 	var (
 		mu         sync.Mutex
@@ -127,20 +144,47 @@ func (w *txWriter) commit(ctx context.Context, batch []txRequest) error {
 	mu.Lock()
 	err := errors.Join(flushErr, produceErr)
 	mu.Unlock()
-	try := kgo.TryCommit
 	if err != nil {
-		try = kgo.TryAbort
 		if abortErr := w.cl.AbortBufferedRecords(ctx); abortErr != nil {
 			err = errors.Join(err, abortErr)
 		}
-		if endErr := w.cl.EndTransaction(ctx, try); endErr != nil {
-			err = errors.Join(err, endErr)
-		}
-		return fmt.Errorf("write: %w", err)
+		return fmt.Errorf("write: %w", errors.Join(err, w.abort(ctx)))
 	}
-	if err := w.cl.EndTransaction(ctx, try); err != nil {
-		return fmt.Errorf("commit: %w", err)
+	if err := w.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		// franz-go keeps the transaction open after a commit that failed
+		// or whose outcome is unknown (the coordinator went away), and
+		// refuses every BeginTransaction until an abort ends it. The
+		// abort of an unknown outcome bumps the epoch, which aborts the
+		// transaction on the broker if it was still open there.
+		return fmt.Errorf("commit: %w", errors.Join(err, w.abort(ctx)))
 	}
+	return nil
+}
+
+// abort ends the open transaction without committing it. A client that
+// cannot is replaced: the new one's producer id fences the old one's
+// epoch, which aborts whatever it left open on the broker.
+func (w *txWriter) abort(ctx context.Context) error {
+	// Not cut short by a stopping gateway: a transaction left open holds
+	// back every read_committed reader of its partitions.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
+	defer cancel()
+	if err := w.cl.EndTransaction(ctx, kgo.TryAbort); err != nil {
+		return errors.Join(fmt.Errorf("abort: %w", err), w.renew(err))
+	}
+	return nil
+}
+
+// renew replaces the client, which why made unusable.
+func (w *txWriter) renew(why error) error {
+	cl, err := kgo.NewClient(w.opts...)
+	if err != nil {
+		return fmt.Errorf("renew the transactional writer: %w", err)
+	}
+	w.cl.Close()
+	w.cl = cl
+	w.renewed++
+	w.log.Warn("transactional writer renewed; its open transaction is aborted when the new one starts", "err", why)
 	return nil
 }
 

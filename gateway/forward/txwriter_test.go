@@ -3,11 +3,16 @@ package forward
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
 )
@@ -64,4 +69,120 @@ func TestTxWriterCountsItsTransactions(t *testing.T) {
 	if got := w.stats.In.Load(); got != 3 {
 		t.Errorf("in after the abort: %d, want still 3", got)
 	}
+}
+
+// A commit whose outcome the coordinator never gave (it went away, as
+// when the active controller is killed) leaves franz-go's transaction
+// open. The writer aborts it, so the callbacks that follow are written
+// and the failed one is not, instead of every later transaction being
+// refused with "already in a transaction".
+func TestTxWriterRecoversFromAnUnconfirmedCommit(t *testing.T) {
+	cases := []struct {
+		name string
+		// fail makes the broker fail the commit, and maybe more.
+		fail func(c *kfake.Cluster)
+		// wantRenewed: the clients the writer had to replace.
+		wantRenewed int
+	}{
+		{name: "commit answered with an unknown error", fail: func(c *kfake.Cluster) {
+			failOnce(c, kmsg.EndTxn, func(req kmsg.Request) kmsg.Response {
+				resp := req.(*kmsg.EndTxnRequest).ResponseKind().(*kmsg.EndTxnResponse)
+				resp.ErrorCode = kerr.UnknownServerError.Code
+				return resp
+			})
+		}},
+		{name: "commit fails, and the abort leaves the producer id failed", wantRenewed: 1, fail: func(c *kfake.Cluster) {
+			failOnce(c, kmsg.EndTxn, func(req kmsg.Request) kmsg.Response {
+				resp := req.(*kmsg.EndTxnRequest).ResponseKind().(*kmsg.EndTxnResponse)
+				resp.ErrorCode = kerr.UnknownServerError.Code
+				// The abort of an unknown outcome reloads the producer id.
+				failOnce(c, kmsg.InitProducerID, func(req kmsg.Request) kmsg.Response {
+					resp := req.(*kmsg.InitProducerIDRequest).ResponseKind().(*kmsg.InitProducerIDResponse)
+					resp.ErrorCode = kerr.UnknownServerError.Code
+					return resp
+				})
+				return resp
+			})
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			// Faults are injected into the broker, which only kfake allows.
+			fake, err := kfake.NewCluster(kfake.NumBrokers(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fake.Close()
+			ctx := kafkatest.Context(t, time.Minute)
+			seed := []kgo.Opt{kgo.SeedBrokers(fake.ListenAddrs()...)}
+			cl, err := kgo.NewClient(seed...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			const topic = "out"
+			if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, nil, topic); err != nil {
+				t.Fatal(err)
+			}
+			w, err := newTxWriter(seed, "writer", slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.close()
+			runCtx, stop := context.WithCancel(ctx)
+			defer stop()
+			go func() { _ = w.run(runCtx) }()
+			write := func(v string) error {
+				return w.write(ctx, []*kgo.Record{{Topic: topic, Value: []byte(v)}})
+			}
+
+			if err := write("before"); err != nil {
+				t.Fatalf("first write: %v", err)
+			}
+			tc.fail(fake)
+			if err := write("lost"); err == nil {
+				t.Fatal("a commit the broker failed was reported written")
+			}
+			for _, v := range []string{"after", "and after"} {
+				if err := write(v); err != nil {
+					t.Fatalf("write %q after the failed commit: %v", v, err)
+				}
+			}
+			if got, want := committedValues(t, ctx, seed, topic, 3), []string{"before", "after", "and after"}; !slices.Equal(got, want) {
+				t.Errorf("committed %q, want %q", got, want)
+			}
+			if got := w.stats.Aborted.Load(); got != 1 {
+				t.Errorf("aborted: %d, want 1", got)
+			}
+			if w.renewed != tc.wantRenewed {
+				t.Errorf("clients renewed: %d, want %d", w.renewed, tc.wantRenewed)
+			}
+		})
+	}
+}
+
+// failOnce answers the next request of key with what answer makes of it.
+func failOnce(c *kfake.Cluster, key kmsg.Key, answer func(kmsg.Request) kmsg.Response) {
+	c.ControlKey(int16(key), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		return answer(req), nil, true
+	})
+}
+
+// committedValues reads want committed records of topic.
+func committedValues(t *testing.T, ctx context.Context, seed []kgo.Opt, topic string, want int) []string {
+	t.Helper()
+	cl, err := kgo.NewClient(append(seed, kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(kgo.ReadCommitted()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var got []string
+	for len(got) < want && ctx.Err() == nil {
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+	}
+	// Anything more, committed after all, would come with these.
+	short, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	cl.PollFetches(short).EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+	return got
 }
