@@ -2,8 +2,9 @@ package topics
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
+
+	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 )
 
 // SplitOutbound reads an outbound record's value: the envelope decoded,

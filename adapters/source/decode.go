@@ -2,7 +2,7 @@ package source
 
 import (
 	"bytes"
-	"encoding/json"
+	stdjson "encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
+	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 )
 
 // Limits bound what a decoder accepts.
@@ -42,7 +43,7 @@ func decode(value []byte, lim Limits, dst any, known map[string]bool) (map[strin
 		return nil, []Problem{{reasons.DecodeNotJSON, "", "the value is empty"}}
 	}
 	if first != '{' {
-		if json.Valid(value) {
+		if stdjson.Valid(value) {
 			return nil, []Problem{{reasons.DecodeNotObject, "", "the value is JSON but not an object"}}
 		}
 		return nil, []Problem{{reasons.DecodeNotJSON, "", "the value does not start a JSON object"}}
@@ -54,8 +55,8 @@ func decode(value []byte, lim Limits, dst any, known map[string]bool) (map[strin
 }
 
 func jsonProblem(err error) Problem {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
+	var syn *stdjson.SyntaxError
+	var typ *stdjson.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
 		return Problem{reasons.DecodeNotJSON, "", fmt.Sprintf("at byte %d: %s", syn.Offset, syn.Error())}

@@ -7,7 +7,7 @@ package source
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/json"
+	stdjson "encoding/json"
 	"fmt"
 	"reflect"
 	"sort"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
+	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -107,7 +108,7 @@ func (e *Event) encode() ([]byte, error) {
 		buf.Write(kb)
 		buf.WriteByte(':')
 		var compact bytes.Buffer
-		if err := json.Compact(&compact, e.Unknown[k]); err != nil {
+		if err := stdjson.Compact(&compact, e.Unknown[k]); err != nil {
 			return nil, fmt.Errorf("marshal %s payload: unknown field %q: %w", e.Kind, k, err)
 		}
 		buf.Write(compact.Bytes())

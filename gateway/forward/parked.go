@@ -2,7 +2,6 @@ package forward
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/gateway/reftable"
+	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 )
 
 // Parked is every record waiting in a retry tier, by the key later

@@ -15,7 +15,7 @@ package emulator
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	stdjson "encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,6 +25,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 )
 
 // Registries the emulator serves.
@@ -199,7 +201,7 @@ func (e *Emulator) Handler() http.Handler {
 	mux.HandleFunc("POST /erx/dispensations", e.register(ERX))
 	mux.HandleFunc("PUT /admin/faults/{registry}", func(w http.ResponseWriter, r *http.Request) {
 		var f Faults
-		if err := json.NewDecoder(r.Body).Decode(&f); err != nil {
+		if err := stdjson.NewDecoder(r.Body).Decode(&f); err != nil {
 			http.Error(w, "faults: "+err.Error(), http.StatusBadRequest)
 			return
 		}
@@ -436,5 +438,5 @@ func newID(registry string, seq int64) string {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_ = stdjson.NewEncoder(w).Encode(v)
 }
