@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/dlq"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
+	"github.com/egisz-gateway/egisz-gateway/gateway/kafkaclient"
 	"github.com/egisz-gateway/egisz-gateway/gateway/reftable"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 	"github.com/egisz-gateway/egisz-gateway/topics"
@@ -113,13 +115,32 @@ type Pending struct {
 	omu     sync.Mutex
 	orphans map[string]CallbackResult
 
+	// handover hands a partition's documents from one instance to the
+	// next. A settlement holds it for reading from its ownership check to
+	// its commit; losing partitions takes it for writing, so that this
+	// instance's settlements are committed before the group moves on and
+	// the next owner's table can read them.
+	handover sync.RWMutex
+	hmu      sync.Mutex
+	// settleFrom is, by partition this instance was given, the pending
+	// topic's last stable offset at that moment: the partition's
+	// documents are settled here once the table has read that far, past
+	// every settlement of the previous owner. Absent until known.
+	settleFrom map[int32]int64
+	// assignments counts assignments, so that a late offset lookup of an
+	// earlier one is not taken for the current one.
+	assignments int
+	// adm looks the offsets up. Its own client: the group calls assigned
+	// before the stage's session is in hand.
+	adm *kadm.Client
+
 	docs   prometheus.Gauge
 	oldest prometheus.Gauge
 }
 
 func newPending(s *Stage) (*Pending, error) {
 	topic := s.cfg.Prefix + topics.REMDPendingState
-	p := &Pending{s: s, topic: topic, partitions: topics.PatientPartitions, orphans: map[string]CallbackResult{}}
+	p := &Pending{s: s, topic: topic, partitions: topics.PatientPartitions, orphans: map[string]CallbackResult{}, settleFrom: map[int32]int64{}}
 	if t, ok := s.cfg.Catalog.Lookup(topic); ok && t.Partitions > 0 {
 		p.partitions = t.Partitions
 	}
@@ -151,14 +172,26 @@ func newPending(s *Stage) (*Pending, error) {
 		return nil, err
 	}
 	p.writer = w
+	cl, err := kgo.NewClient(s.cfg.ClientOpts...)
+	if err != nil {
+		w.close()
+		return nil, fmt.Errorf("pending documents' admin client: %w", err)
+	}
+	p.adm = kadm.NewClient(cl)
 	return p, nil
+}
+
+// close closes the clients of the writer and of the offset lookups.
+func (p *Pending) close() {
+	p.writer.close()
+	p.adm.Close()
 }
 
 // Run follows the table, commits the callbacks' writes and sweeps. It
 // returns when ctx ends or when the table or the writer fails for good.
 func (p *Pending) Run(ctx context.Context) error {
 	w := p.writer
-	defer w.close()
+	defer p.close()
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	errs := make(chan error, 2)
@@ -225,7 +258,7 @@ func (p *Pending) settleOrphans(ctx context.Context) {
 	p.omu.Unlock()
 	for _, k := range keys {
 		e, ok := p.table.Get(k)
-		if !ok || e == nil || e.State != StatePending || !p.s.owns(e.Partition) {
+		if !ok || e == nil || e.State != StatePending || !p.owns(e.Partition) {
 			continue
 		}
 		cb, ok := p.orphan(k)
@@ -234,7 +267,8 @@ func (p *Pending) settleOrphans(ctx context.Context) {
 		}
 		mu := p.lockOf(k)
 		mu.Lock()
-		if e, ok = p.table.Get(k); ok && e != nil && e.State == StatePending {
+		p.handover.RLock()
+		if e, ok = p.table.Get(k); ok && e != nil && e.State == StatePending && p.owns(e.Partition) {
 			next := *e
 			recs, count := p.settle(k, &next, cb, p.s.cfg.Now())
 			if err := p.writer.write(ctx, append(recs, p.orphanTombstone(k))); err != nil {
@@ -247,6 +281,7 @@ func (p *Pending) settleOrphans(ctx context.Context) {
 				p.s.m.callbacks.WithLabelValues("orphan_settled").Inc()
 			}
 		}
+		p.handover.RUnlock()
 		mu.Unlock()
 	}
 }
@@ -418,6 +453,8 @@ func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 	mu := p.lockOf(cb.RequestID)
 	mu.Lock()
 	defer mu.Unlock()
+	p.handover.RLock()
+	defer p.handover.RUnlock()
 	now := p.s.cfg.Now()
 	e, ok := p.table.Get(cb.RequestID)
 	var (
@@ -427,7 +464,7 @@ func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 		result string
 	)
 	switch {
-	case ok && e != nil && e.State == StatePending && p.s.owns(e.Partition):
+	case ok && e != nil && e.State == StatePending && p.owns(e.Partition):
 		next = *e
 		next.Callbacks++
 		if next.FirstCB.IsZero() {
@@ -478,8 +515,10 @@ func (p *Pending) settleLookedUp(ctx context.Context, k, registryID string, now 
 	mu := p.lockOf(k)
 	mu.Lock()
 	defer mu.Unlock()
+	p.handover.RLock()
+	defer p.handover.RUnlock()
 	e, ok := p.table.Get(k)
-	if !ok || e == nil || e.State != StatePending || !p.s.owns(e.Partition) {
+	if !ok || e == nil || e.State != StatePending || !p.owns(e.Partition) {
 		return nil
 	}
 	next := *e
@@ -504,6 +543,68 @@ func (p *Pending) lockOf(key string) *sync.Mutex {
 	h := fnv.New32a()
 	h.Write([]byte(key))
 	return &p.locks[h.Sum32()%uint32(len(p.locks))]
+}
+
+// owns reports whether this instance settles the documents of partition
+// part: it holds the partition, and its table has read what the previous
+// owner wrote there. Until then a callback of such a document is kept as
+// an orphan, and settled once it does.
+func (p *Pending) owns(part int32) bool {
+	if !p.s.owns(part) {
+		return false
+	}
+	p.hmu.Lock()
+	from, ok := p.settleFrom[part]
+	p.hmu.Unlock()
+	return ok && p.table.Position(part) >= from
+}
+
+// assigned learns, for the partitions the stage was given, how far the
+// table must read before their documents are settled here.
+func (p *Pending) assigned(ctx context.Context, parts []int32) {
+	p.hmu.Lock()
+	p.assignments++
+	this := p.assignments
+	for _, part := range parts {
+		delete(p.settleFrom, part)
+	}
+	p.hmu.Unlock()
+	if len(parts) == 0 {
+		return
+	}
+	// Not in the group's callback: the lookup may take a while when the
+	// cluster is in motion, and the group waits for the callback.
+	go func() {
+		for {
+			ends, err := kafkaclient.EndOffsets(ctx, p.adm, true, p.topic)
+			if err == nil {
+				p.hmu.Lock()
+				defer p.hmu.Unlock()
+				if this != p.assignments {
+					return
+				}
+				for _, part := range parts {
+					if o, ok := ends.Lookup(p.topic, part); ok {
+						p.settleFrom[part] = o.Offset
+					}
+				}
+				return
+			}
+			p.s.cfg.Log.Warn("pending documents' offsets not known; their settling waits", "topic", p.topic, "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+}
+
+// revoked returns once every settlement that found this instance the
+// owner of a partition it has now lost is committed.
+func (p *Pending) revoked() {
+	p.handover.Lock()
+	defer p.handover.Unlock()
 }
 
 // partitionOf places a document's entries by its ce_id.
@@ -561,10 +662,10 @@ func (p *Pending) sweep(ctx context.Context) {
 	var forget []*kgo.Record
 	p.table.Range(func(k string, e *Entry) bool {
 		switch {
-		case e.State == StatePending && p.s.owns(e.Partition) && now.Sub(e.SentAt) >= p.s.cfg.Callback.ReconcileAfter.D():
+		case e.State == StatePending && p.owns(e.Partition) && now.Sub(e.SentAt) >= p.s.cfg.Callback.ReconcileAfter.D():
 			late = append(late, k)
-		case e.State == StateOrphan && p.s.owns(e.Partition) && now.Sub(e.LastCB) >= p.s.cfg.Callback.KeepDone.D(),
-			e.State != StatePending && e.State != StateOrphan && p.s.owns(e.Partition) && now.Sub(e.Done) >= p.s.cfg.Callback.KeepDone.D():
+		case e.State == StateOrphan && p.owns(e.Partition) && now.Sub(e.LastCB) >= p.s.cfg.Callback.KeepDone.D(),
+			e.State != StatePending && e.State != StateOrphan && p.owns(e.Partition) && now.Sub(e.Done) >= p.s.cfg.Callback.KeepDone.D():
 			forget = append(forget, &kgo.Record{Topic: p.topic, Partition: e.Partition, Key: []byte(k)})
 		}
 		return true

@@ -241,20 +241,22 @@ func (s *Stage) Run(ctx context.Context) error {
 	return errors.Join(err, <-perr)
 }
 
-func (s *Stage) onAssigned(_ context.Context, assigned map[string][]int32) {
+func (s *Stage) onAssigned(ctx context.Context, assigned map[string][]int32) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, p := range assigned[s.topic] {
 		s.assigned[p] = true
 	}
 	if s.main.paused.Load() {
 		s.eos.Client().PauseFetchTopics(s.topic) // newly assigned partitions wait too
 	}
+	s.mu.Unlock()
+	if s.pending != nil && s.main == s {
+		s.pending.assigned(ctx, assigned[s.topic])
+	}
 }
 
 func (s *Stage) onRevoked(_ context.Context, revoked map[string][]int32) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	// The transaction of the batch in hand aborts after a revocation, so
 	// its records waiting out a breaker or a backoff stop now rather than
 	// keep calling a registry for partitions another instance now owns.
@@ -263,6 +265,12 @@ func (s *Stage) onRevoked(_ context.Context, revoked map[string][]int32) {
 	}
 	for _, p := range revoked[s.topic] {
 		delete(s.assigned, p)
+	}
+	s.mu.Unlock()
+	if s.pending != nil && s.main == s && len(revoked[s.topic]) > 0 {
+		// The group moves on once this returns; the next owner must find
+		// every settlement made here in the table it reads.
+		s.pending.revoked()
 	}
 }
 

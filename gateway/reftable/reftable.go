@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -38,11 +39,13 @@ type Table[V any] struct {
 	loaded  chan struct{}              // closed once the feed is read up to where it stood at start
 	skipped atomic.Int64
 	applied atomic.Int64
+	// pos is, by partition, the offset after the last record read.
+	pos map[int32]int64
 }
 
 // New returns an empty table over topic.
 func New[V any](name, topic string, decode Decode[V], log *slog.Logger) *Table[V] {
-	return &Table[V]{name: name, topic: topic, decode: decode, log: log, m: map[string]V{}, waiters: map[string][]chan struct{}{}, loaded: make(chan struct{})}
+	return &Table[V]{name: name, topic: topic, decode: decode, log: log, m: map[string]V{}, pos: map[int32]int64{}, waiters: map[string][]chan struct{}{}, loaded: make(chan struct{})}
 }
 
 // Wait returns k's value as soon as the table holds one that want
@@ -158,6 +161,15 @@ func (t *Table[V]) Ready() error {
 	return nil
 }
 
+// Position is the offset after the last record, control records
+// included, that the table has read from partition p of its feed, and
+// applied: every record before it is in the table. 0 before any.
+func (t *Table[V]) Position(p int32) int64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.pos[p]
+}
+
 // Loaded is closed once the table has read its feed up to where it stood
 // at start (Ready is nil from then on).
 func (t *Table[V]) Loaded() <-chan struct{} { return t.loaded }
@@ -202,6 +214,7 @@ func (t *Table[V]) Run(ctx context.Context, opts []kgo.Opt) error {
 	}
 	defer cl.Close()
 	var changes []change[V]
+	read := map[int32]int64{}
 	for {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil || fs.IsClientClosed() {
@@ -216,7 +229,9 @@ func (t *Table[V]) Run(ctx context.Context, opts []kgo.Opt) error {
 		// hundreds of JSON entries held readers (Get, Wait) for as long
 		// as the decoding took.
 		changes = changes[:0]
+		clear(read)
 		fs.EachRecord(func(r *kgo.Record) {
+			read[r.Partition] = r.Offset + 1
 			if !r.Attrs.IsControl() {
 				changes = append(changes, t.decodeRecord(r))
 			}
@@ -228,6 +243,7 @@ func (t *Table[V]) Run(ctx context.Context, opts []kgo.Opt) error {
 		for _, c := range changes {
 			t.apply(c)
 		}
+		maps.Copy(t.pos, read)
 		t.mu.Unlock()
 		clear(changes) // the values are the table's now; the slice must not keep them
 		if !t.isLoaded() && len(remaining) == 0 {

@@ -1,0 +1,105 @@
+package forward
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/egisz-gateway/egisz-gateway/gateway/config"
+	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+// asyncRegistry is a registry that answers on a callback; the test calls
+// none of it.
+type asyncRegistry struct{ Destination }
+
+func (asyncRegistry) Async() bool { return true }
+
+// A partition of РЭМД's documents moves to this instance while the table
+// has not yet read what the previous owner settled there. Until it has,
+// this instance must not settle the partition's documents: it would find
+// a document the previous owner registered still pending, and register
+// it a second time (TestForwardRebalanceRegistersEachOnce caught two
+// "registered" statuses for one document). And an instance losing a
+// partition returns from the revocation only once its settlements in
+// flight are committed, so that the next owner reads them.
+func TestSettlingWaitsForThePreviousOwnersWrites(t *testing.T) {
+	c := kafkatest.New(t)
+	ctx := kafkatest.Context(t, time.Minute)
+	cat := topics.Default().WithPrefix(c.Prefix)
+	pendingTopic := c.Prefix + topics.REMDPendingState
+	tp, _ := cat.Lookup(pendingTopic)
+	if _, err := c.Admin(t).CreateTopic(ctx, tp.Partitions, 1, nil, pendingTopic); err != nil {
+		t.Fatal(err)
+	}
+	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...)}
+	s, err := New(Config{
+		Registry: topics.RegistryREMD, Catalog: cat, Prefix: c.Prefix, InstanceID: "b",
+		Dest: config.Destination{Concurrency: 1}, ClientOpts: opts, Log: slog.New(slog.DiscardHandler),
+	}, asyncRegistry{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.eos.Close()
+	p := s.pending
+	defer p.close()
+
+	// The previous owner registered d-1, on partition 0.
+	entry, _ := json.Marshal(Entry{State: StateRegistered, Partition: 0, RegistryID: "16.62.26.11.000000001"})
+	if err := c.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner())).ProduceSync(ctx, &kgo.Record{Topic: pendingTopic, Partition: 0, Key: []byte("d-1"), Value: entry}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	s.onAssigned(ctx, map[string][]int32{s.topic: {0}})
+	for known := false; !known; {
+		p.hmu.Lock()
+		_, known = p.settleFrom[0]
+		p.hmu.Unlock()
+		if ctx.Err() != nil {
+			t.Fatal("the partition's offset was never learnt")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if p.owns(0) {
+		t.Fatal("settles partition 0's documents before its table read any of them")
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() { _ = p.table.Run(runCtx, opts) }()
+	for !p.owns(0) {
+		if ctx.Err() != nil {
+			t.Fatal("never settles partition 0's documents")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if e, ok := p.table.Get("d-1"); !ok || e.State != StateRegistered {
+		t.Errorf("settles partition 0's documents with d-1 %+v in its table, want registered", e)
+	}
+
+	// A settlement in flight holds the revocation back.
+	p.handover.RLock()
+	revoked := make(chan struct{})
+	go func() {
+		s.onRevoked(ctx, map[string][]int32{s.topic: {0}})
+		close(revoked)
+	}()
+	select {
+	case <-revoked:
+		t.Fatal("the revocation returned with a settlement in flight")
+	case <-time.After(200 * time.Millisecond):
+	}
+	if p.owns(0) {
+		t.Error("still settles partition 0 after losing it")
+	}
+	p.handover.RUnlock()
+	select {
+	case <-revoked:
+	case <-ctx.Done():
+		t.Fatal("the revocation never returned")
+	}
+}
