@@ -147,9 +147,24 @@ func written(d map[string]stageCounts) float64 {
 
 // sameWorkNote says what raw franz-go did per event beside what the
 // gateway's stages did.
+// and where its hops' transactions spent their time, to set beside the
+// stages' own (transactions).
 func sameWorkNote(p kafkatest.Pipeline, res kafkatest.PipelineResult, d map[string]stageCounts, events int) string {
-	return fmt.Sprintf("raw franz-go ran %d transactional hops and wrote %.2f records per event; the gateway's stages wrote %.2f",
+	note := fmt.Sprintf("raw franz-go ran %d transactional hops and wrote %.2f records per event; the gateway's stages wrote %.2f",
 		len(p.Hops), float64(res.Written)/float64(events), written(d)/float64(events))
+	var hops []string
+	for _, h := range p.Hops {
+		ph := res.Phases[h.Name]
+		if ph.Transactions == 0 {
+			continue
+		}
+		ms := func(d time.Duration) float64 { return d.Seconds() * 1000 / float64(ph.Transactions) }
+		hops = append(hops, fmt.Sprintf("%s %.0f ms writing, %.0f ending it", h.Name, ms(ph.Write), ms(ph.End)))
+	}
+	if len(hops) > 0 {
+		note += "; raw franz-go's transactions: " + strings.Join(hops, ", ")
+	}
+	return note
 }
 
 // warmUp runs raw franz-go through a normalize-like hop once before any

@@ -4,6 +4,9 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
 )
 
 // The raw pipeline beside a scenario must do the Kafka work the gateway's
@@ -83,5 +86,21 @@ func TestSameWorkFollowsTheStages(t *testing.T) {
 	}
 	if _, err := sameWork("x.", nil, map[string]stageCounts{"forward-iemk": {in: 5}}); err == nil || !strings.Contains(err.Error(), "normalize stage read nothing") {
 		t.Errorf("no normalize input: %v", err)
+	}
+}
+
+// The note sets raw franz-go's records per event and each hop's times
+// beside the stages' own.
+func TestSameWorkNote(t *testing.T) {
+	p := kafkatest.Pipeline{Hops: []kafkatest.Hop{{Name: "normalize"}, {Name: "forward-iemk"}, {Name: "idle"}}}
+	res := kafkatest.PipelineResult{Written: 4500, Phases: map[string]kafkatest.Phases{
+		"normalize":    {Transactions: 10, Write: 50 * time.Millisecond, End: 150 * time.Millisecond},
+		"forward-iemk": {Transactions: 4, Write: 8 * time.Millisecond, End: 80 * time.Millisecond},
+	}}
+	d := map[string]stageCounts{"normalize": {out: 3000}, "forward-iemk": {out: 1500}}
+	want := "raw franz-go ran 3 transactional hops and wrote 4.50 records per event; the gateway's stages wrote 4.50; " +
+		"raw franz-go's transactions: normalize 5 ms writing, 15 ending it, forward-iemk 2 ms writing, 20 ending it"
+	if got := sameWorkNote(p, res, d, 1000); got != want {
+		t.Errorf("note:\n%s\nwant\n%s", got, want)
 	}
 }

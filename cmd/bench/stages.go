@@ -15,8 +15,9 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// stageCounts are one stage's egisz_stage_* counters at a moment.
-type stageCounts struct{ committed, in, out float64 }
+// stageCounts are one stage's egisz_stage_* counters at a moment; work,
+// write and end are its seconds in each phase of its transactions.
+type stageCounts struct{ committed, in, out, work, write, end float64 }
 
 // scrapeStages reads every stage's committed transactions and records in
 // from the gateway's /metrics.
@@ -56,6 +57,9 @@ func parseStages(r io.Reader) (map[string]stageCounts, error) {
 	each("egisz_stage_transactions_total", "result", "committed", func(c *stageCounts, v float64) { c.committed = v })
 	each("egisz_stage_records_total", "direction", "in", func(c *stageCounts, v float64) { c.in = v })
 	each("egisz_stage_records_total", "direction", "out", func(c *stageCounts, v float64) { c.out = v })
+	each("egisz_stage_seconds_total", "phase", "work", func(c *stageCounts, v float64) { c.work = v })
+	each("egisz_stage_seconds_total", "phase", "write", func(c *stageCounts, v float64) { c.write = v })
+	each("egisz_stage_seconds_total", "phase", "end", func(c *stageCounts, v float64) { c.end = v })
 	return out, nil
 }
 
@@ -73,15 +77,17 @@ func delta(before, after map[string]stageCounts) map[string]stageCounts {
 	out := map[string]stageCounts{}
 	for name, a := range after {
 		b := before[name]
-		out[name] = stageCounts{committed: a.committed - b.committed, in: a.in - b.in, out: a.out - b.out}
+		out[name] = stageCounts{committed: a.committed - b.committed, in: a.in - b.in, out: a.out - b.out,
+			work: a.work - b.work, write: a.write - b.write, end: a.end - b.end}
 	}
 	return out
 }
 
 // transactions says, for the main stages, how many transactions a second
-// each committed over a stretch (moved: its delta) and how many records
-// one held on average: large batches are throughput, and each is a wait
-// for the records in it.
+// each committed over a stretch (moved: its delta), how many records one
+// held on average, and where its time went: large batches are
+// throughput, and each is a wait for the records in it. The phases are
+// of every transaction, aborted ones included.
 func transactions(moved map[string]stageCounts, over time.Duration) string {
 	var parts []string
 	for _, stage := range slices.Sorted(maps.Keys(moved)) {
@@ -92,7 +98,12 @@ func transactions(moved map[string]stageCounts, over time.Duration) string {
 		if c.committed <= 0 {
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s %.1f a second of %.0f records each", stage, c.committed/over.Seconds(), c.in/c.committed))
+		part := fmt.Sprintf("%s %.1f a second of %.0f records each", stage, c.committed/over.Seconds(), c.in/c.committed)
+		if c.work+c.write+c.end > 0 {
+			ms := func(s float64) float64 { return s * 1000 / c.committed }
+			part += fmt.Sprintf(" (%.0f ms of work, %.0f writing, %.0f ending it)", ms(c.work), ms(c.write), ms(c.end))
+		}
+		parts = append(parts, part)
 	}
 	if len(parts) == 0 {
 		return ""

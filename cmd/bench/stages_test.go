@@ -15,6 +15,9 @@ egisz_stage_transactions_total{result="committed",stage="retry-iemk-30s"} 0
 egisz_stage_records_total{direction="in",stage="forward-iemk"} 1000
 egisz_stage_records_total{direction="in",stage="normalize"} 4000
 egisz_stage_records_total{direction="out",stage="normalize"} 13000
+egisz_stage_seconds_total{phase="work",stage="normalize"} 1.5
+egisz_stage_seconds_total{phase="write",stage="normalize"} 0.5
+egisz_stage_seconds_total{phase="end",stage="normalize"} 2
 egisz_forward_outcomes_total{outcome="registered",registry="iemk"} 900
 `
 
@@ -23,7 +26,7 @@ func TestParseStages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]stageCounts{"normalize": {20, 4000, 13000}, "forward-iemk": {10, 1000, 0}, "retry-iemk-30s": {0, 0, 0}}
+	want := map[string]stageCounts{"normalize": {20, 4000, 13000, 1.5, 0.5, 2}, "forward-iemk": {10, 1000, 0, 0, 0, 0}, "retry-iemk-30s": {}}
 	if len(got) != len(want) {
 		t.Fatalf("stages %v, want %v", got, want)
 	}
@@ -38,16 +41,18 @@ func TestParseStages(t *testing.T) {
 }
 
 func TestTransactions(t *testing.T) {
-	before := map[string]stageCounts{"normalize": {20, 4000, 0}, "forward-iemk": {10, 1000, 0}}
+	before := map[string]stageCounts{"normalize": {committed: 20, in: 4000}, "forward-iemk": {committed: 10, in: 1000}}
 	for _, tc := range []struct {
 		name  string
 		after map[string]stageCounts
 		want  string
 	}{
-		{"both moved", map[string]stageCounts{"normalize": {40, 34000, 0}, "forward-iemk": {20, 6000, 0}, "retry-iemk-30s": {3, 3, 0}},
+		{"both moved", map[string]stageCounts{"normalize": {committed: 40, in: 34000}, "forward-iemk": {committed: 20, in: 6000}, "retry-iemk-30s": {committed: 3, in: 3}},
 			"stage transactions: forward-iemk 1.0 a second of 500 records each, normalize 2.0 a second of 1500 records each"},
-		{"one idle", map[string]stageCounts{"normalize": {30, 5000, 0}, "forward-iemk": {10, 1000, 0}},
+		{"one idle", map[string]stageCounts{"normalize": {committed: 30, in: 5000}, "forward-iemk": {committed: 10, in: 1000}},
 			"stage transactions: normalize 1.0 a second of 100 records each"},
+		{"with phases", map[string]stageCounts{"normalize": {committed: 30, in: 5000, work: 0.25, write: 0.1, end: 0.6}, "forward-iemk": {committed: 10, in: 1000}},
+			"stage transactions: normalize 1.0 a second of 100 records each (25 ms of work, 10 writing, 60 ending it)"},
 		{"none moved", before, ""},
 	} {
 		if got := transactions(delta(before, tc.after), 10*time.Second); got != tc.want {

@@ -3,6 +3,8 @@ package eos
 import (
 	"maps"
 	"slices"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -17,6 +19,7 @@ type Collector struct {
 	stages map[string]*Stats
 	txns   *prometheus.Desc
 	recs   *prometheus.Desc
+	phases *prometheus.Desc
 }
 
 // NewCollector collects the stages' counters, by stage name.
@@ -27,6 +30,9 @@ func NewCollector(stages map[string]*Stats) *Collector {
 			"Kafka transactions of an exactly-once stage, by result (committed, aborted).", []string{"stage", "result"}, nil),
 		recs: prometheus.NewDesc("egisz_stage_records_total",
 			"Records consumed (in) and produced (out) in a stage's committed transactions.", []string{"stage", "direction"}, nil),
+		phases: prometheus.NewDesc("egisz_stage_seconds_total",
+			"Time a stage's transactions spent in each phase: work (decoding, deciding, registry calls), write (until every record is acknowledged), end (offsets and commit or abort). Over egisz_stage_transactions_total, the mean of each.",
+			[]string{"stage", "phase"}, nil),
 	}
 }
 
@@ -34,6 +40,7 @@ func NewCollector(stages map[string]*Stats) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.txns
 	ch <- c.recs
+	ch <- c.phases
 }
 
 // Collect implements prometheus.Collector.
@@ -44,5 +51,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.txns, prometheus.CounterValue, float64(s.Aborted.Load()), n, "aborted")
 		ch <- prometheus.MustNewConstMetric(c.recs, prometheus.CounterValue, float64(s.In.Load()), n, "in")
 		ch <- prometheus.MustNewConstMetric(c.recs, prometheus.CounterValue, float64(s.Out.Load()), n, "out")
+		for phase, d := range map[string]*atomic.Int64{"work": &s.Work, "write": &s.Write, "end": &s.End} {
+			ch <- prometheus.MustNewConstMetric(c.phases, prometheus.CounterValue, time.Duration(d.Load()).Seconds(), n, phase)
+		}
 	}
 }

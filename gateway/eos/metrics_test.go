@@ -3,6 +3,7 @@ package eos
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -16,6 +17,10 @@ func TestCollectorExposesEachStagesCounters(t *testing.T) {
 	forward.Committed.Add(7)
 	forward.In.Add(700)
 	forward.Out.Add(1400)
+	normalize.Work.Add(int64(1500 * time.Millisecond))
+	normalize.Write.Add(int64(250 * time.Millisecond))
+	normalize.End.Add(int64(2 * time.Second))
+	forward.Work.Add(int64(time.Minute))
 	c := NewCollector(map[string]*Stats{"normalize": normalize, "forward-iemk": forward})
 	want := `
 # HELP egisz_stage_records_total Records consumed (in) and produced (out) in a stage's committed transactions.
@@ -24,6 +29,14 @@ egisz_stage_records_total{direction="in",stage="forward-iemk"} 700
 egisz_stage_records_total{direction="in",stage="normalize"} 1200
 egisz_stage_records_total{direction="out",stage="forward-iemk"} 1400
 egisz_stage_records_total{direction="out",stage="normalize"} 3100
+# HELP egisz_stage_seconds_total Time a stage's transactions spent in each phase: work (decoding, deciding, registry calls), write (until every record is acknowledged), end (offsets and commit or abort). Over egisz_stage_transactions_total, the mean of each.
+# TYPE egisz_stage_seconds_total counter
+egisz_stage_seconds_total{phase="end",stage="forward-iemk"} 0
+egisz_stage_seconds_total{phase="end",stage="normalize"} 2
+egisz_stage_seconds_total{phase="work",stage="forward-iemk"} 60
+egisz_stage_seconds_total{phase="work",stage="normalize"} 1.5
+egisz_stage_seconds_total{phase="write",stage="forward-iemk"} 0
+egisz_stage_seconds_total{phase="write",stage="normalize"} 0.25
 # HELP egisz_stage_transactions_total Kafka transactions of an exactly-once stage, by result (committed, aborted).
 # TYPE egisz_stage_transactions_total counter
 egisz_stage_transactions_total{result="aborted",stage="forward-iemk"} 0

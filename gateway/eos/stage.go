@@ -108,6 +108,18 @@ type Stats struct {
 	Aborted   atomic.Int64 // transactions aborted (rebalance, error)
 	In        atomic.Int64 // input records in committed transactions
 	Out       atomic.Int64 // output records in committed transactions
+	// Time spent in each phase of every transaction, in nanoseconds: the
+	// stage's own work on the records (decoding, deciding, registry
+	// calls), writing its output until every record is acknowledged, and
+	// ending the transaction (offsets and the commit or abort).
+	Work, Write, End atomic.Int64
+}
+
+// timed adds the time since *from to d and moves *from to now.
+func timed(d *atomic.Int64, from *time.Time) {
+	now := time.Now()
+	d.Add(int64(now.Sub(*from)))
+	*from = now
 }
 
 // Stage is a running exactly-once loop.
@@ -253,6 +265,7 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) error
 		prodMu   sync.Mutex
 		prodErr  error
 		produced int
+		phase    = time.Now()
 	)
 	if p, ok := s.tr.(Preparer); ok {
 		p.Prepare(ctx, fetches.Records())
@@ -274,6 +287,7 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) error
 			trErr = fmt.Errorf("tick: %w", err)
 		}
 	}
+	timed(&s.Stats.Work, &phase)
 	if trErr == nil {
 		for i, r := range out.recs {
 			promise := out.promises[i]
@@ -302,6 +316,7 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) error
 		trErr = fmt.Errorf("produce: %w", prodErr)
 	}
 	prodMu.Unlock()
+	timed(&s.Stats.Write, &phase)
 
 	try := kgo.TryCommit
 	if trErr != nil {
@@ -309,6 +324,7 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) error
 		s.cfg.Log.Warn("aborting batch; it will be read again", "stage", s.cfg.Name, "err", trErr)
 	}
 	committed, err := s.sess.End(ctx, try)
+	timed(&s.Stats.End, &phase)
 	if txn, ok := s.tr.(Transactional); ok {
 		if committed {
 			txn.Committed()

@@ -258,3 +258,53 @@ func TestTicksAndRecordsInterleave(t *testing.T) {
 		}
 	}
 }
+
+// slowPreparer is a copier whose work on each batch takes delay.
+type slowPreparer struct {
+	copier
+	delay time.Duration
+}
+
+func (s *slowPreparer) Prepare(context.Context, []*kgo.Record) { time.Sleep(s.delay) }
+
+// egisz_stage_seconds_total: each transaction's time is split between the
+// stage's own work, writing, and ending it, and the split adds up.
+func TestStageTimesEachPhase(t *testing.T) {
+	kc := kafkatest.New(t)
+	ctx := kafkatest.Context(t, time.Minute)
+	in, out := kc.Name("in"), kc.Name("out")
+	createTopics(t, ctx, kc.Admin(t), 2, -1, in, out)
+	const n, delay = 2000, 20 * time.Millisecond
+	produceN(t, ctx, kc.Client(t, kgo.ProducerLinger(5*time.Millisecond)), in, n, 100)
+	s, err := eos.New(eos.Config{
+		Name: "copy", Group: kc.Name("copy"), Input: []string{in}, TransactionalID: kc.Name("copy-1"),
+		ClientOpts: []kgo.Opt{kgo.SeedBrokers(kc.Brokers...)}, MaxBatch: 200, Log: quietLog(),
+	}, &slowPreparer{copier: copier{to: out}, delay: delay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- s.Run(runCtx) }()
+	for s.Stats.In.Load() < n && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	took := time.Since(start)
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	txns := s.Stats.Committed.Load() + s.Stats.Aborted.Load()
+	work, write, end := time.Duration(s.Stats.Work.Load()), time.Duration(s.Stats.Write.Load()), time.Duration(s.Stats.End.Load())
+	t.Logf("%d transactions in %s: work %s, write %s, end %s", txns, took.Round(time.Millisecond), work, write, end)
+	if txns == 0 || work < time.Duration(txns)*delay {
+		t.Errorf("work %s over %d transactions, each of which took %s of work", work, txns, delay)
+	}
+	if write <= 0 || end <= 0 {
+		t.Errorf("write %s, end %s: every transaction writes and ends", write, end)
+	}
+	if sum := work + write + end; sum > took {
+		t.Errorf("the phases add up to %s, more than the %s the stage ran", sum, took)
+	}
+}

@@ -140,10 +140,14 @@ func (w *txWriter) commit(ctx context.Context, batch []txRequest) error {
 		}
 	}
 	// EndTransaction does not flush: the records must be acknowledged first.
+	phase := time.Now()
 	flushErr := w.cl.Flush(ctx)
 	mu.Lock()
 	err := errors.Join(flushErr, produceErr)
 	mu.Unlock()
+	w.stats.Write.Add(int64(time.Since(phase)))
+	phase = time.Now()
+	defer func() { w.stats.End.Add(int64(time.Since(phase))) }()
 	if err != nil {
 		if abortErr := w.cl.AbortBufferedRecords(ctx); abortErr != nil {
 			err = errors.Join(err, abortErr)

@@ -78,6 +78,8 @@ type PipelineResult struct {
 	Latency map[string][]time.Duration
 	// Written is how many records the hops wrote in all.
 	Written int
+	// Phases are where each hop's transactions spent their time, by hop.
+	Phases map[string]Phases
 }
 
 const (
@@ -185,13 +187,14 @@ func (p Pipeline) Run(ctx context.Context, feed Feed) (PipelineResult, error) {
 		joined  sync.WaitGroup
 		done    sync.WaitGroup
 		written atomic.Int64
+		phases  = make([]Phases, len(p.Hops)) // each written by its hop's goroutine alone
 	)
 	for h, hop := range p.Hops {
 		joined.Add(1)
 		done.Add(1)
 		go func() {
 			defer done.Done()
-			if err := p.runHop(ctx, hop, reads[h], joined.Done, &written); err != nil {
+			if err := p.runHop(ctx, hop, reads[h], joined.Done, &written, &phases[h]); err != nil {
 				cancel(fmt.Errorf("hop %s: %w", hop.Name, err))
 			}
 		}()
@@ -247,6 +250,10 @@ func (p Pipeline) Run(ctx context.Context, feed Feed) (PipelineResult, error) {
 	}
 	res.Took = time.Since(start)
 	res.Written = int(written.Load())
+	res.Phases = map[string]Phases{}
+	for h, hop := range p.Hops {
+		res.Phases[hop.Name] = phases[h]
+	}
 	return res, nil
 }
 
@@ -313,7 +320,7 @@ func (p Pipeline) produce(ctx context.Context, cl *kgo.Client, feed Feed, fail c
 
 // runHop runs one hop until it has committed want records read, calling
 // joined once it has its producer id and its group has assigned it partitions.
-func (p Pipeline) runHop(ctx context.Context, hop Hop, want int64, joined func(), written *atomic.Int64) error {
+func (p Pipeline) runHop(ctx context.Context, hop Hop, want int64, joined func(), written *atomic.Int64, ph *Phases) error {
 	var once, assignOnce sync.Once
 	assigned := make(chan struct{})
 	group := p.Prefix + hop.Name
@@ -368,7 +375,7 @@ func (p Pipeline) runHop(ctx context.Context, hop Hop, want int64, joined func()
 						}})
 				}
 			}
-		})
+		}, ph)
 		if err != nil {
 			return err
 		}

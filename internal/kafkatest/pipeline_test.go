@@ -105,6 +105,13 @@ func TestPipelineMovesEveryRecord(t *testing.T) {
 	if got := len(res.Latency["second"]); got == 0 || got >= 600 {
 		t.Errorf("%d latencies of the second hop, want fewer than its 600 records but some", got)
 	}
+	// Each hop's transactions are timed, and took no more than the run.
+	for _, hop := range []string{"first", "second"} {
+		ph := res.Phases[hop]
+		if ph.Transactions == 0 || ph.Write <= 0 || ph.End <= 0 || ph.Write+ph.End > time.Since(start) {
+			t.Errorf("hop %s: %+v, want transactions timed within the %s of the run", hop, ph, time.Since(start))
+		}
+	}
 	// Fed at 1000 a second, 400 records cannot all be through in less than 0.4 s.
 	if res.Took < 400*time.Millisecond || res.Took > time.Since(start) {
 		t.Errorf("took %s, not between 0.4 s and the %s the run took", res.Took, time.Since(start))

@@ -51,7 +51,7 @@ func RawTransactCopy(ctx context.Context, brokers []string, group, in, out strin
 		// long a record took from its first produce.
 		committed, _, err := transact(ctx, sess, fs, func(r *kgo.Record, emit func(*kgo.Record)) {
 			emit(&kgo.Record{Topic: out, Key: r.Key, Value: r.Value, Headers: r.Headers, Timestamp: r.Timestamp})
-		})
+		}, nil)
 		if err != nil {
 			return 0, fmt.Errorf("raw copy: %w", err)
 		}
@@ -90,7 +90,21 @@ func ensureLike(ctx context.Context, adm *kadm.Client, in, out string) error {
 // together. A failed produce aborts it and returns the produce's error: a
 // raw figure must not count work that was not done. It returns whether it
 // committed and how many records it wrote then.
-func transact(ctx context.Context, sess *kgo.GroupTransactSession, fs kgo.Fetches, out func(r *kgo.Record, emit func(*kgo.Record))) (committed bool, written int64, err error) {
+// Phases are where a hop's transactions spent their time, as the
+// gateway's egisz_stage_seconds_total says of its stages.
+type Phases struct {
+	Transactions int
+	Write        time.Duration // until every record is acknowledged
+	End          time.Duration // offsets and the commit
+}
+
+// transact runs one transaction of the records fs holds, writing what out
+// emits for each, and adds its times to ph unless ph is nil.
+func transact(ctx context.Context, sess *kgo.GroupTransactSession, fs kgo.Fetches, out func(r *kgo.Record, emit func(*kgo.Record)), ph *Phases) (committed bool, written int64, err error) {
+	if ph == nil {
+		ph = &Phases{}
+	}
+	ph.Transactions++
 	if err := sess.Begin(); err != nil {
 		return false, 0, fmt.Errorf("begin: %w", err)
 	}
@@ -109,9 +123,13 @@ func transact(ctx context.Context, sess *kgo.GroupTransactSession, fs kgo.Fetche
 		})
 	}
 	fs.EachRecord(func(r *kgo.Record) { out(r, emit) })
+	phase := time.Now()
 	if err := sess.Client().Flush(ctx); err != nil {
 		return false, 0, fmt.Errorf("flush: %w", err)
 	}
+	ph.Write += time.Since(phase)
+	phase = time.Now()
+	defer func() { ph.End += time.Since(phase) }()
 	mu.Lock()
 	failed := prodErr
 	mu.Unlock()
