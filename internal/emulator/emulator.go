@@ -124,15 +124,22 @@ type Emulator struct {
 	callback string // default РЭМД callback URL
 }
 
+// callbackConns bounds the connections callbacks use at once.
+const callbackConns = 256
+
 // callbackClient keeps connections to the gateway open between callbacks,
 // as many as callbacks run at once: with the default two idle connections
 // a host, every callback beyond two in flight dialed a new connection and
 // closed it after, and the bench measured the gateway accepting and
 // closing connections (about a tenth of its HTTP cost) rather than
-// taking results.
+// taking results. The connections are bounded too, as a registry's
+// callback workers are: a forward batch of a thousand РЭМД documents
+// started a thousand callbacks at once, and each beyond the idle pool
+// dialed a connection and closed it (12% of the bench process's CPU,
+// and the gateway's to accept them); now they wait for one.
 func callbackClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 256, 256
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost, tr.MaxConnsPerHost = callbackConns, callbackConns, callbackConns
 	return &http.Client{Timeout: 10 * time.Second, Transport: tr}
 }
 

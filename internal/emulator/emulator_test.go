@@ -208,56 +208,66 @@ func TestResendsAreCountedApart(t *testing.T) {
 
 // TestCallbacksReuseConnections: callbacks that overlap are sent over
 // connections kept open, not a new connection each, as a busy gateway
-// would otherwise spend its time accepting and closing them.
+// would otherwise spend its time accepting and closing them; and a burst
+// of more callbacks than callbackConns waits for a connection instead of
+// dialing one for each.
 func TestCallbacksReuseConnections(t *testing.T) {
-	const rounds, perRound = 4, 32
-	var mu sync.Mutex
-	dialed, got := 0, 0
-	cb := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(20 * time.Millisecond) // so that a round's callbacks overlap
-		mu.Lock()
-		got++
-		mu.Unlock()
-	}))
-	cb.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			mu.Lock()
-			dialed++
-			mu.Unlock()
-		}
-	}
-	cb.Start()
-	t.Cleanup(cb.Close)
-	_, srv := start(t, cb.URL)
-	for round := range rounds {
-		var wg sync.WaitGroup
-		for i := range perRound {
-			wg.Go(func() {
-				uid := fmt.Sprintf("00000000-0000-4000-8000-%012d", round*perRound+i)
-				if code, a, _ := post(t, srv.URL+"/remd/registerDocument", "ce-"+uid, doc(uid, "11223344595")); code != 200 {
-					t.Errorf("document %s: %d %+v", uid, code, a)
+	for _, tc := range []struct {
+		name             string
+		rounds, perRound int
+		maxConns         int
+	}{
+		{"rounds that overlap", 4, 32, 2 * 32},
+		{"a burst beyond the bound", 2, 2 * callbackConns, callbackConns},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			dialed, got := 0, 0
+			cb := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				time.Sleep(20 * time.Millisecond) // so that a round's callbacks overlap
+				mu.Lock()
+				got++
+				mu.Unlock()
+			}))
+			cb.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				if s == http.StateNew {
+					mu.Lock()
+					dialed++
+					mu.Unlock()
 				}
-			})
-		}
-		wg.Wait()
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-			mu.Lock()
-			n := got
-			mu.Unlock()
-			if n >= (round+1)*perRound {
-				break
 			}
-		}
+			cb.Start()
+			t.Cleanup(cb.Close)
+			_, srv := start(t, cb.URL)
+			for round := range tc.rounds {
+				var wg sync.WaitGroup
+				for i := range tc.perRound {
+					wg.Go(func() {
+						uid := fmt.Sprintf("00000000-0000-4000-8000-%012d", round*tc.perRound+i)
+						if code, a, _ := post(t, srv.URL+"/remd/registerDocument", "ce-"+uid, doc(uid, "11223344595")); code != 200 {
+							t.Errorf("document %s: %d %+v", uid, code, a)
+						}
+					})
+				}
+				wg.Wait()
+				for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+					mu.Lock()
+					n := got
+					mu.Unlock()
+					if n >= (round+1)*tc.perRound {
+						break
+					}
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if got != tc.rounds*tc.perRound {
+				t.Fatalf("%d callbacks arrived, want %d", got, tc.rounds*tc.perRound)
+			}
+			if dialed > tc.maxConns {
+				t.Errorf("%d callbacks opened %d connections; want at most %d", got, dialed, tc.maxConns)
+			}
+			t.Logf("%d callbacks over %d connections", got, dialed)
+		})
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if got != rounds*perRound {
-		t.Fatalf("%d callbacks arrived, want %d", got, rounds*perRound)
-	}
-	// A round needs at most perRound connections at once; later rounds
-	// reuse them. Without kept connections nearly every callback dials.
-	if dialed > 2*perRound {
-		t.Errorf("%d callbacks opened %d connections; want at most %d (connections kept between callbacks)", got, dialed, 2*perRound)
-	}
-	t.Logf("%d callbacks over %d connections", got, dialed)
 }
