@@ -39,8 +39,10 @@ type Table[V any] struct {
 	loaded  chan struct{}              // closed once the feed is read up to where it stood at start
 	skipped atomic.Int64
 	applied atomic.Int64
-	// pos is, by partition, the offset after the last record read.
-	pos map[int32]int64
+	// pos is, by partition, the offset after the last record applied. It
+	// has a lock of its own, so that Position may be called from Range's f.
+	posMu sync.Mutex
+	pos   map[int32]int64
 }
 
 // New returns an empty table over topic.
@@ -132,7 +134,8 @@ func (t *Table[V]) Put(k string, v V, deleted bool) {
 }
 
 // Range calls f for every key until f returns false. The table is locked
-// meanwhile: f must not call back into it.
+// meanwhile: f must not call back into it (Position excepted), or a
+// writer waiting for the lock holds the second read lock back forever.
 func (t *Table[V]) Range(f func(k string, v V) bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -163,10 +166,11 @@ func (t *Table[V]) Ready() error {
 
 // Position is the offset after the last record, control records
 // included, that the table has read from partition p of its feed, and
-// applied: every record before it is in the table. 0 before any.
+// applied: every record before it is in the table. 0 before any. Unlike
+// the table's other methods it may be called from Range's f.
 func (t *Table[V]) Position(p int32) int64 {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
+	t.posMu.Lock()
+	defer t.posMu.Unlock()
 	return t.pos[p]
 }
 
@@ -243,8 +247,12 @@ func (t *Table[V]) Run(ctx context.Context, opts []kgo.Opt) error {
 		for _, c := range changes {
 			t.apply(c)
 		}
-		maps.Copy(t.pos, read)
 		t.mu.Unlock()
+		// After the records are applied: a reader told a position finds
+		// every record before it in the table.
+		t.posMu.Lock()
+		maps.Copy(t.pos, read)
+		t.posMu.Unlock()
 		clear(changes) // the values are the table's now; the slice must not keep them
 		if !t.isLoaded() && len(remaining) == 0 {
 			t.markLoaded()

@@ -124,3 +124,37 @@ func TestLoadedClosesOnceLoaded(t *testing.T) {
 		t.Fatalf("not ready once loaded: %v", err)
 	}
 }
+
+// Position is asked from inside Range (the РЭМД sweep asks, of every
+// pending document, whether its partition is caught up) while the feed
+// waits to apply records. Taking the table's read lock a second time
+// there waited behind the feed's write lock, which waited for the first:
+// the table stopped, and with it every callback (a bench run's РЭМД
+// registrations stopped at a third).
+func TestPositionFromInsideRange(t *testing.T) {
+	tb := newStringTable()
+	tb.Put("k", "v", false)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tb.Range(func(string, string) bool {
+			writing := make(chan struct{})
+			go func() {
+				close(writing)
+				tb.Put("other", "v", false) // waits for Range's read lock
+			}()
+			<-writing
+			time.Sleep(50 * time.Millisecond) // the writer is waiting now
+			_ = tb.Position(0)
+			return false
+		})
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Position inside Range, with a writer waiting, never returned")
+	}
+	if _, ok := tb.Get("other"); !ok {
+		t.Error("the writer's Put was lost")
+	}
+}
