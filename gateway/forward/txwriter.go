@@ -179,7 +179,8 @@ func (w *txWriter) abort(ctx context.Context) error {
 	return nil
 }
 
-// renew replaces the client, which why made unusable.
+// renew replaces the client with a new one of the same transactional id;
+// why is the error that made the old one unusable, for the log.
 func (w *txWriter) renew(why error) error {
 	cl, err := kgo.NewClient(w.opts...)
 	if err != nil {
