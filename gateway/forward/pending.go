@@ -121,7 +121,8 @@ type Pending struct {
 	// instance's settlements are committed before the group moves on and
 	// the next owner's table can read them.
 	handover sync.RWMutex
-	hmu      sync.Mutex
+	// hmu guards settleFrom and assignments.
+	hmu sync.Mutex
 	// settleFrom is, by partition this instance was given, the pending
 	// topic's last stable offset at that moment: the partition's
 	// documents are settled here once the table has read that far, past
