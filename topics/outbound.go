@@ -2,9 +2,8 @@ package topics
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
-
-	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 )
 
 // SplitOutbound reads an outbound record's value: the envelope decoded,

@@ -27,14 +27,7 @@ func TestTxWriterCountsItsTransactions(t *testing.T) {
 	if _, err := c.Admin(t).CreateTopic(ctx, 1, 1, nil, topic); err != nil {
 		t.Fatal(err)
 	}
-	w, err := newTxWriter([]kgo.Opt{kgo.SeedBrokers(c.Brokers...), kgo.ProducerBatchMaxBytes(2000)}, c.Name("writer"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.close()
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	go func() { _ = w.run(runCtx) }()
+	w := runTxWriter(t, ctx, []kgo.Opt{kgo.SeedBrokers(c.Brokers...), kgo.ProducerBatchMaxBytes(2000)}, c.Name("writer"))
 
 	rec := func(size int) *kgo.Record { return &kgo.Record{Topic: topic, Value: make([]byte, size)} }
 	var wg sync.WaitGroup
@@ -124,14 +117,7 @@ func TestTxWriterRecoversFromAnUnconfirmedCommit(t *testing.T) {
 			if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, nil, topic); err != nil {
 				t.Fatal(err)
 			}
-			w, err := newTxWriter(seed, "writer", slog.New(slog.DiscardHandler))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.close()
-			runCtx, stop := context.WithCancel(ctx)
-			defer stop()
-			go func() { _ = w.run(runCtx) }()
+			w := runTxWriter(t, ctx, seed, "writer")
 			write := func(v string) error {
 				return w.write(ctx, []*kgo.Record{{Topic: topic, Value: []byte(v)}})
 			}
@@ -159,6 +145,27 @@ func TestTxWriterRecoversFromAnUnconfirmedCommit(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runTxWriter starts a writer of txnID that runs until the test ends.
+func runTxWriter(t *testing.T, ctx context.Context, opts []kgo.Opt, txnID string) *txWriter {
+	t.Helper()
+	w, err := newTxWriter(opts, txnID, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		_ = w.run(runCtx)
+	}()
+	t.Cleanup(func() {
+		stop()
+		<-stopped
+		w.close()
+	})
+	return w
 }
 
 // failOnce answers the next request of key with what answer makes of it.

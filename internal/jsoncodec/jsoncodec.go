@@ -9,6 +9,10 @@
 // errors quote the input, which may be personal data, and the standard
 // library's errors (an offset, a field, a kind of value) are the ones
 // senders read in rejection texts. Its answer stands either way.
+//
+// It imports nothing of ours, so adapters and gateway may use it. topics
+// does not: the contracts import nothing of ours (DESIGN.md §1), and its
+// SplitOutbound decodes only an envelope's head.
 package jsoncodec
 
 import (
