@@ -3,6 +3,8 @@ package topics
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 )
 
 func TestSplitOutboundMatchesTheFullDecode(t *testing.T) {
@@ -21,29 +23,36 @@ func TestSplitOutboundMatchesTheFullDecode(t *testing.T) {
 		{"event first (another writer)", `{"event":` + payload + `,"kind":"document","patient_key":"11223344595","dedup_key":"k|\"quoted\",event","version":3,"update":true,"source":"1.2.643.5.1.13.13.12.1.42.202","received_at":"2026-11-22T10:00:00Z"}`},
 		{"spaces", `{ "kind":"document","patient_key":"11223344595","dedup_key":"k|\"quoted\",event","version":3,"update":true,"source":"1.2.643.5.1.13.13.12.1.42.202","received_at":"2026-11-22T10:00:00Z","event": ` + payload + ` }`},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ev, raw, err := SplitOutbound([]byte(tc.value))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got, want any
-			if err := json.Unmarshal(raw, &got); err != nil {
-				t.Fatalf("event %q: %v", raw, err)
-			}
-			_ = json.Unmarshal([]byte(payload), &want)
-			if gb, _ := json.Marshal(got); string(gb) != mustJSON(want) {
-				t.Fatalf("event %s, want %s", gb, mustJSON(want))
-			}
-			ev.Event = nil
-			env2 := env
-			env2.Event = nil
-			if ev != env2 {
-				t.Fatalf("envelope %+v, want %+v", ev, env2)
-			}
-		})
+		for codec, unmarshal := range map[string]func([]byte, any) error{"encoding/json": json.Unmarshal, "jsoncodec": jsoncodec.Unmarshal} {
+			t.Run(tc.name+"/"+codec, func(t *testing.T) {
+				ev, raw, err := SplitOutboundWith([]byte(tc.value), unmarshal)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got, want any
+				if err := json.Unmarshal(raw, &got); err != nil {
+					t.Fatalf("event %q: %v", raw, err)
+				}
+				_ = json.Unmarshal([]byte(payload), &want)
+				if gb, _ := json.Marshal(got); string(gb) != mustJSON(want) {
+					t.Fatalf("event %s, want %s", gb, mustJSON(want))
+				}
+				ev.Event = nil
+				env2 := env
+				env2.Event = nil
+				if ev != env2 {
+					t.Fatalf("envelope %+v, want %+v", ev, env2)
+				}
+			})
+		}
 	}
-	if _, _, err := SplitOutbound([]byte(`{"kind":`)); err == nil {
-		t.Fatal("a broken value decoded")
+	for _, broken := range []string{`{"kind":`, `{"kind":"document","version":"3","event":{}}`} {
+		if _, _, err := SplitOutboundWith([]byte(broken), jsoncodec.Unmarshal); err == nil {
+			t.Fatalf("%s decoded", broken)
+		}
+		if _, _, err := SplitOutbound([]byte(broken)); err == nil {
+			t.Fatalf("%s decoded", broken)
+		}
 	}
 }
 

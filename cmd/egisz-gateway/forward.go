@@ -9,6 +9,7 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/gateway/app"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/forward"
+	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -24,7 +25,7 @@ func newRegistry(name topics.Registry) registry {
 }
 
 func (r registry) Build(value []byte, ceID, callbackURL string) (forward.Call, error) {
-	ev, _, err := topics.SplitOutbound(value)
+	ev, _, err := topics.SplitOutboundWith(value, json.Unmarshal)
 	if err != nil {
 		return forward.Call{}, err
 	}

@@ -51,7 +51,7 @@ func (s *Stage) seqOf(r *kgo.Record) int64 {
 // case, document, prescription), or the whole patient by configuration.
 func (s *Stage) orderKey(r *kgo.Record) string {
 	if !s.cfg.OrderByPatient {
-		if ev, _, err := topics.SplitOutbound(r.Value); err == nil && ev.DedupKey != "" {
+		if ev, _, err := topics.SplitOutboundWith(r.Value, json.Unmarshal); err == nil && ev.DedupKey != "" {
 			return ev.DedupKey
 		}
 	}

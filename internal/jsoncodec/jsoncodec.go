@@ -12,7 +12,8 @@
 //
 // It imports nothing of ours, so adapters and gateway may use it. topics
 // does not: the contracts import nothing of ours (DESIGN.md §1), and its
-// SplitOutbound decodes only an envelope's head.
+// SplitOutbound (which the forward stages call with this codec, through
+// SplitOutboundWith) keeps encoding/json for everyone else.
 package jsoncodec
 
 import (
