@@ -20,6 +20,7 @@ type Collector struct {
 	txns   *prometheus.Desc
 	recs   *prometheus.Desc
 	phases *prometheus.Desc
+	renews *prometheus.Desc
 }
 
 // NewCollector collects the stages' counters, by stage name.
@@ -33,6 +34,9 @@ func NewCollector(stages map[string]*Stats) *Collector {
 		phases: prometheus.NewDesc("egisz_stage_seconds_total",
 			"Time a stage's transactions spent in each phase: work (decoding, deciding, registry calls), write (until every record is acknowledged), end (offsets and commit or abort). Over egisz_stage_transactions_total, the mean of each.",
 			[]string{"stage", "phase"}, nil),
+		renews: prometheus.NewDesc("egisz_stage_sessions_renewed_total",
+			"Transactional sessions a stage replaced after a transaction could not be begun or ended (the coordinator went away mid-commit, say): the stage went on, as a restart would have, without one.",
+			[]string{"stage"}, nil),
 	}
 }
 
@@ -41,6 +45,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.txns
 	ch <- c.recs
 	ch <- c.phases
+	ch <- c.renews
 }
 
 // Collect implements prometheus.Collector.
@@ -51,6 +56,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.txns, prometheus.CounterValue, float64(s.Aborted.Load()), n, "aborted")
 		ch <- prometheus.MustNewConstMetric(c.recs, prometheus.CounterValue, float64(s.In.Load()), n, "in")
 		ch <- prometheus.MustNewConstMetric(c.recs, prometheus.CounterValue, float64(s.Out.Load()), n, "out")
+		ch <- prometheus.MustNewConstMetric(c.renews, prometheus.CounterValue, float64(s.Renewed.Load()), n)
 		for phase, d := range map[string]*atomic.Int64{"work": &s.Work, "write": &s.Write, "end": &s.End} {
 			ch <- prometheus.MustNewConstMetric(c.phases, prometheus.CounterValue, time.Duration(d.Load()).Seconds(), n, phase)
 		}

@@ -21,6 +21,7 @@ func TestCollectorExposesEachStagesCounters(t *testing.T) {
 	normalize.Write.Add(int64(250 * time.Millisecond))
 	normalize.End.Add(int64(2 * time.Second))
 	forward.Work.Add(int64(time.Minute))
+	forward.Renewed.Add(2)
 	c := NewCollector(map[string]*Stats{"normalize": normalize, "forward-iemk": forward})
 	want := `
 # HELP egisz_stage_records_total Records consumed (in) and produced (out) in a stage's committed transactions.
@@ -37,6 +38,10 @@ egisz_stage_seconds_total{phase="work",stage="forward-iemk"} 60
 egisz_stage_seconds_total{phase="work",stage="normalize"} 1.5
 egisz_stage_seconds_total{phase="write",stage="forward-iemk"} 0
 egisz_stage_seconds_total{phase="write",stage="normalize"} 0.25
+# HELP egisz_stage_sessions_renewed_total Transactional sessions a stage replaced after a transaction could not be begun or ended (the coordinator went away mid-commit, say): the stage went on, as a restart would have, without one.
+# TYPE egisz_stage_sessions_renewed_total counter
+egisz_stage_sessions_renewed_total{stage="forward-iemk"} 2
+egisz_stage_sessions_renewed_total{stage="normalize"} 0
 # HELP egisz_stage_transactions_total Kafka transactions of an exactly-once stage, by result (committed, aborted).
 # TYPE egisz_stage_transactions_total counter
 egisz_stage_transactions_total{result="aborted",stage="forward-iemk"} 0

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -113,6 +114,9 @@ type Stats struct {
 	// calls), writing its output until every record is acknowledged, and
 	// ending the transaction (offsets and the commit or abort).
 	Work, Write, End atomic.Int64
+	// Renewed counts the sessions (transactional clients) replaced after
+	// a transaction could not be begun or ended.
+	Renewed atomic.Int64
 }
 
 // timed adds the time since *from to d and moves *from to now.
@@ -126,12 +130,19 @@ func timed(d *atomic.Int64, from *time.Time) {
 type Stage struct {
 	cfg    Config
 	tr     Transform
-	sess   *kgo.GroupTransactSession
+	opts   []kgo.Opt // make the session again (renew)
+	sess   atomic.Pointer[kgo.GroupTransactSession]
 	joined atomic.Bool
 	Stats  Stats
 
-	closeOnce sync.Once
+	mu     sync.Mutex // orders renew and Close
+	closed bool
 }
+
+// maxRenewals is how many sessions in a row the stage starts without a
+// commit in between before it gives up and fails, so that the process
+// exits and its supervisor (and an operator) takes over.
+const maxRenewals = 3
 
 // New creates the stage's transactional session; Run starts consuming.
 func New(cfg Config, tr Transform) (*Stage, error) {
@@ -177,7 +188,8 @@ func New(cfg Config, tr Transform) (*Stage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stage %s: transactional session: %w", cfg.Name, err)
 	}
-	s.sess = sess
+	s.opts = opts
+	s.sess.Store(sess)
 	return s, nil
 }
 
@@ -192,21 +204,18 @@ func (s *Stage) Ready() error {
 	return nil
 }
 
-// Client is the session's client, for requests that need one.
-func (s *Stage) Client() *kgo.Client { return s.sess.Client() }
+// Client is the session's client, for requests that need one. A renewed
+// session has a new client: ask for it each time, do not keep it.
+func (s *Stage) Client() *kgo.Client { return s.sess.Load().Client() }
 
 // Run consumes until ctx ends or the transactional state is lost; it closes
 // the session (leaving the group) when it returns.
 func (s *Stage) Run(ctx context.Context) error {
 	defer s.Close()
-	// Fence a crashed predecessor with our transactional id now. Its open
-	// transaction may hold uncommitted offsets of our group, and with
-	// stable offset fetching (KIP-447) our first poll would wait for it
-	// until the transaction timeout; initializing our producer id aborts
-	// it at once.
-	if _, _, err := s.sess.Client().ProducerID(ctx); err != nil && ctx.Err() == nil {
-		return fmt.Errorf("stage %s: initialize transactional producer: %w", s.cfg.Name, err)
+	if err := s.fence(ctx); err != nil {
+		return err
 	}
+	renewals := 0 // in a row, without a commit in between
 	ticker, ticks := s.tr.(Ticker)
 	nextTick := time.Now().Add(s.cfg.TickEvery)
 	for {
@@ -218,7 +227,7 @@ func (s *Stage) Run(ctx context.Context) error {
 			// such polls would never see a record again.
 			pollCtx, cancel = context.WithDeadline(ctx, later(nextTick, time.Now().Add(10*time.Millisecond)))
 		}
-		fetches := s.sess.PollRecords(pollCtx, s.cfg.MaxBatch)
+		fetches := s.sess.Load().PollRecords(pollCtx, s.cfg.MaxBatch)
 		cancel()
 		if ctx.Err() != nil || fetches.IsClientClosed() {
 			return nil
@@ -236,13 +245,88 @@ func (s *Stage) Run(ctx context.Context) error {
 		if fetches.NumRecords() == 0 && !tick {
 			continue
 		}
-		if err := s.batch(ctx, fetches, tick); err != nil {
+		committed, err := s.batch(ctx, fetches, tick)
+		if committed {
+			renewals = 0
+		}
+		if err == nil {
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !renewable(err) || renewals >= maxRenewals {
+			return err
+		}
+		renewals++
+		s.cfg.Log.Warn("transaction could not be ended; the stage starts a new session, as a restart of the process would",
+			"stage", s.cfg.Name, "err", err, "renewal", renewals)
+		if err := s.renew(ctx); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return err
 		}
 	}
+}
+
+// fence initializes the session's producer id. That fences a crashed
+// predecessor of our transactional id (or our own previous session) now:
+// its open transaction may hold uncommitted offsets of our group, and with
+// stable offset fetching (KIP-447) our first poll would wait for it until
+// the transaction timeout; initializing our producer id aborts it at once.
+func (s *Stage) fence(ctx context.Context) error {
+	if _, _, err := s.Client().ProducerID(ctx); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("stage %s: initialize transactional producer: %w", s.cfg.Name, err)
+	}
+	return nil
+}
+
+// sessionError is a failure to begin or end a transaction: the session
+// can no longer be trusted, but a new one can go on.
+type sessionError struct{ err error }
+
+func (e sessionError) Error() string { return e.err.Error() }
+func (e sessionError) Unwrap() error { return e.err }
+
+// renewable says whether a new session can go on after err. franz-go
+// says a session whose transaction could not be ended should not go on:
+// its idea of the committed offsets may be wrong (the coordinator went
+// away mid-commit, as when the active controller is killed). A new
+// session learns them from the group again, with its partitions given
+// back at once (static membership) and its state restored, and fences
+// whatever the old one left open: what a restart of the process does,
+// without the restart. Fenced by another instance of our transactional
+// id, or not allowed to use it, a new session would fail the same way.
+func renewable(err error) bool {
+	return errors.As(err, new(sessionError)) &&
+		!errors.Is(err, kerr.ProducerFenced) && !errors.Is(err, kerr.InvalidProducerEpoch) &&
+		!errors.Is(err, kerr.TransactionalIDAuthorizationFailed) && !errors.Is(err, kerr.GroupAuthorizationFailed)
+}
+
+// renew closes the session (its partitions are revoked: the transform
+// drops what it held for them) and starts a new one of the same
+// transactional id and group instance. The old client is closed first:
+// its metrics hook must let go of its series before the new one takes
+// them.
+func (s *Stage) renew(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.joined.Store(false)
+	s.sess.Load().Close()
+	sess, err := kgo.NewGroupTransactSession(s.opts...)
+	if err != nil {
+		s.closed = true // nothing is left to close
+		s.mu.Unlock()
+		return fmt.Errorf("stage %s: renew the transactional session: %w", s.cfg.Name, err)
+	}
+	s.sess.Store(sess)
+	s.mu.Unlock()
+	s.Stats.Renewed.Add(1)
+	return s.fence(ctx)
 }
 
 func later(a, b time.Time) time.Time {
@@ -253,10 +337,12 @@ func later(a, b time.Time) time.Time {
 }
 
 // batch runs one transaction: the records fetched, and the tick when it
-// is due. It returns an error only when the session can no longer be used.
-func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) error {
-	if err := s.sess.Begin(); err != nil {
-		return fmt.Errorf("stage %s: begin transaction: %w", s.cfg.Name, err)
+// is due. It returns an error only when the session can no longer be used
+// (a sessionError when a new one could go on).
+func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) (bool, error) {
+	sess := s.sess.Load()
+	if err := sess.Begin(); err != nil {
+		return false, sessionError{fmt.Errorf("stage %s: begin transaction: %w", s.cfg.Name, err)}
 	}
 	var (
 		out      Output
@@ -291,7 +377,7 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) error
 	if trErr == nil {
 		for i, r := range out.recs {
 			promise := out.promises[i]
-			s.sess.Produce(ctx, r, func(r *kgo.Record, err error) {
+			sess.Produce(ctx, r, func(r *kgo.Record, err error) {
 				if promise != nil {
 					promise(r, err)
 				}
@@ -307,7 +393,7 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) error
 		}
 		// Flush here, not only inside End, so a failed produce is known
 		// before deciding to commit.
-		if err := s.sess.Client().Flush(ctx); err != nil {
+		if err := sess.Client().Flush(ctx); err != nil {
 			trErr = err
 		}
 	}
@@ -323,7 +409,7 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) error
 		try = kgo.TryAbort
 		s.cfg.Log.Warn("aborting batch; it will be read again", "stage", s.cfg.Name, "err", trErr)
 	}
-	committed, err := s.sess.End(ctx, try)
+	committed, err := sess.End(ctx, try)
 	timed(&s.Stats.End, &phase)
 	if txn, ok := s.tr.(Transactional); ok {
 		if committed {
@@ -333,7 +419,8 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) error
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("stage %s: end transaction: %w", s.cfg.Name, err)
+		s.Stats.Aborted.Add(1)
+		return false, sessionError{fmt.Errorf("stage %s: end transaction: %w", s.cfg.Name, err)}
 	}
 	if committed {
 		s.Stats.Committed.Add(1)
@@ -349,12 +436,17 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) error
 			}
 		}
 	}
-	return nil
+	return committed, nil
 }
 
 // Close leaves the group and closes the session; safe to call twice.
 func (s *Stage) Close() {
-	s.closeOnce.Do(func() { s.sess.Close() })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.closed = true
+		s.sess.Load().Close()
+	}
 }
 
 // NamedPartitions is a partitioner that sends records of the named topics

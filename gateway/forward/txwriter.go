@@ -25,11 +25,9 @@ type txWriter struct {
 	stopped chan struct{}
 	// opts make a client again (renew).
 	opts []kgo.Opt
-	// renewed counts the clients replaced after a transaction could not
-	// be ended.
-	renewed int
 	// stats count its transactions as a stage's are counted: In is
-	// the groups (callbacks) written, Out their records.
+	// the groups (callbacks) written, Out their records; Renewed the
+	// clients replaced after a transaction could not be ended.
 	stats eos.Stats
 }
 
@@ -188,7 +186,7 @@ func (w *txWriter) renew(why error) error {
 	}
 	w.cl.Close()
 	w.cl = cl
-	w.renewed++
+	w.stats.Renewed.Add(1)
 	w.log.Warn("transactional writer renewed; its open transaction is aborted when the new one starts", "err", why)
 	return nil
 }

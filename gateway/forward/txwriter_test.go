@@ -140,8 +140,8 @@ func TestTxWriterRecoversFromAnUnconfirmedCommit(t *testing.T) {
 			if got := w.stats.Aborted.Load(); got != 1 {
 				t.Errorf("aborted: %d, want 1", got)
 			}
-			if w.renewed != tc.wantRenewed {
-				t.Errorf("clients renewed: %d, want %d", w.renewed, tc.wantRenewed)
+			if got := w.stats.Renewed.Load(); got != int64(tc.wantRenewed) {
+				t.Errorf("clients renewed: %d, want %d", got, tc.wantRenewed)
 			}
 		})
 	}
