@@ -126,7 +126,11 @@ type Pending struct {
 	// settleFrom is, by partition this instance was given, the pending
 	// topic's last stable offset at that moment: the partition's
 	// documents are settled here once the table has read that far, past
-	// every settlement of the previous owner. Absent until known.
+	// every settlement of the previous owner. Absent until known. The
+	// table always gets there, even on a compacted topic whose partition
+	// went idle: the log cleaner never touches the active segment, and a
+	// segment rolls only when something new is appended, so the records
+	// and markers just below that offset are still there to be read.
 	settleFrom map[int32]int64
 	// assignments counts assignments, so that a late offset lookup of an
 	// earlier one is not taken for the current one.
