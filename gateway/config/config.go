@@ -123,7 +123,7 @@ type ClientTLS struct {
 // documents waiting for it.
 type Callback struct {
 	URL            string   `yaml:"url" env:"EGISZ_REMD_CALLBACK_URL" doc:"the callback URL sent to РЭМД, as РЭМД reaches this gateway (default: /emdr/callback on http.listen)"`
-	Wait           Duration `yaml:"wait" env:"EGISZ_REMD_CALLBACK_WAIT" doc:"a callback for a document not yet known waits this long for the forward stage's write"`
+	Wait           Duration `yaml:"wait" env:"EGISZ_REMD_CALLBACK_WAIT" doc:"a callback for a document not yet known waits this long for the forward stage's write, then is kept as an orphan; keep it well under how long РЭМД waits for an answer"`
 	ReconcileAfter Duration `yaml:"reconcile_after" env:"EGISZ_REMD_RECONCILE_AFTER" doc:"a document with no callback this long is looked up in РЭМД"`
 	KeepDone       Duration `yaml:"keep_done" env:"EGISZ_REMD_KEEP_DONE" doc:"a finished document is remembered this long, to recognise repeated callbacks"`
 }
@@ -206,7 +206,7 @@ func Default() Config {
 		},
 		Forward: Forward{
 			REMD: DefaultDestination(), IEMK: DefaultDestination(), ERX: DefaultDestination(),
-			Callback: Callback{Wait: Duration(5 * time.Second), ReconcileAfter: Duration(10 * time.Minute), KeepDone: Duration(24 * time.Hour)},
+			Callback: Callback{Wait: Duration(2 * time.Second), ReconcileAfter: Duration(10 * time.Minute), KeepDone: Duration(24 * time.Hour)},
 			Retry:    Retry{Tiers: []Duration{Duration(30 * time.Second), Duration(5 * time.Minute), Duration(time.Hour)}, OrderBy: "dedup"},
 		},
 		HTTP:     HTTP{Listen: "127.0.0.1:9464"},

@@ -60,7 +60,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"registry"}),
 		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "egisz_remd_callbacks_total",
-			Help: "РЭМД callbacks by result: registered, rejected, resent, repeated, orphan (no document known yet), invalid.",
+			Help: "РЭМД callbacks by result: registered, rejected, resent, repeated, orphan (no document known yet), invalid, abandoned (РЭМД hung up before the callback was recorded; it sends it again).",
 		}, []string{"result"}),
 		reconciled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "egisz_remd_reconciled_total",
@@ -87,7 +87,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, r := range []string{"registered", "not_found", "error"} {
 		m.reconciled.WithLabelValues(r)
 	}
-	for _, r := range []string{"registered", "rejected", "resent", "repeated", "orphan", "orphan_settled", "invalid"} {
+	for _, r := range []string{"registered", "rejected", "resent", "repeated", "orphan", "orphan_settled", "invalid", "abandoned"} {
 		m.callbacks.WithLabelValues(r)
 	}
 	if reg != nil {

@@ -419,6 +419,14 @@ func (p *Pending) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := p.Handle(r.Context(), cb); err != nil {
+		if r.Context().Err() != nil {
+			// РЭМД hung up first and sends the callback again: nothing is
+			// lost and nothing failed here, so it is counted, not warned
+			// about (a rebalance left hundreds of such warnings a minute).
+			p.s.m.callbacks.WithLabelValues("abandoned").Inc()
+			p.s.cfg.Log.Info("РЭМД hung up before its callback was recorded; it sends it again", "request_id", cb.RequestID)
+			return
+		}
 		p.s.cfg.Log.Warn("РЭМД callback not recorded; РЭМД will send it again", "request_id", cb.RequestID, "err", err)
 		http.Error(w, "not recorded, send again: "+err.Error(), http.StatusServiceUnavailable)
 		return
