@@ -42,6 +42,10 @@ const maxGroup = 500
 func newTxWriter(opts []kgo.Opt, txnID string, log *slog.Logger, named ...string) (*txWriter, error) {
 	opts = append(append([]kgo.Opt{}, opts...),
 		kgo.TransactionalID(txnID),
+		// As the stages' (eos.Config.TxnTimeout): how long a transaction
+		// of an instance that died and never came back holds back
+		// read_committed readers.
+		kgo.TransactionTimeout(txnTimeout),
 		kgo.RecordPartitioner(eos.NamedPartitions(named...)),
 	)
 	cl, err := kgo.NewClient(opts...)
@@ -84,8 +88,20 @@ var errWriterStopped = errors.New("transactional writer stopped")
 // abortTimeout bounds one abort, which goes on when the gateway stops.
 const abortTimeout = 30 * time.Second
 
+// txnTimeout is the writer's transaction timeout.
+const txnTimeout = 20 * time.Second
+
 func (w *txWriter) run(ctx context.Context) error {
 	defer close(w.stopped)
+	// Fence a predecessor of our transactional id (this instance, before
+	// it was killed) now, not at our first write: its open transaction
+	// holds back every read_committed reader of the pending topic until it
+	// times out, our own pending table among them, and callbacks wait for
+	// that table, so there would be no first write. Initializing our
+	// producer id aborts it at once.
+	if _, _, err := w.cl.ProducerID(ctx); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("transactional writer: initialize producer: %w", err)
+	}
 	for {
 		var batch []txRequest
 		select {
