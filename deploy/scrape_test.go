@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -99,7 +98,7 @@ func TestPrometheusScrapesDev(t *testing.T) {
 	dev := exec.Command(bin, "dev", "--broker", broker, "--http", httpAddr, "--emulator", emu)
 	dev.Env = append(os.Environ(), "EGISZ_LOG_LEVEL=warn")
 	dev.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	devLog := &lockedBuffer{}
+	devLog := &testtool.Buffer{}
 	dev.Stderr = devLog
 	if err := dev.Start(); err != nil {
 		t.Fatal(err)
@@ -143,7 +142,7 @@ scrape_configs:
 	p := exec.Command(prom, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+promAddr)
 	p.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	promLog := &lockedBuffer{}
+	promLog := &testtool.Buffer{}
 	p.Stderr = promLog
 	if err := p.Start(); err != nil {
 		t.Fatal(err)
@@ -202,24 +201,6 @@ scrape_configs:
 		}
 	}
 	t.Logf("a real Prometheus scraped dev and holds all %d metrics the rules and the dashboard use", len(usedMetrics(t)))
-}
-
-// lockedBuffer is a log a child process writes while the test may read it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func waitHTTP(t *testing.T, u string, within time.Duration, log func() string) {

@@ -15,7 +15,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,41 +26,23 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
-// syncBuffer is a bytes.Buffer safe to read while the command writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func noEnv(string) string { return "" }
 
 // devStack runs `egisz-gateway dev` in-process until stop is called.
 type devStack struct {
 	broker, http, emulator string
-	stderr                 *syncBuffer
+	stderr                 *testtool.Buffer
 	cancel                 context.CancelFunc
 	exit                   chan int
 }
 
 func startDev(t *testing.T, extra ...string) *devStack {
 	t.Helper()
-	d := &devStack{broker: testtool.FreeAddr(t), http: testtool.FreeAddr(t), emulator: testtool.FreeAddr(t), stderr: &syncBuffer{}, exit: make(chan int, 1)}
+	d := &devStack{broker: testtool.FreeAddr(t), http: testtool.FreeAddr(t), emulator: testtool.FreeAddr(t), stderr: &testtool.Buffer{}, exit: make(chan int, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	args := append([]string{"dev", "--broker", d.broker, "--http", d.http, "--emulator", d.emulator}, extra...)
-	go func() { d.exit <- run(ctx, args, &syncBuffer{}, d.stderr, noEnv) }()
+	go func() { d.exit <- run(ctx, args, &testtool.Buffer{}, d.stderr, noEnv) }()
 	t.Cleanup(func() { cancel() })
 	return d
 }
@@ -336,7 +317,7 @@ func TestConfigurationMistakesExitTwoWithTheKey(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var stdout, stderr syncBuffer
+			var stdout, stderr testtool.Buffer
 			getenv := func(k string) string { return tc.env[k] }
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -361,7 +342,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{"topics", "asyncapi", "--help"}, {"topics", "schemas", "--help"}, {"reasons", "--help"},
 		{"dlq", "--help"}, {"dlq", "list", "--help"}, {"dlq", "show", "--help"}, {"dlq", "replay", "--help"}, {"dlq", "purge", "--help"},
 	} {
-		var stdout, stderr syncBuffer
+		var stdout, stderr testtool.Buffer
 		if code := run(context.Background(), args, &stdout, &stderr, noEnv); code != exitOK {
 			t.Errorf("%v: exit %d, stderr %s", args, code, stderr.String())
 		}
@@ -374,7 +355,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 func TestTopicsEnsureAgainstDev(t *testing.T) {
 	d := startDev(t)
 	d.waitReady(t, 30*time.Second)
-	var stdout, stderr syncBuffer
+	var stdout, stderr testtool.Buffer
 	getenv := func(k string) string { return map[string]string{"EGISZ_KAFKA_BROKERS": d.broker}[k] }
 	if code := run(context.Background(), []string{"topics", "ensure"}, &stdout, &stderr, getenv); code != exitOK {
 		t.Fatalf("topics ensure: exit %d\n%s", code, stderr.String())
@@ -391,7 +372,7 @@ func TestTopicsEnsureAgainstDev(t *testing.T) {
 	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), 1, 1, nil, "x."+topics.StatusTopic); err != nil {
 		t.Fatal(err)
 	}
-	stdout, stderr = syncBuffer{}, syncBuffer{}
+	stdout, stderr = testtool.Buffer{}, testtool.Buffer{}
 	getenv2 := func(k string) string {
 		return map[string]string{"EGISZ_KAFKA_BROKERS": d.broker, "EGISZ_TOPIC_PREFIX": "x."}[k]
 	}
@@ -404,7 +385,7 @@ func TestTopicsEnsureAgainstDev(t *testing.T) {
 }
 
 func TestReasonsPrintsTheCatalog(t *testing.T) {
-	var stdout, stderr syncBuffer
+	var stdout, stderr testtool.Buffer
 	if code := run(context.Background(), []string{"reasons"}, &stdout, &stderr, noEnv); code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
@@ -414,7 +395,7 @@ func TestReasonsPrintsTheCatalog(t *testing.T) {
 			t.Errorf("reasons output lacks %s", want)
 		}
 	}
-	stdout = syncBuffer{}
+	stdout = testtool.Buffer{}
 	if code := run(context.Background(), []string{"reasons", "--json", "--owner", "integrator"}, &stdout, &stderr, noEnv); code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
@@ -454,7 +435,7 @@ func TestREADMEDLQCommandsParse(t *testing.T) {
 		}
 		args := append([]string{"dlq"}, shellWords(cmdline)...)
 		n++
-		var stdout, stderr syncBuffer
+		var stdout, stderr testtool.Buffer
 		code := run(context.Background(), args, &stdout, &stderr, getenv)
 		if code != exitUsage || !strings.Contains(stderr.String(), "cannot reach Kafka") {
 			t.Errorf("README: egisz-gateway dlq %s: exit %d, %s", cmdline, code, stderr.String())

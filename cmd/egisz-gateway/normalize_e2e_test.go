@@ -52,7 +52,7 @@ func gatewayBinary(t *testing.T) string {
 type gatewayProcess struct {
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when the process has ended
-	log    *syncBuffer
+	log    *testtool.Buffer
 }
 
 func startGateway(t *testing.T, kc *kafkatest.Cluster, instance string) *gatewayProcess {
@@ -66,7 +66,7 @@ func startGateway(t *testing.T, kc *kafkatest.Cluster, instance string) *gateway
 		"EGISZ_LOG_LEVEL="+envOr("EGISZ_E2E_LOG_LEVEL", "warn"),
 		"EGISZ_NORMALIZE_MAX_BATCH=200",
 	)
-	g := &gatewayProcess{cmd: cmd, exited: make(chan struct{}), log: &syncBuffer{}}
+	g := &gatewayProcess{cmd: cmd, exited: make(chan struct{}), log: &testtool.Buffer{}}
 	cmd.Stdout, cmd.Stderr = g.log, g.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

@@ -1,7 +1,6 @@
 package forward
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
-	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -32,24 +30,6 @@ func (callbackRegistry) ParseCallback(body []byte) (CallbackResult, error) {
 		return CallbackResult{}, errors.New("no request_id")
 	}
 	return CallbackResult{RequestID: cb.RequestID, Registered: true, RegistryID: "16.62.26.11.000000001"}, nil
-}
-
-// lockedBuffer is a log's output, read while the handler may still write.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // A callback for a document the gateway does not know yet (its entry is
@@ -71,15 +51,8 @@ func TestACallbackForAnUnknownDocumentIsAnsweredBeforeTheCallerGivesUp(t *testin
 		{name: "a caller gone before the wait ends", patience: 100 * time.Millisecond, wait: time.Second, want: "abandoned"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := kafkatest.New(t)
-			ctx := kafkatest.Context(t, time.Minute)
-			cat := topics.Default().WithPrefix(c.Prefix)
-			pendingTopic := c.Prefix + topics.REMDPendingState
-			tp, _ := cat.Lookup(pendingTopic)
-			if _, err := c.Admin(t).CreateTopic(ctx, tp.Partitions, 1, nil, pendingTopic); err != nil {
-				t.Fatal(err)
-			}
-			var logs lockedBuffer
+			c, ctx, cat := pendingCluster(t)
+			var logs testtool.Buffer
 			s, err := New(Config{
 				Registry: topics.RegistryREMD, Catalog: cat, Prefix: c.Prefix, InstanceID: "a",
 				Dest:       config.Destination{Concurrency: 1},

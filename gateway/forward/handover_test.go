@@ -20,6 +20,21 @@ type asyncRegistry struct{ Destination }
 
 func (asyncRegistry) Async() bool { return true }
 
+// pendingCluster is a test cluster with РЭМД's pending topic, the
+// catalog of its prefix, and a context that bounds the test.
+func pendingCluster(t *testing.T) (*kafkatest.Cluster, context.Context, topics.Catalog) {
+	t.Helper()
+	c := kafkatest.New(t)
+	ctx := kafkatest.Context(t, time.Minute)
+	cat := topics.Default().WithPrefix(c.Prefix)
+	pending := c.Prefix + topics.REMDPendingState
+	tp, _ := cat.Lookup(pending)
+	if _, err := c.Admin(t).CreateTopic(ctx, tp.Partitions, 1, nil, pending); err != nil {
+		t.Fatal(err)
+	}
+	return c, ctx, cat
+}
+
 // A partition of РЭМД's documents moves to this instance while the table
 // has not yet read what the previous owner settled there. Until it has,
 // this instance must not settle the partition's documents: it would find
@@ -29,14 +44,8 @@ func (asyncRegistry) Async() bool { return true }
 // partition returns from the revocation only once its settlements in
 // flight are committed, so that the next owner reads them.
 func TestSettlingWaitsForThePreviousOwnersWrites(t *testing.T) {
-	c := kafkatest.New(t)
-	ctx := kafkatest.Context(t, time.Minute)
-	cat := topics.Default().WithPrefix(c.Prefix)
+	c, ctx, cat := pendingCluster(t)
 	pendingTopic := c.Prefix + topics.REMDPendingState
-	tp, _ := cat.Lookup(pendingTopic)
-	if _, err := c.Admin(t).CreateTopic(ctx, tp.Partitions, 1, nil, pendingTopic); err != nil {
-		t.Fatal(err)
-	}
 	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...)}
 	s, err := New(Config{
 		Registry: topics.RegistryREMD, Catalog: cat, Prefix: c.Prefix, InstanceID: "b",
