@@ -17,7 +17,9 @@ func TestWhichFailuresANewSessionCanGoOnAfter(t *testing.T) {
 		{"the coordinator went away mid-commit", sessionError{fmt.Errorf("end transaction: %w", errors.New("unable to dial: connection refused"))}, true},
 		{"a transaction still open at begin", sessionError{errors.New("begin transaction: invalid attempt to begin a transaction while already in a transaction")}, true},
 		{"fenced by another instance of our transactional id", sessionError{fmt.Errorf("end transaction: %w", kerr.ProducerFenced)}, false},
-		{"an older epoch of ours", sessionError{fmt.Errorf("end transaction: %w", kerr.InvalidProducerEpoch)}, false},
+		// What the controller kill gave: the commit's answer was lost and
+		// our epoch moved on without us; a new session learns it.
+		{"our epoch moved on without us", sessionError{fmt.Errorf("end transaction: unable to commit transaction offsets: %w", kerr.InvalidProducerEpoch)}, true},
 		{"not allowed to use the transactional id", sessionError{fmt.Errorf("begin transaction: %w", kerr.TransactionalIDAuthorizationFailed)}, false},
 		{"not allowed in the group", sessionError{fmt.Errorf("end transaction: %w", kerr.GroupAuthorizationFailed)}, false},
 		{"not a session's failure", fmt.Errorf("initialize transactional producer: %w", errors.New("unable to dial")), false},

@@ -297,10 +297,13 @@ func (e sessionError) Unwrap() error { return e.err }
 // back at once (static membership) and its state restored, and fences
 // whatever the old one left open: what a restart of the process does,
 // without the restart. Fenced by another instance of our transactional
-// id, or not allowed to use it, a new session would fail the same way.
+// id (PRODUCER_FENCED), or not allowed to use it, a new session would fail
+// the same way. INVALID_PRODUCER_EPOCH is not that: our own epoch moved on
+// without us (a commit whose answer was lost when the coordinator went
+// away), and Kafka treats it as abortable (KIP-588). Counting it as fenced
+// took a gateway down in the controller-kill scenario.
 func renewable(err error) bool {
-	return errors.As(err, new(sessionError)) &&
-		!errors.Is(err, kerr.ProducerFenced) && !errors.Is(err, kerr.InvalidProducerEpoch) &&
+	return errors.As(err, new(sessionError)) && !errors.Is(err, kerr.ProducerFenced) &&
 		!errors.Is(err, kerr.TransactionalIDAuthorizationFailed) && !errors.Is(err, kerr.GroupAuthorizationFailed)
 }
 
