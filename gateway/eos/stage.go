@@ -94,7 +94,7 @@ type Config struct {
 	OnRevoked  func(ctx context.Context, revoked map[string][]int32)
 	// MaxBatch caps the records in one transaction (default 5000).
 	MaxBatch int
-	// TxnTimeout is the transaction timeout (default 20s): how long a
+	// TxnTimeout is the transaction timeout (DefaultTxnTimeout): how long a
 	// crashed instance's transaction can hold back read_committed readers
 	// when no successor with its transactional id fences it first.
 	TxnTimeout time.Duration
@@ -139,6 +139,10 @@ type Stage struct {
 	closed bool
 }
 
+// DefaultTxnTimeout is a stage's transaction timeout unless its Config
+// says otherwise, and that of the gateway's other transactional writers.
+const DefaultTxnTimeout = 20 * time.Second
+
 // maxRenewals is how many sessions in a row the stage starts without a
 // commit in between before it gives up and fails, so that the process
 // exits and its supervisor (and an operator) takes over.
@@ -150,7 +154,7 @@ func New(cfg Config, tr Transform) (*Stage, error) {
 		cfg.MaxBatch = 5000
 	}
 	if cfg.TxnTimeout <= 0 {
-		cfg.TxnTimeout = 20 * time.Second
+		cfg.TxnTimeout = DefaultTxnTimeout
 	}
 	if cfg.TickEvery <= 0 {
 		cfg.TickEvery = time.Minute

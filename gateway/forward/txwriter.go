@@ -42,10 +42,9 @@ const maxGroup = 500
 func newTxWriter(opts []kgo.Opt, txnID string, log *slog.Logger, named ...string) (*txWriter, error) {
 	opts = append(append([]kgo.Opt{}, opts...),
 		kgo.TransactionalID(txnID),
-		// As the stages' (eos.Config.TxnTimeout): how long a transaction
-		// of an instance that died and never came back holds back
-		// read_committed readers.
-		kgo.TransactionTimeout(txnTimeout),
+		// As the stages': how long a transaction of an instance that died
+		// and never came back holds back read_committed readers.
+		kgo.TransactionTimeout(eos.DefaultTxnTimeout),
 		kgo.RecordPartitioner(eos.NamedPartitions(named...)),
 	)
 	cl, err := kgo.NewClient(opts...)
@@ -87,9 +86,6 @@ var errWriterStopped = errors.New("transactional writer stopped")
 
 // abortTimeout bounds one abort, which goes on when the gateway stops.
 const abortTimeout = 30 * time.Second
-
-// txnTimeout is the writer's transaction timeout.
-const txnTimeout = 20 * time.Second
 
 func (w *txWriter) run(ctx context.Context) error {
 	defer close(w.stopped)
