@@ -320,13 +320,15 @@ func rawIn(ctx context.Context, cl *kgo.Client, prefix string) (string, error) {
 // latency sends at a steady rate, warm first and then for d, and reports
 // the latency percentiles of the events sent after the warm-up: the first
 // seconds of new stages and topics are slow on both sides, and the target
-// is the steady state's. Then raw franz-go does the same Kafka work fed at
-// the same rate, warmed up alike.
+// is the steady state's. The warm-up lasts at least warm and then until
+// the gateway keeps up (caughtUp); a started gateway has a backlog of the
+// events sent while it joined its groups, and events timed in it measure
+// the start, not the rate. Then raw franz-go does the same Kafka work fed
+// at the same rate, warmed up as long.
 func (b *bench) latency(ctx context.Context, rate float64, warm, d time.Duration) (result, error) {
 	r := result{Name: fmt.Sprintf("latency at %.0f events/s", rate)}
 	b.emu.SetAll(emulator.Faults{LatencyMin: 5 * time.Millisecond, LatencyMax: 5 * time.Millisecond})
 	defer b.emu.SetAll(emulator.Faults{})
-	n := int(rate * (warm + d).Seconds())
 	g, err := b.startGateway(ctx, true)
 	if err != nil {
 		return r, err
@@ -340,13 +342,33 @@ func (b *bench) latency(ctx context.Context, rate float64, warm, d time.Duration
 	interval := time.Duration(float64(time.Second) / rate)
 	w := b.measure(ctx, r.Name, g, true)
 	defer w.stop()
-	t.Track.TimeFrom(w.start.Add(warm))
-	next := w.start
-	for range n {
+	next, n := w.start, 0
+	send := func() {
 		time.Sleep(time.Until(next))
 		next = next.Add(interval)
-		ev := t.Gen.Next()
-		t.Send(ctx, ev)
+		t.Send(ctx, t.Gen.Next())
+		n++
+	}
+	checkEvery := max(1, int(rate/10)) // events: ten checks a second
+	for ; ; send() {
+		if ctx.Err() != nil {
+			return r, ctx.Err()
+		}
+		if n%checkEvery != 0 || time.Since(w.start) < warm {
+			continue
+		}
+		if t.Track.AnsweredBefore(time.Now().Add(-caughtUp)) {
+			break
+		}
+		if time.Since(w.start) >= warm+maxCatchUp {
+			b.log.Warn("the gateway did not catch up within the warm-up; timing anyway", "warm", warm+maxCatchUp)
+			break
+		}
+	}
+	warmed := time.Since(w.start)
+	t.Track.TimeFrom(time.Now())
+	for range int(rate * d.Seconds()) {
+		send()
 	}
 	if err := t.Flush(ctx); err != nil {
 		return r, err
@@ -361,7 +383,7 @@ func (b *bench) latency(ctx context.Context, rate float64, warm, d time.Duration
 	r.Report = t.Track.Report()
 	g.Stop()
 	t.Close()
-	raw, p, err := b.rawSameWork(ctx, w.moved, kafkatest.Feed{N: n, Size: payloadBytes, Rate: rate, Warm: warm})
+	raw, p, err := b.rawSameWork(ctx, w.moved, kafkatest.Feed{N: n, Size: payloadBytes, Rate: rate, Warm: warmed})
 	if err != nil {
 		return r, err
 	}
@@ -375,10 +397,19 @@ func (b *bench) latency(ctx context.Context, rate float64, warm, d time.Duration
 	r.RawP50, r.RawP99, r.RawRegP50, r.RawRegP99 = norm.P50, norm.P99, reg.P50, reg.P99
 	r.RawWork = sameWorkNote(p, raw, w.moved, n)
 	r.Note = fmt.Sprintf("the gateway used %.2f of the machine's %d cores at this rate, the broker, the emulator and the load generator the rest (the cores column), so the figure is taken near the machine's capacity and varies from run to run. ", r.Cores.Gateway, runtime.NumCPU()) +
-		fmt.Sprintf("Events are sent for %s at this rate before they are timed, and timed for %s (%.0f timed); ", warm, d, rate*d.Seconds()) +
+		fmt.Sprintf("Events are sent at this rate for %s before they are timed: at least %s, and then until the gateway kept up (every event sent more than %s earlier had its normalize status; a starting gateway has a backlog of the events sent while it joined its groups); then timed for %s (%.0f timed); ", warmed.Round(100*time.Millisecond), warm, caughtUp, d, rate*d.Seconds()) +
 		"Registry calls take 5 ms (the emulator); latency is from the produce to when a reader of `egisz.status.v1` (read committed, on this machine) saw the status. The raw figures are the same hops fed at the same rate: to the statuses of its normalize hop, and of its registries' hops"
 	return r, nil
 }
+
+// caughtUp is how far behind the gateway may be, and still be said to
+// keep up, at the end of the latency scenario's warm-up: every event sent
+// longer ago than this has its normalize status. maxCatchUp is how long
+// the warm-up waits for that past its minimum before timing anyway.
+const (
+	caughtUp   = time.Second
+	maxCatchUp = time.Minute
+)
 
 // drain takes the registries down while events keep coming at 200/s, then
 // brings them back, and measures how long the backlog takes to drain.

@@ -205,6 +205,20 @@ func (t *Tracker) SettledBefore(at time.Time) bool {
 	return true
 }
 
+// AnsweredBefore reports whether every event sent before at has the
+// normalize stage's outcome: a stack keeps up with its input when it
+// does for an at a little in the past.
+func (t *Tracker) AnsweredBefore(at time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, e := range t.events {
+		if e.sentAt.Before(at) && len(e.outcome) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // regOutcome is a final registry status as read; formatted only when a
 // report explains a duplicate or an unfinished event.
 type regOutcome struct {

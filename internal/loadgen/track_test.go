@@ -76,3 +76,40 @@ func TestTrackerTimesFrom(t *testing.T) {
 		t.Errorf("outcomes %v, lost %d, invariant %v: the warm-up's events are still checked", r.Outcomes, r.Lost, r.InvariantOK)
 	}
 }
+
+// AnsweredBefore says whether the events sent before a time all have the
+// normalize stage's outcome, whatever came after them or from a registry:
+// the latency bench's test of a gateway that keeps up.
+func TestTrackerAnsweredBefore(t *testing.T) {
+	status := func(ceid, registry string) *kgo.Record {
+		b, err := json.Marshal(topics.Status{CEID: ceid, Registry: registry, Outcome: "accepted"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &kgo.Record{Value: b}
+	}
+	t0 := time.Now()
+	tr := NewTracker()
+	for id, at := range map[string]time.Time{"first": t0, "second": t0.Add(time.Second), "third": t0.Add(2 * time.Second)} {
+		tr.Sent(Event{CEID: id, Record: &kgo.Record{Timestamp: at}})
+	}
+	steps := []struct {
+		name string
+		do   func()
+		at   time.Time
+		want bool
+	}{
+		{"nothing sent before", func() {}, t0, true},
+		{"first unanswered", func() {}, t0.Add(time.Millisecond), false},
+		{"first registered only", func() { tr.observe(status("first", "iemk")) }, t0.Add(time.Millisecond), false},
+		{"first answered", func() { tr.observe(status("first", "")) }, t0.Add(time.Millisecond), true},
+		{"third answered, second not", func() { tr.observe(status("third", "")) }, t0.Add(3 * time.Second), false},
+		{"all answered", func() { tr.observe(status("second", "")) }, t0.Add(3 * time.Second), true},
+	}
+	for _, s := range steps {
+		s.do()
+		if got := tr.AnsweredBefore(s.at); got != s.want {
+			t.Fatalf("%s: AnsweredBefore(t0+%s) = %v, want %v", s.name, s.at.Sub(t0), got, s.want)
+		}
+	}
+}
