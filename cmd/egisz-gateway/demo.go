@@ -39,7 +39,12 @@ func runDemo(ctx context.Context, brokers []string, httpAddr string, rate float6
 		log.Error("demo traffic", "err", err)
 		return
 	}
-	go func() { _ = tr.Run(ctx, opts, "", from) }()
+	stopTracker, err := tr.Start(ctx, opts, "", from)
+	if err != nil {
+		log.Error("demo traffic", "err", err)
+		return
+	}
+	defer stopTracker()
 	if err := loadgen.Prime(ctx, cl, g, tr); err != nil {
 		log.Error("demo traffic", "err", err)
 		return

@@ -115,9 +115,11 @@ func send(ctx context.Context, o options, mix loadgen.Mix, stderr io.Writer) (lo
 	if err != nil {
 		return loadgen.Report{}, err
 	}
-	tctx, stopTracker := context.WithCancel(ctx)
+	stopTracker, err := tr.Start(ctx, opts, o.prefix, from)
+	if err != nil {
+		return loadgen.Report{}, err
+	}
 	defer stopTracker()
-	go func() { _ = tr.Run(tctx, opts, o.prefix, from) }()
 
 	// References and identities go first and are waited for: events are
 	// judged against them.

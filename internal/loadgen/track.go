@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -83,33 +84,77 @@ func (t *Tracker) Sent(ev Event) {
 }
 
 // StatusOffsets are where the status topic ends now: a tracker started
-// from them sees every answer to events sent after.
+// from them sees every answer to events sent after. A topic just created,
+// or a partition whose leader is moving (a broker was killed), has no end
+// offset for a moment; it asks again until every partition has one, for
+// up to statusOffsetsWithin.
 func StatusOffsets(ctx context.Context, cl *kgo.Client, prefix string) (map[int32]kgo.Offset, error) {
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, prefix+topics.StatusTopic)
+	topic := prefix + topics.StatusTopic
+	ctx, cancel := context.WithTimeout(ctx, statusOffsetsWithin)
+	defer cancel()
+	adm := kadm.NewClient(cl)
+	for {
+		from, err := endOffsets(ctx, adm, topic)
+		if err == nil {
+			return from, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("end offsets of %s: %w", topic, err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// statusOffsetsWithin bounds how long StatusOffsets waits for the status
+// topic's partitions to answer.
+const statusOffsetsWithin = 30 * time.Second
+
+// endOffsets are the topic's end offsets, or an error when it or any of
+// its partitions did not answer with one: a map with a partition left out,
+// or with kadm's -1 placeholder for a topic-level error, would have the
+// tracker start at the wrong place or not at all.
+func endOffsets(ctx context.Context, adm *kadm.Client, topic string) (map[int32]kgo.Offset, error) {
+	ends, err := adm.ListEndOffsets(ctx, topic)
 	if err != nil {
-		return nil, fmt.Errorf("end offsets of %s: %w", prefix+topics.StatusTopic, err)
+		return nil, err
+	}
+	if err := ends.Error(); err != nil {
+		return nil, err
 	}
 	from := map[int32]kgo.Offset{}
 	ends.Each(func(o kadm.ListedOffset) { from[o.Partition] = kgo.NewOffset().At(o.Offset) })
+	if len(from) == 0 {
+		return nil, errors.New("no partitions")
+	}
 	return from, nil
 }
 
-// Run reads statuses from the offsets until ctx ends.
-func (t *Tracker) Run(ctx context.Context, opts []kgo.Opt, prefix string, from map[int32]kgo.Offset) error {
+// Start reads statuses from the offsets in the background until ctx ends
+// or stop is called; stop returns once the reader is closed. A reader that
+// cannot be made is an error here, not a tracker that silently never
+// sees an answer.
+func (t *Tracker) Start(ctx context.Context, opts []kgo.Opt, prefix string, from map[int32]kgo.Offset) (stop func(), err error) {
 	cl, err := kgo.NewClient(append(slices.Clone(opts),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{prefix + topics.StatusTopic: from}),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()))...)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("status reader: %w", err)
 	}
-	defer cl.Close()
-	for {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			return nil
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer cl.Close()
+		for {
+			fs := cl.PollFetches(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			fs.EachRecord(t.observe)
 		}
-		fs.EachRecord(t.observe)
-	}
+	}()
+	return func() { cancel(); <-done }, nil
 }
 
 func (t *Tracker) observe(r *kgo.Record) {

@@ -1,10 +1,13 @@
 package loadgen
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/topics"
@@ -111,5 +114,92 @@ func TestTrackerAnsweredBefore(t *testing.T) {
 		if got := tr.AnsweredBefore(s.at); got != s.want {
 			t.Fatalf("%s: AnsweredBefore(t0+%s) = %v, want %v", s.name, s.at.Sub(t0), got, s.want)
 		}
+	}
+}
+
+// StatusOffsets waits for a status topic that is not there yet (a gateway
+// still creating its catalog, a leader moving) and then gives every
+// partition's end offset; it never hands the tracker kadm's placeholder
+// for a topic it could not read, on which the tracker's reader could not
+// be made and the run waited for answers that never came.
+func TestStatusOffsetsWaitsForEveryPartition(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	topic := "t." + topics.StatusTopic
+
+	type answer struct {
+		from map[int32]kgo.Offset
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		from, err := StatusOffsets(ctx, cl, "t.")
+		got <- answer{from, err}
+	}()
+	time.Sleep(500 * time.Millisecond)
+	select {
+	case a := <-got:
+		t.Fatalf("answered before the topic existed: %v, %v", a.from, a.err)
+	default:
+	}
+	adm := kadm.NewClient(cl)
+	if _, err := adm.CreateTopic(ctx, 3, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Partition: 1, Value: []byte("{}")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	a := <-got
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	if len(a.from) != 3 {
+		t.Fatalf("offsets of %d partitions (%v), want 3", len(a.from), a.from)
+	}
+	for p := range a.from {
+		if p < 0 || p > 2 {
+			t.Errorf("offset for partition %d", p)
+		}
+	}
+
+	// The tracker reads from those offsets: a status written after them
+	// is seen.
+	tr := NewTracker()
+	tr.Sent(Event{CEID: "e1", Record: &kgo.Record{Timestamp: time.Now()}})
+	stop, err := tr.Start(ctx, []kgo.Opt{kgo.SeedBrokers(c.ListenAddrs()...)}, "t.", a.from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	b, _ := json.Marshal(topics.Status{CEID: "e1", Outcome: "accepted"})
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Partition: 1, Value: b}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	for tr.Answered() != 1 {
+		if ctx.Err() != nil {
+			t.Fatal("the status written after the offsets was never read")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A reader that cannot be made is Start's error, not a tracker that never
+// answers.
+func TestTrackerStartRefusesAReaderItCannotMake(t *testing.T) {
+	stop, err := NewTracker().Start(context.Background(), []kgo.Opt{kgo.SeedBrokers("127.0.0.1:1")}, "t.",
+		map[int32]kgo.Offset{-1: kgo.NewOffset().AtEnd()})
+	if err == nil {
+		stop()
+		t.Fatal("Start made a reader of partition -1")
 	}
 }

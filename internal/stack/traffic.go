@@ -42,9 +42,12 @@ func StartTraffic(ctx context.Context, brokers []string, cfg loadgen.Config) (*T
 		cl.Close()
 		return nil, err
 	}
-	tctx, stop := context.WithCancel(context.Background())
+	stop, err := t.Track.Start(context.Background(), []kgo.Opt{kgo.SeedBrokers(brokers...)}, cfg.Prefix, from)
+	if err != nil {
+		cl.Close()
+		return nil, err
+	}
 	t.stop = stop
-	go func() { _ = t.Track.Run(tctx, []kgo.Opt{kgo.SeedBrokers(brokers...)}, cfg.Prefix, from) }()
 	if err := loadgen.Prime(ctx, cl, t.Gen, t.Track); err != nil {
 		t.Close()
 		return nil, err
