@@ -106,6 +106,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	opts = append(opts, kafkaclient.Logger(g.log))
 	cat := topics.Build(g.cfg.Forward.Retry.TierDelays()).WithPrefix(g.cfg.Kafka.TopicPrefix)
 	// Batches as large as each topic takes: an oversized ingress record is
 	// parked whole in the dead-letter topic, which takes it.

@@ -179,7 +179,7 @@ type Dev struct {
 
 // Log configures structured logging.
 type Log struct {
-	Level  string `yaml:"level" env:"EGISZ_LOG_LEVEL" doc:"debug, info, warn or error"`
+	Level  string `yaml:"level" env:"EGISZ_LOG_LEVEL" doc:"debug, info, warn or error; the Kafka client's own warnings show from info, its group and assignment events at debug"`
 	Format string `yaml:"format" env:"EGISZ_LOG_FORMAT" doc:"text or json"`
 }
 

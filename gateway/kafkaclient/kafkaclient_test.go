@@ -3,6 +3,7 @@ package kafkaclient
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,5 +107,62 @@ func TestClientsRefreshMetadataSoonAfterAnError(t *testing.T) {
 	defer cl.Close()
 	if got := cl.OptValue(kgo.MetadataMinAge).(time.Duration); got > time.Second {
 		t.Errorf("metadata min age %s, want at most 1s", got)
+	}
+}
+
+// franz-go's own warnings reach the gateway's log at its default level,
+// its info lines only at debug, and nothing of it when the gateway logs
+// errors only: a client that cannot reach its broker says so.
+func TestClientLogsThroughTheGatewaysLogger(t *testing.T) {
+	dead, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := dead.ListenAddrs()[0]
+	dead.Close() // nothing listens there now
+	live, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+
+	cases := []struct {
+		level         slog.Level
+		warning, info bool
+	}{
+		{slog.LevelDebug, true, true},
+		{slog.LevelInfo, true, false},
+		{slog.LevelError, false, false},
+	}
+	for _, c := range cases {
+		t.Run(c.level.String(), func(t *testing.T) {
+			var out testtool.Buffer
+			log := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: c.level}))
+			// A broker that is gone: franz-go warns.
+			cl, err := kgo.NewClient(kgo.SeedBrokers(deadAddr), kgo.DialTimeout(200*time.Millisecond), Logger(log))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = cl.Ping(ctx)
+			cancel()
+			cl.Close()
+			// A consumer joining its group: franz-go informs.
+			cl, err = kgo.NewClient(kgo.SeedBrokers(live.ListenAddrs()...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"), Logger(log))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+			cl.PollFetches(ctx)
+			cancel()
+			cl.Close()
+
+			got := out.String()
+			warned := strings.Contains(got, `level=WARN msg="unable to open connection to broker" component=kafka-client`)
+			informed := strings.Contains(got, `level=DEBUG msg="beginning to manage the group lifecycle" component=kafka-client group=g`)
+			if warned != c.warning || informed != c.info {
+				t.Errorf("at %s: warning logged %v (want %v), franz-go info logged %v (want %v); log:\n%s", c.level, warned, c.warning, informed, c.info, got)
+			}
+		})
 	}
 }
