@@ -166,3 +166,52 @@ func TestClientLogsThroughTheGatewaysLogger(t *testing.T) {
 		})
 	}
 }
+
+// A warning that repeats is logged once per repeatEvery, with how many
+// were left out; a warning about another broker, or another message, is
+// not held back by it.
+func TestRepeatedClientWarningsAreLoggedOncePerInterval(t *testing.T) {
+	var out testtool.Buffer
+	now := time.Unix(0, 0)
+	l := newSlogLogger(slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug})), func() time.Time { return now })
+	refused := func(addr string) {
+		l.Log(kgo.LogLevelWarn, "unable to open connection to broker", "addr", addr, "err", "refused")
+	}
+	steps := []struct {
+		name string
+		do   func()
+		want []string // lines logged by the step
+	}{
+		{"first", func() { refused("b1") }, []string{`addr=b1 err=refused`}},
+		{"again at once, four times", func() {
+			for range 4 {
+				refused("b1")
+			}
+		}, nil},
+		{"another broker", func() { refused("b2") }, []string{`addr=b2 err=refused`}},
+		{"another message", func() { l.Log(kgo.LogLevelError, "group manage loop errored", "group", "g", "err", "x") }, []string{`level=ERROR msg="group manage loop errored"`}},
+		{"just before the interval", func() { now = now.Add(repeatEvery - time.Millisecond); refused("b1") }, nil},
+		{"after it, with the count left out", func() { now = now.Add(time.Millisecond); refused("b1") }, []string{`addr=b1 err=refused repeated=5`}},
+		{"info lines are never held back", func() {
+			l.Log(kgo.LogLevelInfo, "assigning partitions", "group", "g")
+			l.Log(kgo.LogLevelInfo, "assigning partitions", "group", "g")
+		}, []string{`level=DEBUG msg="assigning partitions"`, `level=DEBUG msg="assigning partitions"`}},
+	}
+	seen := 0
+	for _, s := range steps {
+		s.do()
+		lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")[seen:]
+		if out.String() == "" {
+			lines = nil
+		}
+		seen += len(lines)
+		if len(lines) != len(s.want) {
+			t.Fatalf("%s: logged %d lines, want %d:\n%s", s.name, len(lines), len(s.want), strings.Join(lines, "\n"))
+		}
+		for i, w := range s.want {
+			if !strings.Contains(lines[i], w) {
+				t.Errorf("%s: line %q, want it to hold %q", s.name, lines[i], w)
+			}
+		}
+	}
+}

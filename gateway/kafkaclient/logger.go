@@ -2,7 +2,10 @@ package kafkaclient
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -15,14 +18,41 @@ import (
 // the gateway's info level; its info lines (group sessions begun,
 // partitions assigned) only at debug, as there is one of them per client
 // and rebalance. Its debug lines, a few per request, never.
+//
+// A warning or error that repeats (the same message about the same broker
+// or group) is logged once per repeatEvery, with how many were left out:
+// the gateway's twenty-odd clients each retry a broker that is down, which
+// was 30 lines a second for as long as one broker of three was down.
 func Logger(log *slog.Logger) kgo.Opt {
-	return kgo.WithLogger(slogLogger{log.With("component", "kafka-client")})
+	return kgo.WithLogger(newSlogLogger(log, time.Now))
 }
 
-type slogLogger struct{ log *slog.Logger }
+// repeatEvery is how often a repeating franz-go warning is logged.
+const repeatEvery = 10 * time.Second
+
+// maxRepeatKeys bounds the repeats remembered; past it they are forgotten
+// and each is logged once more.
+const maxRepeatKeys = 1000
+
+type slogLogger struct {
+	log *slog.Logger
+	now func() time.Time
+
+	mu      sync.Mutex
+	repeats map[string]*repeat
+}
+
+type repeat struct {
+	logged  time.Time
+	skipped int
+}
+
+func newSlogLogger(log *slog.Logger, now func() time.Time) *slogLogger {
+	return &slogLogger{log: log.With("component", "kafka-client"), now: now, repeats: map[string]*repeat{}}
+}
 
 // Level is the most verbose franz-go level the slog handler would print.
-func (l slogLogger) Level() kgo.LogLevel {
+func (l *slogLogger) Level() kgo.LogLevel {
 	ctx := context.Background()
 	switch {
 	case l.log.Enabled(ctx, slog.LevelDebug):
@@ -35,15 +65,52 @@ func (l slogLogger) Level() kgo.LogLevel {
 	return kgo.LogLevelNone
 }
 
-func (l slogLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
+func (l *slogLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
 	lv := slog.LevelDebug
 	switch level {
 	case kgo.LogLevelError:
 		lv = slog.LevelError
 	case kgo.LogLevelWarn:
 		lv = slog.LevelWarn
-	case kgo.LogLevelInfo:
-		lv = slog.LevelDebug
+	}
+	if lv >= slog.LevelWarn {
+		skipped, ok := l.due(level, msg, keyvals)
+		if !ok {
+			return
+		}
+		if skipped > 0 {
+			keyvals = append(keyvals, "repeated", skipped)
+		}
 	}
 	l.log.Log(context.Background(), lv, msg, keyvals...)
+}
+
+// due says whether a warning is to be logged now, and how many like it
+// were left out since the last one logged. Warnings are alike when their
+// message and the broker or group they are about are.
+func (l *slogLogger) due(level kgo.LogLevel, msg string, keyvals []any) (skipped int, ok bool) {
+	key := fmt.Sprint(level, msg)
+	for i := 0; i+1 < len(keyvals); i += 2 {
+		switch keyvals[i] {
+		case "addr", "broker", "group", "topic", "partition":
+			key += fmt.Sprint("|", keyvals[i], "=", keyvals[i+1])
+		}
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := l.repeats[key]
+	if r != nil && now.Sub(r.logged) < repeatEvery {
+		r.skipped++
+		return 0, false
+	}
+	if r == nil {
+		if len(l.repeats) >= maxRepeatKeys {
+			clear(l.repeats)
+		}
+		r = &repeat{}
+		l.repeats[key] = r
+	}
+	skipped, r.logged, r.skipped = r.skipped, now, 0
+	return skipped, true
 }
