@@ -232,6 +232,14 @@ func run(t *testing.T, sc scenario) {
 	rw := e.row(sc.name, rep, regs, took, sentBefore)
 	s.add(rw)
 	t.Logf("%s", rw.line())
+	if slowest := slices.Max(append([]time.Duration{0}, e.recovery...)); slowest > slowRecovery && !t.Failed() {
+		// A slow recovery passes, and the logs of a passing test are
+		// gone with it: keep what the instances warned of meanwhile.
+		for _, name := range []string{"a", "b"} {
+			t.Logf("recovery took %s (over %s): gateway %s's warnings and errors:\n%s", slowest.Round(100*time.Millisecond), slowRecovery, name,
+				warnings(filepath.Join(logs, "gateway-"+name+".log"), 40))
+		}
+	}
 	if settleErr != nil {
 		t.Errorf("%v", settleErr)
 	}
@@ -686,6 +694,25 @@ func keepLogs(t *testing.T, gws []*stack.Gateway, logs string) {
 		}
 	}
 	t.Logf("the instances' whole logs, ending with a goroutine dump of each, are kept in %s", keep)
+}
+
+// slowRecovery is how long a recovery may take before the run logs the
+// instances' warnings: about twice what the short version's recoveries
+// take on this machine.
+const slowRecovery = 45 * time.Second
+
+// warnings are the last lines at WARN or ERROR of a gateway's log,
+// without the РЭМД callbacks it could not record yet (sent again, and
+// hundreds of them under a fault).
+func warnings(path string, lines int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	ls := slices.DeleteFunc(strings.Split(strings.TrimRight(string(b), "\n"), "\n"), func(l string) bool {
+		return (!strings.Contains(l, "level=WARN") && !strings.Contains(l, "level=ERROR")) || strings.Contains(l, "callback not recorded")
+	})
+	return strings.Join(ls[max(0, len(ls)-lines):], "\n")
 }
 
 func tailFile(path string, lines int) string {
