@@ -21,6 +21,7 @@ type Collector struct {
 	recs   *prometheus.Desc
 	phases *prometheus.Desc
 	renews *prometheus.Desc
+	took   *prometheus.Desc
 }
 
 // NewCollector collects the stages' counters, by stage name.
@@ -37,6 +38,9 @@ func NewCollector(stages map[string]*Stats) *Collector {
 		renews: prometheus.NewDesc("egisz_stage_sessions_renewed_total",
 			"Transactional sessions a stage replaced after a transaction could not be begun or ended (the coordinator went away mid-commit, say): the stage went on, as a restart would have, without one.",
 			[]string{"stage"}, nil),
+		took: prometheus.NewDesc("egisz_stage_transaction_duration_seconds",
+			"How long a stage's transactions took, from the records in hand to the commit or abort: a stage that stands still now and then (a broker failing over, a starved CPU) shows in the upper buckets while the mean of egisz_stage_seconds_total hardly moves.",
+			[]string{"stage"}, nil),
 	}
 }
 
@@ -46,6 +50,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.recs
 	ch <- c.phases
 	ch <- c.renews
+	ch <- c.took
 }
 
 // Collect implements prometheus.Collector.
@@ -57,6 +62,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.recs, prometheus.CounterValue, float64(s.In.Load()), n, "in")
 		ch <- prometheus.MustNewConstMetric(c.recs, prometheus.CounterValue, float64(s.Out.Load()), n, "out")
 		ch <- prometheus.MustNewConstMetric(c.renews, prometheus.CounterValue, float64(s.Renewed.Load()), n)
+		count, sum, buckets := s.transactions()
+		ch <- prometheus.MustNewConstHistogram(c.took, count, sum, buckets, n)
 		for phase, d := range map[string]*atomic.Int64{"work": &s.Work, "write": &s.Write, "end": &s.End} {
 			ch <- prometheus.MustNewConstMetric(c.phases, prometheus.CounterValue, time.Duration(d.Load()).Seconds(), n, phase)
 		}

@@ -49,7 +49,8 @@ egisz_stage_transactions_total{result="aborted",stage="normalize"} 1
 egisz_stage_transactions_total{result="committed",stage="forward-iemk"} 7
 egisz_stage_transactions_total{result="committed",stage="normalize"} 3
 `
-	if err := testutil.CollectAndCompare(c, strings.NewReader(want)); err != nil {
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "egisz_stage_records_total", "egisz_stage_seconds_total",
+		"egisz_stage_sessions_renewed_total", "egisz_stage_transactions_total"); err != nil {
 		t.Fatal(err)
 	}
 	// Read when scraped: a later commit shows at the next scrape.
@@ -63,6 +64,38 @@ egisz_stage_transactions_total{result="committed",stage="forward-iemk"} 7
 egisz_stage_transactions_total{result="committed",stage="normalize"} 4
 `
 	if err := testutil.CollectAndCompare(c, strings.NewReader(again), "egisz_stage_transactions_total"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Each transaction lands in the bucket of its duration, a bound included
+// in its bucket, one longer than the last bound only in +Inf; the sum is
+// the seconds they took.
+func TestCollectorExposesHowLongTransactionsTook(t *testing.T) {
+	s := &Stats{}
+	for _, d := range []time.Duration{5 * time.Millisecond, 100 * time.Millisecond, 300 * time.Millisecond, 1500 * time.Millisecond, time.Minute} {
+		s.ObserveTransaction(d)
+	}
+	c := NewCollector(map[string]*Stats{"normalize": s})
+	want := `
+# HELP egisz_stage_transaction_duration_seconds How long a stage's transactions took, from the records in hand to the commit or abort: a stage that stands still now and then (a broker failing over, a starved CPU) shows in the upper buckets while the mean of egisz_stage_seconds_total hardly moves.
+# TYPE egisz_stage_transaction_duration_seconds histogram
+egisz_stage_transaction_duration_seconds_bucket{stage="normalize",le="0.01"} 1
+egisz_stage_transaction_duration_seconds_bucket{stage="normalize",le="0.025"} 1
+egisz_stage_transaction_duration_seconds_bucket{stage="normalize",le="0.05"} 1
+egisz_stage_transaction_duration_seconds_bucket{stage="normalize",le="0.1"} 2
+egisz_stage_transaction_duration_seconds_bucket{stage="normalize",le="0.25"} 2
+egisz_stage_transaction_duration_seconds_bucket{stage="normalize",le="0.5"} 3
+egisz_stage_transaction_duration_seconds_bucket{stage="normalize",le="1"} 3
+egisz_stage_transaction_duration_seconds_bucket{stage="normalize",le="2.5"} 4
+egisz_stage_transaction_duration_seconds_bucket{stage="normalize",le="5"} 4
+egisz_stage_transaction_duration_seconds_bucket{stage="normalize",le="10"} 4
+egisz_stage_transaction_duration_seconds_bucket{stage="normalize",le="30"} 4
+egisz_stage_transaction_duration_seconds_bucket{stage="normalize",le="+Inf"} 5
+egisz_stage_transaction_duration_seconds_sum{stage="normalize"} 61.905
+egisz_stage_transaction_duration_seconds_count{stage="normalize"} 5
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "egisz_stage_transaction_duration_seconds"); err != nil {
 		t.Fatal(err)
 	}
 }

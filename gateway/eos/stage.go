@@ -117,6 +117,38 @@ type Stats struct {
 	// Renewed counts the sessions (transactional clients) replaced after
 	// a transaction could not be begun or ended.
 	Renewed atomic.Int64
+	// took counts transactions by how long each took from its first
+	// record in hand to its end: the phases' sums give the mean, and a
+	// stage that stands still now and then shows only here.
+	took    [len(transactionBuckets) + 1]atomic.Int64
+	tookSum atomic.Int64 // nanoseconds
+}
+
+// transactionBuckets are the upper bounds, in seconds, of the buckets of
+// egisz_stage_transaction_duration_seconds.
+var transactionBuckets = [...]float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
+
+// ObserveTransaction counts one transaction that took d, whether it was
+// committed or aborted.
+func (s *Stats) ObserveTransaction(d time.Duration) {
+	i := 0
+	for i < len(transactionBuckets) && d.Seconds() > transactionBuckets[i] {
+		i++
+	}
+	s.took[i].Add(1)
+	s.tookSum.Add(int64(d))
+}
+
+// transactions returns how many transactions were observed, the seconds
+// they took in all, and the cumulative count at each bucket's bound.
+func (s *Stats) transactions() (count uint64, sum float64, buckets map[float64]uint64) {
+	buckets = make(map[float64]uint64, len(transactionBuckets))
+	for i, le := range transactionBuckets {
+		count += uint64(s.took[i].Load())
+		buckets[le] = count
+	}
+	count += uint64(s.took[len(transactionBuckets)].Load())
+	return count, time.Duration(s.tookSum.Load()).Seconds(), buckets
 }
 
 // timed adds the time since *from to d and moves *from to now.
@@ -359,6 +391,7 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) (bool
 		prodErr  error
 		produced int
 		phase    = time.Now()
+		began    = phase
 	)
 	if p, ok := s.tr.(Preparer); ok {
 		p.Prepare(ctx, fetches.Records())
@@ -418,6 +451,7 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) (bool
 	}
 	committed, err := sess.End(ctx, try)
 	timed(&s.Stats.End, &phase)
+	s.Stats.ObserveTransaction(time.Since(began))
 	if txn, ok := s.tr.(Transactional); ok {
 		if committed {
 			txn.Committed()

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -306,5 +308,25 @@ func TestStageTimesEachPhase(t *testing.T) {
 	}
 	if sum := work + write + end; sum > took {
 		t.Errorf("the phases add up to %s, more than the %s the stage ran", sum, took)
+	}
+	// Every transaction is in the duration histogram, which took as long
+	// as its phases.
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(eos.NewCollector(map[string]*eos.Stats{"s": &s.Stats}))
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h *dto.Histogram
+	for _, mf := range mfs {
+		if mf.GetName() == "egisz_stage_transaction_duration_seconds" {
+			h = mf.GetMetric()[0].GetHistogram()
+		}
+	}
+	if h == nil || h.GetSampleCount() != uint64(txns) {
+		t.Fatalf("histogram %v, the stage ran %d transactions", h, txns)
+	}
+	if d := time.Duration(h.GetSampleSum() * float64(time.Second)); d < work+write+end || d > took {
+		t.Errorf("the histogram sums %s, want between the phases' %s and the %s the stage ran", d, work+write+end, took)
 	}
 }

@@ -134,6 +134,8 @@ func (w *txWriter) commit(ctx context.Context, batch []txRequest) error {
 			return fmt.Errorf("begin transaction: %w", err)
 		}
 	}
+	began := time.Now()
+	defer func() { w.stats.ObserveTransaction(time.Since(began)) }()
 	var (
 		mu         sync.Mutex
 		produceErr error
