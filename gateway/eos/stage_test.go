@@ -9,13 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
 	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 )
 
 // copier copies every record to another topic, keeping key and headers,
@@ -311,18 +310,7 @@ func TestStageTimesEachPhase(t *testing.T) {
 	}
 	// Every transaction is in the duration histogram, which took as long
 	// as its phases.
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(eos.NewCollector(map[string]*eos.Stats{"s": &s.Stats}))
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var h *dto.Histogram
-	for _, mf := range mfs {
-		if mf.GetName() == "egisz_stage_transaction_duration_seconds" {
-			h = mf.GetMetric()[0].GetHistogram()
-		}
-	}
+	h := testtool.Histogram(t, eos.NewCollector(map[string]*eos.Stats{"s": &s.Stats}), "egisz_stage_transaction_duration_seconds")
 	if h == nil || h.GetSampleCount() != uint64(txns) {
 		t.Fatalf("histogram %v, the stage ran %d transactions", h, txns)
 	}

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
 	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 )
 
 // The callback writer's transactions are counted like a stage's
@@ -65,28 +65,10 @@ func TestTxWriterCountsItsTransactions(t *testing.T) {
 		t.Errorf("in after the abort: %d, want still 3", got)
 	}
 	// Each transaction, committed or aborted, is in the duration histogram.
-	if got, want := transactionsObserved(t, &w.stats), uint64(w.stats.Committed.Load()+w.stats.Aborted.Load()); got != want {
+	h := testtool.Histogram(t, eos.NewCollector(map[string]*eos.Stats{"w": &w.stats}), "egisz_stage_transaction_duration_seconds")
+	if got, want := h.GetSampleCount(), uint64(w.stats.Committed.Load()+w.stats.Aborted.Load()); got != want {
 		t.Errorf("egisz_stage_transaction_duration_seconds counts %d transactions, want %d", got, want)
 	}
-}
-
-// transactionsObserved is the count of the stats' transaction duration
-// histogram, as a scrape reads it.
-func transactionsObserved(t *testing.T, s *eos.Stats) uint64 {
-	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(eos.NewCollector(map[string]*eos.Stats{"w": s}))
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == "egisz_stage_transaction_duration_seconds" {
-			return mf.GetMetric()[0].GetHistogram().GetSampleCount()
-		}
-	}
-	t.Fatal("no egisz_stage_transaction_duration_seconds")
-	return 0
 }
 
 // A commit whose outcome the coordinator never gave (it went away, as

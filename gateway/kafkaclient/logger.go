@@ -35,8 +35,9 @@ const repeatEvery = 10 * time.Second
 const maxRepeatKeys = 1000
 
 type slogLogger struct {
-	log *slog.Logger
-	now func() time.Time
+	log   *slog.Logger
+	level kgo.LogLevel
+	now   func() time.Time
 
 	mu      sync.Mutex
 	repeats map[string]*repeat
@@ -48,22 +49,27 @@ type repeat struct {
 }
 
 func newSlogLogger(log *slog.Logger, now func() time.Time) *slogLogger {
-	return &slogLogger{log: log.With("component", "kafka-client"), now: now, repeats: map[string]*repeat{}}
+	return &slogLogger{log: log.With("component", "kafka-client"), level: kgoLevel(log), now: now, repeats: map[string]*repeat{}}
 }
 
-// Level is the most verbose franz-go level the slog handler would print.
-func (l *slogLogger) Level() kgo.LogLevel {
+// kgoLevel is the most verbose franz-go level the slog handler would
+// print. The gateway's level is set once, at start, so it is found once:
+// franz-go asks for it before each of its per-request debug lines.
+func kgoLevel(log *slog.Logger) kgo.LogLevel {
 	ctx := context.Background()
 	switch {
-	case l.log.Enabled(ctx, slog.LevelDebug):
+	case log.Enabled(ctx, slog.LevelDebug):
 		return kgo.LogLevelInfo
-	case l.log.Enabled(ctx, slog.LevelWarn):
+	case log.Enabled(ctx, slog.LevelWarn):
 		return kgo.LogLevelWarn
-	case l.log.Enabled(ctx, slog.LevelError):
+	case log.Enabled(ctx, slog.LevelError):
 		return kgo.LogLevelError
 	}
 	return kgo.LogLevelNone
 }
+
+// Level is the most verbose franz-go level that is logged.
+func (l *slogLogger) Level() kgo.LogLevel { return l.level }
 
 func (l *slogLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
 	lv := slog.LevelDebug

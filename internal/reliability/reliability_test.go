@@ -701,27 +701,27 @@ func keepLogs(t *testing.T, gws []*stack.Gateway, logs string) {
 // take on this machine.
 const slowRecovery = 45 * time.Second
 
-// warnings are the last lines at WARN or ERROR of a gateway's log,
-// without the РЭМД callbacks it could not record yet (sent again, and
-// hundreds of them under a fault).
+// warnings are the last lines at WARN or ERROR of a gateway's log, as
+// tailFile leaves them.
 func warnings(path string, lines int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	ls := slices.DeleteFunc(strings.Split(strings.TrimRight(string(b), "\n"), "\n"), func(l string) bool {
-		return (!strings.Contains(l, "level=WARN") && !strings.Contains(l, "level=ERROR")) || strings.Contains(l, "callback not recorded")
+	return tailMatching(path, lines, func(l string) bool {
+		return strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR")
 	})
-	return strings.Join(ls[max(0, len(ls)-lines):], "\n")
 }
 
+// tailFile is the end of a gateway's log, without the РЭМД callbacks it
+// could not record yet (sent again, and hundreds of them under a fault).
 func tailFile(path string, lines int) string {
+	return tailMatching(path, lines, func(string) bool { return true })
+}
+
+func tailMatching(path string, lines int, keep func(line string) bool) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err.Error()
 	}
 	ls := slices.DeleteFunc(strings.Split(strings.TrimRight(string(b), "\n"), "\n"), func(l string) bool {
-		return strings.Contains(l, "callback not recorded") // РЭМД sends it again; hundreds under a fault
+		return !keep(l) || strings.Contains(l, "callback not recorded")
 	})
 	return strings.Join(ls[max(0, len(ls)-lines):], "\n")
 }
