@@ -236,8 +236,8 @@ func run(t *testing.T, sc scenario) {
 		// A slow recovery passes, and the logs of a passing test are
 		// gone with it: keep what the instances warned of meanwhile.
 		for _, name := range []string{"a", "b"} {
-			t.Logf("recovery took %s (over %s): gateway %s's warnings and errors:\n%s", slowest.Round(100*time.Millisecond), slowRecovery, name,
-				warnings(filepath.Join(logs, "gateway-"+name+".log"), 40))
+			t.Logf("recovery took %s (over %s): gateway %s's %s", slowest.Round(100*time.Millisecond), slowRecovery, name,
+				slowRecoveryLog(filepath.Join(logs, "gateway-"+name+".log"), 40))
 		}
 	}
 	if settleErr != nil {
@@ -701,6 +701,17 @@ func keepLogs(t *testing.T, gws []*stack.Gateway, logs string) {
 // take on this machine.
 const slowRecovery = 45 * time.Second
 
+// slowRecoveryLog is what a slow recovery leaves of an instance's log: its
+// last warnings and errors, or, when it logged none, its last lines, so
+// that the test log shows what the instance was doing instead of an empty
+// heading.
+func slowRecoveryLog(path string, lines int) string {
+	if w := warnings(path, lines); w != "" {
+		return "warnings and errors:\n" + w
+	}
+	return "log has no warnings or errors; its last lines:\n" + tailFile(path, lines)
+}
+
 // warnings are the last lines at WARN or ERROR of a gateway's log, as
 // tailFile leaves them.
 func warnings(path string, lines int) string {
@@ -724,4 +735,37 @@ func tailMatching(path string, lines int, keep func(line string) bool) string {
 		return !keep(l) || strings.Contains(l, "callback not recorded")
 	})
 	return strings.Join(ls[max(0, len(ls)-lines):], "\n")
+}
+
+// A slow recovery's log shows the instance's warnings when it has any and
+// its last lines when it has none, never an empty block.
+func TestSlowRecoveryLogShowsWhatTheInstanceDid(t *testing.T) {
+	for _, tc := range []struct {
+		name, log string
+		want      []string
+		not       []string
+	}{
+		{name: "warnings", log: "level=INFO msg=a\nlevel=WARN msg=b\nlevel=INFO msg=c\nlevel=ERROR msg=d\n",
+			want: []string{"warnings and errors:", "msg=b", "msg=d"}, not: []string{"msg=a", "msg=c"}},
+		{name: "none", log: "level=INFO msg=a\nlevel=INFO msg=b\nlevel=INFO msg=c\n",
+			want: []string{"no warnings or errors", "msg=b", "msg=c"}, not: []string{"msg=a"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "gateway.log")
+			if err := os.WriteFile(path, []byte(tc.log), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			got := slowRecoveryLog(path, 2)
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("want %q in:\n%s", w, got)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(got, n) {
+					t.Errorf("did not want %q in:\n%s", n, got)
+				}
+			}
+		})
+	}
 }
