@@ -177,29 +177,32 @@ type bench struct {
 
 // result is one scenario's figures.
 type result struct {
-	Name       string
-	Events     int
-	Seconds    float64
-	Rate       float64 // events a second through the gateway
-	CPUPerEv   time.Duration
-	Cores      cores         // where the machine's CPU went meanwhile
-	RawRate    float64       // raw franz-go, same Kafka work, same run
-	RawP50     time.Duration // raw franz-go's latency to its first hop's statuses
-	RawP99     time.Duration
-	RawRegP50  time.Duration // and to its registries' hops' statuses
-	RawRegP99  time.Duration
-	RawWork    string // what raw franz-go did per event, beside the gateway
-	RSSMiB     float64
-	PeakMiB    float64
-	Report     loadgen.Report
-	Note       string
-	Txns       string // the stages' transactions a second and their mean batch
-	Registered int
+	Name     string
+	Events   int
+	Seconds  float64
+	Rate     float64 // events a second through the gateway
+	CPUPerEv time.Duration
+	Cores    cores // where the machine's CPU went meanwhile
+	// The broker's CPU per event over the gateway's run, and over raw
+	// franz-go's doing the same Kafka work; 0 when not measured.
+	BrokerPerEv, RawBrokerPerEv time.Duration
+	RawRate                     float64       // raw franz-go, same Kafka work, same run
+	RawP50                      time.Duration // raw franz-go's latency to its first hop's statuses
+	RawP99                      time.Duration
+	RawRegP50                   time.Duration // and to its registries' hops' statuses
+	RawRegP99                   time.Duration
+	RawWork                     string // what raw franz-go did per event, beside the gateway
+	RSSMiB                      float64
+	PeakMiB                     float64
+	Report                      loadgen.Report
+	Note                        string
+	Txns                        string // the stages' transactions a second and their mean batch
+	Registered                  int
 }
 
 func (r result) summary() string {
-	return fmt.Sprintf("%d events, %.0f/s (raw %.0f/s), %s CPU/event, cores gateway/bench/rest %s, RSS %.0f MiB, p50 %s p99 %s, invariant %v", r.Events, r.Rate, r.RawRate,
-		r.CPUPerEv, r.Cores, r.RSSMiB, r.Report.Normalize.P50, r.Report.Normalize.P99, r.Report.OutcomesOK)
+	return fmt.Sprintf("%d events, %.0f/s (raw %.0f/s), %s CPU/event, cores gateway/bench/broker/rest %s, broker CPU/event gateway/raw %s, RSS %.0f MiB, p50 %s p99 %s, invariant %v", r.Events, r.Rate, r.RawRate,
+		r.CPUPerEv, r.Cores, brokerPerEvent(r), r.RSSMiB, r.Report.Normalize.P50, r.Report.Normalize.P99, r.Report.OutcomesOK)
 }
 
 // prefix names a run's topics and groups: unique within the bench, and
@@ -268,10 +271,12 @@ func (b *bench) throughput(ctx context.Context, name string, n int, forward bool
 	}
 	g.Stop()
 	t.Close()
+	rw := startCPU(nil)
 	raw, p, err := b.rawSameWork(ctx, w.moved, kafkatest.Feed{N: n, Size: payloadBytes})
 	if err != nil {
 		return r, err
 	}
+	r.RawBrokerPerEv = rw.brokerPerEvent(n)
 	r.RawRate = float64(n) / raw.Took.Seconds()
 	r.RawWork = sameWorkNote(p, raw, w.moved, n)
 	return r, nil
@@ -389,10 +394,12 @@ func (b *bench) latency(ctx context.Context, rate float64, warm, d time.Duration
 	r.Report = t.Track.Report()
 	g.Stop()
 	t.Close()
+	rw := startCPU(nil)
 	raw, p, err := b.rawSameWork(ctx, w.moved, kafkatest.Feed{N: n, Size: payloadBytes, Rate: rate, Warm: warmed})
 	if err != nil {
 		return r, err
 	}
+	r.RawBrokerPerEv = rw.brokerPerEvent(n)
 	var regs []time.Duration
 	for hop, lat := range raw.Latency {
 		if hop != "normalize" {

@@ -42,6 +42,7 @@ func (b *bench) measure(ctx context.Context, name string, g *stack.Gateway, with
 func (w *measurement) end(ctx context.Context, r *result, n int) {
 	took := time.Since(w.start)
 	r.Seconds, r.CPUPerEv, r.Cores = took.Seconds(), w.cpu.gateway()/time.Duration(n), w.cpu.cores()
+	r.BrokerPerEv = w.cpu.brokerPerEvent(n)
 	if w.stages != nil {
 		after, err := scrapeStages(ctx, w.g.HTTP())
 		if err != nil {

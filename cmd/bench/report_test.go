@@ -49,3 +49,39 @@ func TestTargetsSayWhereEachStands(t *testing.T) {
 		})
 	}
 }
+
+// The budget says what the broker and the bench would take of the machine
+// at the target rate, and what that leaves the gateway: nothing, when
+// they alone need more than the machine has.
+func TestBudgetSaysWhatTheMachineLeavesTheGateway(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		r    result
+		want []string // empty: no budget
+	}{
+		{"broker not measured", result{Events: 1000, Seconds: 1, Cores: cores{Bench: 0.5}, CPUPerEv: 200 * time.Microsecond}, nil},
+		{"bench not measured", result{Events: 1000, Seconds: 1, Cores: cores{Bench: -1}, RawBrokerPerEv: 40 * time.Microsecond}, nil},
+		// 40 µs of broker and 25 µs of bench at 20,000/s: 0.80 and 0.50
+		// cores, 0.70 left, 35 µs an event.
+		{"room left", result{Events: 1000, Seconds: 0.5, Cores: cores{Bench: 0.05}, RawBrokerPerEv: 40 * time.Microsecond, CPUPerEv: 200 * time.Microsecond},
+			[]string{"(40 µs), would take 0.80 of the 2 cores", "(25 µs: load generator", "0.50, which leaves 35 µs of CPU per event for the gateway; it used 200 µs"}},
+		// 40 µs and 170 µs: 0.80 and 3.40 cores, more than the machine.
+		{"no room", result{Events: 1000, Seconds: 1, Cores: cores{Bench: 0.17}, RawBrokerPerEv: 40 * time.Microsecond, CPUPerEv: 267 * time.Microsecond},
+			[]string{"3.40, which leaves nothing for the gateway (it used 267 µs per event): the rate is out of this machine's reach"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := budget(tc.r, 20_000, 2)
+			if len(tc.want) == 0 {
+				if got != "" {
+					t.Fatalf("budget %q, want none", got)
+				}
+				return
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("lacks %q:\n%s", w, got)
+				}
+			}
+		})
+	}
+}

@@ -5,8 +5,9 @@
 //	kafka-local fetch
 //	kafka-local exec [--nodes 0|1|3] -- go test ./...
 //
-// The command sees EGISZ_KAFKA_BROKERS (the broker addresses) and
-// EGISZ_KAFKA_HOME (the release, for tests that start clusters of their own).
+// The command sees EGISZ_KAFKA_BROKERS (the broker addresses),
+// EGISZ_KAFKA_HOME (the release, for tests that start clusters of their own)
+// and EGISZ_KAFKA_PIDS (the nodes' process ids, for the bench's CPU figures).
 // With --nodes 0 it starts no broker and sets only the release: the
 // reliability suite starts its own three nodes and would leave one idle.
 package main
@@ -97,7 +98,7 @@ func execCmd(ctx context.Context, args []string) int {
 			return 1
 		}
 		defer cluster.Stop()
-		cmd.Env = append(cmd.Env, "EGISZ_KAFKA_BROKERS="+cluster.Brokers())
+		cmd.Env = append(cmd.Env, "EGISZ_KAFKA_BROKERS="+cluster.Brokers(), kafkabroker.EnvPids+"="+cluster.Pids())
 	}
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(os.Stderr, "kafka-local: %v\n", err)

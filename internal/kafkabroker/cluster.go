@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -54,6 +55,24 @@ func (c *Cluster) Brokers() string {
 		addrs[i] = n.Addr
 	}
 	return strings.Join(addrs, ",")
+}
+
+// EnvPids names the variable `kafka-local exec` sets to the nodes' process
+// ids, comma-separated, for a command that measures the brokers' CPU.
+const EnvPids = "EGISZ_KAFKA_PIDS"
+
+// Pids returns the process ids of the running nodes, comma-separated, as
+// EnvPids has them.
+func (c *Cluster) Pids() string {
+	var pids []string
+	for _, n := range c.Nodes {
+		n.mu.Lock()
+		if n.cmd != nil && n.cmd.Process != nil && n.up {
+			pids = append(pids, strconv.Itoa(n.cmd.Process.Pid))
+		}
+		n.mu.Unlock()
+	}
+	return strings.Join(pids, ",")
 }
 
 // Start formats storage under dir and starts n nodes (1 or 3), returning
