@@ -272,7 +272,7 @@ func (b *bench) throughput(ctx context.Context, name string, n int, forward bool
 	g.Stop()
 	t.Close()
 	rw := startCPU(nil)
-	raw, p, err := b.rawSameWork(ctx, w.moved, kafkatest.Feed{N: n, Size: payloadBytes})
+	raw, p, err := b.rawSameWork(ctx, w.moved, kafkatest.Feed{N: n, Size: payloadBytes, Values: feedValues(evs)})
 	if err != nil {
 		return r, err
 	}
@@ -282,9 +282,9 @@ func (b *bench) throughput(ctx context.Context, name string, n int, forward bool
 	return r, nil
 }
 
-// rawCopy copies the n ingress records of the run from the case topic's
-// partitions, all ingress topics, in franz-go's own transactional loop.
-func (b *bench) rawCopy(ctx context.Context, prefix string, n int) (float64, error) {
+// rawCopy copies n records carrying values in turn, partitioned as the
+// ingress is, in franz-go's own transactional loop.
+func (b *bench) rawCopy(ctx context.Context, prefix string, n int, values [][]byte) (float64, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.brokers...))
 	if err != nil {
 		return 0, err
@@ -295,9 +295,8 @@ func (b *bench) rawCopy(ctx context.Context, prefix string, n int) (float64, err
 	if err != nil {
 		return 0, err
 	}
-	pad := make([]byte, payloadBytes)
 	for i := range n {
-		cl.Produce(ctx, &kgo.Record{Topic: in, Key: []byte(strconv.Itoa(i % 50_000)), Value: pad}, nil)
+		cl.Produce(ctx, &kgo.Record{Topic: in, Key: []byte(strconv.Itoa(i % 50_000)), Value: values[i%len(values)]}, nil)
 	}
 	if err := cl.Flush(ctx); err != nil {
 		return 0, err
@@ -348,10 +347,15 @@ func (b *bench) latency(ctx context.Context, rate float64, warm, d time.Duration
 	w := b.measure(ctx, r.Name, g, true)
 	defer w.stop()
 	next, n := w.start, 0
+	var sent []loadgen.Event // the first rawValues, for raw franz-go's feed
 	send := func() {
 		time.Sleep(time.Until(next))
 		next = next.Add(interval)
-		t.Send(ctx, t.Gen.Next())
+		ev := t.Gen.Next()
+		if len(sent) < rawValues {
+			sent = append(sent, ev)
+		}
+		t.Send(ctx, ev)
 		n++
 	}
 	checkEvery := max(1, int(rate/10)) // events: ten checks a second
@@ -395,7 +399,7 @@ func (b *bench) latency(ctx context.Context, rate float64, warm, d time.Duration
 	g.Stop()
 	t.Close()
 	rw := startCPU(nil)
-	raw, p, err := b.rawSameWork(ctx, w.moved, kafkatest.Feed{N: n, Size: payloadBytes, Rate: rate, Warm: warmed})
+	raw, p, err := b.rawSameWork(ctx, w.moved, kafkatest.Feed{N: n, Size: payloadBytes, Values: feedValues(sent), Rate: rate, Warm: warmed})
 	if err != nil {
 		return r, err
 	}
@@ -431,8 +435,10 @@ func (b *bench) drain(ctx context.Context, outage time.Duration) (result, error)
 	lat := emulator.Faults{LatencyMin: 5 * time.Millisecond, LatencyMax: 5 * time.Millisecond}
 	const rate = 200
 	n := int(outage.Seconds() * rate)
-	// Raw franz-go first: copy a backlog of as many records.
-	raw, err := b.rawCopy(ctx, b.prefix("raw"), n)
+	// Raw franz-go first: copy a backlog of as many records, the events
+	// the gateway will be sent (the same generator, seed and mix).
+	gen := loadgen.New(loadgen.Config{Seed: 42, Mix: loadgen.Mix{}, Patients: 50_000, PayloadPad: payloadBytes})
+	raw, err := b.rawCopy(ctx, b.prefix("raw"), n, feedValues(nextEvents(gen, min(n, rawValues))))
 	if err != nil {
 		return r, err
 	}
@@ -509,6 +515,21 @@ func (b *bench) memory(ctx context.Context, keys int) (result, error) {
 
 // nextEvents makes n events ahead of a scenario's clock, so that making
 // them is not timed as the gateway's work.
+// rawValues is how many of a scenario's events raw franz-go's feed carries,
+// in turn: enough for its batches to hold as many different events, and so
+// compress, as the gateway's did.
+const rawValues = 10_000
+
+// feedValues are the values of up to rawValues of evs, for raw franz-go's
+// feed: the same bytes the gateway was fed.
+func feedValues(evs []loadgen.Event) [][]byte {
+	vs := make([][]byte, 0, min(len(evs), rawValues))
+	for _, ev := range evs[:min(len(evs), rawValues)] {
+		vs = append(vs, ev.Record.Value)
+	}
+	return vs
+}
+
 func nextEvents(g *loadgen.Generator, n int) []loadgen.Event {
 	evs := make([]loadgen.Event, n)
 	for i := range evs {

@@ -34,8 +34,9 @@ import (
 //   - РЭМД's callbacks, which commit in transactions of their own, are
 //     written by РЭМД's hop: as many statuses and records per record read.
 //
-// All records are of the events' size, every topic has the ingress's
-// partitions, and the clients have the gateway's options. It leaves out
+// Every record is one of the events the gateway was fed (the feed's
+// Values), every topic has the ingress's partitions, and the clients have
+// the gateway's options. It leaves out
 // what is not Kafka work: decoding, deciding, the registry calls.
 func sameWork(prefix string, brokers []string, d map[string]stageCounts) (kafkatest.Pipeline, error) {
 	norm := d["normalize"]

@@ -2,11 +2,15 @@ package main
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
+	"github.com/egisz-gateway/egisz-gateway/internal/loadgen"
 )
 
 // The raw pipeline beside a scenario must do the Kafka work the gateway's
@@ -102,5 +106,24 @@ func TestSameWorkNote(t *testing.T) {
 		"raw franz-go's transactions: normalize 5 ms writing, 15 ending it, forward-iemk 2 ms writing, 20 ending it"
 	if got := sameWorkNote(p, res, d, 1000); got != want {
 		t.Errorf("note:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// Raw franz-go is fed the scenario's own events, at most rawValues of them.
+func TestFeedValuesAreTheEventsFed(t *testing.T) {
+	for _, n := range []int{0, 3, rawValues + 5} {
+		evs := make([]loadgen.Event, n)
+		for i := range evs {
+			evs[i].Record = &kgo.Record{Value: []byte(strconv.Itoa(i))}
+		}
+		got := feedValues(evs)
+		if len(got) != min(n, rawValues) {
+			t.Fatalf("%d events: %d values, want %d", n, len(got), min(n, rawValues))
+		}
+		for i, v := range got {
+			if string(v) != strconv.Itoa(i) {
+				t.Fatalf("%d events: value %d is %q, want event %d's", n, i, v, i)
+			}
+		}
 	}
 }

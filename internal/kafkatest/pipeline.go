@@ -59,7 +59,12 @@ type Hop struct {
 type Feed struct {
 	N    int
 	Size int
-	Rate float64
+	// Values, when set, are the records' values in turn (Size is then
+	// unused): the bytes a gateway was fed, which compress as they did. A
+	// value of Size zero bytes compresses to almost nothing, and the broker
+	// then stores, validates and serves far fewer bytes than for events.
+	Values [][]byte
+	Rate   float64
 	// Warm is how long the feed runs before its records are timed: the
 	// first transactions of new topics and groups are slow, and a latency
 	// run wants the steady state. Every record is still waited for.
@@ -293,7 +298,7 @@ func (p Pipeline) createTopics(ctx context.Context, adm *kadm.Client) error {
 // produce writes the feed to the first hop's input, keyed over 50,000
 // keys as the load generator's patients are, each with its index.
 func (p Pipeline) produce(ctx context.Context, cl *kgo.Client, feed Feed, fail context.CancelCauseFunc) {
-	value := make([]byte, feed.Size)
+	zeros := make([]byte, feed.Size)
 	var interval time.Duration
 	if feed.Rate > 0 {
 		interval = time.Duration(float64(time.Second) / feed.Rate)
@@ -305,7 +310,7 @@ func (p Pipeline) produce(ctx context.Context, cl *kgo.Client, feed Feed, fail c
 			time.Sleep(time.Until(next))
 			next = next.Add(interval)
 		}
-		r := &kgo.Record{Topic: in, Key: fmt.Appendf(nil, "%d", i%50_000), Value: value, Timestamp: time.Now(),
+		r := &kgo.Record{Topic: in, Key: fmt.Appendf(nil, "%d", i%50_000), Value: feed.value(i, zeros), Timestamp: time.Now(),
 			Headers: []kgo.RecordHeader{{Key: headerIndex, Value: binary.BigEndian.AppendUint64(nil, uint64(i))}}}
 		cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
 			if err != nil && ctx.Err() == nil {
@@ -316,6 +321,14 @@ func (p Pipeline) produce(ctx context.Context, cl *kgo.Client, feed Feed, fail c
 			return
 		}
 	}
+}
+
+// value is record i's value: Values in turn, or zeros.
+func (f Feed) value(i int, zeros []byte) []byte {
+	if len(f.Values) == 0 {
+		return zeros
+	}
+	return f.Values[i%len(f.Values)]
 }
 
 // runHop runs one hop until it has committed want records read, calling

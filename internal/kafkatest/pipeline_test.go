@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Over inputs 0..n-1, a ratio writes floor(n*r) records with the indices
@@ -140,5 +142,36 @@ func TestPipelineFailsOnAFailedProduce(t *testing.T) {
 	}
 	if ctx.Err() != nil {
 		t.Fatalf("returned only at the deadline: %v", err)
+	}
+}
+
+// Fed Values, the pipeline carries those bytes, in turn, and not zeros of
+// Size: the broker must store and serve what the gateway was fed.
+func TestPipelineCarriesTheFedValues(t *testing.T) {
+	c := New(t)
+	ctx := Context(t, 2*time.Minute)
+	values := [][]byte{[]byte(`{"kind":"case","n":1}`), []byte(`{"kind":"document","n":2}`), []byte(`{"kind":"lab_result","n":3}`)}
+	p := Pipeline{Brokers: c.Brokers, Prefix: c.Name("vals-"), Partitions: 2, Hops: []Hop{
+		{Name: "only", In: c.Name("vals-in"), Out: map[string]float64{c.Name("vals-status"): 1}},
+	}, Read: []string{c.Name("vals-status")}}
+	if _, err := p.Run(ctx, Feed{N: 30, Size: 1024, Values: values}); err != nil {
+		t.Fatal(err)
+	}
+	cl := c.Client(t, kgo.ConsumeTopics(c.Name("vals-status")), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	seen := map[string]int{}
+	for n := 0; n < 30 && ctx.Err() == nil; {
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			seen[string(r.Value)]++
+			n++
+		})
+	}
+	for _, v := range values {
+		if seen[string(v)] != 10 {
+			t.Errorf("value %s carried %d times, want 10 (of 30, in turn): %v", v, seen[string(v)], seen)
+		}
+	}
+	if len(seen) != len(values) {
+		t.Errorf("values carried: %v; want only the fed ones", seen)
 	}
 }
