@@ -188,6 +188,9 @@ func targets(rs []result) []string {
 		line += fmt.Sprintf("%s to the normalize status and %s to the registry's, raw franz-go over the same hops %s and %s: %s",
 			ms(r.Report.Normalize.P99), ms(r.Report.EndToEnd.P99), ms(r.RawP99), ms(r.RawRegP99),
 			met(r.Report.Normalize.P99 > 0 && r.Report.EndToEnd.P99 > 0 && max(r.Report.Normalize.P99, r.Report.EndToEnd.P99) < 50*time.Millisecond))
+		if busy := busyAt(r.Cores, runtime.NumCPU()); busy != "" {
+			line += ". " + busy
+		}
 	} else {
 		line += "not run at that rate"
 	}
@@ -219,4 +222,20 @@ func budget(r result, rate float64, cpus int) string {
 		return s + ", which leaves nothing for the gateway (it used " + us(r.CPUPerEv) + " per event): the rate is out of this machine's reach whatever the gateway does"
 	}
 	return s + fmt.Sprintf(", which leaves %s of CPU per event for the gateway; it used %s", us(time.Duration(left/rate*float64(time.Second))), us(r.CPUPerEv))
+}
+
+// busyAt says how busy the machine was over a run, by part, and whether it
+// was saturated: a latency taken on a machine with no CPU to spare is the
+// machine's queueing as much as the gateway's. Empty when a part was not
+// measured.
+func busyAt(c cores, cpus int) string {
+	if c.Bench < 0 || c.Broker < 0 || c.Rest < 0 {
+		return ""
+	}
+	total := c.Gateway + c.Bench + c.Broker + c.Rest
+	s := fmt.Sprintf("The machine was busy %.2f of its %d cores meanwhile (gateway %.2f, bench %.2f, broker %.2f)", total, cpus, c.Gateway, c.Bench, c.Broker)
+	if total >= 0.9*float64(cpus) {
+		s += ": saturated, so every hop waits for a core"
+	}
+	return s
 }

@@ -85,3 +85,34 @@ func TestBudgetSaysWhatTheMachineLeavesTheGateway(t *testing.T) {
 		})
 	}
 }
+
+// How busy the machine was is said with the parts, and a machine within
+// a tenth of its cores is called saturated.
+func TestBusyAtSaysWhenTheMachineIsSaturated(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		c         cores
+		want      string // empty: nothing said
+		saturated bool
+	}{
+		{"broker not measured", cores{Gateway: 0.5, Bench: 0.4, Broker: -1, Rest: -1}, "", false},
+		{"room to spare", cores{Gateway: 0.5, Bench: 0.4, Broker: 0.5, Rest: 0.1}, "busy 1.50 of its 2 cores meanwhile (gateway 0.50, bench 0.40, broker 0.50)", false},
+		{"saturated", cores{Gateway: 0.58, Bench: 0.47, Broker: 0.92, Rest: 0.02}, "busy 1.99 of its 2 cores meanwhile (gateway 0.58, bench 0.47, broker 0.92)", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := busyAt(tc.c, 2)
+			if tc.want == "" {
+				if got != "" {
+					t.Fatalf("said %q, want nothing", got)
+				}
+				return
+			}
+			if !strings.Contains(got, tc.want) {
+				t.Errorf("said %q, want %q in it", got, tc.want)
+			}
+			if s := strings.Contains(got, "saturated"); s != tc.saturated {
+				t.Errorf("said %q: saturated %v, want %v", got, s, tc.saturated)
+			}
+		})
+	}
+}
