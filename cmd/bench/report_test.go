@@ -41,11 +41,7 @@ func TestTargetsSayWhereEachStands(t *testing.T) {
 			if n := len(targets(tc.rs)); n != 3 {
 				t.Fatalf("%d target lines, want 3:\n%s", n, got)
 			}
-			for _, w := range tc.want {
-				if !strings.Contains(got, w) {
-					t.Errorf("lacks %q:\n%s", w, got)
-				}
-			}
+			lacks(t, got, tc.want)
 		})
 	}
 }
@@ -77,11 +73,7 @@ func TestBudgetSaysWhatTheMachineLeavesTheGateway(t *testing.T) {
 				}
 				return
 			}
-			for _, w := range tc.want {
-				if !strings.Contains(got, w) {
-					t.Errorf("lacks %q:\n%s", w, got)
-				}
-			}
+			lacks(t, got, tc.want)
 		})
 	}
 }
@@ -114,5 +106,15 @@ func TestBusyAtSaysWhenTheMachineIsSaturated(t *testing.T) {
 				t.Errorf("said %q: saturated %v, want %v", got, s, tc.saturated)
 			}
 		})
+	}
+}
+
+// lacks reports each of want that text does not contain.
+func lacks(t *testing.T, text string, want []string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("lacks %q:\n%s", w, text)
+		}
 	}
 }
