@@ -16,8 +16,10 @@ import (
 )
 
 // stageCounts are one stage's egisz_stage_* counters at a moment; work,
-// write and end are its seconds in each phase of its transactions.
-type stageCounts struct{ committed, in, out, work, write, end float64 }
+// write and end are its seconds in each phase of its transactions, and
+// over250ms and over1s how many of them took longer than that (from
+// egisz_stage_transaction_duration_seconds): the stalls behind a p99.
+type stageCounts struct{ committed, in, out, work, write, end, over250ms, over1s float64 }
 
 // scrapeStages reads every stage's committed transactions and records in
 // from the gateway's /metrics.
@@ -60,6 +62,21 @@ func parseStages(r io.Reader) (map[string]stageCounts, error) {
 	each("egisz_stage_seconds_total", "phase", "work", func(c *stageCounts, v float64) { c.work = v })
 	each("egisz_stage_seconds_total", "phase", "write", func(c *stageCounts, v float64) { c.write = v })
 	each("egisz_stage_seconds_total", "phase", "end", func(c *stageCounts, v float64) { c.end = v })
+	for _, m := range mfs["egisz_stage_transaction_duration_seconds"].GetMetric() {
+		h := m.GetHistogram()
+		stage := labelOf(m, "stage")
+		c := out[stage]
+		c.over250ms, c.over1s = float64(h.GetSampleCount()), float64(h.GetSampleCount())
+		for _, b := range h.GetBucket() {
+			switch b.GetUpperBound() {
+			case 0.25:
+				c.over250ms -= float64(b.GetCumulativeCount())
+			case 1:
+				c.over1s -= float64(b.GetCumulativeCount())
+			}
+		}
+		out[stage] = c
+	}
 	return out, nil
 }
 
@@ -78,7 +95,8 @@ func delta(before, after map[string]stageCounts) map[string]stageCounts {
 	for name, a := range after {
 		b := before[name]
 		out[name] = stageCounts{committed: a.committed - b.committed, in: a.in - b.in, out: a.out - b.out,
-			work: a.work - b.work, write: a.write - b.write, end: a.end - b.end}
+			work: a.work - b.work, write: a.write - b.write, end: a.end - b.end,
+			over250ms: a.over250ms - b.over250ms, over1s: a.over1s - b.over1s}
 	}
 	return out
 }
@@ -101,7 +119,11 @@ func transactions(moved map[string]stageCounts, over time.Duration) string {
 		part := fmt.Sprintf("%s %.1f a second of %.0f records each", stage, c.committed/over.Seconds(), c.in/c.committed)
 		if c.work+c.write+c.end > 0 {
 			ms := func(s float64) float64 { return s * 1000 / c.committed }
-			part += fmt.Sprintf(" (%.0f ms of work, %.0f writing, %.0f ending it)", ms(c.work), ms(c.write), ms(c.end))
+			part += fmt.Sprintf(" (%.0f ms of work, %.0f writing, %.0f ending it", ms(c.work), ms(c.write), ms(c.end))
+			if c.over250ms > 0 {
+				part += fmt.Sprintf("; %.0f over 250 ms, %.0f over 1 s", c.over250ms, c.over1s)
+			}
+			part += ")"
 		}
 		parts = append(parts, part)
 	}

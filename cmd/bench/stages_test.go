@@ -19,6 +19,14 @@ egisz_stage_seconds_total{phase="work",stage="normalize"} 1.5
 egisz_stage_seconds_total{phase="write",stage="normalize"} 0.5
 egisz_stage_seconds_total{phase="end",stage="normalize"} 2
 egisz_forward_outcomes_total{outcome="registered",registry="iemk"} 900
+# HELP egisz_stage_transaction_duration_seconds How long a stage's transactions took.
+# TYPE egisz_stage_transaction_duration_seconds histogram
+egisz_stage_transaction_duration_seconds_bucket{stage="normalize",le="0.1"} 12
+egisz_stage_transaction_duration_seconds_bucket{stage="normalize",le="0.25"} 17
+egisz_stage_transaction_duration_seconds_bucket{stage="normalize",le="1"} 21
+egisz_stage_transaction_duration_seconds_bucket{stage="normalize",le="+Inf"} 22
+egisz_stage_transaction_duration_seconds_sum{stage="normalize"} 4
+egisz_stage_transaction_duration_seconds_count{stage="normalize"} 22
 `
 
 func TestParseStages(t *testing.T) {
@@ -26,7 +34,7 @@ func TestParseStages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]stageCounts{"normalize": {20, 4000, 13000, 1.5, 0.5, 2}, "forward-iemk": {10, 1000, 0, 0, 0, 0}, "retry-iemk-30s": {}}
+	want := map[string]stageCounts{"normalize": {20, 4000, 13000, 1.5, 0.5, 2, 5, 1}, "forward-iemk": {10, 1000, 0, 0, 0, 0, 0, 0}, "retry-iemk-30s": {}}
 	if len(got) != len(want) {
 		t.Fatalf("stages %v, want %v", got, want)
 	}
@@ -53,6 +61,8 @@ func TestTransactions(t *testing.T) {
 			"stage transactions: normalize 1.0 a second of 100 records each"},
 		{"with phases", map[string]stageCounts{"normalize": {committed: 30, in: 5000, work: 0.25, write: 0.1, end: 0.6}, "forward-iemk": {committed: 10, in: 1000}},
 			"stage transactions: normalize 1.0 a second of 100 records each (25 ms of work, 10 writing, 60 ending it)"},
+		{"with stalls", map[string]stageCounts{"normalize": {committed: 30, in: 5000, work: 0.25, write: 0.1, end: 0.6, over250ms: 3, over1s: 1}, "forward-iemk": {committed: 10, in: 1000}},
+			"stage transactions: normalize 1.0 a second of 100 records each (25 ms of work, 10 writing, 60 ending it; 3 over 250 ms, 1 over 1 s)"},
 		{"none moved", before, ""},
 	} {
 		if got := transactions(delta(before, tc.after), 10*time.Second); got != tc.want {
