@@ -415,7 +415,9 @@ func (b *bench) latency(ctx context.Context, rate float64, warm, d time.Duration
 	r.RawWork = sameWorkNote(p, raw, w.moved, n)
 	r.Note = fmt.Sprintf("the gateway used %.2f of the machine's %d cores at this rate, the broker, the emulator and the load generator the rest (the cores column), so the figure is taken near the machine's capacity and varies from run to run. ", r.Cores.Gateway, runtime.NumCPU()) +
 		fmt.Sprintf("Events are sent at this rate for %s before they are timed: %s; then timed for %s (%.0f timed); ", warmed.Round(100*time.Millisecond), warmNote, d, rate*d.Seconds()) +
-		"Registry calls take 5 ms (the emulator); latency is from the produce to when a reader of `egisz.status.v1` (read committed, on this machine) saw the status. The raw figures are the same hops fed at the same rate: to the statuses of its normalize hop, and of its registries' hops"
+		"Registry calls take 5 ms (the emulator); latency is from the produce to when a reader of `egisz.status.v1` (read committed, on this machine) saw the status. " +
+		fmt.Sprintf("Of the latency to the normalize status, p50 %s and p99 %s were to the gateway's produce of the status (its record's timestamp, the end of the work of the transaction that decided the event), the rest writing, committing and reading it. ", ms(r.Report.NormalizeProduced.P50), ms(r.Report.NormalizeProduced.P99)) +
+		"The raw figures are the same hops fed at the same rate: to the statuses of its normalize hop, and of its registries' hops"
 	return r, nil
 }
 

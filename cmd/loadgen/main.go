@@ -227,6 +227,7 @@ func printReport(w io.Writer, r loadgen.Report) {
 		fmt.Fprintf(w, "  %-45s %d\n", k, r.Registries[k])
 	}
 	fmt.Fprintf(w, "latency, produce to normalize status: p50 %s p99 %s max %s (%d)\n", r.Normalize.P50.Round(time.Millisecond), r.Normalize.P99.Round(time.Millisecond), r.Normalize.Max.Round(time.Millisecond), r.Normalize.N)
+	fmt.Fprintf(w, "  of it, to the gateway's produce of the status: p50 %s p99 %s max %s\n", r.NormalizeProduced.P50.Round(time.Millisecond), r.NormalizeProduced.P99.Round(time.Millisecond), r.NormalizeProduced.Max.Round(time.Millisecond))
 	fmt.Fprintf(w, "latency, produce to registry final status: p50 %s p99 %s max %s (%d)\n", r.EndToEnd.P50.Round(time.Millisecond), r.EndToEnd.P99.Round(time.Millisecond), r.EndToEnd.Max.Round(time.Millisecond), r.EndToEnd.N)
 	fmt.Fprintf(w, "lost %d, duplicated %d, unfinished %d, unexpected %d\n", r.Lost, r.Duplicated, r.Unfinished, r.Unexpected)
 	for _, e := range r.Examples {

@@ -25,8 +25,13 @@ type Tracker struct {
 	mu     sync.Mutex
 	events map[string]*tracked
 	norm   []time.Duration // ingress produce to reading the normalize stage's status
-	final  []time.Duration // ingress produce to reading a registry's final status
-	extra  int             // statuses for events this run did not send
+	// normProduced: ingress produce to the status record's own timestamp,
+	// which its producer sets as the stage produces it, at the end of the
+	// work of the transaction that decided it; the rest of norm is writing,
+	// committing and reading it.
+	normProduced []time.Duration
+	final        []time.Duration // ingress produce to reading a registry's final status
+	extra        int             // statuses for events this run did not send
 	// lastSeen and maxGap: the longest pause between two statuses.
 	lastSeen time.Time
 	maxGap   time.Duration
@@ -195,6 +200,7 @@ func (t *Tracker) observe(r *kgo.Record) {
 		e.outcome = append(e.outcome, st.Outcome+":"+code)
 		if timed {
 			t.norm = append(t.norm, lat)
+			t.normProduced = append(t.normProduced, r.Timestamp.Sub(e.sentAt))
 		}
 	case st.Outcome == "pending":
 	default:
@@ -313,7 +319,12 @@ type Report struct {
 	// Anonymous events (no ce_id) sent and statuses without a ce_id seen.
 	AnonymousSent     int     `json:"anonymous_sent,omitempty"`
 	AnonymousAnswered int     `json:"anonymous_answered,omitempty"`
-	Normalize         Latency `json:"normalize_latency"`    // produce to reading the normalize stage's committed status
+	Normalize         Latency `json:"normalize_latency"` // produce to reading the normalize stage's committed status
+	// NormalizeProduced is produce to the status record's own timestamp:
+	// the normalize stage's share of Normalize, up to the end of the work
+	// of the transaction that decided the event; the rest is writing,
+	// committing and reading the status.
+	NormalizeProduced Latency `json:"normalize_produced_latency"`
 	EndToEnd          Latency `json:"end_to_end_latency"`   // produce to reading a registry's final status
 	InvariantOK       bool    `json:"invariant_held"`       // every event exactly one outcome per stage, none lost
 	OutcomesOK        bool    `json:"outcomes_as_expected"` // and each the one it must be
@@ -353,7 +364,7 @@ func (t *Tracker) Report() Report {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r := Report{Sent: len(t.events) + t.anonSent, Outcomes: map[string]int{}, Registries: map[string]int{}, Foreign: t.extra,
-		Normalize: Percentiles(t.norm), EndToEnd: Percentiles(t.final), AnonymousSent: t.anonSent, AnonymousAnswered: t.anonAnswered}
+		Normalize: Percentiles(t.norm), NormalizeProduced: Percentiles(t.normProduced), EndToEnd: Percentiles(t.final), AnonymousSent: t.anonSent, AnonymousAnswered: t.anonAnswered}
 	// Without a ce_id an answer cannot be matched to its event, only counted.
 	r.Lost += max(0, t.anonSent-t.anonAnswered)
 	r.Duplicated += max(0, t.anonAnswered-t.anonSent)

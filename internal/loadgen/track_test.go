@@ -203,3 +203,29 @@ func TestTrackerStartRefusesAReaderItCannotMake(t *testing.T) {
 		t.Fatal("Start made a reader of partition -1")
 	}
 }
+
+// The normalize stage's share of the latency is up to the status record's
+// own timestamp (its produce), and the rest is writing, committing and
+// reading it: the share is measured from the same send, and never more
+// than the whole.
+func TestTrackerSplitsTheLatencyAtTheStatusProduce(t *testing.T) {
+	sent := time.Now().Add(-time.Second)
+	tr := NewTracker()
+	for i, id := range []string{"a", "b", "c"} {
+		tr.Sent(Event{CEID: id, Expect: "accepted", Record: &kgo.Record{Timestamp: sent}})
+		b, err := json.Marshal(topics.Status{CEID: id, Outcome: "accepted"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Produced by the stage 100, 200 and 300 ms after the send, read
+		// about a second after it.
+		tr.observe(&kgo.Record{Value: b, Timestamp: sent.Add(time.Duration(i+1) * 100 * time.Millisecond)})
+	}
+	r := tr.Report()
+	if got := r.NormalizeProduced; got.N != 3 || got.P50 != 200*time.Millisecond || got.Max != 300*time.Millisecond {
+		t.Errorf("to the status produce: %+v, want 3 of them, p50 200ms, max 300ms", got)
+	}
+	if r.Normalize.P50 < time.Second || r.Normalize.P50 <= r.NormalizeProduced.Max {
+		t.Errorf("to the reader %+v, want the whole second since the send, beyond the share to the produce", r.Normalize)
+	}
+}
