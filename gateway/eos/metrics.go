@@ -22,6 +22,7 @@ type Collector struct {
 	phases *prometheus.Desc
 	renews *prometheus.Desc
 	took   *prometheus.Desc
+	age    *prometheus.Desc
 }
 
 // NewCollector collects the stages' counters, by stage name.
@@ -41,6 +42,9 @@ func NewCollector(stages map[string]*Stats) *Collector {
 		took: prometheus.NewDesc("egisz_stage_transaction_duration_seconds",
 			"How long a stage's transactions took, from the records in hand to the commit or abort: a stage that stands still now and then (a broker failing over, a starved CPU) shows in the upper buckets while the mean of egisz_stage_seconds_total hardly moves.",
 			[]string{"stage"}, nil),
+		age: prometheus.NewDesc("egisz_stage_record_age_seconds",
+			"How old each record a stage read was when the stage took it (now less the record's Kafka timestamp): its lag in time. For normalize the timestamp is the publisher's, and a publisher's clock ahead of ours counts as 0.",
+			[]string{"stage"}, nil),
 	}
 }
 
@@ -51,6 +55,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.phases
 	ch <- c.renews
 	ch <- c.took
+	ch <- c.age
 }
 
 // Collect implements prometheus.Collector.
@@ -62,8 +67,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.recs, prometheus.CounterValue, float64(s.In.Load()), n, "in")
 		ch <- prometheus.MustNewConstMetric(c.recs, prometheus.CounterValue, float64(s.Out.Load()), n, "out")
 		ch <- prometheus.MustNewConstMetric(c.renews, prometheus.CounterValue, float64(s.Renewed.Load()), n)
-		count, sum, buckets := s.transactions()
+		count, sum, buckets := s.took.snapshot(transactionBuckets)
 		ch <- prometheus.MustNewConstHistogram(c.took, count, sum, buckets, n)
+		count, sum, buckets = s.age.snapshot(ageBuckets)
+		ch <- prometheus.MustNewConstHistogram(c.age, count, sum, buckets, n)
 		for phase, d := range map[string]*atomic.Int64{"work": &s.Work, "write": &s.Write, "end": &s.End} {
 			ch <- prometheus.MustNewConstMetric(c.phases, prometheus.CounterValue, time.Duration(d.Load()).Seconds(), n, phase)
 		}

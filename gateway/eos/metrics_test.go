@@ -99,3 +99,38 @@ egisz_stage_transaction_duration_seconds_count{stage="normalize"} 5
 		t.Fatal(err)
 	}
 }
+
+// A record's age lands in the bucket of its age, a bound included in its
+// bucket; one stamped in the future (a publisher's clock ahead) counts as
+// 0, not as a negative age.
+func TestCollectorExposesHowOldRecordsWere(t *testing.T) {
+	s := &Stats{}
+	for _, d := range []time.Duration{-3 * time.Second, 20 * time.Millisecond, 100 * time.Millisecond, 2 * time.Second, 10 * time.Minute, 2 * time.Hour} {
+		s.ObserveAge(d)
+	}
+	c := NewCollector(map[string]*Stats{"forward-remd": s})
+	want := `
+# HELP egisz_stage_record_age_seconds How old each record a stage read was when the stage took it (now less the record's Kafka timestamp): its lag in time. For normalize the timestamp is the publisher's, and a publisher's clock ahead of ours counts as 0.
+# TYPE egisz_stage_record_age_seconds histogram
+egisz_stage_record_age_seconds_bucket{stage="forward-remd",le="0.025"} 2
+egisz_stage_record_age_seconds_bucket{stage="forward-remd",le="0.05"} 2
+egisz_stage_record_age_seconds_bucket{stage="forward-remd",le="0.1"} 3
+egisz_stage_record_age_seconds_bucket{stage="forward-remd",le="0.25"} 3
+egisz_stage_record_age_seconds_bucket{stage="forward-remd",le="0.5"} 3
+egisz_stage_record_age_seconds_bucket{stage="forward-remd",le="1"} 3
+egisz_stage_record_age_seconds_bucket{stage="forward-remd",le="2.5"} 4
+egisz_stage_record_age_seconds_bucket{stage="forward-remd",le="5"} 4
+egisz_stage_record_age_seconds_bucket{stage="forward-remd",le="10"} 4
+egisz_stage_record_age_seconds_bucket{stage="forward-remd",le="30"} 4
+egisz_stage_record_age_seconds_bucket{stage="forward-remd",le="60"} 4
+egisz_stage_record_age_seconds_bucket{stage="forward-remd",le="300"} 4
+egisz_stage_record_age_seconds_bucket{stage="forward-remd",le="900"} 5
+egisz_stage_record_age_seconds_bucket{stage="forward-remd",le="3600"} 5
+egisz_stage_record_age_seconds_bucket{stage="forward-remd",le="+Inf"} 6
+egisz_stage_record_age_seconds_sum{stage="forward-remd"} 7802.12
+egisz_stage_record_age_seconds_count{stage="forward-remd"} 6
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "egisz_stage_record_age_seconds"); err != nil {
+		t.Fatal(err)
+	}
+}

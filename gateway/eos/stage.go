@@ -120,36 +120,57 @@ type Stats struct {
 	// took counts transactions by how long each took from its first
 	// record in hand to its end: the phases' sums give the mean, and a
 	// stage that stands still now and then shows only here.
-	took    [len(transactionBuckets) + 1]atomic.Int64
-	tookSum atomic.Int64 // nanoseconds
+	took histogram
+	// age counts input records by how old each was when the stage took it
+	// (now less the record's timestamp): the stage's lag in time, where
+	// egisz_consumer_lag counts records.
+	age histogram
 }
 
 // transactionBuckets are the upper bounds, in seconds, of the buckets of
 // egisz_stage_transaction_duration_seconds.
-var transactionBuckets = [...]float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
+var transactionBuckets = []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
+
+// ageBuckets are those of egisz_stage_record_age_seconds: from a stage
+// that keeps up (tens of milliseconds) to a backlog of an hour.
+var ageBuckets = []float64{0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}
+
+// histogram counts observations in fixed buckets, lock-free, for a
+// constant histogram at scrape time.
+type histogram struct {
+	counts [16]atomic.Int64 // by bucket; one past the bounds is +Inf
+	sum    atomic.Int64     // nanoseconds
+}
+
+func (h *histogram) observe(bounds []float64, d time.Duration) {
+	i := 0
+	for i < len(bounds) && d.Seconds() > bounds[i] {
+		i++
+	}
+	h.counts[i].Add(1)
+	h.sum.Add(int64(d))
+}
+
+// snapshot returns how many were observed, their sum in seconds, and the
+// cumulative count at each bound.
+func (h *histogram) snapshot(bounds []float64) (count uint64, sum float64, buckets map[float64]uint64) {
+	buckets = make(map[float64]uint64, len(bounds))
+	for i, le := range bounds {
+		count += uint64(h.counts[i].Load())
+		buckets[le] = count
+	}
+	count += uint64(h.counts[len(bounds)].Load())
+	return count, time.Duration(h.sum.Load()).Seconds(), buckets
+}
 
 // ObserveTransaction counts one transaction that took d, whether it was
 // committed or aborted.
-func (s *Stats) ObserveTransaction(d time.Duration) {
-	i := 0
-	for i < len(transactionBuckets) && d.Seconds() > transactionBuckets[i] {
-		i++
-	}
-	s.took[i].Add(1)
-	s.tookSum.Add(int64(d))
-}
+func (s *Stats) ObserveTransaction(d time.Duration) { s.took.observe(transactionBuckets, d) }
 
-// transactions returns how many transactions were observed, the seconds
-// they took in all, and the cumulative count at each bucket's bound.
-func (s *Stats) transactions() (count uint64, sum float64, buckets map[float64]uint64) {
-	buckets = make(map[float64]uint64, len(transactionBuckets))
-	for i, le := range transactionBuckets {
-		count += uint64(s.took[i].Load())
-		buckets[le] = count
-	}
-	count += uint64(s.took[len(transactionBuckets)].Load())
-	return count, time.Duration(s.tookSum.Load()).Seconds(), buckets
-}
+// ObserveAge counts one input record that was d old when the stage took
+// it; a record stamped in the future (a publisher's clock ahead of ours)
+// counts as 0.
+func (s *Stats) ObserveAge(d time.Duration) { s.age.observe(ageBuckets, max(0, d)) }
 
 // timed adds the time since *from to d and moves *from to now.
 func timed(d *atomic.Int64, from *time.Time) {
@@ -393,6 +414,7 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) (bool
 		phase    = time.Now()
 		began    = phase
 	)
+	fetches.EachRecord(func(r *kgo.Record) { s.Stats.ObserveAge(phase.Sub(r.Timestamp)) })
 	if p, ok := s.tr.(Preparer); ok {
 		p.Prepare(ctx, fetches.Records())
 	}

@@ -276,6 +276,7 @@ func TestStageTimesEachPhase(t *testing.T) {
 	in, out := kc.Name("in"), kc.Name("out")
 	createTopics(t, ctx, kc.Admin(t), 2, -1, in, out)
 	const n, delay = 2000, 20 * time.Millisecond
+	produced := time.Now()
 	produceN(t, ctx, kc.Client(t, kgo.ProducerLinger(5*time.Millisecond)), in, n, 100)
 	s, err := eos.New(eos.Config{
 		Name: "copy", Group: kc.Name("copy"), Input: []string{in}, TransactionalID: kc.Name("copy-1"),
@@ -316,5 +317,17 @@ func TestStageTimesEachPhase(t *testing.T) {
 	}
 	if d := time.Duration(h.GetSampleSum() * float64(time.Second)); d < work+write+end || d > took {
 		t.Errorf("the histogram sums %s, want between the phases' %s and the %s the stage ran", d, work+write+end, took)
+	}
+	// Every record read is in the age histogram (a read again after an
+	// abort twice), each no older than the first produce, and on average
+	// older than nothing: they waited for the stage to start and for the
+	// batches before theirs.
+	age := testtool.Histogram(t, eos.NewCollector(map[string]*eos.Stats{"s": &s.Stats}), "egisz_stage_record_age_seconds")
+	if age == nil || age.GetSampleCount() < n {
+		t.Fatalf("age histogram %v, the stage read %d records", age, n)
+	}
+	mean := time.Duration(age.GetSampleSum() / float64(age.GetSampleCount()) * float64(time.Second))
+	if oldest := time.Since(produced); mean <= 0 || mean > oldest {
+		t.Errorf("records were %s old on average when taken, want more than 0 and at most the %s since the first was produced", mean, oldest)
 	}
 }
