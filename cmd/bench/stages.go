@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -19,7 +20,33 @@ import (
 // write and end are its seconds in each phase of its transactions, and
 // over250ms and over1s how many of them took longer than that (from
 // egisz_stage_transaction_duration_seconds): the stalls behind a p99.
-type stageCounts struct{ committed, in, out, work, write, end, over250ms, over1s float64 }
+type stageCounts struct {
+	committed, in, out, work, write, end, over250ms, over1s float64
+	// age: egisz_stage_record_age_seconds, cumulative by bucket in the
+	// order exposed, and how many records it counted.
+	age      [16]bucket
+	ageCount float64
+}
+
+// bucket is a histogram bucket: its upper bound and cumulative count.
+type bucket struct{ le, n float64 }
+
+// ageAt is the upper bound of the bucket the q-quantile of the records'
+// ages falls in; +Inf past the last bound, and false when none counted.
+func (c stageCounts) ageAt(q float64) (float64, bool) {
+	if c.ageCount <= 0 {
+		return 0, false
+	}
+	for _, b := range c.age {
+		if b.le == 0 && b.n == 0 {
+			break
+		}
+		if b.n >= q*c.ageCount {
+			return b.le, true
+		}
+	}
+	return math.Inf(1), true
+}
 
 // scrapeStages reads every stage's committed transactions and records in
 // from the gateway's /metrics.
@@ -62,6 +89,18 @@ func parseStages(r io.Reader) (map[string]stageCounts, error) {
 	each("egisz_stage_seconds_total", "phase", "work", func(c *stageCounts, v float64) { c.work = v })
 	each("egisz_stage_seconds_total", "phase", "write", func(c *stageCounts, v float64) { c.write = v })
 	each("egisz_stage_seconds_total", "phase", "end", func(c *stageCounts, v float64) { c.end = v })
+	for _, m := range mfs["egisz_stage_record_age_seconds"].GetMetric() {
+		h := m.GetHistogram()
+		stage := labelOf(m, "stage")
+		c := out[stage]
+		c.ageCount = float64(h.GetSampleCount())
+		for i, b := range h.GetBucket() {
+			if i < len(c.age) {
+				c.age[i] = bucket{le: b.GetUpperBound(), n: float64(b.GetCumulativeCount())}
+			}
+		}
+		out[stage] = c
+	}
 	for _, m := range mfs["egisz_stage_transaction_duration_seconds"].GetMetric() {
 		h := m.GetHistogram()
 		stage := labelOf(m, "stage")
@@ -94,9 +133,13 @@ func delta(before, after map[string]stageCounts) map[string]stageCounts {
 	out := map[string]stageCounts{}
 	for name, a := range after {
 		b := before[name]
-		out[name] = stageCounts{committed: a.committed - b.committed, in: a.in - b.in, out: a.out - b.out,
+		d := stageCounts{committed: a.committed - b.committed, in: a.in - b.in, out: a.out - b.out,
 			work: a.work - b.work, write: a.write - b.write, end: a.end - b.end,
-			over250ms: a.over250ms - b.over250ms, over1s: a.over1s - b.over1s}
+			over250ms: a.over250ms - b.over250ms, over1s: a.over1s - b.over1s, ageCount: a.ageCount - b.ageCount}
+		for i := range a.age {
+			d.age[i] = bucket{le: a.age[i].le, n: a.age[i].n - b.age[i].n}
+		}
+		out[name] = d
 	}
 	return out
 }
@@ -123,6 +166,9 @@ func transactions(moved map[string]stageCounts, over time.Duration) string {
 			if c.over250ms > 0 {
 				part += fmt.Sprintf("; %.0f over 250 ms, %.0f over 1 s", c.over250ms, c.over1s)
 			}
+			if le, ok := c.ageAt(0.99); ok {
+				part += "; 99% of its records taken " + ageWithin(le)
+			}
 			part += ")"
 		}
 		parts = append(parts, part)
@@ -131,4 +177,15 @@ func transactions(moved map[string]stageCounts, over time.Duration) string {
 		return ""
 	}
 	return "stage transactions: " + strings.Join(parts, ", ")
+}
+
+// ageWithin words a bucket's upper bound as how old records were at most.
+func ageWithin(le float64) string {
+	switch {
+	case math.IsInf(le, 1):
+		return "over an hour old"
+	case le < 1:
+		return fmt.Sprintf("within %.0f ms", le*1000)
+	}
+	return fmt.Sprintf("within %g s", le)
 }
