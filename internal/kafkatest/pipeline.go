@@ -224,8 +224,18 @@ func (p Pipeline) Run(ctx context.Context, feed Feed) (PipelineResult, error) {
 	}
 
 	start := time.Now()
-	timedFrom := start.Add(feed.Warm)
-	go p.produce(ctx, cl, feed, cancel)
+	began := make(chan time.Time, 1)
+	go p.produce(ctx, cl, feed, began, cancel)
+	// The warm-up runs from the feed's own start: a feed goroutine
+	// scheduled late on a busy machine would otherwise have its warm-up
+	// records timed.
+	var timedFrom time.Time
+	select {
+	case at := <-began:
+		timedFrom = at.Add(feed.Warm)
+	case <-ctx.Done():
+		return res, failed("waiting for the feed to start")
+	}
 	res.Latency = map[string][]time.Duration{}
 	for n := int64(0); n < readTotal; {
 		fs := rd.PollFetches(ctx)
@@ -296,14 +306,16 @@ func (p Pipeline) createTopics(ctx context.Context, adm *kadm.Client) error {
 }
 
 // produce writes the feed to the first hop's input, keyed over 50,000
-// keys as the load generator's patients are, each with its index.
-func (p Pipeline) produce(ctx context.Context, cl *kgo.Client, feed Feed, fail context.CancelCauseFunc) {
+// keys as the load generator's patients are, each with its index; it
+// sends on began when it starts, before its first record.
+func (p Pipeline) produce(ctx context.Context, cl *kgo.Client, feed Feed, began chan<- time.Time, fail context.CancelCauseFunc) {
 	zeros := make([]byte, feed.Size)
 	var interval time.Duration
 	if feed.Rate > 0 {
 		interval = time.Duration(float64(time.Second) / feed.Rate)
 	}
 	next := time.Now()
+	began <- next
 	in := p.Hops[0].In
 	for i := range feed.N {
 		if interval > 0 {
