@@ -202,7 +202,7 @@ type result struct {
 
 func (r result) summary() string {
 	return fmt.Sprintf("%d events, %.0f/s (raw %.0f/s), %s CPU/event, cores gateway/bench/broker/rest %s, broker CPU/event gateway/raw %s, RSS %.0f MiB, p50 %s p99 %s, invariant %v", r.Events, r.Rate, r.RawRate,
-		r.CPUPerEv, r.Cores, brokerPerEvent(r), r.RSSMiB, r.Report.Normalize.P50, r.Report.Normalize.P99, r.Report.OutcomesOK)
+		r.CPUPerEv, r.Cores, brokerCell(r), r.RSSMiB, r.Report.Normalize.P50, r.Report.Normalize.P99, r.Report.OutcomesOK)
 }
 
 // prefix names a run's topics and groups: unique within the bench, and
@@ -229,7 +229,13 @@ func (b *bench) startGateway(ctx context.Context, forward bool) (*stack.Gateway,
 }
 
 func (b *bench) traffic(ctx context.Context, g *stack.Gateway, mix loadgen.Mix, patients int) (*stack.Traffic, error) {
-	return stack.StartTraffic(ctx, b.brokers, loadgen.Config{Seed: 42, Prefix: g.Prefix(), Mix: mix, Patients: patients, PayloadPad: payloadBytes})
+	return stack.StartTraffic(ctx, b.brokers, trafficConfig(g.Prefix(), mix, patients))
+}
+
+// trafficConfig is the load generator of every scenario: the same seed
+// and payload size, so that raw franz-go can be fed the same events.
+func trafficConfig(prefix string, mix loadgen.Mix, patients int) loadgen.Config {
+	return loadgen.Config{Seed: 42, Prefix: prefix, Mix: mix, Patients: patients, PayloadPad: payloadBytes}
 }
 
 // throughput sends n events as fast as the producer can and measures until
@@ -439,7 +445,7 @@ func (b *bench) drain(ctx context.Context, outage time.Duration) (result, error)
 	n := int(outage.Seconds() * rate)
 	// Raw franz-go first: copy a backlog of as many records, the events
 	// the gateway will be sent (the same generator, seed and mix).
-	gen := loadgen.New(loadgen.Config{Seed: 42, Mix: loadgen.Mix{}, Patients: 50_000, PayloadPad: payloadBytes})
+	gen := loadgen.New(trafficConfig("", loadgen.Mix{}, 50_000))
 	raw, err := b.rawCopy(ctx, b.prefix("raw"), n, feedValues(nextEvents(gen, min(n, rawValues))))
 	if err != nil {
 		return r, err
@@ -515,8 +521,6 @@ func (b *bench) memory(ctx context.Context, keys int) (result, error) {
 	return r, nil
 }
 
-// nextEvents makes n events ahead of a scenario's clock, so that making
-// them is not timed as the gateway's work.
 // rawValues is how many of a scenario's events raw franz-go's feed carries,
 // in turn: enough for its batches to hold as many different events, and so
 // compress, as the gateway's did.
@@ -532,6 +536,8 @@ func feedValues(evs []loadgen.Event) [][]byte {
 	return vs
 }
 
+// nextEvents makes n events ahead of a scenario's clock, so that making
+// them is not timed as the gateway's work.
 func nextEvents(g *loadgen.Generator, n int) []loadgen.Event {
 	evs := make([]loadgen.Event, n)
 	for i := range evs {

@@ -77,7 +77,7 @@ func writeReport(o options, rs []result) error {
 		if r.CPUPerEv > 0 {
 			cpu = fmt.Sprintf("%.0f µs", float64(r.CPUPerEv)/float64(time.Microsecond))
 		}
-		p("| %s | %d | %.0f | %s | %s | %s | %s | %s | %.0f (%.0f) | %s / %s | %s / %s | %v |\n", r.Name, r.Events, r.Rate, raw, ratio, cpu, r.Cores, brokerPerEvent(r), r.RSSMiB, r.PeakMiB,
+		p("| %s | %d | %.0f | %s | %s | %s | %s | %s | %.0f (%.0f) | %s / %s | %s / %s | %v |\n", r.Name, r.Events, r.Rate, raw, ratio, cpu, r.Cores, brokerCell(r), r.RSSMiB, r.PeakMiB,
 			ms(r.Report.Normalize.P50), ms(r.Report.Normalize.P99), ms(r.Report.EndToEnd.P50), ms(r.Report.EndToEnd.P99), verdict(r))
 	}
 	p("\nNotes:\n\n")
@@ -123,9 +123,9 @@ func (c cores) String() string {
 	return f(c.Gateway) + " / " + f(c.Bench) + " / " + f(c.Broker) + " / " + f(c.Rest)
 }
 
-// brokerPerEvent is the broker's CPU per event with the gateway and with
-// raw franz-go, – for one not measured.
-func brokerPerEvent(r result) string {
+// brokerCell is the report's cell of the broker's CPU per event with the
+// gateway and with raw franz-go, – for one not measured.
+func brokerCell(r result) string {
 	if r.BrokerPerEv <= 0 && r.RawBrokerPerEv <= 0 {
 		return ""
 	}

@@ -89,22 +89,23 @@ func parseStages(r io.Reader) (map[string]stageCounts, error) {
 	each("egisz_stage_seconds_total", "phase", "work", func(c *stageCounts, v float64) { c.work = v })
 	each("egisz_stage_seconds_total", "phase", "write", func(c *stageCounts, v float64) { c.write = v })
 	each("egisz_stage_seconds_total", "phase", "end", func(c *stageCounts, v float64) { c.end = v })
-	for _, m := range mfs["egisz_stage_record_age_seconds"].GetMetric() {
-		h := m.GetHistogram()
-		stage := labelOf(m, "stage")
-		c := out[stage]
+	eachHistogram := func(family string, set func(*stageCounts, *dto.Histogram)) {
+		for _, m := range mfs[family].GetMetric() {
+			stage := labelOf(m, "stage")
+			c := out[stage]
+			set(&c, m.GetHistogram())
+			out[stage] = c
+		}
+	}
+	eachHistogram("egisz_stage_record_age_seconds", func(c *stageCounts, h *dto.Histogram) {
 		c.ageCount = float64(h.GetSampleCount())
 		for i, b := range h.GetBucket() {
 			if i < len(c.age) {
 				c.age[i] = bucket{le: b.GetUpperBound(), n: float64(b.GetCumulativeCount())}
 			}
 		}
-		out[stage] = c
-	}
-	for _, m := range mfs["egisz_stage_transaction_duration_seconds"].GetMetric() {
-		h := m.GetHistogram()
-		stage := labelOf(m, "stage")
-		c := out[stage]
+	})
+	eachHistogram("egisz_stage_transaction_duration_seconds", func(c *stageCounts, h *dto.Histogram) {
 		c.over250ms, c.over1s = float64(h.GetSampleCount()), float64(h.GetSampleCount())
 		for _, b := range h.GetBucket() {
 			switch b.GetUpperBound() {
@@ -114,8 +115,7 @@ func parseStages(r io.Reader) (map[string]stageCounts, error) {
 				c.over1s -= float64(b.GetCumulativeCount())
 			}
 		}
-		out[stage] = c
-	}
+	})
 	return out, nil
 }
 

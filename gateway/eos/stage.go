@@ -138,7 +138,7 @@ var ageBuckets = []float64{0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 3
 // histogram counts observations in fixed buckets, lock-free, for a
 // constant histogram at scrape time.
 type histogram struct {
-	counts [16]atomic.Int64 // by bucket; one past the bounds is +Inf
+	counts [16]atomic.Int64 // by bucket; one past the bounds is +Inf, so up to 15 bounds
 	sum    atomic.Int64     // nanoseconds
 }
 
@@ -414,7 +414,6 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) (bool
 		phase    = time.Now()
 		began    = phase
 	)
-	fetches.EachRecord(func(r *kgo.Record) { s.Stats.ObserveAge(phase.Sub(r.Timestamp)) })
 	if p, ok := s.tr.(Preparer); ok {
 		p.Prepare(ctx, fetches.Records())
 	}
@@ -423,6 +422,7 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) (bool
 			if trErr != nil {
 				return
 			}
+			s.Stats.ObserveAge(began.Sub(r.Timestamp))
 			if err := s.tr.Transform(ctx, r, &out); err != nil {
 				trErr = fmt.Errorf("transform %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
 				return
