@@ -1,6 +1,8 @@
 # make test: every test, the real-Kafka suite included. See README.md.
 #
-#   1. tools      kcat and promtool, installed with apt-get when missing and we are root
+#   1. tools      kcat, promtool, xmlsec1 and OpenSSL's ГОСТ engine (the implementations
+#                 our ГОСТ signatures and XML canonicalization must agree with),
+#                 installed with apt-get when missing and we are root
 #   2. fmt, vet   gofmt and go vet
 #   3. unit       the whole suite on the in-process kfake broker, with the race detector
 #   4. kafka      the whole suite again on a real Apache Kafka broker (kafka-local
@@ -12,20 +14,22 @@
 # instead of skipping tests.
 SHELL := /bin/bash
 GO ?= go
-TOOLS := kcat promtool
-
-.PHONY: test tools fmt-check vet unit kafka docs bench test-reliability
+TOOLS := kcat promtool xmlsec1
+APT_PACKAGES := kcat prometheus xmlsec1 libengine-gost-openssl
 
 test: tools fmt-check vet unit kafka
 
+# The ГОСТ engine is a library, not a command: `openssl engine gost` says
+# whether OpenSSL can load it.
 tools:
 	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	openssl engine gost >/dev/null 2>&1 || missing="$$missing openssl-gost-engine"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "make: installing kcat and promtool (missing:$$missing)"; \
-		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q kcat prometheus >/dev/null || exit 1; \
+		echo "make: installing $(APT_PACKAGES) (missing:$$missing)"; \
+		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(APT_PACKAGES) >/dev/null || exit 1; \
 	else \
-		echo "make: missing:$$missing. Run: sudo apt-get install -y kcat prometheus"; \
+		echo "make: missing:$$missing. Run: sudo apt-get install -y $(APT_PACKAGES)"; \
 		if [ "$$CI" = true ]; then echo "make: CI=true, so this fails the run"; exit 1; fi; \
 		echo "make: tests that need them are skipped"; \
 	fi
