@@ -81,7 +81,8 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 		{"drain", func(ctx context.Context) (result, error) { return b.drain(ctx, o.outage) }},
 		{"memory", func(ctx context.Context) (result, error) { return b.memory(ctx, o.keys) }},
 	}
-	var names []string
+	// crypto needs no broker: it times ГОСТ signatures in this process.
+	names := []string{"crypto"}
 	for _, s := range scenarios {
 		names = append(names, s.name)
 	}
@@ -96,7 +97,8 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	fs.StringVar(&o.only, "only", "", "run only these scenarios, comma-separated ("+strings.Join(names, ",")+"); all when empty")
 	fs.StringVar(&o.profile, "profile", "", "write CPU profiles of each scenario's measured window into this directory: the bench process's and the gateway's")
 	fs.IntVar(&o.profileSecs, "profile-seconds", 15, "how long the gateway's profile runs, from the start of the measured window")
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	if err != nil {
 		return err
 	}
 	outSet := false
@@ -111,6 +113,15 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 				return fmt.Errorf("--only %s: no such scenario; there are %s", id, strings.Join(names, ", "))
 			}
 			only[id] = true
+		}
+	}
+	var sigs []cryptoRow
+	if len(only) == 0 || only["crypto"] {
+		if sigs, err = measureCrypto(); err != nil {
+			return err
+		}
+		if len(only) == 1 {
+			return writeReport(o, nil, sigs)
 		}
 	}
 	brokers := os.Getenv(kafkatest.EnvBrokers)
@@ -151,7 +162,7 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 		if err != nil {
 			// Keep what was measured, and say where it stopped.
 			results = append(results, result{Name: s.name, Note: "did not finish: " + err.Error()})
-			if werr := writeReport(o, results); werr != nil {
+			if werr := writeReport(o, results, sigs); werr != nil {
 				return werr
 			}
 			return fmt.Errorf("%s: %w", s.name, err)
@@ -159,7 +170,7 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 		log.Info("scenario done", "name", s.name, "result", r.summary())
 		results = append(results, r)
 	}
-	return writeReport(o, results)
+	return writeReport(o, results, sigs)
 }
 
 // payloadBytes pads events to about 1 KiB, the size the targets are set

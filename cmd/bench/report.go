@@ -35,12 +35,31 @@ func machine() string {
 		runtime.NumCPU(), model, mem, runtime.Version(), kafkabroker.Version, time.Now().UTC().Format("2006-01-02"))
 }
 
-func writeReport(o options, rs []result) error {
+func writeReport(o options, rs []result, sigs []cryptoRow) error {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# Benchmarks\n\n")
 	p("Written by `make bench` (`go run ./cmd/kafka-local exec -- go run ./cmd/bench`); do not edit by hand.\n\n")
-	p("Machine: %s. The gateway runs as its own process (`egisz-gateway run`, built from this tree), the\n", machine())
+	p("Machine: %s.\n\n", machine())
+	if len(rs) > 0 {
+		b.WriteString(kafkaSection(rs))
+	}
+	if len(sigs) > 0 {
+		b.WriteString(cryptoSection(sigs))
+	}
+	if o.out == "-" {
+		_, err := io.WriteString(os.Stdout, b.String())
+		return err
+	}
+	return os.WriteFile(o.out, []byte(b.String()), 0o644)
+}
+
+// kafkaSection is the report on the gateway's scenarios, each beside raw
+// franz-go doing the same Kafka work.
+func kafkaSection(rs []result) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p("The gateway runs as its own process (`egisz-gateway run`, built from this tree), the\n")
 	p("registry emulator and the load generator in the bench process; the machine is shared and noisy, so each\n")
 	p("figure comes with raw franz-go doing the same Kafka work in the same run, alone on the machine after the\n")
 	p("gateway: `kafkatest.Pipeline`, franz-go's own transactional consume-and-produce loop as one hop for each\n")
@@ -102,11 +121,7 @@ func writeReport(o options, rs []result) error {
 		p("- %s: normalize %v; registries %v; lost %d, duplicated %d, unexpected %d.\n", r.Name, r.Report.Outcomes, r.Report.Registries,
 			r.Report.Lost, r.Report.Duplicated, r.Report.Unexpected)
 	}
-	if o.out == "-" {
-		_, err := io.WriteString(os.Stdout, b.String())
-		return err
-	}
-	return os.WriteFile(o.out, []byte(b.String()), 0o644)
+	return b.String()
 }
 
 // String gives the parts in cores, – for a part not measured.
