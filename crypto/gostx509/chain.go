@@ -114,8 +114,14 @@ type VerifyOptions struct {
 	// chain (from a CMS container, a registry, a configuration).
 	Intermediates []*x509.Certificate
 	// At is the time the chain must be valid at (for a signature, its
-	// signing time). Zero means now.
+	// signing time): certificates valid then, and not revoked at or before
+	// it. Zero means now.
 	At time.Time
+	// Now is the time the CRLs must be current at (thisUpdate ≤ Now ≤
+	// nextUpdate): a signature made last year is checked against today's
+	// CRL, which lists what was revoked before it was made. Zero means the
+	// clock's now.
+	Now time.Time
 	// KeyUsage, when not zero, lists key usages of which the end-entity
 	// certificate must allow at least one (for a document signature:
 	// x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment). A
@@ -140,9 +146,13 @@ func (v *Verifier) Verify(leaf *x509.Certificate, opts VerifyOptions) ([]*x509.C
 	if leaf == nil {
 		return nil, fmt.Errorf("%w: nil certificate", ErrMalformed)
 	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
 	at := opts.At
 	if at.IsZero() {
-		at = time.Now()
+		at = now
 	}
 	chains, err := v.buildChains([]*x509.Certificate{leaf}, opts.Intermediates)
 	if err != nil {
@@ -150,7 +160,7 @@ func (v *Verifier) Verify(leaf *x509.Certificate, opts VerifyOptions) ([]*x509.C
 	}
 	var first error
 	for _, chain := range chains {
-		err := v.checkChain(chain, at, opts)
+		err := v.checkChain(chain, at, now, opts)
 		if err == nil {
 			return chain, nil
 		}
@@ -238,8 +248,9 @@ func inChain(chain []*x509.Certificate, c *x509.Certificate) bool {
 	return false
 }
 
-// checkChain checks a built chain (leaf first, trusted root last) at at.
-func (v *Verifier) checkChain(chain []*x509.Certificate, at time.Time, opts VerifyOptions) error {
+// checkChain checks a built chain (leaf first, trusted root last) at at,
+// with CRLs current at now.
+func (v *Verifier) checkChain(chain []*x509.Certificate, at, now time.Time, opts VerifyOptions) error {
 	for depth, c := range chain {
 		certErr := func(err error, detail string) error {
 			return &CertError{Err: err, Depth: depth, Serial: c.SerialNumber, Detail: detail}
@@ -266,7 +277,7 @@ func (v *Verifier) checkChain(chain []*x509.Certificate, at time.Time, opts Veri
 			}
 		}
 		if depth < len(chain)-1 {
-			if err := v.checkRevocation(c, chain[depth+1], at); err != nil {
+			if err := v.checkRevocation(c, chain[depth+1], at, now); err != nil {
 				return certErr(err, "")
 			}
 		}
@@ -326,9 +337,10 @@ func extKeyUsage(c *x509.Certificate) ([]asn1.ObjectIdentifier, bool, error) {
 	return nil, false, nil
 }
 
-// checkRevocation looks c up in a current CRL of issuer. It returns a
-// sentinel error (the caller wraps it in a CertError) or nil.
-func (v *Verifier) checkRevocation(c, issuer *x509.Certificate, at time.Time) error {
+// checkRevocation looks c up in a CRL of issuer current at now, for a
+// revocation at or before at. It returns an error wrapping a sentinel (the
+// caller wraps it in a CertError) or nil.
+func (v *Verifier) checkRevocation(c, issuer *x509.Certificate, at, now time.Time) error {
 	var best *x509.RevocationList
 	var crlErr error
 	for _, crl := range v.crls {
@@ -350,7 +362,7 @@ func (v *Verifier) checkRevocation(c, issuer *x509.Certificate, at time.Time) er
 			}
 			continue
 		}
-		if at.Before(crl.ThisUpdate) || (!crl.NextUpdate.IsZero() && at.After(crl.NextUpdate)) {
+		if now.Before(crl.ThisUpdate) || (!crl.NextUpdate.IsZero() && now.After(crl.NextUpdate)) {
 			if crlErr == nil {
 				crlErr = fmt.Errorf("%w: %s to %s", ErrCRLNotCurrent,
 					crl.ThisUpdate.UTC().Format(time.RFC3339), crl.NextUpdate.UTC().Format(time.RFC3339))

@@ -50,7 +50,7 @@ var (
 	// are required.
 	ErrNoCRL = errors.New("no CRL from the issuer")
 	// ErrCRLNotCurrent is a CRL whose thisUpdate is after, or nextUpdate
-	// before, the time checked.
+	// before, now (VerifyOptions.Now): a CRL nobody refreshed.
 	ErrCRLNotCurrent = errors.New("CRL is not current")
 )
 
