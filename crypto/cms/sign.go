@@ -68,6 +68,13 @@ func SignDigest(ctx context.Context, s signer.Signer, digest []byte, opts SignOp
 	if err != nil {
 		return nil, err
 	}
+	return assemble(ctx, s, digestAlg, sigAlg, attrs, opts.Certificates)
+}
+
+// assemble signs the DER SET of signed attributes with s and wraps the
+// signature in SignerInfo, SignedData and ContentInfo.
+func assemble(ctx context.Context, s signer.Signer, digestAlg, sigAlg pkix.AlgorithmIdentifier, attrs []byte, extra []*x509.Certificate) ([]byte, error) {
+	alg, cert := s.Algorithm(), s.Certificate()
 	h := alg.NewHash()
 	h.Write(attrs)
 	sig, err := s.SignDigest(ctx, h.Sum(nil))
@@ -104,7 +111,7 @@ func SignDigest(ctx context.Context, s signer.Signer, digest []byte, opts SignOp
 		return nil, fmt.Errorf("marshal SignerInfo: %w", err)
 	}
 	var certs []byte
-	for _, c := range append([]*x509.Certificate{cert}, opts.Certificates...) {
+	for _, c := range append([]*x509.Certificate{cert}, extra...) {
 		certs = append(certs, c.Raw...)
 	}
 	sd, err := asn1.Marshal(signedData{
@@ -117,7 +124,12 @@ func SignDigest(ctx context.Context, s signer.Signer, digest []byte, opts SignOp
 	if err != nil {
 		return nil, fmt.Errorf("marshal SignedData: %w", err)
 	}
-	der, err := asn1.Marshal(contentInfo{ContentType: oidSignedData, Content: asn1.RawValue{FullBytes: sd}})
+	// A RawValue with FullBytes is written as is, explicit tag or not, so
+	// the [0] EXPLICIT wrapper is spelled out.
+	der, err := asn1.Marshal(struct {
+		ContentType asn1.ObjectIdentifier
+		Content     asn1.RawValue
+	}{oidSignedData, asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: sd}})
 	if err != nil {
 		return nil, fmt.Errorf("marshal ContentInfo: %w", err)
 	}
@@ -148,10 +160,6 @@ func cmsAlgorithms(alg signer.Algorithm) (digest, sig pkix.AlgorithmIdentifier, 
 // signedAttributes returns the DER SET OF Attribute that is signed, its
 // members in DER order (sorted by their encodings, X.690 §11.6).
 func signedAttributes(alg signer.Algorithm, digestAlg pkix.AlgorithmIdentifier, digest []byte, at time.Time, cert *x509.Certificate, withCertV2 bool) ([]byte, error) {
-	type attr struct {
-		oid   asn1.ObjectIdentifier
-		value any
-	}
 	attrs := []attr{
 		{oidAttrContentType, oidData},
 		{oidAttrSigningTime, at.Truncate(time.Second)},
@@ -171,6 +179,18 @@ func signedAttributes(alg signer.Algorithm, digestAlg pkix.AlgorithmIdentifier, 
 		id.IssuerSerial = asn1.RawValue{FullBytes: issuerSerial}
 		attrs = append(attrs, attr{oidAttrSigningCertV2, signingCertificateV2{Certs: []essCertID{id}}})
 	}
+	return encodeAttributes(attrs)
+}
+
+// attr is one signed attribute with its single value.
+type attr struct {
+	oid   asn1.ObjectIdentifier
+	value any
+}
+
+// encodeAttributes returns the DER SET OF Attribute, each with its one
+// value; a time is UTCTime, or GeneralizedTime outside 1950-2049.
+func encodeAttributes(attrs []attr) ([]byte, error) {
 	var encoded [][]byte
 	for _, a := range attrs {
 		var v []byte
