@@ -37,6 +37,10 @@ func main() {
 
 func emit(b *bytes.Buffer, n int) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format+"\n", args...) }
+	// The running sum is t0 … t(n+1): n words and two above them. Each
+	// step adds a row of products as two carry chains (the low halves in
+	// place, the high halves one word up), so the compiler emits ADC chains
+	// instead of materialising every carry.
 	p("")
 	p("// montMul%d sets z = x·y·2^-%d mod m, for x, y < m < 2^%d and m0inv = -m⁻¹ mod 2⁶⁴.", n, 64*n, 64*n)
 	p("// z may alias x or y.")
@@ -44,44 +48,59 @@ func emit(b *bytes.Buffer, n int) {
 	for j := 0; j < n; j++ {
 		p("x%d, m%d := x[%d], m[%d]", j, j, j, j)
 	}
-	p("var hi, lo, c, cc, mm, tn, tn1, yi uint64")
-	for j := 0; j < n; j++ {
+	p("var c, mm, yi uint64")
+	for j := 0; j < n+2; j++ {
 		p("var t%d uint64", j)
+	}
+	for j := 0; j < n; j++ {
+		p("var h%d, l%d uint64", j, j)
+	}
+	row := func(src string) {
+		for j := 0; j < n; j++ {
+			if src == "x" {
+				p("h%d, l%d = bits.Mul64(x%d, yi)", j, j, j)
+			} else {
+				p("h%d, l%d = bits.Mul64(mm, m%d)", j, j, j)
+			}
+		}
+		// low halves into t0 … t(n-1), carry into tn, t(n+1)
+		for j := 0; j < n; j++ {
+			if j == 0 {
+				p("t0, c = bits.Add64(t0, l0, 0)")
+			} else {
+				p("t%d, c = bits.Add64(t%d, l%d, c)", j, j, j)
+			}
+		}
+		p("t%d, c = bits.Add64(t%d, 0, c)", n, n)
+		p("t%d += c", n+1)
+		// high halves into t1 … tn
+		for j := 0; j < n; j++ {
+			if j == 0 {
+				p("t1, c = bits.Add64(t1, h0, 0)")
+			} else {
+				p("t%d, c = bits.Add64(t%d, h%d, c)", j+1, j+1, j)
+			}
+		}
+		p("t%d += c", n+1)
 	}
 	for i := 0; i < n; i++ {
 		p("// word %d of y", i)
 		p("yi = y[%d]", i)
-		p("c = 0")
-		for j := 0; j < n; j++ {
-			p("hi, lo = bits.Mul64(x%d, yi)", j)
-			p("lo, cc = bits.Add64(lo, t%d, 0)", j)
-			p("hi += cc")
-			p("lo, cc = bits.Add64(lo, c, 0)")
-			p("hi += cc")
-			p("t%d, c = lo, hi", j)
-		}
-		p("tn, tn1 = bits.Add64(tn, c, 0)")
+		row("x")
+		p("// add mm·m, which clears t0, and shift down a word")
 		p("mm = t0 * m0inv")
-		p("hi, lo = bits.Mul64(mm, m0)")
-		p("_, cc = bits.Add64(lo, t0, 0)")
-		p("c = hi + cc")
-		for j := 1; j < n; j++ {
-			p("hi, lo = bits.Mul64(mm, m%d)", j)
-			p("lo, cc = bits.Add64(lo, t%d, 0)", j)
-			p("hi += cc")
-			p("lo, cc = bits.Add64(lo, c, 0)")
-			p("hi += cc")
-			p("t%d, c = lo, hi", j-1)
+		row("m")
+		for j := 0; j < n+1; j++ {
+			p("t%d = t%d", j, j+1)
 		}
-		p("t%d, cc = bits.Add64(tn, c, 0)", n-1)
-		p("tn = tn1 + cc")
+		p("t%d = 0", n+1)
 	}
 	p("// t < 2m: subtract m once if t ≥ m, without a branch.")
 	p("var b uint64")
 	for j := 0; j < n; j++ {
 		p("d%d, b := bits.Sub64(t%d, m%d, b)", j, j, j)
 	}
-	p("_, b = bits.Sub64(tn, 0, b)")
+	p("_, b = bits.Sub64(t%d, 0, b)", n)
 	p("mask := -b // all ones when t < m: keep t")
 	for j := 0; j < n; j++ {
 		p("z[%d] = (t%d & mask) | (d%d &^ mask)", j, j, j)
