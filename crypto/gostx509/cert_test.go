@@ -238,6 +238,15 @@ func testVerifyChain(t *testing.T, alg signer.Algorithm) {
 		t.Fatal(err)
 	}
 
+	critical := []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 2, 3, 4}, Critical: true, Value: []byte{5, 0}}}
+	unknownCritTmpl := SigningTemplate(doctor, t0.AddDate(0, -1, 0), t0.AddDate(1, 0, 0))
+	unknownCritTmpl.ExtraExtensions = critical
+	unknownCritical := issue(unknownCritTmpl)
+	deltaCRL, _, err := p.inter.CRL(ctx, CRLTemplate{Number: big.NewInt(8), ThisUpdate: t0.AddDate(0, 0, -1), NextUpdate: t0.AddDate(0, 0, 7),
+		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 27}, Critical: true, Value: []byte{2, 1, 7}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	goodCRL := crlFor(t, p.inter, t0.AddDate(0, 0, -1), t0.AddDate(0, 0, 7), revoked.SerialNumber)
 	rootCRL := crlFor(t, p.root, t0.AddDate(0, 0, -1), t0.AddDate(0, 0, 7))
 	staleCRL := crlFor(t, p.inter, t0.AddDate(0, 0, -30), t0.AddDate(0, 0, -23))
@@ -281,6 +290,9 @@ func testVerifyChain(t *testing.T, alg signer.Algorithm) {
 		{name: "no CRL, not required", cfg: VerifierConfig{Roots: cfg.Roots}, leaf: revoked, inter: inter, at: t0},
 		{name: "stale CRL", cfg: VerifierConfig{Roots: cfg.Roots, CRLs: []*x509.RevocationList{staleCRL}}, leaf: p.leaf, inter: inter, at: t0, want: ErrCRLNotCurrent},
 		{name: "stale and current CRL", cfg: VerifierConfig{Roots: cfg.Roots, CRLs: []*x509.RevocationList{staleCRL, goodCRL}}, leaf: revoked, inter: inter, at: t0, want: ErrRevoked},
+		{name: "unknown critical extension", cfg: cfg, leaf: unknownCritical, inter: inter, at: t0, want: ErrUnhandledCriticalExtension},
+		{name: "delta CRL only", cfg: VerifierConfig{Roots: cfg.Roots, CRLs: []*x509.RevocationList{deltaCRL}}, leaf: p.leaf, inter: inter, at: t0, want: ErrUnhandledCriticalExtension},
+		{name: "delta CRL beside a full one", cfg: VerifierConfig{Roots: cfg.Roots, CRLs: []*x509.RevocationList{deltaCRL, goodCRL}}, leaf: revoked, inter: inter, at: t0, want: ErrRevoked},
 		{name: "forged CRL", cfg: VerifierConfig{Roots: cfg.Roots, CRLs: []*x509.RevocationList{forgedCRL}}, leaf: p.leaf, inter: inter, at: t0, want: ErrBadSignature},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -40,9 +40,12 @@ type VerifierConfig struct {
 	// CRLs are the revocation lists at hand, of any of the CAs. Each is
 	// used only once its signature is checked with its issuer's key.
 	CRLs []*x509.RevocationList
-	// RequireCRL makes a certificate whose issuer has no current CRL here
-	// fail with ErrNoCRL; otherwise such a certificate is not checked for
-	// revocation.
+	// RequireCRL makes a certificate whose issuer has no CRL here fail
+	// with ErrNoCRL; otherwise such a certificate is not checked for
+	// revocation. Either way, when the issuer's only CRLs here are
+	// unusable (not current, badly signed, with a critical extension this
+	// package does not process), verification fails with that reason: a
+	// configured CRL nobody refreshes should be seen, not skipped.
 	RequireCRL bool
 }
 
@@ -374,6 +377,14 @@ func (v *Verifier) checkRevocation(c, issuer *x509.Certificate, at, now time.Tim
 			}
 			continue
 		}
+		// RFC 5280 §5.2: a CRL with a critical extension the reader does
+		// not process (a delta CRL, a partitioned one) must not be used.
+		if ext := unhandledCRLExtension(crl); ext != nil {
+			if crlErr == nil {
+				crlErr = fmt.Errorf("%w: CRL extension %v", ErrUnhandledCriticalExtension, ext)
+			}
+			continue
+		}
 		if now.Before(crl.ThisUpdate) || (!crl.NextUpdate.IsZero() && now.After(crl.NextUpdate)) {
 			if crlErr == nil {
 				crlErr = fmt.Errorf("%w: %s to %s", ErrCRLNotCurrent,
@@ -397,6 +408,17 @@ func (v *Verifier) checkRevocation(c, issuer *x509.Certificate, at, now time.Tim
 	for _, e := range best.RevokedCertificateEntries {
 		if e.SerialNumber != nil && e.SerialNumber.Cmp(c.SerialNumber) == 0 && !e.RevocationTime.After(at) {
 			return fmt.Errorf("%w at %s", ErrRevoked, e.RevocationTime.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+// unhandledCRLExtension returns the OID of the first critical CRL
+// extension other than those Verifier reads, or nil.
+func unhandledCRLExtension(crl *x509.RevocationList) asn1.ObjectIdentifier {
+	for _, e := range crl.Extensions {
+		if e.Critical && !e.Id.Equal(oidExtAuthorityKeyID) && !e.Id.Equal(oidExtCRLNumber) {
+			return e.Id
 		}
 	}
 	return nil

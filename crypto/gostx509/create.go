@@ -42,6 +42,9 @@ type Template struct {
 	// constants have no OID accessor, and Russian certificates use their
 	// own purposes too).
 	ExtKeyUsage []asn1.ObjectIdentifier
+	// ExtraExtensions are added as given, after the ones above (e.g.
+	// subjectSignTool 1.2.643.100.111 of a qualified certificate).
+	ExtraExtensions []pkix.Extension
 }
 
 // Extended key usage purposes a signing certificate may carry.
@@ -263,6 +266,7 @@ func CreateCertificate(ctx context.Context, tmpl *Template, pub crypto.PublicKey
 			return nil, err
 		}
 	}
+	exts = append(exts, tmpl.ExtraExtensions...)
 
 	algID, err := SignatureAlgorithmIdentifier(key.Algorithm())
 	if err != nil {
@@ -302,6 +306,9 @@ type CRLTemplate struct {
 	NextUpdate time.Time
 	// Revoked lists the revoked certificates.
 	Revoked []Revocation
+	// ExtraExtensions are added as given after authorityKeyIdentifier and
+	// cRLNumber.
+	ExtraExtensions []pkix.Extension
 }
 
 // Revocation is one revoked certificate.
@@ -370,7 +377,7 @@ func CreateCRL(ctx context.Context, tmpl *CRLTemplate, issuer *x509.Certificate,
 	if err != nil {
 		return nil, fmt.Errorf("marshal CRL number: %w", err)
 	}
-	list.Extensions = []pkix.Extension{{Id: oidExtAuthorityKeyID, Value: akid}, {Id: oidExtCRLNumber, Value: number}}
+	list.Extensions = append([]pkix.Extension{{Id: oidExtAuthorityKeyID, Value: akid}, {Id: oidExtCRLNumber, Value: number}}, tmpl.ExtraExtensions...)
 	tbs, err := asn1.Marshal(list)
 	if err != nil {
 		return nil, fmt.Errorf("marshal TBSCertList: %w", err)
