@@ -334,3 +334,16 @@ func reverse(b []byte) {
 		b[i], b[j] = b[j], b[i]
 	}
 }
+
+// isOnCurve reports whether (x, y), both already in [0, p), satisfies
+// y² = x³ + a·x + b (mod p).
+func (c *Curve) isOnCurve(x, y *big.Int) bool {
+	lhs := new(big.Int).Mul(y, y)
+	lhs.Mod(lhs, c.p)
+	rhs := new(big.Int).Mul(x, x)
+	rhs.Add(rhs, c.a)
+	rhs.Mul(rhs, x)
+	rhs.Add(rhs, c.b)
+	rhs.Mod(rhs, c.p)
+	return lhs.Cmp(rhs) == 0
+}
