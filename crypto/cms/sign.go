@@ -246,3 +246,6 @@ func marshalIssuerSerial(cert *x509.Certificate) ([]byte, error) {
 	}
 	return der, nil
 }
+
+// serialDER is the DER INTEGER of a serial number.
+func serialDER(n *big.Int) ([]byte, error) { return asn1.Marshal(n) }

@@ -6,14 +6,12 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
-	"math/big"
 	"time"
-
-	"encoding/asn1"
 
 	"github.com/egisz-gateway/egisz-gateway/crypto/gostx509"
 	"github.com/egisz-gateway/egisz-gateway/crypto/signer"
@@ -174,6 +172,3 @@ func Verify(der []byte, content io.Reader, opts Options) (*Result, error) {
 	}
 	return res, nil
 }
-
-// serialDER is the DER INTEGER of a serial number.
-func serialDER(n *big.Int) ([]byte, error) { return asn1.Marshal(n) }
