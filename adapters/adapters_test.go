@@ -38,7 +38,7 @@ func readExample(t testing.TB, topic string) []byte {
 }
 
 func metaFor(a source.Adapter) source.Meta {
-	return source.Meta{ID: "evt-1", Source: "1.2.643.5.1.13.13.12.1.42.202", Type: a.EventType()}
+	return source.Meta{SpecVersion: "1.0", ID: "evt-1", Source: "1.2.643.5.1.13.13.12.1.42.202", Type: a.EventType()}
 }
 
 func TestReferenceExamplesValidate(t *testing.T) {
@@ -194,6 +194,16 @@ func rejections() []rejection {
 		{name: "wrong type", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "patient.snils", 11223344595) }), code: reasons.DecodeWrongType, field: "patient.snils"},
 		{name: "wrong type in an array", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "visits.0.at", true) }), code: reasons.DecodeWrongType, field: "visits.at"},
 		{name: "no ce_id", topic: topics.RMISCase, value: edit(topics.RMISCase, func(map[string]any) {}), meta: func(m source.Meta) source.Meta { m.ID = ""; return m }, code: reasons.HeaderMissing, field: "ce_id"},
+		{name: "no ce_specversion", topic: topics.RMISCase, value: edit(topics.RMISCase, func(map[string]any) {}), meta: func(m source.Meta) source.Meta { m.SpecVersion = ""; return m }, code: reasons.HeaderMissing, field: "ce_specversion"},
+		{name: "ce_specversion 2.0", topic: topics.RMISCase, value: edit(topics.RMISCase, func(map[string]any) {}), meta: func(m source.Meta) source.Meta { m.SpecVersion = "2.0"; return m }, code: reasons.HeaderInvalid, field: "ce_specversion"},
+		{name: "ce_specversion 1.0.1", topic: topics.RMISCase, value: edit(topics.RMISCase, func(map[string]any) {}), meta: func(m source.Meta) source.Meta { m.SpecVersion = "1.0.1"; return m }, code: reasons.HeaderInvalid, field: "ce_specversion"},
+		{name: "no signers", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) { set(m, "signers", []any{}) }), code: reasons.FieldRequired, field: "signers"},
+		{name: "no diagnoses", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "diagnoses", []any{}) }), code: reasons.FieldRequired, field: "diagnoses"},
+		{name: "no lab tests", topic: topics.LabResult, value: edit(topics.LabResult, func(m map[string]any) { set(m, "tests", []any{}) }), code: reasons.FieldRequired, field: "tests"},
+		{name: "inline file not base64", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) {
+			del(m, "file.ref")
+			set(m, "file.data", "<ClinicalDocument/> is XML, not base64")
+		}), code: reasons.DecodeNotBase64, field: "file.data"},
 		{name: "ce_type of another topic", topic: topics.RMISCase, value: edit(topics.RMISCase, func(map[string]any) {}), meta: func(m source.Meta) source.Meta { m.Type = "ru.egisz.lab.result.v1"; return m }, code: reasons.HeaderTypeMismatch, field: "ce_type"},
 		{name: "missing name", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { del(m, "patient.family_name") }), code: reasons.FieldRequired, field: "patient.family_name"},
 		{name: "null required object", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "doctor", nil) }), code: reasons.FieldRequired, field: "doctor"},

@@ -9,6 +9,7 @@ package topics
 //	example:"…"  an example value
 //	enum:"a,b"   the allowed values
 //	pattern:"…"  a regular expression the value must match
+//	minItems:"n" a list must hold at least n items (an empty list is rejected)
 //
 // Dates and times travel as strings so that a source's spelling can be
 // checked and normalized by its adapter with a precise reason, rather than
@@ -77,7 +78,7 @@ type CaseEvent struct {
 	MOOID     string      `json:"mo_oid" doc:"the medical organization's OID in ФРМО" example:"1.2.643.5.1.13.13.12.1.42.202"`
 	Patient   Patient     `json:"patient"`
 	Doctor    Person      `json:"doctor" doc:"the attending doctor"`
-	Diagnoses []Diagnosis `json:"diagnoses" doc:"at least one; exactly one main diagnosis"`
+	Diagnoses []Diagnosis `json:"diagnoses" minItems:"1" doc:"at least one; exactly one main diagnosis"`
 	Visits    []Visit     `json:"visits,omitempty"`
 }
 
@@ -120,7 +121,7 @@ type DocumentEvent struct {
 	DepartmentOID string      `json:"department_oid,omitempty" example:"1.2.643.5.1.13.13.12.2.42.4977.0.2787.2107"`
 	CaseID        *ID         `json:"case_id,omitempty" doc:"the treatment case the document belongs to"`
 	Patient       Patient     `json:"patient"`
-	Signers       []Signer    `json:"signers" doc:"at least the author's signature"`
+	Signers       []Signer    `json:"signers" minItems:"1" doc:"at least the author's signature"`
 	File          Attachment  `json:"file"`
 	Diagnoses     []Diagnosis `json:"diagnoses,omitempty"`
 }
@@ -187,7 +188,7 @@ type LabResultEvent struct {
 	Patient     Patient   `json:"patient"`
 	Validator   Person    `json:"validator" doc:"the doctor who validated the result"`
 	Sample      Sample    `json:"sample"`
-	Tests       []LabTest `json:"tests" doc:"at least one test"`
+	Tests       []LabTest `json:"tests" minItems:"1" doc:"at least one test"`
 }
 
 // DispensationEvent is a pharmacy's dispensation against a prescription.

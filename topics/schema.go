@@ -25,6 +25,7 @@ type Schema struct {
 	Enum                 []string           `json:"enum,omitempty"`
 	Examples             []any              `json:"examples,omitempty"`
 	Items                *Schema            `json:"items,omitempty"`
+	MinItems             int                `json:"minItems,omitempty"`
 	Properties           *orderedProps      `json:"properties,omitempty"`
 	Required             []string           `json:"required,omitempty"`
 	AdditionalProperties any                `json:"additionalProperties,omitempty"`
@@ -198,6 +199,13 @@ func (g *schemaGen) structSchema(t reflect.Type) (*Schema, error) {
 		}
 		if e := f.Tag.Get("enum"); e != "" {
 			fs.Enum = strings.Split(e, ",")
+		}
+		if m := f.Tag.Get("minItems"); m != "" {
+			n, err := strconv.Atoi(m)
+			if err != nil || n < 0 || fs.Type != "array" {
+				return nil, fmt.Errorf("field %s: minItems %q: want a count on an array", f.Name, m)
+			}
+			fs.MinItems = n
 		}
 		if ex, ok := f.Tag.Lookup("example"); ok {
 			v, err := exampleValue(fs.Type, ex)

@@ -125,7 +125,7 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 	if !ok {
 		return d.reject(source.Problem{Code: reasons.UnknownTopic, Detail: in.Topic})
 	}
-	meta := source.Meta{ID: in.Headers["ce_id"], Source: in.Headers["ce_source"], Type: in.Headers["ce_type"], Time: in.Headers["ce_time"]}
+	meta := source.Meta{SpecVersion: in.Headers["ce_specversion"], ID: in.Headers["ce_id"], Source: in.Headers["ce_source"], Type: in.Headers["ce_type"], Time: in.Headers["ce_time"]}
 	ev, rej := a.Decode(meta, in.Value)
 	if rej != nil {
 		return d.reject(rej.Problems...)

@@ -76,7 +76,7 @@ func input(t *testing.T, topic, example string, edit func(map[string]any)) Input
 	b, _ := json.Marshal(m)
 	tp, _ := topics.Default().Lookup(topic)
 	return Input{Topic: topic, Key: []byte("11223344595"), Value: b, Headers: map[string]string{
-		"ce_id": "e1", "ce_source": "1.2.643.5.1.13.13.12.1.42.202", "ce_type": tp.EventType}}
+		"ce_specversion": "1.0", "ce_id": "e1", "ce_source": "1.2.643.5.1.13.13.12.1.42.202", "ce_type": tp.EventType}}
 }
 
 var now = time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)

@@ -54,6 +54,8 @@ const (
 	DecodeNotObject     = "DECODE_NOT_OBJECT"
 	HeaderMissing       = "HEADER_MISSING"
 	HeaderTypeMismatch  = "HEADER_TYPE_MISMATCH"
+	HeaderInvalid       = "HEADER_INVALID"
+	DecodeNotBase64     = "DECODE_NOT_BASE64"
 	FieldRequired       = "FIELD_REQUIRED"
 	FieldEnum           = "FIELD_ENUM"
 	FieldInvalid        = "FIELD_INVALID"
@@ -127,6 +129,8 @@ func catalog() []Reason {
 		r(DecodeWrongType, MIS, Park, "Поле имеет неверный тип", "A field has the wrong JSON type"),
 		r(DecodeNotObject, MIS, Park, "Сообщение должно быть JSON-объектом", "The record value must be a JSON object"),
 		r(HeaderMissing, MIS, Park, "Отсутствует обязательный заголовок CloudEvents", "A required CloudEvents header is missing"),
+		r(HeaderInvalid, MIS, Park, "Недопустимое значение заголовка CloudEvents", "A CloudEvents header has a value the contract does not allow"),
+		r(DecodeNotBase64, MIS, Park, "Поле должно содержать данные в кодировке base64", "A field that carries binary data is not valid base64"),
 		r(HeaderTypeMismatch, MIS, Park, "Тип события (ce_type) не соответствует топику", "The event type (ce_type) does not belong on this topic"),
 		// Fields and identifiers.
 		r(FieldRequired, MIS, Park, "Не заполнено обязательное поле", "A required field is missing or empty"),

@@ -21,10 +21,11 @@ import (
 
 // Meta is what the record's CloudEvents headers say about the event.
 type Meta struct {
-	ID     string // ce_id
-	Source string // ce_source
-	Type   string // ce_type
-	Time   string // ce_time
+	SpecVersion string // ce_specversion
+	ID          string // ce_id
+	Source      string // ce_source
+	Type        string // ce_type
+	Time        string // ce_time
 }
 
 // Kinds of canonical events.
@@ -180,9 +181,21 @@ type Adapter interface {
 	Decode(meta Meta, value []byte) (*Event, *Rejection)
 }
 
+// SpecVersion is the only ce_specversion the contract takes: the records
+// follow the CloudEvents 1.0 Kafka binding, and a producer speaking another
+// version may mean other things by the same headers.
+const SpecVersion = "1.0"
+
 // CheckMeta checks the CloudEvents headers an adapter relies on.
 func CheckMeta(meta Meta, wantType string) []Problem {
 	var ps []Problem
+	switch meta.SpecVersion {
+	case SpecVersion:
+	case "":
+		ps = append(ps, Problem{reasons.HeaderMissing, "ce_specversion", "ce_specversion must be " + SpecVersion})
+	default:
+		ps = append(ps, Problem{reasons.HeaderInvalid, "ce_specversion", "only CloudEvents " + SpecVersion + " is accepted"})
+	}
 	if meta.ID == "" {
 		ps = append(ps, Problem{reasons.HeaderMissing, "ce_id", "ce_id is the idempotency key and must be set"})
 	}
@@ -235,6 +248,11 @@ func (d *Decoder[T]) Start(meta Meta, value []byte) (*T, map[string]json.RawMess
 	c := &Check{Problems: CheckMeta(meta, d.eventType)}
 	p := new(T)
 	unknown, ps := decode(value, d.lim, p, d.known)
+	for i := range ps {
+		if ps[i].Code == reasons.DecodeNotBase64 && ps[i].Field == "" {
+			ps[i].Field = d.contract.base64Field()
+		}
+	}
 	if len(ps) > 0 {
 		c.Problems = append(c.Problems, ps...)
 		return nil, nil, nil, c.Reject()

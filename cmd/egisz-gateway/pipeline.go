@@ -48,7 +48,10 @@ func feedDecoder[V any](a source.Adapter, normKey func(string) string) reftable.
 		if value == nil {
 			return normKey(string(key)), zero, true // a tombstone
 		}
-		meta := source.Meta{ID: headers["ce_id"], Source: headers["ce_source"], Type: headers["ce_type"]}
+		meta := source.Meta{SpecVersion: headers["ce_specversion"], ID: headers["ce_id"], Source: headers["ce_source"], Type: headers["ce_type"]}
+		if meta.SpecVersion == "" {
+			meta.SpecVersion = source.SpecVersion
+		}
 		if meta.Type == "" {
 			meta.Type = a.EventType() // reference feeds often come without CloudEvents headers
 		}
