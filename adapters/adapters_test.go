@@ -95,8 +95,8 @@ func TestNormalizationAndKeys(t *testing.T) {
 	// The same case re-sent in other spellings has the same fingerprint.
 	respelled := mutate(t, topics.RMISCase, func(m map[string]any) {
 		set(m, "patient.snils", "11223344595")
-		set(m, "opened_at", "202403180910+0300")
-		set(m, "updated_at", "2024-03-20T12:00:00Z")
+		set(m, "opened_at", "202603180910+0300")
+		set(m, "updated_at", "2026-03-20T12:00:00Z")
 	})
 	ev2, rej := cases.Decode(metaFor(cases), respelled)
 	if rej != nil {
@@ -241,7 +241,7 @@ func rejections() []rejection {
 		{name: "birth date spelled dd.mm.yyyy", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "patient.birth_date", "21.03.1985") }), code: reasons.DateFormat, field: "patient.birth_date"},
 		{name: "time without an offset", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "opened_at", "2024-03-18T09:10:00") }), code: reasons.DateTimeFormat, field: "opened_at"},
 		{name: "closed before opened", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "closed_at", "2024-03-17T10:00:00+03:00") }), code: reasons.DateOrder, field: "closed_at"},
-		{name: "visit after the case closed", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "visits.1.at", "2024-03-21T10:00:00+03:00") }), code: reasons.DateOrder, field: "closed_at"},
+		{name: "visit after the case closed", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "visits.1.at", "2026-03-21T10:00:00+03:00") }), code: reasons.DateOrder, field: "closed_at"},
 		{name: "updated in the future", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "updated_at", "2099-01-01T00:00:00+03:00") }), code: reasons.DateInFuture, field: "updated_at"},
 		{name: "negative quantity", topic: topics.RMISPrescription, value: edit(topics.RMISPrescription, func(m map[string]any) { set(m, "quantity.value", -1) }), code: reasons.QuantityInvalid, field: "quantity.value"},
 		{name: "valid until before issued", topic: topics.RMISPrescription, value: edit(topics.RMISPrescription, func(m map[string]any) { set(m, "valid_until", "2024-03-01") }), code: reasons.DateOrder, field: "valid_until"},
@@ -262,7 +262,7 @@ func rejections() []rejection {
 			set(m, "signers.0.certificate.not_after", "2023-01-01T00:00:00+03:00")
 		}), code: reasons.CertPeriodInvalid, field: "signers[0].certificate"},
 		{name: "signed after the certificate expired", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) {
-			set(m, "signers.0.certificate.not_after", "2024-03-01T00:00:00+03:00")
+			set(m, "signers.0.certificate.not_after", "2026-03-01T00:00:00+03:00")
 		}), code: reasons.SignedOutsideCert, field: "signers[0].signed_at"},
 		{name: "numeric lab value in words", topic: topics.LabResult, value: edit(topics.LabResult, func(m map[string]any) { set(m, "tests.0.value", "много") }), code: reasons.LabValueNotNumeric, field: "tests[0].value"},
 		{name: "numeric lab value without unit", topic: topics.LabResult, value: edit(topics.LabResult, func(m map[string]any) { del(m, "tests.0.unit") }), code: reasons.LabUnitMissing, field: "tests[0].unit"},
@@ -273,7 +273,7 @@ func rejections() []rejection {
 		{name: "consent without scope", topic: topics.ESIAIdentity, value: edit(topics.ESIAIdentity, func(m map[string]any) { set(m, "action", "consent_revoked") }), code: reasons.FieldRequired, field: "consent_scope"},
 		{name: "post ends before it starts", topic: topics.FRMREmployee, value: edit(topics.FRMREmployee, func(m map[string]any) { set(m, "posts.1.until", "2014-01-01") }), code: reasons.DateOrder, field: "posts[1].until"},
 		{name: "employee certificate inverted", topic: topics.FRMREmployee, value: edit(topics.FRMREmployee, func(m map[string]any) {
-			set(m, "certificates.0.not_before", "2026-01-01T00:00:00+03:00")
+			set(m, "certificates.0.not_before", "2037-01-01T00:00:00+03:00")
 		}), code: reasons.CertPeriodInvalid, field: "certificates[0]"},
 		{name: "employee СНИЛС checksum", topic: topics.FRMREmployee, value: edit(topics.FRMREmployee, func(m map[string]any) { set(m, "snils", "123-456-789 00") }), code: reasons.SNILSChecksum, field: "snils"},
 		{name: "organization region", topic: topics.FRMOOrganization, value: edit(topics.FRMOOrganization, func(m map[string]any) { set(m, "region_code", "000") }), code: reasons.FieldInvalid, field: "region_code"},
