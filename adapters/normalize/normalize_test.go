@@ -201,6 +201,20 @@ func decisions() []struct {
 				m["opened_at"] = "2019-03-18T09:10:00+03:00" // before the post began in 2019-09
 				delete(m, "visits")
 			}, code: reasons.DoctorPostMismatch, field: "doctor"},
+		{name: "doctor claims a post ФРМР does not list", topic: topics.RMISCase, example: "case.json",
+			edit: set([]string{"doctor", "post_code"}, "27"), code: reasons.DoctorPostMismatch, field: "doctor.post_code"},
+		{name: "visit's doctor claims post 999", topic: topics.RMISCase, example: "case.json",
+			edit: func(m map[string]any) {
+				m["visits"].([]any)[0].(map[string]any)["doctor"].(map[string]any)["post_code"] = "999"
+			}, code: reasons.DoctorPostMismatch, field: "visits[0].doctor.post_code"},
+		{name: "signer claims another post", topic: topics.RMISDocument, example: "document.json",
+			edit: func(m map[string]any) {
+				m["signers"].([]any)[0].(map[string]any)["person"].(map[string]any)["post_code"] = "27"
+			}, code: reasons.DoctorPostMismatch, field: "signers[0].person.post_code"},
+		{name: "prescribing doctor claims another post", topic: topics.RMISPrescription, example: "prescription.json",
+			edit: set([]string{"doctor", "post_code"}, "999"), code: reasons.DoctorPostMismatch, field: "doctor.post_code"},
+		{name: "validator claims the clinic's post", topic: topics.LabResult, example: "lab_result.json",
+			edit: set([]string{"validator", "post_code"}, "109"), code: reasons.DoctorPostMismatch, field: "validator.post_code"},
 		{name: "validator works elsewhere", topic: topics.LabResult, example: "lab_result.json",
 			edit: set([]string{"validator", "snils"}, "123-456-789 64"), code: reasons.DoctorPostMismatch, field: "validator"},
 		{name: "signing certificate unknown to ФРМР", topic: topics.RMISDocument, example: "document.json",
