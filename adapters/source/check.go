@@ -16,6 +16,11 @@ import (
 // in place. Its methods take the field's JSON path for the problem texts.
 type Check struct {
 	Problems []Problem
+	// Now is the moment the record is checked at, and ClockSkew how far
+	// ahead of it a publisher's clock may run: a moment of the event later
+	// than Now+ClockSkew is DATE_IN_FUTURE. A zero Now is time.Now().
+	Now       time.Time
+	ClockSkew time.Duration
 }
 
 // Add records a problem.
@@ -95,11 +100,30 @@ func (c *Check) Order(earlierField string, earlier time.Time, laterField string,
 	}
 }
 
-// NotFuture checks that a moment is not later than now plus a small skew.
-func (c *Check) NotFuture(field string, t, now time.Time) {
-	if !t.IsZero() && t.After(now.Add(10*time.Minute)) {
-		c.Add(reasons.DateInFuture, field, "later than now")
+// NotFuture checks that a moment is not later than the check's Now plus
+// its ClockSkew (the one tolerance for publishers' clocks). A zero t
+// (absent or already reported) is skipped.
+func (c *Check) NotFuture(field string, t time.Time) {
+	if t.IsZero() {
+		return
 	}
+	now := c.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if t.After(now.Add(c.ClockSkew)) {
+		c.Add(reasons.DateInFuture, field, fmt.Sprintf("later than the gateway's clock by more than the %s allowed for clock skew", c.ClockSkew))
+	}
+}
+
+// Moment normalizes a moment of the event itself (when something happened:
+// a visit, a signature, a sample taken) in place, checks it is not in the
+// future, and returns it. Every such field goes through here; DateTime
+// alone is for moments that may lie ahead (a certificate's not_after).
+func (c *Check) Moment(field string, v *topics.DateTime) time.Time {
+	t := c.DateTime(field, v)
+	c.NotFuture(field, t)
+	return t
 }
 
 // MOOID checks an organization's ФРМО OID.
@@ -167,7 +191,7 @@ func (c *Check) Patient(field string, p *topics.Patient, moOID string) string {
 	c.SNILS(field+".snils", &p.SNILS)
 	c.ENP(field+".enp", p.ENP)
 	birth := c.Date(field+".birth_date", &p.BirthDate)
-	c.NotFuture(field+".birth_date", birth, time.Now())
+	c.NotFuture(field+".birth_date", birth)
 	if len(c.Problems) > before {
 		return ""
 	}

@@ -218,11 +218,19 @@ type Options struct {
 	MaxInlineFile int
 	// Now is the clock dates are checked against.
 	Now func() time.Time
+	// ClockSkew is how far ahead of Now a moment of an event may be before
+	// it is DATE_IN_FUTURE: the one tolerance for publishers' clocks,
+	// applied to every moment of every event. DefaultClockSkew by default.
+	ClockSkew time.Duration
 }
+
+// DefaultClockSkew is the tolerance for publishers' clocks when nothing is
+// configured: a few minutes, what an unsynchronised but sane clock drifts.
+const DefaultClockSkew = 5 * time.Minute
 
 // DefaultOptions are the options when nothing is configured.
 func DefaultOptions() Options {
-	return Options{Limits: DefaultLimits(), MaxInlineFile: 512 << 10, Now: time.Now}
+	return Options{Limits: DefaultLimits(), MaxInlineFile: 512 << 10, Now: time.Now, ClockSkew: DefaultClockSkew}
 }
 
 // Decoder decodes and checks the records of one payload type. Build it
@@ -315,6 +323,7 @@ func (a *adapter[T]) Decode(meta Meta, value []byte) (*Event, *Rejection) {
 	if rej != nil {
 		return nil, rej
 	}
+	c.Now, c.ClockSkew = a.opts.Now(), a.opts.ClockSkew
 	k := a.check(p, c, a.opts)
 	return Finish(c, k.Kind, k.PatientKey, k.BusinessID, k.Version, k.Updated, p, unknown)
 }

@@ -148,6 +148,7 @@ func (w *normalizeWorker) Run(ctx context.Context) error {
 func newNormalize(deps app.Deps) ([]app.Worker, error) {
 	opts := source.DefaultOptions()
 	opts.Limits.MaxBytes = deps.Config.Normalize.MaxRecordBytes
+	opts.ClockSkew = deps.Config.Normalize.ClockSkew.D()
 	if deps.Now != nil {
 		opts.Now = deps.Now
 	}

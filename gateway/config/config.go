@@ -70,6 +70,7 @@ type Normalize struct {
 	MaxBatch       int      `yaml:"max_batch" env:"EGISZ_NORMALIZE_MAX_BATCH" doc:"records in one transaction at most"`
 	MaxRecordBytes int      `yaml:"max_record_bytes" env:"EGISZ_MAX_RECORD_BYTES" doc:"larger ingress values are rejected (default 1 MiB)"`
 	TimersEvery    Duration `yaml:"timers_every" env:"EGISZ_NORMALIZE_TIMERS_EVERY" doc:"how often prescriptions past their last valid day are looked for and expired (default 1m)"`
+	ClockSkew      Duration `yaml:"clock_skew" env:"EGISZ_NORMALIZE_CLOCK_SKEW" doc:"how far ahead of the gateway's clock a moment of an event may be before it is DATE_IN_FUTURE, for every time field (default 5m)"`
 }
 
 // Forward configures the forward stage: one destination per registry and
@@ -197,6 +198,7 @@ func Default() Config {
 			MaxBatch:       5000,
 			MaxRecordBytes: 1 << 20,
 			TimersEvery:    Duration(time.Minute),
+			ClockSkew:      Duration(5 * time.Minute),
 		},
 		Kafka: Kafka{
 			Brokers:           []string{"127.0.0.1:9092"},
@@ -319,6 +321,9 @@ func (c Config) Validate() error {
 	}
 	if c.Normalize.TimersEvery < Duration(100*time.Millisecond) {
 		return &Error{Key: "normalize.timers_every", Msg: "must be 100ms or more"}
+	}
+	if c.Normalize.ClockSkew < 0 || c.Normalize.ClockSkew > Duration(24*time.Hour) {
+		return &Error{Key: "normalize.clock_skew", Msg: "must be from 0 to 24h"}
 	}
 	if c.Kafka.DialTimeout <= 0 {
 		return &Error{Key: "kafka.dial_timeout", Msg: "must be positive"}

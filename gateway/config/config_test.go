@@ -124,6 +124,8 @@ func TestMistakesNameTheKey(t *testing.T) {
 		{"tier under a second", "", map[string]string{"EGISZ_RETRY_TIERS": "500ms"}, "forward.retry.tiers[0]", "whole seconds"},
 		{"tier not a duration", "", map[string]string{"EGISZ_RETRY_TIERS": "30s,soon"}, "EGISZ_RETRY_TIERS", `"soon" is not a duration`},
 		{"order by", "forward:\n  retry:\n    order_by: mo\n", nil, "forward.retry.order_by", "dedup, patient"},
+		{"negative clock skew", "", map[string]string{"EGISZ_NORMALIZE_CLOCK_SKEW": "-1m"}, "normalize.clock_skew", "from 0 to 24h"},
+		{"clock skew of days", "normalize:\n  clock_skew: 48h\n", nil, "normalize.clock_skew", "from 0 to 24h"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,6 +169,7 @@ func TestEnvVarsListed(t *testing.T) {
 		"EGISZ_KAFKA_SASL_PASSWORD_FILE": "kafka.sasl.password_file", "EGISZ_HTTP_LISTEN": "http.listen",
 		"EGISZ_FORWARD_REMD_URL": "forward.remd.url", "EGISZ_FORWARD_ERX_RATE_PER_MINUTE": "forward.erx.rate_per_minute",
 		"EGISZ_FORWARD_IEMK_TLS_KEY_FILE": "forward.iemk.tls.key_file", "EGISZ_REMD_CALLBACK_URL": "forward.remd_callback.url",
+		"EGISZ_NORMALIZE_CLOCK_SKEW": "normalize.clock_skew",
 	} {
 		if names[name] != key {
 			t.Errorf("EnvVars: %s -> %q, want %q", name, names[name], key)
