@@ -240,6 +240,8 @@ func rejections() []rejection {
 		{name: "no main diagnosis", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "diagnoses.0.role", "accompanying") }), code: reasons.MainDiagnosis, field: "diagnoses"},
 		{name: "birth date spelled dd.mm.yyyy", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "patient.birth_date", "21.03.1985") }), code: reasons.DateFormat, field: "patient.birth_date"},
 		{name: "time without an offset", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "opened_at", "2024-03-18T09:10:00") }), code: reasons.DateTimeFormat, field: "opened_at"},
+		{name: "offset without its colon", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "opened_at", "2026-03-18T09:10:00+0300") }), code: reasons.DateTimeFormat, field: "opened_at"},
+		{name: "CDA time with a minus offset", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "visits.0.at", "202603180120-0500") }), code: reasons.DateTimeFormat, field: "visits[0].at"},
 		{name: "closed before opened", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "closed_at", "2024-03-17T10:00:00+03:00") }), code: reasons.DateOrder, field: "closed_at"},
 		{name: "visit after the case closed", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "visits.1.at", "2026-03-21T10:00:00+03:00") }), code: reasons.DateOrder, field: "closed_at"},
 		{name: "updated in the future", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "updated_at", "2099-01-01T00:00:00+03:00") }), code: reasons.DateInFuture, field: "updated_at"},

@@ -18,8 +18,11 @@ package topics
 // Date is a calendar date, YYYY-MM-DD.
 type Date string
 
-// DateTime is a moment with its offset, RFC 3339 (2024-03-20T14:30:00+03:00).
-// Sources that speak CDA may send yyyyMMddHHmm[ss]+ZZ00; the adapter normalizes it.
+// DateTime is a moment with its offset, RFC 3339 (2026-03-20T14:30:00+03:00,
+// any offset RFC 3339 allows, Z included; +0300 without the colon is
+// refused). Sources that speak CDA may send yyyyMMddHHmm[ss]+ZZ00, with a +
+// offset as the СЭМД pattern requires; the adapter normalizes either to
+// Moscow time.
 type DateTime string
 
 // ID is an identifier in the CDA style: an OID root and an extension.
@@ -282,7 +285,7 @@ const HeaderReplayCount = "ce_replaycount"
 
 // Status is the outcome of one ingress event, for its source to read.
 type Status struct {
-	CEID       string   `json:"ce_id" doc:"the ingress event's ce_id"`
+	CEID       string   `json:"ce_id" doc:"the ingress event's ce_id; empty when it had none (match such a status by ingress)"`
 	Source     string   `json:"source" doc:"the ingress event's ce_source"`
 	Type       string   `json:"type" doc:"the ingress event's ce_type"`
 	Outcome    string   `json:"outcome" enum:"accepted,update,duplicate,conflict,rejected,pending,registered,failed" doc:"normalize: accepted, update (forwarded), duplicate, conflict, rejected (parked); forward: pending (РЭМД took it, its result comes later), registered, rejected (parked with the registry's codes), failed (transient failures outlasted the retry budget; parked)" example:"registered"`
@@ -290,6 +293,17 @@ type Status struct {
 	RegistryID string   `json:"registry_id,omitempty" doc:"the registry's id, e.g. РЭМД emdrId" example:"16.62.23.09.000014523"`
 	Reasons    []Reason `json:"reasons,omitempty"`
 	At         DateTime `json:"at"`
+	// Ingress is set on the normalize stage's statuses (accepted, update,
+	// duplicate, conflict, rejected).
+	Ingress *IngressRef `json:"ingress,omitempty" doc:"the ingress record this status answers, where the publisher's producer wrote it (normalize's statuses; the registries' statuses carry the ce_id of an accepted event). An event sent without ce_id is rejected with HEADER_MISSING at ce_id and its status has an empty ce_id: match it by ingress"`
+}
+
+// IngressRef names an ingress record by its place in Kafka, as a
+// producer's delivery report gives it.
+type IngressRef struct {
+	Topic     string `json:"topic" doc:"the ingress topic, with the deployment's prefix" example:"egisz.rmis.case.v1"`
+	Partition int32  `json:"partition" example:"3"`
+	Offset    int64  `json:"offset" example:"1742"`
 }
 
 // PharmacyPrescription is a validated prescription's new state, for

@@ -68,7 +68,7 @@ func (c *Check) DateTime(field string, v *topics.DateTime) time.Time {
 	}
 	s, t, err := datetime.NormalizeDateTime(string(*v))
 	if err != nil {
-		c.Add(reasons.DateTimeFormat, field, datetime.Describe(err, "RFC 3339 with an offset (2024-03-20T14:30:00+03:00) or yyyyMMddHHmm+ZZ00"))
+		c.Add(reasons.DateTimeFormat, field, datetime.Describe(err, "RFC 3339 with an offset (2026-03-20T14:30:00+03:00) or yyyyMMddHHmm+ZZ00"))
 		return time.Time{}
 	}
 	*v = topics.DateTime(s)

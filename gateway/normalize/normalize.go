@@ -498,11 +498,20 @@ func (n *Stage) emitStatus(r *kgo.Record, in Input, out *eos.Output, key, outcom
 	if key == "" {
 		key = string(r.Key)
 	}
+	out.Emit(&kgo.Record{Topic: n.status, Key: []byte(key), Value: statusBody(r, in, outcome, reasons, now), Headers: forwardHeaders(in.Headers, n.eventTypes[n.status])})
+}
+
+// statusBody is the status of ingress record r. It names r by its topic,
+// partition and offset besides its ce_id, so that a publisher can match
+// the status of an event it sent without a ce_id (rejected, with an empty
+// ce_id) by what its producer's delivery report said.
+func statusBody(r *kgo.Record, in Input, outcome string, reasons []topics.Reason, now time.Time) []byte {
 	body, _ := json.Marshal(topics.Status{
 		CEID: in.Headers["ce_id"], Source: in.Headers["ce_source"], Type: in.Headers["ce_type"],
 		Outcome: outcome, Reasons: reasons, At: topics.DateTime(now.UTC().Format(time.RFC3339Nano)),
+		Ingress: &topics.IngressRef{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset},
 	})
-	out.Emit(&kgo.Record{Topic: n.status, Key: []byte(key), Value: body, Headers: forwardHeaders(in.Headers, n.eventTypes[n.status])})
+	return body
 }
 
 // outboundBody encodes the envelope and splices the payload, already
