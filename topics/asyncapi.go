@@ -28,7 +28,7 @@ func cloudEventsHeaders() map[string]any {
 			"ce_id":          str("Unique per event from its producer; the idempotency key. Every record the gateway writes keeps the source's ce_id. An event without it is rejected (HEADER_MISSING at ce_id); its status has an empty ce_id and names the record by its `ingress` topic, partition and offset."),
 			"ce_source":      str("The producing system, e.g. the MIS OID."),
 			"ce_type":        str("The event type, e.g. `ru.egisz.rmis.case.v1`."),
-			"ce_time":        str("When the event happened, RFC 3339."),
+			"ce_time":        str("When the event happened, RFC 3339; optional. Otherwise HEADER_INVALID; later than the gateway's clock plus normalize.clock_skew, DATE_IN_FUTURE."),
 			"content-type":   str("`application/json`."),
 			"traceparent":    str("W3C trace context; carried through every hop."),
 		},

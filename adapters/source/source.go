@@ -202,6 +202,11 @@ func CheckMeta(meta Meta, wantType string) []Problem {
 	if meta.Source == "" {
 		ps = append(ps, Problem{reasons.HeaderMissing, "ce_source", "ce_source names the producing system and must be set"})
 	}
+	if meta.Time != "" {
+		if _, err := time.Parse(time.RFC3339Nano, meta.Time); err != nil {
+			ps = append(ps, Problem{reasons.HeaderInvalid, "ce_time", "ce_time, when set, is an RFC 3339 time (2026-03-20T11:30:00Z)"})
+		}
+	}
 	if meta.Type == "" {
 		ps = append(ps, Problem{reasons.HeaderMissing, "ce_type", "expected " + wantType})
 	} else if meta.Type != wantType {
@@ -324,6 +329,9 @@ func (a *adapter[T]) Decode(meta Meta, value []byte) (*Event, *Rejection) {
 		return nil, rej
 	}
 	c.Now, c.ClockSkew = a.opts.Now(), a.opts.ClockSkew
+	if t, err := time.Parse(time.RFC3339Nano, meta.Time); err == nil {
+		c.NotFuture("ce_time", t) // when the event happened, as its headers say
+	}
 	k := a.check(p, c, a.opts)
 	return Finish(c, k.Kind, k.PatientKey, k.BusinessID, k.Version, k.Updated, p, unknown)
 }
