@@ -154,7 +154,9 @@ var (
 )
 
 // hidden is what stands for a value hidden whole.
-func hidden(s string) string { return fmt.Sprintf("*** (%d characters hidden)", utf8.RuneCountInString(s)) }
+func hidden(s string) string {
+	return fmt.Sprintf("*** (%d characters hidden)", utf8.RuneCountInString(s))
+}
 
 func maskJSON(field string, v any) any {
 	if field != "" && !contractFields[field] {
