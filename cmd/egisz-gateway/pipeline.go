@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/frmo"
@@ -63,6 +65,12 @@ func feedDecoder[V any](a source.Adapter, normKey func(string) string) reftable.
 		}
 		ev, rej := a.Decode(meta, value)
 		if rej != nil {
+			return "", zero, false
+		}
+		// A record keyed by one СНИЛС (or OID) with another in its
+		// content would set the second and leave the first to its
+		// tombstone: refused, the reference table counts and logs it.
+		if k := normKey(string(key)); k != ev.PatientKey {
 			return "", zero, false
 		}
 		v, ok := ev.Payload.(V)
@@ -163,6 +171,11 @@ func newNormalize(deps app.Deps) ([]app.Worker, error) {
 			}), deps.Log),
 		organizations: reftable.New("frmo", prefix+topics.FRMOOrganization,
 			feedDecoder[*topics.Organization](frmo.NewOrganizations(opts), func(k string) string { return k }), deps.Log),
+	}
+	for _, t := range []prometheus.Collector{refs.employees.Collector(), refs.organizations.Collector()} {
+		if err := deps.Metrics.Register(t); err != nil {
+			return nil, fmt.Errorf("reference table metrics: %w", err)
+		}
 	}
 	stage, err := normalize.New(normalize.Config{
 		Catalog: deps.Catalog, Prefix: prefix, InstanceID: deps.Config.Instance,

@@ -62,7 +62,17 @@ type SASL struct {
 	Username     string `yaml:"username" env:"EGISZ_KAFKA_SASL_USERNAME"`
 	Password     string `yaml:"password" env:"EGISZ_KAFKA_SASL_PASSWORD"`
 	PasswordFile string `yaml:"password_file" env:"EGISZ_KAFKA_SASL_PASSWORD_FILE" doc:"read the password from this file (a mounted secret)"`
+	// AllowPlaintext lets PLAIN run without TLS, which sends the password
+	// in clear to anyone on the path: refused unless said here.
+	AllowPlaintext bool `yaml:"allow_plaintext" env:"EGISZ_KAFKA_SASL_ALLOW_PLAINTEXT" doc:"let SASL PLAIN send its password without TLS (in clear); refused unless true"`
 }
+
+// UsesTLS reports whether the brokers are reached over TLS.
+func (k Kafka) UsesTLS() bool { return k.TLS.Enabled || k.TLS.CAFile != "" || k.TLS.CertFile != "" }
+
+// PlainPasswordInClear reports whether SASL PLAIN is to send its password
+// without TLS; Validate lets it only with allow_plaintext.
+func (k Kafka) PlainPasswordInClear() bool { return k.SASL.Mechanism == "PLAIN" && !k.UsesTLS() }
 
 // Normalize configures the normalize stage.
 type Normalize struct {
@@ -287,6 +297,9 @@ func (c Config) Validate() error {
 	}
 	if c.Kafka.SASL.Mechanism != "" && c.Kafka.SASL.Username == "" {
 		return &Error{Key: "kafka.sasl.username", Msg: "required with a SASL mechanism"}
+	}
+	if c.Kafka.PlainPasswordInClear() && !c.Kafka.SASL.AllowPlaintext {
+		return &Error{Key: "kafka.sasl.mechanism", Msg: "PLAIN without TLS sends the password in clear: enable kafka.tls, use SCRAM-SHA-512, or set kafka.sasl.allow_plaintext: true to accept that"}
 	}
 	if (c.Kafka.TLS.CertFile == "") != (c.Kafka.TLS.KeyFile == "") {
 		return &Error{Key: "kafka.tls.cert_file", Msg: "cert_file and key_file go together"}

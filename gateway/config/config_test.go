@@ -110,6 +110,7 @@ func TestMistakesNameTheKey(t *testing.T) {
 		{"mapping where a value belongs", "http:\n  listen: {a: b}\n", nil, "http.listen", "expected a single value"},
 		{"broker without port", "", map[string]string{"EGISZ_KAFKA_BROKERS": "kafka"}, "kafka.brokers", `"kafka" is not host:port`},
 		{"unknown sasl mechanism", "kafka:\n  sasl:\n    mechanism: GSSAPI\n    username: u\n", nil, "kafka.sasl.mechanism", "GSSAPI"},
+		{"PLAIN without TLS", "kafka:\n  sasl:\n    mechanism: PLAIN\n    username: u\n", nil, "kafka.sasl.mechanism", "sends the password in clear"},
 		{"cert without key", "kafka:\n  tls:\n    cert_file: c.pem\n", nil, "kafka.tls.cert_file", "go together"},
 		{"zero replication", "kafka:\n  replication_factor: 0\n", nil, "kafka.replication_factor", "positive"},
 		{"log level", "log:\n  level: verbose\n", nil, "log.level", "verbose"},
@@ -149,6 +150,28 @@ func TestMissingFile(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"), env(nil))
 	if err == nil || !strings.Contains(err.Error(), "nope.yaml") {
 		t.Fatalf("missing file: %v", err)
+	}
+}
+
+// TestSASLPlainNeedsTLSOrConsent: PLAIN runs over TLS, or without it only
+// when allow_plaintext says so; SCRAM never sends the password itself.
+func TestSASLPlainNeedsTLSOrConsent(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		ok   bool
+	}{
+		{"PLAIN over TLS", map[string]string{"EGISZ_KAFKA_SASL_MECHANISM": "PLAIN", "EGISZ_KAFKA_SASL_USERNAME": "u", "EGISZ_KAFKA_TLS": "true"}, true},
+		{"PLAIN in clear", map[string]string{"EGISZ_KAFKA_SASL_MECHANISM": "PLAIN", "EGISZ_KAFKA_SASL_USERNAME": "u"}, false},
+		{"PLAIN in clear, allowed", map[string]string{"EGISZ_KAFKA_SASL_MECHANISM": "PLAIN", "EGISZ_KAFKA_SASL_USERNAME": "u", "EGISZ_KAFKA_SASL_ALLOW_PLAINTEXT": "true"}, true},
+		{"SCRAM in clear", map[string]string{"EGISZ_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "EGISZ_KAFKA_SASL_USERNAME": "u"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load("", env(tc.env))
+			if (err == nil) != tc.ok {
+				t.Errorf("Load: %v, want ok=%v", err, tc.ok)
+			}
+		})
 	}
 }
 
