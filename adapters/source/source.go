@@ -198,9 +198,13 @@ func CheckMeta(meta Meta, wantType string) []Problem {
 	}
 	if meta.ID == "" {
 		ps = append(ps, Problem{reasons.HeaderMissing, "ce_id", "ce_id is the idempotency key and must be set"})
+	} else if detail := headerToken(meta.ID); detail != "" {
+		ps = append(ps, Problem{reasons.HeaderInvalid, "ce_id", detail})
 	}
 	if meta.Source == "" {
 		ps = append(ps, Problem{reasons.HeaderMissing, "ce_source", "ce_source names the producing system and must be set"})
+	} else if detail := headerToken(meta.Source); detail != "" {
+		ps = append(ps, Problem{reasons.HeaderInvalid, "ce_source", detail})
 	}
 	if meta.Time != "" {
 		if _, err := time.Parse(time.RFC3339Nano, meta.Time); err != nil {
@@ -213,6 +217,28 @@ func CheckMeta(meta Meta, wantType string) []Problem {
 		ps = append(ps, Problem{reasons.HeaderTypeMismatch, "ce_type", fmt.Sprintf("%q does not belong on this topic; expected %s", meta.Type, wantType)})
 	}
 	return ps
+}
+
+// MaxHeaderToken is the longest ce_id or ce_source the contract takes. The
+// gateway carries both on every record it writes and sends ce_id to the
+// registries as the idempotency key: a UUID is 36 characters, an OID with
+// a system's id well under 256.
+const MaxHeaderToken = 256
+
+// headerToken says what is wrong with a ce_id or ce_source, or "": at most
+// MaxHeaderToken characters of printable ASCII without spaces. A CR/LF
+// in one would be refused by the HTTP client at forwarding, and a long one
+// would ride on every output of the event.
+func headerToken(v string) string {
+	if len(v) > MaxHeaderToken {
+		return fmt.Sprintf("%d bytes; at most %d printable ASCII characters without spaces", len(v), MaxHeaderToken)
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] <= ' ' || v[i] > '~' {
+			return fmt.Sprintf("a character that is not printable ASCII (or a space) at byte %d; only printable ASCII without spaces is taken", i)
+		}
+	}
+	return ""
 }
 
 // Options configure the source adapters.

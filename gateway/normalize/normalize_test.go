@@ -66,3 +66,41 @@ func TestStatusNamesTheIngressRecord(t *testing.T) {
 		})
 	}
 }
+
+// TestCarriedHeadersAreBounded: a source's header value rides on every
+// record the gateway writes for its event, the status of its rejection
+// included; a 950 KB ce_id is cut to a kilobyte with its length, so the
+// status can still be written, while a value within bounds is kept whole.
+func TestCarriedHeadersAreBounded(t *testing.T) {
+	long := strings.Repeat("a", 950_000)
+	for _, tc := range []struct {
+		name, ceID string
+		wantLen    int
+		wantWhole  bool
+	}{
+		{"a UUID", "3f2a6c1e-5b7d-4c8e-9a0b-1c2d3e4f5a6b", 36, true},
+		{"exactly the bound", strings.Repeat("b", maxCarried), maxCarried, true},
+		{"950 KB", long, maxCarried + len("…(950000 bytes in all)"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := Input{Headers: map[string]string{"ce_id": tc.ceID, "ce_source": "1.2.643", "ce_type": "ru.egisz.rmis.case.v1"}}
+			var got string
+			for _, h := range forwardHeaders(in.Headers, "ru.egisz.status.v1") {
+				if h.Key == "ce_id" {
+					got = string(h.Value)
+				}
+			}
+			if len(got) != tc.wantLen || (got == tc.ceID) != tc.wantWhole {
+				t.Errorf("carried ce_id of %d bytes (whole %v), want %d (whole %v)", len(got), got == tc.ceID, tc.wantLen, tc.wantWhole)
+			}
+			var st topics.Status
+			body := statusBody(&kgo.Record{}, in, "rejected", nil, time.Now())
+			if err := json.Unmarshal(body, &st); err != nil {
+				t.Fatal(err)
+			}
+			if st.CEID != got || len(body) > 2*maxCarried+512 {
+				t.Errorf("status ce_id of %d bytes in a body of %d, want the carried %d", len(st.CEID), len(body), len(got))
+			}
+		})
+	}
+}
