@@ -176,6 +176,18 @@ func edit(topic string, f func(map[string]any)) func(t *testing.T) []byte {
 	return func(t *testing.T) []byte { return mutate(t, topic, f) }
 }
 
+// replaced is the topic's example with old replaced by new in its bytes,
+// for what encoding/json cannot write (a \u escape of half a character).
+func replaced(topic, old, new string) func(t *testing.T) []byte {
+	return func(t *testing.T) []byte {
+		b := mutate(t, topic, func(map[string]any) {})
+		if !bytes.Contains(b, []byte(old)) {
+			t.Fatalf("the example lacks %s", old)
+		}
+		return bytes.Replace(b, []byte(old), []byte(new), 1)
+	}
+}
+
 func raw(b []byte) func(t *testing.T) []byte { return func(*testing.T) []byte { return b } }
 
 func rejections() []rejection {
@@ -186,6 +198,11 @@ func rejections() []rejection {
 		{name: "truncated JSON", topic: topics.RMISCase, value: raw([]byte(`{"case_id": {"root": "1.2`)), code: reasons.DecodeNotJSON},
 		{name: "empty value", topic: topics.RMISCase, value: raw(nil), code: reasons.DecodeNotJSON},
 		{name: "invalid UTF-8", topic: topics.RMISCase, value: raw([]byte("{\"type\":\"\xff\xfe\"}")), code: reasons.DecodeInvalidUTF8},
+		{name: "a lone high surrogate in a name", topic: topics.RMISCase, value: replaced(topics.RMISCase, `"Иванова"`, `"Ива\ud800нова"`), code: reasons.TextUnrepresentable},
+		{name: "a lone low surrogate in a name", topic: topics.RMISCase, value: replaced(topics.RMISCase, `"Иванова"`, `"\udc00Иванова"`), code: reasons.TextUnrepresentable},
+		{name: "U+FFFD in a patient's name", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { m["patient"].(map[string]any)["family_name"] = "Ива\uFFFDнова" }), code: reasons.TextUnrepresentable, field: "patient.family_name"},
+		{name: "a control character in a patient's name", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { m["patient"].(map[string]any)["given_name"] = "Ма\u0007рия" }), code: reasons.TextUnrepresentable, field: "patient.given_name"},
+		{name: "U+FFFD in a doctor's name", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { m["doctor"].(map[string]any)["family_name"] = "\uFFFD" }), code: reasons.TextUnrepresentable, field: "doctor.family_name"},
 		{name: "over the size limit", topic: topics.RMISCase, value: raw(bytes.Repeat([]byte(" "), 2<<20)), code: reasons.DecodeTooLarge},
 		{name: "over a configured limit", topic: topics.RMISCase, value: edit(topics.RMISCase, func(map[string]any) {}),
 			opts: func(o *source.Options) { o.Limits.MaxBytes = 100 }, code: reasons.DecodeTooLarge},

@@ -48,6 +48,7 @@ func (r Reason) Retryable() bool { return r.Action == Retry }
 const (
 	DecodeNotJSON       = "DECODE_NOT_JSON"
 	DecodeInvalidUTF8   = "DECODE_INVALID_UTF8"
+	TextUnrepresentable = "TEXT_UNREPRESENTABLE"
 	DecodeTooLarge      = "DECODE_TOO_LARGE"
 	DecodeTooDeep       = "DECODE_TOO_DEEP"
 	DecodeWrongType     = "DECODE_WRONG_TYPE"
@@ -124,6 +125,8 @@ func catalog() []Reason {
 		// Decoding.
 		r(DecodeNotJSON, MIS, Park, "Сообщение не является корректным JSON", "The record value is not valid JSON"),
 		r(DecodeInvalidUTF8, MIS, Park, "Сообщение содержит недопустимую последовательность UTF-8", "The record value is not valid UTF-8"),
+		r(TextUnrepresentable, MIS, Park, "Текст содержит символ, который нельзя представить: половину символа (одиночный суррогат UTF-16), управляющий символ или уже потерянный символ (U+FFFD)",
+			"The text holds a character that cannot be represented: half a character (a lone UTF-16 surrogate), a control character, or one already lost (U+FFFD)"),
 		r(DecodeTooLarge, MIS, Park, "Сообщение превышает допустимый размер", "The record value exceeds the size limit"),
 		r(DecodeTooDeep, MIS, Park, "Слишком глубокая вложенность JSON", "The JSON nesting is too deep"),
 		r(DecodeWrongType, MIS, Park, "Поле имеет неверный тип", "A field has the wrong JSON type"),

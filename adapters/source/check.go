@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/datetime"
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
@@ -181,6 +183,29 @@ func (c *Check) Person(field string, p *topics.Person) {
 		return
 	}
 	c.SNILS(field+".snils", &p.SNILS)
+	c.Names(field, p.FamilyName, p.GivenName, p.Patronymic)
+}
+
+// Names checks a person's family name, given name and patronymic hold no
+// character that cannot be represented: a control character, U+FFFD
+// (a character the sender's encoding already lost), or a noncharacter.
+// A name so spelled would be compared with ФРМР, the identity bridge and
+// the certificate, and sent to the registries, as something else.
+func (c *Check) Names(field, family, given, patronymic string) {
+	for _, n := range []struct{ name, v string }{{"family_name", family}, {"given_name", given}, {"patronymic", patronymic}} {
+		if i := strings.IndexFunc(n.v, unrepresentable); i >= 0 {
+			f := n.name
+			if field != "" {
+				f = field + "." + n.name
+			}
+			c.Add(reasons.TextUnrepresentable, f, fmt.Sprintf("%U at byte %d", []rune(n.v[i:])[0], i))
+		}
+	}
+}
+
+// unrepresentable reports a character no name may hold.
+func unrepresentable(r rune) bool {
+	return unicode.IsControl(r) || r == utf8.RuneError || r >= 0xFDD0 && r <= 0xFDEF || r&0xFFFE == 0xFFFE
 }
 
 // Patient checks a patient, normalizes its identifiers and birth date, and
@@ -188,6 +213,7 @@ func (c *Check) Person(field string, p *topics.Person) {
 // local:<MO OID>:<id> when the event names the MO.
 func (c *Check) Patient(field string, p *topics.Patient, moOID string) string {
 	before := len(c.Problems)
+	c.Names(field, p.FamilyName, p.GivenName, p.Patronymic)
 	c.SNILS(field+".snils", &p.SNILS)
 	c.ENP(field+".enp", p.ENP)
 	birth := c.Date(field+".birth_date", &p.BirthDate)

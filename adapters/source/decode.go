@@ -36,6 +36,11 @@ func decode(value []byte, lim Limits, dst any, known map[string]bool) (map[strin
 	if !utf8.Valid(value) {
 		return nil, []Problem{{reasons.DecodeInvalidUTF8, "", fmt.Sprintf("invalid UTF-8 at byte %d", invalidUTF8At(value))}}
 	}
+	if at := loneSurrogateAt(value); at >= 0 {
+		// encoding/json would put U+FFFD in its place without a word: a
+		// name would reach the registries with a character lost.
+		return nil, []Problem{{reasons.TextUnrepresentable, "", fmt.Sprintf("a \\u escape of half a UTF-16 surrogate pair at byte %d", at)}}
+	}
 	first, depthAt, unknown := scan(value, lim.MaxDepth, known)
 	if depthAt >= 0 {
 		return nil, []Problem{{reasons.DecodeTooDeep, "", fmt.Sprintf("nesting deeper than %d at byte %d", lim.MaxDepth, depthAt)}}
@@ -366,4 +371,61 @@ func joinPath(path, name string) string {
 		return name
 	}
 	return path + "." + name
+}
+
+// loneSurrogateAt returns the offset of the first \u escape inside a JSON
+// string that is half of a UTF-16 surrogate pair without its other half,
+// or -1. value is valid UTF-8; it need not be valid JSON.
+func loneSurrogateAt(value []byte) int {
+	inString := false
+	for i := 0; i < len(value); i++ {
+		switch b := value[i]; {
+		case b == '"':
+			inString = !inString
+		case b == '\\' && inString:
+			if i+1 < len(value) && value[i+1] != 'u' {
+				i++ // an escaped character, perhaps a quote
+				continue
+			}
+			u, ok := hex4(value, i+2)
+			if !ok {
+				continue // not a \u escape the decoder takes; it reports that
+			}
+			switch {
+			case u >= 0xDC00 && u <= 0xDFFF:
+				return i // a low half with no high half before it
+			case u >= 0xD800 && u <= 0xDBFF:
+				if i+7 < len(value) && value[i+6] == '\\' && value[i+7] == 'u' {
+					if lo, ok := hex4(value, i+8); ok && lo >= 0xDC00 && lo <= 0xDFFF {
+						i += 11 // the pair
+						continue
+					}
+				}
+				return i
+			}
+			i += 5
+		}
+	}
+	return -1
+}
+
+// hex4 reads four hex digits at value[at:].
+func hex4(value []byte, at int) (rune, bool) {
+	if at+4 > len(value) {
+		return 0, false
+	}
+	var u rune
+	for _, c := range value[at : at+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			u = u<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			u = u<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			u = u<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return u, true
 }
