@@ -82,10 +82,10 @@ func (v *Verified) Covers(e *Element) bool {
 // document. It trusts nothing about cert: checking it is the caller's.
 func Verify(sig *Element, cert *x509.Certificate, opts VerifyOptions) (*Verified, error) {
 	if len(opts.IDAttrs) == 0 {
-		return nil, errors.New("verify: no ID attributes named")
+		return nil, errors.New("check signature: no ID attributes named")
 	}
 	if cert == nil {
-		return nil, errors.New("verify: no certificate")
+		return nil, errors.New("check signature: no certificate")
 	}
 	verifyDigest := opts.VerifyDigest
 	if verifyDigest == nil {
@@ -93,37 +93,37 @@ func Verify(sig *Element, cert *x509.Certificate, opts VerifyOptions) (*Verified
 	}
 	si, sv, err := signatureParts(sig)
 	if err != nil {
-		return nil, fmt.Errorf("verify: %w", err)
+		return nil, fmt.Errorf("check signature: %w", err)
 	}
 	kids := si.Elements()
 	if len(kids) < 3 || !kids[0].Is(NamespaceDSig, "CanonicalizationMethod") || !kids[1].Is(NamespaceDSig, "SignatureMethod") {
-		return nil, fmt.Errorf("verify: SignedInfo: %w", ErrSignatureStructure)
+		return nil, fmt.Errorf("check signature: SignedInfo: %w", ErrSignatureStructure)
 	}
 	if cm, _ := kids[0].AttrValue("", "Algorithm"); cm != ExcC14N {
-		return nil, fmt.Errorf("verify: CanonicalizationMethod: %w", ErrUnsupportedTransform)
+		return nil, fmt.Errorf("check signature: CanonicalizationMethod: %w", ErrUnsupportedTransform)
 	}
 	siPrefixes, err := inclusivePrefixes(kids[0])
 	if err != nil {
-		return nil, fmt.Errorf("verify: CanonicalizationMethod: %w", err)
+		return nil, fmt.Errorf("check signature: CanonicalizationMethod: %w", err)
 	}
 	sm, _ := kids[1].AttrValue("", "Algorithm")
 	alg, ok := signatureMethods[sm]
 	if !ok || len(kids[1].Elements()) != 0 {
-		return nil, fmt.Errorf("verify: SignatureMethod: %w", ErrUnsupportedAlgorithm)
+		return nil, fmt.Errorf("check signature: SignatureMethod: %w", ErrUnsupportedAlgorithm)
 	}
 
 	// The signature over SignedInfo first: nothing the references say is
 	// acted on before it is known to be signed.
 	sigValue, err := decodeBase64(sv.Text())
 	if err != nil {
-		return nil, fmt.Errorf("verify: SignatureValue: %w", ErrSignatureStructure)
+		return nil, fmt.Errorf("check signature: SignatureValue: %w", ErrSignatureStructure)
 	}
 	h := alg.NewHash()
 	if err := WriteCanonical(h, si, siPrefixes, nil); err != nil {
-		return nil, fmt.Errorf("verify: SignedInfo: %w", err)
+		return nil, fmt.Errorf("check signature: SignedInfo: %w", err)
 	}
 	if err := verifyDigest(cert, alg, h.Sum(nil), sigValue); err != nil {
-		return nil, fmt.Errorf("verify: SignatureValue: %w", err)
+		return nil, fmt.Errorf("check signature: SignatureValue: %w", err)
 	}
 
 	ix := IndexIDs(sig.Root(), opts.IDAttrs)
@@ -131,14 +131,14 @@ func Verify(sig *Element, cert *x509.Certificate, opts VerifyOptions) (*Verified
 	seen := map[string]bool{}
 	for _, ref := range kids[2:] {
 		if !ref.Is(NamespaceDSig, "Reference") {
-			return nil, fmt.Errorf("verify: SignedInfo: unexpected <%s>: %w", ref.Local, ErrSignatureStructure)
+			return nil, fmt.Errorf("check signature: SignedInfo: unexpected <%s>: %w", ref.Local, ErrSignatureStructure)
 		}
 		vr, err := verifyReference(ref, sig, ix)
 		if err != nil {
-			return nil, fmt.Errorf("verify: %w", err)
+			return nil, fmt.Errorf("check signature: %w", err)
 		}
 		if seen[vr.ID] {
-			return nil, fmt.Errorf("verify: %w", &ReferenceError{ID: vr.ID, Err: fmt.Errorf("referenced twice: %w", ErrSignatureStructure)})
+			return nil, fmt.Errorf("check signature: %w", &ReferenceError{ID: vr.ID, Err: fmt.Errorf("referenced twice: %w", ErrSignatureStructure)})
 		}
 		seen[vr.ID] = true
 		out.References = append(out.References, vr)
