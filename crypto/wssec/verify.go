@@ -19,7 +19,7 @@ type VerifyOptions struct {
 	// Required: Verify refuses to run without it.
 	TrustCertificate func(cert *x509.Certificate) error
 	// VerifyDigest checks the raw signature value; nil means
-	// xmldsig.VerifyDigestECDSA, which knows no ГОСТ.
+	// xmldsig.VerifyDigestCertificate (ГОСТ 2012 and ECDSA P-256).
 	VerifyDigest xmldsig.VerifyDigestFunc
 	// MustSign lists the WS-Addressing headers that must be signed when
 	// present. Nil means all of them; an empty non-nil slice means none.

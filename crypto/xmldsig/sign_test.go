@@ -127,9 +127,9 @@ func TestVerifyRefusesTampering(t *testing.T) {
 		{"signature method unknown", func(d string) string {
 			return strings.Replace(d, SignatureECDSASHA256, "http://www.w3.org/2000/09/xmldsig#hmac-sha1", 1)
 		}, s, ErrUnsupportedAlgorithm},
-		{"ГОСТ signature method with no ГОСТ verifier", func(d string) string {
+		{"ГОСТ signature method over an ECDSA key", func(d string) string {
 			return strings.Replace(d, SignatureECDSASHA256, SignatureGOST2012_256, 1)
-		}, s, ErrUnsupportedAlgorithm},
+		}, s, ErrKeyMismatch},
 		{"canonicalization method not exc-c14n", func(d string) string {
 			return strings.Replace(d, `<ds:CanonicalizationMethod Algorithm="`+ExcC14N, `<ds:CanonicalizationMethod Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315`, 1)
 		}, s, ErrUnsupportedTransform},

@@ -1,16 +1,14 @@
 package xmldsig
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/subtle"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
 
+	"github.com/egisz-gateway/egisz-gateway/crypto/gostx509"
 	"github.com/egisz-gateway/egisz-gateway/crypto/signer"
 )
 
@@ -44,8 +42,8 @@ type VerifyDigestFunc func(cert *x509.Certificate, alg signer.Algorithm, digest,
 type VerifyOptions struct {
 	// IDAttrs are the attributes whose values are IDs. Required.
 	IDAttrs []Name
-	// VerifyDigest checks the signature value. Nil means VerifyDigestECDSA,
-	// which knows ECDSA P-256 only.
+	// VerifyDigest checks the signature value. Nil means
+	// VerifyDigestCertificate (ГОСТ 2012 and ECDSA P-256).
 	VerifyDigest VerifyDigestFunc
 }
 
@@ -89,7 +87,7 @@ func Verify(sig *Element, cert *x509.Certificate, opts VerifyOptions) (*Verified
 	}
 	verifyDigest := opts.VerifyDigest
 	if verifyDigest == nil {
-		verifyDigest = VerifyDigestECDSA
+		verifyDigest = VerifyDigestCertificate
 	}
 	si, sv, err := signatureParts(sig)
 	if err != nil {
@@ -272,24 +270,23 @@ func decodeBase64(s string) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(s)
 }
 
-// VerifyDigestECDSA verifies an XMLDSig ECDSA P-256 signature (r||s, 32
-// bytes each) over digest with the certificate's key. Any other algorithm
-// is ErrUnsupportedAlgorithm: ГОСТ needs a VerifyDigestFunc that knows it.
-func VerifyDigestECDSA(cert *x509.Certificate, alg signer.Algorithm, digest, sig []byte) error {
-	if alg != signer.ECDSAP256SHA256 {
-		return fmt.Errorf("%v: no verifier: %w", alg, ErrUnsupportedAlgorithm)
+// VerifyDigestCertificate checks a raw XMLDSig signature value (ГОСТ s||r,
+// ECDSA r||s) over digest with the certificate's key, after checking that
+// the key is of the algorithm the SignatureMethod names: a ГОСТ 2012 key
+// (256 or 512) or an ECDSA P-256 key.
+func VerifyDigestCertificate(cert *x509.Certificate, alg signer.Algorithm, digest, sig []byte) error {
+	keyAlg, err := gostx509.Algorithm(cert)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrKeyMismatch, err)
 	}
-	pub, ok := cert.PublicKey.(*ecdsa.PublicKey)
-	if !ok || pub.Curve != elliptic.P256() {
-		return ErrKeyMismatch
+	if keyAlg != alg {
+		return fmt.Errorf("%v key, %v signature: %w", keyAlg, alg, ErrKeyMismatch)
 	}
-	if len(sig) != 64 {
-		return fmt.Errorf("signature of %d bytes, want 64: %w", len(sig), ErrSignatureInvalid)
-	}
-	r := new(big.Int).SetBytes(sig[:32])
-	s := new(big.Int).SetBytes(sig[32:])
-	if !ecdsa.Verify(pub, digest, r, s) {
-		return ErrSignatureInvalid
+	if err := gostx509.VerifyDigest(cert, digest, sig); err != nil {
+		if errors.Is(err, gostx509.ErrBadSignature) {
+			return ErrSignatureInvalid
+		}
+		return fmt.Errorf("%w: %w", ErrSignatureInvalid, err)
 	}
 	return nil
 }
