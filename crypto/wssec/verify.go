@@ -48,6 +48,10 @@ type Verified struct {
 	Version Version
 	// Body is the envelope's soap:Body, signed.
 	Body *xmldsig.Element
+	// Header is the envelope's soap:Header. Only the elements in Headers
+	// and Timestamp are signed by this check; other header blocks (such as
+	// ИПС's transportHeader, which ИПС does not sign) are as received.
+	Header *xmldsig.Element
 	// Headers are the signed WS-Addressing header elements by part.
 	Headers map[Part]*xmldsig.Element
 	// Addressing holds the values of the signed WS-Addressing headers only.
@@ -111,7 +115,7 @@ func Verify(data []byte, opts VerifyOptions) (*Verified, error) {
 	if !v.Covers(body) {
 		return nil, fmt.Errorf("verify envelope: %w", &PartError{Part: PartBody, Err: ErrUnsignedPart})
 	}
-	out.Body = body
+	out.Body, out.Header = body, header
 	if !v.Covers(ts) {
 		return nil, fmt.Errorf("verify envelope: %w", &PartError{Part: PartTimestamp, Err: ErrUnsignedPart})
 	}
