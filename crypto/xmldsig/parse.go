@@ -65,6 +65,8 @@ func Parse(data []byte, lim Limits) (*Element, error) {
 	if len(data) > lim.MaxBytes {
 		return nil, fmt.Errorf("parse: %d bytes, limit %d: %w", len(data), lim.MaxBytes, ErrTooLarge)
 	}
+	// A UTF-8 byte order mark, as .NET writes one, is not content.
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if !utf8.Valid(data) {
 		return nil, fmt.Errorf("parse: not UTF-8: %w", ErrMalformed)
 	}
@@ -269,6 +271,12 @@ func (p *parser) element(t xml.StartElement, raw []byte, outer map[string]string
 			e.NS = append(e.NS, NSDecl{Prefix: prefix, URI: v})
 			declare(prefix, v)
 		default:
+			// Our reading of the raw tag must agree with encoding/xml's
+			// but for whitespace normalization; if not, refuse rather
+			// than canonicalize a value that was misread.
+			if wsToSpace(v) != wsToSpace(a.Value) {
+				return nil, nil, malformed("attribute %q: value misread", a.Name.Local)
+			}
 			e.Attr = append(e.Attr, Attr{Prefix: a.Name.Space, Local: a.Name.Local, Value: v})
 		}
 	}
@@ -358,6 +366,15 @@ func rawAttrValues(raw []byte, n int) ([]string, error) {
 		i += j + 1
 	}
 	return out, nil
+}
+
+func wsToSpace(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }

@@ -50,6 +50,18 @@ func TestParseRefuses(t *testing.T) {
 	}
 }
 
+func TestParseAcceptsByteOrderMark(t *testing.T) {
+	for _, doc := range []string{"\xef\xbb\xbf<?xml version=\"1.0\"?><r a=\"1\"/>", "\xef\xbb\xbf<r a=\"1\"/>"} {
+		root, err := Parse([]byte(doc), Limits{})
+		if err != nil {
+			t.Fatalf("%q: %v", doc, err)
+		}
+		if c, _ := Canonicalize(root, nil); string(c) != `<r a="1"></r>` {
+			t.Errorf("%q: canonical form %q", doc, c)
+		}
+	}
+}
+
 func TestParseKeepsWhatC14NNeeds(t *testing.T) {
 	doc := `<?xml version="1.0" encoding="utf-8"?>
 <!-- a comment -->
