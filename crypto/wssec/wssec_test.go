@@ -365,18 +365,7 @@ func TestVerifyXmlsec1SignedEnvelope(t *testing.T) {
   </S:Header>
   <S:Body xmlns:u="` + NamespaceWSU + `" u:Id="B1"><r xmlns="urn:r">тело</r></S:Body>
 </S:Envelope>`
-	in, out := filepath.Join(dir, "tmpl.xml"), filepath.Join(dir, "signed.xml")
-	if err := os.WriteFile(in, []byte(tmpl), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	args := append([]string{"--sign", "--privkey-pem", keyFile}, xmlsecIDArgs...)
-	if msg, err := exec.Command(bin, append(args, "--output", out, in)...).CombinedOutput(); err != nil {
-		t.Fatalf("xmlsec1 sign: %v\n%s", err, msg)
-	}
-	doc, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := xmlsecSign(t, bin, keyFile, tmpl)
 	v, err := Verify(doc, VerifyOptions{TrustCertificate: trustOnly(s.cert)})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, doc)
@@ -403,4 +392,92 @@ func FuzzVerify(f *testing.F) {
 			t.Fatal("verified without a Body")
 		}
 	})
+}
+
+// xmlsecSign signs a template with xmlsec1, every wsu:Id registered.
+func xmlsecSign(t *testing.T, bin, keyFile, tmpl string) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "tmpl.xml"), filepath.Join(dir, "signed.xml")
+	if err := os.WriteFile(in, []byte(tmpl), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"--sign", "--privkey-pem", keyFile}, xmlsecIDArgs...)
+	if msg, err := exec.Command(bin, append(args, "--output", out, in)...).CombinedOutput(); err != nil {
+		t.Fatalf("xmlsec1 sign: %v\n%s", err, msg)
+	}
+	doc, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// An envelope shaped as CryptoPro's .NET and Java stacks write them for
+// ИПС: SOAP 1.1 with a UTF-8 byte order mark, SignedInfo and
+// SignatureValue in the default namespace inside a ds:Signature, the
+// Signature before the token, Ids on KeyInfo and SecurityTokenReference,
+// the Body's wsu:Id under another prefix, enveloped-signature before
+// exc-c14n, an InclusiveNamespaces list, CRLF line ends and tabs, and
+// wrapped base64. xmlsec1 signs it (ECDSA standing in for ГОСТ); ours must
+// verify it.
+func TestVerifyCryptoProShapedEnvelope(t *testing.T) {
+	bin := needXmlsec1(t)
+	s := newECDSASigner(t)
+	keyFile, _ := s.writePEM(t, t.TempDir())
+	now := time.Now().UTC()
+	ref := func(id string) string {
+		return "<Reference URI=\"#" + id + "\">\r\n\t<Transforms>\r\n" +
+			"\t\t<Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\" />\r\n" +
+			"\t\t<Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"><InclusiveNamespaces xmlns=\"http://www.w3.org/2001/10/xml-exc-c14n#\" PrefixList=\"s xsd\" /></Transform>\r\n" +
+			"\t</Transforms>\r\n\t<DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\" />\r\n\t<DigestValue></DigestValue>\r\n</Reference>\r\n"
+	}
+	b64 := base64.StdEncoding.EncodeToString(s.cert.Raw)
+	var wrapped strings.Builder
+	for i := 0; i < len(b64); i += 64 {
+		wrapped.WriteString(b64[i:min(i+64, len(b64))] + "\r\n")
+	}
+	tmpl := "\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n" +
+		`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:a="http://www.w3.org/2005/08/addressing" xmlns:wsse="` + NamespaceWSSE + `" xmlns:wsu="` + NamespaceWSU + `">` + "\r\n" +
+		"<s:Header>\r\n" +
+		"\t<a:Action wsu:Id=\"id-action\">sendDocument</a:Action>\r\n" +
+		`	<transportHeader xmlns="http://egisz.rosminzdrav.ru"><authInfo><clientEntityId>19723f16-0000-4000-8000-000000000000</clientEntityId></authInfo></transportHeader>` + "\r\n" +
+		"\t<a:MessageID wsu:Id=\"id-msg\">43afe69d-0000-4000-8000-000000000000</a:MessageID>\r\n" +
+		"\t<a:ReplyTo wsu:Id=\"id-replyto\">\r\n\t\t<a:Address>https://ips.rosminzdrav.ru/79f5771afb36b</a:Address>\r\n\t</a:ReplyTo>\r\n" +
+		"\t<a:To wsu:Id=\"id-to\">https://ips.rosminzdrav.ru/8b02e1e4e03c7</a:To>\r\n" +
+		"\t<wsse:Security s:mustUnderstand=\"1\">\r\n" +
+		"\t\t<ds:Signature Id=\"SIG-1\" xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">\r\n" +
+		"<SignedInfo xmlns=\"http://www.w3.org/2000/09/xmldsig#\">\r\n" +
+		"<CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\" />\r\n" +
+		"<SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256\" />\r\n" +
+		ref("body") + ref("ts") + ref("id-action") + ref("id-msg") + ref("id-replyto") + ref("id-to") +
+		"</SignedInfo>\r\n" +
+		"<SignatureValue xmlns=\"http://www.w3.org/2000/09/xmldsig#\"></SignatureValue>\r\n" +
+		"<ds:KeyInfo Id=\"KI-1\"><wsse:SecurityTokenReference wsu:Id=\"STR-1\"><wsse:Reference ValueType=\"" + ValueTypeX509v3 + "\" URI=\"#565bbb1d-0000\" /></wsse:SecurityTokenReference></ds:KeyInfo>\r\n" +
+		"\t\t</ds:Signature>\r\n" +
+		"\t\t<wsse:BinarySecurityToken EncodingType=\"" + EncodingBase64Binary + "\" ValueType=\"" + ValueTypeX509v3 + "\" wsu:Id=\"565bbb1d-0000\">\r\n" + wrapped.String() + "</wsse:BinarySecurityToken>\r\n" +
+		"\t\t<wsu:Timestamp wsu:Id=\"ts\">\r\n\t\t\t<wsu:Created>" + now.Format(time.RFC3339) + "</wsu:Created>\r\n\t\t\t<wsu:Expires>" + now.Add(5*time.Minute).Format(time.RFC3339) + "</wsu:Expires>\r\n\t\t</wsu:Timestamp>\r\n" +
+		"\t</wsse:Security>\r\n" +
+		"</s:Header>\r\n" +
+		`<s:Body xmlns:d2p1="` + NamespaceWSU + `" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" d2p1:Id="body">` + "\r\n" +
+		"\t<checkStatus xmlns=\"http://vimis.rosminzdrav.ru/\">\r\n\t\t<msg_id xmlns=\"\" xsi:type=\"xsd:string\">a1b2</msg_id>\r\n\t</checkStatus>\r\n" +
+		"</s:Body>\r\n</s:Envelope>\r\n"
+	doc := xmlsecSign(t, bin, keyFile, tmpl)
+	v, err := Verify(doc, VerifyOptions{TrustCertificate: trustOnly(s.cert)})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, doc)
+	}
+	if v.Version != SOAP11 || v.Addressing.ReplyTo != "https://ips.rosminzdrav.ru/79f5771afb36b" || v.Body.Elements()[0].Local != "checkStatus" {
+		t.Errorf("verified %v %+v", v.Version, v.Addressing)
+	}
+	// libxml2 wrote LF line ends and no byte order mark; as sent over the
+	// wire by a Windows stack, the same document has both, and means the same
+	crlf := append([]byte("\xef\xbb\xbf"), bytes.ReplaceAll(doc, []byte("\n"), []byte("\r\n"))...)
+	if _, err := Verify(crlf, VerifyOptions{TrustCertificate: trustOnly(s.cert)}); err != nil {
+		t.Fatalf("with CRLF and a BOM: %v", err)
+	}
+	bad := bytes.Replace(doc, []byte(">a1b2<"), []byte(">a1b3<"), 1)
+	if _, err := Verify(bad, VerifyOptions{TrustCertificate: trustOnly(s.cert)}); !errors.Is(err, xmldsig.ErrDigestMismatch) {
+		t.Fatalf("tampered: got %v", err)
+	}
 }
