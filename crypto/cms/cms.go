@@ -100,7 +100,15 @@ type SignedData struct {
 // what needs no signature math: one signer, its certificate inside,
 // algorithms fitting its key, and the contentType, messageDigest and
 // signingTime signed attributes.
+//
+// BER (indefinite lengths, constructed OCTET STRINGs), as streaming
+// encoders write it, is read too.
 func Parse(der []byte) (*SignedData, error) {
+	// DER comes out of berToDER as it went in; what does not convert
+	// fails below with encoding/asn1's more telling error.
+	if converted, err := berToDER(der); err == nil {
+		der = converted
+	}
 	var ci contentInfo
 	if err := unmarshalDER(der, &ci, "ContentInfo"); err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/egisz-gateway/egisz-gateway/crypto/gost3410"
 	"github.com/egisz-gateway/egisz-gateway/crypto/signer"
 )
 
@@ -119,4 +120,10 @@ func pemCert(c *x509.Certificate) []byte {
 
 func pemEncode(typ string, der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+}
+
+// asGOST returns key as a ГОСТ private key, or nil.
+func asGOST(key any) *gost3410.PrivateKey {
+	k, _ := key.(*gost3410.PrivateKey)
+	return k
 }
