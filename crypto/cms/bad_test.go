@@ -192,3 +192,34 @@ func TestSignRefuses(t *testing.T) {
 		t.Errorf("cancelled context: %v", err)
 	}
 }
+
+// TestExportedFieldsDoNotSteer: what a caller writes into a parsed
+// SignedData's fields does not change what VerifyDigest checks.
+func TestExportedFieldsDoNotSteer(t *testing.T) {
+	p := newPKI(t, signer.GOST2012_256)
+	q := newPKI(t, signer.GOST2012_256)
+	doc := document(100)
+	der, err := Sign(t.Context(), p.doctor, bytes.NewReader(doc), SignOptions{SigningTime: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, err := Parse(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sd.ContentHash()
+	h.Write([]byte("other"))
+	other := h.Sum(nil)
+	sd.MessageDigest = other
+	sd.Signer = q.doctor.Certificate()
+	if err := sd.VerifyDigest(other); !errors.Is(err, ErrDigestMismatch) {
+		t.Errorf("after rewriting MessageDigest: %v, want ErrDigestMismatch", err)
+	}
+	if err := sd.Verify(bytes.NewReader(doc)); err != nil {
+		t.Errorf("the real content: %v", err)
+	}
+	var zero SignedData
+	if err := zero.VerifyDigest(nil); !errors.Is(err, ErrMalformed) {
+		t.Errorf("zero SignedData: %v", err)
+	}
+}

@@ -90,10 +90,16 @@ type SignedData struct {
 	// the content the signer signed.
 	MessageDigest []byte
 
-	contentType asn1.ObjectIdentifier
-	signedAttrs []byte // the DER of the attributes as a SET, what is signed
-	signature   []byte
-	certHashes  []essCertID
+	// What verification uses: private, so that changing the exported
+	// fields above cannot change what is checked.
+	signer        *x509.Certificate
+	alg           signer.Algorithm
+	signingTime   time.Time
+	messageDigest []byte
+	contentType   asn1.ObjectIdentifier
+	signedAttrs   []byte // the DER of the attributes as a SET, what is signed
+	signature     []byte
+	certHashes    []essCertID
 }
 
 // Parse parses DER ContentInfo holding detached SignedData, and checks
@@ -152,6 +158,8 @@ func Parse(der []byte) (*SignedData, error) {
 		return nil, err
 	}
 	out.signature = si.Signature
+	out.signer, out.alg, out.signingTime = out.Signer, out.Algorithm, out.SigningTime
+	out.messageDigest = bytes.Clone(out.MessageDigest)
 	return out, nil
 }
 

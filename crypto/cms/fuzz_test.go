@@ -35,3 +35,20 @@ func FuzzParse(f *testing.F) {
 		_ = sd.Verify(bytes.NewReader(doc))
 	})
 }
+
+// FuzzBERToDER: what berToDER returns is DER that converts to itself.
+func FuzzBERToDER(f *testing.F) {
+	f.Add([]byte{0x30, 0x80, 0x24, 0x80, 0x04, 0x01, 0x41, 0x04, 0x01, 0x42, 0, 0, 0, 0})
+	f.Add([]byte{0x30, 0x81, 0x03, 0x02, 0x01, 0x05})
+	f.Add([]byte{0x1f, 0x81, 0x01, 0x00})
+	f.Fuzz(func(t *testing.T, ber []byte) {
+		der, err := berToDER(ber)
+		if err != nil {
+			return
+		}
+		again, err := berToDER(der)
+		if err != nil || !bytes.Equal(again, der) {
+			t.Fatalf("berToDER(%x) = %x, which converts to %x, %v", ber, der, again, err)
+		}
+	})
+}

@@ -57,7 +57,7 @@ func (sd *SignedData) checkSigningCertificate() error {
 	if err != nil {
 		return err
 	}
-	h.Write(sd.Signer.Raw)
+	h.Write(sd.Signer.Raw) // during Parse, before anything is exported
 	if !bytes.Equal(h.Sum(nil), id.CertHash) {
 		return ErrSigningCertificateMismatch
 	}
@@ -66,25 +66,28 @@ func (sd *SignedData) checkSigningCertificate() error {
 
 // ContentHash returns a new hash of the kind the signer digested the
 // content with, for a caller that digests the content itself.
-func (sd *SignedData) ContentHash() hash.Hash { return sd.Algorithm.NewHash() }
+func (sd *SignedData) ContentHash() hash.Hash { return sd.alg.NewHash() }
 
 // VerifyDigest checks that digest, the content's digest made with
 // ContentHash, is the signed messageDigest, that the signature over the
 // signed attributes verifies with the signer's key, and that the signer's
 // certificate was valid at the signing time.
 func (sd *SignedData) VerifyDigest(digest []byte) error {
-	if !bytes.Equal(digest, sd.MessageDigest) {
+	if sd.signer == nil {
+		return fmt.Errorf("%w: SignedData not made by Parse", ErrMalformed)
+	}
+	if !bytes.Equal(digest, sd.messageDigest) {
 		return ErrDigestMismatch
 	}
-	h := sd.Algorithm.NewHash()
+	h := sd.alg.NewHash()
 	h.Write(sd.signedAttrs)
-	if err := verifySignature(sd.Signer, sd.Algorithm, h.Sum(nil), sd.signature); err != nil {
+	if err := verifySignature(sd.signer, sd.alg, h.Sum(nil), sd.signature); err != nil {
 		return err
 	}
 	switch {
-	case sd.SigningTime.Before(sd.Signer.NotBefore):
+	case sd.signingTime.Before(sd.signer.NotBefore):
 		return fmt.Errorf("signer's certificate at the signing time: %w", gostx509.ErrNotYetValid)
-	case sd.SigningTime.After(sd.Signer.NotAfter):
+	case sd.signingTime.After(sd.signer.NotAfter):
 		return fmt.Errorf("signer's certificate at the signing time: %w", gostx509.ErrExpired)
 	}
 	return nil
@@ -152,17 +155,17 @@ func Verify(der []byte, content io.Reader, opts Options) (*Result, error) {
 	if err := sd.Verify(content); err != nil {
 		return nil, err
 	}
-	res := &Result{Signer: sd.Signer, SigningTime: sd.SigningTime, Algorithm: sd.Algorithm, Digest: sd.MessageDigest}
+	res := &Result{Signer: sd.signer, SigningTime: sd.signingTime, Algorithm: sd.alg, Digest: bytes.Clone(sd.messageDigest)}
 	if opts.Verifier != nil {
 		var intermediates []*x509.Certificate
 		for _, c := range sd.Certificates {
-			if c != sd.Signer {
+			if c != sd.signer {
 				intermediates = append(intermediates, c)
 			}
 		}
-		res.Chain, err = opts.Verifier.Verify(sd.Signer, gostx509.VerifyOptions{
+		res.Chain, err = opts.Verifier.Verify(sd.signer, gostx509.VerifyOptions{
 			Intermediates: intermediates,
-			At:            sd.SigningTime,
+			At:            sd.signingTime,
 			KeyUsage:      x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
 		})
 		if err != nil {

@@ -366,3 +366,67 @@ func TestLoadVerifier(t *testing.T) {
 		}
 	}
 }
+
+// TestChainBuildingIsBounded: intermediates that share one name and sign
+// one another (what an attacker can put in a container) do not make chain
+// building run away: it gives up with ErrUnknownIssuer.
+func TestChainBuildingIsBounded(t *testing.T) {
+	ctx := t.Context()
+	alg := signer.ECDSAP256SHA256 // the shape matters, not the algorithm; ECDSA keeps it quick
+	p := newPKI(t, alg)
+	const n = 5
+	type party struct {
+		key  DigestSigner
+		pub  any
+		cert *x509.Certificate // self-signed, its name and key for issuing
+	}
+	evil := Subject{CommonName: "Evil CA"}
+	var parties []party
+	for i := 0; i < n; i++ {
+		key, pub, err := GenerateKey(alg, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, _ := NewDigestSigner(key, rand.Reader)
+		der, err := CreateCertificate(ctx, &Template{SerialNumber: big.NewInt(int64(i + 1)), Subject: evil, NotBefore: t0.AddDate(-1, 0, 0), NotAfter: t0.AddDate(1, 0, 0), IsCA: true, MaxPathLen: -1}, pub, nil, ds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := x509.ParseCertificate(der)
+		c.SubjectKeyId = nil // issue without authority key identifiers
+		parties = append(parties, party{ds, pub, c})
+	}
+	var inter []*x509.Certificate
+	serial := int64(100)
+	for _, subject := range parties {
+		for _, issuer := range parties {
+			serial++
+			der, err := CreateCertificate(ctx, &Template{SerialNumber: big.NewInt(serial), Subject: evil, NotBefore: t0.AddDate(-1, 0, 0), NotAfter: t0.AddDate(1, 0, 0), IsCA: true, MaxPathLen: -1}, subject.pub, issuer.cert, issuer.key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, _ := x509.ParseCertificate(der)
+			inter = append(inter, c)
+		}
+	}
+	tmpl := SigningTemplate(doctor, t0.AddDate(0, -1, 0), t0.AddDate(1, 0, 0))
+	tmpl.SerialNumber = big.NewInt(1)
+	_, leafPub, _ := GenerateKey(alg, rand.Reader)
+	der, err := CreateCertificate(ctx, &tmpl, leafPub, parties[0].cert, parties[0].key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	v, err := NewVerifier(VerifierConfig{Roots: []*x509.Certificate{p.root.Certificate}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = v.Verify(leaf, VerifyOptions{Intermediates: inter, At: t0, Now: t0})
+	if !errors.Is(err, ErrUnknownIssuer) {
+		t.Fatalf("Verify: %v, want ErrUnknownIssuer", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("chain building took %v", d)
+	}
+}

@@ -15,6 +15,12 @@ import (
 // root, an accredited CA, perhaps one intermediate) are three or four long.
 const maxChainLength = 8
 
+// maxSignatureChecks bounds the signatures one Verify checks while building
+// chains (crypto/x509 has the same guard): intermediates come from the
+// container under verification, and certificates that share names and
+// sign one another would otherwise make chain building exponential.
+const maxSignatureChecks = 100
+
 // oidAnyExtKeyUsage is anyExtendedKeyUsage (RFC 5280 §4.2.1.12).
 var oidAnyExtKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 37, 0}
 
@@ -154,7 +160,8 @@ func (v *Verifier) Verify(leaf *x509.Certificate, opts VerifyOptions) ([]*x509.C
 	if at.IsZero() {
 		at = now
 	}
-	chains, err := v.buildChains([]*x509.Certificate{leaf}, opts.Intermediates)
+	budget := maxSignatureChecks
+	chains, err := v.buildChains([]*x509.Certificate{leaf}, opts.Intermediates, &budget)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +191,8 @@ func (v *Verifier) isRoot(c *x509.Certificate) bool {
 // buildChains extends partial (leaf first) to every trusted root reachable
 // through intermediates whose names and key identifiers match and whose
 // signature over the child verifies.
-func (v *Verifier) buildChains(partial, intermediates []*x509.Certificate) ([][]*x509.Certificate, error) {
+// budget counts down the signature checks left.
+func (v *Verifier) buildChains(partial, intermediates []*x509.Certificate, budget *int) ([][]*x509.Certificate, error) {
 	cur := partial[len(partial)-1]
 	if v.isRoot(cur) {
 		return [][]*x509.Certificate{partial}, nil
@@ -209,6 +217,10 @@ func (v *Verifier) buildChains(partial, intermediates []*x509.Certificate) ([][]
 		if inChain(partial, parent) {
 			continue
 		}
+		if *budget <= 0 {
+			return nil, certErr(ErrUnknownIssuer, "too many candidate issuers")
+		}
+		*budget--
 		if err := CheckCertificateSignature(cur, parent); err != nil {
 			if sigErr == nil {
 				sigErr = err
@@ -216,7 +228,7 @@ func (v *Verifier) buildChains(partial, intermediates []*x509.Certificate) ([][]
 			continue
 		}
 		next := append(append([]*x509.Certificate(nil), partial...), parent)
-		found, err := v.buildChains(next, intermediates)
+		found, err := v.buildChains(next, intermediates, budget)
 		if err != nil && deeper == nil {
 			deeper = err
 		}

@@ -25,10 +25,13 @@ type DigestSigner interface {
 // cannot sign with ГОСТ keys, so CreateCertificate builds the
 // TBSCertificate itself from these fields.
 type Template struct {
+	// SerialNumber is the certificate's serial number, positive.
 	SerialNumber *big.Int
-	Subject      Subject
-	NotBefore    time.Time
-	NotAfter     time.Time
+	// Subject is the holder's name and identifiers.
+	Subject Subject
+	// NotBefore and NotAfter bound the validity period.
+	NotBefore time.Time
+	NotAfter  time.Time
 	// IsCA makes a CA certificate: basicConstraints cA (critical).
 	IsCA bool
 	// MaxPathLen is a CA's pathLenConstraint; negative means none.
@@ -292,16 +295,21 @@ func CreateCertificate(ctx context.Context, tmpl *Template, pub crypto.PublicKey
 // CRLTemplate describes a CRL to create.
 type CRLTemplate struct {
 	// Number is the cRLNumber extension; required (RFC 5280 §5.2.3).
-	Number     *big.Int
+	Number *big.Int
+	// ThisUpdate is when the CRL was issued, NextUpdate when the next
+	// one will be at the latest.
 	ThisUpdate time.Time
 	NextUpdate time.Time
-	Revoked    []Revocation
+	// Revoked lists the revoked certificates.
+	Revoked []Revocation
 }
 
 // Revocation is one revoked certificate.
 type Revocation struct {
+	// SerialNumber is the revoked certificate's serial number.
 	SerialNumber *big.Int
-	RevokedAt    time.Time
+	// RevokedAt is when it was revoked.
+	RevokedAt time.Time
 }
 
 type tbsCertList struct {
