@@ -275,18 +275,14 @@ func decodeBase64(s string) ([]byte, error) {
 // the key is of the algorithm the SignatureMethod names: a ГОСТ 2012 key
 // (256 or 512) or an ECDSA P-256 key.
 func VerifyDigestCertificate(cert *x509.Certificate, alg signer.Algorithm, digest, sig []byte) error {
-	keyAlg, err := gostx509.Algorithm(cert)
-	if err != nil {
+	err := gostx509.VerifyDigestWithAlgorithm(cert, alg, digest, sig)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gostx509.ErrBadSignature):
+		return ErrSignatureInvalid
+	case errors.Is(err, gostx509.ErrAlgorithmMismatch), errors.Is(err, gostx509.ErrUnsupportedAlgorithm):
 		return fmt.Errorf("%w: %w", ErrKeyMismatch, err)
 	}
-	if keyAlg != alg {
-		return fmt.Errorf("%v key, %v signature: %w", keyAlg, alg, ErrKeyMismatch)
-	}
-	if err := gostx509.VerifyDigest(cert, digest, sig); err != nil {
-		if errors.Is(err, gostx509.ErrBadSignature) {
-			return ErrSignatureInvalid
-		}
-		return fmt.Errorf("%w: %w", ErrSignatureInvalid, err)
-	}
-	return nil
+	return fmt.Errorf("%w: %w", ErrSignatureInvalid, err)
 }
