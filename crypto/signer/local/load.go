@@ -11,18 +11,22 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/crypto/signer/pkcs12"
 )
 
-// ErrEncryptedPEM is returned for a PEM key that is encrypted ("ENCRYPTED
-// PRIVATE KEY"): keep such a key in a PKCS #12 file, which has a password.
-var ErrEncryptedPEM = errors.New("local signer: encrypted PEM private keys are not supported; use a PKCS #12 file")
+// ErrPasswordRequired is returned for an encrypted PEM key ("ENCRYPTED
+// PRIVATE KEY") loaded without a password.
+var ErrPasswordRequired = errors.New("local signer: the PEM private key is encrypted and no password was given")
 
-// LoadPEM returns a signer from a PKCS #8 "PRIVATE KEY" PEM block and a PEM
-// certificate bundle: the certificate holding the key's public key is the
-// signer's, the others its Chain.
-func LoadPEM(keyPEM, certPEM []byte) (*Signer, error) {
-	if b, _ := pem.Decode(keyPEM); b != nil && b.Type == "ENCRYPTED PRIVATE KEY" {
-		return nil, ErrEncryptedPEM
+// LoadPEM returns a signer from a PKCS #8 PEM key and a PEM certificate
+// bundle: the certificate holding the key's public key is the signer's,
+// the others its Chain. The key is a "PRIVATE KEY" block as `openssl
+// genpkey [-engine gost]` writes it, or an "ENCRYPTED PRIVATE KEY" block
+// (`openssl genpkey -aes-256-cbc`, `openssl pkcs8 -topk8`) opened with
+// password; password is ignored for an unencrypted key.
+func LoadPEM(keyPEM, certPEM []byte, password string) (*Signer, error) {
+	keyDER, err := pemKey(keyPEM, password)
+	if err != nil {
+		return nil, err
 	}
-	key, err := gostx509.ParsePrivateKeyPEM(keyPEM)
+	key, err := gostx509.ParsePrivateKey(keyDER)
 	if err != nil {
 		// gostx509's errors name the algorithm or the structure, never
 		// key bytes.
@@ -35,8 +39,33 @@ func LoadPEM(keyPEM, certPEM []byte) (*Signer, error) {
 	return newFromCandidates(key, certs)
 }
 
+// pemKey returns the PKCS #8 PrivateKeyInfo DER of the first private key
+// block in data, decrypting an encrypted one.
+func pemKey(data []byte, password string) ([]byte, error) {
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			return nil, fmt.Errorf("parse private key: %w: no PRIVATE KEY PEM block", gostx509.ErrMalformed)
+		}
+		switch b.Type {
+		case "PRIVATE KEY":
+			return b.Bytes, nil
+		case "ENCRYPTED PRIVATE KEY":
+			if password == "" {
+				return nil, ErrPasswordRequired
+			}
+			der, err := pkcs12.DecryptPrivateKeyInfo(b.Bytes, password)
+			if err != nil {
+				return nil, fmt.Errorf("open encrypted private key: %w", err)
+			}
+			return der, nil
+		}
+	}
+}
+
 // LoadPEMFiles is LoadPEM on two files.
-func LoadPEMFiles(keyFile, certFile string) (*Signer, error) {
+func LoadPEMFiles(keyFile, certFile, password string) (*Signer, error) {
 	keyPEM, err := os.ReadFile(keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("read private key file: %w", err)
@@ -45,7 +74,7 @@ func LoadPEMFiles(keyFile, certFile string) (*Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read certificate file: %w", err)
 	}
-	s, err := LoadPEM(keyPEM, certPEM)
+	s, err := LoadPEM(keyPEM, certPEM, password)
 	if err != nil {
 		return nil, fmt.Errorf("load %s and %s: %w", keyFile, certFile, err)
 	}

@@ -150,12 +150,38 @@ func TestLoadPEMFilesSignsWhatOpenSSLVerifies(t *testing.T) {
 			requireOpenSSL(t, tc.kind.gost)
 			dir := t.TempDir()
 			makeKeyAndCert(t, dir, "a", tc.kind)
-			s, err := LoadPEMFiles(filepath.Join(dir, "a.key.pem"), filepath.Join(dir, "a.pem"))
+			s, err := LoadPEMFiles(filepath.Join(dir, "a.key.pem"), filepath.Join(dir, "a.pem"), "")
 			if err != nil {
 				t.Fatalf("LoadPEMFiles: %v", err)
 			}
 			if s.Algorithm() != tc.want {
 				t.Fatalf("algorithm %v, want %v", s.Algorithm(), tc.want)
+			}
+			signAndCheck(t, dir, tc.kind, "a.pem", s)
+		})
+	}
+}
+
+func TestLoadEncryptedPEMSignsWhatOpenSSLVerifies(t *testing.T) {
+	requireOpenSSL(t, false)
+	tests := []struct {
+		name string
+		kind keyKind
+		args []string // openssl pkcs8 -topk8 arguments
+	}{
+		{"ECDSA, PBES2 AES-256", ecKey, []string{"-v2", "aes-256-cbc"}},
+		{"ГОСТ 256, PBES2 AES-256 with HMAC-Streebog-512", gost256A, []string{"-v2", "aes-256-cbc", "-v2prf", "id-tc26-hmac-gost-3411-2012-512"}},
+		{"ГОСТ 512, PKCS #12 PBE 3DES", gost512A, []string{"-v1", "PBE-SHA1-3DES"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			requireOpenSSL(t, tc.kind.gost)
+			dir := t.TempDir()
+			makeKeyAndCert(t, dir, "a", tc.kind)
+			openssl(t, dir, append(append(append([]string{"pkcs8"}, tc.kind.engine()...), "-topk8", "-in", "a.key.pem", "-out", "enc.pem", "-passout", "pass:pem-pass"), tc.args...)...)
+			s, err := LoadPEMFiles(filepath.Join(dir, "enc.pem"), filepath.Join(dir, "a.pem"), "pem-pass")
+			if err != nil {
+				t.Fatalf("LoadPEMFiles: %v", err)
 			}
 			signAndCheck(t, dir, tc.kind, "a.pem", s)
 		})
@@ -220,13 +246,14 @@ func TestLoadRefusals(t *testing.T) {
 		wantOID   string
 		forbidden string // text the error must not contain
 	}{
-		{"PEM key with another key's certificate", func() (*Signer, error) { return LoadPEM(read("a.key.pem"), read("b.pem")) }, ErrKeyCertificateMismatch, "", ""},
-		{"256-bit key with a 512-bit certificate", func() (*Signer, error) { return LoadPEM(read("a.key.pem"), read("big.pem")) }, ErrKeyCertificateMismatch, "", ""},
-		{"ГОСТ key with an ECDSA certificate", func() (*Signer, error) { return LoadPEM(read("a.key.pem"), read("ec.pem")) }, ErrKeyCertificateMismatch, "", ""},
-		{"certificate file given as key", func() (*Signer, error) { return LoadPEM(read("a.pem"), read("a.pem")) }, gostx509.ErrMalformed, "", ""},
-		{"key file given as certificate", func() (*Signer, error) { return LoadPEM(read("a.key.pem"), read("a.key.pem")) }, gostx509.ErrMalformed, "", ""},
-		{"ГОСТ 2001 key", func() (*Signer, error) { return LoadPEM(read("old.key.pem"), read("a.pem")) }, gostx509.ErrUnsupportedAlgorithm, "", ""},
-		{"encrypted PEM key", func() (*Signer, error) { return LoadPEM(read("enc.key.pem"), read("ec.pem")) }, ErrEncryptedPEM, "", ""},
+		{"PEM key with another key's certificate", func() (*Signer, error) { return LoadPEM(read("a.key.pem"), read("b.pem"), "") }, ErrKeyCertificateMismatch, "", ""},
+		{"256-bit key with a 512-bit certificate", func() (*Signer, error) { return LoadPEM(read("a.key.pem"), read("big.pem"), "") }, ErrKeyCertificateMismatch, "", ""},
+		{"ГОСТ key with an ECDSA certificate", func() (*Signer, error) { return LoadPEM(read("a.key.pem"), read("ec.pem"), "") }, ErrKeyCertificateMismatch, "", ""},
+		{"certificate file given as key", func() (*Signer, error) { return LoadPEM(read("a.pem"), read("a.pem"), "") }, gostx509.ErrMalformed, "", ""},
+		{"key file given as certificate", func() (*Signer, error) { return LoadPEM(read("a.key.pem"), read("a.key.pem"), "") }, gostx509.ErrMalformed, "", ""},
+		{"ГОСТ 2001 key", func() (*Signer, error) { return LoadPEM(read("old.key.pem"), read("a.pem"), "") }, gostx509.ErrUnsupportedAlgorithm, "", ""},
+		{"encrypted PEM key without password", func() (*Signer, error) { return LoadPEM(read("enc.key.pem"), read("ec.pem"), "") }, ErrPasswordRequired, "", ""},
+		{"encrypted PEM key, wrong password", func() (*Signer, error) { return LoadPEM(read("enc.key.pem"), read("ec.pem"), "wrong-password") }, pkcs12.ErrIncorrectPassword, "", "wrong-password"},
 		{"PKCS #12 wrong password", func() (*Signer, error) { return LoadPKCS12(p12, "wrong-password") }, pkcs12.ErrIncorrectPassword, "", "wrong-password"},
 		{"PKCS #12 truncated", func() (*Signer, error) { return LoadPKCS12(corrupt, "s3cret") }, pkcs12.ErrMalformed, "", ""},
 		{"PKCS #12 gost89 PBE", func() (*Signer, error) { return LoadPKCS12(read("gost89.p12"), "s3cret") }, nil, "1.2.643.2.2.21", ""},
@@ -332,7 +359,7 @@ func TestDevPKIVerifiesWithOpenSSL(t *testing.T) {
 			if !strings.Contains(out, "signer.pem: OK") {
 				t.Fatalf("openssl verify: %s", out)
 			}
-			loaded, err := LoadPEMFiles(filepath.Join(dir, "signer.key.pem"), filepath.Join(dir, "signer.pem"))
+			loaded, err := LoadPEMFiles(filepath.Join(dir, "signer.key.pem"), filepath.Join(dir, "signer.pem"), "")
 			if err != nil {
 				t.Fatalf("LoadPEMFiles of the written PKI: %v", err)
 			}

@@ -9,7 +9,8 @@
 // Streebog MAC: they hand the key to x509.ParsePKCS8PrivateKey, which
 // refuses ГОСТ. This package does not interpret keys at all: it returns the
 // decrypted PKCS #8 PrivateKeyInfo and the certificates' DER, and the
-// caller parses them.
+// caller parses them. DecryptPrivateKeyInfo opens an encrypted PKCS #8
+// key with the same schemes.
 //
 // The ГОСТ engine's own encryption schemes (`-keypbe gost89`, GOST
 // 28147-89 CFB; `kuznyechik-ctr-acpkm`) are refused with an
@@ -333,3 +334,24 @@ func explicitInner(raw asn1.RawValue) []byte {
 
 // hashFunc is a hash constructor.
 type hashFunc = func() hash.Hash
+
+// DecryptPrivateKeyInfo opens a PKCS #8 EncryptedPrivateKeyInfo (RFC 5958
+// §3, the DER inside an "ENCRYPTED PRIVATE KEY" PEM block as `openssl
+// genpkey -aes-256-cbc` or `openssl pkcs8 -topk8` writes it) and returns
+// the PrivateKeyInfo DER. It takes the same password-based schemes as a
+// PKCS #12 key bag: PBES2 with PBKDF2 (HMAC-SHA-1/2 or HMAC-Streebog) and
+// AES-CBC, or pbeWithSHAAnd3-KeyTripleDES-CBC.
+func DecryptPrivateKeyInfo(der []byte, password string) ([]byte, error) {
+	var epki encryptedPrivateKeyInfo
+	if err := unmarshalAll(der, &epki); err != nil {
+		return nil, fmt.Errorf("%w: EncryptedPrivateKeyInfo: %v", ErrMalformed, err)
+	}
+	key, err := decrypt(epki.Algorithm, epki.EncryptedData, password)
+	if err != nil {
+		return nil, fmt.Errorf("decrypt private key: %w", err)
+	}
+	if !isDERSequence(key) {
+		return nil, fmt.Errorf("decrypt private key: %w", ErrIncorrectPassword)
+	}
+	return key, nil
+}

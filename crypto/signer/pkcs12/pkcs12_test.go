@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -215,4 +216,46 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = Decode(data, "secret") // must not panic or hang
 	})
+}
+
+func TestDecryptPrivateKeyInfo(t *testing.T) {
+	requireOpenSSL(t, true)
+	dir := t.TempDir()
+	keyDER, _ := keyAndCert(t, dir, "gost256")
+	tests := []struct {
+		name    string
+		args    []string // openssl pkcs8 -topk8 arguments
+		wantOID string   // an UnsupportedAlgorithmError for this OID
+	}{
+		{"PBES2 AES-256 HMAC-SHA-256", []string{"-v2", "aes-256-cbc"}, ""},
+		{"PBES2 AES-128 HMAC-SHA-1", []string{"-v2", "aes-128-cbc", "-v2prf", "hmacWithSHA1"}, ""},
+		{"PBES2 AES-256 HMAC-Streebog-256", []string{"-v2", "aes-256-cbc", "-v2prf", "id-tc26-hmac-gost-3411-2012-256"}, ""},
+		{"PBES2 AES-256 HMAC-Streebog-512", []string{"-v2", "aes-256-cbc", "-v2prf", "id-tc26-hmac-gost-3411-2012-512"}, ""},
+		{"PKCS #12 PBE 3DES", []string{"-v1", "PBE-SHA1-3DES"}, ""},
+		{"PBES2 3DES cipher", []string{"-v2", "des3"}, "1.2.840.113549.3.7"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := fmt.Sprintf("enc%d.pem", i)
+			run(t, dir, append([]string{"pkcs8", "-engine", "gost", "-topk8", "-in", "key.pem", "-passout", "pass:k3y-pass", "-out", out}, tc.args...)...)
+			der := pemBlock(t, filepath.Join(dir, out))
+			got, err := DecryptPrivateKeyInfo(der, "k3y-pass")
+			if tc.wantOID != "" {
+				var ue *UnsupportedAlgorithmError
+				if !errors.As(err, &ue) || ue.OID.String() != tc.wantOID {
+					t.Fatalf("got %v, want an UnsupportedAlgorithmError for %s", err, tc.wantOID)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("DecryptPrivateKeyInfo: %v", err)
+			}
+			if !bytes.Equal(got, keyDER) {
+				t.Fatal("decrypted key differs from the key openssl encrypted")
+			}
+			if _, err := DecryptPrivateKeyInfo(der, "other-pass"); !errors.Is(err, ErrIncorrectPassword) {
+				t.Errorf("wrong password: got %v, want ErrIncorrectPassword", err)
+			}
+		})
+	}
 }

@@ -46,16 +46,17 @@ type Config struct {
 }
 
 // Local is an in-process key: either KeyFile and CertFile (PEM), or
-// PKCS12File with Password.
+// PKCS12File; Password opens the PKCS #12 file or an encrypted PEM key.
 type Local struct {
-	// KeyFile is a PKCS #8 "PRIVATE KEY" PEM file (openssl genpkey).
+	// KeyFile is a PKCS #8 PEM file (openssl genpkey), "PRIVATE KEY" or
+	// "ENCRYPTED PRIVATE KEY".
 	KeyFile string `yaml:"key_file" json:"key_file"`
 	// CertFile is the key's certificate PEM, optionally followed by its
 	// chain.
 	CertFile string `yaml:"cert_file" json:"cert_file"`
 	// PKCS12File is a .p12/.pfx file holding the key and certificate.
 	PKCS12File string `yaml:"pkcs12_file" json:"pkcs12_file"`
-	// Password is where the PKCS #12 password is.
+	// Password is where the PKCS #12 or encrypted PEM key's password is.
 	Password secret.Source `yaml:"password" json:"password"`
 }
 
@@ -124,9 +125,6 @@ func (l Local) validate() error {
 		errs = append(errs, errors.New("signer.local: key_file and cert_file go together"))
 	case !pem && l.PKCS12File == "":
 		errs = append(errs, errors.New("signer.local: set key_file and cert_file, or pkcs12_file"))
-	}
-	if pem && !l.Password.IsZero() {
-		errs = append(errs, errors.New("signer.local: password is for pkcs12_file; PEM keys are not encrypted"))
 	}
 	if err := l.Password.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("signer.local.password: %w", err))
@@ -202,14 +200,14 @@ func New(ctx context.Context, cfg Config) (signer.Signer, error) {
 }
 
 func newLocal(l Local) (signer.Signer, error) {
+	pw, err := l.Password.Load()
+	if err != nil {
+		return nil, fmt.Errorf("signer.local.password: %w", err)
+	}
 	if l.PKCS12File != "" {
-		pw, err := l.Password.Load()
-		if err != nil {
-			return nil, fmt.Errorf("signer.local.password: %w", err)
-		}
 		return local.LoadPKCS12File(l.PKCS12File, pw.Reveal())
 	}
-	return local.LoadPEMFiles(l.KeyFile, l.CertFile)
+	return local.LoadPEMFiles(l.KeyFile, l.CertFile, pw.Reveal())
 }
 
 func newDSS(ctx context.Context, d DSS) (signer.Signer, error) {

@@ -38,7 +38,7 @@ func TestValidate(t *testing.T) {
 		{"local both", Config{Kind: KindLocal, Local: Local{KeyFile: "k.pem", CertFile: "c.pem", PKCS12File: "k.p12"}}, []string{"not both"}},
 		{"local neither", Config{Kind: KindLocal}, []string{"set key_file and cert_file, or pkcs12_file"}},
 		{"local key without certificate", Config{Kind: KindLocal, Local: Local{KeyFile: "k.pem"}}, []string{"go together"}},
-		{"local PEM with password", Config{Kind: KindLocal, Local: Local{KeyFile: "k.pem", CertFile: "c.pem", Password: secret.Source{Env: "X"}}}, []string{"PEM keys are not encrypted"}},
+		{"local encrypted PEM", Config{Kind: KindLocal, Local: Local{KeyFile: "k.pem", CertFile: "c.pem", Password: secret.Source{Env: "X"}}}, nil},
 		{"local password from two places", Config{Kind: KindLocal, Local: Local{PKCS12File: "k.p12", Password: secret.Source{Env: "X", File: "f"}}}, []string{"both a file and an environment variable"}},
 		{"DSS client credentials", Config{Kind: KindCryptoProDSS, DSS: oauth}, nil},
 		{"DSS password grant", Config{Kind: KindCryptoProDSS, DSS: with(func(d *DSS) {
