@@ -20,7 +20,7 @@ import (
 // centre at /STS/oauth/token and a Signing Service at
 // /SignServer/rest/api, signing with a real in-process ГОСТ key.
 type fakeDSS struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	key    *local.Signer // the key DSS holds, certificate id keyID
 	keyID  int
@@ -47,7 +47,7 @@ type fakeDSS struct {
 // fault answers a request instead of the fake's normal behaviour.
 type fault func(w http.ResponseWriter, r *http.Request)
 
-func newFakeDSS(t *testing.T, alg signer.Algorithm) *fakeDSS {
+func newFakeDSS(t testing.TB, alg signer.Algorithm) *fakeDSS {
 	t.Helper()
 	pki, err := local.GenerateDevPKI(context.Background(), alg, time.Now(), time.Hour)
 	if err != nil {
