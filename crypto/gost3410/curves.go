@@ -197,6 +197,21 @@ func newCurve(s curveSpec) (*Curve, error) {
 	if c.p.BitLen() > 8*s.size || c.p.BitLen() <= 8*(s.size-1) {
 		return nil, fmt.Errorf("p has %d bits for a %d-byte set", c.p.BitLen(), s.size)
 	}
+	if c.q.BitLen() > 8*s.size {
+		return nil, fmt.Errorf("q has %d bits for a %d-byte set", c.q.BitLen(), s.size)
+	}
+	var err error
+	switch s.size {
+	case 32:
+		c.fast, err = newECOps[[4]uint64](c)
+	case 64:
+		c.fast, err = newECOps[[8]uint64](c)
+	default:
+		err = fmt.Errorf("unsupported size %d", s.size)
+	}
+	if err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 

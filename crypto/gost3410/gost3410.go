@@ -55,6 +55,10 @@ type Curve struct {
 	// prime order of the base point (gx, gy), cofactor the curve's order
 	// divided by q. They never change after package initialisation.
 	p, a, b, q, gx, gy, cofactor *big.Int
+
+	// fast is the fixed-size arithmetic every operation uses; the
+	// math/big arithmetic of bigcurve.go only checks it in tests.
+	fast fastCurve
 }
 
 // PublicKey is a ГОСТ Р 34.10-2012 public key.
@@ -106,9 +110,13 @@ func NewPrivateKey(c *Curve, d *big.Int) (*PrivateKey, error) {
 	if d.Sign() <= 0 || d.Cmp(c.q) >= 0 {
 		return nil, fmt.Errorf("%w: d is not in (0, q)", ErrInvalidPrivateKey)
 	}
-	q := c.bigScalarMult(c.basePoint(), d)
+	x, y, inf := c.fast.baseMult(d)
+	if inf {
+		// Impossible for 0 < d < q, as P has order q.
+		return nil, fmt.Errorf("%w: d·P is the point at infinity", ErrInvalidPrivateKey)
+	}
 	return &PrivateKey{
-		PublicKey: PublicKey{Curve: c, X: q.x, Y: q.y},
+		PublicKey: PublicKey{Curve: c, X: x, Y: y},
 		D:         new(big.Int).Set(d),
 	}, nil
 }
@@ -131,7 +139,7 @@ func NewPublicKey(c *Curve, x, y *big.Int) (*PublicKey, error) {
 	// on-curve check is the whole story; with a cofactor, a point of small
 	// order would make every signature under it meaningless.
 	if c.cofactor.Cmp(big.NewInt(1)) != 0 {
-		if r := c.bigScalarMult(bigPoint{x: x, y: y}, c.q); !r.inf {
+		if _, _, inf := c.fast.doubleMult(new(big.Int), c.q, x, y); !inf {
 			return nil, fmt.Errorf("%w: point is not in the prime-order subgroup", ErrInvalidPublicKey)
 		}
 	}
@@ -238,11 +246,11 @@ func digestToE(c *Curve, digest []byte) *big.Int {
 // examples, which fix k, can be reproduced.
 func signWithK(priv *PrivateKey, e, k *big.Int) (r, s *big.Int, ok bool) {
 	c := priv.Curve
-	C := c.bigScalarMult(c.basePoint(), k)
-	if C.inf {
+	x, _, inf := c.fast.baseMult(k)
+	if inf {
 		return nil, nil, false
 	}
-	r = new(big.Int).Mod(C.x, c.q)
+	r = new(big.Int).Mod(x, c.q)
 	if r.Sign() == 0 {
 		return nil, nil, false
 	}
@@ -294,12 +302,7 @@ func VerifyDigest(pub *PublicKey, digest, sig []byte) error {
 	z2 := new(big.Int).Mul(r, v)
 	z2.Neg(z2)
 	z2.Mod(z2, c.q)
-	C := c.bigAdd(c.bigScalarMult(c.basePoint(), z1), c.bigScalarMult(bigPoint{x: pub.X, y: pub.Y}, z2))
-	if C.inf {
-		return fmt.Errorf("verify: %w", ErrVerification)
-	}
-	R := new(big.Int).Mod(C.x, c.q)
-	if R.Cmp(r) != 0 {
+	if !c.fast.verifyX(z1, z2, pub.X, pub.Y, r) {
 		return fmt.Errorf("verify: %w", ErrVerification)
 	}
 	return nil

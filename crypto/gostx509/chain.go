@@ -15,6 +15,12 @@ import (
 // root, an accredited CA, perhaps one intermediate) are three or four long.
 const maxChainLength = 8
 
+// maxSignatureChecks bounds the signatures one Verify checks while building
+// chains (crypto/x509 has the same guard): intermediates come from the
+// container under verification, and certificates that share names and
+// sign one another would otherwise make chain building exponential.
+const maxSignatureChecks = 100
+
 // oidAnyExtKeyUsage is anyExtendedKeyUsage (RFC 5280 §4.2.1.12).
 var oidAnyExtKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 37, 0}
 
@@ -34,9 +40,12 @@ type VerifierConfig struct {
 	// CRLs are the revocation lists at hand, of any of the CAs. Each is
 	// used only once its signature is checked with its issuer's key.
 	CRLs []*x509.RevocationList
-	// RequireCRL makes a certificate whose issuer has no current CRL here
-	// fail with ErrNoCRL; otherwise such a certificate is not checked for
-	// revocation.
+	// RequireCRL makes a certificate whose issuer has no CRL here fail
+	// with ErrNoCRL; otherwise such a certificate is not checked for
+	// revocation. Either way, when the issuer's only CRLs here are
+	// unusable (not current, badly signed, with a critical extension this
+	// package does not process), verification fails with that reason: a
+	// configured CRL nobody refreshes should be seen, not skipped.
 	RequireCRL bool
 }
 
@@ -114,8 +123,14 @@ type VerifyOptions struct {
 	// chain (from a CMS container, a registry, a configuration).
 	Intermediates []*x509.Certificate
 	// At is the time the chain must be valid at (for a signature, its
-	// signing time). Zero means now.
+	// signing time): certificates valid then, and not revoked at or before
+	// it. Zero means now.
 	At time.Time
+	// Now is the time the CRLs must be current at (thisUpdate ≤ Now ≤
+	// nextUpdate): a signature made last year is checked against today's
+	// CRL, which lists what was revoked before it was made. Zero means the
+	// clock's now.
+	Now time.Time
 	// KeyUsage, when not zero, lists key usages of which the end-entity
 	// certificate must allow at least one (for a document signature:
 	// x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment). A
@@ -140,17 +155,22 @@ func (v *Verifier) Verify(leaf *x509.Certificate, opts VerifyOptions) ([]*x509.C
 	if leaf == nil {
 		return nil, fmt.Errorf("%w: nil certificate", ErrMalformed)
 	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
 	at := opts.At
 	if at.IsZero() {
-		at = time.Now()
+		at = now
 	}
-	chains, err := v.buildChains([]*x509.Certificate{leaf}, opts.Intermediates)
+	budget := maxSignatureChecks
+	chains, err := v.buildChains([]*x509.Certificate{leaf}, opts.Intermediates, &budget)
 	if err != nil {
 		return nil, err
 	}
 	var first error
 	for _, chain := range chains {
-		err := v.checkChain(chain, at, opts)
+		err := v.checkChain(chain, at, now, opts)
 		if err == nil {
 			return chain, nil
 		}
@@ -174,7 +194,8 @@ func (v *Verifier) isRoot(c *x509.Certificate) bool {
 // buildChains extends partial (leaf first) to every trusted root reachable
 // through intermediates whose names and key identifiers match and whose
 // signature over the child verifies.
-func (v *Verifier) buildChains(partial, intermediates []*x509.Certificate) ([][]*x509.Certificate, error) {
+// budget counts down the signature checks left.
+func (v *Verifier) buildChains(partial, intermediates []*x509.Certificate, budget *int) ([][]*x509.Certificate, error) {
 	cur := partial[len(partial)-1]
 	if v.isRoot(cur) {
 		return [][]*x509.Certificate{partial}, nil
@@ -199,6 +220,10 @@ func (v *Verifier) buildChains(partial, intermediates []*x509.Certificate) ([][]
 		if inChain(partial, parent) {
 			continue
 		}
+		if *budget <= 0 {
+			return nil, certErr(ErrUnknownIssuer, "too many candidate issuers")
+		}
+		*budget--
 		if err := CheckCertificateSignature(cur, parent); err != nil {
 			if sigErr == nil {
 				sigErr = err
@@ -206,7 +231,7 @@ func (v *Verifier) buildChains(partial, intermediates []*x509.Certificate) ([][]
 			continue
 		}
 		next := append(append([]*x509.Certificate(nil), partial...), parent)
-		found, err := v.buildChains(next, intermediates)
+		found, err := v.buildChains(next, intermediates, budget)
 		if err != nil && deeper == nil {
 			deeper = err
 		}
@@ -238,8 +263,9 @@ func inChain(chain []*x509.Certificate, c *x509.Certificate) bool {
 	return false
 }
 
-// checkChain checks a built chain (leaf first, trusted root last) at at.
-func (v *Verifier) checkChain(chain []*x509.Certificate, at time.Time, opts VerifyOptions) error {
+// checkChain checks a built chain (leaf first, trusted root last) at at,
+// with CRLs current at now.
+func (v *Verifier) checkChain(chain []*x509.Certificate, at, now time.Time, opts VerifyOptions) error {
 	for depth, c := range chain {
 		certErr := func(err error, detail string) error {
 			return &CertError{Err: err, Depth: depth, Serial: c.SerialNumber, Detail: detail}
@@ -266,7 +292,7 @@ func (v *Verifier) checkChain(chain []*x509.Certificate, at time.Time, opts Veri
 			}
 		}
 		if depth < len(chain)-1 {
-			if err := v.checkRevocation(c, chain[depth+1], at); err != nil {
+			if err := v.checkRevocation(c, chain[depth+1], at, now); err != nil {
 				return certErr(err, "")
 			}
 		}
@@ -326,9 +352,10 @@ func extKeyUsage(c *x509.Certificate) ([]asn1.ObjectIdentifier, bool, error) {
 	return nil, false, nil
 }
 
-// checkRevocation looks c up in a current CRL of issuer. It returns a
-// sentinel error (the caller wraps it in a CertError) or nil.
-func (v *Verifier) checkRevocation(c, issuer *x509.Certificate, at time.Time) error {
+// checkRevocation looks c up in a CRL of issuer current at now, for a
+// revocation at or before at. It returns an error wrapping a sentinel (the
+// caller wraps it in a CertError) or nil.
+func (v *Verifier) checkRevocation(c, issuer *x509.Certificate, at, now time.Time) error {
 	var best *x509.RevocationList
 	var crlErr error
 	for _, crl := range v.crls {
@@ -350,7 +377,15 @@ func (v *Verifier) checkRevocation(c, issuer *x509.Certificate, at time.Time) er
 			}
 			continue
 		}
-		if at.Before(crl.ThisUpdate) || (!crl.NextUpdate.IsZero() && at.After(crl.NextUpdate)) {
+		// RFC 5280 §5.2: a CRL with a critical extension the reader does
+		// not process (a delta CRL, a partitioned one) must not be used.
+		if ext := unhandledCRLExtension(crl); ext != nil {
+			if crlErr == nil {
+				crlErr = fmt.Errorf("%w: CRL extension %v", ErrUnhandledCriticalExtension, ext)
+			}
+			continue
+		}
+		if now.Before(crl.ThisUpdate) || (!crl.NextUpdate.IsZero() && now.After(crl.NextUpdate)) {
 			if crlErr == nil {
 				crlErr = fmt.Errorf("%w: %s to %s", ErrCRLNotCurrent,
 					crl.ThisUpdate.UTC().Format(time.RFC3339), crl.NextUpdate.UTC().Format(time.RFC3339))
@@ -373,6 +408,17 @@ func (v *Verifier) checkRevocation(c, issuer *x509.Certificate, at time.Time) er
 	for _, e := range best.RevokedCertificateEntries {
 		if e.SerialNumber != nil && e.SerialNumber.Cmp(c.SerialNumber) == 0 && !e.RevocationTime.After(at) {
 			return fmt.Errorf("%w at %s", ErrRevoked, e.RevocationTime.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+// unhandledCRLExtension returns the OID of the first critical CRL
+// extension other than those Verifier reads, or nil.
+func unhandledCRLExtension(crl *x509.RevocationList) asn1.ObjectIdentifier {
+	for _, e := range crl.Extensions {
+		if e.Critical && !e.Id.Equal(oidExtAuthorityKeyID) && !e.Id.Equal(oidExtCRLNumber) {
+			return e.Id
 		}
 	}
 	return nil

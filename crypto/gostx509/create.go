@@ -25,10 +25,13 @@ type DigestSigner interface {
 // cannot sign with ГОСТ keys, so CreateCertificate builds the
 // TBSCertificate itself from these fields.
 type Template struct {
+	// SerialNumber is the certificate's serial number, positive.
 	SerialNumber *big.Int
-	Subject      Subject
-	NotBefore    time.Time
-	NotAfter     time.Time
+	// Subject is the holder's name and identifiers.
+	Subject Subject
+	// NotBefore and NotAfter bound the validity period.
+	NotBefore time.Time
+	NotAfter  time.Time
 	// IsCA makes a CA certificate: basicConstraints cA (critical).
 	IsCA bool
 	// MaxPathLen is a CA's pathLenConstraint; negative means none.
@@ -39,6 +42,9 @@ type Template struct {
 	// constants have no OID accessor, and Russian certificates use their
 	// own purposes too).
 	ExtKeyUsage []asn1.ObjectIdentifier
+	// ExtraExtensions are added as given, after the ones above (e.g.
+	// subjectSignTool 1.2.643.100.111 of a qualified certificate).
+	ExtraExtensions []pkix.Extension
 }
 
 // Extended key usage purposes a signing certificate may carry.
@@ -260,6 +266,7 @@ func CreateCertificate(ctx context.Context, tmpl *Template, pub crypto.PublicKey
 			return nil, err
 		}
 	}
+	exts = append(exts, tmpl.ExtraExtensions...)
 
 	algID, err := SignatureAlgorithmIdentifier(key.Algorithm())
 	if err != nil {
@@ -292,16 +299,24 @@ func CreateCertificate(ctx context.Context, tmpl *Template, pub crypto.PublicKey
 // CRLTemplate describes a CRL to create.
 type CRLTemplate struct {
 	// Number is the cRLNumber extension; required (RFC 5280 §5.2.3).
-	Number     *big.Int
+	Number *big.Int
+	// ThisUpdate is when the CRL was issued, NextUpdate when the next
+	// one will be at the latest.
 	ThisUpdate time.Time
 	NextUpdate time.Time
-	Revoked    []Revocation
+	// Revoked lists the revoked certificates.
+	Revoked []Revocation
+	// ExtraExtensions are added as given after authorityKeyIdentifier and
+	// cRLNumber.
+	ExtraExtensions []pkix.Extension
 }
 
 // Revocation is one revoked certificate.
 type Revocation struct {
+	// SerialNumber is the revoked certificate's serial number.
 	SerialNumber *big.Int
-	RevokedAt    time.Time
+	// RevokedAt is when it was revoked.
+	RevokedAt time.Time
 }
 
 type tbsCertList struct {
@@ -362,7 +377,7 @@ func CreateCRL(ctx context.Context, tmpl *CRLTemplate, issuer *x509.Certificate,
 	if err != nil {
 		return nil, fmt.Errorf("marshal CRL number: %w", err)
 	}
-	list.Extensions = []pkix.Extension{{Id: oidExtAuthorityKeyID, Value: akid}, {Id: oidExtCRLNumber, Value: number}}
+	list.Extensions = append([]pkix.Extension{{Id: oidExtAuthorityKeyID, Value: akid}, {Id: oidExtCRLNumber, Value: number}}, tmpl.ExtraExtensions...)
 	tbs, err := asn1.Marshal(list)
 	if err != nil {
 		return nil, fmt.Errorf("marshal TBSCertList: %w", err)

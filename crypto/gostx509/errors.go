@@ -50,7 +50,7 @@ var (
 	// are required.
 	ErrNoCRL = errors.New("no CRL from the issuer")
 	// ErrCRLNotCurrent is a CRL whose thisUpdate is after, or nextUpdate
-	// before, the time checked.
+	// before, now (VerifyOptions.Now): a CRL nobody refreshed.
 	ErrCRLNotCurrent = errors.New("CRL is not current")
 )
 
@@ -58,9 +58,13 @@ var (
 // of the sentinel errors above; Depth counts from the end-entity
 // certificate (0) towards the root.
 type CertError struct {
-	Err    error
-	Depth  int
+	// Err is the sentinel error saying what failed.
+	Err error
+	// Depth is the failing certificate's place in the chain, 0 the leaf.
+	Depth int
+	// Serial is the failing certificate's serial number.
 	Serial *big.Int
+	// Detail says more, without personal data; may be empty.
 	Detail string
 }
 

@@ -16,15 +16,20 @@ type Subject struct {
 	// person's names.
 	Surname    string
 	GivenNames string
-	Title      string
+	// Title is the holder's position (T), e.g. a doctor's speciality.
+	Title string
 
+	// Organization (O) and OrganizationalUnit (OU) are the employer.
 	Organization       string
 	OrganizationalUnit string
-	Country            string
-	Province           string
-	Locality           string
-	Street             string
-	Email              string
+	// Country (C, two letters), Province (ST), Locality (L) and Street
+	// are the address.
+	Country  string
+	Province string
+	Locality string
+	Street   string
+	// Email is the emailAddress attribute.
+	Email string
 
 	// SNILS is the holder's СНИЛС, 11 digits.
 	SNILS string

@@ -26,6 +26,25 @@ func VerifyDigest(cert *x509.Certificate, digest, sig []byte) error {
 	return VerifyDigestWithKey(pub, digest, sig)
 }
 
+// VerifyDigestWithAlgorithm is VerifyDigest for a signature that says
+// which algorithm made it (an XML SignatureMethod, a SignerInfo): alg must
+// be the certificate key's algorithm, else ErrAlgorithmMismatch, so that a
+// claimed algorithm never chooses how a key is used.
+func VerifyDigestWithAlgorithm(cert *x509.Certificate, alg signer.Algorithm, digest, sig []byte) error {
+	pub, err := PublicKey(cert)
+	if err != nil {
+		return err
+	}
+	keyAlg, err := KeyAlgorithm(pub)
+	if err != nil {
+		return err
+	}
+	if keyAlg != alg {
+		return fmt.Errorf("%w: %s signature by a %s key", ErrAlgorithmMismatch, alg, keyAlg)
+	}
+	return VerifyDigestWithKey(pub, digest, sig)
+}
+
 // VerifyDigestWithKey is VerifyDigest with a public key (a
 // *gost3410.PublicKey or a P-256 *ecdsa.PublicKey) instead of a certificate.
 func VerifyDigestWithKey(pub crypto.PublicKey, digest, sig []byte) error {
