@@ -101,6 +101,14 @@ func BenchmarkFieldMul(b *testing.B) {
 			f.mul(&x, &x, &y)
 		}
 	})
+	b.Run("512-loop", func(b *testing.B) {
+		f, _ := newField[[8]uint64](tc26512A.p)
+		x := f.fromBig(tc26512A.gy)
+		y := f.fromBig(tc26512A.gy)
+		for b.Loop() {
+			f.mulLoop(&x, &x, &y)
+		}
+	})
 	b.Run("512", func(b *testing.B) {
 		f, _ := newField[[8]uint64](tc26512A.p)
 		x := f.fromBig(tc26512A.gy)

@@ -45,8 +45,17 @@ func emit(b *bytes.Buffer, n int) {
 	p("// montMul%d sets z = x·y·2^-%d mod m, for x, y < m < 2^%d and m0inv = -m⁻¹ mod 2⁶⁴.", n, 64*n, 64*n)
 	p("// z may alias x or y.")
 	p("func montMul%d(z, x, y, m *[%d]uint64, m0inv uint64) {", n, n)
-	for j := 0; j < n; j++ {
-		p("x%d, m%d := x[%d], m[%d]", j, j, j, j)
+	looped := n > 4
+	if !looped {
+		for j := 0; j < n; j++ {
+			p("x%d, m%d := x[%d], m[%d]", j, j, j, j)
+		}
+	} else {
+		// Fully unrolled, 8 limbs need more registers than there are and
+		// the compiler's output gets several times slower than the loop;
+		// so for 8 limbs the words of y are a loop and only the rows are
+		// unrolled, reading x and m from memory.
+		p("xv, mv := *x, *m")
 	}
 	p("var c, mm, yi uint64")
 	for j := 0; j < n+2; j++ {
@@ -57,9 +66,14 @@ func emit(b *bytes.Buffer, n int) {
 	}
 	row := func(src string) {
 		for j := 0; j < n; j++ {
-			if src == "x" {
+			switch {
+			case src == "x" && looped:
+				p("h%d, l%d = bits.Mul64(xv[%d], yi)", j, j, j)
+			case src == "x":
 				p("h%d, l%d = bits.Mul64(x%d, yi)", j, j, j)
-			} else {
+			case looped:
+				p("h%d, l%d = bits.Mul64(mm, mv[%d])", j, j, j)
+			default:
 				p("h%d, l%d = bits.Mul64(mm, m%d)", j, j, j)
 			}
 		}
@@ -83,9 +97,18 @@ func emit(b *bytes.Buffer, n int) {
 		}
 		p("t%d += c", n+1)
 	}
-	for i := 0; i < n; i++ {
-		p("// word %d of y", i)
-		p("yi = y[%d]", i)
+	iters := n
+	if looped {
+		iters = 1
+		p("for i := 0; i < %d; i++ {", n)
+	}
+	for i := 0; i < iters; i++ {
+		if looped {
+			p("yi = y[i]")
+		} else {
+			p("// word %d of y", i)
+			p("yi = y[%d]", i)
+		}
 		row("x")
 		p("// add mm·m, which clears t0, and shift down a word")
 		p("mm = t0 * m0inv")
@@ -95,10 +118,17 @@ func emit(b *bytes.Buffer, n int) {
 		}
 		p("t%d = 0", n+1)
 	}
+	if looped {
+		p("}")
+	}
 	p("// t < 2m: subtract m once if t ≥ m, without a branch.")
 	p("var b uint64")
 	for j := 0; j < n; j++ {
-		p("d%d, b := bits.Sub64(t%d, m%d, b)", j, j, j)
+		if looped {
+			p("d%d, b := bits.Sub64(t%d, mv[%d], b)", j, j, j)
+		} else {
+			p("d%d, b := bits.Sub64(t%d, m%d, b)", j, j, j)
+		}
 	}
 	p("_, b = bits.Sub64(t%d, 0, b)", n)
 	p("mask := -b // all ones when t < m: keep t")
