@@ -3,29 +3,16 @@ package local
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
-	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/egisz-gateway/egisz-gateway/crypto/gost3410"
 	"github.com/egisz-gateway/egisz-gateway/crypto/gostx509"
 	"github.com/egisz-gateway/egisz-gateway/crypto/signer"
-)
-
-// Curves the throwaway keys are made on: CryptoPro-A (RFC 4357), the
-// 256-bit set most Russian certificates use, and tc26 512 paramSetA
-// (RFC 7836).
-var (
-	oidCurveCryptoProA     = asn1.ObjectIdentifier{1, 2, 643, 2, 2, 35, 1}
-	oidCurveTC26512ParamsA = asn1.ObjectIdentifier{1, 2, 643, 7, 1, 2, 1, 2, 1}
 )
 
 // DevPKI is a throwaway certification authority and one signer it issued,
@@ -36,64 +23,33 @@ type DevPKI struct {
 	CA *Signer
 	// Leaf is the signer the authority certified; its Chain is [CA].
 	Leaf *Signer
+	// Authority is the CA as gostx509 builds it, to issue more
+	// certificates or CRLs.
+	Authority *gostx509.TestCA
 }
 
-// GenerateDevPKI makes a fresh CA key and certificate and a leaf key and
-// certificate issued by it, valid from an hour before now for validFor,
-// both with alg's keys.
+// GenerateDevPKI makes a fresh CA (gostx509.NewTestCA) and a signing
+// certificate it issues (gostx509.SigningTemplate), valid from an hour
+// before now for validFor, both with alg's keys.
 func GenerateDevPKI(ctx context.Context, alg signer.Algorithm, now time.Time, validFor time.Duration) (*DevPKI, error) {
-	caKey, err := generateKey(alg)
-	if err != nil {
-		return nil, fmt.Errorf("generate CA key: %w", err)
-	}
-	leafKey, err := generateKey(alg)
-	if err != nil {
-		return nil, fmt.Errorf("generate signer key: %w", err)
-	}
 	notBefore, notAfter := now.Add(-time.Hour), now.Add(validFor)
-
-	caSigner := &keyOnly{key: caKey, alg: alg}
-	caDER, err := gostx509.CreateCertificate(ctx, &gostx509.Template{
-		SerialNumber: serial(),
-		Subject:      gostx509.Subject{CommonName: "egisz-gateway dev CA", Organization: "egisz-gateway dev", Country: "RU"},
-		NotBefore:    notBefore,
-		NotAfter:     notAfter,
-		IsCA:         true,
-		MaxPathLen:   0,
-		KeyUsage:     x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}, publicOf(caKey), nil, caSigner)
+	ca, err := gostx509.NewTestCA(ctx, alg, gostx509.Subject{CommonName: "egisz-gateway dev CA", Organization: "egisz-gateway dev", Country: "RU"}, notBefore, notAfter, rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("create CA certificate: %w", err)
+		return nil, fmt.Errorf("generate dev CA: %w", err)
 	}
-	caCert, err := x509.ParseCertificate(caDER)
+	leafKey, leafCert, err := ca.IssueKey(ctx, alg, gostx509.SigningTemplate(gostx509.Subject{CommonName: "egisz-gateway dev signer", Organization: "egisz-gateway dev", Country: "RU"}, notBefore, notAfter))
 	if err != nil {
-		return nil, fmt.Errorf("parse CA certificate: %w", err)
+		return nil, fmt.Errorf("issue dev signer certificate: %w", err)
 	}
-	leafDER, err := gostx509.CreateCertificate(ctx, &gostx509.Template{
-		SerialNumber: serial(),
-		Subject:      gostx509.Subject{CommonName: "egisz-gateway dev signer", Organization: "egisz-gateway dev", Country: "RU"},
-		NotBefore:    notBefore,
-		NotAfter:     notAfter,
-		MaxPathLen:   -1,
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
-		ExtKeyUsage:  []asn1.ObjectIdentifier{gostx509.OIDExtKeyUsageClientAuth, gostx509.OIDExtKeyUsageEmailProtection},
-	}, publicOf(leafKey), caCert, caSigner)
-	if err != nil {
-		return nil, fmt.Errorf("create signer certificate: %w", err)
-	}
-	leafCert, err := x509.ParseCertificate(leafDER)
-	if err != nil {
-		return nil, fmt.Errorf("parse signer certificate: %w", err)
-	}
-	ca, err := New(caKey, caCert)
+	caSigner, err := New(ca.Key, ca.Certificate)
 	if err != nil {
 		return nil, err
 	}
-	leaf, err := newFromCandidates(leafKey, []*x509.Certificate{leafCert, caCert})
+	leaf, err := newFromCandidates(leafKey, []*x509.Certificate{leafCert, ca.Certificate})
 	if err != nil {
 		return nil, err
 	}
-	return &DevPKI{CA: ca, Leaf: leaf}, nil
+	return &DevPKI{CA: caSigner, Leaf: leaf, Authority: ca}, nil
 }
 
 // WriteFiles writes the PKI into dir as ca.pem (the CA certificate),
@@ -128,63 +84,4 @@ func (s *Signer) privateKey() crypto.PrivateKey {
 		return s.gost
 	}
 	return s.ec
-}
-
-func generateKey(alg signer.Algorithm) (crypto.PrivateKey, error) {
-	switch alg {
-	case signer.GOST2012_256, signer.GOST2012_512:
-		oid := oidCurveCryptoProA
-		if alg == signer.GOST2012_512 {
-			oid = oidCurveTC26512ParamsA
-		}
-		c, err := gost3410.CurveByOID(oid)
-		if err != nil {
-			return nil, err
-		}
-		return gost3410.GenerateKey(c, rand.Reader)
-	case signer.ECDSAP256SHA256:
-		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	}
-	return nil, fmt.Errorf("%w: algorithm %v", ErrUnsupportedKey, alg)
-}
-
-func publicOf(key crypto.PrivateKey) crypto.PublicKey {
-	switch k := key.(type) {
-	case *gost3410.PrivateKey:
-		return &k.PublicKey
-	case *ecdsa.PrivateKey:
-		return &k.PublicKey
-	}
-	return nil
-}
-
-// keyOnly signs with a key that has no certificate yet: the CA's own,
-// while its self-signed certificate is being made.
-type keyOnly struct {
-	key crypto.PrivateKey
-	alg signer.Algorithm
-}
-
-func (k *keyOnly) Algorithm() signer.Algorithm { return k.alg }
-
-func (k *keyOnly) SignDigest(ctx context.Context, digest []byte) ([]byte, error) {
-	s := &Signer{alg: k.alg, rand: rand.Reader}
-	switch key := k.key.(type) {
-	case *gost3410.PrivateKey:
-		s.gost = key
-	case *ecdsa.PrivateKey:
-		s.ec = key
-	}
-	return s.SignDigest(ctx, digest)
-}
-
-// serial returns a random positive 63-bit serial number.
-func serial() *big.Int {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 63))
-	if err != nil || n.Sign() == 0 {
-		// crypto/rand does not fail on supported platforms; a fixed
-		// serial is harmless for a throwaway CA.
-		return big.NewInt(1)
-	}
-	return n
 }
