@@ -58,6 +58,12 @@ const (
 	paramTrue = "True"
 )
 
+// Content for hash signing is the digest exactly as Streebog outputs it
+// (the bytes signer.Algorithm.NewHash returns), base64-encoded. Guess:
+// CryptoPro's own hash APIs take the hash value in that order. Were DSS to
+// expect it reversed, every answer would fail verification with
+// ErrSignatureInvalid, never pass silently.
+
 // The sign response. Documented: the documents endpoint returns "string -
 // ... в кодировке Base64", i.e. a JSON string. Seen: some clients also
 // accept an object; decodeSignature accepts a bare string only.
