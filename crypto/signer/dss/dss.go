@@ -269,7 +269,8 @@ func (s *Signer) fetchCertificate(ctx context.Context) (*x509.Certificate, error
 
 // do sends one API request with retries: transport failures, 5xx and 429
 // are retried (signing a digest and listing certificates are idempotent);
-// a 401 or 403 refreshes the token once. It returns a 200 answer's body.
+// a 401 refreshes the token once, a 403 is final. It returns a 200
+// answer's body.
 func (s *Signer) do(ctx context.Context, method, path string, body []byte) ([]byte, error) {
 	target := s.base.JoinPath(path).String()
 	var lastErr error
@@ -299,7 +300,11 @@ func (s *Signer) do(ctx context.Context, method, path string, body []byte) ([]by
 			continue
 		case status == http.StatusOK:
 			return answer, nil
-		case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		case status == http.StatusForbidden:
+			// Authenticated but not allowed (policy, a blocked key): a
+			// fresh token would be refused the same way.
+			return nil, fmt.Errorf("%w: %w", ErrAuth, parseError(status, answer))
+		case status == http.StatusUnauthorized:
 			s.auth.Invalidate(tok)
 			dssErr := parseError(status, answer)
 			if refreshed {

@@ -179,6 +179,9 @@ func TestSignDigestFailures(t *testing.T) {
 		{name: "401 on every request", setup: func(f *fakeDSS) {
 			f.signFaults = []fault{dssError(401, "", "denied"), dssError(401, "", "denied")}
 		}, wantErr: ErrAuth, wantSigns: 2, wantTokens: 1},
+		{name: "403: not allowed, no refresh", setup: func(f *fakeDSS) {
+			f.signFaults = []fault{dssError(403, "access_denied", "operation forbidden by policy")}
+		}, wantErr: ErrAuth, wantStatus: 403, wantCode: "access_denied", wantSigns: 1},
 		{name: "identity centre refuses the refresh", setup: func(f *fakeDSS) {
 			f.revokeTokens()
 			f.tokenFaults = []fault{dssError(400, "invalid_client", "client disabled")}

@@ -41,6 +41,7 @@ type Error struct {
 	Description string
 }
 
+// Error says the status, code and description.
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "dss: HTTP %d", e.Status)

@@ -44,6 +44,7 @@ type UnsupportedAlgorithmError struct {
 	OID asn1.ObjectIdentifier
 }
 
+// Error names the algorithm's use and OID, and its name when known.
 func (e *UnsupportedAlgorithmError) Error() string {
 	name := knownNames[e.OID.String()]
 	if name != "" {
