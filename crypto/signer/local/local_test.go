@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"os"
 	"os/exec"
@@ -215,6 +216,59 @@ func TestLoadPKCS12FileSignsWhatOpenSSLVerifies(t *testing.T) {
 			signAndCheck(t, dir, tc.kind, "a.pem", s)
 		})
 	}
+}
+
+func TestLoadPKCS12PicksTheKeysCertificate(t *testing.T) {
+	requireOpenSSL(t, true)
+	dir := t.TempDir()
+	makeKeyAndCert(t, dir, "a", gost256A)
+	makeKeyAndCert(t, dir, "b", gost256A)
+	makeKeyAndCert(t, dir, "c", gost512A)
+	other := openssl(t, dir, "x509", "-in", "b.pem") + openssl(t, dir, "x509", "-in", "c.pem")
+	if err := os.WriteFile(filepath.Join(dir, "chain.pem"), []byte(other), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	openssl(t, dir, "pkcs12", "-engine", "gost", "-export", "-inkey", "a.key.pem", "-in", "a.pem", "-certfile", "chain.pem", "-out", "a.p12", "-passout", "pass:s3cret")
+	s, err := LoadPKCS12File(filepath.Join(dir, "a.p12"), "s3cret")
+	if err != nil {
+		t.Fatalf("LoadPKCS12File: %v", err)
+	}
+	want := pemCert(t, filepath.Join(dir, "a.pem"))
+	if !s.Certificate().Equal(want) {
+		t.Fatalf("signer certificate is %q, want the key's", s.Certificate().Subject)
+	}
+	if len(s.Chain()) != 2 {
+		t.Errorf("chain has %d certificates, want the 2 others", len(s.Chain()))
+	}
+	signAndCheck(t, dir, gost256A, "a.pem", s)
+
+	// A PEM bundle with the key's certificate last: file order cannot
+	// pick it by luck.
+	bundle := other + openssl(t, dir, "x509", "-in", "a.pem")
+	keyPEM, err := os.ReadFile(filepath.Join(dir, "a.key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = LoadPEM(keyPEM, []byte(bundle), "")
+	if err != nil {
+		t.Fatalf("LoadPEM: %v", err)
+	}
+	if !s.Certificate().Equal(want) || len(s.Chain()) != 2 {
+		t.Errorf("from the bundle: certificate %q, chain of %d; want the key's and 2", s.Certificate().Subject, len(s.Chain()))
+	}
+}
+
+func pemCert(t *testing.T, file string) *x509.Certificate {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := gostx509.ParseCertificatesPEM(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return certs[0]
 }
 
 func TestLoadRefusals(t *testing.T) {
