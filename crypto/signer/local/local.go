@@ -98,6 +98,7 @@ func newFromCandidates(key crypto.PrivateKey, certs []*x509.Certificate) (*Signe
 	var reasons []error
 	for i, c := range certs {
 		if c == nil {
+			reasons = append(reasons, fmt.Errorf("certificate %d is nil", i+1))
 			continue
 		}
 		alg, err := gostx509.Algorithm(c)

@@ -377,6 +377,9 @@ func TestNewRefusesUnsupportedKeys(t *testing.T) {
 			t.Errorf("New(%T): got %v, want ErrUnsupportedKey", key, err)
 		}
 	}
+	if _, err := New(pki.Leaf.privateKey(), nil); !errors.Is(err, ErrKeyCertificateMismatch) || strings.Contains(err.Error(), "%!") {
+		t.Errorf("nil certificate: got %v, want ErrKeyCertificateMismatch", err)
+	}
 	if _, err := New(pki.CA.privateKey(), pki.Leaf.Certificate()); !errors.Is(err, ErrKeyCertificateMismatch) {
 		t.Errorf("CA key with leaf certificate: got %v, want ErrKeyCertificateMismatch", err)
 	}
