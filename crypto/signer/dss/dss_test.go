@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -441,6 +442,39 @@ func TestCleanText(t *testing.T) {
 	for _, tc := range tests {
 		if got := cleanText(tc.in); got != tc.want {
 			t.Errorf("cleanText(%q) = %q, want %q", tc.in[:min(len(tc.in), 20)], got, tc.want)
+		}
+	}
+}
+
+func TestConcurrentSigningAcrossATokenRevocation(t *testing.T) {
+	f := newFakeDSS(t, signer.GOST2012_256)
+	s, err := New(context.Background(), Config{BaseURL: f.baseURL(), Auth: clientCreds(t, f), PIN: secret.New(f.pin), Backoff: time.Millisecond, Logger: quiet(&bytes.Buffer{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers, each = 8, 6
+	errs := make(chan error, workers*each)
+	start := make(chan struct{})
+	for w := range workers {
+		go func() {
+			<-start
+			for i := range each {
+				if w == 0 && i == each/2 {
+					f.revokeTokens() // every cached token goes stale at once
+				}
+				d := digestOf(signer.GOST2012_256, fmt.Sprintf("w%d-%d", w, i))
+				sig, err := s.SignDigest(context.Background(), d)
+				if err == nil {
+					err = gostx509.VerifyDigest(s.Certificate(), d, sig)
+				}
+				errs <- err
+			}
+		}()
+	}
+	close(start)
+	for range workers * each {
+		if err := <-errs; err != nil {
+			t.Error(err)
 		}
 	}
 }
