@@ -186,6 +186,12 @@ func TestSignRefuses(t *testing.T) {
 	if _, err := SignDigest(t.Context(), keySigner{mustDigestSigner(t, p256.doctorKey), nil}, make([]byte, 32), SignOptions{}); !errors.Is(err, ErrNoEndEntityCertificate) {
 		t.Errorf("signer without a certificate: %v", err)
 	}
+	if _, err := Sign(t.Context(), nil, bytes.NewReader(nil), SignOptions{}); !errors.Is(err, ErrNoEndEntityCertificate) {
+		t.Errorf("nil signer: %v", err)
+	}
+	if _, err := SignDigest(t.Context(), p256.doctor, make([]byte, 32), SignOptions{Certificates: []*x509.Certificate{nil}}); !errors.Is(err, ErrMalformed) {
+		t.Errorf("nil extra certificate: %v", err)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, err := SignDigest(ctx, p256.doctor, make([]byte, 32), SignOptions{}); !errors.Is(err, context.Canceled) {

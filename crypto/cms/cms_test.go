@@ -3,6 +3,7 @@ package cms
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"os"
@@ -170,6 +171,33 @@ func TestWeSignOpenSSLVerifies(t *testing.T) {
 					t.Errorf("signingCertificateV2 %v, openssl -print:\n%s", v2, text)
 				}
 			})
+		}
+	}
+}
+
+// TestSigningTimeEncodings: signing times before 2050 are UTCTime, later
+// ones GeneralizedTime (RFC 5652 §11.3), and both read back.
+func TestSigningTimeEncodings(t *testing.T) {
+	p := newPKI(t, signer.GOST2012_256)
+	for _, at := range []time.Time{t0, time.Date(2051, 3, 4, 5, 6, 7, 0, time.UTC)} {
+		der, err := Sign(t.Context(), p.doctor, bytes.NewReader(nil), SignOptions{SigningTime: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sd, err := Parse(der)
+		if err != nil {
+			t.Fatalf("%v: %v", at, err)
+		}
+		if !sd.SigningTime.Equal(at) {
+			t.Errorf("signing time %v read back as %v", at, sd.SigningTime)
+		}
+		tag := byte(asn1.TagUTCTime)
+		if at.Year() >= 2050 {
+			tag = asn1.TagGeneralizedTime
+		}
+		enc, _ := asn1.MarshalWithParams(at, map[bool]string{true: "generalized", false: "utc"}[at.Year() >= 2050])
+		if enc[0] != tag || !bytes.Contains(der, enc) {
+			t.Errorf("%v not encoded as tag %d", at, tag)
 		}
 	}
 }

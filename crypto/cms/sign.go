@@ -32,6 +32,9 @@ type SignOptions struct {
 // Sign digests content with the signer's hash and returns a DER detached
 // CMS SignedData over it, signed by s.
 func Sign(ctx context.Context, s signer.Signer, content io.Reader, opts SignOptions) ([]byte, error) {
+	if s == nil {
+		return nil, fmt.Errorf("%w: nil signer", ErrNoEndEntityCertificate)
+	}
 	h := s.Algorithm().NewHash()
 	if h == nil {
 		return nil, fmt.Errorf("%w: signer algorithm %v", ErrUnknownAlgorithm, s.Algorithm())
@@ -45,6 +48,14 @@ func Sign(ctx context.Context, s signer.Signer, content io.Reader, opts SignOpti
 // SignDigest is Sign for a content digest the caller made with
 // s.Algorithm().NewHash().
 func SignDigest(ctx context.Context, s signer.Signer, digest []byte, opts SignOptions) ([]byte, error) {
+	if s == nil {
+		return nil, fmt.Errorf("%w: nil signer", ErrNoEndEntityCertificate)
+	}
+	for _, c := range opts.Certificates {
+		if c == nil {
+			return nil, fmt.Errorf("%w: nil certificate in SignOptions", ErrMalformed)
+		}
+	}
 	alg := s.Algorithm()
 	cert := s.Certificate()
 	if cert == nil {

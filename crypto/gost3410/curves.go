@@ -10,17 +10,18 @@ import (
 // y² = x³ + a·x + b (mod p) with a base point P of prime order q; the
 // twisted Edwards sets (tc26 256 A, tc26 512 C) are given in the Weierstrass
 // form RFC 7836 lists beside the Edwards one, which is the form signatures
-// are computed in. The constants are copied from:
+// are computed in. The values are those of RFC 4357 (the CryptoPro sets and
+// the 2001 test set, which is also RFC 7091's 256-bit example set), RFC 7836
+// Appendix A (tc26) and RFC 7091 Appendix A (the 512-bit example set), as
+// OpenSSL's gost engine also carries them. The tests check each one
+// independently of how it was typed: p and q prime, P on the curve and of
+// order q, the cofactor within the Hasse bound, the Edwards sets' a, b, x,
+// y re-derived from their Edwards form, RFC 7091's examples reproduced, and
+// keys and signatures agreeing with the engine on every set it supports.
 //
-//   - RFC 4357 §11.4: CryptoPro A, B, C, XchA, XchB and the test set
-//     1.2.643.2.2.35.0, which is also the 256-bit example set of RFC 7091;
-//   - RFC 7836 Appendix A.1 (tc26 512 A, B), A.2 (tc26 256 A, 512 C);
-//   - RFC 7091 Appendix A.2 for the 512-bit example set (paramSetTest);
-//
-// and checked against the tables of OpenSSL's gost engine, which the
-// agreement tests run against. tc26 256 B, C, D are the CryptoPro A, B, C
-// curves under tc26 OIDs (Р 1323565.1.024-2019), and XchA, XchB are the
-// CryptoPro A and C curves under exchange OIDs.
+// tc26 256 B, C, D are the CryptoPro A, B, C curves under tc26 OIDs
+// (Р 1323565.1.024-2019), and XchA, XchB are the CryptoPro A and C curves
+// under the exchange OIDs.
 var (
 	testParamSet256 = mustCurve(curveSpec{
 		name: "id-GostR3410-2001-TestParamSet", oid: asn1.ObjectIdentifier{1, 2, 643, 2, 2, 35, 0}, size: 32,

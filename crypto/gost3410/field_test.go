@@ -1,8 +1,12 @@
 package gost3410
 
 import (
+	"bytes"
 	"crypto/rand"
 	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -117,4 +121,32 @@ func BenchmarkFieldMul(b *testing.B) {
 			f.mul(&x, &x, &y)
 		}
 	})
+}
+
+// TestGeneratedCodeUpToDate regenerates mont_gen.go and compares: the
+// unrolled code must be what gen_mont.go writes (run go generate after
+// changing it).
+func TestGeneratedCodeUpToDate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH")
+	}
+	out := filepath.Join(t.TempDir(), "mont_gen.go")
+	if msg, err := exec.Command(goCmd, "run", "gen_mont.go", "-o", out).CombinedOutput(); err != nil {
+		t.Fatalf("go run gen_mont.go: %v\n%s", err, msg)
+	}
+	want, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("mont_gen.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("mont_gen.go is stale: run go generate ./crypto/gost3410")
+	}
 }

@@ -67,6 +67,15 @@ func TestCurveSanity(t *testing.T) {
 			if r := c.bigScalarMult(c.basePoint(), new(big.Int).Sub(c.q, big.NewInt(1))); r.inf || r.x.Cmp(c.gx) != 0 || new(big.Int).Add(r.y, c.gy).Cmp(c.p) != 0 {
 				t.Error("(q-1)·P is not -P")
 			}
+			// Params hands out copies: changing them leaves the set alone.
+			pp, _, _, qq, _, _, h := c.Params()
+			if pp.Cmp(c.p) != 0 || qq.Cmp(c.q) != 0 || h.Cmp(c.cofactor) != 0 {
+				t.Fatal("Params differs from the set")
+			}
+			pp.SetInt64(5)
+			if c.p.Cmp(big.NewInt(5)) == 0 {
+				t.Fatal("Params returned the set's own p")
+			}
 			order := new(big.Int).Mul(c.cofactor, c.q)
 			diff := new(big.Int).Sub(order, new(big.Int).Add(c.p, big.NewInt(1)))
 			diff.Mul(diff, diff)

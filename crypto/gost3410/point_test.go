@@ -200,3 +200,38 @@ func TestWNAF(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentFirstUse signs and verifies from several goroutines on a
+// curve whose tables are not built yet: the lazy build must be safe (run
+// with -race) and every goroutine must see the finished tables.
+func TestConcurrentFirstUse(t *testing.T) {
+	for _, spec := range []curveSpec{cryptoProA, cryptoProC} {
+		c, err := newCurve(spec.named("fresh copy", 1, 2, 3, 4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := make(chan error, 8)
+		for range cap(errs) {
+			go func() {
+				key, err := GenerateKey(c, rand.Reader)
+				if err != nil {
+					errs <- err
+					return
+				}
+				digest := make([]byte, c.Size())
+				rand.Read(digest)
+				sig, err := key.SignDigest(rand.Reader, digest)
+				if err != nil {
+					errs <- err
+					return
+				}
+				errs <- VerifyDigest(&key.PublicKey, digest, sig)
+			}()
+		}
+		for range cap(errs) {
+			if err := <-errs; err != nil {
+				t.Error(err)
+			}
+		}
+	}
+}

@@ -152,8 +152,8 @@ type VerifyOptions struct {
 // When several chains can be built, the first that passes is returned,
 // else the failure of the first built.
 func (v *Verifier) Verify(leaf *x509.Certificate, opts VerifyOptions) ([]*x509.Certificate, error) {
-	if leaf == nil {
-		return nil, fmt.Errorf("%w: nil certificate", ErrMalformed)
+	if v == nil || leaf == nil {
+		return nil, fmt.Errorf("%w: nil verifier or certificate", ErrMalformed)
 	}
 	now := opts.Now
 	if now.IsZero() {

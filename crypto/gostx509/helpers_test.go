@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -127,3 +128,5 @@ func asGOST(key any) *gost3410.PrivateKey {
 	k, _ := key.(*gost3410.PrivateKey)
 	return k
 }
+
+func bigOne() *big.Int { return big.NewInt(1) }

@@ -142,8 +142,8 @@ func ParsePublicKeyInfo(der []byte) (*gost3410.PublicKey, error) {
 // MarshalPublicKeyInfo returns the DER SubjectPublicKeyInfo of a ГОСТ key,
 // as OpenSSL's gost engine writes it.
 func MarshalPublicKeyInfo(pub *gost3410.PublicKey) ([]byte, error) {
-	if pub == nil || pub.Curve == nil {
-		return nil, fmt.Errorf("%w: nil public key", ErrMalformed)
+	if pub == nil || pub.Curve == nil || pub.X == nil || pub.Y == nil {
+		return nil, fmt.Errorf("%w: incomplete public key", ErrMalformed)
 	}
 	alg, err := keyAlgorithm(pub.Curve)
 	if err != nil {
@@ -167,8 +167,8 @@ func marshalAnyPublicKeyInfo(pub crypto.PublicKey) ([]byte, error) {
 	case *gost3410.PublicKey:
 		return MarshalPublicKeyInfo(k)
 	case *ecdsa.PublicKey:
-		if k.Curve != elliptic.P256() {
-			return nil, fmt.Errorf("%w: ECDSA curve %s", ErrUnsupportedAlgorithm, k.Curve.Params().Name)
+		if k == nil || k.Curve != elliptic.P256() {
+			return nil, fmt.Errorf("%w: ECDSA key not on P-256", ErrUnsupportedAlgorithm)
 		}
 		der, err := x509.MarshalPKIXPublicKey(k)
 		if err != nil {
@@ -186,8 +186,8 @@ func PublicKey(cert *x509.Certificate) (crypto.PublicKey, error) {
 		return nil, fmt.Errorf("%w: nil certificate", ErrMalformed)
 	}
 	if k, ok := cert.PublicKey.(*ecdsa.PublicKey); ok {
-		if k.Curve != elliptic.P256() {
-			return nil, fmt.Errorf("%w: ECDSA curve %s", ErrUnsupportedAlgorithm, k.Curve.Params().Name)
+		if k == nil || k.Curve != elliptic.P256() {
+			return nil, fmt.Errorf("%w: ECDSA key not on P-256", ErrUnsupportedAlgorithm)
 		}
 		return k, nil
 	}
@@ -205,15 +205,15 @@ func PublicKey(cert *x509.Certificate) (crypto.PublicKey, error) {
 func KeyAlgorithm(pub crypto.PublicKey) (signer.Algorithm, error) {
 	switch k := pub.(type) {
 	case *gost3410.PublicKey:
-		if k.Curve == nil {
-			return 0, fmt.Errorf("%w: key without a curve", ErrMalformed)
+		if k == nil || k.Curve == nil || k.X == nil || k.Y == nil {
+			return 0, fmt.Errorf("%w: incomplete ГОСТ public key", ErrMalformed)
 		}
 		if k.Curve.Size() == 64 {
 			return signer.GOST2012_512, nil
 		}
 		return signer.GOST2012_256, nil
 	case *ecdsa.PublicKey:
-		if k.Curve == elliptic.P256() {
+		if k != nil && k.Curve == elliptic.P256() {
 			return signer.ECDSAP256SHA256, nil
 		}
 	}
@@ -358,6 +358,9 @@ func MarshalPrivateKeyPEM(key crypto.PrivateKey) ([]byte, error) {
 	case *gost3410.PrivateKey:
 		der, err = MarshalPKCS8PrivateKey(k)
 	case *ecdsa.PrivateKey:
+		if k == nil {
+			return nil, fmt.Errorf("%w: nil private key", ErrMalformed)
+		}
 		der, err = x509.MarshalPKCS8PrivateKey(k)
 	default:
 		return nil, fmt.Errorf("%w: private key type %T", ErrUnsupportedAlgorithm, key)

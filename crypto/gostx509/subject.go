@@ -11,6 +11,7 @@ import (
 // certificate carries it: the person's names, the organisation, and the
 // registration numbers that identify them. Empty fields are absent.
 type Subject struct {
+	// CommonName (CN) is a person's full name or an organisation's name.
 	CommonName string
 	// Surname (SN) and GivenNames (GN: given name and patronymic) are a
 	// person's names.

@@ -65,11 +65,20 @@ type keySigner struct {
 // nonces from rand. It is for building test certificates and CRLs; the
 // gateway's signatures go through crypto/signer's implementations.
 func NewDigestSigner(key crypto.PrivateKey, rand io.Reader) (DigestSigner, error) {
+	if rand == nil {
+		return nil, fmt.Errorf("%w: nil random source", ErrMalformed)
+	}
 	var pub crypto.PublicKey
 	switch k := key.(type) {
 	case *gost3410.PrivateKey:
+		if k == nil || k.D == nil {
+			return nil, fmt.Errorf("%w: nil private key", ErrMalformed)
+		}
 		pub = &k.PublicKey
 	case *ecdsa.PrivateKey:
+		if k == nil || k.D == nil {
+			return nil, fmt.Errorf("%w: nil private key", ErrMalformed)
+		}
 		pub = &k.PublicKey
 	default:
 		return nil, fmt.Errorf("%w: private key type %T", ErrUnsupportedAlgorithm, key)

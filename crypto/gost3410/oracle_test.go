@@ -4,25 +4,12 @@ import "math/big"
 
 // This file is the plain math/big arithmetic in affine coordinates: slow,
 // short and easy to check against the textbook formulas, it is the oracle
-// the tests hold the fast arithmetic to.
+// the tests hold the fast arithmetic of field.go and point.go to.
 
 // bigPoint is an affine point; inf marks the point at infinity O.
 type bigPoint struct {
 	x, y *big.Int
 	inf  bool
-}
-
-// isOnCurve reports whether (x, y), both already in [0, p), satisfies
-// y² = x³ + a·x + b (mod p).
-func (c *Curve) isOnCurve(x, y *big.Int) bool {
-	lhs := new(big.Int).Mul(y, y)
-	lhs.Mod(lhs, c.p)
-	rhs := new(big.Int).Mul(x, x)
-	rhs.Add(rhs, c.a)
-	rhs.Mul(rhs, x)
-	rhs.Add(rhs, c.b)
-	rhs.Mod(rhs, c.p)
-	return lhs.Cmp(rhs) == 0
 }
 
 // bigAdd returns P1 + P2 with the chord-and-tangent law.
