@@ -26,6 +26,8 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+
+	"github.com/egisz-gateway/egisz-gateway/crypto/streebog"
 )
 
 // Errors for bad input. Every error this package returns for a bad key,
@@ -208,9 +210,10 @@ func UnmarshalPublicKeyRaw(c *Curve, raw []byte) (*PublicKey, error) {
 
 // SignDigest signs a Streebog digest and returns s || r.
 // The digest must be c.Size() bytes: Streebog-256 for the 256-bit sets,
-// Streebog-512 for the 512-bit ones. rand supplies the per-signature
-// secret k, uniform in [1, q-1]; a repeated or predictable k gives the key
-// away, so rand must be a cryptographic source (crypto/rand.Reader).
+// Streebog-512 for the 512-bit ones. rand supplies the entropy of the
+// per-signature secret k, which is hashed with the key and the digest (see
+// nonce) so that a failing random source does not expose the key; rand
+// should still be a cryptographic source (crypto/rand.Reader).
 func (k *PrivateKey) SignDigest(rand io.Reader, digest []byte) ([]byte, error) {
 	if k == nil || k.Curve == nil || k.D == nil || k.D.Sign() <= 0 || k.D.Cmp(k.Curve.q) >= 0 {
 		return nil, fmt.Errorf("sign: %w", ErrInvalidPrivateKey)
@@ -224,7 +227,7 @@ func (k *PrivateKey) SignDigest(rand io.Reader, digest []byte) ([]byte, error) {
 	// 4 and 5); with a working random source that practically never happens,
 	// so a source stuck on such values ends in an error, not a loop.
 	for range 32 {
-		kk, err := randScalar(c, rand)
+		kk, err := nonce(c, rand, k.D, digest)
 		if err != nil {
 			return nil, fmt.Errorf("sign: %w", err)
 		}
@@ -234,6 +237,41 @@ func (k *PrivateKey) SignDigest(rand io.Reader, digest []byte) ([]byte, error) {
 		}
 	}
 	return nil, errors.New("sign: the random source gave only unusable nonces")
+}
+
+// nonce returns the per-signature secret k in [1, q-1], derived from fresh
+// bytes of rand hashed (Streebog-512) together with the private key and the
+// digest. With a good rand, k is as uniform as randScalar makes it; with a
+// rand that repeats itself or is predictable, k still differs per digest and
+// stays unknown to whoever does not hold d, so a broken random source does
+// not give the key away through two signatures with one k (as it would with
+// k read from rand alone).
+func nonce(c *Curve, rand io.Reader, d *big.Int, digest []byte) (*big.Int, error) {
+	if rand == nil {
+		return nil, errors.New("no random source")
+	}
+	entropy := make([]byte, c.size)
+	if _, err := io.ReadFull(rand, entropy); err != nil {
+		return nil, fmt.Errorf("read random: %w", err)
+	}
+	secret := d.FillBytes(make([]byte, c.size))
+	need := (c.q.BitLen()+7)/8 + 8 // 8 spare bytes: bias below 2⁻⁶⁴
+	out := make([]byte, 0, need+streebog.Size512)
+	for block := byte(0); len(out) < need; block++ {
+		h := streebog.New512()
+		h.Write([]byte("gost3410 nonce"))
+		h.Write([]byte{block, byte(c.size)})
+		h.Write(entropy)
+		h.Write(secret)
+		h.Write(digest)
+		out = h.Sum(out)
+	}
+	clear(secret)
+	qm1 := new(big.Int).Sub(c.q, big.NewInt(1))
+	k := new(big.Int).SetBytes(out[:need])
+	clear(out)
+	k.Mod(k, qm1)
+	return k.Add(k, big.NewInt(1)), nil
 }
 
 // digestToE returns e = α mod q, with α the digest read as a little-endian

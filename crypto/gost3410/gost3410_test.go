@@ -535,3 +535,64 @@ func pointOfOrderTwo(c *Curve) (bigPoint, bool) {
 	}
 	return bigPoint{}, false
 }
+
+// stuckReader is a broken random source that returns the same bytes forever.
+type stuckReader struct{}
+
+func (stuckReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 0x42
+	}
+	return len(p), nil
+}
+
+// TestNonceWithBrokenRandom checks the hedge in nonce: with a random source
+// stuck on one value, signatures of different digests still use different
+// k (different r), and every signature still verifies; k depends on the
+// key too, so two keys with the stuck source get different r for one
+// digest. The same inputs give the same k: the hedge adds no randomness of
+// its own, it only keeps k secret and distinct.
+func TestNonceWithBrokenRandom(t *testing.T) {
+	for _, c := range []*Curve{tc26256A, tc26512A} {
+		t.Run(c.Name, func(t *testing.T) {
+			priv, err := GenerateKey(c, rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := GenerateKey(c, rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d1 := bytes.Repeat([]byte{1}, c.Size())
+			d2 := bytes.Repeat([]byte{2}, c.Size())
+			rOf := func(key *PrivateKey, digest []byte) []byte {
+				t.Helper()
+				sig, err := key.SignDigest(stuckReader{}, digest)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := VerifyDigest(&key.PublicKey, digest, sig); err != nil {
+					t.Fatalf("signature with the stuck source: %v", err)
+				}
+				return sig[c.Size():]
+			}
+			if bytes.Equal(rOf(priv, d1), rOf(priv, d2)) {
+				t.Error("one k for two digests with a stuck random source")
+			}
+			if bytes.Equal(rOf(priv, d1), rOf(other, d1)) {
+				t.Error("one k for two keys with a stuck random source")
+			}
+			if !bytes.Equal(rOf(priv, d1), rOf(priv, d1)) {
+				t.Error("the same inputs gave different k")
+			}
+			// k is in [1, q-1] and not a plain function of the stuck bytes.
+			k, err := nonce(c, stuckReader{}, priv.D, d1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k.Sign() <= 0 || k.Cmp(c.q) >= 0 {
+				t.Fatalf("k out of range")
+			}
+		})
+	}
+}
