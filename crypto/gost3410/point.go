@@ -70,26 +70,29 @@ func newECOps[E limbs](c *Curve) (*ecOps[E], error) {
 // infinity and points with y = 0 come out with Z = 0 on their own.
 func (o *ecOps[E]) double(r, p *jac[E]) {
 	f := o.f
-	var xx, yy, yyyy, zz, s, m, t, u E
-	f.sqr(&xx, &p.x)
+	var yy, yyyy, zz, s, m, t, u E
 	f.sqr(&yy, &p.y)
 	f.sqr(&yyyy, &yy)
 	f.sqr(&zz, &p.z)
-	// S = 2·((X + YY)² - XX - YYYY) = 4·X·YY
-	f.add(&s, &p.x, &yy)
-	f.sqr(&s, &s)
-	f.sub(&s, &s, &xx)
-	f.sub(&s, &s, &yyyy)
-	f.add(&s, &s, &s)
 	if o.aMinus3 {
-		// M = 3·(X - ZZ)·(X + ZZ) = 3·XX - 3·ZZ²
+		// S = 4·X·YY; M = 3·(X - ZZ)·(X + ZZ) = 3·X² - 3·ZZ².
+		f.mul(&s, &p.x, &yy)
+		f.add(&s, &s, &s)
+		f.add(&s, &s, &s)
 		f.sub(&t, &p.x, &zz)
 		f.add(&u, &p.x, &zz)
 		f.mul(&m, &t, &u)
 		f.add(&t, &m, &m)
 		f.add(&m, &t, &m)
 	} else {
-		// M = 3·XX + a·ZZ²
+		// S = 2·((X + YY)² - XX - YYYY) = 4·X·YY; M = 3·XX + a·ZZ².
+		var xx E
+		f.sqr(&xx, &p.x)
+		f.add(&s, &p.x, &yy)
+		f.sqr(&s, &s)
+		f.sub(&s, &s, &xx)
+		f.sub(&s, &s, &yyyy)
+		f.add(&s, &s, &s)
 		f.sqr(&t, &zz)
 		f.mul(&t, &t, &o.a)
 		f.add(&m, &xx, &xx)
