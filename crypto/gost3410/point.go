@@ -2,6 +2,7 @@ package gost3410
 
 import (
 	"math/big"
+	"math/bits"
 	"sync"
 )
 
@@ -9,7 +10,7 @@ import (
 // fixed-size Montgomery field of field.go, with the general Weierstrass a
 // (a = -3 gets the cheaper doubling), a fixed-base comb for k·P when
 // signing and an interleaved wNAF for u1·P + u2·Q when verifying. The
-// math/big code in bigcurve.go is the oracle the tests hold it to.
+// math/big code in oracle_test.go is the oracle the tests hold it to.
 
 // jac is a point in Jacobian coordinates, (X/Z², Y/Z³); Z = 0 is the point
 // at infinity. Coordinates are in the Montgomery domain.
@@ -28,7 +29,7 @@ const (
 // ecOps is one parameter set's fast arithmetic.
 type ecOps[E limbs] struct {
 	f       *field[E]
-	a, b    E // Montgomery domain
+	a       E // Montgomery domain
 	aMinus3 bool
 	p, q    *big.Int
 	g       aff[E]
@@ -40,9 +41,9 @@ type ecOps[E limbs] struct {
 }
 
 // fastCurve is what the signature code needs from the arithmetic, for
-// either limb count. Scalars are plain integers in [0, q) (or, for
-// mult, any non-negative integer below 2^(64·limbs)); points are affine
-// big.Int coordinates already checked to be on the curve.
+// either limb count. Scalars are non-negative integers below 2^(64·limbs)
+// (in practice at most q); points are affine big.Int coordinates already
+// checked to be on the curve.
 type fastCurve interface {
 	// baseMult returns k·P; inf reports the point at infinity.
 	baseMult(k *big.Int) (x, y *big.Int, inf bool)
@@ -60,7 +61,6 @@ func newECOps[E limbs](c *Curve) (*ecOps[E], error) {
 	}
 	o := &ecOps[E]{f: f, p: c.p, q: c.q}
 	o.a = f.fromBig(c.a)
-	o.b = f.fromBig(c.b)
 	o.aMinus3 = new(big.Int).Add(c.a, big.NewInt(3)).Cmp(c.p) == 0
 	o.g = aff[E]{x: f.fromBig(c.gx), y: f.fromBig(c.gy)}
 	return o, nil
@@ -376,7 +376,7 @@ func wnaf[E limbs](kp *E, w uint) []int8 {
 	out := make([]int8, 0, 64*n+1)
 	window := uint64(1)<<w - 1
 	half := int64(1) << (w - 1)
-	isZero := func() bool {
+	done := func() bool {
 		for _, v := range kk {
 			if v != 0 {
 				return false
@@ -384,7 +384,7 @@ func wnaf[E limbs](kp *E, w uint) []int8 {
 		}
 		return true
 	}
-	for !isZero() {
+	for !done() {
 		var d int64
 		if kk[0]&1 == 1 {
 			d = int64(kk[0] & window)
@@ -394,15 +394,15 @@ func wnaf[E limbs](kp *E, w uint) []int8 {
 			// k -= d
 			if d > 0 {
 				var b uint64
-				kk[0], b = sub64(kk[0], uint64(d))
+				kk[0], b = bits.Sub64(kk[0], uint64(d), 0)
 				for i := 1; b != 0 && i < len(kk); i++ {
-					kk[i], b = sub64(kk[i], b)
+					kk[i], b = bits.Sub64(kk[i], 0, b)
 				}
 			} else {
 				var c uint64
-				kk[0], c = add64(kk[0], uint64(-d))
+				kk[0], c = bits.Add64(kk[0], uint64(-d), 0)
 				for i := 1; c != 0 && i < len(kk); i++ {
-					kk[i], c = add64(kk[i], c)
+					kk[i], c = bits.Add64(kk[i], 0, c)
 				}
 			}
 		}
@@ -414,22 +414,6 @@ func wnaf[E limbs](kp *E, w uint) []int8 {
 		kk[len(kk)-1] >>= 1
 	}
 	return out
-}
-
-func sub64(x, y uint64) (uint64, uint64) {
-	d := x - y
-	if d > x {
-		return d, 1
-	}
-	return d, 0
-}
-
-func add64(x, y uint64) (uint64, uint64) {
-	s := x + y
-	if s < x {
-		return s, 1
-	}
-	return s, 0
 }
 
 // doubleMultJac returns u1·P + u2·Q by one doubling chain over the
