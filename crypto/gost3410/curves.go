@@ -243,8 +243,12 @@ func (c *Curve) Size() int {
 
 // Params returns copies of the set's integers: the field prime p, the
 // Weierstrass coefficients a and b, the subgroup order q, the base point
-// (x, y) and the cofactor (the curve's order is cofactor·q).
+// (x, y) and the cofactor (the curve's order is cofactor·q). They are all
+// nil for a Curve that is not one of this package's sets.
 func (c *Curve) Params() (p, a, b, q, x, y, cofactor *big.Int) {
+	if !c.known() {
+		return
+	}
 	cp := func(v *big.Int) *big.Int { return new(big.Int).Set(v) }
 	return cp(c.p), cp(c.a), cp(c.b), cp(c.q), cp(c.gx), cp(c.gy), cp(c.cofactor)
 }

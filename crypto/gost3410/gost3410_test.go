@@ -355,6 +355,7 @@ func TestBadInput(t *testing.T) {
 		{"good", pub, digest, sig, nil},
 		{"nil key", nil, digest, sig, ErrInvalidPublicKey},
 		{"key without set", &PublicKey{X: pub.X, Y: pub.Y}, digest, sig, ErrInvalidPublicKey},
+		{"key on a Curve made elsewhere", &PublicKey{Curve: &Curve{Name: c.Name, OID: c.OID}, X: pub.X, Y: pub.Y}, digest, sig, ErrInvalidPublicKey},
 		{"key without X", &PublicKey{Curve: c, Y: pub.Y}, digest, sig, ErrInvalidPublicKey},
 		{"key off curve", &PublicKey{Curve: c, X: pub.X, Y: new(big.Int).Add(pub.Y, big.NewInt(1))}, digest, sig, ErrInvalidPublicKey},
 		{"key X = p", &PublicKey{Curve: c, X: c.p, Y: pub.Y}, digest, sig, ErrInvalidPublicKey},
@@ -398,6 +399,7 @@ func TestBadInput(t *testing.T) {
 		{"d > q", c, new(big.Int).Lsh(c.q, 1)},
 		{"nil d", c, nil},
 		{"nil set", nil, big.NewInt(5)},
+		{"Curve made elsewhere", &Curve{Name: c.Name}, big.NewInt(5)},
 	}
 	for _, tc := range privTests {
 		t.Run("private/"+tc.name, func(t *testing.T) {
@@ -437,11 +439,20 @@ func TestBadInput(t *testing.T) {
 	if _, err := GenerateKey(c, bytes.NewReader(make([]byte, 3))); err == nil {
 		t.Error("GenerateKey with a short random source succeeded")
 	}
+	if _, err := UnmarshalPublicKeyRaw(&Curve{}, make([]byte, 64)); !errors.Is(err, ErrInvalidPublicKey) {
+		t.Errorf("UnmarshalPublicKeyRaw(&Curve{}): %v", err)
+	}
+	if _, err := (&PrivateKey{PublicKey: PublicKey{Curve: &Curve{}}, D: big.NewInt(5)}).SignDigest(rand.Reader, digest); !errors.Is(err, ErrInvalidPrivateKey) {
+		t.Errorf("sign on &Curve{}: %v", err)
+	}
 	if _, err := GenerateKey(nil, rand.Reader); !errors.Is(err, ErrInvalidPrivateKey) {
 		t.Errorf("GenerateKey(nil): %v", err)
 	}
 	if _, err := CurveByOID(asn1.ObjectIdentifier{1, 2, 3}); !errors.Is(err, ErrUnknownCurve) {
 		t.Errorf("CurveByOID(1.2.3): %v", err)
+	}
+	if p, _, _, _, _, _, _ := (&Curve{}).Params(); p != nil {
+		t.Error("Params of a Curve made elsewhere is not nil")
 	}
 	if (&PublicKey{}).MarshalRaw() != nil || (*PublicKey)(nil).MarshalRaw() != nil {
 		t.Error("MarshalRaw of an empty key is not nil")

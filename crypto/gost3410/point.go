@@ -2,6 +2,7 @@ package gost3410
 
 import (
 	"math/big"
+	"math/bits"
 	"sync"
 )
 
@@ -9,7 +10,7 @@ import (
 // fixed-size Montgomery field of field.go, with the general Weierstrass a
 // (a = -3 gets the cheaper doubling), a fixed-base comb for k·P when
 // signing and an interleaved wNAF for u1·P + u2·Q when verifying. The
-// math/big code in bigcurve.go is the oracle the tests hold it to.
+// math/big code in oracle_test.go is the oracle the tests hold it to.
 
 // jac is a point in Jacobian coordinates, (X/Z², Y/Z³); Z = 0 is the point
 // at infinity. Coordinates are in the Montgomery domain.
@@ -28,7 +29,7 @@ const (
 // ecOps is one parameter set's fast arithmetic.
 type ecOps[E limbs] struct {
 	f       *field[E]
-	a, b    E // Montgomery domain
+	a       E // Montgomery domain
 	aMinus3 bool
 	p, q    *big.Int
 	g       aff[E]
@@ -40,9 +41,9 @@ type ecOps[E limbs] struct {
 }
 
 // fastCurve is what the signature code needs from the arithmetic, for
-// either limb count. Scalars are plain integers in [0, q) (or, for
-// mult, any non-negative integer below 2^(64·limbs)); points are affine
-// big.Int coordinates already checked to be on the curve.
+// either limb count. Scalars are non-negative integers below 2^(64·limbs)
+// (in practice at most q); points are affine big.Int coordinates already
+// checked to be on the curve.
 type fastCurve interface {
 	// baseMult returns k·P; inf reports the point at infinity.
 	baseMult(k *big.Int) (x, y *big.Int, inf bool)
@@ -60,7 +61,6 @@ func newECOps[E limbs](c *Curve) (*ecOps[E], error) {
 	}
 	o := &ecOps[E]{f: f, p: c.p, q: c.q}
 	o.a = f.fromBig(c.a)
-	o.b = f.fromBig(c.b)
 	o.aMinus3 = new(big.Int).Add(c.a, big.NewInt(3)).Cmp(c.p) == 0
 	o.g = aff[E]{x: f.fromBig(c.gx), y: f.fromBig(c.gy)}
 	return o, nil
@@ -70,26 +70,29 @@ func newECOps[E limbs](c *Curve) (*ecOps[E], error) {
 // infinity and points with y = 0 come out with Z = 0 on their own.
 func (o *ecOps[E]) double(r, p *jac[E]) {
 	f := o.f
-	var xx, yy, yyyy, zz, s, m, t, u E
-	f.sqr(&xx, &p.x)
+	var yy, yyyy, zz, s, m, t, u E
 	f.sqr(&yy, &p.y)
 	f.sqr(&yyyy, &yy)
 	f.sqr(&zz, &p.z)
-	// S = 2·((X + YY)² - XX - YYYY) = 4·X·YY
-	f.add(&s, &p.x, &yy)
-	f.sqr(&s, &s)
-	f.sub(&s, &s, &xx)
-	f.sub(&s, &s, &yyyy)
-	f.add(&s, &s, &s)
 	if o.aMinus3 {
-		// M = 3·(X - ZZ)·(X + ZZ) = 3·XX - 3·ZZ²
+		// S = 4·X·YY; M = 3·(X - ZZ)·(X + ZZ) = 3·X² - 3·ZZ².
+		f.mul(&s, &p.x, &yy)
+		f.add(&s, &s, &s)
+		f.add(&s, &s, &s)
 		f.sub(&t, &p.x, &zz)
 		f.add(&u, &p.x, &zz)
 		f.mul(&m, &t, &u)
 		f.add(&t, &m, &m)
 		f.add(&m, &t, &m)
 	} else {
-		// M = 3·XX + a·ZZ²
+		// S = 2·((X + YY)² - XX - YYYY) = 4·X·YY; M = 3·XX + a·ZZ².
+		var xx E
+		f.sqr(&xx, &p.x)
+		f.add(&s, &p.x, &yy)
+		f.sqr(&s, &s)
+		f.sub(&s, &s, &xx)
+		f.sub(&s, &s, &yyyy)
+		f.add(&s, &s, &s)
 		f.sqr(&t, &zz)
 		f.mul(&t, &t, &o.a)
 		f.add(&m, &xx, &xx)
@@ -373,7 +376,7 @@ func wnaf[E limbs](kp *E, w uint) []int8 {
 	out := make([]int8, 0, 64*n+1)
 	window := uint64(1)<<w - 1
 	half := int64(1) << (w - 1)
-	isZero := func() bool {
+	done := func() bool {
 		for _, v := range kk {
 			if v != 0 {
 				return false
@@ -381,7 +384,7 @@ func wnaf[E limbs](kp *E, w uint) []int8 {
 		}
 		return true
 	}
-	for !isZero() {
+	for !done() {
 		var d int64
 		if kk[0]&1 == 1 {
 			d = int64(kk[0] & window)
@@ -391,15 +394,15 @@ func wnaf[E limbs](kp *E, w uint) []int8 {
 			// k -= d
 			if d > 0 {
 				var b uint64
-				kk[0], b = sub64(kk[0], uint64(d))
+				kk[0], b = bits.Sub64(kk[0], uint64(d), 0)
 				for i := 1; b != 0 && i < len(kk); i++ {
-					kk[i], b = sub64(kk[i], b)
+					kk[i], b = bits.Sub64(kk[i], 0, b)
 				}
 			} else {
 				var c uint64
-				kk[0], c = add64(kk[0], uint64(-d))
+				kk[0], c = bits.Add64(kk[0], uint64(-d), 0)
 				for i := 1; c != 0 && i < len(kk); i++ {
-					kk[i], c = add64(kk[i], c)
+					kk[i], c = bits.Add64(kk[i], 0, c)
 				}
 			}
 		}
@@ -411,22 +414,6 @@ func wnaf[E limbs](kp *E, w uint) []int8 {
 		kk[len(kk)-1] >>= 1
 	}
 	return out
-}
-
-func sub64(x, y uint64) (uint64, uint64) {
-	d := x - y
-	if d > x {
-		return d, 1
-	}
-	return d, 0
-}
-
-func add64(x, y uint64) (uint64, uint64) {
-	s := x + y
-	if s < x {
-		return s, 1
-	}
-	return s, 0
 }
 
 // doubleMultJac returns u1·P + u2·Q by one doubling chain over the
