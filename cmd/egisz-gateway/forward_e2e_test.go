@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -27,13 +29,33 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/gateway/forward"
 	"github.com/egisz-gateway/egisz-gateway/internal/emulator"
 	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
-// registryEmulator is the emulator on a real loopback HTTP server.
+// registryEmulator is the emulator on a real loopback HTTP server. Its
+// РЭМД callbacks authenticate with pki's client certificate; the
+// gateway's callback endpoint serves pki's server certificate.
 type registryEmulator struct {
 	*emulator.Emulator
 	url string
+	pki testtool.PKI
+}
+
+// clientTLS is the registry's side of the callback's mTLS.
+func (em *registryEmulator) clientTLS(t testing.TB) *tls.Config {
+	t.Helper()
+	cert, err := tls.LoadX509KeyPair(em.pki.CertFile, em.pki.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := os.ReadFile(em.pki.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(ca)
+	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: roots, MinVersion: tls.VersionTLS12}
 }
 
 func startTestEmulator(t testing.TB) *registryEmulator {
@@ -42,7 +64,9 @@ func startTestEmulator(t testing.TB) *registryEmulator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	em := emulator.New("", quietLog())
+	re := &registryEmulator{url: "http://" + ln.Addr().String(), pki: testtool.NewPKI(t)}
+	em := emulator.New("", quietLog()).WithCallbackTLS(re.clientTLS(t))
+	re.Emulator = em
 	srv := &http.Server{Handler: em.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() {
@@ -51,7 +75,7 @@ func startTestEmulator(t testing.TB) *registryEmulator {
 		_ = srv.Shutdown(ctx)
 		em.Close()
 	})
-	return &registryEmulator{Emulator: em, url: "http://" + ln.Addr().String()}
+	return re
 }
 
 func quietLog() *slog.Logger {
@@ -84,6 +108,8 @@ func forwardConfig(kc *kafkatest.Cluster, em *registryEmulator) config.Config {
 		d.MaxBatch = 500
 	}
 	cfg.Forward.Callback.Wait = config.Duration(500 * time.Millisecond)
+	cfg.Forward.Callback.Listen = "127.0.0.1:0"
+	cfg.Forward.Callback.TLS = config.CallbackTLS{CertFile: em.pki.ServerCertFile, KeyFile: em.pki.ServerKeyFile, ClientCAFile: em.pki.CAFile}
 	cfg.Forward.Retry.Tiers = testTierConfig()
 	return cfg
 }
@@ -155,6 +181,18 @@ func startWorkersAt(t testing.TB, kc *kafkatest.Cluster, cfg config.Config, now 
 		}
 	}
 	return f
+}
+
+// callbackURL is where the forwarder's РЭМД callback endpoint listens.
+func (f *forwarder) callbackURL(t testing.TB) string {
+	t.Helper()
+	for _, w := range f.workers {
+		if cs, ok := w.(*forward.CallbackServer); ok {
+			return "https://" + cs.Addr() + forward.CallbackPath
+		}
+	}
+	t.Fatal("no РЭМД callback endpoint")
+	return ""
 }
 
 func (f *forwarder) stop() {
@@ -619,9 +657,10 @@ func TestForwardLateRepeatedAndEarlyCallbacks(t *testing.T) {
 	status := registryStatuses{newStatusReader(t, kc)}
 	docs := batchOf(t, kc.Prefix, topics.RegistryREMD, 2, "callbacks")
 	early, normal := docs[0], docs[1]
+	registry := &http.Client{Transport: &http.Transport{TLSClientConfig: em.clientTLS(t)}}
 	post := func(ceID, emdrID string) int {
 		body := fmt.Sprintf(`{"response_to_request_id":%q,"message_type":"registerDocumentResult","status":"success","emdr_id":%q}`, ceID, emdrID)
-		resp, err := http.Post("http://"+f.http+"/emdr/callback", "application/json", strings.NewReader(body))
+		resp, err := registry.Post(f.callbackURL(t), "application/json", strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
