@@ -16,9 +16,9 @@ import (
 type callbackCaller int
 
 const (
-	callerRegistry   callbackCaller = iota // a client certificate of the configured CA
-	callerNoCert                           // TLS, no client certificate
-	callerOtherCA                          // a client certificate of another CA
+	callerRegistry callbackCaller = iota // a client certificate of the configured CA
+	callerNoCert                         // TLS, no client certificate
+	callerOtherCA                        // a client certificate of another CA
 )
 
 // serveCallback serves p's callback on 127.0.0.1 over mTLS until the test
