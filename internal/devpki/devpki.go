@@ -31,7 +31,8 @@ type PKI struct {
 	// CAFile is the CA both certificates chain to: the server's client CA
 	// and the client's trusted root.
 	CAFile string
-	// ServerCertFile and ServerKeyFile serve 127.0.0.1, ::1 and localhost.
+	// ServerCertFile and ServerKeyFile serve 127.0.0.1, ::1, localhost
+	// and the hosts given to New.
 	ServerCertFile, ServerKeyFile string
 	// ClientCertFile and ClientKeyFile authenticate the client (ClientName).
 	ClientCertFile, ClientKeyFile string
@@ -44,8 +45,17 @@ type PKI struct {
 // hours, and the clocks of one machine agree.
 const validity = 30 * 24 * time.Hour
 
-// New issues the certificates into dir, which must exist.
-func New(dir string) (*PKI, error) {
+// New issues the certificates into dir, which must exist. The server
+// certificate names the loopback addresses and hosts (names or IPs).
+func New(dir string, hosts ...string) (*PKI, error) {
+	ips, names := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, []string{"localhost"}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			ips = append(ips, ip)
+		} else if h != "" {
+			names = append(names, h)
+		}
+	}
 	now := time.Now()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -77,7 +87,7 @@ func New(dir string) (*PKI, error) {
 		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 		return der, key, err
 	}
-	srvDER, srvKey, err := issue(2, "egisz-gateway dev", x509.ExtKeyUsageServerAuth, []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, []string{"localhost"})
+	srvDER, srvKey, err := issue(2, "egisz-gateway dev", x509.ExtKeyUsageServerAuth, ips, names)
 	if err != nil {
 		return nil, fmt.Errorf("dev server certificate: %w", err)
 	}
