@@ -179,3 +179,72 @@ func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
 		}
 	}
 }
+
+// The registry's own callbacks are bounded too: a body over 64 KiB is
+// refused (413), and callbacks for unknown documents are kept only up to
+// the orphans' bounds; past them they are answered 503, so that РЭМД
+// sends them again, and nothing is kept. The gauges show what is kept.
+func TestAuthenticatedCallbacksAreBounded(t *testing.T) {
+	c, ctx, cat := pendingCluster(t)
+	s, err := New(Config{
+		Registry: topics.RegistryREMD, Catalog: cat, Prefix: c.Prefix, InstanceID: "a",
+		Dest: config.Destination{Concurrency: 1},
+		Callback: config.Callback{Wait: config.Duration(50 * time.Millisecond), ReconcileAfter: config.Duration(time.Hour), KeepDone: config.Duration(time.Hour),
+			MaxOrphans: 3, MaxOrphanBytes: 1 << 20, MaxOrphansPerSource: 2, MaxOrphanBytesPerSource: 1 << 20},
+		ClientOpts: []kgo.Opt{kgo.SeedBrokers(c.Brokers...)}, Log: slog.New(slog.DiscardHandler),
+	}, resultRegistry{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.eos.Close()
+	p := s.pending
+	runCtx, stop := context.WithCancel(ctx)
+	stopped := make(chan error, 1)
+	go func() { stopped <- p.Run(runCtx) }()
+	defer func() { stop(); <-stopped }()
+	for p.table.Ready() != nil {
+		if ctx.Err() != nil {
+			t.Fatal("the pending table never loaded")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	url, client := serveCallback(t, p)
+	registry := client(callerRegistry)
+	for _, tc := range []struct {
+		name string
+		body string
+		want int
+	}{
+		{"a body over 64 KiB", `{"request_id":"big","status":"success","emdr_id":"` + strings.Repeat("x", maxCallbackBody) + `"}`, http.StatusRequestEntityTooLarge},
+		{"the first unknown document", `{"request_id":"u-1","status":"success","emdr_id":"1"}`, http.StatusOK},
+		{"the second", `{"request_id":"u-2","status":"success","emdr_id":"2"}`, http.StatusOK},
+		{"the first again", `{"request_id":"u-1","status":"success","emdr_id":"1"}`, http.StatusOK},
+		{"a third, over the source's bound", `{"request_id":"u-3","status":"success","emdr_id":"3"}`, http.StatusServiceUnavailable},
+	} {
+		resp, err := registry.Post(url, "application/json", strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s: answered %d, want %d", tc.name, resp.StatusCode, tc.want)
+		}
+	}
+	for id, kept := range map[string]bool{"u-1": true, "u-2": true, "u-3": false, "big": false} {
+		if _, ok := p.table.Get(orphanPrefix + id); ok != kept {
+			t.Errorf("%s kept as an orphan: %v, want %v", id, ok, kept)
+		}
+	}
+	p.Measure()
+	if n := testutil.ToFloat64(s.m.orphans); n != 2 {
+		t.Errorf("egisz_remd_callback_orphans = %v, want 2", n)
+	}
+	if b := testutil.ToFloat64(s.m.orphanBytes); b <= 0 || b > 2*1024 {
+		t.Errorf("egisz_remd_callback_orphan_bytes = %v, want the two small orphans' size", b)
+	}
+	for result, want := range map[string]float64{"too_large": 1, "orphan": 3, "orphan_refused": 1} {
+		if got := testutil.ToFloat64(s.m.callbacks.WithLabelValues(result)); got != want {
+			t.Errorf("callbacks{result=%s} = %v, want %v", result, got, want)
+		}
+	}
+}

@@ -61,22 +61,21 @@ func (g *Refusals) Refuse(src string) (report int) {
 	return report
 }
 
-// forget drops the sources last reported a window ago or more, and when
-// none is, the one reported longest ago: its unreported count is lost,
-// which a flood of sources may cost, but memory stays bounded. Called
-// with mu held.
+// forget drops the sources reported a window ago or more with nothing
+// unreported, and, when that leaves the count full, arbitrary sources
+// until a quarter is free: their unreported counts are lost, which only a
+// flood of sources costs, and each refusal stays cheap (amortised) while
+// memory stays bounded. Called with mu held.
 func (g *Refusals) forget(now time.Time) {
-	var oldest string
 	for src, s := range g.sources {
 		if now.Sub(s.lastReport) >= refusalWindow && s.unreported == 0 {
 			delete(g.sources, src)
-			continue
-		}
-		if oldest == "" || s.lastReport.Before(g.sources[oldest].lastReport) {
-			oldest = src
 		}
 	}
-	if len(g.sources) >= refusalSources && oldest != "" {
-		delete(g.sources, oldest)
+	for src := range g.sources {
+		if len(g.sources) <= refusalSources*3/4 {
+			break
+		}
+		delete(g.sources, src)
 	}
 }
