@@ -737,3 +737,83 @@ func TestForwardRebalanceRegistersEachOnce(t *testing.T) {
 	t.Logf("ИЭМК: %d registered, %d re-sends recognised as such; РЭМД: %d registered, %d re-sends",
 		em.Stats(emulator.IEMK).Registered, em.Stats(emulator.IEMK).Resent, em.Stats(emulator.REMD).Registered, em.Stats(emulator.REMD).Resent)
 }
+
+// TestForwardForgedCallbacksNeverSettle: РЭМД (the emulator) registers
+// documents and calls back 300 ms later over mTLS, while a forger posts
+// "rejected" results for every document to the callback endpoint before
+// the documents are sent, while they are pending and alongside the
+// registry's answers, without a client certificate and with one of another
+// CA. Every forged callback is refused and counted; every document is
+// registered exactly once, from the registry's answer; nothing is kept as
+// an orphan.
+func TestForwardForgedCallbacksNeverSettle(t *testing.T) {
+	kc, ctx, cl := forwardCluster(t)
+	em := startTestEmulator(t)
+	em.SetFaults(emulator.REMD, emulator.Faults{CallbackDelay: 300 * time.Millisecond})
+	f := startForwarder(t, kc, forwardConfig(kc, em))
+	status := registryStatuses{newStatusReader(t, kc)}
+	docs := batchOf(t, kc.Prefix, topics.RegistryREMD, 30, "forged")
+
+	other := testtool.NewPKI(t)
+	otherCert, err := tls.LoadX509KeyPair(other.CertFile, other.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusting := em.clientTLS(t) // the registry's: its roots trust the endpoint
+	forgers := map[string]*http.Client{
+		"no_certificate": {Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: trusting.RootCAs, MinVersion: tls.VersionTLS12}}},
+		"untrusted":      {Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: trusting.RootCAs, Certificates: []tls.Certificate{otherCert}, MinVersion: tls.VersionTLS12}}},
+	}
+	url := f.callbackURL(t)
+	var forged sync.Map // reason -> *atomic count, checked against the metric
+	forgeAll := func() {
+		for reason, c := range forgers {
+			for _, d := range docs {
+				body := fmt.Sprintf(`{"response_to_request_id":%q,"message_type":"registerDocumentResult","status":"error","errors":[{"code":"SIGNATURE_INVALID","message":"forged"}]}`, header(d, "ce_id"))
+				resp, err := c.Post(url, "application/json", strings.NewReader(body))
+				if err != nil {
+					t.Errorf("forged post: %v", err)
+					return
+				}
+				resp.Body.Close()
+				if want := map[string]int{"no_certificate": http.StatusUnauthorized, "untrusted": http.StatusForbidden}[reason]; resp.StatusCode != want {
+					t.Errorf("forged callback (%s) answered %d, want %d", reason, resp.StatusCode, want)
+				}
+				n, _ := forged.LoadOrStore(reason, new(int64))
+				*n.(*int64)++ // one goroutine forges at a time
+			}
+		}
+	}
+	forgeAll() // before the documents exist
+	produceAll(t, ctx, cl, docs)
+	stopForging := make(chan struct{})
+	forging := make(chan struct{})
+	go func() { // while they are pending, and racing the registry's answers
+		defer close(forging)
+		for {
+			select {
+			case <-stopForging:
+				return
+			default:
+				forgeAll()
+			}
+		}
+	}()
+	got := status.waitTerminal(t, ctx, topics.RegistryREMD, len(docs))
+	close(stopForging)
+	<-forging
+	exactlyOnce(t, got, docs, "registered", em, topics.RegistryREMD)
+	forged.Range(func(k, v any) bool {
+		if n := f.metric(t, "egisz_remd_callback_refused_total", "reason", k.(string)); n != float64(*v.(*int64)) {
+			t.Errorf("refused{reason=%s} = %v, want the %d forged", k, n, *v.(*int64))
+		}
+		return true
+	})
+	f.stage(topics.RegistryREMD).Callback().Measure()
+	if n := f.metric(t, "egisz_remd_callback_orphans"); n != 0 {
+		t.Errorf("%v orphans kept, want none", n)
+	}
+	if n := f.metric(t, "egisz_remd_callbacks_total", "result", "rejected"); n != 0 {
+		t.Errorf("%v callbacks rejected a document", n)
+	}
+}
