@@ -80,8 +80,10 @@ func (c *CallbackServer) refuse(w http.ResponseWriter, r *http.Request, err erro
 	c.p.s.m.refused.WithLabelValues(reason).Inc()
 	src := tlsserver.Source(r.RemoteAddr)
 	if n := c.refusals.Refuse(src); n > 0 {
+		// The reason only, not err: a verification error may quote a
+		// certificate's subject, which can be a person's name.
 		c.p.s.cfg.Log.Warn("РЭМД callback endpoint refused requests without a trusted client certificate",
-			"source", src, "refused", n, "reason", reason, "since", "the last such record of this source (at most one a minute)", "err", err)
+			"source", src, "refused", n, "reason", reason, "since", "the last such record of this source (at most one a minute)")
 	}
 	w.Header().Set("Connection", "close")
 	http.Error(w, "a client certificate of РЭМД is required", status)
