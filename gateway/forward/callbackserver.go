@@ -37,6 +37,9 @@ func NewCallbackServer(srv *tlsserver.Server, p *Pending) (*CallbackServer, erro
 	if srv == nil || p == nil {
 		return nil, errors.New("РЭМД callback server: a listener and the pending documents are required")
 	}
+	if !srv.MutualTLS() {
+		return nil, errors.New("РЭМД callback server: mTLS is required (a server certificate and a client CA): whoever reaches it settles documents")
+	}
 	c := &CallbackServer{srv: srv, p: p, refusals: tlsserver.NewRefusals(p.s.cfg.Now), mux: http.NewServeMux()}
 	c.mux.HandleFunc("POST "+CallbackPath, func(w http.ResponseWriter, r *http.Request) {
 		p.serve(w, r, tlsserver.Source(r.RemoteAddr))

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/egisz-gateway/egisz-gateway/gateway/tlsserver"
@@ -57,5 +58,24 @@ func serveCallback(t *testing.T, p *Pending) (url string, client func(callbackCa
 	}
 	return "https://" + cs.Addr() + CallbackPath, func(c callbackCaller) *http.Client {
 		return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: certs[c], MinVersion: tls.VersionTLS12}}}
+	}
+}
+
+// The callback is never served without mTLS, whatever the configuration
+// let through: whoever reaches it settles documents.
+func TestCallbackServerNeedsMutualTLS(t *testing.T) {
+	pki := testtool.NewPKI(t)
+	for name, o := range map[string]tlsserver.Options{
+		"plain HTTP":              {Listen: "127.0.0.1:0"},
+		"TLS without a client CA": {Listen: "127.0.0.1:0", CertFile: pki.ServerCertFile, KeyFile: pki.ServerKeyFile},
+	} {
+		srv, err := tlsserver.Listen(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := NewCallbackServer(srv, &Pending{}); err == nil || !strings.Contains(err.Error(), "mTLS is required") {
+			t.Errorf("%s: NewCallbackServer = %v, want mTLS required", name, err)
+		}
+		srv.Close()
 	}
 }

@@ -1,7 +1,10 @@
 // Package tlsserver serves one HTTP handler on a listener of its own, over
 // TLS, with the callers' client certificates checked against a configured
 // CA: the shape of every endpoint of the gateway that a party other than
-// Prometheus calls (РЭМД's callback; the admin API is to move here).
+// Prometheus calls (РЭМД's callback; the admin API is to move here, which
+// is why TLS and the client CA are each optional: plain HTTP on loopback,
+// and TLS with bearer tokens, are its other modes; MutualTLS tells them
+// apart for a caller that needs mTLS).
 //
 // The TLS handshake only requests a client certificate; the certificate is
 // verified per connection by Authenticate, in the handler. A caller
@@ -29,9 +32,9 @@ import (
 // Options say where a server listens and with which certificates.
 type Options struct {
 	Listen       string // host:port; port 0 picks a free one
-	CertFile     string // the server's certificate (PEM)
+	CertFile     string // the server's certificate (PEM); plain HTTP when empty (the caller decides where that is acceptable)
 	KeyFile      string // its key (PEM)
-	ClientCAFile string // the CAs client certificates must chain to (PEM)
+	ClientCAFile string // the CAs client certificates must chain to (PEM); no client certificates are asked for when empty
 	// ClientNames, when set, are the only subjects a client certificate
 	// may name, as its common name or one of its DNS names: a CA that
 	// issues certificates to others than the caller then is not enough.
@@ -54,7 +57,8 @@ var (
 // Server is a bound listener and the means to check its callers.
 type Server struct {
 	ln    net.Listener
-	roots *x509.CertPool
+	tls   bool
+	roots *x509.CertPool // nil: client certificates are not asked for
 	names []string
 }
 
@@ -69,17 +73,36 @@ func Listen(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", o.Listen, err)
 	}
-	return &Server{ln: tls.NewListener(ln, cfg), roots: roots, names: o.ClientNames}, nil
+	s := &Server{ln: ln, roots: roots, names: o.ClientNames}
+	if cfg != nil {
+		s.ln, s.tls = tls.NewListener(ln, cfg), true
+	}
+	return s, nil
 }
 
-// load reads the files into a server TLS configuration and the client CA pool.
+// MutualTLS reports whether the server speaks TLS and asks its callers
+// for client certificates of a CA, which Authenticate checks.
+func (s *Server) MutualTLS() bool { return s.tls && s.roots != nil }
+
+// load reads the files into a server TLS configuration (nil for plain
+// HTTP) and the client CA pool (nil without one).
 func load(o Options) (*tls.Config, *x509.CertPool, error) {
-	if o.CertFile == "" || o.KeyFile == "" || o.ClientCAFile == "" {
-		return nil, nil, errors.New("a server certificate, its key and a client CA are all required")
+	if (o.CertFile == "") != (o.KeyFile == "") {
+		return nil, nil, errors.New("a server certificate and its key go together")
+	}
+	if o.CertFile == "" {
+		if o.ClientCAFile != "" {
+			return nil, nil, errors.New("client certificates need TLS: a server certificate and its key")
+		}
+		return nil, nil, nil
 	}
 	cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load server certificate %s: %w", o.CertFile, err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if o.ClientCAFile == "" {
+		return cfg, nil, nil
 	}
 	pem, err := os.ReadFile(o.ClientCAFile)
 	if err != nil {
@@ -90,7 +113,8 @@ func load(o Options) (*tls.Config, *x509.CertPool, error) {
 		return nil, nil, fmt.Errorf("client CA %s: no PEM certificates", o.ClientCAFile)
 	}
 	// RequestClientCert, not RequireAndVerifyClientCert: see the package doc.
-	return &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequestClientCert, MinVersion: tls.VersionTLS12}, roots, nil
+	cfg.ClientAuth = tls.RequestClientCert
+	return cfg, roots, nil
 }
 
 // Addr is the address the server listens on.
@@ -159,7 +183,7 @@ func (s *Server) Authenticate(r *http.Request) (string, error) {
 }
 
 func (s *Server) verify(st *tls.ConnectionState) (string, error) {
-	if st == nil || len(st.PeerCertificates) == 0 {
+	if s.roots == nil || st == nil || len(st.PeerCertificates) == 0 {
 		return "", ErrNoCertificate
 	}
 	leaf := st.PeerCertificates[0]

@@ -90,7 +90,7 @@ func TestAuthenticate(t *testing.T) {
 	}
 }
 
-func TestListenNeedsEveryFile(t *testing.T) {
+func TestListenChecksItsFiles(t *testing.T) {
 	pki := testtool.NewPKI(t)
 	notPEM := pki.KeyFile // a key is no CA certificate
 	for _, tc := range []struct {
@@ -98,8 +98,9 @@ func TestListenNeedsEveryFile(t *testing.T) {
 		o    Options
 		want string
 	}{
-		{"no client CA", Options{Listen: "127.0.0.1:0", CertFile: pki.ServerCertFile, KeyFile: pki.ServerKeyFile}, "all required"},
-		{"no key", Options{Listen: "127.0.0.1:0", CertFile: pki.ServerCertFile, ClientCAFile: pki.CAFile}, "all required"},
+		{"no key", Options{Listen: "127.0.0.1:0", CertFile: pki.ServerCertFile, ClientCAFile: pki.CAFile}, "go together"},
+		{"a client CA without TLS", Options{Listen: "127.0.0.1:0", ClientCAFile: pki.CAFile}, "need TLS"},
+		{"a key that is no key", Options{Listen: "127.0.0.1:0", CertFile: pki.ServerCertFile, KeyFile: pki.CAFile}, "load server certificate"},
 		{"a CA file without certificates", Options{Listen: "127.0.0.1:0", CertFile: pki.ServerCertFile, KeyFile: pki.ServerKeyFile, ClientCAFile: notPEM}, "no PEM certificates"},
 		{"a missing CA file", Options{Listen: "127.0.0.1:0", CertFile: pki.ServerCertFile, KeyFile: pki.ServerKeyFile, ClientCAFile: pki.CAFile + ".missing"}, "read client CA"},
 		{"a bad address", Options{Listen: "127.0.0.1", CertFile: pki.ServerCertFile, KeyFile: pki.ServerKeyFile, ClientCAFile: pki.CAFile}, "listen 127.0.0.1"},
@@ -165,5 +166,65 @@ func TestSource(t *testing.T) {
 		if got := Source(in); got != want {
 			t.Errorf("Source(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestModes: without a certificate the server speaks plain HTTP, without a
+// client CA TLS only; in neither does it ask for client certificates, so
+// Authenticate finds none (even one a client offers) and MutualTLS is
+// false, which a caller that needs mTLS checks.
+func TestModes(t *testing.T) {
+	pki := testtool.NewPKI(t)
+	caPEM, err := os.ReadFile(pki.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	client, err := tls.LoadX509KeyPair(pki.CertFile, pki.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		o      Options
+		scheme string
+		mutual bool
+		want   error
+	}{
+		{"plain", Options{}, "http", false, ErrNoCertificate},
+		{"TLS without a client CA", Options{CertFile: pki.ServerCertFile, KeyFile: pki.ServerKeyFile}, "https", false, ErrNoCertificate},
+		{"mTLS", Options{CertFile: pki.ServerCertFile, KeyFile: pki.ServerKeyFile, ClientCAFile: pki.CAFile}, "https", true, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.o.Listen = "127.0.0.1:0"
+			srv, err := Listen(tc.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if srv.MutualTLS() != tc.mutual {
+				t.Errorf("MutualTLS = %v, want %v", srv.MutualTLS(), tc.mutual)
+			}
+			var got atomic.Value
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				done <- srv.Serve(ctx, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					_, err := srv.Authenticate(r)
+					got.Store(fmt.Sprint(err))
+				}))
+			}()
+			defer func() { cancel(); <-done }()
+			cl := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{client}, MinVersion: tls.VersionTLS12}}}
+			defer cl.CloseIdleConnections()
+			resp, err := cl.Get(tc.scheme + "://" + srv.Addr() + "/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got.Load() != fmt.Sprint(tc.want) {
+				t.Errorf("Authenticate: %v, want %v", got.Load(), tc.want)
+			}
+		})
 	}
 }
