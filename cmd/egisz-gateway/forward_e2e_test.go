@@ -817,3 +817,47 @@ func TestForwardForgedCallbacksNeverSettle(t *testing.T) {
 		t.Errorf("%v callbacks rejected a document", n)
 	}
 }
+
+// TestForwardUnsendableRequestsParkWithoutTheBreaker: records whose call
+// Go's HTTP client would refuse (a CR/LF in the ce_id, an oversized one)
+// are parked as the gateway's own failure, FORWARD_UNBUILDABLE, without a
+// request; the breaker never counts them, and the valid records behind
+// them are registered. A probe kept ИЭМК's breaker open for minutes with 40.
+func TestForwardUnsendableRequestsParkWithoutTheBreaker(t *testing.T) {
+	kc, ctx, cl := forwardCluster(t)
+	em := startTestEmulator(t)
+	f := startForwarder(t, kc, forwardConfig(kc, em))
+	status := registryStatuses{newStatusReader(t, kc)}
+	good := batchOf(t, kc.Prefix, topics.RegistryIEMK, 10, "good")
+	var bad []*kgo.Record
+	for i := 0; i < 40; i++ {
+		id := fmt.Sprintf("crlf-%d\r\nX-Injected: 1", i)
+		if i == 0 {
+			id = strings.Repeat("a", 1000)
+		}
+		bad = append(bad, outbound(t, kc.Prefix, topics.RegistryIEMK, "case", "case.json", ident.MakeSNILS(400_000_000+i*11), id))
+	}
+	produceAll(t, ctx, cl, append(bad, good...))
+	got := status.waitTerminal(t, ctx, topics.RegistryIEMK, len(bad)+len(good))
+	exactlyOnce(t, got, good, "registered", em, topics.RegistryIEMK)
+	for _, r := range bad {
+		if outs := got[header(r, "ce_id")]; len(outs) != 1 || outs[0] != "rejected" {
+			t.Errorf("%.20q: statuses %v, want rejected", header(r, "ce_id"), outs)
+		}
+	}
+	parked := readAll(t, ctx, kc, kc.Prefix+topics.RegistryDLQ(topics.RegistryIEMK), len(bad))
+	for _, p := range parked {
+		if header(p, dlq.HReason) != forward.ReasonUnbuildable || !strings.Contains(header(p, dlq.HMessage), "ce_id") {
+			t.Errorf("parked with reason %q, message %q; want %s naming the ce_id", header(p, dlq.HReason), header(p, dlq.HMessage), forward.ReasonUnbuildable)
+		}
+	}
+	if len(parked) != len(bad) {
+		t.Errorf("%d records parked, want %d", len(parked), len(bad))
+	}
+	if n := em.Stats(string(topics.RegistryIEMK)).Registered; n != len(good) {
+		t.Errorf("ИЭМК registered %d, want the %d valid records only", n, len(good))
+	}
+	if s := f.metric(t, "egisz_forward_breaker_state", "registry", "iemk"); s != 0 {
+		t.Errorf("the ИЭМК breaker is %v, want closed (0)", s)
+	}
+}

@@ -194,11 +194,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stderr io.W
 	g := app.New(cfg, log, buildVersion(), pipeline()...)
 	err := g.Run(ctx)
 	var unreachable *kafkaclient.UnreachableError
+	var refused *kafkaclient.HandshakeError
 	switch {
 	case err == nil:
 		log.Info("stopped cleanly")
 		return exitOK
-	case errors.As(err, &unreachable):
+	case errors.As(err, &unreachable), errors.As(err, &refused):
 		fmt.Fprintf(stderr, "egisz-gateway: %v\n", err)
 		return exitUsage
 	default:

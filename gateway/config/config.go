@@ -62,7 +62,17 @@ type SASL struct {
 	Username     string `yaml:"username" env:"EGISZ_KAFKA_SASL_USERNAME"`
 	Password     string `yaml:"password" env:"EGISZ_KAFKA_SASL_PASSWORD"`
 	PasswordFile string `yaml:"password_file" env:"EGISZ_KAFKA_SASL_PASSWORD_FILE" doc:"read the password from this file (a mounted secret)"`
+	// AllowPlaintext lets PLAIN run without TLS, which sends the password
+	// in clear to anyone on the path: refused unless said here.
+	AllowPlaintext bool `yaml:"allow_plaintext" env:"EGISZ_KAFKA_SASL_ALLOW_PLAINTEXT" doc:"let SASL PLAIN send its password without TLS (in clear); refused unless true"`
 }
+
+// UsesTLS reports whether the brokers are reached over TLS.
+func (k Kafka) UsesTLS() bool { return k.TLS.Enabled || k.TLS.CAFile != "" || k.TLS.CertFile != "" }
+
+// PlainPasswordInClear reports whether SASL PLAIN is to send its password
+// without TLS; Validate lets it only with allow_plaintext.
+func (k Kafka) PlainPasswordInClear() bool { return k.SASL.Mechanism == "PLAIN" && !k.UsesTLS() }
 
 // Normalize configures the normalize stage.
 type Normalize struct {
@@ -70,6 +80,7 @@ type Normalize struct {
 	MaxBatch       int      `yaml:"max_batch" env:"EGISZ_NORMALIZE_MAX_BATCH" doc:"records in one transaction at most"`
 	MaxRecordBytes int      `yaml:"max_record_bytes" env:"EGISZ_MAX_RECORD_BYTES" doc:"larger ingress values are rejected (default 1 MiB)"`
 	TimersEvery    Duration `yaml:"timers_every" env:"EGISZ_NORMALIZE_TIMERS_EVERY" doc:"how often prescriptions past their last valid day are looked for and expired (default 1m)"`
+	ClockSkew      Duration `yaml:"clock_skew" env:"EGISZ_NORMALIZE_CLOCK_SKEW" doc:"how far ahead of the gateway's clock a moment of an event may be before it is DATE_IN_FUTURE, for every time field (default 5m)"`
 }
 
 // Forward configures the forward stage: one destination per registry and
@@ -218,6 +229,7 @@ func Default() Config {
 			MaxBatch:       5000,
 			MaxRecordBytes: 1 << 20,
 			TimersEvery:    Duration(time.Minute),
+			ClockSkew:      Duration(5 * time.Minute),
 		},
 		Kafka: Kafka{
 			Brokers:           []string{"127.0.0.1:9092"},
@@ -308,6 +320,9 @@ func (c Config) Validate() error {
 	if c.Kafka.SASL.Mechanism != "" && c.Kafka.SASL.Username == "" {
 		return &Error{Key: "kafka.sasl.username", Msg: "required with a SASL mechanism"}
 	}
+	if c.Kafka.PlainPasswordInClear() && !c.Kafka.SASL.AllowPlaintext {
+		return &Error{Key: "kafka.sasl.mechanism", Msg: "PLAIN without TLS sends the password in clear: enable kafka.tls, use SCRAM-SHA-512, or set kafka.sasl.allow_plaintext: true to accept that"}
+	}
 	if (c.Kafka.TLS.CertFile == "") != (c.Kafka.TLS.KeyFile == "") {
 		return &Error{Key: "kafka.tls.cert_file", Msg: "cert_file and key_file go together"}
 	}
@@ -341,6 +356,9 @@ func (c Config) Validate() error {
 	}
 	if c.Normalize.TimersEvery < Duration(100*time.Millisecond) {
 		return &Error{Key: "normalize.timers_every", Msg: "must be 100ms or more"}
+	}
+	if c.Normalize.ClockSkew < 0 || c.Normalize.ClockSkew > Duration(24*time.Hour) {
+		return &Error{Key: "normalize.clock_skew", Msg: "must be from 0 to 24h"}
 	}
 	if c.Kafka.DialTimeout <= 0 {
 		return &Error{Key: "kafka.dial_timeout", Msg: "must be positive"}

@@ -120,6 +120,7 @@ func TestMistakesNameTheKey(t *testing.T) {
 		{"mapping where a value belongs", "http:\n  listen: {a: b}\n", nil, "http.listen", "expected a single value"},
 		{"broker without port", "", map[string]string{"EGISZ_KAFKA_BROKERS": "kafka"}, "kafka.brokers", `"kafka" is not host:port`},
 		{"unknown sasl mechanism", "kafka:\n  sasl:\n    mechanism: GSSAPI\n    username: u\n", nil, "kafka.sasl.mechanism", "GSSAPI"},
+		{"PLAIN without TLS", "kafka:\n  sasl:\n    mechanism: PLAIN\n    username: u\n", nil, "kafka.sasl.mechanism", "sends the password in clear"},
 		{"cert without key", "kafka:\n  tls:\n    cert_file: c.pem\n", nil, "kafka.tls.cert_file", "go together"},
 		{"zero replication", "kafka:\n  replication_factor: 0\n", nil, "kafka.replication_factor", "positive"},
 		{"log level", "log:\n  level: verbose\n", nil, "log.level", "verbose"},
@@ -140,6 +141,8 @@ func TestMistakesNameTheKey(t *testing.T) {
 		{"tier under a second", "", map[string]string{"EGISZ_RETRY_TIERS": "500ms"}, "forward.retry.tiers[0]", "whole seconds"},
 		{"tier not a duration", "", map[string]string{"EGISZ_RETRY_TIERS": "30s,soon"}, "EGISZ_RETRY_TIERS", `"soon" is not a duration`},
 		{"order by", "forward:\n  retry:\n    order_by: mo\n", nil, "forward.retry.order_by", "dedup, patient"},
+		{"negative clock skew", "", map[string]string{"EGISZ_NORMALIZE_CLOCK_SKEW": "-1m"}, "normalize.clock_skew", "from 0 to 24h"},
+		{"clock skew of days", "normalize:\n  clock_skew: 48h\n", nil, "normalize.clock_skew", "from 0 to 24h"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -166,6 +169,28 @@ func TestMissingFile(t *testing.T) {
 	}
 }
 
+// TestSASLPlainNeedsTLSOrConsent: PLAIN runs over TLS, or without it only
+// when allow_plaintext says so; SCRAM never sends the password itself.
+func TestSASLPlainNeedsTLSOrConsent(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		ok   bool
+	}{
+		{"PLAIN over TLS", map[string]string{"EGISZ_KAFKA_SASL_MECHANISM": "PLAIN", "EGISZ_KAFKA_SASL_USERNAME": "u", "EGISZ_KAFKA_TLS": "true"}, true},
+		{"PLAIN in clear", map[string]string{"EGISZ_KAFKA_SASL_MECHANISM": "PLAIN", "EGISZ_KAFKA_SASL_USERNAME": "u"}, false},
+		{"PLAIN in clear, allowed", map[string]string{"EGISZ_KAFKA_SASL_MECHANISM": "PLAIN", "EGISZ_KAFKA_SASL_USERNAME": "u", "EGISZ_KAFKA_SASL_ALLOW_PLAINTEXT": "true"}, true},
+		{"SCRAM in clear", map[string]string{"EGISZ_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "EGISZ_KAFKA_SASL_USERNAME": "u"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load("", env(tc.env))
+			if (err == nil) != tc.ok {
+				t.Errorf("Load: %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
+
 func TestEmptyFileKeepsDefaults(t *testing.T) {
 	cfg, err := Load(writeFile(t, "# nothing yet\n"), env(nil))
 	if err != nil || !reflect.DeepEqual(cfg, Default()) {
@@ -183,6 +208,7 @@ func TestEnvVarsListed(t *testing.T) {
 		"EGISZ_KAFKA_SASL_PASSWORD_FILE": "kafka.sasl.password_file", "EGISZ_HTTP_LISTEN": "http.listen",
 		"EGISZ_FORWARD_REMD_URL": "forward.remd.url", "EGISZ_FORWARD_ERX_RATE_PER_MINUTE": "forward.erx.rate_per_minute",
 		"EGISZ_FORWARD_IEMK_TLS_KEY_FILE": "forward.iemk.tls.key_file", "EGISZ_REMD_CALLBACK_URL": "forward.remd_callback.url",
+		"EGISZ_NORMALIZE_CLOCK_SKEW": "normalize.clock_skew",
 	} {
 		if names[name] != key {
 			t.Errorf("EnvVars: %s -> %q, want %q", name, names[name], key)
