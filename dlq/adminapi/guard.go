@@ -85,20 +85,19 @@ func (g *guard) fail(src string) (audit int) {
 	return audit
 }
 
-// forget drops the sources quiet for a window, or, when every source is
-// busy, the one whose window is oldest. Called with mu held.
+// forget drops the sources quiet for a window and, when every source is
+// still busy, a quarter of them: freeing a quarter at once keeps a flood of
+// new addresses from costing a scan of the table each. Called with mu held.
 func (g *guard) forget(now time.Time) {
-	var oldest string
 	for src, s := range g.sources {
 		if now.Sub(s.windowStart) >= guardWindow && now.Sub(s.lastAudit) >= guardWindow {
 			delete(g.sources, src)
-			continue
-		}
-		if oldest == "" || s.windowStart.Before(g.sources[oldest].windowStart) {
-			oldest = src
 		}
 	}
-	if len(g.sources) >= guardSources && oldest != "" {
-		delete(g.sources, oldest)
+	for src := range g.sources {
+		if len(g.sources) < guardSources*3/4 {
+			return
+		}
+		delete(g.sources, src)
 	}
 }
