@@ -215,6 +215,11 @@ func (f *firstError) get() error {
 // headers as they were, without what parking and the retry tiers added,
 // and with the replay count one higher.
 func (s *Service) replayRecord(e *Entry) (*kgo.Record, error) {
+	for _, h := range e.Headers {
+		if h.Key == HTruncated {
+			return nil, errors.New("it was parked truncated (dlq.truncated): the original is not kept whole")
+		}
+	}
 	target, err := s.target(e)
 	if err != nil {
 		return nil, err
