@@ -27,6 +27,7 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/gateway/health"
 	"github.com/egisz-gateway/egisz-gateway/gateway/kafkaclient"
 	"github.com/egisz-gateway/egisz-gateway/gateway/lag"
+	"github.com/egisz-gateway/egisz-gateway/gateway/recsize"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -110,7 +111,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	cat := topics.Build(g.cfg.Forward.Retry.TierDelays()).WithPrefix(g.cfg.Kafka.TopicPrefix)
 	// Batches as large as each topic takes: an oversized ingress record is
 	// parked whole in the dead-letter topic, which takes it.
-	opts = append(opts, kgo.ProducerBatchMaxBytesFn(cat.BatchMaxBytes))
+	// franz-go counts a few bytes more than the broker (recsize.ProducerLimit):
+	// without them it would refuse a record right at a topic's limit.
+	opts = append(opts, kgo.ProducerBatchMaxBytesFn(func(topic string) int32 { return recsize.ProducerLimit(cat.BatchMaxBytes(topic)) }))
 	admCl, err := kgo.NewClient(append(opts, kafkaMetrics("admin"))...)
 	if err != nil {
 		return fmt.Errorf("kafka client: %w", err)
@@ -158,7 +161,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	g.log.Info("topic catalog ensured", "created", len(rep.Created), "present", len(rep.Present), "total", len(cat))
 	if len(rep.Raised) > 0 {
-		g.log.Warn("raised max.message.bytes to the catalog's", "topics", rep.Raised, "bytes", topics.LargeRecordBytes)
+		g.log.Warn("raised max.message.bytes to the catalog's", "topics", rep.Raised)
 	}
 	topicsMu.Lock()
 	topicsErr = nil

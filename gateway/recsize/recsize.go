@@ -7,15 +7,27 @@ package recsize
 
 import "github.com/twmb/franz-go/pkg/kgo"
 
-// BatchOverhead is the wire size of a record batch with no records, with
-// the 4-byte length of the records array before it, as franz-go counts it
-// against a topic's limit (kgo's recordBatchOverhead).
-const BatchOverhead = 4 + 8 + 4 + 4 + 1 + 4 + 2 + 4 + 8 + 8 + 8 + 2 + 4 + 4
+// BatchOverhead is the size of a record batch (magic v2) with no records:
+// base offset, batch length, leader epoch, magic, CRC, attributes, last
+// offset delta, first and max timestamps, producer id and epoch, base
+// sequence, record count. The broker measures a batch with it against
+// max.message.bytes.
+const BatchOverhead = 8 + 4 + 4 + 1 + 4 + 2 + 4 + 8 + 8 + 8 + 2 + 4 + 4
+
+// ProducerSlack is what franz-go counts on top of the broker's measure of
+// a batch (the length of the records array in the produce request, 4
+// bytes at most). Give the producer a topic's limit plus this
+// (ProducerLimit), or it refuses records the broker would take.
+const ProducerSlack = 4
+
+// ProducerLimit is the batch limit to give franz-go
+// (kgo.ProducerBatchMaxBytesFn) for a topic whose max.message.bytes is
+// maxMessageBytes: it refuses a record alone exactly when the broker would.
+func ProducerLimit(maxMessageBytes int32) int32 { return maxMessageBytes + ProducerSlack }
 
 // Batch returns the size of a record batch that holds r alone,
-// uncompressed: what the producer checks against the topic's limit before
-// sending, and, without compression, what the broker checks against
-// max.message.bytes.
+// uncompressed: what the broker checks against max.message.bytes (without
+// compression; compression only makes it smaller).
 func Batch(r *kgo.Record) int {
 	body := 1 + // attributes
 		1 + // timestamp delta: 0 for the first record of a batch
