@@ -125,11 +125,11 @@ func TestEnsureReportsDrift(t *testing.T) {
 				have = c.MaybeValue()
 			}
 		}
-		if have == strconv.Itoa(topics.LargeRecordBytes) || time.Now().After(deadline) {
+		if have == strconv.Itoa(topics.ParkedRecordBytes) || time.Now().After(deadline) {
 			break
 		}
 	}
-	if have != strconv.Itoa(topics.LargeRecordBytes) {
-		t.Errorf("%s: max.message.bytes %s after Ensure, want %d", dlqIn.Name, have, topics.LargeRecordBytes)
+	if have != strconv.Itoa(topics.ParkedRecordBytes) {
+		t.Errorf("%s: max.message.bytes %s after Ensure, want %d", dlqIn.Name, have, topics.ParkedRecordBytes)
 	}
 }
