@@ -52,7 +52,7 @@ func TestEachForwardOutputAtItsLimit(t *testing.T) {
 	reg := topics.RegistryIEMK
 	for _, tc := range []struct {
 		topic  string
-		answer string                   // what the registry answers the sized records
+		answer string                     // what the registry answers the sized records
 		grow   func(r *kgo.Record, n int) // makes the record's output on topic n bytes larger
 	}{
 		{topics.StatusTopic, "answer-ok", growOrigin},
@@ -146,7 +146,9 @@ func TestEachForwardOutputAtItsLimit(t *testing.T) {
 					t.Errorf("a record of %d bytes on a topic of %d", n, limit)
 				}
 			}
-			got := statuses.wait(t, ctx, func(rs []*kgo.Record) bool { return findStatus(rs, "id-behnd") != "" && findStatus(rs, "id-overl") != "" })
+			got := statuses.wait(t, ctx, func(rs []*kgo.Record) bool {
+				return findStatus(rs, "id-behnd") != "" && findStatus(rs, "id-overl") != ""
+			})
 			if o := findStatus(got, "id-overl"); o != "rejected "+ReasonOutputTooLarge {
 				t.Errorf("id-overl: status %q, want rejected %s", o, ReasonOutputTooLarge)
 			}
@@ -245,4 +247,3 @@ func (r *sizesReader) wait(t *testing.T, ctx context.Context, ok func([]*kgo.Rec
 	time.Sleep(300 * time.Millisecond)
 	return snap()
 }
-
