@@ -240,6 +240,10 @@ type Catalog []Topic
 // pharmacy and status topics many times over.
 const LargeRecordBytes = 8 << 20
 
+// DefaultMaxValueBytes is the gateway's default limit on an ingress value
+// (normalize.max_record_bytes), published with the ingress topics.
+const DefaultMaxValueBytes = 1 << 20
+
 // ParkedRecordBytes is max.message.bytes of the topics that carry another
 // topic's record byte for byte with the gateway's own headers added: the
 // dead-letter topics and the retry tiers. The headroom holds the dlq.* and

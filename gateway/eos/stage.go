@@ -127,8 +127,10 @@ func (u Unwritable) String() string {
 // unwritableErr reports whether a produce error says the record itself
 // can never be written as it is: writing it again would fail again.
 func unwritableErr(err error) bool {
+	// CORRUPT_MESSAGE is left out: it can be a flipped bit on the way,
+	// which sending again mends.
 	return errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) ||
-		errors.Is(err, kerr.InvalidRecord) || errors.Is(err, kerr.CorruptMessage)
+		errors.Is(err, kerr.InvalidRecord)
 }
 
 // Config configures a stage.
