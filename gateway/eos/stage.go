@@ -285,6 +285,11 @@ func idOf(r *kgo.Record) inputID { return inputID{r.Topic, r.Partition, r.Offset
 // refuses a record of a few hundred bytes is a broken cluster).
 const maxParkAttempts = 3
 
+// maxPasses bounds how often one batch is transformed again in its
+// transaction to park the inputs found unwritable; past it the batch is
+// aborted and read again, each pass having marked at least one more.
+const maxPasses = 8
+
 // DefaultTxnTimeout is a stage's transaction timeout unless its Config
 // says otherwise, and that of the gateway's other transactional writers.
 const DefaultTxnTimeout = 20 * time.Second
@@ -534,36 +539,58 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) (bool
 		}
 		p.Prepare(ctx, recs)
 	}
-	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-		for _, r := range p.Records {
-			if trErr != nil {
-				return
+	observed := false
+	transformAll := func() {
+		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+			for _, r := range p.Records {
+				if trErr != nil {
+					return
+				}
+				if !observed {
+					s.Stats.ObserveAge(began.Sub(r.Timestamp))
+				}
+				from := len(out.recs)
+				out.owner = r
+				why, marked := s.unwritable[idOf(r)]
+				var err error
+				if parks && marked {
+					err = parker.Park(ctx, r, why, &out)
+				} else {
+					err = s.tr.Transform(ctx, r, &out)
+				}
+				out.owner = nil
+				if err != nil {
+					trErr = fmt.Errorf("transform %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
+					return
+				}
+				in++
+				if parks && s.oversized(r, out.recs[from:], marked, why) {
+					redo = true
+				}
 			}
-			s.Stats.ObserveAge(began.Sub(r.Timestamp))
-			from := len(out.recs)
-			out.owner = r
-			why, marked := s.unwritable[idOf(r)]
-			var err error
-			if parks && marked {
-				err = parker.Park(ctx, r, why, &out)
-			} else {
-				err = s.tr.Transform(ctx, r, &out)
-			}
-			out.owner = nil
-			if err != nil {
-				trErr = fmt.Errorf("transform %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
-				return
-			}
-			in++
-			if parks && s.oversized(r, out.recs[from:], marked, why) {
-				redo = true
+		})
+		observed = true
+		if tick && trErr == nil {
+			if err := s.tr.(Ticker).Tick(ctx, &out); err != nil {
+				trErr = fmt.Errorf("tick: %w", err)
 			}
 		}
-	})
-	if tick && trErr == nil {
-		if err := s.tr.(Ticker).Tick(ctx, &out); err != nil {
-			trErr = fmt.Errorf("tick: %w", err)
+	}
+	transformAll()
+	// An input whose outputs cannot fit was marked. Nothing is written
+	// yet, so the transaction holds nothing: the transform drops what the
+	// batch changed (as after an abort) and the batch is transformed
+	// again from the records in hand, the marked inputs parked. Aborting
+	// and reading the batch again would do the same, but the consumer's
+	// rewind can wait out a fetch in flight (seconds on a real broker).
+	// Prepare is not asked again: a forward stage's calls are made, and a
+	// transform without its preparation decides each record as it comes.
+	for pass := 1; redo && trErr == nil && pass < maxPasses; pass++ {
+		if txn, ok := s.tr.(Transactional); ok {
+			txn.Aborted()
 		}
+		out, in, redo = Output{}, 0, false
+		transformAll()
 	}
 	if redo && trErr == nil {
 		trErr = errRedo
