@@ -79,7 +79,9 @@ func TestUnwritableOutputIsParkedAndThePartitionGoesOn(t *testing.T) {
 		producer []kgo.Opt
 		refused  bool // the park's reason is a refusal, not the stage's check
 	}{
-		{"checked before writing", nil, nil, false},
+		// The producer keeps to the topic's limit, as the gateway's does:
+		// the stage's check finds the inputs before anything is written.
+		{"checked before writing", nil, []kgo.Opt{kgo.ProducerBatchMaxBytes(recsize.ProducerLimit(limit))}, false},
 		{"refused by the producer", nil, []kgo.Opt{kgo.ProducerBatchMaxBytes(recsize.ProducerLimit(limit))}, true},
 		{"refused by the broker", nil, nil, true},
 	}
@@ -165,6 +167,14 @@ func TestUnwritableOutputIsParkedAndThePartitionGoesOn(t *testing.T) {
 			}
 			if n := s.Stats.Unwritable.Load(); n != 2 {
 				t.Errorf("Stats.Unwritable = %d, want 2", n)
+			}
+			if tc.name == "checked before writing" && (s.Stats.Aborted.Load() != 0 || s.Stats.Isolated.Load() != 0) {
+				// Found before writing, they are parked in the same
+				// transaction: no abort, no batch read again.
+				t.Errorf("%d transactions aborted, %d of one input; want none", s.Stats.Aborted.Load(), s.Stats.Isolated.Load())
+			}
+			if tc.name == "refused by the broker" && s.Stats.Isolated.Load() == 0 {
+				t.Error("the broker refused batches of several inputs, and no input was taken alone to find the one")
 			}
 			t.Logf("%d transactions committed, %d aborted, %d of one input", s.Stats.Committed.Load(), s.Stats.Aborted.Load(), s.Stats.Isolated.Load())
 		})
