@@ -168,7 +168,11 @@ func TestEachForwardOutputAtItsLimit(t *testing.T) {
 func outboundRecord(topic, ceID, answer string) *kgo.Record {
 	b, _ := json.Marshal(topics.OutboundEvent{Kind: "case", PatientKey: "11223344595", DedupKey: ceID, Version: 1,
 		Source: "1.2.643", ReceivedAt: "2026-12-07T12:00:00Z", Event: json.RawMessage(`{"answer":"` + answer + `","p":""}`)})
-	return &kgo.Record{Topic: topic, Key: []byte("11223344595"), Value: b, Headers: []kgo.RecordHeader{
+	// One timestamp for all, with every millisecond digit: a dead letter
+	// repeats it (dlq.original.timestamp), and RFC 3339 drops trailing
+	// zeros, which would make records differ in size by chance.
+	ts := time.Date(2026, 12, 7, 11, 0, 0, 123_000_000, time.UTC)
+	return &kgo.Record{Topic: topic, Key: []byte("11223344595"), Value: b, Timestamp: ts, Headers: []kgo.RecordHeader{
 		{Key: "ce_specversion", Value: []byte("1.0")}, {Key: "ce_id", Value: []byte(ceID)},
 		{Key: "ce_source", Value: []byte("1.2.643")}, {Key: topics.HeaderOriginType, Value: []byte("t")},
 	}}
