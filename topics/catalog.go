@@ -473,11 +473,47 @@ func (c Catalog) WithPrefix(prefix string) Catalog {
 	return out
 }
 
+// sizeProblems checks that the size limits fit together: whatever an
+// ingress topic takes fits its dead-letter topic with the dlq.* headers;
+// an accepted value of the default limit fits, with its envelope and
+// headers, every topic it is written to; and whatever an outbound topic
+// takes fits its retry tiers and dead letters with the gateway's headers.
+// A record that still does not fit (headers too long) is parked by the
+// stages; these rules keep that to records no publisher should send.
+func (c Catalog) sizeProblems() []string {
+	var problems []string
+	outbound := int32(0)
+	for _, t := range c.ByRole(RoleOutbound) {
+		outbound = max(outbound, t.BatchMaxBytes())
+	}
+	ingressDLQ := map[string]bool{}
+	for _, t := range c.ByRole(RoleIngress) {
+		ingressDLQ[t.DLQ] = true
+		if d, ok := c.Lookup(t.DLQ); ok && d.BatchMaxBytes() < t.BatchMaxBytes()+HeaderHeadroomBytes {
+			problems = append(problems, fmt.Sprintf("%s: max.message.bytes %d cannot hold a record of %s (%d) with the dlq.* headers", d.Name, d.BatchMaxBytes(), t.Name, t.BatchMaxBytes()))
+		}
+	}
+	for _, t := range c {
+		switch {
+		case t.Role == RoleOutbound || t.Role == RolePharmacy || t.Role == RoleStatus:
+			if t.BatchMaxBytes() < DefaultMaxValueBytes+HeaderHeadroomBytes {
+				problems = append(problems, fmt.Sprintf("%s: max.message.bytes %d cannot hold an accepted value of %d bytes with its envelope and headers", t.Name, t.BatchMaxBytes(), DefaultMaxValueBytes))
+			}
+		case t.Role == RoleRetry || (t.Role == RoleDLQ && !ingressDLQ[t.Name]):
+			if t.BatchMaxBytes() < outbound+HeaderHeadroomBytes {
+				problems = append(problems, fmt.Sprintf("%s: max.message.bytes %d cannot hold an outbound record (%d) with the gateway's headers", t.Name, t.BatchMaxBytes(), outbound))
+			}
+		}
+	}
+	return problems
+}
+
 // Validate checks the catalog's invariants: unique names, a key and a
 // positive partition count on every topic, a payload on every topic whose
 // records the gateway decodes, and a DLQ and status path for every ingress
 // topic that exist in the catalog. Patient-keyed topics must agree on their
-// partition count, or a patient's events and state would part ways.
+// partition count, or a patient's events and state would part ways. Size
+// limits must fit together (sizeProblems).
 func (c Catalog) Validate() error {
 	var problems []string
 	seen := map[string]bool{}
@@ -517,6 +553,7 @@ func (c Catalog) Validate() error {
 			}
 		}
 	}
+	problems = append(problems, c.sizeProblems()...)
 	for _, t := range c.ByRole(RoleIngress) {
 		if d, ok := c.Lookup(t.DLQ); !ok || d.Role != RoleDLQ {
 			problems = append(problems, fmt.Sprintf("%s: dead-letter topic %q is not a DLQ topic of the catalog", t.Name, t.DLQ))
