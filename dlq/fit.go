@@ -91,6 +91,38 @@ func Truncated(r *kgo.Record) bool {
 // must not make the status as large as the record it tells about.
 func Capped(s string) string { return cutString(s, MaxKeptBytes) }
 
+// MinimalKeptBytes is the most of an identifier a status repeats when even
+// the status with identifiers of MaxKeptBytes could not be written.
+const MinimalKeptBytes = 64
+
+// KeptBytes is how much of an identifier a park's status repeats: all of
+// MaxKeptBytes, or MinimalKeptBytes when an earlier park of the same input
+// could not be written (minimal).
+func KeptBytes(minimal bool) int {
+	if minimal {
+		return MinimalKeptBytes
+	}
+	return MaxKeptBytes
+}
+
+// Minimal says which records of a park to make as small as can be, given
+// how many parks of the same input could not be written (attempt) and
+// whether the last failed on the dead-letter topic (else on the status):
+// the one that did not fit, and both from the third attempt on.
+func Minimal(attempt int, dlqFailed bool) (dlqRecord, status bool) {
+	switch {
+	case attempt <= 0:
+		return false, false
+	case attempt == 1:
+		return dlqFailed, !dlqFailed
+	default:
+		return true, true
+	}
+}
+
+// CappedTo is s cut to n bytes.
+func CappedTo(s string, n int) string { return cutString(s, n) }
+
 func cut(b []byte, n int) []byte {
 	if len(b) <= n {
 		return b

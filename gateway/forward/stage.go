@@ -526,6 +526,12 @@ func (s *Stage) forward(ctx, callCtx context.Context, r *kgo.Record, res *result
 	res.first = s.cfg.Now()
 	defer func() { res.took = s.cfg.Now().Sub(res.first) }()
 	call, err := s.dest.Build(r.Value, header(r, "ce_id"), s.cfg.CallbackURL)
+	if err == nil {
+		// A request Go's HTTP client would refuse to send fails here, as
+		// this record's own fault: sent, the refusal would count against
+		// the registry's breaker and stop every tenant's records.
+		err = sendable(call)
+	}
 	if err != nil {
 		reason := s.dest.Reason(ReasonUnbuildable)
 		reason.MessageEN += ": " + err.Error()
@@ -739,7 +745,13 @@ func (s *Stage) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *
 		code = ReasonOutputRefused
 	}
 	reason := s.dest.Reason(code)
-	reason.MessageEN += " (" + why.String() + ")"
+	// An earlier park did not fit: the record that did not is made as
+	// small as can be (both, after two).
+	minimalDLQ, minimalStatus := dlq.Minimal(why.Attempt, why.Topic == s.dlqTopic)
+	if !minimalStatus {
+		reason.MessageEN += " (" + why.String() + ")"
+	}
+	kept := dlq.KeptBytes(minimalStatus)
 	if s.tier > 0 {
 		s.leave(out, r)
 	}
@@ -748,14 +760,14 @@ func (s *Stage) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *
 		Reason: reason.Code, Message: reason.MessageRU + " / " + reason.MessageEN, Owner: reason.Owner,
 		Stage: "forward", Destination: s.reg, First: now, Last: now, Retryable: reason.Retryable,
 	})
-	out.Emit(dlq.Fit(parked, int(s.cfg.Catalog.BatchMaxBytes(s.dlqTopic)), why.Attempt > 0))
+	out.Emit(dlq.Fit(parked, int(s.cfg.Catalog.BatchMaxBytes(s.dlqTopic)), minimalDLQ))
 	headers := make([]kgo.RecordHeader, len(r.Headers))
 	for i, h := range r.Headers {
-		headers[i] = kgo.RecordHeader{Key: h.Key, Value: []byte(dlq.Capped(string(h.Value)))}
+		headers[i] = kgo.RecordHeader{Key: h.Key, Value: []byte(dlq.CappedTo(string(h.Value), kept))}
 	}
 	key := r.Key
-	if len(key) > dlq.MaxKeptBytes {
-		key = key[:dlq.MaxKeptBytes]
+	if len(key) > kept {
+		key = key[:kept]
 	}
 	out.Emit(s.statusRecord(key, headers, "rejected", "", []topics.Reason{reason}, now))
 	s.m.outcomes.WithLabelValues(s.reg, "rejected").Inc()

@@ -15,8 +15,10 @@ import (
 const MaxValueBytes = 1 << 20
 
 // LargeHeaderBytes is the ce_source of a "size_headers" event: under the
-// ingress topic's limit, but repeated in the outbound record (header and
-// envelope) it makes it larger than any output topic takes.
+// ingress topic's limit, far over what the contract takes of a ce_source
+// (HEADER_INVALID), and, repeated whole in the outbound record (header and
+// envelope) and the status, more than any output topic takes: its
+// rejection must carry it cut short.
 const LargeHeaderBytes = 9 << 19 // 4.5 MiB
 
 // Size kinds, in the order Sized cycles through them, with the outcome
@@ -28,14 +30,14 @@ var sizeKinds = []struct {
 	{"size_under", Accepted, "", MaxValueBytes - 1},
 	{"size_at", Accepted, "", MaxValueBytes},
 	{"size_over", Rejected, reasons.DecodeTooLarge, MaxValueBytes + 1},
-	{"size_headers", Rejected, reasons.OutputTooLarge, 0},
+	{"size_headers", Rejected, reasons.HeaderInvalid, 0},
 }
 
 // Sized makes a valid case at and around the gateway's size limits: values
 // a byte under, at and a byte over the limit on values (padded by an
 // unknown field, which the gateway keeps and forwards), and one whose
-// ce_source is too long for what the gateway writes (rejected
-// OUTPUT_TOO_LARGE and parked: it must not hold its partition back).
+// ce_source of 4.5 MiB is rejected HEADER_INVALID and parked whole: neither
+// its outputs nor its rejection may hold its partition back.
 func (g *Generator) Sized() Event {
 	k := sizeKinds[g.sized%len(sizeKinds)]
 	g.sized++
