@@ -240,8 +240,13 @@ func TestReplayRecordGoesBackWhereItFailed(t *testing.T) {
 		{"an ingress record to its topic", topics.DLQIngress, "p." + topics.RMISDocument, "p." + topics.RMISDocument},
 		{"a registry's record to its outbound topic, not the tier it failed in", topics.RegistryDLQ(topics.RegistryREMD), "p.egisz.retry.remd.5m", "p." + topics.Outbound(topics.RegistryREMD)},
 		{"an ingress record from a topic that is not ingress", topics.DLQIngress, "p." + topics.StatusTopic, ""},
+		{"a record parked truncated: its original is not kept whole", topics.DLQIngress, "p." + topics.RMISDocument + "#truncated", ""},
 	} {
-		parked := Park("p."+tc.dlqTopic, &kgo.Record{Topic: tc.origTopic, Key: []byte("k"), Value: []byte("v"), Headers: hs}, Failure{Reason: "X"})
+		orig, truncated := strings.CutSuffix(tc.origTopic, "#truncated")
+		parked := Park("p."+tc.dlqTopic, &kgo.Record{Topic: orig, Key: []byte("k"), Value: []byte("v"), Headers: hs}, Failure{Reason: "X"})
+		if truncated {
+			parked = Fit(parked, 0, true)
+		}
 		e := ParseEntry(tc.dlqTopic, parked)
 		r, err := s.replayRecord(&e)
 		if tc.want == "" {

@@ -50,6 +50,7 @@ const (
 	maxListed     = 1000
 	skipReplayed  = "already replayed"
 	skipNoTarget  = "no place to replay to"
+	skipTruncated = "parked truncated"
 	replayTxnTime = time.Second // one transaction carries about this much of the rate
 )
 
@@ -100,7 +101,11 @@ func (s *Service) Replay(ctx context.Context, a Actor, req ReplayRequest) (Repla
 	for _, e := range todo {
 		r, err := s.replayRecord(e)
 		if err != nil {
-			res.Skipped[skipNoTarget]++
+			if errors.Is(err, errTruncated) {
+				res.Skipped[skipTruncated]++
+			} else {
+				res.Skipped[skipNoTarget]++
+			}
 			if len(res.Problems) < 100 {
 				res.Problems = append(res.Problems, fmt.Sprintf("%s: %v", e.ID, err))
 			}
@@ -211,10 +216,18 @@ func (f *firstError) get() error {
 	return f.err
 }
 
+// errTruncated refuses to replay a record parked truncated (Fit).
+var errTruncated = errors.New("it was parked truncated (dlq.truncated): the original is not kept whole")
+
 // replayRecord is the record to send again for e: its key, value and
 // headers as they were, without what parking and the retry tiers added,
 // and with the replay count one higher.
 func (s *Service) replayRecord(e *Entry) (*kgo.Record, error) {
+	for _, h := range e.Headers {
+		if h.Key == HTruncated {
+			return nil, errTruncated
+		}
+	}
 	target, err := s.target(e)
 	if err != nil {
 		return nil, err

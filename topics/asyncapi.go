@@ -99,6 +99,12 @@ func (c Catalog) AsyncAPI(version string) ([]byte, error) {
 		if t.DLQ != "" {
 			desc += "\n\nRejected records go to `" + t.DLQ + "`; every event's outcome to `" + t.Status + "`."
 		}
+		if t.Role == RoleIngress {
+			desc += fmt.Sprintf("\n\nSizes: a value of up to %d bytes (1 MiB, the gateway's default `normalize.max_record_bytes`) is accepted; "+
+				"a larger one is rejected `DECODE_TOO_LARGE` and parked whole. The topic takes records of up to %d bytes with headers "+
+				"(`max.message.bytes`), so that such a record reaches the gateway. An event whose outputs would still not fit the topics they go to, "+
+				"or that Kafka refuses to write, is rejected `OUTPUT_TOO_LARGE` (or `OUTPUT_REFUSED`) and parked; the events behind it go on.", DefaultMaxValueBytes, t.BatchMaxBytes())
+		}
 		channels[id] = map[string]any{
 			"address":     t.Name,
 			"description": desc,

@@ -230,21 +230,53 @@ const (
 // Catalog is the list of topics, in the order they are documented.
 type Catalog []Topic
 
-// LargeRecordBytes is max.message.bytes of the ingress topics and their
-// dead-letter topic. A record over the gateway's own limit (1 MiB by
-// default) must reach it to be refused with a reason (DECODE_TOO_LARGE)
-// and parked whole: at the broker's default the producer would get only
-// MESSAGE_TOO_LARGE, and an operator nothing to look at.
+// LargeRecordBytes is max.message.bytes of the ingress topics and of every
+// topic an accepted event is written to (outbound, pharmacy, status). A
+// record over the gateway's own limit on values (1 MiB by default) must
+// reach the gateway to be refused with a reason (DECODE_TOO_LARGE) and
+// parked whole: at the broker's default the producer would get only
+// MESSAGE_TOO_LARGE, and an operator nothing to look at. A value the
+// gateway accepts, with its envelope and headers, fits the outbound,
+// pharmacy and status topics many times over.
 const LargeRecordBytes = 8 << 20
+
+// DefaultMaxValueBytes is the gateway's default limit on an ingress value
+// (normalize.max_record_bytes), published with the ingress topics.
+const DefaultMaxValueBytes = 1 << 20
+
+// ParkedRecordBytes is max.message.bytes of the topics that carry another
+// topic's record byte for byte with the gateway's own headers added: the
+// dead-letter topics and the retry tiers. The headroom holds the dlq.* and
+// retry headers, so whatever the topic before them took fits here too.
+const ParkedRecordBytes = LargeRecordBytes + HeaderHeadroomBytes
+
+// HeaderHeadroomBytes is the room the gateway keeps for the headers it adds
+// to a record it parks or retries (reason, message, attempts, history).
+const HeaderHeadroomBytes = 64 << 10
+
+// PendingRecordBytes is max.message.bytes of РЭМД's pending documents: an
+// entry holds the outbound record as JSON, key and value in base64 (4/3 of
+// their size), with its headers.
+const PendingRecordBytes = 2 * LargeRecordBytes
 
 // DefaultBatchBytes is Kafka's default max.message.bytes, the batch size
 // producers keep to for the other topics.
 const DefaultBatchBytes = 1_000_012
 
 // BatchMaxBytes is the largest batch a producer may send to topic: its
-// max.message.bytes (kgo.ProducerBatchMaxBytesFn takes it).
+// max.message.bytes (kgo.ProducerBatchMaxBytesFn takes it). A record whose
+// batch alone is larger (recsize.Batch) can never be written to it.
 func (c Catalog) BatchMaxBytes(topic string) int32 {
-	if t, ok := c.Lookup(topic); ok && t.MaxMessageBytes > 0 {
+	if t, ok := c.Lookup(topic); ok {
+		return t.BatchMaxBytes()
+	}
+	return DefaultBatchBytes
+}
+
+// BatchMaxBytes is the topic's max.message.bytes, the broker's default
+// when the catalog sets none.
+func (t Topic) BatchMaxBytes() int32 {
+	if t.MaxMessageBytes > 0 {
 		return t.MaxMessageBytes
 	}
 	return DefaultBatchBytes
@@ -298,7 +330,7 @@ func Build(tiers []time.Duration) Catalog {
 			Name: Outbound(r), Role: RoleOutbound, Purpose: "Validated, deduplicated work for " + registryTitle[r] + ".",
 			Key: KeyPatient, Partitions: PatientPartitions, Cleanup: CleanupDelete, Retention: week,
 			Payload: reflect.TypeOf(OutboundEvent{}), EventType: "ru.egisz.out." + string(r) + ".v1",
-			Producers: []string{ActorGateway}, Consumers: []string{ActorGateway},
+			Producers: []string{ActorGateway}, Consumers: []string{ActorGateway}, MaxMessageBytes: LargeRecordBytes,
 		})
 	}
 	c = append(c,
@@ -306,7 +338,7 @@ func Build(tiers []time.Duration) Catalog {
 			Name: PharmacyRx, Role: RolePharmacy, Purpose: "Validated prescriptions and every change of their state (issued, partly dispensed, dispensed, cancelled, expired), for pharmacy chains. Headers ce_region, ce_rxstate, ce_pharmacychain and ce_pharmacyid select records without decoding them.",
 			Key: KeyRx, Partitions: PatientPartitions, Cleanup: CleanupDelete, Retention: 30 * day,
 			Payload: reflect.TypeOf(PharmacyPrescription{}), EventType: "ru.egisz.pharmacy.prescription.v1",
-			Producers: []string{ActorGateway}, Consumers: []string{ActorPharmacy},
+			Producers: []string{ActorGateway}, Consumers: []string{ActorPharmacy}, MaxMessageBytes: LargeRecordBytes,
 			Headers: map[string]string{
 				HeaderRegion:        "The prescription's region code: a chain reads the regions it serves.",
 				HeaderRxState:       "The new state: issued, partly_dispensed, dispensed, cancelled, expired.",
@@ -326,12 +358,12 @@ func Build(tiers []time.Duration) Catalog {
 			Name: StatusTopic, Role: RoleStatus, Purpose: "The outcome of every ingress event: accepted, registered, rejected with reasons, duplicate, conflict.",
 			Key: KeyPatient, Partitions: PatientPartitions, Cleanup: CleanupDelete, Retention: 30 * day,
 			Payload: reflect.TypeOf(Status{}), EventType: "ru.egisz.status.v1",
-			Producers: []string{ActorGateway}, Consumers: []string{ActorSources},
+			Producers: []string{ActorGateway}, Consumers: []string{ActorSources}, MaxMessageBytes: LargeRecordBytes,
 		},
 		Topic{
 			Name: DLQIngress, Role: RoleDLQ, Purpose: "Ingress records the normalize stage could not accept, byte for byte with the reason in headers.",
 			Key: KeyOrig, Partitions: PatientPartitions, Cleanup: CleanupDelete, Retention: 30 * day,
-			Producers: []string{ActorGateway}, Consumers: []string{ActorOperator}, MaxMessageBytes: LargeRecordBytes,
+			Producers: []string{ActorGateway}, Consumers: []string{ActorOperator}, MaxMessageBytes: ParkedRecordBytes,
 		},
 	)
 	for _, r := range Registries {
@@ -339,13 +371,13 @@ func Build(tiers []time.Duration) Catalog {
 			c = append(c, Topic{
 				Name: Retry(r, d), Role: RoleRetry, Purpose: fmt.Sprintf("Records for %s waiting %s before their next attempt.", registryTitle[r], shortDuration(d)),
 				Key: KeyPatient, Partitions: PatientPartitions, Cleanup: CleanupDelete, Retention: week,
-				Producers: []string{ActorGateway}, Consumers: []string{ActorGateway},
+				Producers: []string{ActorGateway}, Consumers: []string{ActorGateway}, MaxMessageBytes: ParkedRecordBytes,
 			})
 		}
 		c = append(c, Topic{
 			Name: RegistryDLQ(r), Role: RoleDLQ, Purpose: "Records " + registryTitle[r] + " rejected or that exhausted their retries, byte for byte with the reason in headers.",
 			Key: KeyOrig, Partitions: PatientPartitions, Cleanup: CleanupDelete, Retention: 30 * day,
-			Producers: []string{ActorGateway}, Consumers: []string{ActorOperator},
+			Producers: []string{ActorGateway}, Consumers: []string{ActorOperator}, MaxMessageBytes: ParkedRecordBytes,
 		})
 	}
 	c = append(c,
@@ -356,7 +388,7 @@ func Build(tiers []time.Duration) Catalog {
 		},
 		Topic{
 			Name: REMDPendingState, Role: RoleState, Purpose: "Documents accepted by РЭМД and waiting for its callback.",
-			Key: KeyDoc, Partitions: PatientPartitions, Cleanup: CleanupCompact,
+			Key: KeyDoc, Partitions: PatientPartitions, Cleanup: CleanupCompact, MaxMessageBytes: PendingRecordBytes,
 			Producers: []string{ActorGateway}, Consumers: []string{ActorGateway},
 		},
 		Topic{
@@ -441,11 +473,47 @@ func (c Catalog) WithPrefix(prefix string) Catalog {
 	return out
 }
 
+// sizeProblems checks that the size limits fit together: whatever an
+// ingress topic takes fits its dead-letter topic with the dlq.* headers;
+// an accepted value of the default limit fits, with its envelope and
+// headers, every topic it is written to; and whatever an outbound topic
+// takes fits its retry tiers and dead letters with the gateway's headers.
+// A record that still does not fit (headers too long) is parked by the
+// stages; these rules keep that to records no publisher should send.
+func (c Catalog) sizeProblems() []string {
+	var problems []string
+	outbound := int32(0)
+	for _, t := range c.ByRole(RoleOutbound) {
+		outbound = max(outbound, t.BatchMaxBytes())
+	}
+	ingressDLQ := map[string]bool{}
+	for _, t := range c.ByRole(RoleIngress) {
+		ingressDLQ[t.DLQ] = true
+		if d, ok := c.Lookup(t.DLQ); ok && d.BatchMaxBytes() < t.BatchMaxBytes()+HeaderHeadroomBytes {
+			problems = append(problems, fmt.Sprintf("%s: max.message.bytes %d cannot hold a record of %s (%d) with the dlq.* headers", d.Name, d.BatchMaxBytes(), t.Name, t.BatchMaxBytes()))
+		}
+	}
+	for _, t := range c {
+		switch {
+		case t.Role == RoleOutbound || t.Role == RolePharmacy || t.Role == RoleStatus:
+			if t.BatchMaxBytes() < DefaultMaxValueBytes+HeaderHeadroomBytes {
+				problems = append(problems, fmt.Sprintf("%s: max.message.bytes %d cannot hold an accepted value of %d bytes with its envelope and headers", t.Name, t.BatchMaxBytes(), DefaultMaxValueBytes))
+			}
+		case t.Role == RoleRetry || (t.Role == RoleDLQ && !ingressDLQ[t.Name]):
+			if t.BatchMaxBytes() < outbound+HeaderHeadroomBytes {
+				problems = append(problems, fmt.Sprintf("%s: max.message.bytes %d cannot hold an outbound record (%d) with the gateway's headers", t.Name, t.BatchMaxBytes(), outbound))
+			}
+		}
+	}
+	return problems
+}
+
 // Validate checks the catalog's invariants: unique names, a key and a
 // positive partition count on every topic, a payload on every topic whose
 // records the gateway decodes, and a DLQ and status path for every ingress
 // topic that exist in the catalog. Patient-keyed topics must agree on their
-// partition count, or a patient's events and state would part ways.
+// partition count, or a patient's events and state would part ways. Size
+// limits must fit together (sizeProblems).
 func (c Catalog) Validate() error {
 	var problems []string
 	seen := map[string]bool{}
@@ -485,6 +553,7 @@ func (c Catalog) Validate() error {
 			}
 		}
 	}
+	problems = append(problems, c.sizeProblems()...)
 	for _, t := range c.ByRole(RoleIngress) {
 		if d, ok := c.Lookup(t.DLQ); !ok || d.Role != RoleDLQ {
 			problems = append(problems, fmt.Sprintf("%s: dead-letter topic %q is not a DLQ topic of the catalog", t.Name, t.DLQ))

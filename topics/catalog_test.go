@@ -65,6 +65,11 @@ func TestValidateFindsBrokenCatalogs(t *testing.T) {
 		{"patient topics disagree on partitions", func(c Catalog) Catalog { c[3].Partitions = 12; return c }, "other patient-keyed topics have"},
 		{"unknown cleanup", func(c Catalog) Catalog { c[4].Cleanup = "compact,delete"; return c }, "unknown cleanup policy"},
 		{"nobody reads it", func(c Catalog) Catalog { c[5].Consumers = nil; return c }, "producers and consumers must be named"},
+		{"ingress dlq smaller than ingress", func(c Catalog) Catalog { return setLimit(c, DLQIngress, LargeRecordBytes) }, "egisz.dlq.ingress: max.message.bytes 8388608 cannot hold a record of"},
+		{"status at the broker's default", func(c Catalog) Catalog { return setLimit(c, StatusTopic, 0) }, "cannot hold an accepted value of 1048576 bytes"},
+		{"outbound at the broker's default", func(c Catalog) Catalog { return setLimit(c, Outbound(RegistryIEMK), 0) }, Outbound(RegistryIEMK) + ": max.message.bytes 1000012"},
+		{"retry tier no larger than outbound", func(c Catalog) Catalog { return setLimit(c, Retry(RegistryREMD, time.Hour), LargeRecordBytes) }, "cannot hold an outbound record (8388608)"},
+		{"registry dlq at the broker's default", func(c Catalog) Catalog { return setLimit(c, RegistryDLQ(RegistryERX), 0) }, RegistryDLQ(RegistryERX) + ": max.message.bytes 1000012 cannot hold an outbound record"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -144,4 +149,14 @@ func TestTopicExamplesMatchTheirPayload(t *testing.T) {
 	if n < 3 {
 		t.Errorf("%d examples", n)
 	}
+}
+
+// setLimit sets one topic's max.message.bytes in c.
+func setLimit(c Catalog, name string, bytes int32) Catalog {
+	for i := range c {
+		if c[i].Name == name {
+			c[i].MaxMessageBytes = bytes
+		}
+	}
+	return c
 }

@@ -29,6 +29,52 @@ type EnsureReport struct {
 	Created []string // topics created by this call
 	Present []string // topics that were there and match the catalog
 	Raised  []string // topics whose max.message.bytes was raised to the catalog's
+	// TooSmall are topics whose max.message.bytes is below the catalog's
+	// and could not be raised (the principal may not alter configs, say).
+	// The gateway runs with them: a record between the two limits is
+	// parked (OUTPUT_REFUSED / OUTPUT_TOO_LARGE) instead of written. Each
+	// says the command that raises it (RaiseCommand).
+	TooSmall []SizeDrift
+}
+
+// SizeDrift is a topic whose max.message.bytes on the cluster is below the
+// catalog's.
+type SizeDrift struct {
+	Topic    string
+	Have     int32 // on the cluster
+	Want     int32 // the catalog's
+	RaiseErr error // why Ensure could not raise it
+}
+
+// RaiseCommand is the command an operator allowed to alter topic configs
+// runs to raise the limit (Kafka's own tool; `egisz-gateway topics ensure`
+// does the same when its principal may).
+func (d SizeDrift) RaiseCommand() string {
+	return fmt.Sprintf("kafka-configs.sh --bootstrap-server <brokers> --alter --entity-type topics --entity-name %s --add-config max.message.bytes=%d", d.Topic, d.Want)
+}
+
+func (d SizeDrift) String() string {
+	return fmt.Sprintf("topic %s: max.message.bytes is %d on the cluster, the catalog says %d; records between the two are parked, not written (could not raise it: %v); raise it: %s",
+		d.Topic, d.Have, d.Want, d.RaiseErr, d.RaiseCommand())
+}
+
+// Limited returns a copy of c with the limits of the topics in small
+// lowered to the cluster's: what a producer and the stages' size checks
+// must keep to while the cluster's limit is the smaller.
+func (c Catalog) Limited(small []SizeDrift) Catalog {
+	if len(small) == 0 {
+		return c
+	}
+	out := make(Catalog, len(c))
+	copy(out, c)
+	for i, t := range out {
+		for _, d := range small {
+			if d.Topic == t.Name && d.Have > 0 && d.Have < t.BatchMaxBytes() {
+				out[i].MaxMessageBytes = d.Have
+			}
+		}
+	}
+	return out
 }
 
 // Ensure creates the catalog's missing topics and checks the ones that
@@ -87,6 +133,9 @@ func Ensure(ctx context.Context, adm *kadm.Client, c Catalog, replicationFactor 
 	}
 	drifted := map[string]bool{}
 	for _, d := range drifts {
+		drifted[d.Topic] = true
+	}
+	for _, d := range rep.TooSmall {
 		drifted[d.Topic] = true
 	}
 	for _, t := range existing {
@@ -298,7 +347,16 @@ func raiseSizeLimits(ctx context.Context, adm *kadm.Client, drifts []Drift, rep 
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("ensure topic %s: raise max.message.bytes from %s to %s: %w", d.Topic, d.Have, d.Want, err)
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("ensure topic %s: raise max.message.bytes from %s to %s: %w", d.Topic, d.Have, d.Want, err)
+			}
+			// Not fatal: the stages park what the smaller limit refuses,
+			// and the report says how to raise it.
+			if have == 0 {
+				have = DefaultBatchBytes // unset: the broker's default
+			}
+			rep.TooSmall = append(rep.TooSmall, SizeDrift{Topic: d.Topic, Have: int32(have), Want: int32(want), RaiseErr: err})
+			continue
 		}
 		rep.Raised = append(rep.Raised, d.Topic)
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 func TestEnsureCreatesThenDoesNothingThenReportsDrift(t *testing.T) {
@@ -125,11 +127,82 @@ func TestEnsureReportsDrift(t *testing.T) {
 				have = c.MaybeValue()
 			}
 		}
-		if have == strconv.Itoa(topics.LargeRecordBytes) || time.Now().After(deadline) {
+		if have == strconv.Itoa(topics.ParkedRecordBytes) || time.Now().After(deadline) {
 			break
 		}
 	}
-	if have != strconv.Itoa(topics.LargeRecordBytes) {
-		t.Errorf("%s: max.message.bytes %s after Ensure, want %d", dlqIn.Name, have, topics.LargeRecordBytes)
+	if have != strconv.Itoa(topics.ParkedRecordBytes) {
+		t.Errorf("%s: max.message.bytes %s after Ensure, want %d", dlqIn.Name, have, topics.ParkedRecordBytes)
+	}
+}
+
+// TestEnsureReportsALimitItCannotRaise: a principal that may not alter
+// topic configs leaves an existing topic's smaller max.message.bytes as it
+// is. That is no reason to refuse to start (the stages park what the
+// smaller limit refuses): Ensure reports it, with the command that raises
+// it, and Limited gives the limits to keep to meanwhile.
+func TestEnsureReportsALimitItCannotRaise(t *testing.T) {
+	kc := kafkatest.New(t)
+	if kc.Fake == nil {
+		t.Skip("denies config changes through kfake's control hooks; the real broker's ACLs are not set up by the tests")
+	}
+	ctx := kafkatest.Context(t, time.Minute)
+	adm := kc.Admin(t)
+	cat := topics.Default().WithPrefix(kc.Prefix)
+	status, _ := cat.Lookup(kc.Prefix + topics.StatusTopic)
+	if _, err := adm.CreateTopic(ctx, status.Partitions, -1, topics.TopicConfigs(topics.Topic{Cleanup: status.Cleanup, Retention: status.Retention, MaxMessageBytes: topics.DefaultBatchBytes}), status.Name); err != nil {
+		t.Fatal(err)
+	}
+	kc.Fake.KeepControl()
+	deny := func(req kmsg.Request) (kmsg.Response, error, bool) {
+		switch req := req.(type) {
+		case *kmsg.IncrementalAlterConfigsRequest:
+			resp := req.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
+			for _, r := range req.Resources {
+				rr := kmsg.NewIncrementalAlterConfigsResponseResource()
+				rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
+				rr.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				resp.Resources = append(resp.Resources, rr)
+			}
+			return resp, nil, true
+		case *kmsg.AlterConfigsRequest:
+			resp := req.ResponseKind().(*kmsg.AlterConfigsResponse)
+			for _, r := range req.Resources {
+				rr := kmsg.NewAlterConfigsResponseResource()
+				rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
+				rr.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				resp.Resources = append(resp.Resources, rr)
+			}
+			return resp, nil, true
+		}
+		return nil, nil, false
+	}
+	kc.Fake.ControlKey(kmsg.IncrementalAlterConfigs.Int16(), deny)
+	kc.Fake.ControlKey(kmsg.AlterConfigs.Int16(), deny)
+
+	rep, err := topics.Ensure(ctx, adm, cat, -1)
+	if err != nil {
+		t.Fatalf("Ensure refused a limit it could not raise: %v", err)
+	}
+	if len(rep.TooSmall) != 1 || rep.TooSmall[0].Topic != status.Name {
+		t.Fatalf("TooSmall = %v, want %s alone", rep.TooSmall, status.Name)
+	}
+	d := rep.TooSmall[0]
+	if d.Have != topics.DefaultBatchBytes || d.Want != topics.LargeRecordBytes || !errors.Is(d.RaiseErr, kerr.TopicAuthorizationFailed) {
+		t.Errorf("drift %+v", d)
+	}
+	wantCmd := "--entity-name " + status.Name + " --add-config max.message.bytes=" + strconv.Itoa(topics.LargeRecordBytes)
+	if !strings.Contains(d.RaiseCommand(), wantCmd) || !strings.Contains(d.String(), d.RaiseCommand()) {
+		t.Errorf("command %q lacks %q", d.RaiseCommand(), wantCmd)
+	}
+	if slices.Contains(rep.Present, status.Name) {
+		t.Error("a topic below the catalog's limit reported present")
+	}
+	limited := cat.Limited(rep.TooSmall)
+	if got := limited.BatchMaxBytes(status.Name); got != topics.DefaultBatchBytes {
+		t.Errorf("limited catalog gives %s %d, want the cluster's %d", status.Name, got, topics.DefaultBatchBytes)
+	}
+	if got := cat.BatchMaxBytes(status.Name); got != topics.LargeRecordBytes {
+		t.Errorf("Limited changed the catalog it was called on: %d", got)
 	}
 }

@@ -112,6 +112,8 @@ const (
 	CallbackMissing     = "CALLBACK_MISSING"
 	RegistryUnknownCode = "REGISTRY_UNKNOWN_CODE"
 	ReplayFailed        = "REPLAY_FAILED"
+	OutputTooLarge      = "OUTPUT_TOO_LARGE"
+	OutputRefused       = "OUTPUT_REFUSED"
 )
 
 func r(code string, o Owner, a Action, ru, en string) Reason {
@@ -193,6 +195,9 @@ func catalog() []Reason {
 		r(CallbackMissing, Registry, Park, "РЭМД не прислал результат регистрации", "РЭМД sent no registration result"),
 		r(RegistryUnknownCode, Gateway, Park, "Реестр вернул неизвестный код ошибки", "The registry returned a code the catalog does not know"),
 		r(ReplayFailed, Gateway, Park, "Повторная отправка из DLQ снова не удалась", "The replay from the DLQ failed again"),
+		// Either stage: what the event becomes cannot be written to Kafka.
+		r(OutputTooLarge, MIS, Park, "Событие слишком велико: то, во что оно превращается (с заголовками шлюза), не помещается в топик, куда должно быть записано; уменьшите значение или заголовки", "The event is too large: what it becomes (with the gateway's headers) does not fit the topic it must be written to; make its value or headers smaller"),
+		r(OutputRefused, Gateway, Park, "Kafka отказалась записать результат обработки события (например, max.message.bytes топика на кластере меньше, чем в каталоге шлюза)", "Kafka refused to write what the event becomes (a topic's max.message.bytes on the cluster below the gateway's catalog, say)"),
 
 		// РЭМД (NSI 1.2.643.5.1.13.13.99.2.305) and ИЭМК codes, EGISZ.md §4.
 		r("PATIENT_MPI_MISMATCH", Clinic, Park, "Данные пациента не совпадают с индексом пациентов", "The patient's data disagree with the master patient index"),

@@ -128,6 +128,12 @@ func topicsEnsure(ctx context.Context, cfgPath string, getenv env, stdout, stder
 	for _, n := range rep.Present {
 		fmt.Fprintf(stdout, "present  %s\n", n)
 	}
+	for _, n := range rep.Raised {
+		fmt.Fprintf(stdout, "raised   %s (max.message.bytes)\n", n)
+	}
+	for _, d := range rep.TooSmall {
+		fmt.Fprintf(stdout, "small    %s: max.message.bytes %d, the catalog says %d; raise it: %s\n", d.Topic, d.Have, d.Want, d.RaiseCommand())
+	}
 	if err != nil {
 		var d topics.Drift
 		if errors.As(err, &d) {
@@ -135,6 +141,11 @@ func topicsEnsure(ctx context.Context, cfgPath string, getenv env, stdout, stder
 		} else {
 			fmt.Fprintf(stderr, "egisz-gateway: %v\n", err)
 		}
+		return exitFailed
+	}
+	if len(rep.TooSmall) > 0 {
+		fmt.Fprintf(stderr, "egisz-gateway: %d topics take smaller records than the catalog says and could not be raised (%v); records between the limits are parked, not written: raise them with the commands above\n",
+			len(rep.TooSmall), rep.TooSmall[0].RaiseErr)
 		return exitFailed
 	}
 	return exitOK

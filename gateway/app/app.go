@@ -12,7 +12,9 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +29,7 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/gateway/health"
 	"github.com/egisz-gateway/egisz-gateway/gateway/kafkaclient"
 	"github.com/egisz-gateway/egisz-gateway/gateway/lag"
+	"github.com/egisz-gateway/egisz-gateway/gateway/recsize"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -114,7 +117,13 @@ func (g *Gateway) Run(ctx context.Context) error {
 	cat := topics.Build(g.cfg.Forward.Retry.TierDelays()).WithPrefix(g.cfg.Kafka.TopicPrefix)
 	// Batches as large as each topic takes: an oversized ingress record is
 	// parked whole in the dead-letter topic, which takes it.
-	opts = append(opts, kgo.ProducerBatchMaxBytesFn(cat.BatchMaxBytes))
+	// franz-go counts a few bytes more than the broker (recsize.ProducerLimit):
+	// without them it would refuse a record right at a topic's limit.
+	// Once the topics are ensured, limits holds the catalog with the
+	// cluster's smaller limits where it could not raise them.
+	var limits atomic.Pointer[topics.Catalog]
+	limits.Store(&cat)
+	opts = append(opts, kgo.ProducerBatchMaxBytesFn(func(topic string) int32 { return recsize.ProducerLimit(limits.Load().BatchMaxBytes(topic)) }))
 	admCl, err := kgo.NewClient(append(opts, kafkaMetrics("admin"))...)
 	if err != nil {
 		return fmt.Errorf("kafka client: %w", err)
@@ -162,8 +171,18 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	g.log.Info("topic catalog ensured", "created", len(rep.Created), "present", len(rep.Present), "total", len(cat))
 	if len(rep.Raised) > 0 {
-		g.log.Warn("raised max.message.bytes to the catalog's", "topics", rep.Raised, "bytes", topics.LargeRecordBytes)
+		g.log.Warn("raised max.message.bytes to the catalog's", "topics", rep.Raised)
 	}
+	small := make([]string, len(rep.TooSmall))
+	for i, d := range rep.TooSmall {
+		small[i] = d.String()
+		g.log.Warn("a topic takes smaller records than the catalog says; records between the two limits are parked, not written",
+			"topic", d.Topic, "max_message_bytes", d.Have, "catalog", d.Want, "raise_with", d.RaiseCommand(), "err", d.RaiseErr)
+	}
+	ready.Note("topic limits", func() string { return strings.Join(small, "; ") })
+	// The stages measure their outputs against what the cluster takes.
+	limited := cat.Limited(rep.TooSmall)
+	limits.Store(&limited)
 	topicsMu.Lock()
 	topicsErr = nil
 	topicsMu.Unlock()
@@ -180,7 +199,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		return 0
 	}))
 	reg.MustRegister(lag.NewCollector(kadm.NewClient(admCl), cat, lag.Groups(g.cfg.Kafka.TopicPrefix, g.cfg.Forward.Retry.TierDelays()), g.log))
-	deps := Deps{Config: g.cfg, Catalog: cat, KafkaOpt: opts, Metrics: reg, Log: g.log, KafkaMetrics: kafkaMetrics, DLQ: dlq.NewMetrics(reg),
+	deps := Deps{Config: g.cfg, Catalog: limited, KafkaOpt: opts, Metrics: reg, Log: g.log, KafkaMetrics: kafkaMetrics, DLQ: dlq.NewMetrics(reg),
 		HTTPAddr: g.HTTPAddr, Handle: func(pattern string, h http.Handler) { mux.Handle(pattern, h) }}
 	var workers []Worker
 	for _, build := range g.workers {

@@ -23,6 +23,7 @@ type Collector struct {
 	renews *prometheus.Desc
 	took   *prometheus.Desc
 	age    *prometheus.Desc
+	unwr   *prometheus.Desc
 }
 
 // NewCollector collects the stages' counters, by stage name.
@@ -45,6 +46,9 @@ func NewCollector(stages map[string]*Stats) *Collector {
 		age: prometheus.NewDesc("egisz_stage_record_age_seconds",
 			"How old each record a stage read was when the stage took it (now less the record's Kafka timestamp): its lag in time. For normalize the timestamp is the publisher's, and a publisher's clock ahead of ours counts as 0.",
 			[]string{"stage"}, nil),
+		unwr: prometheus.NewDesc("egisz_stage_unwritable_total",
+			"Inputs whose outputs could not be written (larger than their topic takes, or refused by the broker), by what the stage did: parked (each one once, with OUTPUT_TOO_LARGE or OUTPUT_REFUSED), or isolated (transactions of one input, run to find which input of a refused batch was at fault; many of them mean a topic on the cluster takes smaller records than the catalog says).",
+			[]string{"stage", "action"}, nil),
 	}
 }
 
@@ -56,6 +60,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.renews
 	ch <- c.took
 	ch <- c.age
+	ch <- c.unwr
 }
 
 // Collect implements prometheus.Collector.
@@ -67,6 +72,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.recs, prometheus.CounterValue, float64(s.In.Load()), n, "in")
 		ch <- prometheus.MustNewConstMetric(c.recs, prometheus.CounterValue, float64(s.Out.Load()), n, "out")
 		ch <- prometheus.MustNewConstMetric(c.renews, prometheus.CounterValue, float64(s.Renewed.Load()), n)
+		ch <- prometheus.MustNewConstMetric(c.unwr, prometheus.CounterValue, float64(s.Unwritable.Load()), n, "parked")
+		ch <- prometheus.MustNewConstMetric(c.unwr, prometheus.CounterValue, float64(s.Isolated.Load()), n, "isolated")
 		count, sum, buckets := s.took.snapshot(transactionBuckets)
 		ch <- prometheus.MustNewConstHistogram(c.took, count, sum, buckets, n)
 		count, sum, buckets = s.age.snapshot(ageBuckets)

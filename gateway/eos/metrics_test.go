@@ -22,6 +22,8 @@ func TestCollectorExposesEachStagesCounters(t *testing.T) {
 	normalize.End.Add(int64(2 * time.Second))
 	forward.Work.Add(int64(time.Minute))
 	forward.Renewed.Add(2)
+	forward.Unwritable.Add(1)
+	normalize.Isolated.Add(4)
 	c := NewCollector(map[string]*Stats{"normalize": normalize, "forward-iemk": forward})
 	want := `
 # HELP egisz_stage_records_total Records consumed (in) and produced (out) in a stage's committed transactions.
@@ -48,9 +50,15 @@ egisz_stage_transactions_total{result="aborted",stage="forward-iemk"} 0
 egisz_stage_transactions_total{result="aborted",stage="normalize"} 1
 egisz_stage_transactions_total{result="committed",stage="forward-iemk"} 7
 egisz_stage_transactions_total{result="committed",stage="normalize"} 3
+# HELP egisz_stage_unwritable_total Inputs whose outputs could not be written (larger than their topic takes, or refused by the broker), by what the stage did: parked (each one once, with OUTPUT_TOO_LARGE or OUTPUT_REFUSED), or isolated (transactions of one input, run to find which input of a refused batch was at fault; many of them mean a topic on the cluster takes smaller records than the catalog says).
+# TYPE egisz_stage_unwritable_total counter
+egisz_stage_unwritable_total{action="isolated",stage="forward-iemk"} 0
+egisz_stage_unwritable_total{action="isolated",stage="normalize"} 4
+egisz_stage_unwritable_total{action="parked",stage="forward-iemk"} 1
+egisz_stage_unwritable_total{action="parked",stage="normalize"} 0
 `
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "egisz_stage_records_total", "egisz_stage_seconds_total",
-		"egisz_stage_sessions_renewed_total", "egisz_stage_transactions_total"); err != nil {
+		"egisz_stage_sessions_renewed_total", "egisz_stage_transactions_total", "egisz_stage_unwritable_total"); err != nil {
 		t.Fatal(err)
 	}
 	// Read when scraped: a later commit shows at the next scrape.

@@ -12,12 +12,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/egisz-gateway/egisz-gateway/gateway/recsize"
 )
 
 // Transform turns one input record into output records. It is called in
@@ -59,6 +62,8 @@ type Ticker interface {
 type Output struct {
 	recs     []*kgo.Record
 	promises []func(*kgo.Record, error)
+	owners   []*kgo.Record // the input behind each record; nil for a tick's
+	owner    *kgo.Record   // the input being transformed
 }
 
 // Emit adds an output record. Its topic, key, value and headers must be set;
@@ -70,6 +75,62 @@ func (o *Output) Emit(r *kgo.Record) { o.EmitFunc(r, nil) }
 func (o *Output) EmitFunc(r *kgo.Record, promise func(*kgo.Record, error)) {
 	o.recs = append(o.recs, r)
 	o.promises = append(o.promises, promise)
+	o.owners = append(o.owners, o.owner)
+}
+
+// Parker is implemented by transforms whose inputs can be parked. When an
+// input's outputs cannot be written (larger than their topic takes, or
+// refused by the broker), the stage aborts the transaction, reads the
+// batch again and, for that input alone, calls Park instead of Transform
+// (and leaves it out of Prepare). Park must emit the input's dead-letter
+// record and its status, fitted to their topics' limits (why.Attempt > 0:
+// the park itself could not be written; make it as small as possible),
+// and must not change the transform's state: the input is not processed.
+// Without a Parker, an unwritable output aborts the batch as any other
+// produce error does.
+type Parker interface {
+	Park(ctx context.Context, in *kgo.Record, why Unwritable, out *Output) error
+}
+
+// Unwritable says why an input's outputs could not be written. It holds
+// topic names, sizes and the broker's error, never record contents.
+type Unwritable struct {
+	Topic string // the output's topic
+	Bytes int    // the output's batch size (recsize.Batch); 0 when unknown
+	Limit int    // the topic's limit the stage knew; 0 when unknown
+	// Err is the producer's or the broker's error when a write was tried
+	// (MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_RECORD); nil when
+	// the stage's own check found the output too large before writing.
+	Err error
+	// Attempt counts the parks of this input that could not be written
+	// either: 0 for the first.
+	Attempt int
+}
+
+// TooLarge reports whether the output was too large for its topic, as
+// opposed to refused for another reason.
+func (u Unwritable) TooLarge() bool {
+	return u.Err == nil || errors.Is(u.Err, kerr.MessageTooLarge) || errors.Is(u.Err, kerr.RecordListTooLarge)
+}
+
+func (u Unwritable) String() string {
+	switch {
+	case u.Err != nil && u.Bytes > 0:
+		return fmt.Sprintf("%s refused a record of %d bytes: %v", u.Topic, u.Bytes, u.Err)
+	case u.Err != nil:
+		return fmt.Sprintf("%s refused a record: %v", u.Topic, u.Err)
+	default:
+		return fmt.Sprintf("a record of %d bytes for %s, which takes at most %d", u.Bytes, u.Topic, u.Limit)
+	}
+}
+
+// unwritableErr reports whether a produce error says the record itself
+// can never be written as it is: writing it again would fail again.
+func unwritableErr(err error) bool {
+	// CORRUPT_MESSAGE is left out: it can be a flipped bit on the way,
+	// which sending again mends.
+	return errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) ||
+		errors.Is(err, kerr.InvalidRecord)
 }
 
 // Config configures a stage.
@@ -100,7 +161,13 @@ type Config struct {
 	TxnTimeout time.Duration
 	// TickEvery is how often a Ticker's Tick runs (default 1m).
 	TickEvery time.Duration
-	Log       *slog.Logger
+	// MaxBytes is the largest batch a topic takes (its max.message.bytes).
+	// Before anything is written, every output is measured against its
+	// topic's (recsize.Batch): an input with an output that cannot fit is
+	// parked (Parker) instead of being written. Nil checks nothing before
+	// writing; what the broker refuses is still parked.
+	MaxBytes func(topic string) int32
+	Log      *slog.Logger
 }
 
 // Stats counts what a stage did.
@@ -117,6 +184,10 @@ type Stats struct {
 	// Renewed counts the sessions (transactional clients) replaced after
 	// a transaction could not be begun or ended.
 	Renewed atomic.Int64
+	// Unwritable counts inputs parked because their outputs could not be
+	// written; Isolated counts transactions of one input, run to find the
+	// input behind a refused write.
+	Unwritable, Isolated atomic.Int64
 	// took counts transactions by how long each took from its first
 	// record in hand to its end: the phases' sums give the mean, and a
 	// stage that stands still now and then shows only here.
@@ -190,7 +261,34 @@ type Stage struct {
 
 	mu     sync.Mutex // orders renew and Close
 	closed bool
+
+	// Owned by Run's goroutine. unwritable holds the inputs to park when
+	// they are read again, by where they are; an entry goes once its park
+	// commits. isolate counts the inputs still to take one per transaction
+	// after a refused write that more than one input could have caused.
+	unwritable map[inputID]Unwritable
+	isolate    int
 }
+
+// inputID is where an input record is.
+type inputID struct {
+	topic     string
+	partition int32
+	offset    int64
+}
+
+func idOf(r *kgo.Record) inputID { return inputID{r.Topic, r.Partition, r.Offset} }
+
+// maxParkAttempts bounds the parks of one input that the broker refuses
+// in a row; after that the stage stops trying to park it and the batch
+// is retried like any failed write (a dead-letter or status topic that
+// refuses a record of a few hundred bytes is a broken cluster).
+const maxParkAttempts = 3
+
+// maxPasses bounds how often one batch is transformed again in its
+// transaction to park the inputs found unwritable; past it the batch is
+// aborted and read again, each pass having marked at least one more.
+const maxPasses = 8
 
 // DefaultTxnTimeout is a stage's transaction timeout unless its Config
 // says otherwise, and that of the gateway's other transactional writers.
@@ -215,7 +313,7 @@ func New(cfg Config, tr Transform) (*Stage, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Stage{cfg: cfg, tr: tr}
+	s := &Stage{cfg: cfg, tr: tr, unwritable: map[inputID]Unwritable{}}
 	opts := append(append([]kgo.Opt{}, cfg.ClientOpts...),
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Input...),
@@ -284,7 +382,11 @@ func (s *Stage) Run(ctx context.Context) error {
 			// such polls would never see a record again.
 			pollCtx, cancel = context.WithDeadline(ctx, later(nextTick, time.Now().Add(10*time.Millisecond)))
 		}
-		fetches := s.sess.Load().PollRecords(pollCtx, s.cfg.MaxBatch)
+		maxBatch := s.cfg.MaxBatch
+		if s.isolate > 0 {
+			maxBatch = 1
+		}
+		fetches := s.sess.Load().PollRecords(pollCtx, maxBatch)
 		cancel()
 		if ctx.Err() != nil || fetches.IsClientClosed() {
 			return nil
@@ -399,6 +501,12 @@ func later(a, b time.Time) time.Time {
 // batch runs one transaction: the records fetched, and the tick when it
 // is due. It returns an error only when the session can no longer be used
 // (a sessionError when a new one could go on).
+//
+// No input can hold its partition back: an input whose outputs cannot be
+// written (larger than their topic takes, or refused by the broker) is
+// marked, the transaction aborted, and when the batch is read again the
+// transform parks that input instead of processing it (Parker), in a
+// transaction like any other: one outcome per input, exactly once.
 func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) (bool, error) {
 	sess := s.sess.Load()
 	if err := sess.Begin(); err != nil {
@@ -408,32 +516,84 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) (bool
 		out      Output
 		in       int
 		trErr    error
+		redo     bool // an input was marked unwritable: abort and read again at once
 		prodMu   sync.Mutex
 		prodErr  error
+		failed   = map[int]error{} // outputs the producer failed, by index
 		produced int
 		phase    = time.Now()
 		began    = phase
 	)
-	if p, ok := s.tr.(Preparer); ok {
-		p.Prepare(ctx, fetches.Records())
+	parker, parks := s.tr.(Parker)
+	if s.isolate > 0 {
+		s.isolate = max(0, s.isolate-fetches.NumRecords())
+		s.Stats.Isolated.Add(1)
 	}
-	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-		for _, r := range p.Records {
-			if trErr != nil {
-				return
-			}
-			s.Stats.ObserveAge(began.Sub(r.Timestamp))
-			if err := s.tr.Transform(ctx, r, &out); err != nil {
-				trErr = fmt.Errorf("transform %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
-				return
-			}
-			in++
+	if p, ok := s.tr.(Preparer); ok {
+		recs := fetches.Records()
+		if parks && len(s.unwritable) > 0 {
+			recs = slices.DeleteFunc(slices.Clone(recs), func(r *kgo.Record) bool {
+				_, marked := s.unwritable[idOf(r)]
+				return marked
+			})
 		}
-	})
-	if tick && trErr == nil {
-		if err := s.tr.(Ticker).Tick(ctx, &out); err != nil {
-			trErr = fmt.Errorf("tick: %w", err)
+		p.Prepare(ctx, recs)
+	}
+	observed := false
+	transformAll := func() {
+		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+			for _, r := range p.Records {
+				if trErr != nil {
+					return
+				}
+				if !observed {
+					s.Stats.ObserveAge(began.Sub(r.Timestamp))
+				}
+				from := len(out.recs)
+				out.owner = r
+				why, marked := s.unwritable[idOf(r)]
+				var err error
+				if parks && marked {
+					err = parker.Park(ctx, r, why, &out)
+				} else {
+					err = s.tr.Transform(ctx, r, &out)
+				}
+				out.owner = nil
+				if err != nil {
+					trErr = fmt.Errorf("transform %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
+					return
+				}
+				in++
+				if parks && s.oversized(r, out.recs[from:], marked, why) {
+					redo = true
+				}
+			}
+		})
+		observed = true
+		if tick && trErr == nil {
+			if err := s.tr.(Ticker).Tick(ctx, &out); err != nil {
+				trErr = fmt.Errorf("tick: %w", err)
+			}
 		}
+	}
+	transformAll()
+	// An input whose outputs cannot fit was marked. Nothing is written
+	// yet, so the transaction holds nothing: the transform drops what the
+	// batch changed (as after an abort) and the batch is transformed
+	// again from the records in hand, the marked inputs parked. Aborting
+	// and reading the batch again would do the same, but the consumer's
+	// rewind can wait out a fetch in flight (seconds on a real broker).
+	// Prepare is not asked again: a forward stage's calls are made, and a
+	// transform without its preparation decides each record as it comes.
+	for pass := 1; redo && trErr == nil && pass < maxPasses; pass++ {
+		if txn, ok := s.tr.(Transactional); ok {
+			txn.Aborted()
+		}
+		out, in, redo = Output{}, 0, false
+		transformAll()
+	}
+	if redo && trErr == nil {
+		trErr = errRedo
 	}
 	timed(&s.Stats.Work, &phase)
 	if trErr == nil {
@@ -448,6 +608,7 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) (bool
 					if prodErr == nil {
 						prodErr = err
 					}
+					failed[i] = err
 					prodMu.Unlock()
 				}
 			})
@@ -462,6 +623,9 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) (bool
 	prodMu.Lock()
 	if trErr == nil && prodErr != nil {
 		trErr = fmt.Errorf("produce: %w", prodErr)
+		if parks && s.refused(&out, failed, in) {
+			redo = true
+		}
 	}
 	prodMu.Unlock()
 	timed(&s.Stats.Write, &phase)
@@ -469,7 +633,11 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) (bool
 	try := kgo.TryCommit
 	if trErr != nil {
 		try = kgo.TryAbort
-		s.cfg.Log.Warn("aborting batch; it will be read again", "stage", s.cfg.Name, "err", trErr)
+		if redo {
+			s.cfg.Log.Warn("aborting batch to park what cannot be written; it is read again at once", "stage", s.cfg.Name, "err", trErr)
+		} else {
+			s.cfg.Log.Warn("aborting batch; it will be read again", "stage", s.cfg.Name, "err", trErr)
+		}
 	}
 	committed, err := sess.End(ctx, try)
 	timed(&s.Stats.End, &phase)
@@ -489,9 +657,17 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) (bool
 		s.Stats.Committed.Add(1)
 		s.Stats.In.Add(int64(in))
 		s.Stats.Out.Add(int64(produced))
+		if len(s.unwritable) > 0 {
+			fetches.EachRecord(func(r *kgo.Record) {
+				if _, ok := s.unwritable[idOf(r)]; ok {
+					delete(s.unwritable, idOf(r))
+					s.Stats.Unwritable.Add(1)
+				}
+			})
+		}
 	} else {
 		s.Stats.Aborted.Add(1)
-		if trErr != nil {
+		if trErr != nil && !redo {
 			// Do not spin on a failure that needs time to pass.
 			select {
 			case <-ctx.Done():
@@ -500,6 +676,82 @@ func (s *Stage) batch(ctx context.Context, fetches kgo.Fetches, tick bool) (bool
 		}
 	}
 	return committed, nil
+}
+
+// errRedo aborts a transaction that holds an input marked unwritable.
+var errRedo = errors.New("an input's outputs cannot be written; it is parked when read again")
+
+// oversized measures the outputs of input r against their topics' limits
+// and marks r when one cannot fit. A park (marked) that does not fit is
+// marked again with the next attempt, so the transform makes it smaller.
+func (s *Stage) oversized(r *kgo.Record, outs []*kgo.Record, marked bool, why Unwritable) bool {
+	if s.cfg.MaxBytes == nil {
+		return false
+	}
+	for _, o := range outs {
+		limit := int(s.cfg.MaxBytes(o.Topic))
+		if n := recsize.Batch(o); limit > 0 && n > limit {
+			return s.mark(r, Unwritable{Topic: o.Topic, Bytes: n, Limit: limit}, marked, why)
+		}
+	}
+	return false
+}
+
+// mark records that r's outputs cannot be written. It reports false when
+// r's parks have failed too often to try another.
+func (s *Stage) mark(r *kgo.Record, u Unwritable, marked bool, prev Unwritable) bool {
+	if marked {
+		u.Attempt = prev.Attempt + 1
+		if u.Attempt >= maxParkAttempts {
+			s.cfg.Log.Error("the park of an input cannot be written either; the batch is retried",
+				"stage", s.cfg.Name, "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "why", u.String())
+			return false
+		}
+	}
+	s.unwritable[idOf(r)] = u
+	s.cfg.Log.Warn("an input's output cannot be written; the input is parked",
+		"stage", s.cfg.Name, "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "why", u.String(), "attempt", u.Attempt)
+	return true
+}
+
+// refused finds the inputs behind outputs the producer or broker refused
+// for good (unwritableErr). One input: it is marked. More than one (a
+// broker refuses a whole batch, innocent records with the guilty): the
+// stage takes the inputs one per transaction until past them, and the
+// one whose write fails alone is marked then. It reports whether the
+// batch should be read again at once.
+func (s *Stage) refused(out *Output, failed map[int]error, inputs int) bool {
+	guilty := map[*kgo.Record]Unwritable{}
+	for i, err := range failed {
+		if !unwritableErr(err) {
+			return false // a failure that may pass: the batch is retried as it is
+		}
+		owner := out.owners[i]
+		if owner == nil {
+			return false // a tick's output: nothing to park
+		}
+		o := out.recs[i]
+		u := Unwritable{Topic: o.Topic, Bytes: recsize.Batch(o), Err: err}
+		if s.cfg.MaxBytes != nil {
+			u.Limit = int(s.cfg.MaxBytes(o.Topic))
+		}
+		guilty[owner] = u
+	}
+	switch len(guilty) {
+	case 0:
+		return false
+	case 1:
+		for r, u := range guilty {
+			prev, marked := s.unwritable[idOf(r)]
+			return s.mark(r, u, marked, prev)
+		}
+	}
+	if s.isolate == 0 {
+		s.isolate = inputs
+		s.cfg.Log.Warn("the broker refused a write that several inputs share; taking them one per transaction to find the one",
+			"stage", s.cfg.Name, "inputs", len(guilty))
+	}
+	return true
 }
 
 // Close leaves the group and closes the session; safe to call twice.

@@ -84,5 +84,7 @@ type Destination interface {
 const (
 	ReasonUnbuildable     = "FORWARD_UNBUILDABLE"
 	ReasonRetryExhausted  = "RETRIES_EXHAUSTED"
+	ReasonOutputTooLarge  = "OUTPUT_TOO_LARGE" // what the record becomes cannot fit its topic
+	ReasonOutputRefused   = "OUTPUT_REFUSED"   // the broker refused to write it
 	ReasonCallbackMissing = "CALLBACK_MISSING"
 )

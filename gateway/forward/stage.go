@@ -166,7 +166,7 @@ func newStage(cfg Config, dest Destination, main *Stage, tier int) (*Stage, erro
 		TransactionalID: cfg.Prefix + cfg.InstanceID + "-" + name,
 		ClientOpts:      cfg.ClientOpts,
 		ExtraOpts:       sessionOpts(cfg, name),
-		MaxBatch:        cfg.Dest.MaxBatch, Log: cfg.Log,
+		MaxBatch:        cfg.Dest.MaxBatch, Log: cfg.Log, MaxBytes: cfg.Catalog.BatchMaxBytes,
 		OnAssigned: s.onAssigned, OnRevoked: s.onRevoked,
 	}, s)
 	if err != nil {
@@ -731,4 +731,45 @@ func sessionOpts(cfg Config, name string) []kgo.Opt {
 		opts = append(opts, cfg.KafkaMetrics(name))
 	}
 	return opts
+}
+
+// Park parks a record whose outputs cannot be written (eos.Parker): to the
+// registry's dead-letter topic with OUTPUT_TOO_LARGE or OUTPUT_REFUSED, and
+// its status "rejected"; a record of a retry tier leaves the tiers. It is
+// not sent to the registry again. Both records are fitted to their topics'
+// limits (dlq.Fit; the status repeats capped identifiers).
+func (s *Stage) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *eos.Output) error {
+	now := s.cfg.Now()
+	code := ReasonOutputTooLarge
+	if !why.TooLarge() {
+		code = ReasonOutputRefused
+	}
+	reason := s.dest.Reason(code)
+	// An earlier park did not fit: the record that did not is made as
+	// small as can be (both, after two).
+	minimalDLQ, minimalStatus := dlq.Minimal(why.Attempt, why.Topic == s.dlqTopic)
+	if !minimalStatus {
+		reason.MessageEN += " (" + why.String() + ")"
+	}
+	kept := dlq.KeptBytes(minimalStatus)
+	if s.tier > 0 {
+		s.leave(out, r)
+	}
+	s.cfg.DLQ.Parked(s.dlqTopic, reason.Code, reason.Owner)
+	parked := dlq.Park(s.dlqTopic, r, dlq.Failure{
+		Reason: reason.Code, Message: reason.MessageRU + " / " + reason.MessageEN, Owner: reason.Owner,
+		Stage: "forward", Destination: s.reg, First: now, Last: now, Retryable: reason.Retryable,
+	})
+	out.Emit(dlq.Fit(parked, int(s.cfg.Catalog.BatchMaxBytes(s.dlqTopic)), minimalDLQ))
+	headers := make([]kgo.RecordHeader, len(r.Headers))
+	for i, h := range r.Headers {
+		headers[i] = kgo.RecordHeader{Key: h.Key, Value: []byte(dlq.CappedTo(string(h.Value), kept))}
+	}
+	key := r.Key
+	if len(key) > kept {
+		key = key[:kept]
+	}
+	out.Emit(s.statusRecord(key, headers, "rejected", "", []topics.Reason{reason}, now))
+	s.m.outcomes.WithLabelValues(s.reg, "rejected").Inc()
+	return nil
 }

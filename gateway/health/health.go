@@ -18,11 +18,24 @@ import (
 type Readiness struct {
 	mu     sync.Mutex
 	checks map[string]func() error
+	notes  map[string]func() string
 }
 
 // NewReadiness returns an empty set of checks. With no checks it is not
 // ready: something must declare what ready means.
-func NewReadiness() *Readiness { return &Readiness{checks: map[string]func() error{}} }
+func NewReadiness() *Readiness {
+	return &Readiness{checks: map[string]func() error{}, notes: map[string]func() string{}}
+}
+
+// Note registers something /readyz reports without its making the gateway
+// unready (a topic that takes smaller records than the catalog says: the
+// gateway works, parking what does not fit, and an operator should know).
+// An empty note is reported as "ok".
+func (r *Readiness) Note(name string, note func() string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notes[name] = note
+}
 
 // Add registers a check; a nil error means that part is ready.
 func (r *Readiness) Add(name string, check func() error) {
@@ -31,12 +44,17 @@ func (r *Readiness) Add(name string, check func() error) {
 	r.checks[name] = check
 }
 
-// Report runs every check and says whether all passed, with each check's state.
+// Report runs every check and says whether all passed, with each check's
+// state and each note.
 func (r *Readiness) Report() (bool, map[string]string) {
 	r.mu.Lock()
 	checks := make(map[string]func() error, len(r.checks))
 	for k, v := range r.checks {
 		checks[k] = v
+	}
+	notes := make(map[string]func() string, len(r.notes))
+	for k, v := range r.notes {
+		notes[k] = v
 	}
 	r.mu.Unlock()
 	states := make(map[string]string, len(checks))
@@ -47,6 +65,15 @@ func (r *Readiness) Report() (bool, map[string]string) {
 			ready = false
 		} else {
 			states[name] = "ok"
+		}
+	}
+	for name, note := range notes {
+		if _, ok := states[name]; ok {
+			continue // a check of the same name says more
+		}
+		states[name] = "ok"
+		if n := note(); n != "" {
+			states[name] = n
 		}
 	}
 	return ready, states

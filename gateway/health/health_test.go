@@ -1,6 +1,8 @@
 package health
 
 import (
+	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -33,6 +35,45 @@ func TestProfilesOnlyWhenAskedFor(t *testing.T) {
 			tc.h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tc.path, nil))
 			if rec.Code != tc.want {
 				t.Errorf("GET %s: %d, want %d", tc.path, rec.Code, tc.want)
+			}
+		})
+	}
+}
+
+func TestNotesShowInReadyzWithoutMakingItUnready(t *testing.T) {
+	for _, tc := range []struct {
+		name, note string
+		check      error
+		wantCode   int
+		wantState  string
+	}{
+		{"empty note", "", nil, http.StatusOK, "ok"},
+		{"a note", "topic t: max.message.bytes is 1000012", nil, http.StatusOK, "topic t: max.message.bytes is 1000012"},
+		{"a note beside a failing check", "small", errors.New("not joined"), http.StatusServiceUnavailable, "small"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ready := NewReadiness()
+			ready.Add("stage", func() error { return tc.check })
+			ready.Note("topic limits", func() string { return tc.note })
+			rec := httptest.NewRecorder()
+			Handler(ready, prometheus.NewRegistry()).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+			if rec.Code != tc.wantCode {
+				t.Errorf("/readyz answered %d, want %d", rec.Code, tc.wantCode)
+			}
+			var body struct {
+				Checks []struct{ Name, State string }
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, c := range body.Checks {
+				if c.Name == "topic limits" {
+					found = c.State == tc.wantState
+				}
+			}
+			if !found {
+				t.Errorf("/readyz %s lacks topic limits %q", rec.Body.String(), tc.wantState)
 			}
 		})
 	}

@@ -204,6 +204,7 @@ func New(cfg Config, domain Domain) (*Stage, error) {
 		OnAssigned: n.onAssigned,
 		MaxBatch:   cfg.MaxBatch,
 		TickEvery:  cfg.TickEvery,
+		MaxBytes:   cfg.Catalog.BatchMaxBytes,
 		Log:        cfg.Log,
 	}, n)
 	if err != nil {
@@ -635,3 +636,53 @@ func (n *Stage) endBatch(committed bool) {
 		delete(n.touched, p)
 	}
 }
+
+// Park parks an input whose outputs cannot be written (eos.Parker): the
+// ingress record to the dead-letter topic, with OUTPUT_TOO_LARGE or
+// OUTPUT_REFUSED, and its status "rejected". Nothing of the record is
+// decided and no state changes: it is not processed. Both records are
+// fitted to their topics' limits, the dead-letter record truncated (and
+// marked so) when the original with the dlq.* headers would not fit.
+func (n *Stage) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *eos.Output) error {
+	in := n.input(r)
+	now := n.cfg.Now()
+	code := ReasonOutputTooLarge
+	if !why.TooLarge() {
+		code = ReasonOutputRefused
+	}
+	reason := n.domain.Reason(code)
+	// An earlier park did not fit: the record that did not is made as
+	// small as can be (both, after two).
+	minimalDLQ, minimalStatus := dlq.Minimal(why.Attempt, why.Topic == n.dlqTopic)
+	if !minimalStatus {
+		reason.MessageEN += " (" + why.String() + ")"
+	}
+	kept := dlq.KeptBytes(minimalStatus)
+	n.cfg.DLQ.Parked(n.dlqTopic, reason.Code, reason.Owner)
+	parked := dlq.Park(n.dlqTopic, r, dlq.Failure{
+		Reason: reason.Code, Message: reason.MessageRU + " / " + reason.MessageEN, Owner: reason.Owner,
+		Stage: "normalize", First: now, Last: now, Retryable: reason.Retryable,
+	})
+	out.Emit(dlq.Fit(parked, int(n.cfg.Catalog.BatchMaxBytes(n.dlqTopic)), minimalDLQ))
+	// The status repeats the event's identifiers: capped, so that a status
+	// is small whatever the record's headers hold.
+	capped := make(map[string]string, len(in.Headers))
+	for k, v := range in.Headers {
+		capped[k] = dlq.CappedTo(v, kept)
+	}
+	in.Headers = capped
+	key := r.Key
+	if len(key) > kept {
+		key = key[:kept]
+	}
+	n.emitStatus(&kgo.Record{Key: key}, in, out, "", "rejected", []topics.Reason{reason}, now)
+	n.m.outcomes.WithLabelValues(in.Topic, "rejected").Inc()
+	n.m.rejected.WithLabelValues(in.Topic, reason.Code).Inc()
+	return nil
+}
+
+// The reason codes of an input whose outputs cannot be written.
+const (
+	ReasonOutputTooLarge = "OUTPUT_TOO_LARGE"
+	ReasonOutputRefused  = "OUTPUT_REFUSED"
+)

@@ -32,6 +32,7 @@ type Mix struct {
 	ExpiredCert   float64 // a document signed after its certificate expired
 	Mismatch      float64 // a patient whose name differs from the confirmed identity
 	Poison        float64 // a record no producer should send (Poison)
+	Sizes         float64 // a valid case at and around the size limits (Sized)
 }
 
 // DefaultMix is a day in a region: mostly good events.
@@ -50,7 +51,7 @@ func ParseMix(s string) (Mix, error) {
 	fields := map[string]*float64{
 		"duplicate": &m.Duplicate, "update": &m.Update, "conflict": &m.Conflict, "invalid_id": &m.InvalidID,
 		"unknown_doctor": &m.UnknownDoctor, "expired_cert": &m.ExpiredCert, "mismatch": &m.Mismatch,
-		"poison": &m.Poison,
+		"poison": &m.Poison, "sizes": &m.Sizes,
 	}
 	total := 0.0
 	for _, part := range strings.Split(s, ",") {
@@ -58,7 +59,7 @@ func ParseMix(s string) (Mix, error) {
 		p, known := fields[k]
 		f, err := strconv.ParseFloat(v, 64)
 		if !ok || !known || err != nil || f < 0 || f > 1 {
-			return m, fmt.Errorf("mix %q: want kind=share with a share from 0 to 1; kinds: duplicate, update, conflict, invalid_id, unknown_doctor, expired_cert, mismatch, poison", part)
+			return m, fmt.Errorf("mix %q: want kind=share with a share from 0 to 1; kinds: duplicate, update, conflict, invalid_id, unknown_doctor, expired_cert, mismatch, poison, sizes", part)
 		}
 		*p = f
 	}
@@ -147,6 +148,7 @@ type Generator struct {
 	n        int
 	seq      int
 	poisons  int
+	sized    int
 	// confirmed patients: the identity bridge confirmed them (Identities).
 	confirmed []int
 }
@@ -321,6 +323,8 @@ func (g *Generator) Next() Event {
 		return g.newCase(troubleMismatch)
 	case x < m.InvalidID+m.UnknownDoctor+m.ExpiredCert+m.Mismatch+m.Poison:
 		return g.Poison()
+	case x < m.InvalidID+m.UnknownDoctor+m.ExpiredCert+m.Mismatch+m.Poison+m.Sizes:
+		return g.Sized()
 	}
 	switch k := g.rnd.IntN(20); {
 	case k < 8:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/normalize"
 	"github.com/egisz-gateway/egisz-gateway/adapters/source"
+	"github.com/egisz-gateway/egisz-gateway/gateway/recsize"
 	"github.com/egisz-gateway/egisz-gateway/gateway/state"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
@@ -123,6 +124,27 @@ func TestEveryEventGetsTheOutcomeItSays(t *testing.T) {
 	}
 	if len(seen) != len(poisonKinds) {
 		t.Errorf("poison kinds made: %v, want %d kinds", seen, len(poisonKinds))
+	}
+	// Sizes: each is decided as the generator says; the long header fits
+	// the ingress topic.
+	for range len(sizeKinds) {
+		ev := g.Sized()
+		o, c := decide(ev)
+		if ev.Kind == "size_headers" {
+			if n := recsize.Batch(ev.Record); n > topics.LargeRecordBytes || n < LargeHeaderBytes {
+				t.Errorf("size_headers: a record of %d bytes", n)
+			}
+		}
+		if o != ev.Expect || c != ev.Code {
+			t.Errorf("%s: %s %s, the generator said %s %s", ev.Kind, o, c, ev.Expect, ev.Code)
+		}
+		if ev.Kind == "size_headers" {
+			continue
+		}
+		want := map[string]int{"size_under": MaxValueBytes - 1, "size_at": MaxValueBytes, "size_over": MaxValueBytes + 1}[ev.Kind]
+		if len(ev.Record.Value) != want {
+			t.Errorf("%s: a value of %d bytes, want %d", ev.Kind, len(ev.Record.Value), want)
+		}
 	}
 }
 
