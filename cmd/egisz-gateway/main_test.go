@@ -38,11 +38,17 @@ type devStack struct {
 
 func startDev(t *testing.T, extra ...string) *devStack {
 	t.Helper()
+	return startDevEnv(t, noEnv, extra...)
+}
+
+// startDevEnv is startDev with an environment.
+func startDevEnv(t *testing.T, getenv env, extra ...string) *devStack {
+	t.Helper()
 	d := &devStack{broker: testtool.FreeAddr(t), http: testtool.FreeAddr(t), emulator: testtool.FreeAddr(t), stderr: &testtool.Buffer{}, exit: make(chan int, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	args := append([]string{"dev", "--broker", d.broker, "--http", d.http, "--emulator", d.emulator}, extra...)
-	go func() { d.exit <- run(ctx, args, &testtool.Buffer{}, d.stderr, noEnv) }()
+	go func() { d.exit <- run(ctx, args, &testtool.Buffer{}, d.stderr, getenv) }()
 	t.Cleanup(func() { cancel() })
 	return d
 }
