@@ -19,10 +19,10 @@ import (
 )
 
 // TestDevSurvivesKill9 is issue 26 item 8 in small, on the dev binary: a
-// burst of cases, `kill -9` while the gateway works through it, a restart
+// burst of cases (each its own, so normalize accepts it and ИЭМК registers it), `kill -9` while the gateway works through it, a restart
 // on the same data dir, twice, then the last burst and a clean stop. A
 // read_committed reader of egisz.status.v1 must then see exactly one
-// normalize outcome for every event. On Apache Kafka it must; on the
+// normalize outcome and one ИЭМК outcome for every event. On Apache Kafka it must; on the
 // embedded broker the test reports what it saw and requires only that the
 // log lost nothing (read_uncommitted holds an outcome for every event).
 //
@@ -96,7 +96,7 @@ func TestDevSurvivesKill9(t *testing.T) {
 					continue
 				}
 				if n := waitOutcomes(ctx, t, broker, sent, kgo.ReadCommitted(), time.Minute); n < len(sent) {
-					t.Logf("after the last burst read_committed shows outcomes for %d of %d events", n, len(sent))
+					t.Logf("after the last burst read_committed shows both outcomes for %d of %d events; dev's log:\n%s", n, len(sent), tail(log.String(), 60))
 				}
 				_ = dev.Process.Signal(os.Interrupt)
 				if err := dev.Wait(); err != nil {
@@ -114,28 +114,49 @@ func TestDevSurvivesKill9(t *testing.T) {
 			}
 			committed := countOutcomes(ctx, t, broker, kgo.ReadCommitted())
 			uncommitted := countOutcomes(ctx, t, broker, kgo.ReadUncommitted())
+			// Every event is a case of its own: accepted by normalize,
+			// registered by ИЭМК. Each stage's outcome must show once.
 			var missing, twice, lost int
 			for _, id := range sent {
-				switch {
-				case committed[id] == 0:
-					missing++
-				case committed[id] > 1:
-					twice++
-				}
-				if uncommitted[id] == 0 {
-					lost++
+				for _, key := range []string{outcomeKey("", id), outcomeKey("iemk", id)} {
+					switch {
+					case committed[key] == 0:
+						missing++
+					case committed[key] > 1:
+						twice++
+					}
+					if uncommitted[key] == 0 {
+						lost++
+					}
 				}
 			}
-			t.Logf("%s: %d events; read_committed: %d without a normalize outcome, %d with more than one; read_uncommitted: %d without one",
-				tc.kafka, len(sent), missing, twice, lost)
+			t.Logf("%s: %d events, %d outcomes expected (normalize and ИЭМК); read_committed: %d missing, %d shown more than once; read_uncommitted: %d missing",
+				tc.kafka, len(sent), 2*len(sent), missing, twice, lost)
 			if lost > 0 {
-				t.Errorf("%d events have no outcome even for read_uncommitted: outcomes were lost", lost)
+				t.Errorf("%d outcomes are missing even for read_uncommitted: outcomes were lost", lost)
 			}
 			if tc.crashSafe && (missing > 0 || twice > 0) {
-				t.Errorf("on %s read_committed shows %d events without an outcome and %d with more than one; want exactly one each", tc.kafka, missing, twice)
+				t.Errorf("on %s read_committed misses %d outcomes and shows %d more than once; want each exactly once", tc.kafka, missing, twice)
 			}
 		})
 	}
+}
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// crashCase is the example case as a case of its own, id: accepted and
+// forwarded to ИЭМК, so that both stages have work open when dev dies.
+func crashCase(id string) *kgo.Record {
+	r := exampleCase(id)
+	r.Value = bytes.Replace(r.Value, []byte(`"TAP-2024-000731"`), []byte(`"TAP-`+id+`"`), 1)
+	return r
 }
 
 // produceChunks sends perBurst cases in chunks of ten, a chunk every 100
@@ -156,7 +177,7 @@ func produceChunks(ctx context.Context, broker string, round, perBurst int, acke
 		for j := i; j < i+10 && j < perBurst; j++ {
 			id := fmt.Sprintf("crash-%d-%03d", round, j)
 			ids = append(ids, id)
-			recs = append(recs, exampleCase(id))
+			recs = append(recs, crashCase(id))
 		}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := cl.ProduceSync(cctx, recs...).FirstErr()
@@ -169,10 +190,18 @@ func produceChunks(ctx context.Context, broker string, round, perBurst int, acke
 	}
 }
 
+// outcomeKey names an event's outcomes from one stage in countOutcomes'
+// map: the event's id for normalize, "iemk:" and the id for ИЭМК's.
+func outcomeKey(registry, ceID string) string {
+	if registry == "" {
+		return ceID
+	}
+	return registry + ":" + ceID
+}
+
 // countOutcomes reads egisz.status.v1 from the start with iso until, once
 // records came, nothing more comes for three seconds (or nothing came for
-// twenty), and counts the normalize outcomes (the statuses without a
-// registry) of each event.
+// twenty), and counts each event's outcomes by stage (outcomeKey).
 func countOutcomes(ctx context.Context, t *testing.T, broker string, iso kgo.IsolationLevel) map[string]int {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeTopics(topics.StatusTopic),
 		kgo.FetchIsolationLevel(iso), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
@@ -195,8 +224,8 @@ func countOutcomes(ctx context.Context, t *testing.T, broker string, iso kgo.Iso
 		fetches.EachRecord(func(r *kgo.Record) {
 			n++
 			var st topics.Status
-			if json.Unmarshal(r.Value, &st) == nil && st.Registry == "" && strings.HasPrefix(st.CEID, "crash-") {
-				out[st.CEID]++
+			if json.Unmarshal(r.Value, &st) == nil && strings.HasPrefix(st.CEID, "crash-") {
+				out[outcomeKey(st.Registry, st.CEID)]++
 			}
 		})
 		seen += n
@@ -207,15 +236,15 @@ func countOutcomes(ctx context.Context, t *testing.T, broker string, iso kgo.Iso
 	return out
 }
 
-// waitOutcomes waits until every sent event has a normalize outcome (or
-// within passed) and returns how many have one.
+// waitOutcomes waits until every sent event has its normalize and its ИЭМК
+// outcome (or within passed) and returns how many have both.
 func waitOutcomes(ctx context.Context, t *testing.T, broker string, sent []string, iso kgo.IsolationLevel, within time.Duration) int {
 	deadline := time.Now().Add(within)
 	for {
 		got := countOutcomes(ctx, t, broker, iso)
 		n := 0
 		for _, id := range sent {
-			if got[id] > 0 {
+			if got[id] > 0 && got[outcomeKey("iemk", id)] > 0 {
 				n++
 			}
 		}
