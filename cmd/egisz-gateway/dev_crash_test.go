@@ -117,21 +117,28 @@ func TestDevSurvivesKill9(t *testing.T) {
 			// Every event is a case of its own: accepted by normalize,
 			// registered by ИЭМК. Each stage's outcome must show once.
 			var missing, twice, lost int
+			byStage := map[string][3]int{} // missing, twice, lost, by stage
 			for _, id := range sent {
-				for _, key := range []string{outcomeKey("", id), outcomeKey("iemk", id)} {
+				for _, stage := range []string{"normalize", "iemk"} {
+					key := outcomeKey(strings.TrimPrefix(stage, "normalize"), id)
+					c := byStage[stage]
 					switch {
 					case committed[key] == 0:
 						missing++
+						c[0]++
 					case committed[key] > 1:
 						twice++
+						c[1]++
 					}
 					if uncommitted[key] == 0 {
 						lost++
+						c[2]++
 					}
+					byStage[stage] = c
 				}
 			}
-			t.Logf("%s: %d events, %d outcomes expected (normalize and ИЭМК); read_committed: %d missing, %d shown more than once; read_uncommitted: %d missing",
-				tc.kafka, len(sent), 2*len(sent), missing, twice, lost)
+			t.Logf("%s: %d events, %d outcomes expected (normalize and ИЭМК); read_committed: %d missing, %d shown more than once; read_uncommitted: %d missing; by stage [missing, twice, missing uncommitted]: %v",
+				tc.kafka, len(sent), 2*len(sent), missing, twice, lost, byStage)
 			if lost > 0 {
 				t.Errorf("%d outcomes are missing even for read_uncommitted: outcomes were lost", lost)
 			}
