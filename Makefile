@@ -17,6 +17,8 @@ GO ?= go
 TOOLS := kcat promtool xmlsec1
 APT_PACKAGES := kcat prometheus xmlsec1 libengine-gost-openssl
 
+.PHONY: test tools fmt-check vet unit kafka test-reliability docs bench
+
 test: tools fmt-check vet unit kafka
 
 # The ГОСТ engine is a library, not a command: `openssl engine gost` says

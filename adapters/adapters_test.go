@@ -38,7 +38,7 @@ func readExample(t testing.TB, topic string) []byte {
 }
 
 func metaFor(a source.Adapter) source.Meta {
-	return source.Meta{ID: "evt-1", Source: "1.2.643.5.1.13.13.12.1.42.202", Type: a.EventType()}
+	return source.Meta{SpecVersion: "1.0", ID: "evt-1", Source: "1.2.643.5.1.13.13.12.1.42.202", Type: a.EventType()}
 }
 
 func TestReferenceExamplesValidate(t *testing.T) {
@@ -95,8 +95,8 @@ func TestNormalizationAndKeys(t *testing.T) {
 	// The same case re-sent in other spellings has the same fingerprint.
 	respelled := mutate(t, topics.RMISCase, func(m map[string]any) {
 		set(m, "patient.snils", "11223344595")
-		set(m, "opened_at", "202403180910+0300")
-		set(m, "updated_at", "2024-03-20T12:00:00Z")
+		set(m, "opened_at", "202603180910+0300")
+		set(m, "updated_at", "2026-03-20T12:00:00Z")
 	})
 	ev2, rej := cases.Decode(metaFor(cases), respelled)
 	if rej != nil {
@@ -176,6 +176,18 @@ func edit(topic string, f func(map[string]any)) func(t *testing.T) []byte {
 	return func(t *testing.T) []byte { return mutate(t, topic, f) }
 }
 
+// replaced is the topic's example with old replaced by new in its bytes,
+// for what encoding/json cannot write (a \u escape of half a character).
+func replaced(topic, old, new string) func(t *testing.T) []byte {
+	return func(t *testing.T) []byte {
+		b := mutate(t, topic, func(map[string]any) {})
+		if !bytes.Contains(b, []byte(old)) {
+			t.Fatalf("the example lacks %s", old)
+		}
+		return bytes.Replace(b, []byte(old), []byte(new), 1)
+	}
+}
+
 func raw(b []byte) func(t *testing.T) []byte { return func(*testing.T) []byte { return b } }
 
 func rejections() []rejection {
@@ -186,6 +198,11 @@ func rejections() []rejection {
 		{name: "truncated JSON", topic: topics.RMISCase, value: raw([]byte(`{"case_id": {"root": "1.2`)), code: reasons.DecodeNotJSON},
 		{name: "empty value", topic: topics.RMISCase, value: raw(nil), code: reasons.DecodeNotJSON},
 		{name: "invalid UTF-8", topic: topics.RMISCase, value: raw([]byte("{\"type\":\"\xff\xfe\"}")), code: reasons.DecodeInvalidUTF8},
+		{name: "a lone high surrogate in a name", topic: topics.RMISCase, value: replaced(topics.RMISCase, `"Иванова"`, `"Ива\ud800нова"`), code: reasons.TextUnrepresentable},
+		{name: "a lone low surrogate in a name", topic: topics.RMISCase, value: replaced(topics.RMISCase, `"Иванова"`, `"\udc00Иванова"`), code: reasons.TextUnrepresentable},
+		{name: "U+FFFD in a patient's name", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { m["patient"].(map[string]any)["family_name"] = "Ива\uFFFDнова" }), code: reasons.TextUnrepresentable, field: "patient.family_name"},
+		{name: "a control character in a patient's name", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { m["patient"].(map[string]any)["given_name"] = "Ма\u0007рия" }), code: reasons.TextUnrepresentable, field: "patient.given_name"},
+		{name: "U+FFFD in a doctor's name", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { m["doctor"].(map[string]any)["family_name"] = "\uFFFD" }), code: reasons.TextUnrepresentable, field: "doctor.family_name"},
 		{name: "over the size limit", topic: topics.RMISCase, value: raw(bytes.Repeat([]byte(" "), 2<<20)), code: reasons.DecodeTooLarge},
 		{name: "over a configured limit", topic: topics.RMISCase, value: edit(topics.RMISCase, func(map[string]any) {}),
 			opts: func(o *source.Options) { o.Limits.MaxBytes = 100 }, code: reasons.DecodeTooLarge},
@@ -194,6 +211,24 @@ func rejections() []rejection {
 		{name: "wrong type", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "patient.snils", 11223344595) }), code: reasons.DecodeWrongType, field: "patient.snils"},
 		{name: "wrong type in an array", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "visits.0.at", true) }), code: reasons.DecodeWrongType, field: "visits.at"},
 		{name: "no ce_id", topic: topics.RMISCase, value: edit(topics.RMISCase, func(map[string]any) {}), meta: func(m source.Meta) source.Meta { m.ID = ""; return m }, code: reasons.HeaderMissing, field: "ce_id"},
+		{name: "no ce_specversion", topic: topics.RMISCase, value: edit(topics.RMISCase, func(map[string]any) {}), meta: func(m source.Meta) source.Meta { m.SpecVersion = ""; return m }, code: reasons.HeaderMissing, field: "ce_specversion"},
+		{name: "ce_specversion 2.0", topic: topics.RMISCase, value: edit(topics.RMISCase, func(map[string]any) {}), meta: func(m source.Meta) source.Meta { m.SpecVersion = "2.0"; return m }, code: reasons.HeaderInvalid, field: "ce_specversion"},
+		{name: "ce_specversion 1.0.1", topic: topics.RMISCase, value: edit(topics.RMISCase, func(map[string]any) {}), meta: func(m source.Meta) source.Meta { m.SpecVersion = "1.0.1"; return m }, code: reasons.HeaderInvalid, field: "ce_specversion"},
+		{name: "ce_id with CR/LF", topic: topics.RMISCase, value: edit(topics.RMISCase, func(map[string]any) {}), meta: func(m source.Meta) source.Meta { m.ID = "case-1\r\nX-Injected: 1"; return m }, code: reasons.HeaderInvalid, field: "ce_id"},
+		{name: "ce_id with a space", topic: topics.RMISCase, value: edit(topics.RMISCase, func(map[string]any) {}), meta: func(m source.Meta) source.Meta { m.ID = "case 1"; return m }, code: reasons.HeaderInvalid, field: "ce_id"},
+		{name: "ce_id of 950 KB", topic: topics.RMISCase, value: edit(topics.RMISCase, func(map[string]any) {}), meta: func(m source.Meta) source.Meta { m.ID = strings.Repeat("a", 950_000); return m }, code: reasons.HeaderInvalid, field: "ce_id"},
+		{name: "ce_id in Cyrillic", topic: topics.RMISCase, value: edit(topics.RMISCase, func(map[string]any) {}), meta: func(m source.Meta) source.Meta { m.ID = "случай-1"; return m }, code: reasons.HeaderInvalid, field: "ce_id"},
+		{name: "ce_source with a NUL", topic: topics.RMISCase, value: edit(topics.RMISCase, func(map[string]any) {}), meta: func(m source.Meta) source.Meta { m.Source = "1.2.643\x00"; return m }, code: reasons.HeaderInvalid, field: "ce_source"},
+		{name: "ce_source of 257 bytes", topic: topics.RMISCase, value: edit(topics.RMISCase, func(map[string]any) {}), meta: func(m source.Meta) source.Meta { m.Source = strings.Repeat("1", 257); return m }, code: reasons.HeaderInvalid, field: "ce_source"},
+		{name: "ce_time not RFC 3339", topic: topics.RMISCase, value: edit(topics.RMISCase, func(map[string]any) {}), meta: func(m source.Meta) source.Meta { m.Time = "20.03.2026 14:30"; return m }, code: reasons.HeaderInvalid, field: "ce_time"},
+		{name: "ce_time in the future", topic: topics.RMISCase, value: edit(topics.RMISCase, func(map[string]any) {}), meta: func(m source.Meta) source.Meta { m.Time = "2099-01-01T00:00:00Z"; return m }, code: reasons.DateInFuture, field: "ce_time"},
+		{name: "no signers", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) { set(m, "signers", []any{}) }), code: reasons.FieldRequired, field: "signers"},
+		{name: "no diagnoses", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "diagnoses", []any{}) }), code: reasons.FieldRequired, field: "diagnoses"},
+		{name: "no lab tests", topic: topics.LabResult, value: edit(topics.LabResult, func(m map[string]any) { set(m, "tests", []any{}) }), code: reasons.FieldRequired, field: "tests"},
+		{name: "inline file not base64", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) {
+			del(m, "file.ref")
+			set(m, "file.data", "<ClinicalDocument/> is XML, not base64")
+		}), code: reasons.DecodeNotBase64, field: "file.data"},
 		{name: "ce_type of another topic", topic: topics.RMISCase, value: edit(topics.RMISCase, func(map[string]any) {}), meta: func(m source.Meta) source.Meta { m.Type = "ru.egisz.lab.result.v1"; return m }, code: reasons.HeaderTypeMismatch, field: "ce_type"},
 		{name: "missing name", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { del(m, "patient.family_name") }), code: reasons.FieldRequired, field: "patient.family_name"},
 		{name: "null required object", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "doctor", nil) }), code: reasons.FieldRequired, field: "doctor"},
@@ -230,8 +265,10 @@ func rejections() []rejection {
 		{name: "no main diagnosis", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "diagnoses.0.role", "accompanying") }), code: reasons.MainDiagnosis, field: "diagnoses"},
 		{name: "birth date spelled dd.mm.yyyy", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "patient.birth_date", "21.03.1985") }), code: reasons.DateFormat, field: "patient.birth_date"},
 		{name: "time without an offset", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "opened_at", "2024-03-18T09:10:00") }), code: reasons.DateTimeFormat, field: "opened_at"},
+		{name: "offset without its colon", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "opened_at", "2026-03-18T09:10:00+0300") }), code: reasons.DateTimeFormat, field: "opened_at"},
+		{name: "CDA time with a minus offset", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "visits.0.at", "202603180120-0500") }), code: reasons.DateTimeFormat, field: "visits[0].at"},
 		{name: "closed before opened", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "closed_at", "2024-03-17T10:00:00+03:00") }), code: reasons.DateOrder, field: "closed_at"},
-		{name: "visit after the case closed", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "visits.1.at", "2024-03-21T10:00:00+03:00") }), code: reasons.DateOrder, field: "closed_at"},
+		{name: "visit after the case closed", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "visits.1.at", "2026-03-21T10:00:00+03:00") }), code: reasons.DateOrder, field: "closed_at"},
 		{name: "updated in the future", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "updated_at", "2099-01-01T00:00:00+03:00") }), code: reasons.DateInFuture, field: "updated_at"},
 		{name: "negative quantity", topic: topics.RMISPrescription, value: edit(topics.RMISPrescription, func(m map[string]any) { set(m, "quantity.value", -1) }), code: reasons.QuantityInvalid, field: "quantity.value"},
 		{name: "valid until before issued", topic: topics.RMISPrescription, value: edit(topics.RMISPrescription, func(m map[string]any) { set(m, "valid_until", "2024-03-01") }), code: reasons.DateOrder, field: "valid_until"},
@@ -252,7 +289,7 @@ func rejections() []rejection {
 			set(m, "signers.0.certificate.not_after", "2023-01-01T00:00:00+03:00")
 		}), code: reasons.CertPeriodInvalid, field: "signers[0].certificate"},
 		{name: "signed after the certificate expired", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) {
-			set(m, "signers.0.certificate.not_after", "2024-03-01T00:00:00+03:00")
+			set(m, "signers.0.certificate.not_after", "2026-03-01T00:00:00+03:00")
 		}), code: reasons.SignedOutsideCert, field: "signers[0].signed_at"},
 		{name: "numeric lab value in words", topic: topics.LabResult, value: edit(topics.LabResult, func(m map[string]any) { set(m, "tests.0.value", "много") }), code: reasons.LabValueNotNumeric, field: "tests[0].value"},
 		{name: "numeric lab value without unit", topic: topics.LabResult, value: edit(topics.LabResult, func(m map[string]any) { del(m, "tests.0.unit") }), code: reasons.LabUnitMissing, field: "tests[0].unit"},
@@ -263,7 +300,7 @@ func rejections() []rejection {
 		{name: "consent without scope", topic: topics.ESIAIdentity, value: edit(topics.ESIAIdentity, func(m map[string]any) { set(m, "action", "consent_revoked") }), code: reasons.FieldRequired, field: "consent_scope"},
 		{name: "post ends before it starts", topic: topics.FRMREmployee, value: edit(topics.FRMREmployee, func(m map[string]any) { set(m, "posts.1.until", "2014-01-01") }), code: reasons.DateOrder, field: "posts[1].until"},
 		{name: "employee certificate inverted", topic: topics.FRMREmployee, value: edit(topics.FRMREmployee, func(m map[string]any) {
-			set(m, "certificates.0.not_before", "2026-01-01T00:00:00+03:00")
+			set(m, "certificates.0.not_before", "2037-01-01T00:00:00+03:00")
 		}), code: reasons.CertPeriodInvalid, field: "certificates[0]"},
 		{name: "employee СНИЛС checksum", topic: topics.FRMREmployee, value: edit(topics.FRMREmployee, func(m map[string]any) { set(m, "snils", "123-456-789 00") }), code: reasons.SNILSChecksum, field: "snils"},
 		{name: "organization region", topic: topics.FRMOOrganization, value: edit(topics.FRMOOrganization, func(m map[string]any) { set(m, "region_code", "000") }), code: reasons.FieldInvalid, field: "region_code"},

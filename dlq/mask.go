@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
+	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
 // maxTextPayload bounds a payload shown as text (one that is not JSON):
@@ -45,7 +47,7 @@ var personalFields = map[string]func(string) string{
 	"patronymic":  maskName,
 	"birth_date":  func(string) string { return "****-**-**" },
 	"local_id":    func(string) string { return "***" },
-	"data":        func(s string) string { return fmt.Sprintf("*** (%d characters hidden)", len(s)) },
+	"data":        hidden,
 }
 
 // plainTextFields are the payload's text fields that name things, not
@@ -65,11 +67,55 @@ func maskName(s string) string {
 	return string(r) + "***"
 }
 
+// contractFields are the JSON field names of every payload of the topic
+// catalog. A field outside them was added by a source, and nothing says
+// what it holds: a foreign patient's name in Latin letters, a phone or a
+// passport number, a date of birth. Its value is hidden whole.
+var contractFields = payloadFields(topics.Default())
+
+// payloadFields collects the JSON names of the fields of every payload
+// type of the catalog, nested structs and slices included.
+func payloadFields(cat topics.Catalog) map[string]bool {
+	names := map[string]bool{}
+	seen := map[reflect.Type]bool{}
+	var walk func(reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || seen[t] {
+			return
+		}
+		seen[t] = true
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			if name != "" {
+				names[name] = true
+			} else if !f.Anonymous {
+				names[strings.ToLower(f.Name)] = true
+			}
+			walk(f.Type)
+		}
+	}
+	for _, t := range cat {
+		if t.Payload != nil {
+			walk(t.Payload)
+		}
+	}
+	return names
+}
+
 // MaskPayload returns the value for display. A JSON value comes back
-// indented, with personal fields masked and digit runs that may be
-// personal numbers masked everywhere else; anything else comes back as
-// text, cut to 4 KiB, with digit runs and Cyrillic words masked. reveal skips the masking (the caller
-// has checked the role and written the audit record).
+// indented: personal fields masked, fields the contract does not name
+// hidden whole, and in the rest digit runs that may be personal numbers
+// and Cyrillic words (names, addresses) masked. Anything else comes back
+// as text, cut to 4 KiB, with every word and number masked but the
+// contract's field names, so its shape still shows. reveal skips the
+// masking (the caller has checked the role and written the audit record).
 func MaskPayload(v []byte, reveal bool) (pretty json.RawMessage, text string) {
 	dec := json.NewDecoder(bytes.NewReader(v))
 	dec.UseNumber()
@@ -83,21 +129,39 @@ func MaskPayload(v []byte, reveal bool) (pretty json.RawMessage, text string) {
 		}
 	}
 	s := strings.ToValidUTF8(string(v), "\uFFFD")
+	cut := ""
 	if len(s) > maxTextPayload {
-		s = s[:maxTextPayload] + fmt.Sprintf("… (%d bytes in all)", len(v))
-		s = strings.ToValidUTF8(s, "")
+		s, cut = strings.ToValidUTF8(s[:maxTextPayload], ""), fmt.Sprintf("… (%d bytes in all)", len(v))
 	}
-	if reveal {
-		return nil, s
+	if !reveal {
+		// Text that is not JSON has no fields to go by: a name may be in
+		// any script and a number in any shape. Only the contract's field
+		// names and the punctuation between them stay.
+		s = words.ReplaceAllStringFunc(s, func(w string) string {
+			if contractFields[w] {
+				return w
+			}
+			return "***"
+		})
 	}
-	// Free text has no field names to go by: names and addresses of
-	// Russian patients are Cyrillic words, numbers are digit runs.
-	return nil, cyrillicWords.ReplaceAllString(ident.ScrubDigits(s), "***")
+	return nil, s + cut
 }
 
-var cyrillicWords = regexp.MustCompile(`\p{Cyrillic}+`)
+var (
+	cyrillicWords = regexp.MustCompile(`\p{Cyrillic}+`)
+	// words are runs of letters of any script, digits and underscores.
+	words = regexp.MustCompile(`[\p{L}\p{N}_]+`)
+)
+
+// hidden is what stands for a value hidden whole.
+func hidden(s string) string {
+	return fmt.Sprintf("*** (%d characters hidden)", utf8.RuneCountInString(s))
+}
 
 func maskJSON(field string, v any) any {
+	if field != "" && !contractFields[field] {
+		return hideAll(v)
+	}
 	switch t := v.(type) {
 	case map[string]any:
 		for k, x := range t {
@@ -125,6 +189,28 @@ func maskJSON(field string, v any) any {
 		return t
 	}
 	return v
+}
+
+// hideAll hides every value under a field the contract does not name,
+// keeping the keys of objects within, so the shape still shows.
+func hideAll(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			t[k] = hideAll(x)
+		}
+		return t
+	case []any:
+		for i, x := range t {
+			t[i] = hideAll(x)
+		}
+		return t
+	case string:
+		return hidden(t)
+	case json.Number:
+		return "***"
+	}
+	return v // true, false, null
 }
 
 // safeHeaders carry no personal data and are shown as they are.

@@ -84,6 +84,13 @@ func (s *Service) DLQTopics() []string {
 	return out
 }
 
+// Authorize lets the action through or writes the refusal to the audit
+// log and returns a *DeniedError: for a caller that must refuse before it
+// reads what the action is to work on (the admin API, before the body).
+func (s *Service) Authorize(ctx context.Context, a Actor, act Action) error {
+	return s.authorize(ctx, a, act, "")
+}
+
 // authorize lets the action through or writes the refusal to the audit
 // log and returns a *DeniedError.
 func (s *Service) authorize(ctx context.Context, a Actor, act Action, filter string) error {

@@ -9,6 +9,7 @@ package topics
 //	example:"…"  an example value
 //	enum:"a,b"   the allowed values
 //	pattern:"…"  a regular expression the value must match
+//	minItems:"n" a list must hold at least n items (an empty list is rejected)
 //
 // Dates and times travel as strings so that a source's spelling can be
 // checked and normalized by its adapter with a precise reason, rather than
@@ -17,8 +18,11 @@ package topics
 // Date is a calendar date, YYYY-MM-DD.
 type Date string
 
-// DateTime is a moment with its offset, RFC 3339 (2024-03-20T14:30:00+03:00).
-// Sources that speak CDA may send yyyyMMddHHmm[ss]+ZZ00; the adapter normalizes it.
+// DateTime is a moment with its offset, RFC 3339 (2026-03-20T14:30:00+03:00,
+// any offset RFC 3339 allows, Z included; +0300 without the colon is
+// refused). Sources that speak CDA may send yyyyMMddHHmm[ss]+ZZ00, with a +
+// offset as the СЭМД pattern requires; the adapter normalizes either to
+// Moscow time.
 type DateTime string
 
 // ID is an identifier in the CDA style: an OID root and an extension.
@@ -59,7 +63,7 @@ type Diagnosis struct {
 // Visit is one step (эпизод) of a treatment case.
 type Visit struct {
 	ID            string      `json:"id" doc:"the visit's id in the MIS" example:"V-1"`
-	At            DateTime    `json:"at" doc:"when the visit took place" example:"2024-03-20T14:30:00+03:00"`
+	At            DateTime    `json:"at" doc:"when the visit took place" example:"2026-03-20T14:30:00+03:00"`
 	Doctor        Person      `json:"doctor"`
 	DepartmentOID string      `json:"department_oid,omitempty" doc:"OID of the department (ФРМО структурное подразделение)" example:"1.2.643.5.1.13.13.12.2.42.4977.0.2787.2107"`
 	Diagnoses     []Diagnosis `json:"diagnoses,omitempty"`
@@ -69,15 +73,15 @@ type Visit struct {
 type CaseEvent struct {
 	CaseID    ID          `json:"case_id" doc:"the case id: root <MO OID>.100.<mis>.<inst>.15 and the MIS's extension"`
 	Version   int64       `json:"version" doc:"increases with every change of the case; with updated_at it orders updates" example:"2"`
-	UpdatedAt DateTime    `json:"updated_at" example:"2024-03-20T15:00:00+03:00"`
+	UpdatedAt DateTime    `json:"updated_at" example:"2026-03-20T15:00:00+03:00"`
 	Status    string      `json:"status" enum:"open,closed" example:"closed"`
 	Type      string      `json:"type" enum:"outpatient,inpatient,day_hospital,emergency" doc:"вид случая" example:"outpatient"`
-	OpenedAt  DateTime    `json:"opened_at" example:"2024-03-18T09:10:00+03:00"`
-	ClosedAt  DateTime    `json:"closed_at,omitempty" doc:"required when status is closed" example:"2024-03-20T14:45:00+03:00"`
+	OpenedAt  DateTime    `json:"opened_at" example:"2026-03-18T09:10:00+03:00"`
+	ClosedAt  DateTime    `json:"closed_at,omitempty" doc:"required when status is closed" example:"2026-03-20T14:45:00+03:00"`
 	MOOID     string      `json:"mo_oid" doc:"the medical organization's OID in ФРМО" example:"1.2.643.5.1.13.13.12.1.42.202"`
 	Patient   Patient     `json:"patient"`
 	Doctor    Person      `json:"doctor" doc:"the attending doctor"`
-	Diagnoses []Diagnosis `json:"diagnoses" doc:"at least one; exactly one main diagnosis"`
+	Diagnoses []Diagnosis `json:"diagnoses" minItems:"1" doc:"at least one; exactly one main diagnosis"`
 	Visits    []Visit     `json:"visits,omitempty"`
 }
 
@@ -85,8 +89,8 @@ type CaseEvent struct {
 type Certificate struct {
 	Serial    string   `json:"serial" doc:"certificate serial number, hex" example:"01d7a3f25c9b8e4000000000000000aa"`
 	Issuer    string   `json:"issuer,omitempty" doc:"issuing CA" example:"Казначейство России"`
-	NotBefore DateTime `json:"not_before" example:"2024-01-10T00:00:00+03:00"`
-	NotAfter  DateTime `json:"not_after" example:"2025-04-10T00:00:00+03:00"`
+	NotBefore DateTime `json:"not_before" example:"2026-01-10T00:00:00+03:00"`
+	NotAfter  DateTime `json:"not_after" example:"2036-04-10T00:00:00+03:00"`
 }
 
 // Signer is one signature on a document.
@@ -94,7 +98,7 @@ type Signer struct {
 	Role        string      `json:"role" enum:"doctor,head,organization" doc:"who signs: the author, the head of department, or the organization's seal" example:"doctor"`
 	Person      *Person     `json:"person,omitempty" doc:"the signing worker; absent for an organization signature"`
 	Certificate Certificate `json:"certificate"`
-	SignedAt    DateTime    `json:"signed_at" example:"2024-03-20T15:02:00+03:00"`
+	SignedAt    DateTime    `json:"signed_at" example:"2026-03-20T15:02:00+03:00"`
 }
 
 // Attachment is the signed file of a document: inline (base64, under the
@@ -115,12 +119,12 @@ type DocumentEvent struct {
 	SetID         ID          `json:"set_id" doc:"document set id, root ending .50; stable across versions"`
 	Version       int64       `json:"version" example:"1"`
 	Number        string      `json:"number,omitempty" doc:"documentNumber" example:"2024-000731"`
-	CreatedAt     DateTime    `json:"created_at" example:"2024-03-20T15:00:00+03:00"`
+	CreatedAt     DateTime    `json:"created_at" example:"2026-03-20T15:00:00+03:00"`
 	MOOID         string      `json:"mo_oid" example:"1.2.643.5.1.13.13.12.1.42.202"`
 	DepartmentOID string      `json:"department_oid,omitempty" example:"1.2.643.5.1.13.13.12.2.42.4977.0.2787.2107"`
 	CaseID        *ID         `json:"case_id,omitempty" doc:"the treatment case the document belongs to"`
 	Patient       Patient     `json:"patient"`
-	Signers       []Signer    `json:"signers" doc:"at least the author's signature"`
+	Signers       []Signer    `json:"signers" minItems:"1" doc:"at least the author's signature"`
 	File          Attachment  `json:"file"`
 	Diagnoses     []Diagnosis `json:"diagnoses,omitempty"`
 }
@@ -145,8 +149,8 @@ type PrescriptionEvent struct {
 	Number       string   `json:"number" doc:"prescription number; with series, the business id" example:"000731"`
 	Series       string   `json:"series" example:"42-24"`
 	Form         string   `json:"form" doc:"form of the prescription" enum:"107-1/у,148-1/у-88,148-1/у-04(л)" example:"107-1/у"`
-	IssuedAt     DateTime `json:"issued_at" example:"2024-03-20T15:05:00+03:00"`
-	ValidUntil   Date     `json:"valid_until" example:"2024-04-19"`
+	IssuedAt     DateTime `json:"issued_at" example:"2026-03-20T15:05:00+03:00"`
+	ValidUntil   Date     `json:"valid_until" example:"2036-04-19"`
 	Drug         Drug     `json:"drug"`
 	Quantity     Quantity `json:"quantity"`
 	Signa        string   `json:"signa,omitempty" doc:"dosing instructions" example:"по 1 капсуле 3 раза в день 7 дней"`
@@ -173,7 +177,7 @@ type LabTest struct {
 type Sample struct {
 	ID           ID       `json:"id" doc:"sample id, root ending .66"`
 	MaterialCode string   `json:"material_code" doc:"ФСЛИ biomaterial code (NSI 1.2.643.5.1.13.13.11.1081)" example:"1"`
-	CollectedAt  DateTime `json:"collected_at" example:"2024-03-19T08:15:00+03:00"`
+	CollectedAt  DateTime `json:"collected_at" example:"2026-03-19T08:15:00+03:00"`
 }
 
 // LabResultEvent is a laboratory result published by a ЛИС.
@@ -181,13 +185,13 @@ type LabResultEvent struct {
 	ResultID    ID        `json:"result_id" doc:"the result's id in the ЛИС; its business id"`
 	Referral    ID        `json:"referral" doc:"the referral (направление) the result answers"`
 	Version     int64     `json:"version" example:"1"`
-	CompletedAt DateTime  `json:"completed_at" example:"2024-03-19T12:40:00+03:00"`
+	CompletedAt DateTime  `json:"completed_at" example:"2026-03-19T12:40:00+03:00"`
 	LabOID      string    `json:"lab_oid" doc:"OID of the laboratory's organization in ФРМО" example:"1.2.643.5.1.13.13.12.1.42.310"`
 	CaseID      *ID       `json:"case_id,omitempty"`
 	Patient     Patient   `json:"patient"`
 	Validator   Person    `json:"validator" doc:"the doctor who validated the result"`
 	Sample      Sample    `json:"sample"`
-	Tests       []LabTest `json:"tests" doc:"at least one test"`
+	Tests       []LabTest `json:"tests" minItems:"1" doc:"at least one test"`
 }
 
 // DispensationEvent is a pharmacy's dispensation against a prescription.
@@ -199,7 +203,7 @@ type DispensationEvent struct {
 	PharmacyID         string   `json:"pharmacy_id" doc:"the pharmacy's id within its chain" example:"zdorovye-0142"`
 	PharmacyOID        string   `json:"pharmacy_oid,omitempty" doc:"the pharmacy's OID, where it has one"`
 	Quantity           Quantity `json:"quantity"`
-	DispensedAt        DateTime `json:"dispensed_at" example:"2024-03-21T11:20:00+03:00"`
+	DispensedAt        DateTime `json:"dispensed_at" example:"2026-03-21T11:20:00+03:00"`
 	Patient            Patient  `json:"patient"`
 	Drug               *Drug    `json:"drug,omitempty" doc:"what was dispensed, when it differs from the prescription (synonym substitution)"`
 }
@@ -207,7 +211,7 @@ type DispensationEvent struct {
 // IdentityEvent comes from the Gosuslugi identity bridge (ЕСИА).
 type IdentityEvent struct {
 	Action       string   `json:"action" enum:"identity_confirmed,identity_updated,consent_granted,consent_revoked" example:"identity_confirmed"`
-	At           DateTime `json:"at" example:"2024-03-01T10:00:00+03:00"`
+	At           DateTime `json:"at" example:"2026-03-01T10:00:00+03:00"`
 	Patient      Patient  `json:"patient" doc:"for identity events the confirmed СНИЛС, name, birth date and sex"`
 	ConsentScope string   `json:"consent_scope,omitempty" doc:"what the consent covers; required for consent events" example:"egisz-exchange"`
 }
@@ -281,7 +285,7 @@ const HeaderReplayCount = "ce_replaycount"
 
 // Status is the outcome of one ingress event, for its source to read.
 type Status struct {
-	CEID       string   `json:"ce_id" doc:"the ingress event's ce_id"`
+	CEID       string   `json:"ce_id" doc:"the ingress event's ce_id; empty when it had none (match such a status by ingress)"`
 	Source     string   `json:"source" doc:"the ingress event's ce_source"`
 	Type       string   `json:"type" doc:"the ingress event's ce_type"`
 	Outcome    string   `json:"outcome" enum:"accepted,update,duplicate,conflict,rejected,pending,registered,failed" doc:"normalize: accepted, update (forwarded), duplicate, conflict, rejected (parked); forward: pending (РЭМД took it, its result comes later), registered, rejected (parked with the registry's codes), failed (transient failures outlasted the retry budget; parked)" example:"registered"`
@@ -289,6 +293,17 @@ type Status struct {
 	RegistryID string   `json:"registry_id,omitempty" doc:"the registry's id, e.g. РЭМД emdrId" example:"16.62.23.09.000014523"`
 	Reasons    []Reason `json:"reasons,omitempty"`
 	At         DateTime `json:"at"`
+	// Ingress is set on the normalize stage's statuses (accepted, update,
+	// duplicate, conflict, rejected).
+	Ingress *IngressRef `json:"ingress,omitempty" doc:"the ingress record this status answers, where the publisher's producer wrote it (normalize's statuses; the registries' statuses carry the ce_id of an accepted event). An event sent without ce_id is rejected with HEADER_MISSING at ce_id and its status has an empty ce_id: match it by ingress"`
+}
+
+// IngressRef names an ingress record by its place in Kafka, as a
+// producer's delivery report gives it.
+type IngressRef struct {
+	Topic     string `json:"topic" doc:"the ingress topic, with the deployment's prefix" example:"egisz.rmis.case.v1"`
+	Partition int32  `json:"partition" example:"3"`
+	Offset    int64  `json:"offset" example:"1742"`
 }
 
 // PharmacyPrescription is a validated prescription's new state, for
@@ -312,7 +327,7 @@ type DispensationRef struct {
 	PharmacyChain  string   `json:"pharmacy_chain" example:"zdorovye"`
 	PharmacyID     string   `json:"pharmacy_id" example:"zdorovye-0142"`
 	Quantity       Quantity `json:"quantity"`
-	DispensedAt    DateTime `json:"dispensed_at" example:"2024-03-21T11:02:00+03:00"`
+	DispensedAt    DateTime `json:"dispensed_at" example:"2026-03-21T11:02:00+03:00"`
 }
 
 // Headers of egisz.pharmacy.prescription.v1 that let a chain select

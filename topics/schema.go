@@ -25,6 +25,7 @@ type Schema struct {
 	Enum                 []string           `json:"enum,omitempty"`
 	Examples             []any              `json:"examples,omitempty"`
 	Items                *Schema            `json:"items,omitempty"`
+	MinItems             int                `json:"minItems,omitempty"`
 	Properties           *orderedProps      `json:"properties,omitempty"`
 	Required             []string           `json:"required,omitempty"`
 	AdditionalProperties any                `json:"additionalProperties,omitempty"`
@@ -109,6 +110,10 @@ type schemaGen struct {
 	defs map[string]*Schema
 }
 
+// dateTimeDoc is what every date-time field's schema says of its spelling
+// and of the clock it is checked against.
+const dateTimeDoc = "RFC 3339 with its offset (+03:00 or Z; +0300 without the colon is refused), or CDA yyyyMMddHHmm[ss]+ZZ00 with a + offset; normalized to Moscow time. A moment of the event (not a certificate's validity) may be at most normalize.clock_skew (default 5 minutes) ahead of the gateway's clock"
+
 var (
 	typeDate     = reflect.TypeOf(Date(""))
 	typeDateTime = reflect.TypeOf(DateTime(""))
@@ -121,7 +126,7 @@ func (g *schemaGen) schema(t reflect.Type) (*Schema, error) {
 	case typeDate:
 		return &Schema{Type: "string", Format: "date"}, nil
 	case typeDateTime:
-		return &Schema{Type: "string", Format: "date-time"}, nil
+		return &Schema{Type: "string", Format: "date-time", Description: dateTimeDoc}, nil
 	case typeBytes:
 		return &Schema{Type: "string", ContentEncoding: "base64"}, nil
 	case typeRaw:
@@ -192,12 +197,24 @@ func (g *schemaGen) structSchema(t reflect.Type) (*Schema, error) {
 		}
 		// g.schema returns a fresh value, so the field's own words can go on it;
 		// draft 2020-12 allows them beside a $ref.
-		fs.Description = f.Tag.Get("doc")
+		switch doc := f.Tag.Get("doc"); {
+		case doc != "" && fs.Description != "":
+			fs.Description = doc + ". " + fs.Description
+		case doc != "":
+			fs.Description = doc
+		}
 		if p := f.Tag.Get("pattern"); p != "" {
 			fs.Pattern = p
 		}
 		if e := f.Tag.Get("enum"); e != "" {
 			fs.Enum = strings.Split(e, ",")
+		}
+		if m := f.Tag.Get("minItems"); m != "" {
+			n, err := strconv.Atoi(m)
+			if err != nil || n < 0 || fs.Type != "array" {
+				return nil, fmt.Errorf("field %s: minItems %q: want a count on an array", f.Name, m)
+			}
+			fs.MinItems = n
 		}
 		if ex, ok := f.Tag.Lookup("example"); ok {
 			v, err := exampleValue(fs.Type, ex)

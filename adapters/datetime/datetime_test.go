@@ -17,6 +17,18 @@ func TestNormalizeDateTime(t *testing.T) {
 		{"20240320143000+0700", "2024-03-20T10:30:00+03:00", nil},
 		{"2024-03-20T14:30:00", "", ErrNoOffset},
 		{"202403201430", "", ErrNoOffset},
+		{"20240320143000+0000", "2024-03-20T17:30:00+03:00", nil},
+		{"2024-03-20T09:30:00-02:00", "2024-03-20T14:30:00+03:00", nil}, // RFC 3339 allows any offset
+		// Offsets the contract does not name (issue 26 item 6).
+		{"2024-03-20T14:30:00+0300", "", ErrOffsetForm},
+		{"2024-03-20T14:30:00.5+0300", "", ErrOffsetForm},
+		{"2024-03-20T14:30:00+03", "", ErrOffsetForm},
+		{"2024-03-20T14:30+03:00", "", ErrFormat}, // RFC 3339 needs the seconds
+		{"202403201430-0500", "", ErrCDAOffset},
+		{"20240320143000-0300", "", ErrCDAOffset},
+		{"202403201430+0345", "", ErrCDAOffset},
+		{"202403201430+03:00", "", ErrFormat},
+		{"202402301430+0300", "", ErrFormat},
 		{"20.03.2024 14:30", "", ErrFormat},
 		{"2024-02-30T10:00:00+03:00", "", ErrFormat},
 		{"", "", ErrFormat},

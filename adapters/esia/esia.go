@@ -22,8 +22,7 @@ func NewIdentities(opts source.Options) source.Adapter {
 // patients by СНИЛС, so it is required; later events supersede earlier ones
 // by their time.
 func checkIdentity(p *topics.IdentityEvent, c *source.Check, o source.Options) source.Keys {
-	at := c.DateTime("at", &p.At)
-	c.NotFuture("at", at, o.Now())
+	at := c.Moment("at", &p.At)
 	if p.Patient.SNILS == "" {
 		c.Add(reasons.FieldRequired, "patient.snils", "the identity bridge keys patients by СНИЛС")
 	}

@@ -21,6 +21,7 @@ func NewEmployees(opts source.Options) source.Adapter {
 // checkEmployee validates an employee record; its key is the normalized СНИЛС.
 func checkEmployee(p *topics.Employee, c *source.Check, _ source.Options) source.Keys {
 	c.SNILS("snils", &p.SNILS)
+	c.Names("", p.FamilyName, p.GivenName, p.Patronymic)
 	for i := range p.Posts {
 		post := &p.Posts[i]
 		f := fmt.Sprintf("posts[%d]", i)

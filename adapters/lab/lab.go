@@ -33,8 +33,7 @@ func checkResult(p *topics.LabResultEvent, c *source.Check, o source.Options) so
 	if p.Version < 0 {
 		c.Add(reasons.FieldInvalid, "version", "must be 1 or more")
 	}
-	completed := c.DateTime("completed_at", &p.CompletedAt)
-	c.NotFuture("completed_at", completed, o.Now())
+	completed := c.Moment("completed_at", &p.CompletedAt)
 	c.MOOID("lab_oid", p.LabOID)
 	if p.CaseID != nil {
 		c.LocalID("case_id", *p.CaseID, ident.LocalCase)
@@ -42,7 +41,7 @@ func checkResult(p *topics.LabResultEvent, c *source.Check, o source.Options) so
 	key := c.Patient("patient", &p.Patient, p.LabOID)
 	c.Person("validator", &p.Validator)
 	c.LocalID("sample.id", p.Sample.ID, ident.LocalSample)
-	collected := c.DateTime("sample.collected_at", &p.Sample.CollectedAt)
+	collected := c.Moment("sample.collected_at", &p.Sample.CollectedAt)
 	c.Order("sample.collected_at", collected, "completed_at", completed)
 	for i := range p.Tests {
 		t := &p.Tests[i]

@@ -125,7 +125,7 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 	if !ok {
 		return d.reject(source.Problem{Code: reasons.UnknownTopic, Detail: in.Topic})
 	}
-	meta := source.Meta{ID: in.Headers["ce_id"], Source: in.Headers["ce_source"], Type: in.Headers["ce_type"], Time: in.Headers["ce_time"]}
+	meta := source.Meta{SpecVersion: in.Headers["ce_specversion"], ID: in.Headers["ce_id"], Source: in.Headers["ce_source"], Type: in.Headers["ce_type"], Time: in.Headers["ce_time"]}
 	ev, rej := a.Decode(meta, in.Value)
 	if rej != nil {
 		return d.reject(rej.Problems...)
@@ -139,29 +139,32 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 	case *topics.CaseEvent:
 		at := parseTime(string(p.OpenedAt))
 		d.checkOrg(c, "mo_oid", p.MOOID, at)
-		d.checkDoctor(c, "doctor", p.Doctor.SNILS, p.MOOID, at, "")
-		for i, v := range p.Visits {
-			d.checkDoctor(c, fmt.Sprintf("visits[%d].doctor", i), v.Doctor.SNILS, p.MOOID, parseTime(string(v.At)), "")
+		d.checkDoctor(c, "doctor", "doctor.post_code", &p.Doctor, p.MOOID, at, "")
+		for i := range p.Visits {
+			v := &p.Visits[i]
+			f := fmt.Sprintf("visits[%d].doctor", i)
+			d.checkDoctor(c, f, f+".post_code", &v.Doctor, p.MOOID, parseTime(string(v.At)), "")
 		}
 		dec.patient = &p.Patient
 	case *topics.DocumentEvent:
 		d.checkOrg(c, "mo_oid", p.MOOID, parseTime(string(p.CreatedAt)))
 		for i, s := range p.Signers {
 			if s.Person != nil {
-				d.checkDoctor(c, fmt.Sprintf("signers[%d]", i), s.Person.SNILS, p.MOOID, parseTime(string(s.SignedAt)), s.Certificate.Serial)
+				f := fmt.Sprintf("signers[%d]", i)
+				d.checkDoctor(c, f, f+".person.post_code", s.Person, p.MOOID, parseTime(string(s.SignedAt)), s.Certificate.Serial)
 			}
 		}
 		dec.patient = &p.Patient
 	case *topics.PrescriptionEvent:
 		at := parseTime(string(p.IssuedAt))
 		d.checkOrg(c, "mo_oid", p.MOOID, at)
-		d.checkDoctor(c, "doctor", p.Doctor.SNILS, p.MOOID, at, "")
+		d.checkDoctor(c, "doctor", "doctor.post_code", &p.Doctor, p.MOOID, at, "")
 		dec.patient = &p.Patient
 		dec.prescription = p
 	case *topics.LabResultEvent:
 		at := parseTime(string(p.CompletedAt))
 		d.checkOrg(c, "lab_oid", p.LabOID, at)
-		d.checkDoctor(c, "validator", p.Validator.SNILS, p.LabOID, at, "")
+		d.checkDoctor(c, "validator", "validator.post_code", &p.Validator, p.LabOID, at, "")
 		dec.patient = &p.Patient
 	case *topics.DispensationEvent:
 		dec.patient = &p.Patient
@@ -340,27 +343,35 @@ func (d *Decider) checkOrg(c *source.Check, field, oid string, at time.Time) {
 	}
 }
 
-// checkDoctor checks that a worker is in ФРМР, holds a post at the MO on
-// that date and, when ФРМР lists certificates for them, that the signing
-// certificate is one of them.
-func (d *Decider) checkDoctor(c *source.Check, field, snils, moOID string, at time.Time, certSerial string) {
-	if snils == "" {
+// checkDoctor checks that a worker is in ФРМР, holds the post the event
+// names (post_code, at postField) at the MO on that date and, when ФРМР lists
+// certificates for them, that the signing certificate is one of them.
+func (d *Decider) checkDoctor(c *source.Check, field, postField string, who *topics.Person, moOID string, at time.Time, certSerial string) {
+	if who == nil || who.SNILS == "" {
 		return
 	}
-	emp, ok := d.refs.Employee(snils)
+	emp, ok := d.refs.Employee(who.SNILS)
 	if !ok {
 		c.Add(reasons.DoctorNotInFRMR, field, "no such worker in the ФРМР feed")
 		return
 	}
-	holds := false
+	atMO, holds := false, false
 	for _, p := range emp.Posts {
 		if p.MOOID == moOID && (at.IsZero() || activeOn(p.From, p.Until, at)) {
-			holds = true
-			break
+			atMO = true
+			if who.PostCode == "" || strings.TrimSpace(p.PostCode) == strings.TrimSpace(who.PostCode) {
+				holds = true
+				break
+			}
 		}
 	}
-	if !holds {
+	switch {
+	case !atMO:
 		c.Add(reasons.DoctorPostMismatch, field, "no post at "+moOID+" on that date")
+	case !holds:
+		// The worker is at the MO, but ФРМР lists another post for them:
+		// РЭМД checks the author's post against ФРМР too.
+		c.Add(reasons.DoctorPostMismatch, postField, "ФРМР lists another post for this worker at "+moOID+" on that date")
 	}
 	if certSerial != "" && len(emp.Certificates) > 0 {
 		found := false

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/egisz-gateway/egisz-gateway/adapters/datetime"
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
 	"github.com/egisz-gateway/egisz-gateway/adapters/source"
 	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
@@ -76,10 +77,11 @@ func input(t *testing.T, topic, example string, edit func(map[string]any)) Input
 	b, _ := json.Marshal(m)
 	tp, _ := topics.Default().Lookup(topic)
 	return Input{Topic: topic, Key: []byte("11223344595"), Value: b, Headers: map[string]string{
-		"ce_id": "e1", "ce_source": "1.2.643.5.1.13.13.12.1.42.202", "ce_type": tp.EventType}}
+		"ce_specversion": "1.0", "ce_id": "e1", "ce_source": "1.2.643.5.1.13.13.12.1.42.202", "ce_type": tp.EventType}}
 }
 
-var now = time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+// now is after every example's moments and before any of them expires.
+var now = time.Date(2027, 1, 15, 12, 0, 0, 0, time.UTC)
 
 func TestExamplesPassAndGoWhereTheyShould(t *testing.T) {
 	d := NewDecider(source.DefaultOptions(), exampleRefs(t))
@@ -123,6 +125,7 @@ func decisions() []struct {
 	edit                 func(map[string]any)
 	side                 func(t *testing.T, d *Decider) side
 	key                  string
+	at                   time.Time // when Settle decides; default now
 	code, field          string
 } {
 	set := func(path []string, v any) func(map[string]any) {
@@ -168,6 +171,7 @@ func decisions() []struct {
 		edit                 func(map[string]any)
 		side                 func(t *testing.T, d *Decider) side
 		key                  string
+		at                   time.Time // when Settle decides; default now
 		code, field          string
 	}{
 		{name: "dispensation of an unknown prescription", topic: topics.PharmacyDispense, example: "dispensation.json",
@@ -178,8 +182,11 @@ func decisions() []struct {
 			edit: set([]string{"quantity", "value"}, 3), side: issued, code: reasons.RxQuantityExceeded, field: "quantity.value"},
 		{name: "dispensation in another unit", topic: topics.PharmacyDispense, example: "dispensation.json",
 			edit: set([]string{"quantity", "unit"}, "таблетка"), side: issued, code: reasons.RxUnitMismatch, field: "quantity.unit"},
-		{name: "dispensation after the last valid day", topic: topics.PharmacyDispense, example: "dispensation.json",
-			edit: set([]string{"dispensed_at"}, "2024-04-20T09:00:00+03:00"), side: issued, code: reasons.RxExpired, field: "dispensed_at"},
+		{name: "dispensation decided after the last valid day, before the timer", topic: topics.PharmacyDispense, example: "dispensation.json",
+			side: issued, at: time.Date(2036, 4, 20, 0, 0, 0, 0, datetime.Moscow), code: reasons.RxExpired, field: "prescription_number"},
+		{name: "cancellation decided after the last valid day, before the timer", topic: topics.RMISPrescription, example: "prescription.json",
+			edit: func(m map[string]any) { m["action"], m["cancel_reason"] = "cancelled", "ошибка" },
+			side: issued, at: time.Date(2036, 4, 19, 21, 0, 0, 0, time.UTC), code: reasons.RxExpired, field: "action"},
 		{name: "unknown MO", topic: topics.RMISCase, example: "case.json",
 			edit: func(m map[string]any) {
 				m["mo_oid"] = "1.2.643.5.1.13.13.12.1.42.999"
@@ -194,6 +201,20 @@ func decisions() []struct {
 				m["opened_at"] = "2019-03-18T09:10:00+03:00" // before the post began in 2019-09
 				delete(m, "visits")
 			}, code: reasons.DoctorPostMismatch, field: "doctor"},
+		{name: "doctor claims a post ФРМР does not list", topic: topics.RMISCase, example: "case.json",
+			edit: set([]string{"doctor", "post_code"}, "27"), code: reasons.DoctorPostMismatch, field: "doctor.post_code"},
+		{name: "visit's doctor claims post 999", topic: topics.RMISCase, example: "case.json",
+			edit: func(m map[string]any) {
+				m["visits"].([]any)[0].(map[string]any)["doctor"].(map[string]any)["post_code"] = "999"
+			}, code: reasons.DoctorPostMismatch, field: "visits[0].doctor.post_code"},
+		{name: "signer claims another post", topic: topics.RMISDocument, example: "document.json",
+			edit: func(m map[string]any) {
+				m["signers"].([]any)[0].(map[string]any)["person"].(map[string]any)["post_code"] = "27"
+			}, code: reasons.DoctorPostMismatch, field: "signers[0].person.post_code"},
+		{name: "prescribing doctor claims another post", topic: topics.RMISPrescription, example: "prescription.json",
+			edit: set([]string{"doctor", "post_code"}, "999"), code: reasons.DoctorPostMismatch, field: "doctor.post_code"},
+		{name: "validator claims the clinic's post", topic: topics.LabResult, example: "lab_result.json",
+			edit: set([]string{"validator", "post_code"}, "109"), code: reasons.DoctorPostMismatch, field: "validator.post_code"},
 		{name: "validator works elsewhere", topic: topics.LabResult, example: "lab_result.json",
 			edit: set([]string{"validator", "snils"}, "123-456-789 64"), code: reasons.DoctorPostMismatch, field: "validator"},
 		{name: "signing certificate unknown to ФРМР", topic: topics.RMISDocument, example: "document.json",
@@ -235,7 +256,11 @@ func TestDecisionsReject(t *testing.T) {
 				sd = tc.side(t, d)
 			}
 			dec := d.Decide(in, now)
-			d.Settle(&dec, sd, time.Now())
+			at := now
+			if !tc.at.IsZero() {
+				at = tc.at
+			}
+			d.Settle(&dec, sd, at)
 			found := false
 			for _, r := range dec.Reasons {
 				if r.Code == tc.code && r.Field == tc.field {

@@ -21,8 +21,7 @@ func NewDispensations(opts source.Options) source.Adapter {
 // prescription's state by the normalize stage.
 func checkDispensation(p *topics.DispensationEvent, c *source.Check, o source.Options) source.Keys {
 	c.Quantity("quantity", p.Quantity)
-	at := c.DateTime("dispensed_at", &p.DispensedAt)
-	c.NotFuture("dispensed_at", at, o.Now())
+	at := c.Moment("dispensed_at", &p.DispensedAt)
 	if p.PharmacyOID != "" {
 		c.DepartmentOID("pharmacy_oid", p.PharmacyOID)
 	}

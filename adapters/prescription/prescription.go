@@ -107,14 +107,15 @@ func Issue(p *topics.PrescriptionEvent, patientKey string, now time.Time) *Recor
 }
 
 // Cancel returns the record cancelled, or why it cannot be: only an open
-// prescription can be; what was dispensed stays dispensed.
+// prescription can be; what was dispensed stays dispensed. Whether it has
+// expired follows valid_until at now, not whether the expiry timer has run.
 func (r *Record) Cancel(now time.Time) (*Record, *Refusal) {
-	switch r.State {
-	case Cancelled:
+	switch {
+	case r.State == Cancelled:
 		return nil, &Refusal{Code: reasons.RxCancelled, Field: "action", Detail: "already cancelled"}
-	case Dispensed:
+	case r.State == Dispensed:
 		return nil, &Refusal{Code: reasons.RxAlreadyDispensed, Field: "action", Detail: "dispensed in full; it can no longer be cancelled"}
-	case Expired:
+	case r.State == Expired || r.Expire(now) != nil:
 		return nil, &Refusal{Code: reasons.RxExpired, Field: "action", Detail: "expired; it can no longer be cancelled"}
 	}
 	n := *r
@@ -127,17 +128,18 @@ func (r *Record) Cancel(now time.Time) (*Record, *Refusal) {
 const quantum = 1e-3
 
 // Dispense returns the record after the dispensation, or why it is refused:
-// the prescription is closed, expired on the day of the dispensation, for
-// another patient, in another unit, or has less left than dispensed. A
-// prescription dispensed in full is refused to every chain, whoever
-// dispensed it.
+// the prescription is closed, expired (its last valid day is over at now,
+// whether or not the expiry timer has marked it yet, or was over on the day
+// of the dispensation), for another patient, in another unit, or has less
+// left than dispensed. A prescription dispensed in full is refused to every
+// chain, whoever dispensed it.
 func (r *Record) Dispense(d *topics.DispensationEvent, patientKey string, now time.Time) (*Record, *Refusal) {
-	switch r.State {
-	case Cancelled:
+	switch {
+	case r.State == Cancelled:
 		return nil, &Refusal{Code: reasons.RxCancelled, Field: "prescription_number", Detail: "cancelled by the MIS"}
-	case Expired:
+	case r.State == Expired || r.Expire(now) != nil:
 		return nil, &Refusal{Code: reasons.RxExpired, Field: "prescription_number", Detail: "valid until " + r.ValidUntil}
-	case Dispensed:
+	case r.State == Dispensed:
 		by := "by this chain"
 		if len(r.Chains) > 0 && r.Chains[len(r.Chains)-1] != d.PharmacyChain {
 			by = "by another chain"

@@ -37,6 +37,7 @@ type step struct {
 	unit   string
 	cancel bool
 	clock  time.Time // expire at this time
+	now    time.Time // when the dispensation or cancellation is decided; default an hour after issue
 	// what must follow: the state and what is left, or a refusal's code
 	state  string
 	left   float64
@@ -93,6 +94,11 @@ func lives() []lifeCase {
 			{chain: "a", qty: 1, at: "2024-04-20T00:00:00+03:00", refuse: reasons.RxExpired},
 			{chain: "a", qty: 1, at: "2024-04-19T23:59:00+03:00", state: PartlyDispensed, left: 1},
 		}},
+		{"decided after the last day, before the timer marked it", 2, []step{
+			{chain: "a", qty: 1, now: time.Date(2024, 4, 20, 0, 0, 0, 0, datetime.Moscow), refuse: reasons.RxExpired},
+			{cancel: true, now: time.Date(2024, 4, 19, 21, 0, 1, 0, time.UTC), refuse: reasons.RxExpired},
+			{chain: "a", qty: 1, now: time.Date(2024, 4, 19, 23, 59, 59, 0, datetime.Moscow), state: PartlyDispensed, left: 1},
+		}},
 		{"another unit", 2, []step{
 			{chain: "a", qty: 1, unit: "таблетка", refuse: reasons.RxUnitMismatch},
 		}},
@@ -104,9 +110,13 @@ func (tc lifeCase) run(t *testing.T) {
 	for i, s := range tc.steps {
 		var next *Record
 		var ref *Refusal
+		now := t0.Add(time.Hour)
+		if !s.now.IsZero() {
+			now = s.now
+		}
 		switch {
 		case s.cancel:
-			next, ref = r.Cancel(t0.Add(time.Hour))
+			next, ref = r.Cancel(now)
 		case !s.clock.IsZero():
 			next = r.Expire(s.clock)
 			if next == nil {
@@ -120,7 +130,7 @@ func (tc lifeCase) run(t *testing.T) {
 			if s.unit != "" {
 				d.Quantity.Unit = s.unit
 			}
-			next, ref = r.Dispense(d, "11223344595", t0.Add(time.Hour))
+			next, ref = r.Dispense(d, "11223344595", now)
 		}
 		switch {
 		case s.refuse != "" && (ref == nil || ref.Code != s.refuse):

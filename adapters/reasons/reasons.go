@@ -48,12 +48,15 @@ func (r Reason) Retryable() bool { return r.Action == Retry }
 const (
 	DecodeNotJSON       = "DECODE_NOT_JSON"
 	DecodeInvalidUTF8   = "DECODE_INVALID_UTF8"
+	TextUnrepresentable = "TEXT_UNREPRESENTABLE"
 	DecodeTooLarge      = "DECODE_TOO_LARGE"
 	DecodeTooDeep       = "DECODE_TOO_DEEP"
 	DecodeWrongType     = "DECODE_WRONG_TYPE"
 	DecodeNotObject     = "DECODE_NOT_OBJECT"
 	HeaderMissing       = "HEADER_MISSING"
 	HeaderTypeMismatch  = "HEADER_TYPE_MISMATCH"
+	HeaderInvalid       = "HEADER_INVALID"
+	DecodeNotBase64     = "DECODE_NOT_BASE64"
 	FieldRequired       = "FIELD_REQUIRED"
 	FieldEnum           = "FIELD_ENUM"
 	FieldInvalid        = "FIELD_INVALID"
@@ -122,11 +125,15 @@ func catalog() []Reason {
 		// Decoding.
 		r(DecodeNotJSON, MIS, Park, "Сообщение не является корректным JSON", "The record value is not valid JSON"),
 		r(DecodeInvalidUTF8, MIS, Park, "Сообщение содержит недопустимую последовательность UTF-8", "The record value is not valid UTF-8"),
+		r(TextUnrepresentable, MIS, Park, "Текст содержит символ, который нельзя представить: половину символа (одиночный суррогат UTF-16), управляющий символ или уже потерянный символ (U+FFFD)",
+			"The text holds a character that cannot be represented: half a character (a lone UTF-16 surrogate), a control character, or one already lost (U+FFFD)"),
 		r(DecodeTooLarge, MIS, Park, "Сообщение превышает допустимый размер", "The record value exceeds the size limit"),
 		r(DecodeTooDeep, MIS, Park, "Слишком глубокая вложенность JSON", "The JSON nesting is too deep"),
 		r(DecodeWrongType, MIS, Park, "Поле имеет неверный тип", "A field has the wrong JSON type"),
 		r(DecodeNotObject, MIS, Park, "Сообщение должно быть JSON-объектом", "The record value must be a JSON object"),
 		r(HeaderMissing, MIS, Park, "Отсутствует обязательный заголовок CloudEvents", "A required CloudEvents header is missing"),
+		r(HeaderInvalid, MIS, Park, "Недопустимое значение заголовка CloudEvents", "A CloudEvents header has a value the contract does not allow"),
+		r(DecodeNotBase64, MIS, Park, "Поле должно содержать данные в кодировке base64", "A field that carries binary data is not valid base64"),
 		r(HeaderTypeMismatch, MIS, Park, "Тип события (ce_type) не соответствует топику", "The event type (ce_type) does not belong on this topic"),
 		// Fields and identifiers.
 		r(FieldRequired, MIS, Park, "Не заполнено обязательное поле", "A required field is missing or empty"),

@@ -31,17 +31,14 @@ func NewCases(opts source.Options) source.Adapter { return source.New(CaseType, 
 // checkCase validates a treatment case. Its business id is the case id; its
 // version orders updates.
 func checkCase(p *topics.CaseEvent, c *source.Check, o source.Options) source.Keys {
-	now := o.Now()
 	c.LocalID("case_id", p.CaseID, ident.LocalCase)
 	ownedBy(c, "case_id", p.CaseID, p.MOOID)
 	if p.Version < 0 {
 		c.Add(reasons.FieldInvalid, "version", "must be 1 or more")
 	}
-	updated := c.DateTime("updated_at", &p.UpdatedAt)
-	c.NotFuture("updated_at", updated, now)
-	opened := c.DateTime("opened_at", &p.OpenedAt)
-	closed := c.DateTime("closed_at", &p.ClosedAt)
-	c.NotFuture("opened_at", opened, now)
+	updated := c.Moment("updated_at", &p.UpdatedAt)
+	opened := c.Moment("opened_at", &p.OpenedAt)
+	closed := c.Moment("closed_at", &p.ClosedAt)
 	c.Order("opened_at", opened, "closed_at", closed)
 	if p.Status == "closed" && p.ClosedAt == "" {
 		c.Add(reasons.FieldRequired, "closed_at", "required when status is closed")
@@ -53,7 +50,7 @@ func checkCase(p *topics.CaseEvent, c *source.Check, o source.Options) source.Ke
 	for i := range p.Visits {
 		v := &p.Visits[i]
 		f := fmt.Sprintf("visits[%d]", i)
-		at := c.DateTime(f+".at", &v.At)
+		at := c.Moment(f+".at", &v.At)
 		c.Order("opened_at", opened, f+".at", at)
 		c.Order(f+".at", at, "closed_at", closed)
 		c.Person(f+".doctor", &v.Doctor)
@@ -78,7 +75,6 @@ func NewDocuments(opts source.Options) source.Adapter {
 // checkDocument validates a signed СЭМД. Its business id is the setId, stable
 // across versions; localUid is the registration's idempotency key.
 func checkDocument(p *topics.DocumentEvent, c *source.Check, o source.Options) source.Keys {
-	now := o.Now()
 	if p.LocalUID != "" && !ident.ValidUUID(p.LocalUID) {
 		c.Add(reasons.UUIDFormat, "local_uid", "expected an RFC 4122 UUID (xxxxxxxx-xxxx-Mxxx-Nxxx-xxxxxxxxxxxx)")
 	}
@@ -91,8 +87,7 @@ func checkDocument(p *topics.DocumentEvent, c *source.Check, o source.Options) s
 	if p.Version < 0 {
 		c.Add(reasons.FieldInvalid, "version", "must be 1 or more")
 	}
-	created := c.DateTime("created_at", &p.CreatedAt)
-	c.NotFuture("created_at", created, now)
+	created := c.Moment("created_at", &p.CreatedAt)
 	c.MOOID("mo_oid", p.MOOID)
 	c.DepartmentOID("department_oid", p.DepartmentOID)
 	if p.CaseID != nil {
@@ -114,8 +109,7 @@ func checkDocument(p *topics.DocumentEvent, c *source.Check, o source.Options) s
 		c.Person(f+".person", s.Person)
 		nb := c.DateTime(f+".certificate.not_before", &s.Certificate.NotBefore)
 		na := c.DateTime(f+".certificate.not_after", &s.Certificate.NotAfter)
-		signed := c.DateTime(f+".signed_at", &s.SignedAt)
-		c.NotFuture(f+".signed_at", signed, now)
+		signed := c.Moment(f+".signed_at", &s.SignedAt)
 		c.Order(f+".signed_at", created, f+".signed_at", signed) // signed after it was created
 		switch {
 		case !nb.IsZero() && !na.IsZero() && !nb.Before(na):
@@ -174,8 +168,7 @@ func NewPrescriptions(opts source.Options) source.Adapter {
 // checkPrescription validates a prescription issued or cancelled. Its business id is
 // series/number; a cancellation is version 2 of the prescription.
 func checkPrescription(p *topics.PrescriptionEvent, c *source.Check, o source.Options) source.Keys {
-	issued := c.DateTime("issued_at", &p.IssuedAt)
-	c.NotFuture("issued_at", issued, o.Now())
+	issued := c.Moment("issued_at", &p.IssuedAt)
 	until := c.Date("valid_until", &p.ValidUntil)
 	if !issued.IsZero() && !until.IsZero() && until.Before(day(issued)) {
 		c.Add(reasons.DateOrder, "valid_until", "valid_until is before issued_at")

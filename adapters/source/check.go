@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/datetime"
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
@@ -16,6 +18,11 @@ import (
 // in place. Its methods take the field's JSON path for the problem texts.
 type Check struct {
 	Problems []Problem
+	// Now is the moment the record is checked at, and ClockSkew how far
+	// ahead of it a publisher's clock may run: a moment of the event later
+	// than Now+ClockSkew is DATE_IN_FUTURE. A zero Now is time.Now().
+	Now       time.Time
+	ClockSkew time.Duration
 }
 
 // Add records a problem.
@@ -63,7 +70,7 @@ func (c *Check) DateTime(field string, v *topics.DateTime) time.Time {
 	}
 	s, t, err := datetime.NormalizeDateTime(string(*v))
 	if err != nil {
-		c.Add(reasons.DateTimeFormat, field, datetime.Describe(err, "RFC 3339 with an offset (2024-03-20T14:30:00+03:00) or yyyyMMddHHmm+ZZ00"))
+		c.Add(reasons.DateTimeFormat, field, datetime.Describe(err, "RFC 3339 with an offset (2026-03-20T14:30:00+03:00) or yyyyMMddHHmm+ZZ00"))
 		return time.Time{}
 	}
 	*v = topics.DateTime(s)
@@ -95,11 +102,30 @@ func (c *Check) Order(earlierField string, earlier time.Time, laterField string,
 	}
 }
 
-// NotFuture checks that a moment is not later than now plus a small skew.
-func (c *Check) NotFuture(field string, t, now time.Time) {
-	if !t.IsZero() && t.After(now.Add(10*time.Minute)) {
-		c.Add(reasons.DateInFuture, field, "later than now")
+// NotFuture checks that a moment is not later than the check's Now plus
+// its ClockSkew (the one tolerance for publishers' clocks). A zero t
+// (absent or already reported) is skipped.
+func (c *Check) NotFuture(field string, t time.Time) {
+	if t.IsZero() {
+		return
 	}
+	now := c.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if t.After(now.Add(c.ClockSkew)) {
+		c.Add(reasons.DateInFuture, field, fmt.Sprintf("later than the gateway's clock by more than the %s allowed for clock skew", c.ClockSkew))
+	}
+}
+
+// Moment normalizes a moment of the event itself (when something happened:
+// a visit, a signature, a sample taken) in place, checks it is not in the
+// future, and returns it. Every such field goes through here; DateTime
+// alone is for moments that may lie ahead (a certificate's not_after).
+func (c *Check) Moment(field string, v *topics.DateTime) time.Time {
+	t := c.DateTime(field, v)
+	c.NotFuture(field, t)
+	return t
 }
 
 // MOOID checks an organization's ФРМО OID.
@@ -157,6 +183,29 @@ func (c *Check) Person(field string, p *topics.Person) {
 		return
 	}
 	c.SNILS(field+".snils", &p.SNILS)
+	c.Names(field, p.FamilyName, p.GivenName, p.Patronymic)
+}
+
+// Names checks a person's family name, given name and patronymic hold no
+// character that cannot be represented: a control character, U+FFFD
+// (a character the sender's encoding already lost), or a noncharacter.
+// A name so spelled would be compared with ФРМР, the identity bridge and
+// the certificate, and sent to the registries, as something else.
+func (c *Check) Names(field, family, given, patronymic string) {
+	for _, n := range []struct{ name, v string }{{"family_name", family}, {"given_name", given}, {"patronymic", patronymic}} {
+		if i := strings.IndexFunc(n.v, unrepresentable); i >= 0 {
+			f := n.name
+			if field != "" {
+				f = field + "." + n.name
+			}
+			c.Add(reasons.TextUnrepresentable, f, fmt.Sprintf("%U at byte %d", []rune(n.v[i:])[0], i))
+		}
+	}
+}
+
+// unrepresentable reports a character no name may hold.
+func unrepresentable(r rune) bool {
+	return unicode.IsControl(r) || r == utf8.RuneError || r >= 0xFDD0 && r <= 0xFDEF || r&0xFFFE == 0xFFFE
 }
 
 // Patient checks a patient, normalizes its identifiers and birth date, and
@@ -164,10 +213,11 @@ func (c *Check) Person(field string, p *topics.Person) {
 // local:<MO OID>:<id> when the event names the MO.
 func (c *Check) Patient(field string, p *topics.Patient, moOID string) string {
 	before := len(c.Problems)
+	c.Names(field, p.FamilyName, p.GivenName, p.Patronymic)
 	c.SNILS(field+".snils", &p.SNILS)
 	c.ENP(field+".enp", p.ENP)
 	birth := c.Date(field+".birth_date", &p.BirthDate)
-	c.NotFuture(field+".birth_date", birth, time.Now())
+	c.NotFuture(field+".birth_date", birth)
 	if len(c.Problems) > before {
 		return ""
 	}

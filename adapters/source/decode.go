@@ -2,6 +2,7 @@ package source
 
 import (
 	"bytes"
+	"encoding/base64"
 	stdjson "encoding/json"
 	"errors"
 	"fmt"
@@ -35,6 +36,11 @@ func decode(value []byte, lim Limits, dst any, known map[string]bool) (map[strin
 	if !utf8.Valid(value) {
 		return nil, []Problem{{reasons.DecodeInvalidUTF8, "", fmt.Sprintf("invalid UTF-8 at byte %d", invalidUTF8At(value))}}
 	}
+	if at := loneSurrogateAt(value); at >= 0 {
+		// encoding/json would put U+FFFD in its place without a word: a
+		// name would reach the registries with a character lost.
+		return nil, []Problem{{reasons.TextUnrepresentable, "", fmt.Sprintf("a \\u escape of half a UTF-16 surrogate pair at byte %d", at)}}
+	}
 	first, depthAt, unknown := scan(value, lim.MaxDepth, known)
 	if depthAt >= 0 {
 		return nil, []Problem{{reasons.DecodeTooDeep, "", fmt.Sprintf("nesting deeper than %d at byte %d", lim.MaxDepth, depthAt)}}
@@ -57,7 +63,12 @@ func decode(value []byte, lim Limits, dst any, known map[string]bool) (map[strin
 func jsonProblem(err error) Problem {
 	var syn *stdjson.SyntaxError
 	var typ *stdjson.UnmarshalTypeError
+	var b64 base64.CorruptInputError
 	switch {
+	case errors.As(err, &b64):
+		// The value is JSON; a string meant to carry bytes is not base64.
+		// encoding/json does not say which field: Decoder.Start names it.
+		return Problem{reasons.DecodeNotBase64, "", fmt.Sprintf("illegal base64 data at byte %d of the string", int64(b64))}
 	case errors.As(err, &syn):
 		return Problem{reasons.DecodeNotJSON, "", fmt.Sprintf("at byte %d: %s", syn.Offset, syn.Error())}
 	case errors.As(err, &typ):
@@ -186,10 +197,16 @@ func scan(b []byte, max int, known map[string]bool) (first byte, deepAt int, unk
 
 // Contract is the checking plan of a payload type, read once from its
 // struct tags: a field whose json tag lacks omitempty must not be empty
-// (FIELD_REQUIRED), a string with an enum tag must hold one of its values
-// (FIELD_ENUM); nested structs, pointers and slices are followed.
+// (FIELD_REQUIRED), a list with a minItems tag must hold at least that many
+// items (FIELD_REQUIRED: `[]` is as good as absent), a string with an enum
+// tag must hold one of its values (FIELD_ENUM); nested structs, pointers
+// and slices are followed.
 type Contract struct {
 	fields []contractField
+	// base64 lists the JSON paths of the fields that carry bytes (base64
+	// strings), list elements written as [], to name the field of a
+	// DECODE_NOT_BASE64 that encoding/json reports without one.
+	base64 []string
 }
 
 type contractField struct {
@@ -197,13 +214,58 @@ type contractField struct {
 	name     string
 	required bool
 	enum     string
+	minItems int       // for a slice; 0 when the tag is absent
 	sub      *Contract // for a struct, a pointer to one, or a slice of them
 	slice    bool
 }
 
 // NewContract reads the plan of struct type t.
 func NewContract(t reflect.Type) *Contract {
-	return newContract(t, map[reflect.Type]*Contract{})
+	c := newContract(t, map[reflect.Type]*Contract{})
+	c.base64 = base64Paths(t, "", map[reflect.Type]bool{})
+	return c
+}
+
+// base64Paths lists the JSON paths of t's []byte fields.
+func base64Paths(t reflect.Type, path string, seen map[reflect.Type]bool) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || seen[t] {
+		return nil
+	}
+	seen[t] = true
+	defer delete(seen, t)
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		ft, p := f.Type, joinPath(path, name)
+		switch {
+		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Uint8:
+			out = append(out, p)
+		case ft.Kind() == reflect.Slice:
+			out = append(out, base64Paths(ft.Elem(), p+"[]", seen)...)
+		default:
+			out = append(out, base64Paths(ft, p, seen)...)
+		}
+	}
+	return out
+}
+
+// base64Field is the field a DECODE_NOT_BASE64 is about: the payload's one
+// base64 field, or "" when it has several and the decoder cannot tell.
+func (c *Contract) base64Field() string {
+	if len(c.base64) == 1 {
+		return c.base64[0]
+	}
+	return ""
 }
 
 func newContract(t reflect.Type, seen map[reflect.Type]*Contract) *Contract {
@@ -225,6 +287,9 @@ func newContract(t reflect.Type, seen map[reflect.Type]*Contract) *Contract {
 			name = f.Name
 		}
 		cf := contractField{index: i, name: name, required: !strings.Contains(opts, "omitempty"), enum: f.Tag.Get("enum")}
+		if n, err := strconv.Atoi(f.Tag.Get("minItems")); err == nil && n > 0 && f.Type.Kind() == reflect.Slice {
+			cf.minItems = n
+		}
 		ft := f.Type
 		if ft.Kind() == reflect.Slice && ft.Elem().Kind() != reflect.Uint8 {
 			cf.slice = true
@@ -272,6 +337,10 @@ func (c *Contract) walk(v reflect.Value, path string, ps *[]Problem) {
 			*ps = append(*ps, Problem{reasons.FieldRequired, joinPath(path, f.name), "required"})
 			continue
 		}
+		if f.minItems > 0 && fv.Len() < f.minItems {
+			*ps = append(*ps, Problem{reasons.FieldRequired, joinPath(path, f.name), fmt.Sprintf("at least %d item(s) required, got %d", f.minItems, fv.Len())})
+			continue
+		}
 		if f.enum != "" && fv.Kind() == reflect.String && fv.Len() > 0 && !inList(fv.String(), f.enum) {
 			*ps = append(*ps, Problem{reasons.FieldEnum, joinPath(path, f.name), "expected one of " + strings.ReplaceAll(f.enum, ",", ", ")})
 		}
@@ -302,4 +371,61 @@ func joinPath(path, name string) string {
 		return name
 	}
 	return path + "." + name
+}
+
+// loneSurrogateAt returns the offset of the first \u escape inside a JSON
+// string that is half of a UTF-16 surrogate pair without its other half,
+// or -1. value is valid UTF-8; it need not be valid JSON.
+func loneSurrogateAt(value []byte) int {
+	inString := false
+	for i := 0; i < len(value); i++ {
+		switch b := value[i]; {
+		case b == '"':
+			inString = !inString
+		case b == '\\' && inString:
+			if i+1 < len(value) && value[i+1] != 'u' {
+				i++ // an escaped character, perhaps a quote
+				continue
+			}
+			u, ok := hex4(value, i+2)
+			if !ok {
+				continue // not a \u escape the decoder takes; it reports that
+			}
+			switch {
+			case u >= 0xDC00 && u <= 0xDFFF:
+				return i // a low half with no high half before it
+			case u >= 0xD800 && u <= 0xDBFF:
+				if i+7 < len(value) && value[i+6] == '\\' && value[i+7] == 'u' {
+					if lo, ok := hex4(value, i+8); ok && lo >= 0xDC00 && lo <= 0xDFFF {
+						i += 11 // the pair
+						continue
+					}
+				}
+				return i
+			}
+			i += 5
+		}
+	}
+	return -1
+}
+
+// hex4 reads four hex digits at value[at:].
+func hex4(value []byte, at int) (rune, bool) {
+	if at+4 > len(value) {
+		return 0, false
+	}
+	var u rune
+	for _, c := range value[at : at+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			u = u<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			u = u<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			u = u<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return u, true
 }

@@ -21,10 +21,11 @@ import (
 
 // Meta is what the record's CloudEvents headers say about the event.
 type Meta struct {
-	ID     string // ce_id
-	Source string // ce_source
-	Type   string // ce_type
-	Time   string // ce_time
+	SpecVersion string // ce_specversion
+	ID          string // ce_id
+	Source      string // ce_source
+	Type        string // ce_type
+	Time        string // ce_time
 }
 
 // Kinds of canonical events.
@@ -180,14 +181,35 @@ type Adapter interface {
 	Decode(meta Meta, value []byte) (*Event, *Rejection)
 }
 
+// SpecVersion is the only ce_specversion the contract takes: the records
+// follow the CloudEvents 1.0 Kafka binding, and a producer speaking another
+// version may mean other things by the same headers.
+const SpecVersion = "1.0"
+
 // CheckMeta checks the CloudEvents headers an adapter relies on.
 func CheckMeta(meta Meta, wantType string) []Problem {
 	var ps []Problem
+	switch meta.SpecVersion {
+	case SpecVersion:
+	case "":
+		ps = append(ps, Problem{reasons.HeaderMissing, "ce_specversion", "ce_specversion must be " + SpecVersion})
+	default:
+		ps = append(ps, Problem{reasons.HeaderInvalid, "ce_specversion", "only CloudEvents " + SpecVersion + " is accepted"})
+	}
 	if meta.ID == "" {
 		ps = append(ps, Problem{reasons.HeaderMissing, "ce_id", "ce_id is the idempotency key and must be set"})
+	} else if detail := headerToken(meta.ID); detail != "" {
+		ps = append(ps, Problem{reasons.HeaderInvalid, "ce_id", detail})
 	}
 	if meta.Source == "" {
 		ps = append(ps, Problem{reasons.HeaderMissing, "ce_source", "ce_source names the producing system and must be set"})
+	} else if detail := headerToken(meta.Source); detail != "" {
+		ps = append(ps, Problem{reasons.HeaderInvalid, "ce_source", detail})
+	}
+	if meta.Time != "" {
+		if _, err := time.Parse(time.RFC3339Nano, meta.Time); err != nil {
+			ps = append(ps, Problem{reasons.HeaderInvalid, "ce_time", "ce_time, when set, is an RFC 3339 time (2026-03-20T11:30:00Z)"})
+		}
 	}
 	if meta.Type == "" {
 		ps = append(ps, Problem{reasons.HeaderMissing, "ce_type", "expected " + wantType})
@@ -195,6 +217,28 @@ func CheckMeta(meta Meta, wantType string) []Problem {
 		ps = append(ps, Problem{reasons.HeaderTypeMismatch, "ce_type", fmt.Sprintf("%q does not belong on this topic; expected %s", meta.Type, wantType)})
 	}
 	return ps
+}
+
+// MaxHeaderToken is the longest ce_id or ce_source the contract takes. The
+// gateway carries both on every record it writes and sends ce_id to the
+// registries as the idempotency key: a UUID is 36 characters, an OID with
+// a system's id well under 256.
+const MaxHeaderToken = 256
+
+// headerToken says what is wrong with a ce_id or ce_source, or "": at most
+// MaxHeaderToken characters of printable ASCII without spaces. A CR/LF
+// in one would be refused by the HTTP client at forwarding, and a long one
+// would ride on every output of the event.
+func headerToken(v string) string {
+	if len(v) > MaxHeaderToken {
+		return fmt.Sprintf("%d bytes; at most %d printable ASCII characters without spaces", len(v), MaxHeaderToken)
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] <= ' ' || v[i] > '~' {
+			return fmt.Sprintf("a character that is not printable ASCII (or a space) at byte %d; only printable ASCII without spaces is taken", i)
+		}
+	}
+	return ""
 }
 
 // Options configure the source adapters.
@@ -205,11 +249,19 @@ type Options struct {
 	MaxInlineFile int
 	// Now is the clock dates are checked against.
 	Now func() time.Time
+	// ClockSkew is how far ahead of Now a moment of an event may be before
+	// it is DATE_IN_FUTURE: the one tolerance for publishers' clocks,
+	// applied to every moment of every event. DefaultClockSkew by default.
+	ClockSkew time.Duration
 }
+
+// DefaultClockSkew is the tolerance for publishers' clocks when nothing is
+// configured: a few minutes, what an unsynchronised but sane clock drifts.
+const DefaultClockSkew = 5 * time.Minute
 
 // DefaultOptions are the options when nothing is configured.
 func DefaultOptions() Options {
-	return Options{Limits: DefaultLimits(), MaxInlineFile: 512 << 10, Now: time.Now}
+	return Options{Limits: DefaultLimits(), MaxInlineFile: 512 << 10, Now: time.Now, ClockSkew: DefaultClockSkew}
 }
 
 // Decoder decodes and checks the records of one payload type. Build it
@@ -235,6 +287,11 @@ func (d *Decoder[T]) Start(meta Meta, value []byte) (*T, map[string]json.RawMess
 	c := &Check{Problems: CheckMeta(meta, d.eventType)}
 	p := new(T)
 	unknown, ps := decode(value, d.lim, p, d.known)
+	for i := range ps {
+		if ps[i].Code == reasons.DecodeNotBase64 && ps[i].Field == "" {
+			ps[i].Field = d.contract.base64Field()
+		}
+	}
 	if len(ps) > 0 {
 		c.Problems = append(c.Problems, ps...)
 		return nil, nil, nil, c.Reject()
@@ -296,6 +353,10 @@ func (a *adapter[T]) Decode(meta Meta, value []byte) (*Event, *Rejection) {
 	p, unknown, c, rej := a.dec.Start(meta, value)
 	if rej != nil {
 		return nil, rej
+	}
+	c.Now, c.ClockSkew = a.opts.Now(), a.opts.ClockSkew
+	if t, err := time.Parse(time.RFC3339Nano, meta.Time); err == nil {
+		c.NotFuture("ce_time", t) // when the event happened, as its headers say
 	}
 	k := a.check(p, c, a.opts)
 	return Finish(c, k.Kind, k.PatientKey, k.BusinessID, k.Version, k.Updated, p, unknown)

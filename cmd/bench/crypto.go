@@ -1,18 +1,25 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/egisz-gateway/egisz-gateway/crypto/cms"
 	"github.com/egisz-gateway/egisz-gateway/crypto/gost3410"
+	"github.com/egisz-gateway/egisz-gateway/crypto/gostx509"
+	"github.com/egisz-gateway/egisz-gateway/crypto/signer"
 	"github.com/egisz-gateway/egisz-gateway/crypto/streebog"
+	"github.com/egisz-gateway/egisz-gateway/crypto/wssec"
 )
 
 // cryptoRow is one signature operation, timed beside its counterpart on
@@ -137,6 +144,108 @@ func primitiveCases() ([]benchCase, error) {
 	return cases, nil
 }
 
+// keyed is one algorithm's signing key with its certificate from a test CA
+// of the same algorithm, and the verifier that trusts that CA.
+type keyed struct {
+	signer.Signer
+	chain *gostx509.Verifier
+}
+
+// certSigner is a signer.Signer over a key and its certificate.
+type certSigner struct {
+	gostx509.DigestSigner
+	cert *x509.Certificate
+}
+
+func (s certSigner) Certificate() *x509.Certificate { return s.cert }
+
+// newKeyed makes a test CA of alg and a signing key and certificate it issued.
+func newKeyed(ctx context.Context, alg signer.Algorithm) (keyed, error) {
+	now := time.Now()
+	ca, err := gostx509.NewTestCA(ctx, alg, gostx509.Subject{CommonName: "bench CA"}, now.Add(-time.Hour), now.Add(24*time.Hour), rand.Reader)
+	if err != nil {
+		return keyed{}, fmt.Errorf("test CA: %w", err)
+	}
+	key, cert, err := ca.IssueKey(ctx, alg, gostx509.SigningTemplate(gostx509.Subject{CommonName: "bench MIS"}, now.Add(-time.Hour), now.Add(24*time.Hour)))
+	if err != nil {
+		return keyed{}, fmt.Errorf("signing key: %w", err)
+	}
+	ds, err := gostx509.NewDigestSigner(key, rand.Reader)
+	if err != nil {
+		return keyed{}, err
+	}
+	chain, err := gostx509.NewVerifier(gostx509.VerifierConfig{Roots: []*x509.Certificate{ca.Certificate}})
+	if err != nil {
+		return keyed{}, err
+	}
+	return keyed{Signer: certSigner{ds, cert}, chain: chain}, nil
+}
+
+// documentCases are the work a registration's signatures cost: a detached
+// CMS over a 50 KiB СЭМД verified with its chain, and a SOAP envelope
+// with a 4 KiB body signed and verified as ИПС expects (WS-Security, six
+// exc-c14n references), each with ГОСТ 2012-256 beside the same code run
+// with ECDSA P-256.
+func documentCases(ctx context.Context) ([]benchCase, error) {
+	doc := make([]byte, cryptoBenchSize)
+	if _, err := rand.Read(doc); err != nil {
+		return nil, err
+	}
+	body := []byte(`<m:registerDocument xmlns:m="http://egisz.rosminzdrav.ru/iehr/emdr/service/"><m:data>` +
+		strings.Repeat("x", 4<<10) + `</m:data></m:registerDocument>`)
+	env := wssec.Envelope{Version: wssec.SOAP12, Body: body, Addressing: wssec.Addressing{
+		Action: "registerDocument", MessageID: "urn:uuid:6b29fc40-ca47-1067-b31d-00dd010662da",
+		To: "https://ips.rosminzdrav.ru/57ad868a70467", ReplyTo: "https://gateway.example/emdr/callback",
+	}}
+	type prepared struct {
+		sig, msg []byte
+		k        keyed
+	}
+	prep := map[signer.Algorithm]prepared{}
+	for _, alg := range []signer.Algorithm{signer.GOST2012_256, signer.ECDSAP256SHA256} {
+		k, err := newKeyed(ctx, alg)
+		if err != nil {
+			return nil, fmt.Errorf("%v: %w", alg, err)
+		}
+		sig, err := cms.Sign(ctx, k, bytes.NewReader(doc), cms.SignOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("%v: CMS: %w", alg, err)
+		}
+		msg, err := wssec.Sign(ctx, k, env, wssec.SignOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("%v: envelope: %w", alg, err)
+		}
+		prep[alg] = prepared{sig, msg, k}
+	}
+	cmsVerify := func(alg signer.Algorithm) func() error {
+		p := prep[alg]
+		return func() error {
+			_, err := cms.Verify(p.sig, bytes.NewReader(doc), cms.Options{Verifier: p.k.chain})
+			return err
+		}
+	}
+	envSign := func(alg signer.Algorithm) func() error {
+		return func() error { _, err := wssec.Sign(ctx, prep[alg].k, env, wssec.SignOptions{}); return err }
+	}
+	envVerify := func(alg signer.Algorithm) func() error {
+		p := prep[alg]
+		trust := func(c *x509.Certificate) error {
+			_, err := p.k.chain.Verify(c, gostx509.VerifyOptions{KeyUsage: x509.KeyUsageDigitalSignature})
+			return err
+		}
+		return func() error {
+			_, err := wssec.Verify(p.msg, wssec.VerifyOptions{TrustCertificate: trust})
+			return err
+		}
+	}
+	const g, e = signer.GOST2012_256, signer.ECDSAP256SHA256
+	return []benchCase{
+		{name: "CMS verify of 50 KiB with its chain, ГОСТ 2012-256", what: "the same, ECDSA P-256", op: cmsVerify(g), base: cmsVerify(e)},
+		{name: "SOAP envelope (4 KiB body) signed, WS-Security ГОСТ 2012-256", what: "the same, ECDSA P-256", op: envSign(g), base: envSign(e)},
+		{name: "SOAP envelope (4 KiB body) verified with its chain, ГОСТ 2012-256", what: "the same, ECDSA P-256", op: envVerify(g), base: envVerify(e)},
+	}, nil
+}
+
 // cryptoSection is the report's section on signatures, in Markdown.
 func cryptoSection(rows []cryptoRow) string {
 	var b strings.Builder
@@ -171,6 +280,11 @@ func measureCrypto() ([]cryptoRow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("preparing the signature benchmarks: %w", err)
 	}
+	docs, err := documentCases(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("preparing the document signature benchmarks: %w", err)
+	}
+	cases = append(cases, docs...)
 	rows, err := runCrypto(cases)
 	if err != nil {
 		return nil, fmt.Errorf("timing signatures: %w", err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -33,5 +34,26 @@ func TestRunCryptoStopsAtAFailingOperation(t *testing.T) {
 	}
 	if len(rows) != 1 || rows[0].Name != "fine" || rows[0].PerOp <= 0 || calls == 0 {
 		t.Fatalf("rows = %+v after %d calls, want the one that ran", rows, calls)
+	}
+}
+
+// TestDocumentCasesRunOnce: every document case runs and succeeds once,
+// ГОСТ and its ECDSA counterpart both (a case that fails would stop the
+// bench's signature section).
+func TestDocumentCasesRunOnce(t *testing.T) {
+	cases, err := documentCases(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) != 3 {
+		t.Fatalf("%d cases, want CMS verify, envelope sign and envelope verify", len(cases))
+	}
+	for _, c := range cases {
+		if err := c.op(); err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+		if err := c.base(); err != nil {
+			t.Errorf("%s, %s: %v", c.name, c.what, err)
+		}
 	}
 }

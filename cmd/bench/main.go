@@ -234,7 +234,7 @@ func (b *bench) startGateway(ctx context.Context, forward bool) (*stack.Gateway,
 		cfg.Env = append(cfg.Env, "EGISZ_HTTP_PPROF=true")
 	}
 	if forward {
-		cfg.RegistryURL = b.emu.URL
+		cfg.RegistryURL, cfg.CallbackPKI = b.emu.URL, b.emu.PKI
 	}
 	return stack.StartGateway(ctx, cfg, 2*time.Minute)
 }

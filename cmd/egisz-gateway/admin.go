@@ -31,7 +31,7 @@ func adminAPI(deps app.Deps) ([]app.Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []app.Worker{&adminWorker{svc: svc, api: adminapi.New(svc, users, deps.Log), deps: deps}}, nil
+	return []app.Worker{&adminWorker{svc: svc, api: adminapi.New(svc, users, deps.Log, deps.Metrics), deps: deps}}, nil
 }
 
 type adminWorker struct {

@@ -119,7 +119,7 @@ func cmdDLQ(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	}
 	fs := newFlags(usage, summary, stdout, stderr)
 	cfgPath := configFlag(fs)
-	actor := fs.String("actor", "", "your name for the audit log (default $EGISZ_ACTOR, else $USER@host)")
+	actor := fs.String("actor", "", "your name for the audit log, beside the Kafka user that runs the command (also $EGISZ_ACTOR)")
 	apiURL := fs.String("api", "", "call the admin API at this URL instead of Kafka (also $EGISZ_ADMIN_URL)")
 	tokenFile := fs.String("token-file", "", "file holding the admin API bearer token (also $EGISZ_ADMIN_TOKEN_FILE)")
 	caFile := fs.String("ca-file", "", "CA bundle to trust for an https admin API")
@@ -246,16 +246,27 @@ func openDLQOps(cfgPath, actor, apiURL, tokenFile, caFile string, getenv env, st
 		fmt.Fprintf(stderr, "egisz-gateway dlq: %v\n", err)
 		return nil, nil, exitUsage
 	}
-	if actor == "" {
-		actor = getenv("EGISZ_ACTOR")
-	}
-	if actor == "" {
-		host, _ := os.Hostname()
-		actor = cmp.Or(getenv("USER"), "unknown") + "@" + host
-	}
 	// Whoever holds the Kafka credentials can read and write these topics
 	// anyway: Kafka's ACLs are the guard here, the audit log the record.
-	return directOps{svc: svc, who: dlq.Actor{Name: actor, Role: dlq.RoleOperator, Via: "cli"}}, svc.Close, exitOK
+	return directOps{svc: svc, who: dlq.Actor{Name: cliActor(actor, getenv, cfg.Kafka.SASL.Username), Role: dlq.RoleOperator, Via: "cli"}}, svc.Close, exitOK
+}
+
+// cliActor is the name the audit log keeps for a command run straight
+// against Kafka. The Kafka user is the one name the cluster checked, so it
+// comes first; a name given with --actor or $EGISZ_ACTOR is added beside
+// it, as what the caller says of itself. Nothing is taken from $USER,
+// which anyone sets as they like.
+func cliActor(flagged string, getenv env, kafkaUser string) string {
+	said := cmp.Or(flagged, getenv("EGISZ_ACTOR"))
+	switch {
+	case kafkaUser != "" && said != "":
+		return "kafka:" + kafkaUser + " (says " + said + ")"
+	case kafkaUser != "":
+		return "kafka:" + kafkaUser
+	case said != "":
+		return said + " (no Kafka credentials)"
+	}
+	return "unnamed (no Kafka credentials, no --actor)"
 }
 
 func dlqFailed(stderr io.Writer, sub string, err error) int {

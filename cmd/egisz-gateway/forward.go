@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/gateway/app"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/forward"
+	"github.com/egisz-gateway/egisz-gateway/gateway/tlsserver"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
@@ -79,15 +81,15 @@ func outcome(o destination.Outcome) forward.Outcome {
 func forwardStages(deps app.Deps) ([]app.Worker, error) {
 	m := forward.NewMetrics(deps.Metrics)
 	cfg := deps.Config
-	callbackURL := cfg.Forward.Callback.URL
-	if callbackURL == "" {
-		callbackURL = "http://" + deps.HTTPAddr + "/emdr/callback"
-	}
 	var out []app.Worker
 	tiers := cfg.Forward.Retry.TierDelays()
 	parked := forward.NewParked(cfg.Kafka.TopicPrefix+topics.RetryParkedState, deps.Log).WithClient(deps.KafkaOpt)
 	deps.Metrics.MustRegister(parked.Collector())
 	out = append(out, parked)
+	// served is set once the workers are handed over: before that, an
+	// error closes the callback's listener.
+	served := false
+	var err error
 	for _, d := range []struct {
 		name topics.Registry
 		cfg  config.Destination
@@ -96,6 +98,28 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 			deps.Log.Warn("forwarding disabled: no URL; its outbound records wait in Kafka",
 				"registry", d.name, "key", "forward."+string(d.name)+".url", "env", "EGISZ_FORWARD_"+strings.ToUpper(string(d.name))+"_URL")
 			continue
+		}
+		// РЭМД's callback has a listener of its own, bound first: the
+		// callback URL the stage sends names its address.
+		var (
+			callback    *tlsserver.Server
+			callbackURL string
+		)
+		if d.name == topics.RegistryREMD {
+			cb := cfg.Forward.Callback
+			callback, err = tlsserver.Listen(tlsserver.Options{Listen: cb.Listen, CertFile: cb.TLS.CertFile, KeyFile: cb.TLS.KeyFile,
+				ClientCAFile: cb.TLS.ClientCAFile, ClientNames: cb.TLS.ClientNames})
+			if err != nil {
+				return nil, fmt.Errorf("РЭМД callback endpoint (forward.remd_callback): %w", err)
+			}
+			defer func() {
+				if !served {
+					callback.Close()
+				}
+			}()
+			if callbackURL = cb.URL; callbackURL == "" {
+				callbackURL = "https://" + callback.Addr() + forward.CallbackPath
+			}
 		}
 		st, err := forward.New(forward.Config{
 			Registry: d.name, Catalog: deps.Catalog, Prefix: cfg.Kafka.TopicPrefix, InstanceID: cfg.Instance,
@@ -107,8 +131,13 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 			return nil, err
 		}
 		parked.Expect(string(d.name))
-		if cb := st.Callback(); cb != nil {
-			deps.Handle("POST /emdr/callback", cb)
+		if callback != nil {
+			srv, err := forward.NewCallbackServer(callback, st.Callback())
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, srv)
+			deps.Log.Info("РЭМД callback endpoint listening (mTLS)", "url", "https://"+srv.Addr()+forward.CallbackPath, "sent_to_remd", callbackURL)
 		}
 		u, _ := url.Parse(d.cfg.URL)
 		deps.Log.Info("forwarding", "registry", d.name, "host", u.Host, "concurrency", d.cfg.Concurrency, "rate_per_minute", d.cfg.RatePerMinute)
@@ -117,5 +146,6 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 			out = append(out, t)
 		}
 	}
+	served = true
 	return out, nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -27,13 +29,33 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/gateway/forward"
 	"github.com/egisz-gateway/egisz-gateway/internal/emulator"
 	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
-// registryEmulator is the emulator on a real loopback HTTP server.
+// registryEmulator is the emulator on a real loopback HTTP server. Its
+// РЭМД callbacks authenticate with pki's client certificate; the
+// gateway's callback endpoint serves pki's server certificate.
 type registryEmulator struct {
 	*emulator.Emulator
 	url string
+	pki testtool.PKI
+}
+
+// clientTLS is the registry's side of the callback's mTLS.
+func (em *registryEmulator) clientTLS(t testing.TB) *tls.Config {
+	t.Helper()
+	cert, err := tls.LoadX509KeyPair(em.pki.CertFile, em.pki.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := os.ReadFile(em.pki.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(ca)
+	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: roots, MinVersion: tls.VersionTLS12}
 }
 
 func startTestEmulator(t testing.TB) *registryEmulator {
@@ -42,7 +64,9 @@ func startTestEmulator(t testing.TB) *registryEmulator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	em := emulator.New("", quietLog())
+	re := &registryEmulator{url: "http://" + ln.Addr().String(), pki: testtool.NewPKI(t)}
+	em := emulator.New("", quietLog()).WithCallbackTLS(re.clientTLS(t))
+	re.Emulator = em
 	srv := &http.Server{Handler: em.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() {
@@ -51,7 +75,7 @@ func startTestEmulator(t testing.TB) *registryEmulator {
 		_ = srv.Shutdown(ctx)
 		em.Close()
 	})
-	return &registryEmulator{Emulator: em, url: "http://" + ln.Addr().String()}
+	return re
 }
 
 func quietLog() *slog.Logger {
@@ -84,6 +108,8 @@ func forwardConfig(kc *kafkatest.Cluster, em *registryEmulator) config.Config {
 		d.MaxBatch = 500
 	}
 	cfg.Forward.Callback.Wait = config.Duration(500 * time.Millisecond)
+	cfg.Forward.Callback.Listen = "127.0.0.1:0"
+	cfg.Forward.Callback.TLS = config.CallbackTLS{CertFile: em.pki.ServerCertFile, KeyFile: em.pki.ServerKeyFile, ClientCAFile: em.pki.CAFile}
 	cfg.Forward.Retry.Tiers = testTierConfig()
 	return cfg
 }
@@ -155,6 +181,18 @@ func startWorkersAt(t testing.TB, kc *kafkatest.Cluster, cfg config.Config, now 
 		}
 	}
 	return f
+}
+
+// callbackURL is where the forwarder's РЭМД callback endpoint listens.
+func (f *forwarder) callbackURL(t testing.TB) string {
+	t.Helper()
+	for _, w := range f.workers {
+		if cs, ok := w.(*forward.CallbackServer); ok {
+			return "https://" + cs.Addr() + forward.CallbackPath
+		}
+	}
+	t.Fatal("no РЭМД callback endpoint")
+	return ""
 }
 
 func (f *forwarder) stop() {
@@ -619,9 +657,10 @@ func TestForwardLateRepeatedAndEarlyCallbacks(t *testing.T) {
 	status := registryStatuses{newStatusReader(t, kc)}
 	docs := batchOf(t, kc.Prefix, topics.RegistryREMD, 2, "callbacks")
 	early, normal := docs[0], docs[1]
+	registry := &http.Client{Transport: &http.Transport{TLSClientConfig: em.clientTLS(t)}}
 	post := func(ceID, emdrID string) int {
 		body := fmt.Sprintf(`{"response_to_request_id":%q,"message_type":"registerDocumentResult","status":"success","emdr_id":%q}`, ceID, emdrID)
-		resp, err := http.Post("http://"+f.http+"/emdr/callback", "application/json", strings.NewReader(body))
+		resp, err := registry.Post(f.callbackURL(t), "application/json", strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -697,4 +736,128 @@ func TestForwardRebalanceRegistersEachOnce(t *testing.T) {
 	exactlyOnce(t, status.waitTerminal(t, ctx, topics.RegistryREMD, len(remd)), remd, "registered", em, topics.RegistryREMD)
 	t.Logf("ИЭМК: %d registered, %d re-sends recognised as such; РЭМД: %d registered, %d re-sends",
 		em.Stats(emulator.IEMK).Registered, em.Stats(emulator.IEMK).Resent, em.Stats(emulator.REMD).Registered, em.Stats(emulator.REMD).Resent)
+}
+
+// TestForwardForgedCallbacksNeverSettle: РЭМД (the emulator) registers
+// documents and calls back 300 ms later over mTLS, while a forger posts
+// "rejected" results for every document to the callback endpoint before
+// the documents are sent, while they are pending and alongside the
+// registry's answers, without a client certificate and with one of another
+// CA. Every forged callback is refused and counted; every document is
+// registered exactly once, from the registry's answer; nothing is kept as
+// an orphan.
+func TestForwardForgedCallbacksNeverSettle(t *testing.T) {
+	kc, ctx, cl := forwardCluster(t)
+	em := startTestEmulator(t)
+	em.SetFaults(emulator.REMD, emulator.Faults{CallbackDelay: 300 * time.Millisecond})
+	f := startForwarder(t, kc, forwardConfig(kc, em))
+	status := registryStatuses{newStatusReader(t, kc)}
+	docs := batchOf(t, kc.Prefix, topics.RegistryREMD, 30, "forged")
+
+	other := testtool.NewPKI(t)
+	otherCert, err := tls.LoadX509KeyPair(other.CertFile, other.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusting := em.clientTLS(t) // the registry's: its roots trust the endpoint
+	forgers := map[string]*http.Client{
+		"no_certificate": {Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: trusting.RootCAs, MinVersion: tls.VersionTLS12}}},
+		"untrusted":      {Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: trusting.RootCAs, Certificates: []tls.Certificate{otherCert}, MinVersion: tls.VersionTLS12}}},
+	}
+	url := f.callbackURL(t)
+	var forged sync.Map // reason -> *atomic count, checked against the metric
+	forgeAll := func() {
+		for reason, c := range forgers {
+			for _, d := range docs {
+				body := fmt.Sprintf(`{"response_to_request_id":%q,"message_type":"registerDocumentResult","status":"error","errors":[{"code":"SIGNATURE_INVALID","message":"forged"}]}`, header(d, "ce_id"))
+				resp, err := c.Post(url, "application/json", strings.NewReader(body))
+				if err != nil {
+					t.Errorf("forged post: %v", err)
+					return
+				}
+				resp.Body.Close()
+				if want := map[string]int{"no_certificate": http.StatusUnauthorized, "untrusted": http.StatusForbidden}[reason]; resp.StatusCode != want {
+					t.Errorf("forged callback (%s) answered %d, want %d", reason, resp.StatusCode, want)
+				}
+				n, _ := forged.LoadOrStore(reason, new(int64))
+				*n.(*int64)++ // one goroutine forges at a time
+			}
+		}
+	}
+	forgeAll() // before the documents exist
+	produceAll(t, ctx, cl, docs)
+	stopForging := make(chan struct{})
+	forging := make(chan struct{})
+	go func() { // while they are pending, and racing the registry's answers
+		defer close(forging)
+		for {
+			select {
+			case <-stopForging:
+				return
+			default:
+				forgeAll()
+			}
+		}
+	}()
+	got := status.waitTerminal(t, ctx, topics.RegistryREMD, len(docs))
+	close(stopForging)
+	<-forging
+	exactlyOnce(t, got, docs, "registered", em, topics.RegistryREMD)
+	forged.Range(func(k, v any) bool {
+		if n := f.metric(t, "egisz_remd_callback_refused_total", "reason", k.(string)); n != float64(*v.(*int64)) {
+			t.Errorf("refused{reason=%s} = %v, want the %d forged", k, n, *v.(*int64))
+		}
+		return true
+	})
+	f.stage(topics.RegistryREMD).Callback().Measure()
+	if n := f.metric(t, "egisz_remd_callback_orphans"); n != 0 {
+		t.Errorf("%v orphans kept, want none", n)
+	}
+	if n := f.metric(t, "egisz_remd_callbacks_total", "result", "rejected"); n != 0 {
+		t.Errorf("%v callbacks rejected a document", n)
+	}
+}
+
+// TestForwardUnsendableRequestsParkWithoutTheBreaker: records whose call
+// Go's HTTP client would refuse (a CR/LF in the ce_id, an oversized one)
+// are parked as the gateway's own failure, FORWARD_UNBUILDABLE, without a
+// request; the breaker never counts them, and the valid records behind
+// them are registered. A probe kept ИЭМК's breaker open for minutes with 40.
+func TestForwardUnsendableRequestsParkWithoutTheBreaker(t *testing.T) {
+	kc, ctx, cl := forwardCluster(t)
+	em := startTestEmulator(t)
+	f := startForwarder(t, kc, forwardConfig(kc, em))
+	status := registryStatuses{newStatusReader(t, kc)}
+	good := batchOf(t, kc.Prefix, topics.RegistryIEMK, 10, "good")
+	var bad []*kgo.Record
+	for i := 0; i < 40; i++ {
+		id := fmt.Sprintf("crlf-%d\r\nX-Injected: 1", i)
+		if i == 0 {
+			id = strings.Repeat("a", 1000)
+		}
+		bad = append(bad, outbound(t, kc.Prefix, topics.RegistryIEMK, "case", "case.json", ident.MakeSNILS(400_000_000+i*11), id))
+	}
+	produceAll(t, ctx, cl, append(bad, good...))
+	got := status.waitTerminal(t, ctx, topics.RegistryIEMK, len(bad)+len(good))
+	exactlyOnce(t, got, good, "registered", em, topics.RegistryIEMK)
+	for _, r := range bad {
+		if outs := got[header(r, "ce_id")]; len(outs) != 1 || outs[0] != "rejected" {
+			t.Errorf("%.20q: statuses %v, want rejected", header(r, "ce_id"), outs)
+		}
+	}
+	parked := readAll(t, ctx, kc, kc.Prefix+topics.RegistryDLQ(topics.RegistryIEMK), len(bad))
+	for _, p := range parked {
+		if header(p, dlq.HReason) != forward.ReasonUnbuildable || !strings.Contains(header(p, dlq.HMessage), "ce_id") {
+			t.Errorf("parked with reason %q, message %q; want %s naming the ce_id", header(p, dlq.HReason), header(p, dlq.HMessage), forward.ReasonUnbuildable)
+		}
+	}
+	if len(parked) != len(bad) {
+		t.Errorf("%d records parked, want %d", len(parked), len(bad))
+	}
+	if n := em.Stats(string(topics.RegistryIEMK)).Registered; n != len(good) {
+		t.Errorf("ИЭМК registered %d, want the %d valid records only", n, len(good))
+	}
+	if s := f.metric(t, "egisz_forward_breaker_state", "registry", "iemk"); s != 0 {
+		t.Errorf("the ИЭМК breaker is %v, want closed (0)", s)
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -490,12 +491,18 @@ func shellWords(s string) []string {
 
 // TestDevDemoShowsEventsFlow: with --demo, the dev stack's metrics soon
 // show events accepted, refused and deduplicated, and registered.
+// TestDevDemoShowsEventsFlow: dev's demo traffic flows to every outcome,
+// РЭМД's results included: they come back over the callback's mTLS with
+// the throwaway PKI dev issued, with nothing set up; a caller without its
+// client certificate is refused.
 func TestDevDemoShowsEventsFlow(t *testing.T) {
-	d := startDev(t, "--demo", "--demo-rate", "100")
+	callback := testtool.FreeAddr(t)
+	d := startDev(t, "--demo", "--demo-rate", "100", "--callback", callback)
 	d.waitReady(t, 30*time.Second)
 	want := []string{
 		`egisz_normalize_outcomes_total{outcome="new"`, `egisz_normalize_outcomes_total{outcome="duplicate"`,
 		`egisz_normalize_outcomes_total{outcome="rejected"`, `egisz_forward_outcomes_total{outcome="registered"`,
+		`egisz_remd_callbacks_total{result="registered"`,
 	}
 	var missing []string
 	for deadline := time.Now().Add(40 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
@@ -517,6 +524,22 @@ func TestDevDemoShowsEventsFlow(t *testing.T) {
 	}
 	if len(missing) > 0 {
 		t.Errorf("after 40 s of demo traffic, no %v\n%s", missing, d.stderr.String())
+	}
+	// Anyone else: TLS, but no client certificate of dev's CA.
+	forger := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := forger.Post("https://"+callback+"/emdr/callback", "application/json", strings.NewReader(`{"response_to_request_id":"x","status":"success","emdr_id":"1"}`))
+	if err != nil {
+		t.Fatalf("the callback endpoint: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a callback without a client certificate answered %d, want 401", resp.StatusCode)
+	}
+	if resp, err := http.Post("http://"+d.http+"/emdr/callback", "application/json", strings.NewReader(`{}`)); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Error("the metrics listener still takes callbacks")
+		}
 	}
 	if !strings.Contains(d.stderr.String(), "demo traffic starting") {
 		t.Errorf("the log does not say the demo started:\n%s", d.stderr.String())

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/frmo"
@@ -48,7 +50,10 @@ func feedDecoder[V any](a source.Adapter, normKey func(string) string) reftable.
 		if value == nil {
 			return normKey(string(key)), zero, true // a tombstone
 		}
-		meta := source.Meta{ID: headers["ce_id"], Source: headers["ce_source"], Type: headers["ce_type"]}
+		meta := source.Meta{SpecVersion: headers["ce_specversion"], ID: headers["ce_id"], Source: headers["ce_source"], Type: headers["ce_type"]}
+		if meta.SpecVersion == "" {
+			meta.SpecVersion = source.SpecVersion
+		}
 		if meta.Type == "" {
 			meta.Type = a.EventType() // reference feeds often come without CloudEvents headers
 		}
@@ -60,6 +65,12 @@ func feedDecoder[V any](a source.Adapter, normKey func(string) string) reftable.
 		}
 		ev, rej := a.Decode(meta, value)
 		if rej != nil {
+			return "", zero, false
+		}
+		// A record keyed by one СНИЛС (or OID) with another in its
+		// content would set the second and leave the first to its
+		// tombstone: refused, the reference table counts and logs it.
+		if k := normKey(string(key)); k != ev.PatientKey {
 			return "", zero, false
 		}
 		v, ok := ev.Payload.(V)
@@ -145,6 +156,7 @@ func (w *normalizeWorker) Run(ctx context.Context) error {
 func newNormalize(deps app.Deps) ([]app.Worker, error) {
 	opts := source.DefaultOptions()
 	opts.Limits.MaxBytes = deps.Config.Normalize.MaxRecordBytes
+	opts.ClockSkew = deps.Config.Normalize.ClockSkew.D()
 	if deps.Now != nil {
 		opts.Now = deps.Now
 	}
@@ -159,6 +171,11 @@ func newNormalize(deps app.Deps) ([]app.Worker, error) {
 			}), deps.Log),
 		organizations: reftable.New("frmo", prefix+topics.FRMOOrganization,
 			feedDecoder[*topics.Organization](frmo.NewOrganizations(opts), func(k string) string { return k }), deps.Log),
+	}
+	for _, t := range []prometheus.Collector{refs.employees.Collector(), refs.organizations.Collector()} {
+		if err := deps.Metrics.Register(t); err != nil {
+			return nil, fmt.Errorf("reference table metrics: %w", err)
+		}
 	}
 	stage, err := normalize.New(normalize.Config{
 		Catalog: deps.Catalog, Prefix: prefix, InstanceID: deps.Config.Instance,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/devbroker"
 	"github.com/egisz-gateway/egisz-gateway/gateway/kafkaclient"
+	"github.com/egisz-gateway/egisz-gateway/internal/devpki"
 	"github.com/egisz-gateway/egisz-gateway/internal/emulator"
 )
 
@@ -61,8 +63,9 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	kafka := fs.String("kafka", "", "the broker: embedded (in the process, nothing to install; --data-dir survives a clean stop, not a crash) or apache (Apache Kafka as the tests run it: needs Java 17, and Maven the first time; crash-safe) (default embedded)")
 	broker := fs.String("broker", "", "where the broker listens (default 127.0.0.1:9092; loopback only)")
 	dataDir := fs.String("data-dir", "", "keep the broker's data in this directory across restarts (default: gone when dev stops); see README for what survives a crash")
-	httpAddr := fs.String("http", "", "address of /healthz, /readyz, /metrics and /emdr/callback (default 127.0.0.1:9464)")
+	httpAddr := fs.String("http", "", "address of /healthz, /readyz and /metrics (default 127.0.0.1:9464)")
 	emulatorAddr := fs.String("emulator", "", "where the registry emulator listens (default 127.0.0.1:9480)")
+	callbackAddr := fs.String("callback", "", "where РЭМД's callback endpoint listens (default: a free loopback port, with a throwaway PKI)")
 	demo := fs.Bool("demo", false, "feed the stack a trickle of generated traffic (cases, documents, prescriptions… with duplicates and refusals) and log what it got")
 	demoRate := fs.Float64("demo-rate", 5, "events a second of --demo")
 	if code, stop := parse(fs, args); stop {
@@ -112,7 +115,38 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		fmt.Fprintf(stderr, "egisz-gateway: %v\n", err)
 		return exitFailed
 	}
-	emu, err := startEmulator(cfg.Dev.EmulatorListen, log)
+	// РЭМД's callback takes only callers with a client certificate: dev
+	// issues a throwaway PKI for it and the embedded emulator, unless the
+	// configuration brings its own.
+	var callbackTLS *tls.Config
+	if cfg.Forward.REMD.URL == "" && cfg.Forward.Callback.TLS.ClientCAFile == "" {
+		dir, err := os.MkdirTemp("", "egisz-dev-pki-")
+		if err != nil {
+			fmt.Fprintf(stderr, "egisz-gateway: dev PKI: %v\n", err)
+			return exitFailed
+		}
+		defer os.RemoveAll(dir)
+		pki, err := devpki.New(dir)
+		if err != nil {
+			fmt.Fprintf(stderr, "egisz-gateway: %v\n", err)
+			return exitFailed
+		}
+		cb := &cfg.Forward.Callback
+		cb.TLS = config.CallbackTLS{CertFile: pki.ServerCertFile, KeyFile: pki.ServerKeyFile, ClientCAFile: pki.CAFile, ClientNames: []string{devpki.ClientName}}
+		if *callbackAddr != "" {
+			cb.Listen = *callbackAddr
+		} else {
+			// Only the embedded emulator holds the client certificate, and
+			// it is told the address: any free port does.
+			cb.Listen = "127.0.0.1:0"
+		}
+		cb.URL = ""
+		callbackTLS = pki.ClientTLS()
+		log.Info("dev: РЭМД's callback is served over mTLS with a throwaway PKI; the embedded emulator holds its client certificate", "dir", dir)
+	} else if *callbackAddr != "" {
+		cfg.Forward.Callback.Listen = *callbackAddr
+	}
+	emu, err := startEmulator(cfg.Dev.EmulatorListen, callbackTLS, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "egisz-gateway: %v\n", err)
 		return exitUsage
@@ -175,12 +209,17 @@ type devEmulator struct {
 	done chan error
 }
 
-func startEmulator(addr string, log *slog.Logger) (*devEmulator, error) {
+// startEmulator serves the emulator on addr; callbackTLS, when set, is
+// how its РЭМД callbacks authenticate.
+func startEmulator(addr string, callbackTLS *tls.Config, log *slog.Logger) (*devEmulator, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("registry emulator: listen %s: %w", addr, err)
 	}
 	emu := emulator.New("", log)
+	if callbackTLS != nil {
+		emu.WithCallbackTLS(callbackTLS)
+	}
 	d := &devEmulator{url: "http://" + ln.Addr().String(), emu: emu, done: make(chan error, 1),
 		srv: &http.Server{Handler: emu.Handler(), ReadHeaderTimeout: 5 * time.Second}}
 	go func() { d.done <- d.srv.Serve(ln) }()
@@ -200,11 +239,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stderr io.W
 	g := app.New(cfg, log, buildVersion(), pipeline()...)
 	err := g.Run(ctx)
 	var unreachable *kafkaclient.UnreachableError
+	var refused *kafkaclient.HandshakeError
 	switch {
 	case err == nil:
 		log.Info("stopped cleanly")
 		return exitOK
-	case errors.As(err, &unreachable):
+	case errors.As(err, &unreachable), errors.As(err, &refused):
 		fmt.Fprintf(stderr, "egisz-gateway: %v\n", err)
 		return exitUsage
 	default:

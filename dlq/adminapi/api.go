@@ -1,12 +1,14 @@
 package adminapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/egisz-gateway/egisz-gateway/dlq"
 	"github.com/egisz-gateway/egisz-gateway/topics"
@@ -28,11 +32,26 @@ type API struct {
 	users *Users
 	log   *slog.Logger
 	mux   *http.ServeMux
+	guard *guard
+	// authFailures counts failed authentications by outcome: refused
+	// (401) or throttled (429, credentials not looked at).
+	authFailures *prometheus.CounterVec
 }
 
-// New returns the API's handler.
-func New(svc *dlq.Service, users *Users, log *slog.Logger) *API {
-	a := &API{svc: svc, users: users, log: log, mux: http.NewServeMux()}
+// New returns the API's handler. reg, when set, takes the API's metrics.
+func New(svc *dlq.Service, users *Users, log *slog.Logger, reg prometheus.Registerer) *API {
+	a := &API{svc: svc, users: users, log: log, mux: http.NewServeMux(), guard: newGuard(time.Now),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "egisz_admin_auth_failures_total",
+			Help: "Admin API calls refused for want of valid credentials: refused (401) or throttled (429, the source failed too often in the last minute).",
+		}, []string{"outcome"}),
+	}
+	for _, o := range []string{"refused", "throttled"} {
+		a.authFailures.WithLabelValues(o)
+	}
+	if reg != nil {
+		reg.MustRegister(a.authFailures)
+	}
 	a.mux.HandleFunc("GET "+Base+"/dlq/records", a.auth(dlq.ActList, a.list))
 	a.mux.HandleFunc("POST "+Base+"/dlq/list", a.auth(dlq.ActList, a.list))
 	a.mux.HandleFunc("GET "+Base+"/dlq/records/{topic}/{partition}/{offset}", a.auth(dlq.ActShow, a.show))
@@ -46,23 +65,53 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTT
 
 type handler func(w http.ResponseWriter, r *http.Request, who dlq.Actor)
 
-// auth lets authenticated callers through to h. A caller without valid
-// credentials is refused with 401, and the refusal is audited.
+// auth lets a caller through to h only once it is authenticated and its
+// role allows act, before anything of the request's body is read, so that
+// every refusal is a 401, 403 or 429 and in the audit log whatever the
+// body holds.
+//
+// A caller without valid credentials is refused with 401; its source's
+// refusals reach the audit log as at most one record a minute, with their
+// count, and a source that failed guardLimit times in a minute is answered
+// 429 without its credentials being looked at. A caller whose role does
+// not allow act is refused with 403 and audited.
 func (a *API) auth(act dlq.Action, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		via := "api " + r.RemoteAddr
+		src := source(r.RemoteAddr)
+		if a.guard.throttled(src) {
+			a.authFailures.WithLabelValues("throttled").Inc()
+			a.auditRefused(r.Context(), act, src, a.guard.fail(src))
+			w.Header().Set("Retry-After", strconv.Itoa(int(guardWindow.Seconds())))
+			writeError(w, http.StatusTooManyRequests, "too many calls without valid credentials from this address: wait a minute")
+			return
+		}
 		user, ok := a.users.Authenticate(r)
 		if !ok {
-			anon := dlq.Actor{Name: "unauthenticated", Via: via}
-			if err := a.svc.Audit(r.Context(), anon, topics.AuditRecord{Action: string(act), Outcome: "denied"}); err != nil {
-				a.log.Error("audit of a refused call failed", "err", err)
-			}
+			a.authFailures.WithLabelValues("refused").Inc()
+			a.auditRefused(r.Context(), act, src, a.guard.fail(src))
 			a.log.Warn("admin API call without valid credentials", "path", r.URL.Path, "remote", r.RemoteAddr)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="egisz-gateway admin"`)
 			writeError(w, http.StatusUnauthorized, "no valid credentials: send Authorization: Bearer <token>, or a client certificate")
 			return
 		}
-		h(w, r, dlq.Actor{Name: user.Name, Role: user.Role, Via: via})
+		who := dlq.Actor{Name: user.Name, Role: user.Role, Via: via}
+		if err := a.svc.Authorize(r.Context(), who, act); err != nil {
+			a.answer(w, nil, err)
+			return
+		}
+		h(w, r, who)
+	}
+}
+
+// auditRefused writes one record of n refused calls from src, when n > 0.
+func (a *API) auditRefused(ctx context.Context, act dlq.Action, src string, n int) {
+	if n == 0 {
+		return
+	}
+	anon := dlq.Actor{Name: "unauthenticated", Via: "api " + src}
+	if err := a.svc.Audit(ctx, anon, topics.AuditRecord{Action: string(act), Outcome: "denied", Count: n}); err != nil {
+		a.log.Error("audit of refused calls failed", "err", err)
 	}
 }
 
@@ -254,22 +303,100 @@ func (a *API) answer(w http.ResponseWriter, v any, err error) {
 	writeJSON(w, status, map[string]any{"error": err.Error(), "result": v})
 }
 
+// maxBody is the largest request body the API reads.
+const maxBody = 1 << 20
+
+// readJSON decodes the request's body into v strictly: one JSON value and
+// nothing after it, no field v does not have, and no key twice in an
+// object, however it is spelled in case (encoding/json would let the last
+// of `"dry_run":true,"DRY_RUN":false` win, and run a replay for real).
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err == nil {
+		err = strictJSON(body, v)
+	}
+	if err != nil {
 		writeError(w, http.StatusBadRequest, "request body: "+err.Error())
 		return false
 	}
 	return true
 }
 
+// strictJSON decodes body into v as readJSON describes.
+func strictJSON(body []byte, v any) error {
+	if err := uniqueKeys(body); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("data after the JSON value")
+	}
+	return nil
+}
+
+// uniqueKeys refuses an object with a key twice, compared as encoding/json
+// matches keys to fields: without regard to case.
+func uniqueKeys(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	// Each open container: a set of keys for an object, nil for an array;
+	// key tells whether the object's next token is a key.
+	type frame struct {
+		keys map[string]bool
+		key  bool
+	}
+	var stack []frame
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		top := len(stack) - 1
+		if top >= 0 && stack[top].keys != nil && stack[top].key {
+			if k, ok := tok.(string); ok {
+				fold := strings.ToLower(k)
+				if stack[top].keys[fold] {
+					return fmt.Errorf("key %q appears twice in an object", k)
+				}
+				stack[top].keys[fold] = true
+				stack[top].key = false
+				continue
+			}
+		}
+		if top >= 0 && stack[top].keys != nil {
+			// A value follows the key; the next token is a key again
+			// once this value is complete.
+			stack[top].key = true
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, frame{keys: map[string]bool{}, key: true})
+		case json.Delim('['):
+			stack = append(stack, frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			if n := len(stack) - 1; n >= 0 && stack[n].keys != nil {
+				stack[n].key = true
+			}
+		}
+	}
+}
+
 func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
+// writeJSON writes v. No answer of the API may be kept by a cache on the
+// way: records, even masked, and revealed ones above all, are personal data.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

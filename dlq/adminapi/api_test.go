@@ -96,7 +96,7 @@ func TestMTLSAndTokens(t *testing.T) {
 			done := make(chan error, 1)
 			go func() {
 				done <- Serve(sctx, Options{Listen: "127.0.0.1:0", CertFile: pki.ServerCertFile, KeyFile: pki.ServerKeyFile, ClientCAFile: pki.CAFile},
-					New(svc, users, testLog()), func(a string) { addr <- a })
+					New(svc, users, testLog(), nil), func(a string) { addr <- a })
 			}()
 			defer func() {
 				stop()
@@ -140,7 +140,7 @@ func TestPlainHTTPIsRefusedByAnHTTPSServer(t *testing.T) {
 	defer stop()
 	addr := make(chan string, 1)
 	go func() {
-		_ = Serve(ctx, Options{Listen: "127.0.0.1:0", CertFile: pki.ServerCertFile, KeyFile: pki.ServerKeyFile}, New(nil, users, testLog()), func(a string) { addr <- a })
+		_ = Serve(ctx, Options{Listen: "127.0.0.1:0", CertFile: pki.ServerCertFile, KeyFile: pki.ServerKeyFile}, New(nil, users, testLog(), nil), func(a string) { addr <- a })
 	}()
 	resp, err := http.Get("http://" + <-addr + Base + "/audit")
 	if err == nil {

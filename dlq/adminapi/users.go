@@ -102,9 +102,9 @@ func (u *Users) Authenticate(r *http.Request) (User, bool) {
 			}
 		}
 	}
-	auth := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || token == "" {
+	// The scheme's name is case-insensitive (RFC 9110 §11.1).
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return User{}, false
 	}
 	h := sha256.Sum256([]byte(token))

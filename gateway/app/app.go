@@ -83,7 +83,8 @@ func New(cfg config.Config, log *slog.Logger, version string, workers ...WorkerF
 }
 
 // Run runs the gateway until ctx ends or a worker fails. A cluster that
-// cannot be reached comes back as *kafkaclient.UnreachableError.
+// cannot be reached comes back as *kafkaclient.UnreachableError, one that
+// refuses the SASL login as *kafkaclient.HandshakeError.
 func (g *Gateway) Run(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
@@ -105,6 +106,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	opts, err := kafkaclient.Options(g.cfg.Kafka)
 	if err != nil {
 		return err
+	}
+	if g.cfg.Kafka.PlainPasswordInClear() {
+		g.log.Warn("kafka.sasl.allow_plaintext: SASL PLAIN sends the Kafka password in clear, without TLS; anyone on the path can read it")
 	}
 	opts = append(opts, kafkaclient.Logger(g.log))
 	cat := topics.Build(g.cfg.Forward.Retry.TierDelays()).WithPrefix(g.cfg.Kafka.TopicPrefix)

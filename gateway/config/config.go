@@ -62,7 +62,17 @@ type SASL struct {
 	Username     string `yaml:"username" env:"EGISZ_KAFKA_SASL_USERNAME"`
 	Password     string `yaml:"password" env:"EGISZ_KAFKA_SASL_PASSWORD"`
 	PasswordFile string `yaml:"password_file" env:"EGISZ_KAFKA_SASL_PASSWORD_FILE" doc:"read the password from this file (a mounted secret)"`
+	// AllowPlaintext lets PLAIN run without TLS, which sends the password
+	// in clear to anyone on the path: refused unless said here.
+	AllowPlaintext bool `yaml:"allow_plaintext" env:"EGISZ_KAFKA_SASL_ALLOW_PLAINTEXT" doc:"let SASL PLAIN send its password without TLS (in clear); refused unless true"`
 }
+
+// UsesTLS reports whether the brokers are reached over TLS.
+func (k Kafka) UsesTLS() bool { return k.TLS.Enabled || k.TLS.CAFile != "" || k.TLS.CertFile != "" }
+
+// PlainPasswordInClear reports whether SASL PLAIN is to send its password
+// without TLS; Validate lets it only with allow_plaintext.
+func (k Kafka) PlainPasswordInClear() bool { return k.SASL.Mechanism == "PLAIN" && !k.UsesTLS() }
 
 // Normalize configures the normalize stage.
 type Normalize struct {
@@ -70,6 +80,7 @@ type Normalize struct {
 	MaxBatch       int      `yaml:"max_batch" env:"EGISZ_NORMALIZE_MAX_BATCH" doc:"records in one transaction at most"`
 	MaxRecordBytes int      `yaml:"max_record_bytes" env:"EGISZ_MAX_RECORD_BYTES" doc:"larger ingress values are rejected (default 1 MiB)"`
 	TimersEvery    Duration `yaml:"timers_every" env:"EGISZ_NORMALIZE_TIMERS_EVERY" doc:"how often prescriptions past their last valid day are looked for and expired (default 1m)"`
+	ClockSkew      Duration `yaml:"clock_skew" env:"EGISZ_NORMALIZE_CLOCK_SKEW" doc:"how far ahead of the gateway's clock a moment of an event may be before it is DATE_IN_FUTURE, for every time field (default 5m)"`
 }
 
 // Forward configures the forward stage: one destination per registry and
@@ -120,12 +131,33 @@ type ClientTLS struct {
 }
 
 // Callback configures РЭМД's callback endpoint (/emdr/callback) and the
-// documents waiting for it.
+// documents waiting for it. The endpoint has a listener of its own, apart
+// from /metrics, and takes only callers with a client certificate of
+// tls.client_ca_file: whoever calls it can settle a document.
 type Callback struct {
-	URL            string   `yaml:"url" env:"EGISZ_REMD_CALLBACK_URL" doc:"the callback URL sent to РЭМД, as РЭМД reaches this gateway (default: /emdr/callback on http.listen)"`
-	Wait           Duration `yaml:"wait" env:"EGISZ_REMD_CALLBACK_WAIT" doc:"a callback for a document not yet known waits this long for the forward stage's write, then is kept as an orphan; keep it well under how long РЭМД waits for an answer"`
-	ReconcileAfter Duration `yaml:"reconcile_after" env:"EGISZ_REMD_RECONCILE_AFTER" doc:"a document with no callback this long is looked up in РЭМД"`
-	KeepDone       Duration `yaml:"keep_done" env:"EGISZ_REMD_KEEP_DONE" doc:"a finished document is remembered this long, to recognise repeated callbacks"`
+	URL            string      `yaml:"url" env:"EGISZ_REMD_CALLBACK_URL" doc:"the callback URL sent to РЭМД, as РЭМД reaches this gateway (default: https://<the address listen bound>/emdr/callback)"`
+	Listen         string      `yaml:"listen" env:"EGISZ_REMD_CALLBACK_LISTEN" doc:"address of РЭМД's callback endpoint, its own listener (default 127.0.0.1:9466)"`
+	TLS            CallbackTLS `yaml:"tls"`
+	Wait           Duration    `yaml:"wait" env:"EGISZ_REMD_CALLBACK_WAIT" doc:"a callback for a document not yet known waits this long for the forward stage's write, then is kept as an orphan; keep it well under how long РЭМД waits for an answer"`
+	ReconcileAfter Duration    `yaml:"reconcile_after" env:"EGISZ_REMD_RECONCILE_AFTER" doc:"a document with no callback this long is looked up in РЭМД"`
+	KeepDone       Duration    `yaml:"keep_done" env:"EGISZ_REMD_KEEP_DONE" doc:"a finished document is remembered this long, to recognise repeated callbacks"`
+	// Orphans are callbacks for documents not known (yet) here, kept in
+	// the pending topic and in every instance's memory until their
+	// document comes or keep_done passes; past these bounds a callback
+	// for an unknown document is answered 503, so that РЭМД sends it again.
+	MaxOrphans              int `yaml:"max_orphans" env:"EGISZ_REMD_MAX_ORPHANS" doc:"orphaned callbacks kept at most (default 100000)"`
+	MaxOrphanBytes          int `yaml:"max_orphan_bytes" env:"EGISZ_REMD_MAX_ORPHAN_BYTES" doc:"bytes of orphaned callbacks kept at most (default 64 MiB)"`
+	MaxOrphansPerSource     int `yaml:"max_orphans_per_source" env:"EGISZ_REMD_MAX_ORPHANS_PER_SOURCE" doc:"orphaned callbacks kept at most from one source address (default 50000)"`
+	MaxOrphanBytesPerSource int `yaml:"max_orphan_bytes_per_source" env:"EGISZ_REMD_MAX_ORPHAN_BYTES_PER_SOURCE" doc:"bytes of orphaned callbacks kept at most from one source address (default 32 MiB)"`
+}
+
+// CallbackTLS is the callback endpoint's certificate and the CA of the
+// registry's client certificates (mTLS).
+type CallbackTLS struct {
+	CertFile     string   `yaml:"cert_file" env:"EGISZ_REMD_CALLBACK_TLS_CERT_FILE" doc:"the callback endpoint's certificate (PEM); required when forward.remd.url is set"`
+	KeyFile      string   `yaml:"key_file" env:"EGISZ_REMD_CALLBACK_TLS_KEY_FILE" doc:"its key (PEM)"`
+	ClientCAFile string   `yaml:"client_ca_file" env:"EGISZ_REMD_CALLBACK_TLS_CLIENT_CA_FILE" doc:"the CAs РЭМД's client certificate must chain to (PEM); a callback without such a certificate is refused"`
+	ClientNames  []string `yaml:"client_names" env:"EGISZ_REMD_CALLBACK_TLS_CLIENT_NAMES" doc:"when set, the client certificate must name one of these (common name or DNS name), comma-separated in the environment"`
 }
 
 // TierDelays returns the retry tiers as durations.
@@ -198,6 +230,7 @@ func Default() Config {
 			MaxBatch:       5000,
 			MaxRecordBytes: 1 << 20,
 			TimersEvery:    Duration(time.Minute),
+			ClockSkew:      Duration(5 * time.Minute),
 		},
 		Kafka: Kafka{
 			Brokers:           []string{"127.0.0.1:9092"},
@@ -207,8 +240,9 @@ func Default() Config {
 		},
 		Forward: Forward{
 			REMD: DefaultDestination(), IEMK: DefaultDestination(), ERX: DefaultDestination(),
-			Callback: Callback{Wait: Duration(2 * time.Second), ReconcileAfter: Duration(10 * time.Minute), KeepDone: Duration(24 * time.Hour)},
-			Retry:    Retry{Tiers: []Duration{Duration(30 * time.Second), Duration(5 * time.Minute), Duration(time.Hour)}, OrderBy: "dedup"},
+			Callback: Callback{Listen: "127.0.0.1:9466", Wait: Duration(2 * time.Second), ReconcileAfter: Duration(10 * time.Minute), KeepDone: Duration(24 * time.Hour),
+				MaxOrphans: 100000, MaxOrphanBytes: 64 << 20, MaxOrphansPerSource: 50000, MaxOrphanBytesPerSource: 32 << 20},
+			Retry: Retry{Tiers: []Duration{Duration(30 * time.Second), Duration(5 * time.Minute), Duration(time.Hour)}, OrderBy: "dedup"},
 		},
 		HTTP:     HTTP{Listen: "127.0.0.1:9464"},
 		Admin:    Admin{Listen: "127.0.0.1:9465"},
@@ -287,6 +321,9 @@ func (c Config) Validate() error {
 	if c.Kafka.SASL.Mechanism != "" && c.Kafka.SASL.Username == "" {
 		return &Error{Key: "kafka.sasl.username", Msg: "required with a SASL mechanism"}
 	}
+	if c.Kafka.PlainPasswordInClear() && !c.Kafka.SASL.AllowPlaintext {
+		return &Error{Key: "kafka.sasl.mechanism", Msg: "PLAIN without TLS sends the password in clear: enable kafka.tls, use SCRAM-SHA-512, or set kafka.sasl.allow_plaintext: true to accept that"}
+	}
 	if (c.Kafka.TLS.CertFile == "") != (c.Kafka.TLS.KeyFile == "") {
 		return &Error{Key: "kafka.tls.cert_file", Msg: "cert_file and key_file go together"}
 	}
@@ -326,6 +363,9 @@ func (c Config) Validate() error {
 	if c.Normalize.TimersEvery < Duration(100*time.Millisecond) {
 		return &Error{Key: "normalize.timers_every", Msg: "must be 100ms or more"}
 	}
+	if c.Normalize.ClockSkew < 0 || c.Normalize.ClockSkew > Duration(24*time.Hour) {
+		return &Error{Key: "normalize.clock_skew", Msg: "must be from 0 to 24h"}
+	}
 	if c.Kafka.DialTimeout <= 0 {
 		return &Error{Key: "kafka.dial_timeout", Msg: "must be positive"}
 	}
@@ -355,6 +395,9 @@ func (c Config) Validate() error {
 			return &Error{Key: "forward.remd_callback." + key, Msg: "must be positive"}
 		}
 	}
+	if err := c.Forward.Callback.validate(c.Forward.REMD.URL != ""); err != nil {
+		return err
+	}
 	if c.DLQ.ReplayRate < 1 {
 		return &Error{Key: "dlq.replay_rate", Msg: "must be 1 or more"}
 	}
@@ -362,6 +405,36 @@ func (c Config) Validate() error {
 		return &Error{Key: "dlq.purge_min_age", Msg: "must not be negative"}
 	}
 	return c.Admin.validate()
+}
+
+// validate checks the bounds, and, when the callback is in use (РЭМД is
+// forwarded to), its listener and mTLS: without a client CA anyone could
+// settle a document.
+func (cb Callback) validate(enabled bool) error {
+	for key, n := range map[string]int{"max_orphans": cb.MaxOrphans, "max_orphan_bytes": cb.MaxOrphanBytes,
+		"max_orphans_per_source": cb.MaxOrphansPerSource, "max_orphan_bytes_per_source": cb.MaxOrphanBytesPerSource} {
+		if n < 1 {
+			return &Error{Key: "forward.remd_callback." + key, Msg: "must be 1 or more"}
+		}
+	}
+	if cb.MaxOrphansPerSource > cb.MaxOrphans {
+		return &Error{Key: "forward.remd_callback.max_orphans_per_source", Msg: "must not exceed max_orphans"}
+	}
+	if cb.MaxOrphanBytesPerSource > cb.MaxOrphanBytes {
+		return &Error{Key: "forward.remd_callback.max_orphan_bytes_per_source", Msg: "must not exceed max_orphan_bytes"}
+	}
+	if !enabled {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(cb.Listen); err != nil {
+		return &Error{Key: "forward.remd_callback.listen", Msg: fmt.Sprintf("%q is not host:port", cb.Listen)}
+	}
+	for _, f := range []struct{ key, v string }{{"cert_file", cb.TLS.CertFile}, {"key_file", cb.TLS.KeyFile}, {"client_ca_file", cb.TLS.ClientCAFile}} {
+		if f.v == "" {
+			return &Error{Key: "forward.remd_callback.tls." + f.key, Msg: "required when forward.remd.url is set: РЭМД's callback is served over mTLS only, so that nobody but РЭМД settles a document"}
+		}
+	}
+	return nil
 }
 
 func (a Admin) validate() error {

@@ -54,16 +54,23 @@ forward:
     rate_per_minute: 50
   iemk:
     url: http://iemk.example
+  remd_callback:
+    listen: 0.0.0.0:9466
+    tls:
+      cert_file: /etc/egisz/callback.pem
+      key_file: /etc/egisz/callback.key
+      client_ca_file: /etc/egisz/remd-ca.pem
 shutdown_timeout: 20s
 `)
 	cfg, err := Load(path, env(map[string]string{
-		"EGISZ_KAFKA_BROKERS":              "k1:9092,k2:9092",
-		"EGISZ_LOG_LEVEL":                  "debug",
-		"EGISZ_SHUTDOWN_TIMEOUT":           "5s",
-		"EGISZ_FORWARD_IEMK_URL":           "http://iemk.local:8080",
-		"EGISZ_FORWARD_REMD_TLS_CERT_FILE": "/etc/egisz/remd.pem",
-		"EGISZ_FORWARD_REMD_TLS_KEY_FILE":  "/etc/egisz/remd.key",
-		"EGISZ_RETRY_TIERS":                "10s, 1m",
+		"EGISZ_KAFKA_BROKERS":                  "k1:9092,k2:9092",
+		"EGISZ_LOG_LEVEL":                      "debug",
+		"EGISZ_SHUTDOWN_TIMEOUT":               "5s",
+		"EGISZ_FORWARD_IEMK_URL":               "http://iemk.local:8080",
+		"EGISZ_FORWARD_REMD_TLS_CERT_FILE":     "/etc/egisz/remd.pem",
+		"EGISZ_FORWARD_REMD_TLS_KEY_FILE":      "/etc/egisz/remd.key",
+		"EGISZ_RETRY_TIERS":                    "10s, 1m",
+		"EGISZ_REMD_CALLBACK_TLS_CLIENT_NAMES": "remd.egisz.rosminzdrav.ru",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -81,6 +88,9 @@ shutdown_timeout: 20s
 	want.Forward.REMD.TLS = ClientTLS{CertFile: "/etc/egisz/remd.pem", KeyFile: "/etc/egisz/remd.key"}
 	want.Forward.IEMK.URL = "http://iemk.local:8080" // the registry's own variable wins over the file
 	want.Forward.Retry.Tiers = []Duration{Duration(10 * time.Second), Duration(time.Minute)}
+	want.Forward.Callback.Listen = "0.0.0.0:9466"
+	want.Forward.Callback.TLS = CallbackTLS{CertFile: "/etc/egisz/callback.pem", KeyFile: "/etc/egisz/callback.key",
+		ClientCAFile: "/etc/egisz/remd-ca.pem", ClientNames: []string{"remd.egisz.rosminzdrav.ru"}}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("got  %+v\nwant %+v", cfg, want)
 	}
@@ -110,12 +120,19 @@ func TestMistakesNameTheKey(t *testing.T) {
 		{"mapping where a value belongs", "http:\n  listen: {a: b}\n", nil, "http.listen", "expected a single value"},
 		{"broker without port", "", map[string]string{"EGISZ_KAFKA_BROKERS": "kafka"}, "kafka.brokers", `"kafka" is not host:port`},
 		{"unknown sasl mechanism", "kafka:\n  sasl:\n    mechanism: GSSAPI\n    username: u\n", nil, "kafka.sasl.mechanism", "GSSAPI"},
+		{"PLAIN without TLS", "kafka:\n  sasl:\n    mechanism: PLAIN\n    username: u\n", nil, "kafka.sasl.mechanism", "sends the password in clear"},
 		{"cert without key", "kafka:\n  tls:\n    cert_file: c.pem\n", nil, "kafka.tls.cert_file", "go together"},
 		{"zero replication", "kafka:\n  replication_factor: 0\n", nil, "kafka.replication_factor", "positive"},
 		{"log level", "log:\n  level: verbose\n", nil, "log.level", "verbose"},
 		{"not yaml", "kafka: [\n", nil, "", "YAML:"},
 		{"registry URL", "", map[string]string{"EGISZ_FORWARD_ERX_URL": "erx.local"}, "forward.erx.url", "not an http or https URL"},
 		{"negative quota", "forward:\n  remd:\n    rate_per_minute: -5\n", nil, "forward.remd.rate_per_minute", "0 (no quota) or more"},
+		{"РЭМД without the callback's mTLS", "", map[string]string{"EGISZ_FORWARD_REMD_URL": "https://remd.example"}, "forward.remd_callback.tls.cert_file", "mTLS only"},
+		{"РЭМД without a client CA", "", map[string]string{"EGISZ_FORWARD_REMD_URL": "https://remd.example",
+			"EGISZ_REMD_CALLBACK_TLS_CERT_FILE": "c.pem", "EGISZ_REMD_CALLBACK_TLS_KEY_FILE": "c.key"}, "forward.remd_callback.tls.client_ca_file", "mTLS only"},
+		{"callback listen without port", "", map[string]string{"EGISZ_FORWARD_REMD_URL": "https://remd.example", "EGISZ_REMD_CALLBACK_LISTEN": "gateway"}, "forward.remd_callback.listen", "not host:port"},
+		{"no orphans allowed", "", map[string]string{"EGISZ_REMD_MAX_ORPHANS": "0"}, "forward.remd_callback.max_orphans", "1 or more"},
+		{"a source over the total", "", map[string]string{"EGISZ_REMD_MAX_ORPHAN_BYTES": "1000", "EGISZ_REMD_MAX_ORPHAN_BYTES_PER_SOURCE": "2000"}, "forward.remd_callback.max_orphan_bytes_per_source", "must not exceed"},
 		{"no concurrency", "", map[string]string{"EGISZ_FORWARD_IEMK_CONCURRENCY": "0"}, "forward.iemk.concurrency", "1 or more"},
 		{"backoff upside down", "forward:\n  erx:\n    backoff_min: 10s\n    backoff_max: 1s\n", nil, "forward.erx.backoff_min", "backoff_max"},
 		{"registry cert without key", "forward:\n  remd:\n    tls:\n      cert_file: c.pem\n", nil, "forward.remd.tls.cert_file", "go together"},
@@ -124,6 +141,8 @@ func TestMistakesNameTheKey(t *testing.T) {
 		{"tier under a second", "", map[string]string{"EGISZ_RETRY_TIERS": "500ms"}, "forward.retry.tiers[0]", "whole seconds"},
 		{"tier not a duration", "", map[string]string{"EGISZ_RETRY_TIERS": "30s,soon"}, "EGISZ_RETRY_TIERS", `"soon" is not a duration`},
 		{"order by", "forward:\n  retry:\n    order_by: mo\n", nil, "forward.retry.order_by", "dedup, patient"},
+		{"negative clock skew", "", map[string]string{"EGISZ_NORMALIZE_CLOCK_SKEW": "-1m"}, "normalize.clock_skew", "from 0 to 24h"},
+		{"clock skew of days", "normalize:\n  clock_skew: 48h\n", nil, "normalize.clock_skew", "from 0 to 24h"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -150,6 +169,28 @@ func TestMissingFile(t *testing.T) {
 	}
 }
 
+// TestSASLPlainNeedsTLSOrConsent: PLAIN runs over TLS, or without it only
+// when allow_plaintext says so; SCRAM never sends the password itself.
+func TestSASLPlainNeedsTLSOrConsent(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		ok   bool
+	}{
+		{"PLAIN over TLS", map[string]string{"EGISZ_KAFKA_SASL_MECHANISM": "PLAIN", "EGISZ_KAFKA_SASL_USERNAME": "u", "EGISZ_KAFKA_TLS": "true"}, true},
+		{"PLAIN in clear", map[string]string{"EGISZ_KAFKA_SASL_MECHANISM": "PLAIN", "EGISZ_KAFKA_SASL_USERNAME": "u"}, false},
+		{"PLAIN in clear, allowed", map[string]string{"EGISZ_KAFKA_SASL_MECHANISM": "PLAIN", "EGISZ_KAFKA_SASL_USERNAME": "u", "EGISZ_KAFKA_SASL_ALLOW_PLAINTEXT": "true"}, true},
+		{"SCRAM in clear", map[string]string{"EGISZ_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "EGISZ_KAFKA_SASL_USERNAME": "u"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load("", env(tc.env))
+			if (err == nil) != tc.ok {
+				t.Errorf("Load: %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
+
 func TestEmptyFileKeepsDefaults(t *testing.T) {
 	cfg, err := Load(writeFile(t, "# nothing yet\n"), env(nil))
 	if err != nil || !reflect.DeepEqual(cfg, Default()) {
@@ -167,6 +208,7 @@ func TestEnvVarsListed(t *testing.T) {
 		"EGISZ_KAFKA_SASL_PASSWORD_FILE": "kafka.sasl.password_file", "EGISZ_HTTP_LISTEN": "http.listen",
 		"EGISZ_FORWARD_REMD_URL": "forward.remd.url", "EGISZ_FORWARD_ERX_RATE_PER_MINUTE": "forward.erx.rate_per_minute",
 		"EGISZ_FORWARD_IEMK_TLS_KEY_FILE": "forward.iemk.tls.key_file", "EGISZ_REMD_CALLBACK_URL": "forward.remd_callback.url",
+		"EGISZ_NORMALIZE_CLOCK_SKEW": "normalize.clock_skew",
 	} {
 		if names[name] != key {
 			t.Errorf("EnvVars: %s -> %q, want %q", name, names[name], key)

@@ -17,6 +17,9 @@ type Metrics struct {
 	reconciled    *prometheus.CounterVec
 	pendingDocs   prometheus.Gauge
 	pendingOldest prometheus.Gauge
+	orphans       prometheus.Gauge
+	orphanBytes   prometheus.Gauge
+	refused       *prometheus.CounterVec
 	retried       *prometheus.CounterVec
 	queued        *prometheus.CounterVec
 }
@@ -60,7 +63,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"registry"}),
 		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "egisz_remd_callbacks_total",
-			Help: "РЭМД callbacks by result: registered, rejected, resent, repeated, orphan (no document known yet), invalid, abandoned (РЭМД hung up before the callback was recorded; it sends it again).",
+			Help: "Authenticated РЭМД callbacks by result: registered, rejected, resent, repeated, orphan (no document known yet), orphan_settled, orphan_refused (over the orphans' bounds, answered 503), invalid, too_large, abandoned (РЭМД hung up before the callback was recorded; it sends it again).",
 		}, []string{"result"}),
 		reconciled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "egisz_remd_reconciled_total",
@@ -74,6 +77,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "egisz_remd_pending_oldest_age_seconds",
 			Help: "Age of the oldest document waiting for РЭМД's callback; 0 when none waits.",
 		}),
+		orphans: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "egisz_remd_callback_orphans",
+			Help: "РЭМД callbacks kept for documents not known (yet) here: the same on every instance, bounded by forward.remd_callback.max_orphans.",
+		}),
+		orphanBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "egisz_remd_callback_orphan_bytes",
+			Help: "Bytes of the orphaned РЭМД callbacks in the pending topic, bounded by forward.remd_callback.max_orphan_bytes.",
+		}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "egisz_remd_callback_refused_total",
+			Help: "Requests to РЭМД's callback endpoint refused before their body was read, by reason: no_certificate, untrusted (another CA, expired, not for clients), not_allowed (a name not in client_names).",
+		}, []string{"reason"}),
 		retried: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "egisz_forward_retry_moves_total",
 			Help: "Records moved to a retry tier after a failed round of retries in place, by registry and tier topic.",
@@ -87,12 +102,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, r := range []string{"registered", "not_found", "error"} {
 		m.reconciled.WithLabelValues(r)
 	}
-	for _, r := range []string{"registered", "rejected", "resent", "repeated", "orphan", "orphan_settled", "invalid", "abandoned"} {
+	for _, r := range []string{"registered", "rejected", "resent", "repeated", "orphan", "orphan_settled", "orphan_refused", "invalid", "too_large", "abandoned"} {
 		m.callbacks.WithLabelValues(r)
+	}
+	for _, r := range []string{refusedNoCertificate, refusedUntrusted, refusedNotAllowed} {
+		m.refused.WithLabelValues(r)
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.latency, m.outcomes, m.added, m.breaker, m.waited, m.paused, m.inflight,
-			m.callbacks, m.reconciled, m.pendingDocs, m.pendingOldest, m.retried, m.queued)
+			m.callbacks, m.reconciled, m.pendingDocs, m.pendingOldest, m.orphans, m.orphanBytes, m.refused, m.retried, m.queued)
 	}
 	return m
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
 	"github.com/egisz-gateway/egisz-gateway/gateway/kafkaclient"
 	"github.com/egisz-gateway/egisz-gateway/gateway/reftable"
@@ -60,6 +61,7 @@ type Entry struct {
 	LastCB     time.Time       `json:"last_callback_at,omitzero"`
 	Callbacks  int             `json:"callbacks,omitempty"`
 	Done       time.Time       `json:"done_at,omitzero"`
+	Source     string          `json:"source,omitempty"` // an orphan's: the address its callback came from, for the bounds per source
 }
 
 // StoredRecord is an outbound record as it was consumed.
@@ -111,9 +113,13 @@ type Pending struct {
 
 	// orphans are callbacks that came before their document was known,
 	// kept apart from the table: the document's pending entry replaces
-	// the orphan entry there, and the result must still settle it.
-	omu     sync.Mutex
-	orphans map[string]CallbackResult
+	// the orphan entry there, and the result must still settle it. They
+	// are bounded in count and bytes, in all and per source.
+	orphans *orphanSet
+	// waiters bounds the callbacks waiting at once for their document's
+	// entry (Callback.Wait): past it a callback does not wait, and is
+	// kept as an orphan (within its bounds) or refused.
+	waiters chan struct{}
 
 	// handover hands a partition's documents from one instance to the
 	// next. A settlement holds it for reading from its ownership check to
@@ -145,7 +151,14 @@ type Pending struct {
 
 func newPending(s *Stage) (*Pending, error) {
 	topic := s.cfg.Prefix + topics.REMDPendingState
-	p := &Pending{s: s, topic: topic, partitions: topics.PatientPartitions, orphans: map[string]CallbackResult{}, settleFrom: map[int32]int64{}}
+	cb := s.cfg.Callback
+	if cb.MaxOrphans == 0 { // a Config built in code without the bounds takes the defaults
+		d := config.Default().Forward.Callback
+		cb.MaxOrphans, cb.MaxOrphanBytes, cb.MaxOrphansPerSource, cb.MaxOrphanBytesPerSource = d.MaxOrphans, d.MaxOrphanBytes, d.MaxOrphansPerSource, d.MaxOrphanBytesPerSource
+	}
+	p := &Pending{s: s, topic: topic, partitions: topics.PatientPartitions, settleFrom: map[int32]int64{},
+		orphans: newOrphanSet(OrphanLimits{Count: cb.MaxOrphans, Bytes: cb.MaxOrphanBytes, CountPerSource: cb.MaxOrphansPerSource, BytesPerSource: cb.MaxOrphanBytesPerSource}),
+		waiters: make(chan struct{}, maxWaiters)}
 	if t, ok := s.cfg.Catalog.Lookup(topic); ok && t.Partitions > 0 {
 		p.partitions = t.Partitions
 	}
@@ -154,7 +167,7 @@ func newPending(s *Stage) (*Pending, error) {
 		id, isOrphan := strings.CutPrefix(k, orphanPrefix)
 		if value == nil {
 			if isOrphan {
-				p.noteOrphan(id, nil)
+				p.orphans.remove(id)
 			}
 			return k, nil, true
 		}
@@ -166,7 +179,7 @@ func newPending(s *Stage) (*Pending, error) {
 			return "", nil, false // nothing to settle it with: not an entry this gateway writes
 		}
 		if isOrphan && e.Callback != nil {
-			p.noteOrphan(id, e.Callback)
+			p.orphans.put(id, orphan{cb: e.Callback, source: e.Source, size: len(key) + len(value)})
 		}
 		return k, &e, true
 	}, s.cfg.Log)
@@ -233,35 +246,13 @@ func (p *Pending) Run(ctx context.Context) error {
 	}
 }
 
-// noteOrphan remembers (cb set) or forgets an early callback.
-func (p *Pending) noteOrphan(key string, cb *CallbackResult) {
-	p.omu.Lock()
-	defer p.omu.Unlock()
-	if cb == nil {
-		delete(p.orphans, key)
-		return
-	}
-	p.orphans[key] = *cb
-}
-
-func (p *Pending) orphan(key string) (CallbackResult, bool) {
-	p.omu.Lock()
-	defer p.omu.Unlock()
-	cb, ok := p.orphans[key]
-	return cb, ok
-}
+func (p *Pending) orphan(key string) (CallbackResult, bool) { return p.orphans.result(key) }
 
 // settleOrphans settles documents now pending whose callback came first
 // and was kept as an orphan: the forward stage may have written the
 // pending entry just before the orphan was recorded.
 func (p *Pending) settleOrphans(ctx context.Context) {
-	p.omu.Lock()
-	keys := make([]string, 0, len(p.orphans))
-	for k := range p.orphans {
-		keys = append(keys, k)
-	}
-	p.omu.Unlock()
-	for _, k := range keys {
+	for _, k := range p.orphans.keys() {
 		e, ok := p.table.Get(k)
 		if !ok || e == nil || e.State != StatePending || !p.owns(e.Partition) {
 			continue
@@ -282,7 +273,7 @@ func (p *Pending) settleOrphans(ctx context.Context) {
 				count()
 				p.table.Put(k, &next, false)
 				p.table.Put(orphanPrefix+k, nil, true)
-				p.noteOrphan(k, nil)
+				p.orphans.remove(k)
 				p.s.m.callbacks.WithLabelValues("orphan_settled").Inc()
 			}
 		}
@@ -304,6 +295,9 @@ func (p *Pending) measure() {
 		return true
 	})
 	p.docs.Set(float64(n))
+	count, bytes := p.orphans.use()
+	p.s.m.orphans.Set(float64(count))
+	p.s.m.orphanBytes.Set(float64(bytes))
 	if n == 0 {
 		p.oldest.Set(0)
 	} else {
@@ -403,12 +397,27 @@ func (p *Pending) entryRecord(ceID string, e *Entry) *kgo.Record {
 	return &kgo.Record{Topic: p.topic, Partition: e.Partition, Key: []byte(ceID), Value: b}
 }
 
-// ServeHTTP takes РЭМД's callback (POST /emdr/callback). It answers 200
-// only once the result is durably written, so РЭМД sends it again if the
-// gateway fails before that.
-func (p *Pending) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAnswer))
+// maxCallbackBody bounds a callback's body: РЭМД's result is a request
+// id, a status, an emdrId and a few error codes, a kilobyte or two; 64
+// KiB leaves room for many errors with long messages.
+const maxCallbackBody = 64 << 10
+
+// maxWaiters is how many callbacks wait at once for their document's
+// entry; each holds its body, at most maxCallbackBody.
+const maxWaiters = 1024
+
+// serve takes an authenticated РЭМД callback (POST /emdr/callback) from
+// source. It answers 200 only once the result is durably written, so РЭМД
+// sends it again if the gateway fails before that.
+func (p *Pending) serve(w http.ResponseWriter, r *http.Request, source string) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCallbackBody))
 	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			p.s.m.callbacks.WithLabelValues("too_large").Inc()
+			http.Error(w, fmt.Sprintf("callback body over %d bytes", maxCallbackBody), http.StatusRequestEntityTooLarge)
+			return
+		}
 		http.Error(w, "callback body: "+err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -418,7 +427,13 @@ func (p *Pending) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if err := p.Handle(r.Context(), cb); err != nil {
+	if err := p.Handle(r.Context(), source, cb); err != nil {
+		if errors.Is(err, ErrOrphanLimit) {
+			p.s.m.callbacks.WithLabelValues("orphan_refused").Inc()
+			w.Header().Set("Retry-After", "60")
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
 		if r.Context().Err() != nil {
 			// РЭМД hung up first and sends the callback again: nothing is
 			// lost and nothing failed here, so it is counted, not warned
@@ -439,8 +454,10 @@ func (p *Pending) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // and a lookup never settle one document on two instances at once (each
 // would write its own "registered"). Another instance, which a callback
 // reaches after a rebalance, records the result as an orphan, durably, and
-// the owner settles from it (settleOrphans).
-func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
+// the owner settles from it (settleOrphans). Orphans are bounded, in all
+// and per source (the caller's address): past a bound Handle returns
+// ErrOrphanLimit and keeps nothing.
+func (p *Pending) Handle(ctx context.Context, source string, cb CallbackResult) error {
 	// Just after a start the table is still being read; a callback waits
 	// for it as it would for its document's entry, rather than being
 	// refused at once and, after РЭМД's few re-sends, left to the
@@ -458,8 +475,15 @@ func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 	}
 	// The forward stage commits its pending entry just after РЭМД's
 	// synchronous answer; a quick callback may overtake it. The wait holds
-	// no lock: callbacks of other documents must not queue behind it.
-	p.table.Wait(ctx, cb.RequestID, p.s.cfg.Callback.Wait.D(), func(e *Entry, ok bool) bool { return ok && e != nil })
+	// no lock: callbacks of other documents must not queue behind it. So
+	// many waiting at once that the bound is reached is not the quick
+	// callbacks of a healthy registry: those beyond it do not wait.
+	select {
+	case p.waiters <- struct{}{}:
+		p.table.Wait(ctx, cb.RequestID, p.s.cfg.Callback.Wait.D(), func(e *Entry, ok bool) bool { return ok && e != nil })
+		<-p.waiters
+	default:
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -471,10 +495,11 @@ func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 	now := p.s.cfg.Now()
 	e, ok := p.table.Get(cb.RequestID)
 	var (
-		recs   []*kgo.Record
-		count  = func() {}
-		next   Entry
-		result string
+		recs      []*kgo.Record
+		count     = func() {}
+		unreserve = func() {}
+		next      Entry
+		result    string
 	)
 	switch {
 	case ok && e != nil && e.State == StatePending && p.owns(e.Partition):
@@ -503,16 +528,22 @@ func (p *Pending) Handle(ctx context.Context, cb CallbackResult) error {
 		// the forward stage when its write comes, and the sweep forgets it
 		// after keep_done.
 		cp := cb
-		next = Entry{State: StateOrphan, Partition: p.partitionOf(cb.RequestID), Callback: &cp, FirstCB: now, LastCB: now, Callbacks: 1}
-		recs, result = []*kgo.Record{p.entryRecord(orphanPrefix+cb.RequestID, &next)}, "orphan"
+		next = Entry{State: StateOrphan, Partition: p.partitionOf(cb.RequestID), Callback: &cp, FirstCB: now, LastCB: now, Callbacks: 1, Source: source}
+		rec := p.entryRecord(orphanPrefix+cb.RequestID, &next)
+		undo, err := p.orphans.reserve(cb.RequestID, source, len(rec.Key)+len(rec.Value))
+		if err != nil {
+			return err
+		}
+		recs, result, unreserve = []*kgo.Record{rec}, "orphan", undo
 	}
 	if err := p.writer.write(ctx, recs); err != nil {
+		unreserve()
 		return err
 	}
 	count()
 	if next.State == StateOrphan {
 		p.table.Put(orphanPrefix+cb.RequestID, &next, false)
-		p.noteOrphan(cb.RequestID, next.Callback)
+		p.orphans.put(cb.RequestID, orphan{cb: next.Callback, source: source, size: len(recs[0].Key) + len(recs[0].Value)})
 	} else {
 		p.table.Put(cb.RequestID, &next, false)
 	}
@@ -715,6 +746,9 @@ func (p *Pending) sweep(ctx context.Context) {
 		}
 		for _, r := range forget {
 			p.table.Put(string(r.Key), nil, true)
+			if id, ok := strings.CutPrefix(string(r.Key), orphanPrefix); ok {
+				p.orphans.remove(id)
+			}
 		}
 	}
 }

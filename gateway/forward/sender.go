@@ -313,6 +313,30 @@ func (s *sender) send(ctx context.Context, call Call) (out Outcome, breakerOpen 
 	return s.dest.Classify(call, resp.StatusCode, resp.Header.Get("Retry-After"), body), false
 }
 
+// maxHeaderValue bounds a header value the gateway sends: the idempotency
+// key is the source's ce_id, and registries' front ends refuse long ones.
+const maxHeaderValue = 256
+
+// sendable checks what of call the HTTP client would refuse to send: a
+// header value with control characters (a CR/LF in a ce_id), an oversized
+// one, a path that is not a URL path.
+func sendable(call Call) error {
+	if len(call.IdempotencyKey) > maxHeaderValue {
+		return fmt.Errorf("the idempotency key (ce_id) is %d bytes, over %d", len(call.IdempotencyKey), maxHeaderValue)
+	}
+	if i := strings.IndexFunc(call.IdempotencyKey, isCTL); i >= 0 {
+		return fmt.Errorf("the idempotency key (ce_id) holds a control character (%U) at byte %d", call.IdempotencyKey[i], i)
+	}
+	if i := strings.IndexFunc(call.Path, func(r rune) bool { return isCTL(r) || r == ' ' }); i >= 0 {
+		return fmt.Errorf("the request path holds a space or control character at byte %d", i)
+	}
+	return nil
+}
+
+// isCTL reports a character no HTTP header value may hold (RFC 9110
+// §5.5): controls other than horizontal tab, and DEL.
+func isCTL(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }
+
 // open reports whether the breaker refuses calls now.
 func (s *sender) open() bool { return s.breaker.State() == gobreaker.StateOpen }
 

@@ -526,6 +526,12 @@ func (s *Stage) forward(ctx, callCtx context.Context, r *kgo.Record, res *result
 	res.first = s.cfg.Now()
 	defer func() { res.took = s.cfg.Now().Sub(res.first) }()
 	call, err := s.dest.Build(r.Value, header(r, "ce_id"), s.cfg.CallbackURL)
+	if err == nil {
+		// A request Go's HTTP client would refuse to send fails here, as
+		// this record's own fault: sent, the refusal would count against
+		// the registry's breaker and stop every tenant's records.
+		err = sendable(call)
+	}
 	if err != nil {
 		reason := s.dest.Reason(ReasonUnbuildable)
 		reason.MessageEN += ": " + err.Error()

@@ -6,14 +6,18 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
@@ -39,7 +43,7 @@ func Options(c config.Kafka) ([]kgo.Opt, error) {
 		kgo.DialTimeout(c.DialTimeout.D()),
 		kgo.MetadataMinAge(MetadataMinAge),
 	}
-	if c.TLS.Enabled || c.TLS.CAFile != "" || c.TLS.CertFile != "" {
+	if c.UsesTLS() {
 		tc, err := tlsConfig(c.TLS)
 		if err != nil {
 			return nil, err
@@ -111,6 +115,57 @@ func (e *UnreachableError) Error() string {
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
+// HandshakeError says that a broker was reached but refused the SASL
+// login: a wrong password or mechanism, not a network problem.
+type HandshakeError struct {
+	Brokers   []string
+	Mechanism string
+	User      string
+	Err       error
+}
+
+func (e *HandshakeError) Error() string {
+	return fmt.Sprintf("Kafka at %s refused the SASL %s login of user %q (check kafka.sasl): %v", strings.Join(e.Brokers, ","), e.Mechanism, e.User, e.Err)
+}
+
+func (e *HandshakeError) Unwrap() error { return e.Err }
+
+// saslRefused reports whether err is a broker's refusal of the SASL
+// handshake or authentication, as Apache Kafka answers it.
+func saslRefused(err error) bool {
+	return errors.Is(err, kerr.SaslAuthenticationFailed) || errors.Is(err, kerr.UnsupportedSaslMechanism) ||
+		errors.Is(err, kerr.IllegalSaslState)
+}
+
+// saslWatch notes a connection that failed while it read the answer to a
+// SASL request: a broker that closes the connection on a wrong password
+// (as kfake does) leaves only an EOF, which would read as "unreachable".
+type saslWatch struct{ failed atomic.Bool }
+
+func (w *saslWatch) OnBrokerRead(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	if err != nil && (key == kmsg.SASLHandshake.Int16() || key == kmsg.SASLAuthenticate.Int16()) {
+		w.failed.Store(true)
+	}
+}
+
+// loginRefused tells, with a client of its own, whether the brokers refuse
+// the SASL login of c, for a Ping whose metadata request failed after the
+// brokers were reached.
+func loginRefused(ctx context.Context, c config.Kafka) bool {
+	opts, err := Options(c)
+	if err != nil {
+		return false
+	}
+	watch := &saslWatch{}
+	cl, err := kgo.NewClient(append(opts, kgo.WithHooks(watch), kgo.RequestRetries(0))...)
+	if err != nil {
+		return false
+	}
+	defer cl.Close()
+	_, err = kadm.NewClient(cl).BrokerMetadata(ctx)
+	return err != nil && (saslRefused(err) || watch.failed.Load())
+}
+
 // Ping asks the cluster for its metadata within timeout. It first dials the
 // seed brokers itself, because a client pointed at a closed port otherwise
 // retries until its context ends and reports only that the context ended.
@@ -132,6 +187,9 @@ func Ping(ctx context.Context, c config.Kafka, cl *kgo.Client, timeout time.Dura
 		return &UnreachableError{Brokers: c.Brokers, Err: dialErr}
 	}
 	if _, err := kadm.NewClient(cl).BrokerMetadata(ctx); err != nil {
+		if c.SASL.Mechanism != "" && (saslRefused(err) || loginRefused(ctx, c)) {
+			return &HandshakeError{Brokers: c.Brokers, Mechanism: c.SASL.Mechanism, User: c.SASL.Username, Err: err}
+		}
 		return &UnreachableError{Brokers: c.Brokers, Err: err}
 	}
 	return nil

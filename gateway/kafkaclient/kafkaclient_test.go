@@ -44,14 +44,15 @@ func TestTLSAndSASLReachTheCluster(t *testing.T) {
 			plaintext.TLS = config.TLS{}
 
 			for _, tc := range []struct {
-				name string
-				cfg  config.Kafka
-				ok   bool
+				name      string
+				cfg       config.Kafka
+				ok        bool
+				handshake bool // refused as a SASL login, not as unreachable
 			}{
-				{"mTLS and the password file", good, true},
-				{"wrong password", wrongPassword, false},
-				{"no client certificate", noClientCert, false},
-				{"no TLS", plaintext, false},
+				{"mTLS and the password file", good, true, false},
+				{"wrong password", wrongPassword, false, true},
+				{"no client certificate", noClientCert, false, false},
+				{"no TLS", plaintext, false, false},
 			} {
 				opts, err := Options(tc.cfg)
 				if err != nil {
@@ -67,7 +68,12 @@ func TestTLSAndSASLReachTheCluster(t *testing.T) {
 					t.Errorf("%s: Ping = %v, want ok=%v", tc.name, err, tc.ok)
 				}
 				var unreachable *UnreachableError
-				if err != nil && !errors.As(err, &unreachable) {
+				var handshake *HandshakeError
+				switch {
+				case err == nil:
+				case tc.handshake && !errors.As(err, &handshake):
+					t.Errorf("%s: %v is not a HandshakeError", tc.name, err)
+				case !tc.handshake && !errors.As(err, &unreachable):
 					t.Errorf("%s: %v is not an UnreachableError", tc.name, err)
 				}
 			}

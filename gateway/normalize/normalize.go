@@ -498,11 +498,20 @@ func (n *Stage) emitStatus(r *kgo.Record, in Input, out *eos.Output, key, outcom
 	if key == "" {
 		key = string(r.Key)
 	}
+	out.Emit(&kgo.Record{Topic: n.status, Key: []byte(key), Value: statusBody(r, in, outcome, reasons, now), Headers: forwardHeaders(in.Headers, n.eventTypes[n.status])})
+}
+
+// statusBody is the status of ingress record r. It names r by its topic,
+// partition and offset besides its ce_id, so that a publisher can match
+// the status of an event it sent without a ce_id (rejected, with an empty
+// ce_id) by what its producer's delivery report said.
+func statusBody(r *kgo.Record, in Input, outcome string, reasons []topics.Reason, now time.Time) []byte {
 	body, _ := json.Marshal(topics.Status{
-		CEID: in.Headers["ce_id"], Source: in.Headers["ce_source"], Type: in.Headers["ce_type"],
+		CEID: carried(in.Headers["ce_id"]), Source: carried(in.Headers["ce_source"]), Type: carried(in.Headers["ce_type"]),
 		Outcome: outcome, Reasons: reasons, At: topics.DateTime(now.UTC().Format(time.RFC3339Nano)),
+		Ingress: &topics.IngressRef{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset},
 	})
-	out.Emit(&kgo.Record{Topic: n.status, Key: []byte(key), Value: body, Headers: forwardHeaders(in.Headers, n.eventTypes[n.status])})
+	return body
 }
 
 // outboundBody encodes the envelope and splices the payload, already
@@ -529,10 +538,25 @@ func forwardHeaders(in map[string]string, ceType string) []kgo.RecordHeader {
 	}
 	for _, k := range []string{"ce_id", "ce_source", "ce_time", "traceparent", "tracestate", topics.HeaderReplayCount} {
 		if v, ok := in[k]; ok {
-			hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(v)})
+			hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(carried(v))})
 		}
 	}
 	return hs
+}
+
+// maxCarried bounds a source's header value copied onto the records the
+// gateway writes. The domain rejects such a value (a ce_id is at most 256
+// characters), but the rejection's own status carries it: whole, a 950 KB
+// ce_id made every output of its event too large to write, and the stage
+// read the batch again and again.
+const maxCarried = 1 << 10
+
+// carried is v, cut to maxCarried bytes with a mark when longer.
+func carried(v string) string {
+	if len(v) <= maxCarried {
+		return v
+	}
+	return strings.ToValidUTF8(v[:maxCarried], "") + fmt.Sprintf("…(%d bytes in all)", len(v))
 }
 
 func headerMap(hs []kgo.RecordHeader) map[string]string {

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -39,6 +40,7 @@ type Table[V any] struct {
 	loaded  chan struct{}              // closed once the feed is read up to where it stood at start
 	skipped atomic.Int64
 	applied atomic.Int64
+	deleted atomic.Int64 // tombstones applied
 	// pos is, by partition, the offset after the last record applied. It
 	// has a lock of its own, so that Position may be called from Range's f.
 	posMu sync.Mutex
@@ -243,11 +245,13 @@ func (t *Table[V]) Run(ctx context.Context, opts []kgo.Opt) error {
 				delete(remaining, r.Partition)
 			}
 		})
+		deletedBefore, skippedBefore := t.deleted.Load(), t.skipped.Load()
 		t.mu.Lock()
 		for _, c := range changes {
 			t.apply(c)
 		}
 		t.mu.Unlock()
+		t.report(t.deleted.Load()-deletedBefore, t.skipped.Load()-skippedBefore)
 		// After the records are applied: a reader told a position finds
 		// every record before it in the table.
 		t.posMu.Lock()
@@ -285,6 +289,7 @@ func (t *Table[V]) apply(c change[V]) {
 	}
 	if c.deleted {
 		delete(t.m, c.k)
+		t.deleted.Add(1)
 	} else {
 		t.m[c.k] = c.v
 	}
@@ -298,5 +303,50 @@ func (t *Table[V]) markLoaded() {
 		return
 	}
 	close(t.loaded)
-	t.log.Info("reference table loaded", "table", t.name, "topic", t.topic, "keys", t.Len(), "skipped", t.skipped.Load())
+	t.log.Info("reference table loaded", "table", t.name, "topic", t.topic, "keys", t.Len(), "deleted", t.deleted.Load(), "skipped", t.skipped.Load())
+}
+
+// report logs what one fetch removed or skipped once the table is loaded:
+// a feed that loses its records makes every later event that names them
+// fail as unknown, so an operator must be able to see that it happened.
+// Keys are not logged: a ФРМР key is a person's СНИЛС.
+func (t *Table[V]) report(deleted, skipped int64) {
+	if !t.isLoaded() {
+		return
+	}
+	if deleted > 0 {
+		t.log.Warn("reference records deleted (tombstones in the feed)", "table", t.name, "topic", t.topic, "deleted", deleted, "keys_left", t.Len())
+	}
+	if skipped > 0 {
+		t.log.Warn("reference records skipped: they did not decode, or their key disagrees with their content", "table", t.name, "topic", t.topic, "skipped", skipped)
+	}
+}
+
+// Collector exposes the table's size and what its feed did to it:
+// egisz_reference_records{table} and
+// egisz_reference_changes_total{table,change=set|deleted|skipped}.
+func (t *Table[V]) Collector() prometheus.Collector { return collector[V]{t} }
+
+type collector[V any] struct{ t *Table[V] }
+
+func (c collector[V]) descs() (records, changes *prometheus.Desc) {
+	labels := prometheus.Labels{"table": c.t.name}
+	return prometheus.NewDesc("egisz_reference_records", "Records a reference table holds (ФРМР, ФРМО and the gateway's own tables).", nil, labels),
+		prometheus.NewDesc("egisz_reference_changes_total", "Records a reference table's feed applied, by change: set, deleted (a tombstone), skipped (did not decode, or its key disagrees with its content).", []string{"change"}, labels)
+}
+
+func (c collector[V]) Describe(ch chan<- *prometheus.Desc) {
+	records, changes := c.descs()
+	ch <- records
+	ch <- changes
+}
+
+func (c collector[V]) Collect(ch chan<- prometheus.Metric) {
+	records, changes := c.descs()
+	t := c.t
+	deleted := t.deleted.Load()
+	ch <- prometheus.MustNewConstMetric(records, prometheus.GaugeValue, float64(t.Len()))
+	ch <- prometheus.MustNewConstMetric(changes, prometheus.CounterValue, float64(t.applied.Load()-deleted), "set")
+	ch <- prometheus.MustNewConstMetric(changes, prometheus.CounterValue, float64(deleted), "deleted")
+	ch <- prometheus.MustNewConstMetric(changes, prometheus.CounterValue, float64(t.skipped.Load()), "skipped")
 }

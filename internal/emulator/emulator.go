@@ -15,6 +15,7 @@ package emulator
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	stdjson "encoding/json"
 	"fmt"
 	"io"
@@ -137,8 +138,9 @@ const callbackConns = 256
 // started a thousand callbacks at once, and each beyond the idle pool
 // dialed a connection and closed it (12% of the bench process's CPU,
 // and the gateway's to accept them); now they wait for one.
-func callbackClient() *http.Client {
+func callbackClient(tlsCfg *tls.Config) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tlsCfg
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost, tr.MaxConnsPerHost = callbackConns, callbackConns, callbackConns
 	return &http.Client{Timeout: 10 * time.Second, Transport: tr}
 }
@@ -150,13 +152,21 @@ func New(callbackURL string, log *slog.Logger) *Emulator {
 		log = slog.Default()
 	}
 	e := &Emulator{
-		log: log, client: callbackClient(), rnd: rand.Float64,
+		log: log, client: callbackClient(nil), rnd: rand.Float64,
 		faults: map[string]Faults{}, stats: map[string]*Stats{}, ids: map[string]string{},
 		closing: make(chan struct{}), callback: callbackURL,
 	}
 	for _, r := range []string{REMD, IEMK, ERX} {
 		e.stats[r] = &Stats{ByKey: map[string]int{}}
 	}
+	return e
+}
+
+// WithCallbackTLS makes РЭМД's callbacks authenticate with the client
+// certificate of c and trust the servers c trusts, as the gateway's mTLS
+// callback endpoint requires. Call it before the emulator serves.
+func (e *Emulator) WithCallbackTLS(c *tls.Config) *Emulator {
+	e.client = callbackClient(c)
 	return e
 }
 

@@ -236,8 +236,14 @@ func (g *Generator) References() []*kgo.Record {
 		out = append(out, g.record(topics.FRMOOrganization, oid, "ru.egisz.frmo.organization.v1", b))
 	}
 	for _, d := range g.doctors {
+		// The posts the events name (post_code), which the gateway compares
+		// with ФРМР: 109 (врач-терапевт) at a clinic, 76 at the laboratory.
+		post := "109"
+		if d.labDoc {
+			post = "76"
+		}
 		e := topics.Employee{SNILS: d.snils, FamilyName: d.family, GivenName: d.given, Patronymic: d.patronymic,
-			Posts: []topics.Post{{MOOID: d.mo, PostCode: "109", SpecialtyCode: "27", From: "2019-09-01"}},
+			Posts: []topics.Post{{MOOID: d.mo, PostCode: post, SpecialtyCode: "27", From: "2019-09-01"}},
 			Certificates: []topics.Certificate{{Serial: d.cert, Issuer: "Казначейство России",
 				NotBefore: g.at(-365 * 24 * time.Hour), NotAfter: g.at(30 * 24 * time.Hour)}}}
 		b, _ := json.Marshal(e)

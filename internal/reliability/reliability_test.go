@@ -170,7 +170,7 @@ func run(t *testing.T, sc scenario) {
 		}
 		defer f.Close()
 		g, err := stack.StartGateway(ctx, stack.GatewayConfig{
-			Bin: s.bin, Brokers: s.brokers(), Prefix: e.prefix, Instance: name, RegistryURL: emu.URL, Replication: 3, Log: f,
+			Bin: s.bin, Brokers: s.brokers(), Prefix: e.prefix, Instance: name, RegistryURL: emu.URL, CallbackPKI: emu.PKI, Replication: 3, Log: f,
 			Env: []string{
 				// Shorter than production (30s, 5m, 1h) so a run ends in
 				// minutes; the path through the tiers is the same.

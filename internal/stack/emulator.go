@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
+	"github.com/egisz-gateway/egisz-gateway/internal/devpki"
 	"github.com/egisz-gateway/egisz-gateway/internal/emulator"
 )
 
@@ -19,19 +21,33 @@ var Registries = []string{emulator.REMD, emulator.IEMK, emulator.ERX}
 type Emulator struct {
 	*emulator.Emulator
 	URL string
+	// PKI is the callback's throwaway PKI: the emulator's РЭМД callbacks
+	// authenticate with its client certificate, and a gateway forwarding
+	// to the emulator serves its server certificate (GatewayConfig.CallbackPKI).
+	PKI *devpki.PKI
 	srv *http.Server
 }
 
 // StartEmulator serves the emulator on a free loopback port.
 func StartEmulator() (*Emulator, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	dir, err := os.MkdirTemp("", "egisz-stack-pki-")
 	if err != nil {
 		return nil, fmt.Errorf("registry emulator: %w", err)
 	}
-	e := emulator.New("", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	pki, err := devpki.New(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("registry emulator: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("registry emulator: %w", err)
+	}
+	e := emulator.New("", slog.New(slog.NewTextHandler(io.Discard, nil))).WithCallbackTLS(pki.ClientTLS())
 	srv := &http.Server{Handler: e.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	return &Emulator{Emulator: e, URL: "http://" + ln.Addr().String(), srv: srv}, nil
+	return &Emulator{Emulator: e, URL: "http://" + ln.Addr().String(), PKI: pki, srv: srv}, nil
 }
 
 // SetAll sets the same faults on every registry.
@@ -47,4 +63,5 @@ func (e *Emulator) Close() {
 	defer cancel()
 	_ = e.srv.Shutdown(ctx)
 	e.Emulator.Close()
+	_ = os.RemoveAll(e.PKI.Dir)
 }

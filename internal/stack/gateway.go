@@ -8,6 +8,7 @@ package stack
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -20,6 +21,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/egisz-gateway/egisz-gateway/internal/devpki"
 )
 
 // Build compiles the gateway's main package at pkgDir (cmd/egisz-gateway
@@ -41,13 +44,19 @@ type GatewayConfig struct {
 	Brokers  []string
 	Prefix   string // topic prefix of the deployment
 	Instance string // EGISZ_INSTANCE_ID: names its transactional ids
-	// HTTP is the listen address of /readyz, /metrics and the РЭМД
-	// callback; a free loopback port when empty. It is kept across
-	// restarts, so РЭМД's callbacks find a restarted instance.
+	// HTTP is the listen address of /readyz and /metrics; a free loopback
+	// port when empty, kept across restarts.
 	HTTP string
 	// RegistryURL points РЭМД, ИЭМК and the prescription registry at the
 	// emulator; empty runs the gateway without registries.
 	RegistryURL string
+	// CallbackPKI is the mTLS of РЭМД's callback endpoint (the emulator's,
+	// Emulator.PKI); required with RegistryURL.
+	CallbackPKI *devpki.PKI
+	// Callback is the listen address of РЭМД's callback endpoint; a free
+	// loopback port when empty. It is kept across restarts, so РЭМД's
+	// callbacks find a restarted instance.
+	Callback string
 	// Replication of the topics the gateway creates (1 on a single broker).
 	Replication int
 	// Env is added last, so it overrides the defaults set here.
@@ -78,6 +87,18 @@ func StartGateway(ctx context.Context, cfg GatewayConfig, within time.Duration) 
 	if cfg.Replication == 0 {
 		cfg.Replication = 1
 	}
+	if cfg.RegistryURL != "" {
+		if cfg.CallbackPKI == nil {
+			return nil, errors.New("stack: a gateway forwarding to the emulator needs its CallbackPKI (Emulator.PKI) for РЭМД's mTLS callback")
+		}
+		if cfg.Callback == "" {
+			addr, err := FreeAddr()
+			if err != nil {
+				return nil, err
+			}
+			cfg.Callback = addr
+		}
+	}
 	g := &Gateway{cfg: cfg}
 	if err := g.Start(ctx, within); err != nil {
 		return nil, err
@@ -104,6 +125,9 @@ func (g *Gateway) env() []string {
 			env = append(env, "EGISZ_FORWARD_"+r+"_URL="+c.RegistryURL, "EGISZ_FORWARD_"+r+"_CONCURRENCY=256",
 				"EGISZ_FORWARD_"+r+"_BACKOFF_MIN=50ms", "EGISZ_FORWARD_"+r+"_BREAKER_OPEN=2s")
 		}
+		env = append(env, "EGISZ_REMD_CALLBACK_LISTEN="+c.Callback,
+			"EGISZ_REMD_CALLBACK_TLS_CERT_FILE="+c.CallbackPKI.ServerCertFile, "EGISZ_REMD_CALLBACK_TLS_KEY_FILE="+c.CallbackPKI.ServerKeyFile,
+			"EGISZ_REMD_CALLBACK_TLS_CLIENT_CA_FILE="+c.CallbackPKI.CAFile)
 	}
 	return append(env, c.Env...)
 }

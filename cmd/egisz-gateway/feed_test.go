@@ -1,0 +1,58 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/egisz-gateway/egisz-gateway/adapters/frmo"
+	"github.com/egisz-gateway/egisz-gateway/adapters/frmr"
+	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
+	"github.com/egisz-gateway/egisz-gateway/adapters/source"
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+// TestFeedDecoderRefusesAKeyThatDisagrees: a reference record is taken
+// under the key its content names; one keyed by another СНИЛС or OID is
+// skipped (it would set the content's key and leave its own to a
+// tombstone), and a tombstone deletes the key it names.
+func TestFeedDecoderRefusesAKeyThatDisagrees(t *testing.T) {
+	opts := source.DefaultOptions()
+	normSNILS := func(k string) string {
+		if d, err := ident.NormalizeSNILS(k); err == nil {
+			return d
+		}
+		return k
+	}
+	employees := feedDecoder[*topics.Employee](frmr.NewEmployees(opts), normSNILS)
+	organizations := feedDecoder[*topics.Organization](frmo.NewOrganizations(opts), func(k string) string { return k })
+	employee, organization := topics.Example("employee.json"), topics.Example("organization.json")
+	for _, tc := range []struct {
+		name   string
+		decode func(key, value []byte) (string, bool)
+		key    string
+		value  []byte
+		wantK  string
+		wantOK bool
+	}{
+		{"employee under its СНИЛС", dec(employees), "12345678964", employee, "12345678964", true},
+		{"employee under its СНИЛС spelled with separators", dec(employees), "123-456-789 64", employee, "12345678964", true},
+		{"employee under another СНИЛС", dec(employees), "11223344595", employee, "", false},
+		{"employee tombstone", dec(employees), "112-233-445 95", nil, "11223344595", true},
+		{"organization under its OID", dec(organizations), "1.2.643.5.1.13.13.12.1.42.202", organization, "1.2.643.5.1.13.13.12.1.42.202", true},
+		{"organization under another OID", dec(organizations), "1.2.643.5.1.13.13.12.1.42.999", organization, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k, ok := tc.decode([]byte(tc.key), tc.value)
+			if k != tc.wantK || ok != tc.wantOK {
+				t.Errorf("decoded key %q ok %v, want %q %v", k, ok, tc.wantK, tc.wantOK)
+			}
+		})
+	}
+}
+
+// dec drops the value a feed decoder returns.
+func dec[V any](d func(key, value []byte, headers map[string]string) (string, V, bool)) func(key, value []byte) (string, bool) {
+	return func(key, value []byte) (string, bool) {
+		k, _, ok := d(key, value, nil)
+		return k, ok
+	}
+}

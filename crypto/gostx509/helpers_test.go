@@ -1,0 +1,132 @@
+package gostx509
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/egisz-gateway/egisz-gateway/crypto/gost3410"
+	"github.com/egisz-gateway/egisz-gateway/crypto/signer"
+)
+
+// t0 is the fixed "now" of the tests: certificates are made around it.
+var t0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+
+// requireOpenSSLGost skips (or fails under CI=true) when openssl or its
+// gost engine is missing.
+func requireOpenSSLGost(t testing.TB) {
+	t.Helper()
+	const install = "apt-get install -y openssl libengine-gost-openssl"
+	out, err := exec.Command("openssl", "engine", "gost").CombinedOutput()
+	if err == nil && strings.Contains(string(out), "gost") {
+		return
+	}
+	msg := fmt.Sprintf("openssl with the gost engine is not available (%v: %s); install with: %s", err, bytes.TrimSpace(out), install)
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// openssl runs openssl in dir and returns its standard output, failing
+// the test with its standard error.
+func openssl(t testing.TB, dir string, args ...string) []byte {
+	t.Helper()
+	out, err := opensslErr(dir, args...)
+	if err != nil {
+		t.Fatalf("openssl %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+func opensslErr(dir string, args ...string) ([]byte, error) {
+	cmd := exec.Command("openssl", args...)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return out, fmt.Errorf("%v: %s", err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	return out, nil
+}
+
+func writeFile(t testing.TB, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func readFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// pki is a root, an intermediate and a doctor's certificate under it.
+type pki struct {
+	root, inter *TestCA
+	leaf        *x509.Certificate
+	leafKey     any
+}
+
+var doctor = Subject{
+	CommonName: "Иванов Иван Иванович", Surname: "Иванов", GivenNames: "Иван Иванович",
+	Title: "Врач-терапевт", Organization: "ГБУЗ Городская поликлиника № 1", Country: "RU",
+	SNILS: "11223344595", INN: "500100732259",
+}
+
+var organisation = Subject{
+	CommonName: "ГБУЗ Городская поликлиника № 1", Organization: "ГБУЗ Городская поликлиника № 1",
+	Country: "RU", Locality: "Москва", INNLE: "7701234567", OGRN: "1027700132195",
+}
+
+func newPKI(t testing.TB, alg signer.Algorithm) *pki {
+	t.Helper()
+	ctx := context.Background()
+	root, err := NewTestCA(ctx, alg, Subject{CommonName: "Test Root CA", Country: "RU"}, t0.AddDate(-5, 0, 0), t0.AddDate(10, 0, 0), rand.Reader)
+	if err != nil {
+		t.Fatalf("root: %v", err)
+	}
+	inter, err := root.IssueCA(ctx, Subject{CommonName: "Test Issuing CA", Organization: "Test УЦ"}, t0.AddDate(-2, 0, 0), t0.AddDate(5, 0, 0))
+	if err != nil {
+		t.Fatalf("intermediate: %v", err)
+	}
+	key, leaf, err := inter.IssueKey(ctx, alg, SigningTemplate(doctor, t0.AddDate(0, -6, 0), t0.AddDate(0, 6, 0)))
+	if err != nil {
+		t.Fatalf("leaf: %v", err)
+	}
+	return &pki{root: root, inter: inter, leaf: leaf, leafKey: key}
+}
+
+func pemCert(c *x509.Certificate) []byte {
+	return pemEncode("CERTIFICATE", c.Raw)
+}
+
+func pemEncode(typ string, der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+}
+
+// asGOST returns key as a ГОСТ private key, or nil.
+func asGOST(key any) *gost3410.PrivateKey {
+	k, _ := key.(*gost3410.PrivateKey)
+	return k
+}
+
+func bigOne() *big.Int { return big.NewInt(1) }

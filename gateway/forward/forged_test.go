@@ -1,0 +1,250 @@
+package forward
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/egisz-gateway/egisz-gateway/gateway/config"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+// resultRegistry reads a callback as {"request_id", "emdr_id", "status"}:
+// "error" rejects the document.
+type resultRegistry struct{ asyncRegistry }
+
+func (resultRegistry) ParseCallback(body []byte) (CallbackResult, error) {
+	var cb struct {
+		RequestID string `json:"request_id"`
+		EMDRID    string `json:"emdr_id"`
+		Status    string `json:"status"`
+	}
+	if err := json.Unmarshal(body, &cb); err != nil || cb.RequestID == "" {
+		return CallbackResult{}, errors.New("no request_id")
+	}
+	return CallbackResult{RequestID: cb.RequestID, Registered: cb.Status != "error", RegistryID: cb.EMDRID}, nil
+}
+
+func (resultRegistry) Reason(code string) topics.Reason { return topics.Reason{Code: code} }
+
+// A callback from anyone but the registry (no client certificate, or one
+// of another CA) is refused before its body is read, whenever it comes:
+// before its document exists, while the document is pending, or racing
+// the registry's real answer. It settles nothing, is kept nowhere (not as
+// an orphan to settle the document later), and is counted; the log has
+// one line for the lot, not one per request. The registry's own callback
+// still settles the document.
+func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
+	for _, forger := range []struct {
+		name   string
+		caller callbackCaller
+		status int
+		reason string
+	}{
+		{"no client certificate", callerNoCert, http.StatusUnauthorized, refusedNoCertificate},
+		{"a certificate of another CA", callerOtherCA, http.StatusForbidden, refusedUntrusted},
+	} {
+		for _, when := range []string{"before the document exists", "while it is pending", "racing the registry's answer"} {
+			t.Run(forger.name+", "+when, func(t *testing.T) {
+				c, ctx, cat := pendingCluster(t)
+				if _, err := c.Admin(t).CreateTopic(ctx, 1, 1, nil, c.Prefix+topics.StatusTopic); err != nil {
+					t.Fatal(err)
+				}
+				var logs testtool.Buffer
+				s, err := New(Config{
+					Registry: topics.RegistryREMD, Catalog: cat, Prefix: c.Prefix, InstanceID: "a",
+					Dest:       config.Destination{Concurrency: 1},
+					Callback:   config.Callback{Wait: config.Duration(100 * time.Millisecond), ReconcileAfter: config.Duration(time.Hour), KeepDone: config.Duration(time.Hour)},
+					ClientOpts: []kgo.Opt{kgo.SeedBrokers(c.Brokers...)}, Log: slog.New(slog.NewTextHandler(&logs, nil)),
+				}, resultRegistry{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.eos.Close()
+				p := s.pending
+				runCtx, stop := context.WithCancel(ctx)
+				stopped := make(chan error, 1)
+				go func() { stopped <- p.Run(runCtx) }()
+				defer func() { stop(); <-stopped }()
+				s.onAssigned(ctx, map[string][]int32{s.topic: {0}})
+				for p.table.Ready() != nil || !p.owns(0) {
+					if ctx.Err() != nil {
+						t.Fatal("the pending table never loaded")
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+				url, client := serveCallback(t, p)
+				post := func(who callbackCaller, status, emdrID string) int {
+					body := fmt.Sprintf(`{"request_id":"d-1","status":%q,"emdr_id":%q}`, status, emdrID)
+					resp, err := client(who).Post(url, "application/json", strings.NewReader(body))
+					if err != nil {
+						t.Errorf("post: %v", err)
+						return 0
+					}
+					resp.Body.Close()
+					return resp.StatusCode
+				}
+				forge := func(n int) {
+					for range n {
+						if code := post(forger.caller, "error", "forged"); code != forger.status {
+							t.Errorf("forged callback answered %d, want %d", code, forger.status)
+						}
+					}
+				}
+				becomePending := func() {
+					out := &kgo.Record{Topic: s.topic, Partition: 0, Key: []byte("patient"), Value: []byte("{}"),
+						Headers: []kgo.RecordHeader{{Key: "ce_id", Value: []byte("d-1")}}}
+					e := Entry{State: StatePending, Partition: 0, SentAt: time.Now(), Record: storeRecord(out)}
+					if err := p.writer.write(ctx, []*kgo.Record{p.entryRecord("d-1", &e)}); err != nil {
+						t.Fatal(err)
+					}
+					for e, ok := p.table.Get("d-1"); !ok || e.State != StatePending; e, ok = p.table.Get("d-1") {
+						if ctx.Err() != nil {
+							t.Fatal("the document never became pending")
+						}
+						time.Sleep(10 * time.Millisecond)
+					}
+				}
+				forged := 0
+				switch when {
+				case "before the document exists":
+					forge(3)
+					forged += 3
+					becomePending()
+					time.Sleep(700 * time.Millisecond) // past a round of settling orphans
+				case "while it is pending":
+					becomePending()
+					forge(3)
+					forged += 3
+				case "racing the registry's answer":
+					becomePending()
+					var wg sync.WaitGroup
+					for range 4 {
+						wg.Go(func() { forge(5) })
+					}
+					forged += 20
+					wg.Go(func() {
+						if code := post(callerRegistry, "success", "16.62.26.11.000000007"); code != http.StatusOK {
+							t.Errorf("the registry's callback answered %d", code)
+						}
+					})
+					wg.Wait()
+				}
+				if _, ok := p.table.Get(orphanPrefix + "d-1"); ok {
+					t.Error("a forged callback was kept as an orphan")
+				}
+				if n, b := p.orphans.use(); n != 0 || b != 0 {
+					t.Errorf("orphans hold %d callbacks, %d bytes; want none", n, b)
+				}
+				e, _ := p.table.Get("d-1")
+				if when == "racing the registry's answer" {
+					if e == nil || e.State != StateRegistered || e.RegistryID != "16.62.26.11.000000007" {
+						t.Errorf("after the race the document is %+v, want registered by the registry's callback", e)
+					}
+				} else {
+					if e == nil || e.State != StatePending {
+						t.Errorf("the document is %+v, want still pending", e)
+					}
+					if code := post(callerRegistry, "success", "16.62.26.11.000000008"); code != http.StatusOK {
+						t.Fatalf("the registry's callback answered %d", code)
+					}
+					if e, _ = p.table.Get("d-1"); e == nil || e.State != StateRegistered || e.RegistryID != "16.62.26.11.000000008" {
+						t.Errorf("the registry's callback left the document %+v, want registered", e)
+					}
+				}
+				if got := testutil.ToFloat64(s.m.refused.WithLabelValues(forger.reason)); got != float64(forged) {
+					t.Errorf("refused{reason=%s} = %v, want %d", forger.reason, got, forged)
+				}
+				if got := testutil.ToFloat64(s.m.callbacks.WithLabelValues("registered")); got != 1 {
+					t.Errorf("%v callbacks settled the document, want the registry's 1", got)
+				}
+				if n := strings.Count(logs.String(), "refused requests without a trusted client certificate"); n != 1 {
+					t.Errorf("%d log lines about the refusals, want 1 (at most one a source a minute):\n%s", n, logs.String())
+				}
+				if !strings.Contains(logs.String(), "refused=1 ") {
+					t.Errorf("the first refusal's log line does not count it:\n%s", logs.String())
+				}
+			})
+		}
+	}
+}
+
+// The registry's own callbacks are bounded too: a body over 64 KiB is
+// refused (413), and callbacks for unknown documents are kept only up to
+// the orphans' bounds; past them they are answered 503, so that РЭМД
+// sends them again, and nothing is kept. The gauges show what is kept.
+func TestAuthenticatedCallbacksAreBounded(t *testing.T) {
+	c, ctx, cat := pendingCluster(t)
+	s, err := New(Config{
+		Registry: topics.RegistryREMD, Catalog: cat, Prefix: c.Prefix, InstanceID: "a",
+		Dest: config.Destination{Concurrency: 1},
+		Callback: config.Callback{Wait: config.Duration(50 * time.Millisecond), ReconcileAfter: config.Duration(time.Hour), KeepDone: config.Duration(time.Hour),
+			MaxOrphans: 3, MaxOrphanBytes: 1 << 20, MaxOrphansPerSource: 2, MaxOrphanBytesPerSource: 1 << 20},
+		ClientOpts: []kgo.Opt{kgo.SeedBrokers(c.Brokers...)}, Log: slog.New(slog.DiscardHandler),
+	}, resultRegistry{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.eos.Close()
+	p := s.pending
+	runCtx, stop := context.WithCancel(ctx)
+	stopped := make(chan error, 1)
+	go func() { stopped <- p.Run(runCtx) }()
+	defer func() { stop(); <-stopped }()
+	for p.table.Ready() != nil {
+		if ctx.Err() != nil {
+			t.Fatal("the pending table never loaded")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	url, client := serveCallback(t, p)
+	registry := client(callerRegistry)
+	for _, tc := range []struct {
+		name string
+		body string
+		want int
+	}{
+		{"a body over 64 KiB", `{"request_id":"big","status":"success","emdr_id":"` + strings.Repeat("x", maxCallbackBody) + `"}`, http.StatusRequestEntityTooLarge},
+		{"the first unknown document", `{"request_id":"u-1","status":"success","emdr_id":"1"}`, http.StatusOK},
+		{"the second", `{"request_id":"u-2","status":"success","emdr_id":"2"}`, http.StatusOK},
+		{"the first again", `{"request_id":"u-1","status":"success","emdr_id":"1"}`, http.StatusOK},
+		{"a third, over the source's bound", `{"request_id":"u-3","status":"success","emdr_id":"3"}`, http.StatusServiceUnavailable},
+	} {
+		resp, err := registry.Post(url, "application/json", strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s: answered %d, want %d", tc.name, resp.StatusCode, tc.want)
+		}
+	}
+	for id, kept := range map[string]bool{"u-1": true, "u-2": true, "u-3": false, "big": false} {
+		if _, ok := p.table.Get(orphanPrefix + id); ok != kept {
+			t.Errorf("%s kept as an orphan: %v, want %v", id, ok, kept)
+		}
+	}
+	p.Measure()
+	if n := testutil.ToFloat64(s.m.orphans); n != 2 {
+		t.Errorf("egisz_remd_callback_orphans = %v, want 2", n)
+	}
+	if b := testutil.ToFloat64(s.m.orphanBytes); b <= 0 || b > 2*1024 {
+		t.Errorf("egisz_remd_callback_orphan_bytes = %v, want the two small orphans' size", b)
+	}
+	for result, want := range map[string]float64{"too_large": 1, "orphan": 3, "orphan_refused": 1} {
+		if got := testutil.ToFloat64(s.m.callbacks.WithLabelValues(result)); got != want {
+			t.Errorf("callbacks{result=%s} = %v, want %v", result, got, want)
+		}
+	}
+}

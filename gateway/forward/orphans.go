@@ -1,0 +1,155 @@
+package forward
+
+import (
+	"errors"
+	"sync"
+)
+
+// ErrOrphanLimit is a callback for an unknown document refused because
+// the orphans kept (in all, or from its source) are at their bound. The
+// callback is answered 503, so that РЭМД sends it again: by then its
+// document is usually known, and it settles without being kept.
+var ErrOrphanLimit = errors.New("too many callbacks for unknown documents kept; send again later")
+
+// OrphanLimits bound the orphans kept, in count and bytes, in all and per
+// source address.
+type OrphanLimits struct {
+	Count, Bytes                   int
+	CountPerSource, BytesPerSource int
+}
+
+// orphanUse is what orphans take: how many, how many bytes.
+type orphanUse struct{ count, bytes int }
+
+// orphan is one early callback: its result once written (nil while its
+// write is under way), where it came from, and its size in the pending
+// topic.
+type orphan struct {
+	cb     *CallbackResult
+	source string
+	size   int
+}
+
+// orphanSet holds the orphans this instance knows of, from its own
+// writes and from the pending topic (every instance's writes), with what
+// they take in all and per source. Safe for concurrent use.
+type orphanSet struct {
+	limits OrphanLimits
+
+	mu       sync.Mutex
+	byKey    map[string]orphan
+	bySource map[string]orphanUse
+	total    orphanUse
+}
+
+func newOrphanSet(l OrphanLimits) *orphanSet {
+	return &orphanSet{limits: l, byKey: map[string]orphan{}, bySource: map[string]orphanUse{}}
+}
+
+// add and sub keep the totals; called with mu held.
+func (o *orphanSet) add(e orphan, sign int) {
+	u := o.bySource[e.source]
+	u.count += sign
+	u.bytes += sign * e.size
+	if u.count <= 0 {
+		delete(o.bySource, e.source)
+	} else {
+		o.bySource[e.source] = u
+	}
+	o.total.count += sign
+	o.total.bytes += sign * e.size
+}
+
+// put sets key's orphan, replacing any before it.
+func (o *orphanSet) put(key string, e orphan) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if old, ok := o.byKey[key]; ok {
+		o.add(old, -1)
+	}
+	o.byKey[key] = e
+	o.add(e, +1)
+}
+
+// remove forgets key's orphan.
+func (o *orphanSet) remove(key string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if old, ok := o.byKey[key]; ok {
+		o.add(old, -1)
+		delete(o.byKey, key)
+	}
+}
+
+// reserve takes room for a new orphan of source before it is written, so
+// that callbacks written side by side cannot together pass the bounds.
+// It fails with ErrOrphanLimit when the orphan would pass one; otherwise
+// undo gives the room back (the write failed) and restores what key
+// held before.
+func (o *orphanSet) reserve(key, source string, size int) (undo func(), err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	old, had := o.byKey[key]
+	total, src := o.total, o.bySource[source]
+	if had { // a callback sent again replaces its earlier self
+		total.count--
+		total.bytes -= old.size
+		if old.source == source {
+			src.count--
+			src.bytes -= old.size
+		}
+	}
+	l := o.limits
+	if total.count+1 > l.Count || total.bytes+size > l.Bytes || src.count+1 > l.CountPerSource || src.bytes+size > l.BytesPerSource {
+		return nil, ErrOrphanLimit
+	}
+	e := orphan{cb: old.cb, source: source, size: size} // the earlier result stands until the new one is written
+	if had {
+		o.add(old, -1)
+	}
+	o.byKey[key] = e
+	o.add(e, +1)
+	return func() {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		if cur, ok := o.byKey[key]; ok {
+			o.add(cur, -1)
+			delete(o.byKey, key)
+		}
+		if had {
+			o.byKey[key] = old
+			o.add(old, +1)
+		}
+	}, nil
+}
+
+// result is key's written result.
+func (o *orphanSet) result(key string) (CallbackResult, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	e, ok := o.byKey[key]
+	if !ok || e.cb == nil {
+		return CallbackResult{}, false
+	}
+	return *e.cb, true
+}
+
+// keys are the orphans with a written result.
+func (o *orphanSet) keys() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make([]string, 0, len(o.byKey))
+	for k, e := range o.byKey {
+		if e.cb != nil {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// use is what the orphans take in all.
+func (o *orphanSet) use() (count, bytes int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.total.count, o.total.bytes
+}
