@@ -56,7 +56,7 @@ func ParseKind(s string) (Kind, error) {
 // what survives, and what a crash can do to transactions (issue 26, item 8;
 // reproduced by TestCrashedTransactionAfterRestart).
 const CrashWarning = "embedded broker: --data-dir keeps topics, committed records and group offsets across a clean stop (Ctrl-C); " +
-	"after a crash (kill -9, power loss) a transaction open at that moment may later show to read_committed readers as committed, " +
+	"after a crash (kill -9, the OOM killer) a transaction open at that moment may later show to read_committed readers as committed, " +
 	"or hide later committed records from them; for a trial that must survive crashes run dev --kafka=apache"
 
 // Options say which broker to start and where.
