@@ -39,11 +39,17 @@ type devStack struct {
 
 func startDev(t *testing.T, extra ...string) *devStack {
 	t.Helper()
+	return startDevEnv(t, noEnv, extra...)
+}
+
+// startDevEnv is startDev with an environment.
+func startDevEnv(t *testing.T, getenv env, extra ...string) *devStack {
+	t.Helper()
 	d := &devStack{broker: testtool.FreeAddr(t), http: testtool.FreeAddr(t), emulator: testtool.FreeAddr(t), stderr: &testtool.Buffer{}, exit: make(chan int, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	args := append([]string{"dev", "--broker", d.broker, "--http", d.http, "--emulator", d.emulator}, extra...)
-	go func() { d.exit <- run(ctx, args, &testtool.Buffer{}, d.stderr, noEnv) }()
+	go func() { d.exit <- run(ctx, args, &testtool.Buffer{}, d.stderr, getenv) }()
 	t.Cleanup(func() { cancel() })
 	return d
 }
@@ -292,6 +298,10 @@ func TestConfigurationMistakesExitTwoWithTheKey(t *testing.T) {
 	if err := os.WriteFile(badFile, []byte("kafka:\n  brokers: [a:1]\n  dial_timout: 5s\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	kfakeDir := t.TempDir() // as the embedded broker leaves it
+	if err := os.WriteFile(filepath.Join(kfakeDir, "meta.json"), []byte(`{"version":1}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		args []string
@@ -304,6 +314,11 @@ func TestConfigurationMistakesExitTwoWithTheKey(t *testing.T) {
 		{"unreachable broker for ensure", []string{"topics", "ensure"}, map[string]string{"EGISZ_KAFKA_BROKERS": closed, "EGISZ_KAFKA_DIAL_TIMEOUT": "2s"}, "cannot reach Kafka at " + closed},
 		{"missing config file", []string{"run", "--config", "/nonexistent/gw.yaml"}, nil, "/nonexistent/gw.yaml"},
 		{"non-loopback dev broker", []string{"dev", "--broker", "0.0.0.0:9092"}, nil, "only loopback addresses are allowed"},
+		{"unknown dev broker", []string{"dev", "--kafka", "confluent"}, nil, `--kafka: unknown broker kind "confluent": use embedded or apache`},
+		{"unknown dev broker in the environment", []string{"dev"}, map[string]string{"EGISZ_DEV_KAFKA": "redpanda"}, `dev.kafka: "redpanda" is not one of embedded, apache`},
+		// PATH is empty here: Java cannot be found, and dev says how to install it.
+		{"dev on Apache Kafka without Java", []string{"dev", "--kafka", "apache"}, nil, "dev --kafka=apache needs java (apt-get install -y openjdk-17-jre-headless)"},
+		{"dev on Apache Kafka on the embedded broker's data", []string{"dev", "--kafka", "apache", "--data-dir", kfakeDir}, nil, "holds the embedded broker's data, not the apache one's"},
 		{"unknown command", []string{"serve"}, nil, `unknown command "serve"`},
 		{"unknown flag", []string{"dev", "--brokr", "x"}, nil, "flag provided but not defined: -brokr"},
 		{"schemas without a directory", []string{"topics", "schemas"}, nil, "needs one directory"},

@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"time"
 
 	"github.com/egisz-gateway/egisz-gateway/gateway/app"
@@ -54,10 +56,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 }
 
 func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv env) int {
-	fs := newFlags("dev [flags]", "Runs the whole gateway in one process on an embedded Kafka-protocol broker: nothing to install.\nPublish to it with kcat -b 127.0.0.1:9092; watch it on http://127.0.0.1:9464/metrics.", stdout, stderr)
+	fs := newFlags("dev [flags]", "Runs the whole gateway in one process on an embedded Kafka-protocol broker: nothing to install.\n"+
+		"With --kafka=apache it runs the same stack on a real Apache Kafka broker instead (Java 17 and Maven), which survives a crash.\n"+
+		"Publish to it with kcat -b 127.0.0.1:9092; watch it on http://127.0.0.1:9464/metrics.", stdout, stderr)
 	cfgPath := configFlag(fs)
-	broker := fs.String("broker", "", "where the embedded broker listens (default 127.0.0.1:9092; loopback only)")
-	dataDir := fs.String("data-dir", "", "keep the embedded broker's data in this directory across restarts (default: in memory)")
+	kafka := fs.String("kafka", "", "the broker: embedded (in the process, nothing to install; --data-dir survives a clean stop, not a crash) or apache (Apache Kafka as the tests run it: needs Java 17, and Maven the first time; crash-safe) (default embedded)")
+	broker := fs.String("broker", "", "where the broker listens (default 127.0.0.1:9092; loopback only)")
+	dataDir := fs.String("data-dir", "", "keep the broker's data in this directory across restarts (default: gone when dev stops); see README for what survives a crash")
 	httpAddr := fs.String("http", "", "address of /healthz, /readyz and /metrics (default 127.0.0.1:9464)")
 	emulatorAddr := fs.String("emulator", "", "where the registry emulator listens (default 127.0.0.1:9480)")
 	callbackAddr := fs.String("callback", "", "where РЭМД's callback endpoint listens (default: a free loopback port, with a throwaway PKI)")
@@ -79,21 +84,30 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	if *dataDir != "" {
 		cfg.Dev.DataDir = *dataDir
 	}
+	if *kafka != "" {
+		cfg.Dev.Kafka = *kafka
+	}
+	kind, err := devbroker.ParseKind(cfg.Dev.Kafka)
+	if err != nil {
+		fmt.Fprintf(stderr, "egisz-gateway: --kafka: %v\n", err)
+		return exitUsage
+	}
 	if *httpAddr != "" {
 		cfg.HTTP.Listen = *httpAddr
 	}
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
-	cluster, err := devbroker.Start(cfg.Dev.BrokerListen, cfg.Dev.DataDir, log)
+	kb, err := devbroker.Start(ctx, devbroker.Options{Kind: kind, Addr: cfg.Dev.BrokerListen, DataDir: cfg.Dev.DataDir,
+		LookPath: lookPathIn(getenv), Log: log, Progress: stderr})
 	if err != nil {
 		fmt.Fprintf(stderr, "egisz-gateway: %v\n", err)
-		return exitUsage
+		return devBrokerExit(err)
 	}
 	defer func() {
 		start := time.Now()
-		cluster.Close()
-		log.Info("embedded broker stopped", "took", time.Since(start).Round(time.Millisecond))
+		kb.Close()
+		log.Info("dev broker stopped", "kafka", kb.Kind(), "took", time.Since(start).Round(time.Millisecond))
 	}()
-	cfg.Kafka.Brokers = cluster.ListenAddrs()
+	cfg.Kafka.Brokers = kb.Addrs()
 	cfg.Kafka.ReplicationFactor = 1
 	cfg.Kafka.TLS = config.TLS{}
 	cfg.Kafka.SASL = config.SASL{}
@@ -154,6 +168,37 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		go runDemo(dctx, cfg.Kafka.Brokers, cfg.HTTP.Listen, *demoRate, log)
 	}
 	return serve(ctx, cfg, log, stderr)
+}
+
+// devBrokerExit is the exit code for a dev broker that did not start: 2
+// when the command line, the configuration or the machine is at fault (a
+// bad address, a data dir of the other broker, Java missing), 1 when
+// starting failed on the way (Maven could not fetch the release, the broker
+// exited).
+func devBrokerExit(err error) int {
+	var missing *devbroker.MissingToolsError
+	var dir *devbroker.DataDirError
+	if errors.As(err, &missing) || errors.As(err, &dir) || errors.Is(err, devbroker.ErrBadAddress) {
+		return exitUsage
+	}
+	return exitFailed
+}
+
+// lookPathIn finds a program in the PATH that getenv gives, as
+// exec.LookPath does in the process's own.
+func lookPathIn(getenv env) func(string) (string, error) {
+	return func(name string) (string, error) {
+		for _, dir := range filepath.SplitList(getenv("PATH")) {
+			if dir == "" {
+				dir = "."
+			}
+			p := filepath.Join(dir, name)
+			if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+				return p, nil
+			}
+		}
+		return "", fmt.Errorf("%s: %w", name, exec.ErrNotFound)
+	}
 }
 
 // devEmulator is the registry emulator serving the dev stack.

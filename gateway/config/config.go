@@ -202,10 +202,11 @@ type DLQ struct {
 	PurgeMinAge Duration `yaml:"purge_min_age" env:"EGISZ_DLQ_PURGE_MIN_AGE" doc:"purge leaves records younger than this unless forced (default 72h)"`
 }
 
-// Dev configures the embedded broker of `egisz-gateway dev`.
+// Dev configures the broker and emulator of `egisz-gateway dev`.
 type Dev struct {
-	BrokerListen   string `yaml:"broker_listen" env:"EGISZ_DEV_BROKER_LISTEN" doc:"where the embedded broker listens; loopback only"`
-	DataDir        string `yaml:"data_dir" env:"EGISZ_DEV_DATA_DIR" doc:"keep the embedded broker's data here across restarts; in memory when empty"`
+	Kafka          string `yaml:"kafka" env:"EGISZ_DEV_KAFKA" doc:"the broker dev runs on: embedded (in the process, nothing to install; not crash-safe) or apache (Apache Kafka, needs Java 17 and Maven; crash-safe)"`
+	BrokerListen   string `yaml:"broker_listen" env:"EGISZ_DEV_BROKER_LISTEN" doc:"where the dev broker listens; loopback only"`
+	DataDir        string `yaml:"data_dir" env:"EGISZ_DEV_DATA_DIR" doc:"keep the dev broker's data here across restarts; gone when dev stops when empty"`
 	EmulatorListen string `yaml:"emulator_listen" env:"EGISZ_DEV_EMULATOR_LISTEN" doc:"where the registry emulator listens; registries without a URL are pointed at it"`
 }
 
@@ -246,7 +247,7 @@ func Default() Config {
 		HTTP:     HTTP{Listen: "127.0.0.1:9464"},
 		Admin:    Admin{Listen: "127.0.0.1:9465"},
 		DLQ:      DLQ{ReplayRate: 50, PurgeMinAge: Duration(72 * time.Hour)},
-		Dev:      Dev{BrokerListen: "127.0.0.1:9092", EmulatorListen: "127.0.0.1:9480"},
+		Dev:      Dev{Kafka: "embedded", BrokerListen: "127.0.0.1:9092", EmulatorListen: "127.0.0.1:9480"},
 		Log:      Log{Level: "info", Format: "text"},
 		Shutdown: Duration(10 * time.Second),
 	}
@@ -338,6 +339,11 @@ func (c Config) Validate() error {
 	case "text", "json":
 	default:
 		return &Error{Key: "log.format", Msg: fmt.Sprintf("%q is not one of text, json", c.Log.Format)}
+	}
+	switch c.Dev.Kafka {
+	case "embedded", "apache":
+	default:
+		return &Error{Key: "dev.kafka", Msg: fmt.Sprintf("%q is not one of embedded, apache", c.Dev.Kafka)}
 	}
 	if c.Shutdown <= 0 {
 		return &Error{Key: "shutdown_timeout", Msg: "must be positive"}

@@ -171,6 +171,18 @@ logger.state.level = warn
 `
 
 func (c *Cluster) format(ctx context.Context, node *Node, clusterID string) error {
+	if err := c.writeConfig(node); err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "java", c.jvmArgs(node, "kafka.tools.StorageTool", "format", "-t", clusterID, "-c", filepath.Join(node.dir, "server.properties"))...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("kafka node %d: format storage: %w\n%s", node.ID, err, tail(string(out), 10))
+	}
+	return nil
+}
+
+// writeConfig writes a node's server and logging configuration.
+func (c *Cluster) writeConfig(node *Node) error {
 	if err := os.MkdirAll(node.dir, 0o755); err != nil {
 		return fmt.Errorf("kafka node %d: %w", node.ID, err)
 	}
@@ -182,10 +194,6 @@ func (c *Cluster) format(ctx context.Context, node *Node, clusterID string) erro
 		if err := os.WriteFile(filepath.Join(node.dir, name), []byte(body), 0o644); err != nil {
 			return fmt.Errorf("kafka node %d: %w", node.ID, err)
 		}
-	}
-	cmd := exec.CommandContext(ctx, "java", c.jvmArgs(node, "kafka.tools.StorageTool", "format", "-t", clusterID, "-c", filepath.Join(node.dir, "server.properties"))...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("kafka node %d: format storage: %w\n%s", node.ID, err, tail(string(out), 10))
 	}
 	return nil
 }

@@ -74,6 +74,13 @@ func Missing() []string {
 	return out
 }
 
+// Cached reports whether the pinned release is complete in cacheDir, so
+// that Fetch needs no Maven.
+func Cached(cacheDir string) bool {
+	_, err := os.Stat(filepath.Join(cacheDir, "kafka-"+Version, ".complete"))
+	return err == nil
+}
+
 // Fetch returns the cached release, fetching it first when it is not in
 // cacheDir. Progress goes to progress.
 func Fetch(ctx context.Context, cacheDir string, progress io.Writer) (Install, error) {
