@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"errors"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 	"testing"
 
 	"github.com/egisz-gateway/egisz-gateway/crypto/signer"
@@ -96,7 +97,7 @@ func TestBER(t *testing.T) {
 // TestOpenSSLStreamed: `openssl cms -sign -stream` writes indefinite-length
 // BER (and attaches the content): read, and refused as attached.
 func TestOpenSSLStreamed(t *testing.T) {
-	requireOpenSSLGost(t)
+	testtool.RequireOpenSSLGost(t)
 	p := newPKI(t, signer.GOST2012_256)
 	dir := t.TempDir()
 	writeFile(t, dir, "doc.xml", document(10000))

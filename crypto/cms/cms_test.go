@@ -6,6 +6,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 	"os"
 	"strings"
 	"testing"
@@ -74,7 +75,7 @@ func TestSignVerify(t *testing.T) {
 // containers this package verifies, and the ones it must refuse are
 // refused for the reason they have.
 func TestOpenSSLSignsWeVerify(t *testing.T) {
-	requireOpenSSLGost(t)
+	testtool.RequireOpenSSLGost(t)
 	for _, alg := range []signer.Algorithm{signer.GOST2012_256, signer.GOST2012_512} {
 		t.Run(alg.String(), func(t *testing.T) {
 			md := map[signer.Algorithm]string{signer.GOST2012_256: "md_gost12_256", signer.GOST2012_512: "md_gost12_512"}[alg]
@@ -130,7 +131,7 @@ func TestOpenSSLSignsWeVerify(t *testing.T) {
 // TestWeSignOpenSSLVerifies: containers made here pass `openssl cms
 // -verify` against the root, and fail it over other content.
 func TestWeSignOpenSSLVerifies(t *testing.T) {
-	requireOpenSSLGost(t)
+	testtool.RequireOpenSSLGost(t)
 	for _, alg := range allAlgorithms {
 		for _, v2 := range []bool{false, true} {
 			name := alg.String()

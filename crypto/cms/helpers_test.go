@@ -75,20 +75,6 @@ func (p *pki) verifier(t testing.TB) *gostx509.Verifier {
 	return v
 }
 
-func requireOpenSSLGost(t testing.TB) {
-	t.Helper()
-	const install = "apt-get install -y openssl libengine-gost-openssl"
-	out, err := exec.Command("openssl", "engine", "gost").CombinedOutput()
-	if err == nil && strings.Contains(string(out), "gost") {
-		return
-	}
-	msg := fmt.Sprintf("openssl with the gost engine is not available (%v: %s); install with: %s", err, bytes.TrimSpace(out), install)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
 func opensslErr(dir string, args ...string) ([]byte, error) {
 	cmd := exec.Command("openssl", args...)
 	cmd.Dir = dir

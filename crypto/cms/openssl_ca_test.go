@@ -3,6 +3,7 @@ package cms
 import (
 	"bytes"
 	"errors"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,7 +16,7 @@ import (
 // detached signature, all made by openssl's gost engine with nothing of
 // ours, verify here, and the doctor's identifiers are read from the result.
 func TestOpenSSLOnly(t *testing.T) {
-	requireOpenSSLGost(t)
+	testtool.RequireOpenSSLGost(t)
 	for _, tc := range []struct {
 		algorithm, paramset, md string
 		alg                     signer.Algorithm

@@ -6,7 +6,7 @@ import (
 	"encoding/asn1"
 	"encoding/pem"
 	"errors"
-	"fmt"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 	"math/big"
 	"os"
 	"os/exec"
@@ -17,22 +17,6 @@ import (
 
 	"github.com/egisz-gateway/egisz-gateway/crypto/streebog"
 )
-
-// requireOpenSSLGost skips (or fails under CI=true) when openssl or its
-// gost engine is missing.
-func requireOpenSSLGost(t *testing.T) {
-	t.Helper()
-	const install = "apt-get install -y openssl libengine-gost-openssl"
-	out, err := exec.Command("openssl", "engine", "gost").CombinedOutput()
-	if err == nil && strings.Contains(string(out), "gost") {
-		return
-	}
-	msg := fmt.Sprintf("openssl with the gost engine is not available (%v: %s); install with: %s", err, bytes.TrimSpace(out), install)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
 
 // openssl runs openssl with args and returns its standard output.
 func openssl(t *testing.T, args ...string) []byte {
@@ -74,7 +58,7 @@ type spki struct {
 // Together these pin the digest byte order (little-endian α) and the
 // signature layout (big-endian s || r) to what the engine does.
 func TestAgainstOpenSSL(t *testing.T) {
-	requireOpenSSLGost(t)
+	testtool.RequireOpenSSLGost(t)
 	tests := []struct {
 		alg, paramset string
 		curve         *Curve

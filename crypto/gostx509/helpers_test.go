@@ -22,22 +22,6 @@ import (
 // t0 is the fixed "now" of the tests: certificates are made around it.
 var t0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
-// requireOpenSSLGost skips (or fails under CI=true) when openssl or its
-// gost engine is missing.
-func requireOpenSSLGost(t testing.TB) {
-	t.Helper()
-	const install = "apt-get install -y openssl libengine-gost-openssl"
-	out, err := exec.Command("openssl", "engine", "gost").CombinedOutput()
-	if err == nil && strings.Contains(string(out), "gost") {
-		return
-	}
-	msg := fmt.Sprintf("openssl with the gost engine is not available (%v: %s); install with: %s", err, bytes.TrimSpace(out), install)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
 // openssl runs openssl in dir and returns its standard output, failing
 // the test with its standard error.
 func openssl(t testing.TB, dir string, args ...string) []byte {

@@ -5,6 +5,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 	"math/big"
 	"path/filepath"
 	"strings"
@@ -95,7 +96,7 @@ func loadCert(t *testing.T, path string) *x509.Certificate {
 // TestOpenSSLCertificatesVerify: a CA, certificates and a CRL made by
 // openssl's gost engine verify here, and the holder's identifiers read.
 func TestOpenSSLCertificatesVerify(t *testing.T) {
-	requireOpenSSLGost(t)
+	testtool.RequireOpenSSLGost(t)
 	for _, tc := range []struct {
 		algorithm, paramset, md string
 		alg                     signer.Algorithm
@@ -139,7 +140,7 @@ func TestOpenSSLCertificatesVerify(t *testing.T) {
 // TestOurCertificatesInOpenSSL: a chain and CRLs built here pass `openssl
 // verify` with CRL checks, and a revoked certificate fails it.
 func TestOurCertificatesInOpenSSL(t *testing.T) {
-	requireOpenSSLGost(t)
+	testtool.RequireOpenSSLGost(t)
 	for _, alg := range allAlgorithms {
 		t.Run(alg.String(), func(t *testing.T) {
 			p := newPKI(t, alg)

@@ -10,6 +10,7 @@ import (
 	"encoding/asn1"
 	"encoding/pem"
 	"errors"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 	"math/big"
 	"testing"
 
@@ -39,7 +40,7 @@ var opensslParamSets = []struct {
 // TestOpenSSLKeys reads keys openssl generates, writes them back byte for
 // byte as openssl does, and signs and verifies both ways with them.
 func TestOpenSSLKeys(t *testing.T) {
-	requireOpenSSLGost(t)
+	testtool.RequireOpenSSLGost(t)
 	dir := t.TempDir()
 	data := []byte("СЭМД: протокол консультации")
 	dataFile := writeFile(t, dir, "data", data)

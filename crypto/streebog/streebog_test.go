@@ -6,11 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 	"hash"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -120,24 +120,8 @@ func TestSplitWrites(t *testing.T) {
 	}
 }
 
-// requireOpenSSLGost skips (or fails under CI=true) when openssl or its
-// gost engine is missing.
-func requireOpenSSLGost(t *testing.T) {
-	t.Helper()
-	const install = "apt-get install -y openssl libengine-gost-openssl"
-	out, err := exec.Command("openssl", "engine", "gost").CombinedOutput()
-	if err == nil && strings.Contains(string(out), "gost") {
-		return
-	}
-	msg := fmt.Sprintf("openssl with the gost engine is not available (%v: %s); install with: %s", err, bytes.TrimSpace(out), install)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
 func TestAgainstOpenSSL(t *testing.T) {
-	requireOpenSSLGost(t)
+	testtool.RequireOpenSSLGost(t)
 	dir := t.TempDir()
 	for _, n := range []int{0, 1, 63, 64, 65, 127, 128, 1000, 100 << 10} {
 		data := make([]byte, n)

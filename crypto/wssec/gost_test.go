@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -158,26 +159,12 @@ func TestGOSTXmldsigMoreURIs(t *testing.T) {
 	}
 }
 
-// requireOpenSSLGost skips (or fails under CI=true) without OpenSSL's ГОСТ engine.
-func requireOpenSSLGost(t *testing.T) {
-	t.Helper()
-	out, err := exec.Command("openssl", "engine", "gost").CombinedOutput()
-	if err == nil {
-		return
-	}
-	msg := fmt.Sprintf("openssl's gost engine unavailable (%v: %s): apt-get install -y openssl libengine-gost-openssl", err, bytes.TrimSpace(out))
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
 // An independent check of a ГОСТ-signed envelope: OpenSSL's ГОСТ engine
 // computes each reference's Streebog digest over the exc-c14n bytes (which
 // xmlsec1 confirms for ECDSA) and verifies the SignatureValue over the
 // canonical SignedInfo with the certificate's key.
 func TestGOSTEnvelopeAgreesWithOpenSSL(t *testing.T) {
-	requireOpenSSLGost(t)
+	testtool.RequireOpenSSLGost(t)
 	for _, tc := range []struct {
 		alg signer.Algorithm
 		md  string

@@ -4,11 +4,13 @@
 package testtool
 
 import (
+	"bytes"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -18,6 +20,27 @@ var installHint = map[string]string{
 	"promtool": "apt-get install -y prometheus",
 	"java":     "apt-get install -y openjdk-17-jre-headless",
 	"mvn":      "apt-get install -y maven",
+	"openssl":  "apt-get install -y openssl",
+	"xmlsec1":  "apt-get install -y xmlsec1",
+}
+
+// RequireOpenSSLGost returns the path of openssl once it has loaded its
+// ГОСТ engine (libengine-gost-openssl), the implementation nobody here
+// wrote that the project's ГОСТ code must agree with. Without it the test
+// is skipped with the install command, or fails when CI=true.
+func RequireOpenSSLGost(t testing.TB) string {
+	t.Helper()
+	p := Require(t, "openssl")
+	out, err := exec.Command(p, "engine", "gost").CombinedOutput()
+	if err == nil && strings.Contains(string(out), "gost") {
+		return p
+	}
+	const hint = "apt-get install -y openssl libengine-gost-openssl"
+	if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
+		t.Fatalf("OpenSSL's ГОСТ engine is not available and CI=true (%v: %s): run `%s`", err, bytes.TrimSpace(out), hint)
+	}
+	t.Skipf("OpenSSL's ГОСТ engine is not available (%v: %s): run `%s` to run this test", err, bytes.TrimSpace(out), hint)
+	return ""
 }
 
 // Require returns the path of the named program. When it is missing the

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"errors"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,30 +20,6 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/crypto/signer"
 	"github.com/egisz-gateway/egisz-gateway/crypto/signer/pkcs12"
 )
-
-// requireOpenSSL skips (fails under CI=true) when openssl, or with gost its
-// ГОСТ engine, is missing.
-func requireOpenSSL(t *testing.T, gost bool) {
-	t.Helper()
-	const install = "apt-get install -y openssl libengine-gost-openssl"
-	var msg string
-	if _, err := exec.LookPath("openssl"); err != nil {
-		msg = "openssl is not installed"
-	} else if gost {
-		out, err := exec.Command("openssl", "engine", "gost").CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "gost") {
-			msg = "OpenSSL's gost engine is not available: " + string(bytes.TrimSpace(out))
-		}
-	}
-	if msg == "" {
-		return
-	}
-	msg += "; install with: " + install
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
 
 func openssl(t *testing.T, dir string, args ...string) string {
 	t.Helper()
@@ -134,7 +111,7 @@ func signAndCheck(t *testing.T, dir string, k keyKind, certFile string, s *Signe
 }
 
 func TestLoadPEMFilesSignsWhatOpenSSLVerifies(t *testing.T) {
-	requireOpenSSL(t, false)
+	testtool.Require(t, "openssl")
 	tests := []struct {
 		kind keyKind
 		want signer.Algorithm
@@ -164,7 +141,7 @@ func TestLoadPEMFilesSignsWhatOpenSSLVerifies(t *testing.T) {
 }
 
 func TestLoadEncryptedPEMSignsWhatOpenSSLVerifies(t *testing.T) {
-	requireOpenSSL(t, false)
+	testtool.Require(t, "openssl")
 	tests := []struct {
 		name string
 		kind keyKind
@@ -190,7 +167,7 @@ func TestLoadEncryptedPEMSignsWhatOpenSSLVerifies(t *testing.T) {
 }
 
 func TestLoadPKCS12FileSignsWhatOpenSSLVerifies(t *testing.T) {
-	requireOpenSSL(t, false)
+	testtool.Require(t, "openssl")
 	tests := []struct {
 		name string
 		kind keyKind
@@ -219,7 +196,7 @@ func TestLoadPKCS12FileSignsWhatOpenSSLVerifies(t *testing.T) {
 }
 
 func TestLoadPKCS12PicksTheKeysCertificate(t *testing.T) {
-	requireOpenSSL(t, true)
+	testtool.RequireOpenSSLGost(t)
 	dir := t.TempDir()
 	makeKeyAndCert(t, dir, "a", gost256A)
 	makeKeyAndCert(t, dir, "b", gost256A)
@@ -272,7 +249,7 @@ func pemCert(t *testing.T, file string) *x509.Certificate {
 }
 
 func TestLoadRefusals(t *testing.T) {
-	requireOpenSSL(t, true)
+	testtool.RequireOpenSSLGost(t)
 	dir := t.TempDir()
 	makeKeyAndCert(t, dir, "a", gost256A)
 	makeKeyAndCert(t, dir, "b", gost256A)
@@ -386,7 +363,7 @@ func TestNewRefusesUnsupportedKeys(t *testing.T) {
 }
 
 func TestDevPKIVerifiesWithOpenSSL(t *testing.T) {
-	requireOpenSSL(t, false)
+	testtool.Require(t, "openssl")
 	tests := []struct {
 		alg  signer.Algorithm
 		kind keyKind
@@ -426,4 +403,14 @@ func TestDevPKIVerifiesWithOpenSSL(t *testing.T) {
 			signAndCheck(t, dir, tc.kind, "signer.pem", loaded)
 		})
 	}
+}
+
+// requireOpenSSL needs openssl, and its ГОСТ engine when gost.
+func requireOpenSSL(t *testing.T, gost bool) {
+	t.Helper()
+	if gost {
+		testtool.RequireOpenSSLGost(t)
+		return
+	}
+	testtool.Require(t, "openssl")
 }

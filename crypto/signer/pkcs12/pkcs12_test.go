@@ -6,36 +6,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// requireOpenSSL skips (fails under CI=true) when openssl, or with gost its
-// ГОСТ engine, is missing.
-func requireOpenSSL(t *testing.T, gost bool) {
-	t.Helper()
-	const install = "apt-get install -y openssl libengine-gost-openssl"
-	var msg string
-	if _, err := exec.LookPath("openssl"); err != nil {
-		msg = "openssl is not installed"
-	} else if gost {
-		out, err := exec.Command("openssl", "engine", "gost").CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "gost") {
-			msg = "OpenSSL's gost engine is not available: " + string(bytes.TrimSpace(out))
-		}
-	}
-	if msg == "" {
-		return
-	}
-	msg += "; install with: " + install
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
 
 func run(t *testing.T, dir string, args ...string) {
 	t.Helper()
@@ -79,7 +56,7 @@ func pemBlock(t *testing.T, file string) []byte {
 }
 
 func TestDecodeOpenSSLFiles(t *testing.T) {
-	requireOpenSSL(t, false)
+	testtool.Require(t, "openssl")
 	tests := []struct {
 		name     string
 		kind     string
@@ -143,7 +120,7 @@ func TestDecodeOpenSSLFiles(t *testing.T) {
 }
 
 func TestDecodeRefusesUnsupportedSchemes(t *testing.T) {
-	requireOpenSSL(t, true)
+	testtool.RequireOpenSSLGost(t)
 	tests := []struct {
 		name    string
 		args    []string
@@ -177,7 +154,7 @@ func TestDecodeRefusesUnsupportedSchemes(t *testing.T) {
 }
 
 func TestDecodeCorrupt(t *testing.T) {
-	requireOpenSSL(t, false)
+	testtool.Require(t, "openssl")
 	dir := t.TempDir()
 	keyAndCert(t, dir, "ec")
 	run(t, dir, "pkcs12", "-export", "-inkey", "key.pem", "-in", "cert.pem", "-out", "out.p12", "-passout", "pass:secret")
@@ -219,7 +196,7 @@ func FuzzDecode(f *testing.F) {
 }
 
 func TestDecryptPrivateKeyInfo(t *testing.T) {
-	requireOpenSSL(t, true)
+	testtool.RequireOpenSSLGost(t)
 	dir := t.TempDir()
 	keyDER, _ := keyAndCert(t, dir, "gost256")
 	tests := []struct {
@@ -258,4 +235,14 @@ func TestDecryptPrivateKeyInfo(t *testing.T) {
 			}
 		})
 	}
+}
+
+// requireOpenSSL needs openssl, and its ГОСТ engine when gost.
+func requireOpenSSL(t *testing.T, gost bool) {
+	t.Helper()
+	if gost {
+		testtool.RequireOpenSSLGost(t)
+		return
+	}
+	testtool.Require(t, "openssl")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -109,20 +110,6 @@ cryptopro_dss:
 	}
 }
 
-// requireOpenSSLGost skips (fails under CI=true) without OpenSSL's ГОСТ engine.
-func requireOpenSSLGost(t *testing.T) {
-	t.Helper()
-	out, err := exec.Command("openssl", "engine", "gost").CombinedOutput()
-	if err == nil && strings.Contains(string(out), "gost") {
-		return
-	}
-	msg := "openssl with the gost engine is not available; install with: apt-get install -y openssl libengine-gost-openssl"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
 func signAndVerify(t *testing.T, s signer.Signer) {
 	t.Helper()
 	h := s.Algorithm().NewHash()
@@ -138,7 +125,7 @@ func signAndVerify(t *testing.T, s signer.Signer) {
 }
 
 func TestNewLocal(t *testing.T) {
-	requireOpenSSLGost(t)
+	testtool.RequireOpenSSLGost(t)
 	dir := t.TempDir()
 	pki, err := local.GenerateDevPKI(context.Background(), signer.GOST2012_256, time.Now(), time.Hour)
 	if err != nil {
