@@ -63,11 +63,11 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 		t.Run(v.String(), func(t *testing.T) {
 			env := testEnvelope(v)
 			doc := signed(t, s, env)
-			got, err := Verify(doc, VerifyOptions{TrustCertificate: trustOnly(s.cert), Now: t0.Add(time.Minute)})
+			got, err := Verify(doc, VerifyOptions{TrustCertificate: trustOnly(s.Cert), Now: t0.Add(time.Minute)})
 			if err != nil {
 				t.Fatalf("%v\n%s", err, doc)
 			}
-			if got.Version != v || got.Addressing != env.Addressing || !got.Certificate.Equal(s.cert) {
+			if got.Version != v || got.Addressing != env.Addressing || !got.Certificate.Equal(s.Cert) {
 				t.Errorf("verified %v %+v", got.Version, got.Addressing)
 			}
 			if !got.Body.Is(v.Namespace(), "Body") || got.Body.Parent.Parent != nil {
@@ -188,9 +188,9 @@ func TestVerifyRefuses(t *testing.T) {
 		}(), nil, xmldsig.ErrSignatureInvalid},
 		{"token swapped for another certificate", edit(t, doc, func(_, _, security, _ *xmldsig.Element) {
 			bst := security.ChildrenNamed(NamespaceWSSE, "BinarySecurityToken")[0]
-			bst.SetText(base64.StdEncoding.EncodeToString(other.cert.Raw))
+			bst.SetText(base64.StdEncoding.EncodeToString(other.Cert.Raw))
 		}), func(o *VerifyOptions) { o.TrustCertificate = func(*x509.Certificate) error { return nil } }, xmldsig.ErrSignatureInvalid},
-		{"untrusted certificate", doc, func(o *VerifyOptions) { o.TrustCertificate = trustOnly(other.cert) }, ErrUntrusted},
+		{"untrusted certificate", doc, func(o *VerifyOptions) { o.TrustCertificate = trustOnly(other.Cert) }, ErrUntrusted},
 		{"expired", doc, func(o *VerifyOptions) { o.Now = t0.Add(6*time.Minute + time.Second) }, ErrExpired},
 		{"expired even in SOAP 1.1", doc11, func(o *VerifyOptions) { o.Now = t0.Add(time.Hour) }, ErrExpired},
 		{"created in the future", doc, func(o *VerifyOptions) { o.Now = t0.Add(-2 * time.Minute) }, ErrNotYetValid},
@@ -256,7 +256,7 @@ func TestVerifyRefuses(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := VerifyOptions{TrustCertificate: trustOnly(s.cert), Now: t0.Add(time.Minute)}
+			opts := VerifyOptions{TrustCertificate: trustOnly(s.Cert), Now: t0.Add(time.Minute)}
 			if tc.opts != nil {
 				tc.opts(&opts)
 			}
@@ -280,7 +280,7 @@ func TestVerifyMustSignNone(t *testing.T) {
 		e.SetText("urn:uuid:x")
 		header.AppendChild(e)
 	})
-	v, err := Verify(doc, VerifyOptions{TrustCertificate: trustOnly(s.cert), Now: t0, MustSign: []Part{}})
+	v, err := Verify(doc, VerifyOptions{TrustCertificate: trustOnly(s.Cert), Now: t0, MustSign: []Part{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ func TestXmlsec1VerifiesOurEnvelopes(t *testing.T) {
 	bin := needXmlsec1(t)
 	s := newECDSASigner(t)
 	dir := t.TempDir()
-	_, certFile := s.writePEM(t, dir)
+	_, certFile := s.WritePEM(t, dir)
 	for _, v := range []Version{SOAP11, SOAP12} {
 		for _, tampered := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%v tampered=%v", v, tampered), func(t *testing.T) {
@@ -336,7 +336,7 @@ func TestVerifyXmlsec1SignedEnvelope(t *testing.T) {
 	bin := needXmlsec1(t)
 	s := newECDSASigner(t)
 	dir := t.TempDir()
-	keyFile, _ := s.writePEM(t, dir)
+	keyFile, _ := s.WritePEM(t, dir)
 	now := time.Now().UTC()
 	ref := func(id string) string {
 		return `<ds:Reference URI="#` + id + `"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms>` +
@@ -351,7 +351,7 @@ func TestVerifyXmlsec1SignedEnvelope(t *testing.T) {
     <a:To xmlns:u="` + NamespaceWSU + `" u:Id="T1">https://ips.rosminzdrav.ru/57ad868a70467</a:To>
     <o:Security xmlns:o="` + NamespaceWSSE + `" xmlns:u="` + NamespaceWSU + `" S:mustUnderstand="true">
       <u:Timestamp u:Id="TS"><u:Created>` + now.Format(timeLayout) + `</u:Created><u:Expires>` + now.Add(5*time.Minute).Format(timeLayout) + `</u:Expires></u:Timestamp>
-      <o:BinarySecurityToken u:Id="X509" ValueType="` + ValueTypeX509v3 + `" EncodingType="` + EncodingBase64Binary + `">` + base64.StdEncoding.EncodeToString(s.cert.Raw) + `</o:BinarySecurityToken>
+      <o:BinarySecurityToken u:Id="X509" ValueType="` + ValueTypeX509v3 + `" EncodingType="` + EncodingBase64Binary + `">` + base64.StdEncoding.EncodeToString(s.Cert.Raw) + `</o:BinarySecurityToken>
       <ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#">
         <ds:SignedInfo>
           <ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>
@@ -366,7 +366,7 @@ func TestVerifyXmlsec1SignedEnvelope(t *testing.T) {
   <S:Body xmlns:u="` + NamespaceWSU + `" u:Id="B1"><r xmlns="urn:r">тело</r></S:Body>
 </S:Envelope>`
 	doc := xmlsecSign(t, bin, keyFile, tmpl)
-	v, err := Verify(doc, VerifyOptions{TrustCertificate: trustOnly(s.cert)})
+	v, err := Verify(doc, VerifyOptions{TrustCertificate: trustOnly(s.Cert)})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, doc)
 	}
@@ -375,7 +375,7 @@ func TestVerifyXmlsec1SignedEnvelope(t *testing.T) {
 	}
 	// and the same document changed by one character is refused
 	bad := bytes.Replace(doc, []byte("тело"), []byte("тела"), 1)
-	if _, err := Verify(bad, VerifyOptions{TrustCertificate: trustOnly(s.cert)}); !errors.Is(err, xmldsig.ErrDigestMismatch) {
+	if _, err := Verify(bad, VerifyOptions{TrustCertificate: trustOnly(s.Cert)}); !errors.Is(err, xmldsig.ErrDigestMismatch) {
 		t.Fatalf("tampered xmlsec1 envelope: got %v", err)
 	}
 }
@@ -387,7 +387,7 @@ func FuzzVerify(f *testing.F) {
 	f.Add(signed(f, s, testEnvelope(SOAP11)))
 	f.Add([]byte(strings.Replace(string(doc), "id-body", "id-timestamp", 1)))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := Verify(data, VerifyOptions{TrustCertificate: trustOnly(s.cert), Now: t0})
+		v, err := Verify(data, VerifyOptions{TrustCertificate: trustOnly(s.Cert), Now: t0})
 		if err == nil && !v.Body.Is(v.Version.Namespace(), "Body") {
 			t.Fatal("verified without a Body")
 		}
@@ -424,7 +424,7 @@ func xmlsecSign(t *testing.T, bin, keyFile, tmpl string) []byte {
 func TestVerifyCryptoProShapedEnvelope(t *testing.T) {
 	bin := needXmlsec1(t)
 	s := newECDSASigner(t)
-	keyFile, _ := s.writePEM(t, t.TempDir())
+	keyFile, _ := s.WritePEM(t, t.TempDir())
 	now := time.Now().UTC()
 	ref := func(id string) string {
 		return "<Reference URI=\"#" + id + "\">\r\n\t<Transforms>\r\n" +
@@ -432,7 +432,7 @@ func TestVerifyCryptoProShapedEnvelope(t *testing.T) {
 			"\t\t<Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"><InclusiveNamespaces xmlns=\"http://www.w3.org/2001/10/xml-exc-c14n#\" PrefixList=\"s xsd\" /></Transform>\r\n" +
 			"\t</Transforms>\r\n\t<DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\" />\r\n\t<DigestValue></DigestValue>\r\n</Reference>\r\n"
 	}
-	b64 := base64.StdEncoding.EncodeToString(s.cert.Raw)
+	b64 := base64.StdEncoding.EncodeToString(s.Cert.Raw)
 	var wrapped strings.Builder
 	for i := 0; i < len(b64); i += 64 {
 		wrapped.WriteString(b64[i:min(i+64, len(b64))] + "\r\n")
@@ -463,7 +463,7 @@ func TestVerifyCryptoProShapedEnvelope(t *testing.T) {
 		"\t<checkStatus xmlns=\"http://vimis.rosminzdrav.ru/\">\r\n\t\t<msg_id xmlns=\"\" xsi:type=\"xsd:string\">a1b2</msg_id>\r\n\t</checkStatus>\r\n" +
 		"</s:Body>\r\n</s:Envelope>\r\n"
 	doc := xmlsecSign(t, bin, keyFile, tmpl)
-	v, err := Verify(doc, VerifyOptions{TrustCertificate: trustOnly(s.cert)})
+	v, err := Verify(doc, VerifyOptions{TrustCertificate: trustOnly(s.Cert)})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, doc)
 	}
@@ -473,11 +473,11 @@ func TestVerifyCryptoProShapedEnvelope(t *testing.T) {
 	// libxml2 wrote LF line ends and no byte order mark; as sent over the
 	// wire by a Windows stack, the same document has both, and means the same
 	crlf := append([]byte("\xef\xbb\xbf"), bytes.ReplaceAll(doc, []byte("\n"), []byte("\r\n"))...)
-	if _, err := Verify(crlf, VerifyOptions{TrustCertificate: trustOnly(s.cert)}); err != nil {
+	if _, err := Verify(crlf, VerifyOptions{TrustCertificate: trustOnly(s.Cert)}); err != nil {
 		t.Fatalf("with CRLF and a BOM: %v", err)
 	}
 	bad := bytes.Replace(doc, []byte(">a1b2<"), []byte(">a1b3<"), 1)
-	if _, err := Verify(bad, VerifyOptions{TrustCertificate: trustOnly(s.cert)}); !errors.Is(err, xmldsig.ErrDigestMismatch) {
+	if _, err := Verify(bad, VerifyOptions{TrustCertificate: trustOnly(s.Cert)}); !errors.Is(err, xmldsig.ErrDigestMismatch) {
 		t.Fatalf("tampered: got %v", err)
 	}
 }

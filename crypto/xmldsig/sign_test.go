@@ -51,7 +51,7 @@ func verifyDoc(doc []byte, s *ecdsaSigner) (*Verified, *Element, error) {
 	if sig == nil {
 		return nil, root, errors.New("no signature")
 	}
-	v, err := Verify(sig, s.cert, VerifyOptions{IDAttrs: idAttr})
+	v, err := Verify(sig, s.Cert, VerifyOptions{IDAttrs: idAttr})
 	return v, root, err
 }
 
@@ -174,7 +174,7 @@ func TestXmlsec1VerifiesOurs(t *testing.T) {
 	bin := needXmlsec1(t)
 	s := newECDSASigner(t)
 	dir := t.TempDir()
-	_, certFile := s.writePEM(t, dir)
+	_, certFile := s.WritePEM(t, dir)
 	for _, tc := range []struct {
 		name string
 		edit func(string) string
@@ -203,7 +203,7 @@ func TestVerifyXmlsec1Signed(t *testing.T) {
 	bin := needXmlsec1(t)
 	s := newECDSASigner(t)
 	dir := t.TempDir()
-	keyFile, _ := s.writePEM(t, dir)
+	keyFile, _ := s.WritePEM(t, dir)
 	sig := func(uri, transforms string) string {
 		return `<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo>` +
 			`<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"><ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="p"/></ds:CanonicalizationMethod>` +
