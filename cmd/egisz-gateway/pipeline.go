@@ -168,9 +168,9 @@ func newNormalize(deps app.Deps) ([]app.Worker, error) {
 					return d
 				}
 				return k
-			}), deps.Log),
+			}), deps.Log).LogChanges(),
 		organizations: reftable.New("frmo", prefix+topics.FRMOOrganization,
-			feedDecoder[*topics.Organization](frmo.NewOrganizations(opts), func(k string) string { return k }), deps.Log),
+			feedDecoder[*topics.Organization](frmo.NewOrganizations(opts), func(k string) string { return k }), deps.Log).LogChanges(),
 	}
 	for _, t := range []prometheus.Collector{refs.employees.Collector(), refs.organizations.Collector()} {
 		if err := deps.Metrics.Register(t); err != nil {

@@ -47,7 +47,7 @@ func TestFeedChangesAreCountedAndLogged(t *testing.T) {
 			return "", "", false
 		}
 		return string(key), string(value), true
-	}, slog.New(slog.NewTextHandler(&log, nil)))
+	}, slog.New(slog.NewTextHandler(&log, nil))).LogChanges()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(tb.Collector())
 	rctx, stop := context.WithCancel(ctx)
@@ -121,4 +121,35 @@ func changes(t *testing.T, reg *prometheus.Registry, change string) float64 {
 	}
 	t.Fatalf("no egisz_reference_changes_total{change=%q}", change)
 	return 0
+}
+
+// TestOnlyFeedsLogTheirLosses: the gateway's own tables (РЭМД's pending
+// documents) delete settled entries as a matter of course and stay quiet;
+// a reference feed's deletions are logged once it is loaded.
+func TestOnlyFeedsLogTheirLosses(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		feed, loaded bool
+		want         bool
+	}{
+		{"a feed, loaded", true, true, true},
+		{"a feed, loading", true, false, false},
+		{"the gateway's own table", false, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var log testtool.Buffer
+			tb := New("t", "topic", func(k, v []byte, _ map[string]string) (string, string, bool) { return string(k), string(v), true },
+				slog.New(slog.NewTextHandler(&log, nil)))
+			if tc.feed {
+				tb.LogChanges()
+			}
+			if tc.loaded {
+				tb.markLoaded()
+			}
+			tb.report(3, 1)
+			if got := strings.Contains(log.String(), "reference records deleted"); got != tc.want {
+				t.Errorf("logged %v, want %v:\n%s", got, tc.want, log.String())
+			}
+		})
+	}
 }

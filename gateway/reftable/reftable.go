@@ -41,6 +41,10 @@ type Table[V any] struct {
 	skipped atomic.Int64
 	applied atomic.Int64
 	deleted atomic.Int64 // tombstones applied
+	// feed is set for a reference feed written by others (ФРМР, ФРМО),
+	// whose deletions and skipped records are logged; a table of the
+	// gateway's own (РЭМД's pending documents) deletes as a matter of course.
+	feed bool
 	// pos is, by partition, the offset after the last record applied. It
 	// has a lock of its own, so that Position may be called from Range's f.
 	posMu sync.Mutex
@@ -306,12 +310,19 @@ func (t *Table[V]) markLoaded() {
 	t.log.Info("reference table loaded", "table", t.name, "topic", t.topic, "keys", t.Len(), "deleted", t.deleted.Load(), "skipped", t.skipped.Load())
 }
 
+// LogChanges makes the table log, once loaded, each fetch that deletes or
+// skips records: for a reference feed that others write. It returns t.
+func (t *Table[V]) LogChanges() *Table[V] {
+	t.feed = true
+	return t
+}
+
 // report logs what one fetch removed or skipped once the table is loaded:
 // a feed that loses its records makes every later event that names them
 // fail as unknown, so an operator must be able to see that it happened.
 // Keys are not logged: a ФРМР key is a person's СНИЛС.
 func (t *Table[V]) report(deleted, skipped int64) {
-	if !t.isLoaded() {
+	if !t.feed || !t.isLoaded() {
 		return
 	}
 	if deleted > 0 {
