@@ -344,7 +344,7 @@ type AuditRecord struct {
 	Actor   string   `json:"actor" example:"ivanov@rmis-ops"`
 	Role    string   `json:"role,omitempty" enum:"viewer,operator,auditor" doc:"empty for a caller who could not be authenticated" example:"operator"`
 	Via     string   `json:"via" doc:"cli, or api with the caller's address" example:"api 127.0.0.1:53122"`
-	Action  string   `json:"action" enum:"list,show,reveal,replay,purge,audit" doc:"what was done, or asked for when the outcome is denied" example:"replay"`
+	Action  string   `json:"action" enum:"list,show,reveal,replay,purge,audit,callback" doc:"what was done, or asked for when the outcome is denied; callback: requests to РЭМД's callback endpoint refused for want of a trusted client certificate, counted in count" example:"replay"`
 	Filter  string   `json:"filter,omitempty" example:"topic=egisz.dlq.remd reason=RATE_LIMIT"`
 	Count   int      `json:"count" example:"42"`
 	Reason  string   `json:"reason,omitempty" doc:"the operator's reason text" example:"РЭМД снова доступен"`

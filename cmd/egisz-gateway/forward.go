@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/destination"
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
+	"github.com/egisz-gateway/egisz-gateway/dlq"
 	"github.com/egisz-gateway/egisz-gateway/gateway/app"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/forward"
@@ -136,7 +138,15 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, srv)
+			audit, err := dlq.New(dlq.Config{KafkaOpt: deps.KafkaOpt, Prefix: cfg.Kafka.TopicPrefix, Catalog: topics.Build(tiers), Log: deps.Log})
+			if err != nil {
+				return nil, fmt.Errorf("РЭМД callback endpoint: audit log writer: %w", err)
+			}
+			srv.AuditRefusals(func(ctx context.Context, source, reason string, count int) error {
+				return audit.Audit(ctx, dlq.Actor{Name: "unauthenticated", Via: "remd-callback " + source},
+					topics.AuditRecord{Action: "callback", Filter: "refused: " + reason, Outcome: "denied", Count: count})
+			})
+			out = append(out, auditedCallback{srv, audit})
 			deps.Log.Info("РЭМД callback endpoint listening (mTLS)", "url", "https://"+srv.Addr()+forward.CallbackPath, "sent_to_remd", callbackURL)
 		}
 		u, _ := url.Parse(d.cfg.URL)
@@ -148,4 +158,16 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 	}
 	served = true
 	return out, nil
+}
+
+// auditedCallback is РЭМД's callback server with the audit log writer of
+// its refusals, closed when the server stops.
+type auditedCallback struct {
+	*forward.CallbackServer
+	audit *dlq.Service
+}
+
+func (a auditedCallback) Run(ctx context.Context) error {
+	defer a.audit.Close()
+	return a.CallbackServer.Run(ctx)
 }

@@ -187,7 +187,7 @@ func startWorkersAt(t testing.TB, kc *kafkatest.Cluster, cfg config.Config, now 
 func (f *forwarder) callbackURL(t testing.TB) string {
 	t.Helper()
 	for _, w := range f.workers {
-		if cs, ok := w.(*forward.CallbackServer); ok {
+		if cs, ok := w.(interface{ Addr() string }); ok && w.Name() == "remd-callback" {
 			return "https://" + cs.Addr() + forward.CallbackPath
 		}
 	}
@@ -815,6 +815,18 @@ func TestForwardForgedCallbacksNeverSettle(t *testing.T) {
 	}
 	if n := f.metric(t, "egisz_remd_callbacks_total", "result", "rejected"); n != 0 {
 		t.Errorf("%v callbacks rejected a document", n)
+	}
+	// The refusals are in the audit log: the first of each source at once,
+	// the rest summed into the next record a minute later (not reached here).
+	var audited []topics.AuditRecord
+	for _, r := range readAll(t, ctx, kc, kc.Prefix+topics.AuditTopic, 1) {
+		var rec topics.AuditRecord
+		if json.Unmarshal(r.Value, &rec) == nil && rec.Action == "callback" {
+			audited = append(audited, rec)
+		}
+	}
+	if len(audited) != 1 || audited[0].Outcome != "denied" || audited[0].Count != 1 || !strings.HasPrefix(audited[0].Via, "remd-callback 127.0.0.1") {
+		t.Errorf("audit records of refused callbacks %+v, want one, denied, count 1, from 127.0.0.1", audited)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/egisz-gateway/egisz-gateway/gateway/tlsserver"
 )
@@ -29,7 +30,16 @@ type CallbackServer struct {
 	p        *Pending
 	refusals *tlsserver.Refusals
 	mux      *http.ServeMux
+	audit    RefusalAuditor
 }
+
+// RefusalAuditor records, in the audit log, count refused requests from
+// source since its last record, for the reason given.
+type RefusalAuditor func(ctx context.Context, source, reason string, count int) error
+
+// AuditRefusals makes the server write its refusals to the audit log too,
+// as it logs them: at most one record a minute per source, with the count.
+func (c *CallbackServer) AuditRefusals(a RefusalAuditor) { c.audit = a }
 
 // NewCallbackServer serves p's callback on srv, a bound listener (whose
 // address the forward stage's callback URL names: bind it first).
@@ -87,6 +97,15 @@ func (c *CallbackServer) refuse(w http.ResponseWriter, r *http.Request, err erro
 		// certificate's subject, which can be a person's name.
 		c.p.s.cfg.Log.Warn("РЭМД callback endpoint refused requests without a trusted client certificate",
 			"source", src, "refused", n, "reason", reason, "since", "the last such record of this source (at most one a minute)")
+		if c.audit != nil {
+			// The caller waits for the record: at most once a minute per
+			// source, and bounded, so a slow cluster cannot hold it long.
+			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+			if err := c.audit(ctx, src, reason, n); err != nil {
+				c.p.s.cfg.Log.Error("audit of refused РЭМД callback requests failed", "source", src, "refused", n, "err", err)
+			}
+			cancel()
+		}
 	}
 	w.Header().Set("Connection", "close")
 	http.Error(w, "a client certificate of РЭМД is required", status)

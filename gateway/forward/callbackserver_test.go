@@ -26,6 +26,12 @@ const (
 // ends, and returns its URL and a client for each kind of caller.
 func serveCallback(t *testing.T, p *Pending) (url string, client func(callbackCaller) *http.Client) {
 	t.Helper()
+	return serveAuditedCallback(t, p, nil)
+}
+
+// serveAuditedCallback is serveCallback with audit writing the refusals.
+func serveAuditedCallback(t *testing.T, p *Pending, audit RefusalAuditor) (url string, client func(callbackCaller) *http.Client) {
+	t.Helper()
 	pki, other := testtool.NewPKI(t), testtool.NewPKI(t)
 	srv, err := tlsserver.Listen(tlsserver.Options{Listen: "127.0.0.1:0", CertFile: pki.ServerCertFile, KeyFile: pki.ServerKeyFile, ClientCAFile: pki.CAFile})
 	if err != nil {
@@ -34,6 +40,9 @@ func serveCallback(t *testing.T, p *Pending) (url string, client func(callbackCa
 	cs, err := NewCallbackServer(srv, p)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if audit != nil {
+		cs.AuditRefusals(audit)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

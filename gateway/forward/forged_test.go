@@ -84,7 +84,16 @@ func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
 					}
 					time.Sleep(10 * time.Millisecond)
 				}
-				url, client := serveCallback(t, p)
+				var (
+					auditMu sync.Mutex
+					audited []string
+				)
+				url, client := serveAuditedCallback(t, p, func(_ context.Context, source, reason string, count int) error {
+					auditMu.Lock()
+					defer auditMu.Unlock()
+					audited = append(audited, fmt.Sprintf("%s %s %d", source, reason, count))
+					return nil
+				})
 				post := func(who callbackCaller, status, emdrID string) int {
 					body := fmt.Sprintf(`{"request_id":"d-1","status":%q,"emdr_id":%q}`, status, emdrID)
 					resp, err := client(who).Post(url, "application/json", strings.NewReader(body))
@@ -175,6 +184,11 @@ func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
 				if !strings.Contains(logs.String(), "refused=1 ") {
 					t.Errorf("the first refusal's log line does not count it:\n%s", logs.String())
 				}
+				auditMu.Lock()
+				if want := "127.0.0.1 " + forger.reason + " 1"; len(audited) != 1 || audited[0] != want {
+					t.Errorf("audit records %q, want one: %q (at most one a source a minute, with its count)", audited, want)
+				}
+				auditMu.Unlock()
 			})
 		}
 	}
