@@ -108,6 +108,12 @@ func TestDevIsReadyWithEveryTopicAndStopsCleanly(t *testing.T) {
 	d := startDev(t)
 	took := d.waitReady(t, 30*time.Second)
 	t.Logf("dev ready after %s", took)
+	// dev says where one's own doctors and organizations go.
+	for _, want := range []string{"publish your own doctors and organizations", topics.FRMREmployee, topics.FRMOOrganization, "Your own doctors and organizations in dev"} {
+		if !strings.Contains(d.stderr.String(), want) {
+			t.Errorf("dev's log does not say %q", want)
+		}
+	}
 
 	// The newcomer's view: kcat -L lists every catalog topic.
 	kcat := testtool.Require(t, "kcat")

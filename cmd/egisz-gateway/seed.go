@@ -46,7 +46,10 @@ func seedReferenceFeeds(ctx context.Context, brokers []string, log *slog.Logger)
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		return fmt.Errorf("seed reference feeds: %w", err)
 	}
-	log.Info("reference feeds seeded with the examples", "records", len(recs))
+	// An event naming a doctor or organization of one's own is refused
+	// until the feeds know them: say where they go and where the recipe is.
+	log.Info("reference feeds seeded with the examples; publish your own doctors and organizations to them (README: \"Your own doctors and organizations in dev\")",
+		"records", len(recs), "doctors", topics.FRMREmployee+" (key: the СНИЛС)", "organizations", topics.FRMOOrganization+" (key: the OID)")
 	return nil
 }
 
