@@ -107,14 +107,14 @@ func TestEachForwardOutputAtItsLimit(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			statuses := newSizesReader(t, kc, kc.Prefix+topics.StatusTopic)
-			written := newSizesReader(t, kc, kc.Prefix+tc.topic)
+			statuses := kafkatest.NewReader(t, kc, kc.Prefix+topics.StatusTopic)
+			written := kafkatest.NewReader(t, kc, kc.Prefix+tc.topic)
 			outbound := kc.Prefix + topics.Outbound(reg)
 
 			probe := outboundRecord(outbound, "id-probe", tc.answer)
 			tc.grow(probe, 20_000)
 			publish(probe)
-			base := recsize.Batch(findID(written.wait(t, ctx, func(rs []*kgo.Record) bool { return findID(rs, "id-probe") != nil }), "id-probe"))
+			base := recsize.Batch(findID(written.Wait(t, ctx, func(rs []*kgo.Record) bool { return findID(rs, "id-probe") != nil }), "id-probe"))
 			sized := func(id string, bytes int) *kgo.Record {
 				r := outboundRecord(outbound, id, tc.answer)
 				tc.grow(r, 20_000+bytes-base)
@@ -124,7 +124,7 @@ func TestEachForwardOutputAtItsLimit(t *testing.T) {
 				publish(r)
 			}
 			ok := map[string]bool{"id-probe": true, "id-under": true, "id-atlim": true, "id-overl": false}
-			all := written.wait(t, ctx, func(rs []*kgo.Record) bool { return findID(rs, "id-atlim") != nil })
+			all := written.Wait(t, ctx, func(rs []*kgo.Record) bool { return findID(rs, "id-atlim") != nil })
 			for id, want := range ok {
 				if tc.topic == topics.StatusTopic {
 					break // statuses are checked below
@@ -147,7 +147,7 @@ func TestEachForwardOutputAtItsLimit(t *testing.T) {
 					t.Errorf("a record of %d bytes on a topic of %d", n, limit)
 				}
 			}
-			got := statuses.wait(t, ctx, func(rs []*kgo.Record) bool {
+			got := statuses.Wait(t, ctx, func(rs []*kgo.Record) bool {
 				return findStatus(rs, "id-behnd") != "" && findStatus(rs, "id-overl") != ""
 			})
 			if o := findStatus(got, "id-overl"); o != "rejected "+ReasonOutputTooLarge {
@@ -156,7 +156,7 @@ func TestEachForwardOutputAtItsLimit(t *testing.T) {
 			if o := findStatus(got, "id-behnd"); o != "registered" {
 				t.Errorf("id-behnd: status %q, want registered", o)
 			}
-			dlqRecs := newSizesReader(t, kc, kc.Prefix+topics.RegistryDLQ(reg)).wait(t, ctx, func(rs []*kgo.Record) bool { return findID(rs, "id-overl") != nil })
+			dlqRecs := kafkatest.NewReader(t, kc, kc.Prefix+topics.RegistryDLQ(reg)).Wait(t, ctx, func(rs []*kgo.Record) bool { return findID(rs, "id-overl") != nil })
 			for _, r := range dlqRecs {
 				if id := header(r, "ce_id"); id == "id-overl" && header(r, dlq.HReason) != ReasonOutputTooLarge {
 					t.Errorf("id-overl parked with %q", header(r, dlq.HReason))
@@ -212,45 +212,6 @@ func findStatus(rs []*kgo.Record, id string) string {
 		}
 	}
 	return ""
-}
-
-// sizesReader collects a topic's committed records in the background.
-type sizesReader struct {
-	mu   sync.Mutex
-	recs []*kgo.Record
-}
-
-func newSizesReader(t *testing.T, kc *kafkatest.Cluster, topic string) *sizesReader {
-	r := &sizesReader{}
-	cl := kc.Client(t, kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go func() {
-		for ctx.Err() == nil {
-			fs := cl.PollFetches(ctx)
-			r.mu.Lock()
-			r.recs = append(r.recs, fs.Records()...)
-			r.mu.Unlock()
-		}
-	}()
-	return r
-}
-
-func (r *sizesReader) wait(t *testing.T, ctx context.Context, ok func([]*kgo.Record) bool) []*kgo.Record {
-	t.Helper()
-	snap := func() []*kgo.Record {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		return append([]*kgo.Record(nil), r.recs...)
-	}
-	for !ok(snap()) {
-		if ctx.Err() != nil {
-			t.Fatalf("%d records before the deadline", len(snap()))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(300 * time.Millisecond)
-	return snap()
 }
 
 // createAll creates every topic of cat with its catalog configuration.

@@ -98,14 +98,14 @@ func TestEachOutputAtItsLimit(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			statuses := newReader(t, kc, kc.Prefix+topics.StatusTopic)
-			written := newReader(t, kc, kc.Prefix+tc.topic)
+			statuses := kafkatest.NewReader(t, kc, kc.Prefix+topics.StatusTopic)
+			written := kafkatest.NewReader(t, kc, kc.Prefix+tc.topic)
 
 			// The probe's record on the topic gives the size of the others.
 			probe := input(kc.Prefix, "id-probe")
 			tc.grow(probe, tc.probe)
 			publish(probe)
-			seen := written.wait(t, ctx, func(rs []*kgo.Record) bool { return find(rs, "id-probe") != nil })
+			seen := written.Wait(t, ctx, func(rs []*kgo.Record) bool { return find(rs, "id-probe") != nil })
 			base := recsize.Batch(find(seen, "id-probe"))
 			sized := func(id string, bytes int) *kgo.Record {
 				r := input(kc.Prefix, id)
@@ -116,7 +116,7 @@ func TestEachOutputAtItsLimit(t *testing.T) {
 				publish(r)
 			}
 			want := map[string]string{"id-probe": "accepted", "id-under": "accepted", "id-atlim": "accepted", "id-overl": "rejected", "id-behnd": "accepted"}
-			got := statuses.wait(t, ctx, func(rs []*kgo.Record) bool { return len(rs) >= len(want) })
+			got := statuses.Wait(t, ctx, func(rs []*kgo.Record) bool { return len(rs) >= len(want) })
 			outcomes := map[string][]string{}
 			for _, r := range got {
 				var s topics.Status
@@ -138,7 +138,7 @@ func TestEachOutputAtItsLimit(t *testing.T) {
 				}
 			}
 			if tc.topic != topics.StatusTopic {
-				all := written.wait(t, ctx, func(rs []*kgo.Record) bool { return len(rs) >= 4 })
+				all := written.Wait(t, ctx, func(rs []*kgo.Record) bool { return len(rs) >= 4 })
 				for id := range want {
 					if (find(all, id) != nil) != (want[id] == "accepted") {
 						t.Errorf("%s: written to %s: %v, outcome %s", id, tc.topic, find(all, id) != nil, want[id])
@@ -150,7 +150,7 @@ func TestEachOutputAtItsLimit(t *testing.T) {
 					}
 				}
 			}
-			parked := newReader(t, kc, kc.Prefix+topics.DLQIngress).wait(t, ctx, func(rs []*kgo.Record) bool { return len(rs) >= 1 })
+			parked := kafkatest.NewReader(t, kc, kc.Prefix+topics.DLQIngress).Wait(t, ctx, func(rs []*kgo.Record) bool { return len(rs) >= 1 })
 			if len(parked) != 1 || find(parked, "id-overl") == nil || dlq.Truncated(parked[0]) {
 				t.Errorf("parked %d records; want id-overl whole", len(parked))
 			}
