@@ -103,7 +103,7 @@ func TestOpenSSLStreamed(t *testing.T) {
 	writeFile(t, dir, "doc.xml", document(10000))
 	writeFile(t, dir, "signer.pem", pemCert(p.doctor.Certificate()))
 	writeFile(t, dir, "signer.key", pemKey(t, p.doctorKey))
-	der := openssl(t, dir, "cms", "-engine", "gost", "-sign", "-binary", "-stream", "-in", "doc.xml", "-signer", "signer.pem",
+	der := testtool.OpenSSL(t, dir, "cms", "-engine", "gost", "-sign", "-binary", "-stream", "-in", "doc.xml", "-signer", "signer.pem",
 		"-inkey", "signer.key", "-md", "md_gost12_256", "-outform", "DER")
 	if der[1] != 0x80 {
 		t.Fatalf("openssl wrote definite lengths: %x", der[:4])

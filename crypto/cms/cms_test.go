@@ -92,7 +92,7 @@ func TestOpenSSLSignsWeVerify(t *testing.T) {
 			writeFile(t, dir, "inter.pem", pemCert(p.inter.Certificate))
 			sign := func(extra ...string) []byte {
 				args := append([]string{"cms", "-engine", "gost", "-sign", "-binary", "-in", docFile, "-md", md, "-outform", "DER"}, extra...)
-				return openssl(t, dir, args...)
+				return testtool.OpenSSL(t, dir, args...)
 			}
 			plain := []string{"-signer", "signer.pem", "-inkey", "signer.key"}
 			for _, tc := range []struct {
@@ -154,15 +154,15 @@ func TestWeSignOpenSSLVerifies(t *testing.T) {
 				writeFile(t, dir, "doc.p7s", der)
 				args := []string{"cms", "-engine", "gost", "-verify", "-binary", "-inform", "DER", "-in", "doc.p7s",
 					"-CAfile", "root.pem", "-out", os.DevNull, "-attime", fmt.Sprint(t0.Unix())}
-				if _, err := opensslErr(dir, append(args, "-content", "doc.xml")...); err != nil {
+				if _, err := testtool.RunOpenSSL(dir, append(args, "-content", "doc.xml")...); err != nil {
 					t.Errorf("openssl cms -verify: %v", err)
 				}
-				_, err = opensslErr(dir, append(args, "-content", "other.xml")...)
+				_, err = testtool.RunOpenSSL(dir, append(args, "-content", "other.xml")...)
 				if err == nil || !strings.Contains(err.Error(), "content verify error") {
 					t.Errorf("openssl cms -verify over other content: %v", err)
 				}
 				// openssl reads our signed attributes as we wrote them.
-				text := string(openssl(t, dir, "cms", "-engine", "gost", "-cmsout", "-print", "-inform", "DER", "-in", "doc.p7s"))
+				text := string(testtool.OpenSSL(t, dir, "cms", "-engine", "gost", "-cmsout", "-print", "-inform", "DER", "-in", "doc.p7s"))
 				for _, want := range []string{"signingTime", "messageDigest", "contentType"} {
 					if !strings.Contains(text, want) {
 						t.Errorf("openssl -print lacks %s", want)

@@ -1,17 +1,13 @@
 package cms
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -73,27 +69,6 @@ func (p *pki) verifier(t testing.TB) *gostx509.Verifier {
 		t.Fatal(err)
 	}
 	return v
-}
-
-func opensslErr(dir string, args ...string) ([]byte, error) {
-	cmd := exec.Command("openssl", args...)
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return out, fmt.Errorf("%v: %s", err, bytes.TrimSpace(stderr.Bytes()))
-	}
-	return out, nil
-}
-
-func openssl(t testing.TB, dir string, args ...string) []byte {
-	t.Helper()
-	out, err := opensslErr(dir, args...)
-	if err != nil {
-		t.Fatalf("openssl %s: %v", strings.Join(args, " "), err)
-	}
-	return out
 }
 
 func writeFile(t testing.TB, dir, name string, data []byte) string {

@@ -39,17 +39,17 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 `))
 			for _, k := range []string{"root.key", "leaf.key"} {
-				openssl(t, dir, "genpkey", "-engine", "gost", "-algorithm", tc.algorithm, "-pkeyopt", "paramset:"+tc.paramset, "-out", k)
+				testtool.OpenSSL(t, dir, "genpkey", "-engine", "gost", "-algorithm", tc.algorithm, "-pkeyopt", "paramset:"+tc.paramset, "-out", k)
 			}
-			openssl(t, dir, "req", "-engine", "gost", "-x509", "-new", "-key", "root.key", "-subj", "/CN=OpenSSL Root/O=Test",
+			testtool.OpenSSL(t, dir, "req", "-engine", "gost", "-x509", "-new", "-key", "root.key", "-subj", "/CN=OpenSSL Root/O=Test",
 				"-config", "ext.cnf", "-extensions", "root", "-days", "30", "-"+tc.md, "-out", "root.pem")
-			openssl(t, dir, "req", "-engine", "gost", "-new", "-key", "leaf.key", "-config", "ext.cnf",
+			testtool.OpenSSL(t, dir, "req", "-engine", "gost", "-new", "-key", "leaf.key", "-config", "ext.cnf",
 				"-subj", "/CN=Petrova Anna/SN=Petrova/GN=Anna Sergeevna/SNILS=08765430300/INN=773301234567", "-out", "leaf.csr")
-			openssl(t, dir, "x509", "-engine", "gost", "-req", "-in", "leaf.csr", "-CA", "root.pem", "-CAkey", "root.key",
+			testtool.OpenSSL(t, dir, "x509", "-engine", "gost", "-req", "-in", "leaf.csr", "-CA", "root.pem", "-CAkey", "root.key",
 				"-set_serial", "4242", "-extfile", "ext.cnf", "-extensions", "leaf", "-days", "10", "-"+tc.md, "-out", "leaf.pem")
 			doc := document(50 << 10)
 			writeFile(t, dir, "doc.xml", doc)
-			der := openssl(t, dir, "cms", "-engine", "gost", "-sign", "-binary", "-in", "doc.xml", "-signer", "leaf.pem",
+			der := testtool.OpenSSL(t, dir, "cms", "-engine", "gost", "-sign", "-binary", "-in", "doc.xml", "-signer", "leaf.pem",
 				"-inkey", "leaf.key", "-md", tc.md, "-outform", "DER")
 
 			v, err := gostx509.LoadVerifier(filepath.Join(dir, "root.pem"), nil, false)

@@ -12,24 +12,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/egisz-gateway/egisz-gateway/crypto/streebog"
 )
-
-// openssl runs openssl with args and returns its standard output.
-func openssl(t *testing.T, args ...string) []byte {
-	t.Helper()
-	var stderr bytes.Buffer
-	cmd := exec.Command("openssl", args...)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("openssl %s: %v: %s", strings.Join(args, " "), err, stderr.String())
-	}
-	return out
-}
 
 var (
 	sslPrivRE = regexp.MustCompile(`Private key: ([0-9A-Fa-f]+)`)
@@ -83,9 +69,9 @@ func TestAgainstOpenSSL(t *testing.T) {
 			dir := t.TempDir()
 			file := func(name string) string { return filepath.Join(dir, name) }
 			c := tc.curve
-			openssl(t, "genpkey", "-engine", "gost", "-algorithm", tc.alg, "-pkeyopt", "paramset:"+tc.paramset, "-out", file("key.pem"))
-			openssl(t, "pkey", "-engine", "gost", "-in", file("key.pem"), "-pubout", "-out", file("pub.pem"))
-			text := string(openssl(t, "pkey", "-engine", "gost", "-in", file("key.pem"), "-text", "-noout"))
+			testtool.OpenSSL(t, "", "genpkey", "-engine", "gost", "-algorithm", tc.alg, "-pkeyopt", "paramset:"+tc.paramset, "-out", file("key.pem"))
+			testtool.OpenSSL(t, "", "pkey", "-engine", "gost", "-in", file("key.pem"), "-pubout", "-out", file("pub.pem"))
+			text := string(testtool.OpenSSL(t, "", "pkey", "-engine", "gost", "-in", file("key.pem"), "-text", "-noout"))
 			m := [3][]string{sslPrivRE.FindStringSubmatch(text), sslXRE.FindStringSubmatch(text), sslYRE.FindStringSubmatch(text)}
 			for _, v := range m {
 				if v == nil {
@@ -138,7 +124,7 @@ func TestAgainstOpenSSL(t *testing.T) {
 				if err := os.WriteFile(file("msg"), msg, 0o600); err != nil {
 					t.Fatal(err)
 				}
-				digest := openssl(t, "dgst", "-engine", "gost", md, "-binary", file("msg"))
+				digest := testtool.OpenSSL(t, "", "dgst", "-engine", "gost", md, "-binary", file("msg"))
 				var ours []byte
 				if c.Size() == 32 {
 					s := streebog.Sum256(msg)
@@ -155,7 +141,7 @@ func TestAgainstOpenSSL(t *testing.T) {
 				}
 
 				// openssl signs, we verify.
-				openssl(t, "pkeyutl", "-engine", "gost", "-sign", "-inkey", file("key.pem"), "-in", file("digest"), "-out", file("sig.openssl"))
+				testtool.OpenSSL(t, "", "pkeyutl", "-engine", "gost", "-sign", "-inkey", file("key.pem"), "-in", file("digest"), "-out", file("sig.openssl"))
 				sslSig, err := os.ReadFile(file("sig.openssl"))
 				if err != nil {
 					t.Fatal(err)

@@ -1,17 +1,13 @@
 package gostx509
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
-	"fmt"
 	"math/big"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,29 +17,6 @@ import (
 
 // t0 is the fixed "now" of the tests: certificates are made around it.
 var t0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-
-// openssl runs openssl in dir and returns its standard output, failing
-// the test with its standard error.
-func openssl(t testing.TB, dir string, args ...string) []byte {
-	t.Helper()
-	out, err := opensslErr(dir, args...)
-	if err != nil {
-		t.Fatalf("openssl %s: %v", strings.Join(args, " "), err)
-	}
-	return out
-}
-
-func opensslErr(dir string, args ...string) ([]byte, error) {
-	cmd := exec.Command("openssl", args...)
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return out, fmt.Errorf("%v: %s", err, bytes.TrimSpace(stderr.Bytes()))
-	}
-	return out, nil
-}
 
 func writeFile(t testing.TB, dir, name string, data []byte) string {
 	t.Helper()

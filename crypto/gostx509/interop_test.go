@@ -69,18 +69,18 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 `))
 	gen := func(name string) {
-		openssl(t, dir, "genpkey", "-engine", "gost", "-algorithm", algorithm, "-pkeyopt", "paramset:"+paramset, "-out", name)
+		testtool.OpenSSL(t, dir, "genpkey", "-engine", "gost", "-algorithm", algorithm, "-pkeyopt", "paramset:"+paramset, "-out", name)
 	}
 	gen("root.key")
-	openssl(t, dir, "req", "-engine", "gost", "-x509", "-new", "-key", "root.key", "-config", "ca.cnf", "-extensions", "root", "-days", "365", "-"+md, "-out", "root.pem")
+	testtool.OpenSSL(t, dir, "req", "-engine", "gost", "-x509", "-new", "-key", "root.key", "-config", "ca.cnf", "-extensions", "root", "-days", "365", "-"+md, "-out", "root.pem")
 	for _, name := range []string{"leaf", "revoked"} {
 		gen(name + ".key")
-		openssl(t, dir, "req", "-engine", "gost", "-new", "-key", name+".key", "-config", "ca.cnf",
+		testtool.OpenSSL(t, dir, "req", "-engine", "gost", "-new", "-key", name+".key", "-config", "ca.cnf",
 			"-subj", "/CN=Ivanov Ivan/SN=Ivanov/GN=Ivan Ivanovich/SNILS=11223344595/INN=500100732259", "-out", name+".csr")
-		openssl(t, dir, "ca", "-engine", "gost", "-batch", "-config", "ca.cnf", "-extensions", "leaf", "-in", name+".csr", "-out", name+".pem", "-notext")
+		testtool.OpenSSL(t, dir, "ca", "-engine", "gost", "-batch", "-config", "ca.cnf", "-extensions", "leaf", "-in", name+".csr", "-out", name+".pem", "-notext")
 	}
-	openssl(t, dir, "ca", "-engine", "gost", "-batch", "-config", "ca.cnf", "-revoke", "revoked.pem")
-	openssl(t, dir, "ca", "-engine", "gost", "-batch", "-config", "ca.cnf", "-gencrl", "-out", "crl.pem")
+	testtool.OpenSSL(t, dir, "ca", "-engine", "gost", "-batch", "-config", "ca.cnf", "-revoke", "revoked.pem")
+	testtool.OpenSSL(t, dir, "ca", "-engine", "gost", "-batch", "-config", "ca.cnf", "-gencrl", "-out", "crl.pem")
 	return f
 }
 
@@ -165,15 +165,15 @@ func TestOurCertificatesInOpenSSL(t *testing.T) {
 			writeFile(t, dir, "crls.pem", append(pemEncode("X509 CRL", interCRL), pemEncode("X509 CRL", rootCRL)...))
 			args := []string{"verify", "-engine", "gost", "-CAfile", "root.pem", "-untrusted", "inter.pem",
 				"-crl_check_all", "-CRLfile", "crls.pem", "-attime", fmt.Sprint(t0.Unix()), "-x509_strict"}
-			if out, err := opensslErr(dir, append(args, "leaf.pem")...); err != nil || !strings.Contains(string(out), "OK") {
+			if out, err := testtool.RunOpenSSL(dir, append(args, "leaf.pem")...); err != nil || !strings.Contains(string(out), "OK") {
 				t.Errorf("openssl verify of our chain: %v %s", err, out)
 			}
-			out, err := opensslErr(dir, append(args, "revoked.pem")...)
+			out, err := testtool.RunOpenSSL(dir, append(args, "revoked.pem")...)
 			if err == nil || !strings.Contains(err.Error(), "revoked") {
 				t.Errorf("openssl verify of our revoked certificate: %v %s", err, out)
 			}
 			// openssl prints our subject's СНИЛС and ИНН as NumericString.
-			text := string(openssl(t, dir, "x509", "-in", "leaf.pem", "-noout", "-subject", "-nameopt", "RFC2253,show_type,-esc_msb"))
+			text := string(testtool.OpenSSL(t, dir, "x509", "-in", "leaf.pem", "-noout", "-subject", "-nameopt", "RFC2253,show_type,-esc_msb"))
 			for _, want := range []string{"SNILS=NUMERICSTRING:11223344595", "INN=NUMERICSTRING:500100732259"} {
 				if !strings.Contains(text, want) {
 					t.Errorf("openssl subject %q lacks %q", text, want)

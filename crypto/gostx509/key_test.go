@@ -46,9 +46,9 @@ func TestOpenSSLKeys(t *testing.T) {
 	dataFile := writeFile(t, dir, "data", data)
 	for _, ps := range opensslParamSets {
 		t.Run(ps.algorithm+"-"+ps.paramset, func(t *testing.T) {
-			keyPEM := openssl(t, dir, "genpkey", "-engine", "gost", "-algorithm", ps.algorithm, "-pkeyopt", "paramset:"+ps.paramset)
+			keyPEM := testtool.OpenSSL(t, dir, "genpkey", "-engine", "gost", "-algorithm", ps.algorithm, "-pkeyopt", "paramset:"+ps.paramset)
 			keyFile := writeFile(t, dir, "key.pem", keyPEM)
-			pubDER := openssl(t, dir, "pkey", "-engine", "gost", "-in", keyFile, "-pubout", "-outform", "DER")
+			pubDER := testtool.OpenSSL(t, dir, "pkey", "-engine", "gost", "-in", keyFile, "-pubout", "-outform", "DER")
 			pubFile := writeFile(t, dir, "pub.der", pubDER)
 
 			parsed, err := ParsePrivateKeyPEM(keyPEM)
@@ -91,7 +91,7 @@ func TestOpenSSLKeys(t *testing.T) {
 				t.Fatal(err)
 			}
 			oursFile := writeFile(t, dir, "ours.pem", oursPEM)
-			if back := openssl(t, dir, "pkey", "-engine", "gost", "-in", oursFile, "-pubout", "-outform", "DER"); !bytes.Equal(back, pubDER) {
+			if back := testtool.OpenSSL(t, dir, "pkey", "-engine", "gost", "-in", oursFile, "-pubout", "-outform", "DER"); !bytes.Equal(back, pubDER) {
 				t.Error("openssl derives another public key from our PKCS#8")
 			}
 
@@ -104,7 +104,7 @@ func TestOpenSSLKeys(t *testing.T) {
 				d = d512[:]
 			}
 			// openssl signs, we verify.
-			sig := openssl(t, dir, "dgst", "-engine", "gost", md, "-sign", keyFile, dataFile)
+			sig := testtool.OpenSSL(t, dir, "dgst", "-engine", "gost", md, "-sign", keyFile, dataFile)
 			if err := VerifyDigestWithKey(pub, d, sig); err != nil {
 				t.Errorf("openssl's signature: %v", err)
 			}
@@ -118,11 +118,11 @@ func TestOpenSSLKeys(t *testing.T) {
 				t.Fatal(err)
 			}
 			sigFile := writeFile(t, dir, "sig", oursSig)
-			if _, err := opensslErr(dir, "dgst", "-engine", "gost", md, "-verify", pubFile, "-keyform", "DER", "-signature", sigFile, dataFile); err != nil {
+			if _, err := testtool.RunOpenSSL(dir, "dgst", "-engine", "gost", md, "-verify", pubFile, "-keyform", "DER", "-signature", sigFile, dataFile); err != nil {
 				// -keyform does not apply to -verify's key in every
 				// version; retry with a PEM public key.
 				pubPEM := writeFile(t, dir, "pub.pem", pemEncode("PUBLIC KEY", pubDER))
-				if _, err := opensslErr(dir, "dgst", "-engine", "gost", md, "-verify", pubPEM, "-signature", sigFile, dataFile); err != nil {
+				if _, err := testtool.RunOpenSSL(dir, "dgst", "-engine", "gost", md, "-verify", pubPEM, "-signature", sigFile, dataFile); err != nil {
 					t.Errorf("openssl rejects our signature: %v", err)
 				}
 			}

@@ -5,6 +5,7 @@ package testtool
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -61,6 +62,30 @@ func Require(t testing.TB, name string) string {
 	}
 	t.Skipf("%s is missing: run `%s` to run this test", name, hint)
 	return ""
+}
+
+// RunOpenSSL runs openssl with args in dir (the current one when empty)
+// and returns its standard output, or an error holding its standard error.
+func RunOpenSSL(dir string, args ...string) ([]byte, error) {
+	cmd := exec.Command("openssl", args...)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return out, fmt.Errorf("%v: %s", err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	return out, nil
+}
+
+// OpenSSL is RunOpenSSL that fails the test on an error.
+func OpenSSL(t testing.TB, dir string, args ...string) []byte {
+	t.Helper()
+	out, err := RunOpenSSL(dir, args...)
+	if err != nil {
+		t.Fatalf("openssl %s: %v", strings.Join(args, " "), err)
+	}
+	return out
 }
 
 // FreeAddr returns a loopback address with a port that was free a moment ago.
