@@ -87,7 +87,7 @@ func (c Catalog) AsyncAPI(version string) ([]byte, error) {
 		}
 		messages[msgID] = msg
 
-		topicCfg := map[string]any{"cleanup.policy": []string{string(t.Cleanup)}}
+		topicCfg := map[string]any{"cleanup.policy": strings.Split(string(t.Cleanup), ",")}
 		if t.Retention > 0 {
 			topicCfg["retention.ms"] = t.Retention.Milliseconds()
 		}

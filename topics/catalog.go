@@ -38,6 +38,9 @@ type Cleanup string
 const (
 	CleanupDelete  Cleanup = "delete"
 	CleanupCompact Cleanup = "compact"
+	// CleanupCompactDelete compacts and also deletes what is older than
+	// the retention, tombstoned or not.
+	CleanupCompactDelete Cleanup = "compact,delete"
 )
 
 // Key describes what a topic's record key holds.
@@ -397,6 +400,12 @@ func Build(tiers []time.Duration) Catalog {
 			Producers: []string{ActorGateway}, Consumers: []string{ActorGateway},
 		},
 		Topic{
+			Name: DocumentFileTopic, Role: RoleState, Purpose: "The document store: each accepted signed СЭМД (the CDA file and its signatures), written with its outbound record, until РЭМД has registered it or no replay can send it again; getDocumentFile is answered from it on any instance.",
+			Key: KeyLocalUID, Partitions: PatientPartitions, Cleanup: CleanupCompactDelete, Retention: DocumentFileRetention,
+			MaxMessageBytes: DocumentFileRecordBytes, Payload: reflect.TypeOf(StoredDocument{}), EventType: "ru.egisz.document.file.v1",
+			Producers: []string{ActorGateway}, Consumers: []string{ActorGateway},
+		},
+		Topic{
 			Name: DLQReplayState, Role: RoleState, Purpose: "Which dead-letter records were replayed or purged, and when.",
 			Key: KeyRecord, Partitions: 1, Cleanup: CleanupCompact,
 			Producers: []string{ActorGateway}, Consumers: []string{ActorGateway, ActorOperator},
@@ -533,7 +542,7 @@ func (c Catalog) Validate() error {
 		if t.Partitions < 1 {
 			problems = append(problems, fmt.Sprintf("%s: %d partitions", t.Name, t.Partitions))
 		}
-		if t.Cleanup != CleanupDelete && t.Cleanup != CleanupCompact {
+		if t.Cleanup != CleanupDelete && t.Cleanup != CleanupCompact && t.Cleanup != CleanupCompactDelete {
 			problems = append(problems, fmt.Sprintf("%s: unknown cleanup policy %q", t.Name, t.Cleanup))
 		}
 		if len(t.Producers) == 0 || len(t.Consumers) == 0 {

@@ -25,7 +25,7 @@ func TestCatalogCoversDesign(t *testing.T) {
 		"egisz.pharmacy.prescription.v1", "egisz.status.v1", "egisz.audit.v1",
 		"egisz.dlq.ingress", "egisz.dlq.remd", "egisz.dlq.iemk", "egisz.dlq.erx",
 		"egisz.retry.remd.30s", "egisz.retry.remd.5m", "egisz.retry.remd.1h",
-		"egisz.retry.iemk.30s", "egisz.retry.erx.1h",
+		"egisz.retry.iemk.30s", "egisz.retry.erx.1h", "egisz.document.file.v1",
 	}
 	for _, name := range want {
 		if _, ok := c.Lookup(name); !ok {
@@ -41,7 +41,7 @@ func TestCatalogCoversDesign(t *testing.T) {
 		}
 	}
 	for _, tp := range c.ByRole(RoleState) {
-		if tp.Cleanup != CleanupCompact {
+		if tp.Cleanup != CleanupCompact && tp.Cleanup != CleanupCompactDelete {
 			t.Errorf("%s: state changelogs must be compacted", tp.Name)
 		}
 	}
@@ -63,7 +63,7 @@ func TestValidateFindsBrokenCatalogs(t *testing.T) {
 		{"ingress without status", func(c Catalog) Catalog { c[0].Status = ""; return c }, "status topic \"\""},
 		{"payload missing", func(c Catalog) Catalog { c[2].Payload = nil; return c }, "without a payload type"},
 		{"patient topics disagree on partitions", func(c Catalog) Catalog { c[3].Partitions = 12; return c }, "other patient-keyed topics have"},
-		{"unknown cleanup", func(c Catalog) Catalog { c[4].Cleanup = "compact,delete"; return c }, "unknown cleanup policy"},
+		{"unknown cleanup", func(c Catalog) Catalog { c[4].Cleanup = "compacted"; return c }, "unknown cleanup policy"},
 		{"nobody reads it", func(c Catalog) Catalog { c[5].Consumers = nil; return c }, "producers and consumers must be named"},
 		{"ingress dlq smaller than ingress", func(c Catalog) Catalog { return setLimit(c, DLQIngress, LargeRecordBytes) }, "egisz.dlq.ingress: max.message.bytes 8388608 cannot hold a record of"},
 		{"status at the broker's default", func(c Catalog) Catalog { return setLimit(c, StatusTopic, 0) }, "cannot hold an accepted value of 1048576 bytes"},
