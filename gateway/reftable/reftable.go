@@ -27,11 +27,16 @@ import (
 // have carried (the table counts it).
 type Decode[V any] func(key, value []byte, headers map[string]string) (k string, v V, ok bool)
 
+// RecordDecode is Decode for a table that needs more of the record than
+// its key, value and headers: an index of where each key's record lies.
+// A nil r.Value is a deletion (a tombstone).
+type RecordDecode[V any] func(r *kgo.Record) (k string, v V, ok bool)
+
 // Table is a global table over one compacted topic.
 type Table[V any] struct {
 	name   string
 	topic  string
-	decode Decode[V]
+	decode RecordDecode[V]
 	log    *slog.Logger
 
 	mu      sync.RWMutex
@@ -53,6 +58,18 @@ type Table[V any] struct {
 
 // New returns an empty table over topic.
 func New[V any](name, topic string, decode Decode[V], log *slog.Logger) *Table[V] {
+	return NewFromRecords(name, topic, func(r *kgo.Record) (string, V, bool) {
+		headers := make(map[string]string, len(r.Headers))
+		for _, h := range r.Headers {
+			headers[h.Key] = string(h.Value)
+		}
+		return decode(r.Key, r.Value, headers)
+	}, log)
+}
+
+// NewFromRecords returns an empty table over topic whose entries decode
+// from whole records.
+func NewFromRecords[V any](name, topic string, decode RecordDecode[V], log *slog.Logger) *Table[V] {
 	return &Table[V]{name: name, topic: topic, decode: decode, log: log, m: map[string]V{}, pos: map[int32]int64{}, waiters: map[string][]chan struct{}{}, loaded: make(chan struct{})}
 }
 
@@ -277,11 +294,7 @@ type change[V any] struct {
 }
 
 func (t *Table[V]) decodeRecord(r *kgo.Record) change[V] {
-	headers := make(map[string]string, len(r.Headers))
-	for _, h := range r.Headers {
-		headers[h.Key] = string(h.Value)
-	}
-	k, v, ok := t.decode(r.Key, r.Value, headers)
+	k, v, ok := t.decode(r)
 	return change[V]{k: k, v: v, deleted: r.Value == nil, ok: ok}
 }
 
