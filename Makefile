@@ -76,7 +76,8 @@ docs:
 	rm -rf docs/schemas
 	$(GO) run ./cmd/egisz-gateway topics schemas docs/schemas > /dev/null
 	$(GO) run ./cmd/egisz-gateway topics asyncapi > docs/asyncapi.yaml
-	rm -rf docs/examples && mkdir -p docs/examples && cp topics/examples/*.json docs/examples/
+	rm -rf docs/examples && mkdir -p docs/examples/testpki && cp topics/examples/*.json docs/examples/
+	cp internal/testpki/files/* docs/examples/testpki/
 
 # Measure the gateway against a real broker and write docs/BENCHMARKS.md
 # (about 10 minutes on 2 cores). BENCH_FLAGS passes flags to cmd/bench.
