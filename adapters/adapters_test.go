@@ -192,7 +192,7 @@ func raw(b []byte) func(t *testing.T) []byte { return func(*testing.T) []byte { 
 
 func rejections() []rejection {
 	deep := []byte(`{"a":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`)
-	big := make([]byte, 600<<10)
+	big := make([]byte, topics.DocumentInlineBytes+1)
 	return []rejection{
 		{name: "not JSON", topic: topics.RMISCase, value: raw([]byte(`case: open`)), code: reasons.DecodeNotJSON},
 		{name: "truncated JSON", topic: topics.RMISCase, value: raw([]byte(`{"case_id": {"root": "1.2`)), code: reasons.DecodeNotJSON},
@@ -229,6 +229,12 @@ func rejections() []rejection {
 			del(m, "file.ref")
 			set(m, "file.data", "<ClinicalDocument/> is XML, not base64")
 		}), code: reasons.DecodeNotBase64, field: "file.data"},
+		{name: "signature not base64", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) {
+			set(m, "signers.1.signature", "-----BEGIN CMS-----")
+		}), code: reasons.DecodeNotBase64, field: "signers[1].signature"},
+		{name: "no signature", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) { del(m, "signers.0.signature") }), code: reasons.FieldRequired, field: "signers[0].signature"},
+		{name: "file ref over http", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) { set(m, "file.ref", "http://mis.example.ru/semd/1.xml") }), code: reasons.FieldInvalid, field: "file.ref"},
+		{name: "file ref without sha256", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) { del(m, "file.sha256") }), code: reasons.FieldRequired, field: "file.sha256"},
 		{name: "ce_type of another topic", topic: topics.RMISCase, value: edit(topics.RMISCase, func(map[string]any) {}), meta: func(m source.Meta) source.Meta { m.Type = "ru.egisz.lab.result.v1"; return m }, code: reasons.HeaderTypeMismatch, field: "ce_type"},
 		{name: "missing name", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { del(m, "patient.family_name") }), code: reasons.FieldRequired, field: "patient.family_name"},
 		{name: "null required object", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "doctor", nil) }), code: reasons.FieldRequired, field: "doctor"},

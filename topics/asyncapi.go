@@ -105,6 +105,12 @@ func (c Catalog) AsyncAPI(version string) ([]byte, error) {
 				"(`max.message.bytes`), so that such a record reaches the gateway. An event whose outputs would still not fit the topics they go to, "+
 				"or that Kafka refuses to write, is rejected `OUTPUT_TOO_LARGE` (or `OUTPUT_REFUSED`) and parked; the events behind it go on.", DefaultMaxValueBytes, t.BatchMaxBytes())
 		}
+		if t.MaxInlineFileBytes > 0 {
+			desc += fmt.Sprintf("\n\nFiles: `file.data` carries a file of up to %d bytes (%d KiB) inline; a larger one goes by `file.ref`, "+
+				"the producer's https URL, with `size` and `sha256`. The gateway fetches it (at most %d bytes, 50 MiB, and never more than the declared size: "+
+				"above that `DOCUMENT_TOO_LARGE`), checks its digest (`DOCUMENT_DIGEST_MISMATCH`), and parks the event `DOCUMENT_FETCH_FAILED` "+
+				"when the fetch fails, to be replayed once the file can be fetched.", t.MaxInlineFileBytes, t.MaxInlineFileBytes>>10, DocumentFetchMaxBytes)
+		}
 		channels[id] = map[string]any{
 			"address":     t.Name,
 			"description": desc,

@@ -77,6 +77,10 @@ type Topic struct {
 	// MaxMessageBytes is max.message.bytes; zero keeps the broker's default
 	// (about 1 MB).
 	MaxMessageBytes int32
+	// MaxInlineFileBytes is, for a topic whose events carry a file, the
+	// largest file carried inline (decoded); a larger one goes by reference.
+	// Zero: the events carry no file.
+	MaxInlineFileBytes int
 	// Payload is the Go type of the record value; nil for topics that carry
 	// another topic's records byte for byte (dead letters, retry tiers).
 	Payload reflect.Type
@@ -247,6 +251,18 @@ const LargeRecordBytes = 8 << 20
 // (normalize.max_record_bytes), published with the ingress topics.
 const DefaultMaxValueBytes = 1 << 20
 
+// DocumentInlineBytes is the largest CDA file a document event may carry
+// inline (file.data, decoded). Base64 makes it 960 KiB, which leaves 64 KiB
+// of the ingress value limit (DefaultMaxValueBytes, 1 MiB) for the
+// signatures (a few KiB each) and the metadata; 768 KiB would already be
+// 1 MiB in base64 alone. A larger file travels by reference (file.ref).
+const DocumentInlineBytes = 720 << 10
+
+// DocumentFetchMaxBytes is the hard cap on a document fetched by
+// reference, whatever size the event declares: a СЭМД is 10 KiB to a few
+// MiB, and the gateway stops reading a larger one (DOCUMENT_TOO_LARGE).
+const DocumentFetchMaxBytes = 50 << 20
+
 // ParkedRecordBytes is max.message.bytes of the topics that carry another
 // topic's record byte for byte with the gateway's own headers added: the
 // dead-letter topics and the retry tiers. The headroom holds the dlq.* and
@@ -285,6 +301,12 @@ func (t Topic) BatchMaxBytes() int32 {
 	return DefaultBatchBytes
 }
 
+// withInlineFile sets the topic's limit on an inline file.
+func (t Topic) withInlineFile(n int) Topic {
+	t.MaxInlineFileBytes = n
+	return t
+}
+
 // Default returns the catalog of the gateway with its default retry tiers.
 func Default() Catalog { return Build(RetryTiers) }
 
@@ -302,8 +324,8 @@ func Build(tiers []time.Duration) Catalog {
 	c := Catalog{
 		ingress(RMISCase, "Treatment cases (случай): open, update, close, with visits, diagnoses, doctor and MO.",
 			CaseEvent{}, "ru.egisz.rmis.case.v1", ActorRMIS),
-		ingress(RMISDocument, "Signed СЭМД to register in РЭМД: kind, localUid, setId, version, signers with certificates, patient, MO.",
-			DocumentEvent{}, "ru.egisz.rmis.document.v1", ActorRMIS),
+		ingress(RMISDocument, "Signed СЭМД to register in РЭМД: the CDA XML file (inline up to 720 KiB, above that by the MIS's https reference with size and sha256) and one detached CMS signature over it per signer (the doctor's ЭП МР, the organization's ЭП МО). What the signatures say is derived from them, not declared: the certificates' validity, chain and key usage, the signers' СНИЛС and names, the signing times, the file's digest. What the event still declares is cross-checked against the CDA (patient, authors, custodian, ids, kind) and the signatures (signers, certificates, signed_at), and the signers against ФРМР.",
+			DocumentEvent{}, "ru.egisz.rmis.document.v1", ActorRMIS).withInlineFile(DocumentInlineBytes),
 		ingress(RMISPrescription, "Prescriptions (рецепты) issued or cancelled.",
 			PrescriptionEvent{}, "ru.egisz.rmis.prescription.v1", ActorRMIS),
 		ingress(LabResult, "Laboratory results: referral, sample, tests with ФСЛИ codes, values, units.",

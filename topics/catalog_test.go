@@ -160,3 +160,18 @@ func setLimit(c Catalog, name string, bytes int32) Catalog {
 	}
 	return c
 }
+
+// An inline document at the limit, base64 in JSON, must leave room under
+// the ingress value limit for its signatures and metadata, or it would be
+// refused DECODE_TOO_LARGE before its own limit is ever reached.
+func TestDocumentInlineFitsTheValueLimit(t *testing.T) {
+	encoded := (DocumentInlineBytes + 2) / 3 * 4
+	if room := DefaultMaxValueBytes - encoded; room < 32<<10 {
+		t.Errorf("an inline file of %d bytes is %d in base64, leaving %d bytes of the %d-byte value limit for signatures and metadata; want at least 32 KiB",
+			DocumentInlineBytes, encoded, room, DefaultMaxValueBytes)
+	}
+	doc, ok := Default().Lookup(RMISDocument)
+	if !ok || doc.MaxInlineFileBytes != DocumentInlineBytes {
+		t.Errorf("%s: MaxInlineFileBytes = %d, want %d", RMISDocument, doc.MaxInlineFileBytes, DocumentInlineBytes)
+	}
+}

@@ -85,7 +85,9 @@ type CaseEvent struct {
 	Visits    []Visit     `json:"visits,omitempty"`
 }
 
-// Certificate is a qualified signature certificate (КЭП) as far as the gateway checks it.
+// Certificate is a qualified signature certificate (КЭП) as a MIS declares
+// it. The certificate itself travels inside the signature; a declared one
+// is optional and, where present, must agree with it.
 type Certificate struct {
 	Serial    string   `json:"serial" doc:"certificate serial number, hex" example:"01d7a3f25c9b8e4000000000000000aa"`
 	Issuer    string   `json:"issuer,omitempty" doc:"issuing CA" example:"Казначейство России"`
@@ -93,20 +95,24 @@ type Certificate struct {
 	NotAfter  DateTime `json:"not_after" example:"2036-04-10T00:00:00+03:00"`
 }
 
-// Signer is one signature on a document.
+// Signer is one signature on a document: a detached CMS SignedData over
+// the exact bytes of the document's file, one signer per container, the
+// signer's certificate inside it.
 type Signer struct {
-	Role        string      `json:"role" enum:"doctor,head,organization" doc:"who signs: the author, the head of department, or the organization's seal" example:"doctor"`
-	Person      *Person     `json:"person,omitempty" doc:"the signing worker; absent for an organization signature"`
-	Certificate Certificate `json:"certificate"`
-	SignedAt    DateTime    `json:"signed_at" example:"2026-03-20T15:02:00+03:00"`
+	Role        string       `json:"role" enum:"doctor,head,organization" doc:"who signs: the author (ЭП МР, a personal certificate with СНИЛС), the head of department (personal), or the organization (ЭП МО, the organization's certificate with ОГРН)" example:"doctor"`
+	Person      *Person      `json:"person,omitempty" doc:"the signing worker; absent for an organization signature. Checked against the holder named in the signature's certificate (СНИЛС, name) and against ФРМР"`
+	Signature   []byte       `json:"signature" doc:"detached CMS SignedData (DER, base64) over the exact bytes of file, one signer, its certificate inside. The certificate's validity, holder and key usage, the chain to the configured roots, the signing time and the digest are taken from it"`
+	Certificate *Certificate `json:"certificate,omitempty" doc:"optional: the certificate as the MIS knows it; where present it is cross-checked against the certificate inside signature"`
+	SignedAt    DateTime     `json:"signed_at" doc:"when the signer signed; cross-checked against the signature's signingTime" example:"2026-03-20T15:02:00+03:00"`
 }
 
-// Attachment is the signed file of a document: inline (base64, under the
-// configured size limit) or a reference the registry fetches it from.
+// Attachment is a document's file: the CDA XML itself, inline (base64, up
+// to DocumentInlineBytes) or, above that, by reference to the MIS's own
+// https URL, which the gateway fetches and checks against size and sha256.
 type Attachment struct {
-	MediaType string `json:"media_type" example:"application/x-pkcs7-cda+xml"`
-	Data      []byte `json:"data,omitempty" doc:"the signed file, base64; either data or ref"`
-	Ref       string `json:"ref,omitempty" doc:"where the signed file can be fetched (getDocumentFile); either data or ref" example:"https://mis.example.ru/semd/2b1c6a0e.sig"`
+	MediaType string `json:"media_type" doc:"the CDA's media type" example:"text/xml"`
+	Data      []byte `json:"data,omitempty" doc:"the CDA XML file, base64, up to 720 KiB decoded; either data or ref"`
+	Ref       string `json:"ref,omitempty" doc:"the MIS's https URL of the CDA file, for a file above the inline limit; size and sha256 are then required; either data or ref" example:"https://mis.example.ru/semd/2b1c6a0e.xml"`
 	Size      int64  `json:"size" doc:"size of the file in bytes" example:"48213"`
 	SHA256    string `json:"sha256" doc:"SHA-256 of the file, hex" pattern:"^[0-9a-f]{64}$" example:"9f2b5c0d8a1e4f7b3c6d9e0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e"`
 }
@@ -124,8 +130,8 @@ type DocumentEvent struct {
 	DepartmentOID string      `json:"department_oid,omitempty" example:"1.2.643.5.1.13.13.12.2.42.4977.0.2787.2107"`
 	CaseID        *ID         `json:"case_id,omitempty" doc:"the treatment case the document belongs to"`
 	Patient       Patient     `json:"patient"`
-	Signers       []Signer    `json:"signers" minItems:"1" doc:"at least the author's signature"`
-	File          Attachment  `json:"file"`
+	Signers       []Signer    `json:"signers" minItems:"1" doc:"at least the author's signature; each signs file"`
+	File          Attachment  `json:"file" doc:"the CDA XML the signers signed"`
 	Diagnoses     []Diagnosis `json:"diagnoses,omitempty"`
 }
 

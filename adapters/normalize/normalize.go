@@ -151,7 +151,11 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 		for i, s := range p.Signers {
 			if s.Person != nil {
 				f := fmt.Sprintf("signers[%d]", i)
-				d.checkDoctor(c, f, f+".person.post_code", s.Person, p.MOOID, parseTime(string(s.SignedAt)), s.Certificate.Serial)
+				serial := ""
+				if s.Certificate != nil {
+					serial = s.Certificate.Serial
+				}
+				d.checkDoctor(c, f, f+".person.post_code", s.Person, p.MOOID, parseTime(string(s.SignedAt)), serial)
 			}
 		}
 		dec.patient = &p.Patient

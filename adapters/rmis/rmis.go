@@ -107,10 +107,13 @@ func checkDocument(p *topics.DocumentEvent, c *source.Check, o source.Options) s
 			c.Add(reasons.FieldRequired, f+".person", "required for a personal signature")
 		}
 		c.Person(f+".person", s.Person)
-		nb := c.DateTime(f+".certificate.not_before", &s.Certificate.NotBefore)
-		na := c.DateTime(f+".certificate.not_after", &s.Certificate.NotAfter)
 		signed := c.Moment(f+".signed_at", &s.SignedAt)
 		c.Order(f+".signed_at", created, f+".signed_at", signed) // signed after it was created
+		if s.Certificate == nil {
+			continue // the certificate inside the signature is checked by normalize
+		}
+		nb := c.DateTime(f+".certificate.not_before", &s.Certificate.NotBefore)
+		na := c.DateTime(f+".certificate.not_after", &s.Certificate.NotAfter)
 		switch {
 		case !nb.IsZero() && !na.IsZero() && !nb.Before(na):
 			c.Add(reasons.CertPeriodInvalid, f+".certificate", "not_after is not after not_before")
@@ -136,8 +139,8 @@ func checkFile(c *source.Check, f *topics.Attachment, maxInline int) {
 	}
 	if f.Ref != "" {
 		u, err := url.Parse(f.Ref)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			c.Add(reasons.FieldInvalid, "file.ref", "expected an http(s) URL the registry can fetch the file from")
+		if err != nil || u.Scheme != "https" || u.Host == "" {
+			c.Add(reasons.FieldInvalid, "file.ref", "expected the https URL the file can be fetched from")
 		}
 	}
 	if f.SHA256 != "" {

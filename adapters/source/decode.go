@@ -260,10 +260,53 @@ func base64Paths(t reflect.Type, path string, seen map[reflect.Type]bool) []stri
 }
 
 // base64Field is the field a DECODE_NOT_BASE64 is about: the payload's one
-// base64 field, or "" when it has several and the decoder cannot tell.
-func (c *Contract) base64Field() string {
+// base64 field or, when it has several, the first whose value in the
+// record is not base64 (signers[1].signature, say); "" when none can be
+// found.
+func (c *Contract) base64Field(value []byte) string {
 	if len(c.base64) == 1 {
 		return c.base64[0]
+	}
+	var doc any
+	if err := json.Unmarshal(value, &doc); err != nil {
+		return ""
+	}
+	for _, p := range c.base64 {
+		if f := badBase64At(doc, strings.Split(p, "."), ""); f != "" {
+			return f
+		}
+	}
+	return ""
+}
+
+// badBase64At walks a decoded JSON value along a base64Paths path (a
+// segment ending in [] is an array) and returns the concrete path of the
+// first string there that is not standard base64.
+func badBase64At(v any, path []string, at string) string {
+	if len(path) == 0 {
+		s, ok := v.(string)
+		if !ok {
+			return ""
+		}
+		if _, err := base64.StdEncoding.DecodeString(s); err != nil {
+			return at
+		}
+		return ""
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return ""
+	}
+	name, isArray := strings.CutSuffix(path[0], "[]")
+	next := joinPath(at, name)
+	if !isArray {
+		return badBase64At(obj[name], path[1:], next)
+	}
+	items, _ := obj[name].([]any)
+	for i, item := range items {
+		if f := badBase64At(item, path[1:], fmt.Sprintf("%s[%d]", next, i)); f != "" {
+			return f
+		}
 	}
 	return ""
 }

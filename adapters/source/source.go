@@ -244,8 +244,8 @@ func headerToken(v string) string {
 // Options configure the source adapters.
 type Options struct {
 	Limits Limits
-	// MaxInlineFile caps a document's inline signed file, decoded; larger
-	// files travel by reference. 512 KiB by default.
+	// MaxInlineFile caps a document's inline CDA file, decoded; larger
+	// files travel by reference. topics.DocumentInlineBytes by default.
 	MaxInlineFile int
 	// Now is the clock dates are checked against.
 	Now func() time.Time
@@ -261,7 +261,7 @@ const DefaultClockSkew = 5 * time.Minute
 
 // DefaultOptions are the options when nothing is configured.
 func DefaultOptions() Options {
-	return Options{Limits: DefaultLimits(), MaxInlineFile: 512 << 10, Now: time.Now, ClockSkew: DefaultClockSkew}
+	return Options{Limits: DefaultLimits(), MaxInlineFile: topics.DocumentInlineBytes, Now: time.Now, ClockSkew: DefaultClockSkew}
 }
 
 // Decoder decodes and checks the records of one payload type. Build it
@@ -289,7 +289,7 @@ func (d *Decoder[T]) Start(meta Meta, value []byte) (*T, map[string]json.RawMess
 	unknown, ps := decode(value, d.lim, p, d.known)
 	for i := range ps {
 		if ps[i].Code == reasons.DecodeNotBase64 && ps[i].Field == "" {
-			ps[i].Field = d.contract.base64Field()
+			ps[i].Field = d.contract.base64Field(value)
 		}
 	}
 	if len(ps) > 0 {

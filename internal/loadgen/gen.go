@@ -448,7 +448,7 @@ func (g *Generator) document(expired bool) Event {
 		DocumentID: topics.ID{Root: d.mo + ".100.1.1.51", Extension: fmt.Sprintf("DOC-%d", g.seq)},
 		SetID:      topics.ID{Root: d.mo + ".100.1.1.50", Extension: fmt.Sprintf("SET-%d", g.seq)},
 		Version:    1, CreatedAt: g.at(-2 * time.Hour), MOOID: d.mo, Patient: p.patient(),
-		Signers: []topics.Signer{{Role: "doctor", Person: ptr(d.person2("109")), Certificate: cert, SignedAt: g.at(-time.Hour)}},
+		Signers: []topics.Signer{{Role: "doctor", Person: ptr(d.person2("109")), Certificate: &cert, SignedAt: g.at(-time.Hour)}},
 		File: topics.Attachment{MediaType: "application/x-pkcs7-cda+xml", Ref: "https://mis.example.ru/semd/" + g.id() + ".sig",
 			Size: 40_000 + int64(g.rnd.IntN(20_000)), SHA256: fmt.Sprintf("%064x", g.rnd.Uint64())},
 		Diagnoses: []topics.Diagnosis{{Code: pick(g.rnd, icd10), Role: "main"}},
