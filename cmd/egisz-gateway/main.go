@@ -38,6 +38,7 @@ Commands:
   topics    list, ensure or document the topic catalog (list|ensure|asyncapi|schemas)
   dlq       dead letters: list, show, replay and purge them (list|show|replay|purge)
   reasons   print the reason catalog: every rejection and failure code, its owner and texts
+  document-event  print a document event built from a CDA file, its .sig files and metadata
   version   print the version
 
 Run 'egisz-gateway <command> --help' for a command's flags.
@@ -80,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv en
 		return cmdVersion(rest, stdout, stderr)
 	case "reasons":
 		return cmdReasons(rest, stdout, stderr)
+	case "document-event":
+		return cmdDocumentEvent(ctx, rest, stdout, stderr)
 	case "dlq":
 		return cmdDLQ(ctx, rest, stdout, stderr, getenv)
 	case "help", "-h", "--help":
