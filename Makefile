@@ -71,13 +71,16 @@ test-reliability:
 		| grep --line-buffered -vE '^(=== (RUN|PAUSE|CONT|NAME)|\s*$$)'
 
 
-# Regenerate the AsyncAPI document and the JSON Schemas from the catalog.
+# Regenerate the AsyncAPI document and the JSON Schemas from the catalog, and
+# publish the examples with the test PKI and the example document's CDA and
+# signatures (internal/testpki; its tests say how to make them again).
 docs:
 	rm -rf docs/schemas
 	$(GO) run ./cmd/egisz-gateway topics schemas docs/schemas > /dev/null
 	$(GO) run ./cmd/egisz-gateway topics asyncapi > docs/asyncapi.yaml
 	rm -rf docs/examples && mkdir -p docs/examples/testpki && cp topics/examples/*.json docs/examples/
 	cp internal/testpki/files/* docs/examples/testpki/
+	cp internal/testpki/examples/* docs/examples/
 
 # Measure the gateway against a real broker and write docs/BENCHMARKS.md
 # (about 10 minutes on 2 cores). BENCH_FLAGS passes flags to cmd/bench.

@@ -233,7 +233,7 @@ func rejections() []rejection {
 			set(m, "signers.1.signature", "-----BEGIN CMS-----")
 		}), code: reasons.DecodeNotBase64, field: "signers[1].signature"},
 		{name: "no signature", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) { del(m, "signers.0.signature") }), code: reasons.FieldRequired, field: "signers[0].signature"},
-		{name: "file ref over http", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) { set(m, "file.ref", "http://mis.example.ru/semd/1.xml") }), code: reasons.FieldInvalid, field: "file.ref"},
+		{name: "file ref over http", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) { del(m, "file.data"); set(m, "file.ref", "http://mis.example.ru/semd/1.xml") }), code: reasons.FieldInvalid, field: "file.ref"},
 		{name: "file ref without sha256", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) { del(m, "file.sha256") }), code: reasons.FieldRequired, field: "file.sha256"},
 		{name: "ce_type of another topic", topic: topics.RMISCase, value: edit(topics.RMISCase, func(map[string]any) {}), meta: func(m source.Meta) source.Meta { m.Type = "ru.egisz.lab.result.v1"; return m }, code: reasons.HeaderTypeMismatch, field: "ce_type"},
 		{name: "missing name", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { del(m, "patient.family_name") }), code: reasons.FieldRequired, field: "patient.family_name"},
@@ -280,8 +280,8 @@ func rejections() []rejection {
 		{name: "valid until before issued", topic: topics.RMISPrescription, value: edit(topics.RMISPrescription, func(m map[string]any) { set(m, "valid_until", "2024-03-01") }), code: reasons.DateOrder, field: "valid_until"},
 		{name: "cancelled without a reason", topic: topics.RMISPrescription, value: edit(topics.RMISPrescription, func(m map[string]any) { set(m, "action", "cancelled") }), code: reasons.FieldRequired, field: "cancel_reason"},
 		{name: "region code with letters", topic: topics.RMISPrescription, value: edit(topics.RMISPrescription, func(m map[string]any) { set(m, "region_code", "4a") }), code: reasons.FieldInvalid, field: "region_code"},
-		{name: "no signed file", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) { del(m, "file.ref") }), code: reasons.FileMissing, field: "file"},
-		{name: "file ref not http", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) { set(m, "file.ref", "ftp://mis/x.sig") }), code: reasons.FieldInvalid, field: "file.ref"},
+		{name: "no signed file", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) { del(m, "file.data"); del(m, "file.ref") }), code: reasons.FileMissing, field: "file"},
+		{name: "file ref not http", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) { del(m, "file.data"); set(m, "file.ref", "ftp://mis/x.sig") }), code: reasons.FieldInvalid, field: "file.ref"},
 		{name: "inline file too large", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) {
 			del(m, "file.ref")
 			set(m, "file.data", base64.StdEncoding.EncodeToString(big))
