@@ -2,9 +2,10 @@
 // ГОСТ Р 34.10-2012 (256-bit) certification authority that exists only
 // here, the example doctor's personal signing certificate (ЭП МР, with his
 // СНИЛС) and the example medical organization's (ЭП МО, with its ОГРН and
-// no СНИЛС), with their private keys. docs/examples/document.json is
-// signed with them, and `dev` trusts the CA so that the examples are
-// accepted there.
+// no СНИЛС), with their private keys and the CA's, under which Issue makes
+// more (the load generator's doctors and organizations).
+// docs/examples/document.json is signed with them, and `dev` trusts the CA
+// so that the examples and the generated documents are accepted there.
 //
 // TEST ONLY. The keys are public, in this repository; nothing they sign
 // proves anything. A production gateway must never trust this CA: only
@@ -18,6 +19,7 @@ package testpki
 
 import (
 	"context"
+	"crypto"
 	"crypto/x509"
 	"embed"
 	"encoding/pem"
@@ -37,6 +39,7 @@ var files embed.FS
 // The file names of the PKI, in files/ and docs/examples/testpki/.
 const (
 	CAFile              = "ca.pem"
+	CAKeyFile           = "ca.key.pem"
 	DoctorCertFile      = "doctor.pem"
 	DoctorKeyFile       = "doctor.key.pem"
 	OrganizationCert    = "organization.pem"
@@ -44,7 +47,7 @@ const (
 )
 
 // FileNames lists every file of the PKI.
-var FileNames = []string{CAFile, DoctorCertFile, DoctorKeyFile, OrganizationCert, OrganizationKeyFile}
+var FileNames = []string{CAFile, CAKeyFile, DoctorCertFile, DoctorKeyFile, OrganizationCert, OrganizationKeyFile}
 
 // The holders, as the example events and reference feeds name them
 // (topics/examples: document.json, employee.json, organization.json).
@@ -91,6 +94,8 @@ var (
 type PKI struct {
 	// CA is the root the certificates chain to.
 	CA *x509.Certificate
+	// CAKey is the CA's private key, for Issue.
+	CAKey crypto.PrivateKey
 	// Doctor signs as the example doctor (role doctor), Organization as
 	// the example organization (role organization); each has the CA in
 	// its Chain.
@@ -122,13 +127,17 @@ func Load() (*PKI, error) {
 		}
 		return out, nil
 	}
-	b, err := read(CAFile, DoctorCertFile, DoctorKeyFile, OrganizationCert, OrganizationKeyFile)
+	b, err := read(CAFile, DoctorCertFile, DoctorKeyFile, OrganizationCert, OrganizationKeyFile, CAKeyFile)
 	if err != nil {
 		return nil, err
 	}
 	cas, err := gostx509.ParseCertificatesPEM(b[0])
 	if err != nil || len(cas) != 1 {
 		return nil, fmt.Errorf("test PKI CA certificate: %d certificates, %v", len(cas), err)
+	}
+	caKey, err := gostx509.ParsePrivateKeyPEM(b[5])
+	if err != nil {
+		return nil, fmt.Errorf("test PKI CA key: %w", err)
 	}
 	signerOf := func(key, cert []byte, who string) (*local.Signer, error) {
 		s, err := local.LoadPEM(key, append(append([]byte{}, cert...), b[0]...), "")
@@ -145,8 +154,49 @@ func Load() (*PKI, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &PKI{CA: cas[0], Doctor: doctor, Organization: org}, nil
+	return &PKI{CA: cas[0], CAKey: caKey, Doctor: doctor, Organization: org}, nil
 }
+
+// Issue generates a ГОСТ 2012-256 key and a signing certificate of tmpl
+// (gostx509.SigningTemplate's usages) for it under the test CA, and
+// returns a signer of that key. Keys and signature nonces are drawn from
+// rand: a seeded stream makes the same certificates and signatures again
+// (the load generator's same seed, same events), which is fit for tests
+// only. rand must be safe for the callers' concurrency.
+func (p *PKI) Issue(ctx context.Context, tmpl gostx509.Template, rand io.Reader) (signer.Signer, error) {
+	if tmpl.SerialNumber == nil || tmpl.SerialNumber.Sign() <= 0 {
+		return nil, fmt.Errorf("issue test certificate: %w: a positive serial number is required", gostx509.ErrMalformed)
+	}
+	caSigner, err := gostx509.NewDigestSigner(p.CAKey, rand)
+	if err != nil {
+		return nil, fmt.Errorf("issue test certificate: %w", err)
+	}
+	key, pub, err := gostx509.GenerateKey(signer.GOST2012_256, rand)
+	if err != nil {
+		return nil, fmt.Errorf("issue test certificate: %w", err)
+	}
+	der, err := gostx509.CreateCertificate(ctx, &tmpl, pub, p.CA, caSigner)
+	if err != nil {
+		return nil, fmt.Errorf("issue test certificate: %w", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("parse issued test certificate: %w", err)
+	}
+	ds, err := gostx509.NewDigestSigner(key, rand)
+	if err != nil {
+		return nil, fmt.Errorf("issue test certificate: %w", err)
+	}
+	return issued{DigestSigner: ds, cert: cert}, nil
+}
+
+// issued is a signer.Signer of a key Issue made.
+type issued struct {
+	gostx509.DigestSigner
+	cert *x509.Certificate
+}
+
+func (s issued) Certificate() *x509.Certificate { return s.cert }
 
 // Generate makes a new PKI with the fixed subjects, serials and validity
 // and returns its files by name, keys drawn from rand.
@@ -158,7 +208,11 @@ func Generate(ctx context.Context, rand io.Reader) (map[string][]byte, error) {
 	certPEM := func(c *x509.Certificate) []byte {
 		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 	}
-	out := map[string][]byte{CAFile: certPEM(ca.Certificate)}
+	caKeyPEM, err := gostx509.MarshalPrivateKeyPEM(ca.Key)
+	if err != nil {
+		return nil, fmt.Errorf("marshal test CA key: %w", err)
+	}
+	out := map[string][]byte{CAFile: certPEM(ca.Certificate), CAKeyFile: caKeyPEM}
 	for _, h := range []struct {
 		subject             gostx509.Subject
 		serial              *big.Int

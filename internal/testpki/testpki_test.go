@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
+	"math/big"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -150,5 +152,59 @@ func TestOpenSSLAgrees(t *testing.T) {
 	}
 	if err := sd.Verify(bytes.NewReader(append(content, ' '))); err == nil {
 		t.Error("openssl's signature verifies over another file")
+	}
+}
+
+// TestIssue: a certificate Issue makes chains to the committed CA, its
+// signer's CMS signatures verify, and the same random stream makes the same
+// certificate and signature again.
+func TestIssue(t *testing.T) {
+	pki, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := gostx509.NewVerifier(gostx509.VerifierConfig{Roots: []*x509.Certificate{pki.CA}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	tmpl := gostx509.SigningTemplate(gostx509.Subject{CommonName: "Иванов Иван Иванович", SNILS: "11223344595", Country: "RU"}, now.AddDate(-1, 0, 0), now.AddDate(1, 0, 0))
+	tmpl.SerialNumber = big.NewInt(0xabc001)
+	content := []byte("<ClinicalDocument/>")
+	issue := func(seed uint64) ([]byte, []byte) {
+		t.Helper()
+		r := mrand.NewChaCha8([32]byte{byte(seed)})
+		s, err := pki.Issue(context.Background(), tmpl, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(s.Certificate(), gostx509.VerifyOptions{At: now, KeyUsage: x509.KeyUsageDigitalSignature}); err != nil {
+			t.Fatalf("issued certificate: %v", err)
+		}
+		der, err := cms.Sign(context.Background(), s, bytes.NewReader(content), cms.SignOptions{SigningTime: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sd, err := cms.Parse(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sd.Verify(bytes.NewReader(content)); err != nil {
+			t.Fatalf("issued signer's signature: %v", err)
+		}
+		return s.Certificate().Raw, der
+	}
+	c1, s1 := issue(1)
+	c2, s2 := issue(1)
+	c3, _ := issue(2)
+	if !bytes.Equal(c1, c2) || !bytes.Equal(s1, s2) {
+		t.Error("the same random stream made another certificate or signature")
+	}
+	if bytes.Equal(c1, c3) {
+		t.Error("another random stream made the same certificate")
+	}
+	tmpl.SerialNumber = nil
+	if _, err := pki.Issue(context.Background(), tmpl, mrand.NewChaCha8([32]byte{})); err == nil {
+		t.Error("issued a certificate without a serial number")
 	}
 }
