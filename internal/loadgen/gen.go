@@ -8,6 +8,7 @@
 package loadgen
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/datetime"
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
+	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
@@ -151,6 +153,7 @@ type Generator struct {
 	sized    int
 	// confirmed patients: the identity bridge confirmed them (Identities).
 	confirmed []int
+	sig       *signing
 }
 
 type rxIssued struct {
@@ -174,7 +177,7 @@ func New(cfg Config) *Generator {
 	if cfg.Now.IsZero() {
 		cfg.Now = time.Now()
 	}
-	g := &Generator{cfg: cfg, rnd: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))}
+	g := &Generator{cfg: cfg, rnd: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), sig: newSigning(cfg.Seed, cfg.Now)}
 	for i := range cfg.Patients {
 		g.patients = append(g.patients, g.newPerson(ident.MakeSNILS(500_000_000+i*7919)))
 	}
@@ -245,9 +248,8 @@ func (g *Generator) References() []*kgo.Record {
 			post = "76"
 		}
 		e := topics.Employee{SNILS: d.snils, FamilyName: d.family, GivenName: d.given, Patronymic: d.patronymic,
-			Posts: []topics.Post{{MOOID: d.mo, PostCode: post, SpecialtyCode: "27", From: "2019-09-01"}},
-			Certificates: []topics.Certificate{{Serial: d.cert, Issuer: "Казначейство России",
-				NotBefore: g.at(-365 * 24 * time.Hour), NotAfter: g.at(30 * 24 * time.Hour)}}}
+			Posts:        []topics.Post{{MOOID: d.mo, PostCode: post, SpecialtyCode: "27", From: "2019-09-01"}},
+			Certificates: []topics.Certificate{g.sig.listed(d)}}
 		b, _ := json.Marshal(e)
 		out = append(out, g.record(topics.FRMREmployee, d.snils, "ru.egisz.frmr.employee.v1", b))
 	}
@@ -434,24 +436,32 @@ func (g *Generator) update(conflict bool) Event {
 	return g.event(topics.RMISCase, g.patients[c.patient].snils, "ru.egisz.rmis.case.v1", "case", b, Update, "", []string{string(topics.RegistryIEMK)})
 }
 
+// document is a signed СЭМД (signing): the doctor's and the
+// organization's signatures over a CDA of 10 to 20 KiB. expired signs it
+// with a certificate of the doctor's that ended a month ago.
 func (g *Generator) document(expired bool) Event {
 	p := g.patients[g.rnd.IntN(len(g.patients))]
 	_, d := g.clinicDoctor()
 	g.seq++
-	cert := topics.Certificate{Serial: d.cert, Issuer: "Казначейство России", NotBefore: g.at(-365 * 24 * time.Hour), NotAfter: g.at(30 * 24 * time.Hour)}
 	code, expect, regs := "", Accepted, []string{string(topics.RegistryREMD)}
 	if expired { // signed an hour ago with a certificate that ended a month ago
-		cert.NotAfter, code, expect, regs = g.at(-30*24*time.Hour), "SIGNED_OUTSIDE_CERT_VALIDITY", Rejected, nil
+		code, expect, regs = "SIGNED_OUTSIDE_CERT_VALIDITY", Rejected, nil
 	}
 	doc := topics.DocumentEvent{
 		Kind: pick(g.rnd, semdKinds), LocalUID: g.id(),
 		DocumentID: topics.ID{Root: d.mo + ".100.1.1.51", Extension: fmt.Sprintf("DOC-%d", g.seq)},
 		SetID:      topics.ID{Root: d.mo + ".100.1.1.50", Extension: fmt.Sprintf("SET-%d", g.seq)},
 		Version:    1, CreatedAt: g.at(-2 * time.Hour), MOOID: d.mo, Patient: p.patient(),
-		Signers: []topics.Signer{{Role: "doctor", Person: ptr(d.person2("109")), Certificate: &cert, SignedAt: g.at(-time.Hour)}},
-		File: topics.Attachment{MediaType: "application/x-pkcs7-cda+xml", Ref: "https://mis.example.ru/semd/" + g.id() + ".sig",
-			Size: 40_000 + int64(g.rnd.IntN(20_000)), SHA256: fmt.Sprintf("%064x", g.rnd.Uint64())},
+		Signers: []topics.Signer{
+			{Role: "doctor", Person: ptr(d.person2("109")), SignedAt: g.at(-time.Hour)},
+			{Role: "organization", SignedAt: g.at(-time.Hour + 5*time.Minute)},
+		},
 		Diagnoses: []topics.Diagnosis{{Code: pick(g.rnd, icd10), Role: "main"}},
+	}
+	if err := g.sig.sign(context.Background(), &doc, d, expired, 10<<10+g.rnd.IntN(10<<10)); err != nil {
+		// Only a broken embedded test PKI gets here (its tests would
+		// fail): the document goes unsigned, and the gateway refuses it.
+		code, expect, regs = reasons.FieldRequired, Rejected, nil
 	}
 	body, _ := json.Marshal(doc)
 	return g.event(topics.RMISDocument, p.snils, "ru.egisz.rmis.document.v1", "document", body, expect, code, regs)

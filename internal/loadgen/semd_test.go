@@ -1,0 +1,110 @@
+package loadgen
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/egisz-gateway/egisz-gateway/adapters/cda"
+	"github.com/egisz-gateway/egisz-gateway/adapters/datetime"
+	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
+	"github.com/egisz-gateway/egisz-gateway/crypto/cms"
+	"github.com/egisz-gateway/egisz-gateway/crypto/gostx509"
+	"github.com/egisz-gateway/egisz-gateway/internal/testpki"
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+// TestDocumentsAreSignedSEMD: every generated document carries a CDA of
+// 10-20 KiB whose header is the event's, signed by the doctor (a personal
+// certificate with the doctor's СНИЛС) and the organization (ОГРН, no
+// СНИЛС) under the committed test CA; a doctor keeps one certificate; an
+// expired document's certificate ended before its signing time.
+func TestDocumentsAreSignedSEMD(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	g := New(Config{Seed: 11, Now: now, Patients: 100})
+	pki, err := testpki.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := gostx509.NewVerifier(gostx509.VerifierConfig{Roots: []*x509.Certificate{pki.CA}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	certOf := map[string][]byte{} // doctor СНИЛС -> certificate
+	check := func(ev Event, expired bool) {
+		t.Helper()
+		var doc topics.DocumentEvent
+		if err := json.Unmarshal(ev.Record.Value, &doc); err != nil {
+			t.Fatal(err)
+		}
+		file := doc.File.Data
+		if n := len(file); n < 10<<10 || n > 21<<10 || doc.File.Size != int64(n) {
+			t.Errorf("CDA of %d bytes (declared %d), want 10-20 KiB", n, doc.File.Size)
+		}
+		h, err := cda.Parse(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.ID != doc.DocumentID || h.CustodianOID != doc.MOOID {
+			t.Error("the CDA's header is not the event's")
+		}
+		if len(doc.Signers) != 2 || doc.Signers[0].Role != "doctor" || doc.Signers[1].Role != "organization" {
+			t.Fatalf("signers %+v", doc.Signers)
+		}
+		for _, s := range doc.Signers {
+			sd, err := cms.Parse(s.Signature)
+			if err != nil {
+				t.Fatal(err)
+			}
+			subj, err := gostx509.SubjectOf(sd.Signer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			at, _ := datetime.ParseDateTime(string(s.SignedAt))
+			if !sd.SigningTime.Equal(at) {
+				t.Errorf("%s: signingTime %s, signed_at %s", s.Role, sd.SigningTime, s.SignedAt)
+			}
+			if s.Role == "organization" {
+				if subj.SNILS != "" || subj.OGRN == "" {
+					t.Errorf("organization certificate: СНИЛС %q, ОГРН %q", subj.SNILS, subj.OGRN)
+				}
+			} else {
+				want, _ := ident.NormalizeSNILS(s.Person.SNILS)
+				if subj.SNILS != want || subj.Surname != s.Person.FamilyName {
+					t.Error("the doctor's certificate does not name the doctor")
+				}
+				if prev, ok := certOf[want+"/"+string(s.Certificate.NotAfter)]; ok && !bytes.Equal(prev, sd.Signer.Raw) {
+					t.Error("a doctor got a second certificate for the same validity")
+				}
+				certOf[want+"/"+string(s.Certificate.NotAfter)] = sd.Signer.Raw
+			}
+			err = sd.Verify(bytes.NewReader(file))
+			_, chainErr := v.Verify(sd.Signer, gostx509.VerifyOptions{At: sd.SigningTime})
+			if expired && s.Role == "doctor" {
+				if err == nil || chainErr == nil {
+					t.Errorf("expired: the doctor's signature verifies (%v, %v)", err, chainErr)
+				}
+				continue
+			}
+			if err != nil || chainErr != nil {
+				t.Errorf("%s: signature %v, chain %v", s.Role, err, chainErr)
+			}
+		}
+	}
+	docs := 0
+	for range 400 {
+		if ev := g.Next(); ev.Kind == "document" {
+			check(ev, ev.Expect == Rejected)
+			docs++
+		}
+	}
+	if docs < 20 {
+		t.Fatalf("only %d documents in 400 events", docs)
+	}
+	check(g.document(true), true)
+	if len(certOf) > doctors {
+		t.Errorf("%d doctor certificates for %d doctors", len(certOf), doctors)
+	}
+}
