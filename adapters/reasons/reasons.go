@@ -114,6 +114,11 @@ const (
 	ReplayFailed        = "REPLAY_FAILED"
 	OutputTooLarge      = "OUTPUT_TOO_LARGE"
 	OutputRefused       = "OUTPUT_REFUSED"
+
+	// A document's file fetched by reference (file.ref).
+	DocumentTooLarge       = "DOCUMENT_TOO_LARGE"
+	DocumentFetchFailed    = "DOCUMENT_FETCH_FAILED"
+	DocumentDigestMismatch = "DOCUMENT_DIGEST_MISMATCH"
 )
 
 func r(code string, o Owner, a Action, ru, en string) Reason {
@@ -137,6 +142,10 @@ func catalog() []Reason {
 		r(HeaderInvalid, MIS, Park, "Недопустимое значение заголовка CloudEvents", "A CloudEvents header has a value the contract does not allow"),
 		r(DecodeNotBase64, MIS, Park, "Поле должно содержать данные в кодировке base64", "A field that carries binary data is not valid base64"),
 		r(HeaderTypeMismatch, MIS, Park, "Тип события (ce_type) не соответствует топику", "The event type (ce_type) does not belong on this topic"),
+		// A document's file fetched by reference.
+		r(DocumentTooLarge, MIS, Park, "Файл документа по ссылке больше заявленного размера или больше 50 МиБ", "The document file behind the reference is larger than its declared size or than 50 MiB"),
+		r(DocumentFetchFailed, MIS, Retry, "Не удалось получить файл документа по ссылке МИС; событие можно повторить из DLQ, когда файл станет доступен", "The document file could not be fetched from the MIS's reference; replay the event from the DLQ once it can"),
+		r(DocumentDigestMismatch, MIS, Park, "Файл документа по ссылке не совпадает с заявленными размером и SHA-256", "The document file behind the reference differs from its declared size and SHA-256"),
 		// Fields and identifiers.
 		r(FieldRequired, MIS, Park, "Не заполнено обязательное поле", "A required field is missing or empty"),
 		r(FieldEnum, MIS, Park, "Недопустимое значение поля", "A field has a value outside its allowed set"),
