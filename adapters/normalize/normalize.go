@@ -6,8 +6,10 @@
 package normalize
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/adapters/prescription"
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
 	"github.com/egisz-gateway/egisz-gateway/adapters/source"
+	"github.com/egisz-gateway/egisz-gateway/crypto/cms"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
@@ -86,11 +89,59 @@ type Decider struct {
 	sources map[string]source.Adapter
 	refs    References
 	catalog *reasons.Catalog
+	docs    Documents
 }
 
 // NewDecider returns a decider over the source adapters and reference data.
 func NewDecider(opts source.Options, refs References) *Decider {
 	return &Decider{sources: adapters.Sources(opts), refs: refs, catalog: reasons.Default()}
+}
+
+// DocumentFetcher fetches a document's file by the reference the event
+// gives (file.ref) and checks it against the declared size and SHA-256;
+// gateway/docfetch is the one the gateway runs. An error with a
+// ReasonCode() string method names the catalog reason the event is
+// rejected with; any other error is DOCUMENT_FETCH_FAILED.
+type DocumentFetcher interface {
+	Fetch(ctx context.Context, ref string, size int64, sha256Hex string) ([]byte, error)
+}
+
+// DocumentChecker checks a document's CDA file and its signatures against
+// the event: the CDA header against the request, each detached signature
+// over the file, its certificate, chain to the configured trust roots and
+// holder against the signer. It returns the reasons to reject with, none
+// for a good document.
+type DocumentChecker interface {
+	CheckDocument(ctx context.Context, ev *topics.DocumentEvent, file []byte, now time.Time) []topics.Reason
+}
+
+// Documents is what the decider needs to check documents themselves, not
+// only what their events say about them.
+type Documents struct {
+	// Checker checks the file and the signatures. Without one the decider
+	// checks only the event (the file's inline digest, the declared
+	// certificates), as before documents travelled with their events.
+	Checker DocumentChecker
+	// Fetcher fetches a file given by reference; without one such an
+	// event is DOCUMENT_FETCH_FAILED when there is a Checker.
+	Fetcher DocumentFetcher
+	// Timeout bounds fetching and checking one document;
+	// DefaultDocumentTimeout when zero.
+	Timeout time.Duration
+}
+
+// DefaultDocumentTimeout bounds fetching and checking one document when
+// Documents sets no timeout.
+const DefaultDocumentTimeout = 30 * time.Second
+
+// WithDocuments makes the decider check documents' files and signatures.
+// Call it before the decider is used.
+func (d *Decider) WithDocuments(docs Documents) *Decider {
+	if docs.Timeout <= 0 {
+		docs.Timeout = DefaultDocumentTimeout
+	}
+	d.docs = docs
+	return d
 }
 
 // Ready is nil once the reference data is loaded.
@@ -131,6 +182,7 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 		return d.reject(rej.Problems...)
 	}
 	c := &source.Check{}
+	var docReasons []topics.Reason // the document's own checks, worded by their checker
 	if string(in.Key) != ev.PatientKey {
 		c.Add(reasons.KeyMismatch, "", "key the record by the normalized patient key so a patient's events share a partition")
 	}
@@ -151,13 +203,10 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 		for i, s := range p.Signers {
 			if s.Person != nil {
 				f := fmt.Sprintf("signers[%d]", i)
-				serial := ""
-				if s.Certificate != nil {
-					serial = s.Certificate.Serial
-				}
-				d.checkDoctor(c, f, f+".person.post_code", s.Person, p.MOOID, parseTime(string(s.SignedAt)), serial)
+				d.checkDoctor(c, f, f+".person.post_code", s.Person, p.MOOID, parseTime(string(s.SignedAt)), signerSerial(s))
 			}
 		}
+		docReasons = d.checkDocument(p, now)
 		dec.patient = &p.Patient
 	case *topics.PrescriptionEvent:
 		at := parseTime(string(p.IssuedAt))
@@ -176,8 +225,10 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 	case *topics.IdentityEvent:
 		dec.identity = p
 	}
-	if c.Failed() {
-		return d.reject(c.Problems...)
+	if c.Failed() || len(docReasons) > 0 {
+		dec := d.reject(c.Problems...)
+		dec.Reasons = append(dec.Reasons, docReasons...)
+		return dec
 	}
 	payload, err := ev.MarshalPayload()
 	if err != nil {
@@ -313,6 +364,59 @@ func (d *Decider) Due(table string, value []byte, now time.Time) ([]SideWrite, [
 	return []SideWrite{rxWrite(expired)}, []Publish{rxChange(expired, nil, nil, "expiry")}
 }
 
+// checkDocument fetches a document's file when it comes by reference and
+// has the checker check the file and its signatures. The fetched file is
+// not kept in the event: it goes on by its reference.
+func (d *Decider) checkDocument(p *topics.DocumentEvent, now time.Time) []topics.Reason {
+	if d.docs.Checker == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d.docs.Timeout)
+	defer cancel()
+	file := p.File.Data
+	if p.File.Ref != "" {
+		if d.docs.Fetcher == nil {
+			return []topics.Reason{toTopic(d.catalog.Resolve(reasons.DocumentFetchFailed), "file.ref")}
+		}
+		var err error
+		if file, err = d.docs.Fetcher.Fetch(ctx, p.File.Ref, p.File.Size, p.File.SHA256); err != nil {
+			code := reasons.DocumentFetchFailed
+			var coded interface{ ReasonCode() string }
+			if errors.As(err, &coded) {
+				code = coded.ReasonCode()
+			}
+			// The error names what failed (status, timeout, sizes), never
+			// the file's contents: it is safe in the status message.
+			r := toTopic(d.catalog.Resolve(code), "file.ref")
+			r.MessageEN += ": " + err.Error()
+			return []topics.Reason{r}
+		}
+	}
+	return d.docs.Checker.CheckDocument(ctx, p, file, now)
+}
+
+// signerSerial is the serial number of the certificate a signer signed
+// with, as ФРМР lists it (hex): the one inside the signature, else the
+// declared one. A signature that does not parse is the checker's to
+// refuse; here it falls back to what is declared.
+func signerSerial(s topics.Signer) string {
+	if len(s.Signature) > 0 {
+		if sd, err := cms.Parse(s.Signature); err == nil && sd.Signer != nil {
+			return fmt.Sprintf("%x", sd.Signer.SerialNumber)
+		}
+	}
+	if s.Certificate != nil {
+		return s.Certificate.Serial
+	}
+	return ""
+}
+
+// sameSerial compares two hex serial numbers as numbers: ФРМР and MIS
+// write them with and without leading zeros, in either case.
+func sameSerial(a, b string) bool {
+	return strings.EqualFold(strings.TrimLeft(a, "0"), strings.TrimLeft(b, "0"))
+}
+
 func (d *Decider) reject(ps ...source.Problem) Decision {
 	out := make([]topics.Reason, 0, len(ps))
 	for _, p := range ps {
@@ -380,7 +484,7 @@ func (d *Decider) checkDoctor(c *source.Check, field, postField string, who *top
 	if certSerial != "" && len(emp.Certificates) > 0 {
 		found := false
 		for _, cert := range emp.Certificates {
-			if strings.EqualFold(cert.Serial, certSerial) {
+			if sameSerial(cert.Serial, certSerial) {
 				found = true
 				break
 			}
