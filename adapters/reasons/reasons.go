@@ -121,6 +121,40 @@ const (
 	DocumentDigestMismatch = "DOCUMENT_DIGEST_MISMATCH"
 )
 
+// Codes of the checks of a signed СЭМД: its CDA against the request and
+// its detached CMS signatures (issue 30). Where РЭМД has a code for the
+// same fault (НСИ 305, PROTOCOLS.md §2.4 and §4) the value is РЭМД's, so
+// that an operator sees one name whether the gateway or РЭМД found it; the
+// Go names say what each is in the gateway's words.
+const (
+	// The file itself.
+	DocumentNotXML         = "DOCUMENT_NOT_XML"
+	DocumentDTDForbidden   = "DOCUMENT_DTD_FORBIDDEN"
+	DocumentKindMismatch   = "DOCUMENT_KIND_MISMATCH"
+	DocumentHeaderMismatch = "DOCUMENT_HEADER_MISMATCH"
+	DocumentTooLarge       = "DOCUMENT_TOO_LARGE"
+	DocumentFetchFailed    = "DOCUMENT_FETCH_FAILED"
+	DocumentDigestMismatch = "DOCUMENT_DIGEST_MISMATCH"
+	// The request's signers against the CDA.
+	InvalidDoctorSNILS          = "INVALID_DOCTOR_SNILS"
+	LegalAuthenticatorNotFound  = "LEGAL_AUTHENTICATOR_NOT_FOUND"
+	MetadataCertificateMismatch = "VALUE_MISMATCH_METADATA_AND_CERTIFICATE"
+	// The signatures.
+	SignatureMissing          = "NO_SIGNATURE"
+	SignatureFormat           = "WRONG_SIGNATURE_FORMAT"
+	SignatureMultipleSigners  = "MULTIPLE_SIGNERS"
+	SignatureNoCertificate    = "NO_END_ENTITY_CERTIFICATE"
+	SignatureInvalid          = "SIGNATURE_VERIFICATION_ERROR"
+	SignatureDigestMismatch   = "SIGNATURE_DIGEST_MISMATCH"
+	InconsistentDigests       = "INCONSISTENT_DIGESTS"
+	SignatureTimeInvalid      = "SIGNATURE_TIME_INVALID"
+	AlgorithmUnsupported      = "UNKNOWN_ALGORITHM"
+	CertificateExpired        = "CERTIFICATE_EXPIRED"
+	CertificateUntrusted      = "CANT_BUILD_CERT_CHAIN_TO_ACCREDITED_CA_CERT"
+	CertificateKeyUsage       = "INVALID_CERT_KEY_USAGE"
+	SignatureOrganizationCert = "SIGNATURE_ORGANIZATION_CERT"
+)
+
 func r(code string, o Owner, a Action, ru, en string) Reason {
 	return Reason{Code: code, Owner: o, Action: a, RU: ru, EN: en}
 }
@@ -175,6 +209,27 @@ func catalog() []Reason {
 		r(SignedOutsideCert, Clinic, Park, "Документ подписан вне срока действия сертификата", "The document was signed outside the certificate's validity period"),
 		r(LabValueNotNumeric, MIS, Park, "Числовой результат теста не является числом", "A numeric test result is not a number"),
 		r(LabUnitMissing, MIS, Park, "Для числового результата не указана единица измерения", "A numeric test result has no unit"),
+		// The signed СЭМД: its CDA and its signatures. РЭМД's own codes of
+		// these (NO_SIGNATURE, VALUE_MISMATCH_METADATA_AND_CERTIFICATE,
+		// CANT_BUILD_CERT_CHAIN_TO_ACCREDITED_CA_CERT, …) are among РЭМД's rows below.
+		r(DocumentNotXML, MIS, Park, "Файл документа не является корректным XML (UTF-8)", "The document file is not well-formed XML (UTF-8)"),
+		r(DocumentDTDForbidden, MIS, Park, "Файл документа содержит DTD или объявления сущностей: они запрещены и не загружаются", "The document file holds a DTD or entity declarations: they are refused, never fetched"),
+		r(DocumentKindMismatch, MIS, Park, "Код или шаблон документа (ClinicalDocument/code, templateId) не соответствуют виду документа в запросе", "The document's code or templateId does not fit the kind in the request"),
+		r(DocumentHeaderMismatch, MIS, Park, "Заголовок CDA не совпадает с данными запроса (поле указано в field)", "The CDA header disagrees with the request (the field is named in field)"),
+		r(DocumentTooLarge, MIS, Park, "Файл документа слишком велик", "The document file is too large"),
+		r(DocumentFetchFailed, MIS, Park, "Не удалось получить файл документа по ссылке; после исправления отправьте повторно из DLQ", "The document file could not be fetched from its reference; replay from the DLQ once it is reachable"),
+		r(DocumentDigestMismatch, MIS, Park, "SHA-256 или размер полученного файла не совпадают с указанными в событии", "The fetched file's SHA-256 or size differs from the event's"),
+		r(LegalAuthenticatorNotFound, Clinic, Park, "Лицо, заверившее документ (legalAuthenticator), не входит в число подписантов", "The document's legal authenticator is not among its signers"),
+		r(SignatureFormat, MIS, Park, "Подпись не является откреплённой подписью CMS (SignedData)", "The signature is not a detached CMS SignedData"),
+		r(SignatureMultipleSigners, MIS, Park, "В контейнере подписи больше одного подписанта", "The signature container holds more than one signer"),
+		r(SignatureNoCertificate, MIS, Park, "В контейнере подписи нет сертификата подписанта", "The signer's certificate is not in the signature container"),
+		r(SignatureDigestMismatch, MIS, Park, "Подпись сделана для другого файла: хэш (messageDigest) не совпадает с файлом документа", "The signature is over another file: its messageDigest does not match the document file"),
+		r(InconsistentDigests, MIS, Park, "Подписи документа сделаны для разных файлов", "The document's signatures digest different files"),
+		r(SignatureTimeInvalid, Clinic, Park, "Нет даты и времени подписания или подпись позже запроса", "The signing time is missing or later than the request"),
+		r(AlgorithmUnsupported, Clinic, Park, "Алгоритм подписи не поддерживается", "The signature algorithm is not supported"),
+		r(CertificateExpired, Clinic, Park, "Сертификат подписи не действовал на момент подписания", "The signing certificate was not valid at the signing time"),
+		r(CertificateKeyUsage, Clinic, Park, "Сертификат не предназначен для электронной подписи (keyUsage)", "The certificate's key usage does not allow signing documents"),
+		r(SignatureOrganizationCert, Clinic, Park, "Подпись врача оформлена на юрлицо, а не на конкретного сотрудника", "The doctor's signature was made with the organization's certificate, not a personal one"),
 		// Reference checks of the normalize stage.
 		r(DoctorNotInFRMR, Clinic, Park, "Врач не найден в ФРМР", "The doctor is not in FRMR"),
 		r(DoctorPostMismatch, Clinic, Park, "Врач не занимает указанную должность в этой МО на эту дату (ФРМР)", "The doctor holds no such post at this organization on that date (FRMR)"),
@@ -221,6 +276,7 @@ func catalog() []Reason {
 		r("VALUE_MISMATCH_METADATA_AND_FRMR", Clinic, Park, "Метаданные документа не совпадают с ФРМР", "The document metadata disagree with FRMR"),
 		r("POSITION_TO_ROLE_MISMATCH", Clinic, Park, "Должность не соответствует роли в документе", "The post does not fit the role in the document"),
 		r("NO_SPECIALITY", Clinic, Park, "Не указана специальность", "No specialty"),
+		r(InvalidDoctorSNILS, Clinic, Park, "СНИЛС подписанта в запросе не совпадает с СЭМД", "The signer's SNILS in the request disagrees with the document"),
 		r("INVALID_DOCTOR_*", Clinic, Park, "Некорректные данные врача", "Invalid doctor data"),
 		r("CANT_BUILD_CERT_CHAIN_TO_ACCREDITED_CA_CERT", Clinic, Park, "Не удалось построить цепочку до аккредитованного УЦ", "No chain to an accredited CA certificate"),
 		r("DOC_DATE_MISMATCH_CERT_NOT_AFTER", Clinic, Park, "Дата документа позже окончания действия сертификата", "The document date is after the certificate's end"),
