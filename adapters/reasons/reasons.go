@@ -114,11 +114,6 @@ const (
 	ReplayFailed        = "REPLAY_FAILED"
 	OutputTooLarge      = "OUTPUT_TOO_LARGE"
 	OutputRefused       = "OUTPUT_REFUSED"
-
-	// A document's file fetched by reference (file.ref).
-	DocumentTooLarge       = "DOCUMENT_TOO_LARGE"
-	DocumentFetchFailed    = "DOCUMENT_FETCH_FAILED"
-	DocumentDigestMismatch = "DOCUMENT_DIGEST_MISMATCH"
 )
 
 // Codes of the checks of a signed СЭМД: its CDA against the request and
@@ -176,10 +171,6 @@ func catalog() []Reason {
 		r(HeaderInvalid, MIS, Park, "Недопустимое значение заголовка CloudEvents", "A CloudEvents header has a value the contract does not allow"),
 		r(DecodeNotBase64, MIS, Park, "Поле должно содержать данные в кодировке base64", "A field that carries binary data is not valid base64"),
 		r(HeaderTypeMismatch, MIS, Park, "Тип события (ce_type) не соответствует топику", "The event type (ce_type) does not belong on this topic"),
-		// A document's file fetched by reference.
-		r(DocumentTooLarge, MIS, Park, "Файл документа по ссылке больше заявленного размера или больше 50 МиБ", "The document file behind the reference is larger than its declared size or than 50 MiB"),
-		r(DocumentFetchFailed, MIS, Retry, "Не удалось получить файл документа по ссылке МИС; событие можно повторить из DLQ, когда файл станет доступен", "The document file could not be fetched from the MIS's reference; replay the event from the DLQ once it can"),
-		r(DocumentDigestMismatch, MIS, Park, "Файл документа по ссылке не совпадает с заявленными размером и SHA-256", "The document file behind the reference differs from its declared size and SHA-256"),
 		// Fields and identifiers.
 		r(FieldRequired, MIS, Park, "Не заполнено обязательное поле", "A required field is missing or empty"),
 		r(FieldEnum, MIS, Park, "Недопустимое значение поля", "A field has a value outside its allowed set"),
@@ -217,7 +208,7 @@ func catalog() []Reason {
 		r(DocumentKindMismatch, MIS, Park, "Код или шаблон документа (ClinicalDocument/code, templateId) не соответствуют виду документа в запросе", "The document's code or templateId does not fit the kind in the request"),
 		r(DocumentHeaderMismatch, MIS, Park, "Заголовок CDA не совпадает с данными запроса (поле указано в field)", "The CDA header disagrees with the request (the field is named in field)"),
 		r(DocumentTooLarge, MIS, Park, "Файл документа слишком велик", "The document file is too large"),
-		r(DocumentFetchFailed, MIS, Park, "Не удалось получить файл документа по ссылке; после исправления отправьте повторно из DLQ", "The document file could not be fetched from its reference; replay from the DLQ once it is reachable"),
+		r(DocumentFetchFailed, MIS, Retry, "Не удалось получить файл документа по ссылке; после исправления отправьте повторно из DLQ", "The document file could not be fetched from its reference; replay from the DLQ once it is reachable"),
 		r(DocumentDigestMismatch, MIS, Park, "SHA-256 или размер полученного файла не совпадают с указанными в событии", "The fetched file's SHA-256 or size differs from the event's"),
 		r(LegalAuthenticatorNotFound, Clinic, Park, "Лицо, заверившее документ (legalAuthenticator), не входит в число подписантов", "The document's legal authenticator is not among its signers"),
 		r(SignatureFormat, MIS, Park, "Подпись не является откреплённой подписью CMS (SignedData)", "The signature is not a detached CMS SignedData"),
