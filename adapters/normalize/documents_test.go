@@ -6,15 +6,21 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
 	"github.com/egisz-gateway/egisz-gateway/adapters/source"
+	"github.com/egisz-gateway/egisz-gateway/crypto/cms"
+	"github.com/egisz-gateway/egisz-gateway/crypto/signer"
 	"github.com/egisz-gateway/egisz-gateway/gateway/docfetch"
+	"github.com/egisz-gateway/egisz-gateway/internal/semdtest"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -141,5 +147,71 @@ func TestSameSerial(t *testing.T) {
 		if got := sameSerial(tc.a, tc.b); got != tc.want {
 			t.Errorf("sameSerial(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
 		}
+	}
+}
+
+// signedExample is the docs' example document signed under pki: its CDA
+// inline, a real signature per signer.
+func signedExample(t *testing.T, pki *semdtest.PKI) topics.DocumentEvent {
+	t.Helper()
+	var ev topics.DocumentEvent
+	if err := json.Unmarshal(topics.Example("document.json"), &ev); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := pki.Make(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc.Event
+}
+
+// ФРМР's list of a worker's certificates is compared with the certificate
+// the worker signed with, not the one the event declares.
+func TestFRMRCertificateIsTheSignaturesOwn(t *testing.T) {
+	pki, err := semdtest.NewPKI(context.Background(), signer.GOST2012_256, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := signedExample(t, pki)
+	sd, err := cms.Parse(ev.Signers[0].Signature)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inSignature := fmt.Sprintf("%x", sd.Signer.SerialNumber)
+	r := exampleRefs(t)
+	doctor := r.employees["12345678964"]
+	declared := doctor.Certificates[0]
+	for _, tc := range []struct {
+		name     string
+		frmr     []topics.Certificate
+		declared *topics.Certificate
+		code     string
+	}{
+		{"ФРМР lists the signature's certificate", []topics.Certificate{{Serial: "00" + strings.ToUpper(inSignature)}}, nil, ""},
+		{"ФРМР lists only the declared one", []topics.Certificate{declared}, &declared, reasons.CertNotInFRMR},
+		{"ФРМР lists none", nil, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			emp := *doctor
+			emp.Certificates = tc.frmr
+			refs := exampleRefs(t)
+			refs.employees["12345678964"] = &emp
+			e := ev
+			e.Signers = append([]topics.Signer(nil), ev.Signers...)
+			e.Signers[0].Certificate = tc.declared
+			value, err := json.Marshal(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := input(t, topics.RMISDocument, "document.json", nil)
+			in.Value = value
+			dec := NewDecider(source.DefaultOptions(), refs).Decide(in, now)
+			switch {
+			case tc.code == "" && len(dec.Reasons) > 0:
+				t.Fatalf("rejected: %+v", dec.Reasons)
+			case tc.code != "" && (len(dec.Reasons) != 1 || dec.Reasons[0].Code != tc.code || dec.Reasons[0].Field != "signers[0].certificate.serial"):
+				t.Fatalf("reasons %+v, want %s at signers[0].certificate.serial", dec.Reasons, tc.code)
+			}
+		})
 	}
 }
