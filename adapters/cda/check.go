@@ -291,7 +291,7 @@ func findPerson(h *Header, snils string) *Person {
 // checkSignatures checks every signature and what it says of its signer.
 func (c *Checker) checkSignatures(ctx context.Context, chk *source.Check, ev *topics.DocumentEvent, file []byte, sigs [][]byte, requestAt time.Time) []SignerCertificate {
 	var out []SignerCertificate
-	digests := map[signer.Algorithm][]byte{}   // the file's digest per algorithm, made once
+	digests := map[signer.Algorithm][]byte{}  // the file's digest per algorithm, made once
 	signed := map[signer.Algorithm][][]byte{} // the messageDigests the signatures carry
 	for i, s := range ev.Signers {
 		if ctx.Err() != nil {
