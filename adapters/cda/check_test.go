@@ -217,6 +217,10 @@ func TestCheck(t *testing.T) {
 			in.file = []byte(`<!DOCTYPE ClinicalDocument [<!ENTITY x SYSTEM "http://127.0.0.1:9/">]><ClinicalDocument xmlns="urn:hl7-org:v3">&x;</ClinicalDocument>`)
 			resign(in)
 		}, want: []string{"DOCUMENT_DTD_FORBIDDEN@file"}},
+		{name: "elements nested deeper than a СЭМД needs", edit: func(in *input) {
+			in.file = []byte(strings.Repeat("<a>", 300) + strings.Repeat("</a>", 300))
+			resign(in)
+		}, want: []string{"DOCUMENT_TOO_LARGE@file"}},
 		{name: "XML that is no CDA", edit: func(in *input) { in.file = []byte(`<Envelope/>`); resign(in) },
 			want: []string{"XML_VALIDATION_ERROR@file"}},
 
@@ -225,6 +229,11 @@ func TestCheck(t *testing.T) {
 		{name: "fewer signatures than signers", edit: func(in *input) { in.sigs = in.sigs[:1] }, want: []string{"NO_SIGNATURE@signers[1].signature"}},
 		{name: "signature not CMS", edit: func(in *input) { in.sigs[0] = []byte("-----BEGIN PKCS7-----") },
 			want: []string{"WRONG_SIGNATURE_FORMAT@signers[0].signature"}},
+		{name: "signature value altered", edit: func(in *input) {
+			// The SignerInfo's signature is the container's last field.
+			in.sigs[0] = append([]byte(nil), in.sigs[0]...)
+			in.sigs[0][len(in.sigs[0])-1] ^= 1
+		}, want: []string{"SIGNATURE_VERIFICATION_ERROR@signers[0].signature"}},
 		{name: "signature over another file", edit: func(in *input) {
 			other := append([]byte(nil), in.file...)
 			other[len(other)-3] ^= 1
