@@ -130,8 +130,16 @@ const (
 	DocumentTooLarge       = "DOCUMENT_TOO_LARGE"
 	DocumentFetchFailed    = "DOCUMENT_FETCH_FAILED"
 	DocumentDigestMismatch = "DOCUMENT_DIGEST_MISMATCH"
+	// DocumentInvalid is a CDA whose header lacks what РЭМД reads or has
+	// it in the wrong form (РЭМД's XSD check).
+	DocumentInvalid = "XML_VALIDATION_ERROR"
 	// The request's signers against the CDA.
 	InvalidDoctorSNILS          = "INVALID_DOCTOR_SNILS"
+	InvalidDoctorID             = "INVALID_DOCTOR_ID"
+	InvalidDoctorFamily         = "INVALID_DOCTOR_FAMILY"
+	InvalidDoctorName           = "INVALID_DOCTOR_NAME"
+	InvalidDoctorPatronymic     = "INVALID_DOCTOR_PATRONYMIC"
+	InvalidDoctorPost           = "INVALID_DOCTOR_POST"
 	LegalAuthenticatorNotFound  = "LEGAL_AUTHENTICATOR_NOT_FOUND"
 	MetadataCertificateMismatch = "VALUE_MISMATCH_METADATA_AND_CERTIFICATE"
 	// The signatures.
