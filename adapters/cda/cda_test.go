@@ -31,7 +31,7 @@ func sampleHeader() Header {
 		Authors: []Person{{ID: topics.ID{Root: prefix + ".70", Extension: "E-1"}, SNILS: "12345678964", PostCode: "109",
 			Name: Name{Family: "Петров", Given: "Алексей", Patronymic: "Сергеевич"}}},
 		CustodianOID: "1.2.643.5.1.13.13.12.1.42.202", CustodianName: "ГБУЗ «Больница» & <поликлиника>",
-		LegalAuthenticator: &Person{ID: topics.ID{Root: prefix + ".70", Extension: "E-2"}, SNILS: "08765432100", PostCode: "7",
+		LegalAuthenticator: &Person{ID: topics.ID{Root: prefix + ".70", Extension: "E-2"}, SNILS: "08765430300", PostCode: "7",
 			Name: Name{Family: "Сидорова", Given: "Анна"}},
 		Body: "Рецепт\nстрока два",
 	}
@@ -47,7 +47,7 @@ func TestBuildParseRoundTrip(t *testing.T) {
 		{"unmapped kind: no code, no template", func(h *Header) { h.Code, h.CodeSystem, h.DisplayName, h.TemplateID = "", "", "", "" }},
 		{"two authors, male patient without СНИЛС", func(h *Header) {
 			h.Authors = append(h.Authors, h.Authors[0])
-			h.Authors[1].SNILS = "08765432100"
+			h.Authors[1].SNILS = "08765430300"
 			h.Patient.Sex, h.Patient.SNILS = "male", ""
 		}},
 	} {

@@ -6,13 +6,16 @@
 package normalize
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters"
+	"github.com/egisz-gateway/egisz-gateway/adapters/cda"
 	"github.com/egisz-gateway/egisz-gateway/adapters/datetime"
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
 	"github.com/egisz-gateway/egisz-gateway/adapters/prescription"
@@ -86,11 +89,52 @@ type Decider struct {
 	sources map[string]source.Adapter
 	refs    References
 	catalog *reasons.Catalog
+	docs    Documents
 }
 
 // NewDecider returns a decider over the source adapters and reference data.
 func NewDecider(opts source.Options, refs References) *Decider {
 	return &Decider{sources: adapters.Sources(opts), refs: refs, catalog: reasons.Default()}
+}
+
+// DocumentFetcher fetches a document's file by the reference the event
+// gives (file.ref) and checks it against the declared size and SHA-256;
+// gateway/docfetch is the one the gateway runs. An error with a
+// ReasonCode() string method names the catalog reason the event is
+// rejected with; any other error is DOCUMENT_FETCH_FAILED.
+type DocumentFetcher interface {
+	Fetch(ctx context.Context, ref string, size int64, sha256Hex string) ([]byte, error)
+}
+
+// Documents is what the decider needs to check documents themselves, not
+// only what their events say about them.
+type Documents struct {
+	// Checker checks the CDA against the request and each signature over
+	// it: its digest, certificate, chain to the trust roots and holder.
+	// Without one the decider checks only the event (the file's inline
+	// digest, the declared certificates), as before documents travelled
+	// with their events.
+	Checker *cda.Checker
+	// Fetcher fetches a file given by reference; without one such an
+	// event is DOCUMENT_FETCH_FAILED when there is a Checker.
+	Fetcher DocumentFetcher
+	// Timeout bounds fetching and checking one document;
+	// DefaultDocumentTimeout when zero.
+	Timeout time.Duration
+}
+
+// DefaultDocumentTimeout bounds fetching and checking one document when
+// Documents sets no timeout.
+const DefaultDocumentTimeout = 30 * time.Second
+
+// WithDocuments makes the decider check documents' files and signatures.
+// Call it before the decider is used.
+func (d *Decider) WithDocuments(docs Documents) *Decider {
+	if docs.Timeout <= 0 {
+		docs.Timeout = DefaultDocumentTimeout
+	}
+	d.docs = docs
+	return d
 }
 
 // Ready is nil once the reference data is loaded.
@@ -148,14 +192,11 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 		dec.patient = &p.Patient
 	case *topics.DocumentEvent:
 		d.checkOrg(c, "mo_oid", p.MOOID, parseTime(string(p.CreatedAt)))
+		signed := d.checkDocument(c, p, now)
 		for i, s := range p.Signers {
 			if s.Person != nil {
 				f := fmt.Sprintf("signers[%d]", i)
-				serial := ""
-				if s.Certificate != nil {
-					serial = s.Certificate.Serial
-				}
-				d.checkDoctor(c, f, f+".person.post_code", s.Person, p.MOOID, parseTime(string(s.SignedAt)), serial)
+				d.checkDoctor(c, f, f+".person.post_code", s.Person, p.MOOID, parseTime(string(s.SignedAt)), signerSerial(s, signed[i]))
 			}
 		}
 		dec.patient = &p.Patient
@@ -313,6 +354,70 @@ func (d *Decider) Due(table string, value []byte, now time.Time) ([]SideWrite, [
 	return []SideWrite{rxWrite(expired)}, []Publish{rxChange(expired, nil, nil, "expiry")}
 }
 
+// checkDocument fetches a document's file when it comes by reference,
+// has the checker check the file and its signatures, and returns the
+// serial numbers of the certificates inside the signatures, by signer
+// index ("" where a signature did not parse). The fetched file is not kept
+// in the event: it goes on by its reference.
+func (d *Decider) checkDocument(c *source.Check, p *topics.DocumentEvent, now time.Time) []string {
+	serials := make([]string, len(p.Signers))
+	if d.docs.Checker == nil {
+		return serials
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d.docs.Timeout)
+	defer cancel()
+	file := p.File.Data
+	if p.File.Ref != "" {
+		if d.docs.Fetcher == nil {
+			c.Add(reasons.DocumentFetchFailed, "file.ref", "this gateway fetches no documents by reference")
+			return serials
+		}
+		var err error
+		if file, err = d.docs.Fetcher.Fetch(ctx, p.File.Ref, p.File.Size, p.File.SHA256); err != nil {
+			code := reasons.DocumentFetchFailed
+			var coded interface{ ReasonCode() string }
+			if errors.As(err, &coded) {
+				code = coded.ReasonCode()
+			}
+			// The error names what failed (status, timeout, sizes), never
+			// the file's contents: it is safe in the status message.
+			c.Add(code, "file.ref", err.Error())
+			return serials
+		}
+	}
+	sigs := make([][]byte, len(p.Signers))
+	for i, s := range p.Signers {
+		sigs[i] = s.Signature
+	}
+	res := d.docs.Checker.Check(ctx, p, file, sigs, now)
+	c.Problems = append(c.Problems, res.Problems...)
+	for _, sc := range res.Signers {
+		if sc.Index >= 0 && sc.Index < len(serials) {
+			serials[sc.Index] = sc.Serial
+		}
+	}
+	return serials
+}
+
+// signerSerial is the serial number of the certificate a signer signed
+// with, as ФРМР lists it (hex): the one inside the signature when it was
+// checked, else the declared one.
+func signerSerial(s topics.Signer, inSignature string) string {
+	if inSignature != "" {
+		return inSignature
+	}
+	if s.Certificate != nil {
+		return s.Certificate.Serial
+	}
+	return ""
+}
+
+// sameSerial compares two hex serial numbers as numbers: ФРМР and MIS
+// write them with and without leading zeros, in either case.
+func sameSerial(a, b string) bool {
+	return strings.EqualFold(strings.TrimLeft(a, "0"), strings.TrimLeft(b, "0"))
+}
+
 func (d *Decider) reject(ps ...source.Problem) Decision {
 	out := make([]topics.Reason, 0, len(ps))
 	for _, p := range ps {
@@ -380,7 +485,7 @@ func (d *Decider) checkDoctor(c *source.Check, field, postField string, who *top
 	if certSerial != "" && len(emp.Certificates) > 0 {
 		found := false
 		for _, cert := range emp.Certificates {
-			if strings.EqualFold(cert.Serial, certSerial) {
+			if sameSerial(cert.Serial, certSerial) {
 				found = true
 				break
 			}

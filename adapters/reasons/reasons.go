@@ -130,8 +130,16 @@ const (
 	DocumentTooLarge       = "DOCUMENT_TOO_LARGE"
 	DocumentFetchFailed    = "DOCUMENT_FETCH_FAILED"
 	DocumentDigestMismatch = "DOCUMENT_DIGEST_MISMATCH"
+	// DocumentInvalid is a CDA whose header lacks what РЭМД reads or has
+	// it in the wrong form (РЭМД's XSD check).
+	DocumentInvalid = "XML_VALIDATION_ERROR"
 	// The request's signers against the CDA.
 	InvalidDoctorSNILS          = "INVALID_DOCTOR_SNILS"
+	InvalidDoctorID             = "INVALID_DOCTOR_ID"
+	InvalidDoctorFamily         = "INVALID_DOCTOR_FAMILY"
+	InvalidDoctorName           = "INVALID_DOCTOR_NAME"
+	InvalidDoctorPatronymic     = "INVALID_DOCTOR_PATRONYMIC"
+	InvalidDoctorPost           = "INVALID_DOCTOR_POST"
 	LegalAuthenticatorNotFound  = "LEGAL_AUTHENTICATOR_NOT_FOUND"
 	MetadataCertificateMismatch = "VALUE_MISMATCH_METADATA_AND_CERTIFICATE"
 	// The signatures.
@@ -208,7 +216,7 @@ func catalog() []Reason {
 		r(DocumentKindMismatch, MIS, Park, "Код или шаблон документа (ClinicalDocument/code, templateId) не соответствуют виду документа в запросе", "The document's code or templateId does not fit the kind in the request"),
 		r(DocumentHeaderMismatch, MIS, Park, "Заголовок CDA не совпадает с данными запроса (поле указано в field)", "The CDA header disagrees with the request (the field is named in field)"),
 		r(DocumentTooLarge, MIS, Park, "Файл документа слишком велик", "The document file is too large"),
-		r(DocumentFetchFailed, MIS, Park, "Не удалось получить файл документа по ссылке; после исправления отправьте повторно из DLQ", "The document file could not be fetched from its reference; replay from the DLQ once it is reachable"),
+		r(DocumentFetchFailed, MIS, Retry, "Не удалось получить файл документа по ссылке; после исправления отправьте повторно из DLQ", "The document file could not be fetched from its reference; replay from the DLQ once it is reachable"),
 		r(DocumentDigestMismatch, MIS, Park, "SHA-256 или размер полученного файла не совпадают с указанными в событии", "The fetched file's SHA-256 or size differs from the event's"),
 		r(LegalAuthenticatorNotFound, Clinic, Park, "Лицо, заверившее документ (legalAuthenticator), не входит в число подписантов", "The document's legal authenticator is not among its signers"),
 		r(SignatureFormat, MIS, Park, "Подпись не является откреплённой подписью CMS (SignedData)", "The signature is not a detached CMS SignedData"),

@@ -81,6 +81,15 @@ type Normalize struct {
 	MaxRecordBytes int      `yaml:"max_record_bytes" env:"EGISZ_MAX_RECORD_BYTES" doc:"larger ingress values are rejected (default 1 MiB)"`
 	TimersEvery    Duration `yaml:"timers_every" env:"EGISZ_NORMALIZE_TIMERS_EVERY" doc:"how often prescriptions past their last valid day are looked for and expired (default 1m)"`
 	ClockSkew      Duration `yaml:"clock_skew" env:"EGISZ_NORMALIZE_CLOCK_SKEW" doc:"how far ahead of the gateway's clock a moment of an event may be before it is DATE_IN_FUTURE, for every time field (default 5m)"`
+	// Documents configures the checks of the documents themselves.
+	Documents Documents `yaml:"documents"`
+}
+
+// Documents configures the checks of a document's CDA file and its
+// signatures, and the fetching of a file given by reference.
+type Documents struct {
+	TrustRoots   []string `yaml:"trust_roots" env:"EGISZ_NORMALIZE_DOCUMENTS_TRUST_ROOTS" doc:"the accredited CAs signers' certificates must chain to: PEM files, or directories whose *.pem files are read, comma-separated in the environment; dev uses its test CA when empty"`
+	FetchTimeout Duration `yaml:"fetch_timeout" env:"EGISZ_NORMALIZE_DOCUMENTS_FETCH_TIMEOUT" doc:"fetching one document by its https reference may take this long (default 30s); a fetch that fails parks the event DOCUMENT_FETCH_FAILED, to be replayed"`
 }
 
 // Forward configures the forward stage: one destination per registry and
@@ -231,6 +240,7 @@ func Default() Config {
 			MaxRecordBytes: 1 << 20,
 			TimersEvery:    Duration(time.Minute),
 			ClockSkew:      Duration(5 * time.Minute),
+			Documents:      Documents{FetchTimeout: Duration(30 * time.Second)},
 		},
 		Kafka: Kafka{
 			Brokers:           []string{"127.0.0.1:9092"},
@@ -362,6 +372,9 @@ func (c Config) Validate() error {
 	}
 	if c.Normalize.TimersEvery < Duration(100*time.Millisecond) {
 		return &Error{Key: "normalize.timers_every", Msg: "must be 100ms or more"}
+	}
+	if c.Normalize.Documents.FetchTimeout < Duration(time.Second) {
+		return &Error{Key: "normalize.documents.fetch_timeout", Msg: "must be 1s or more"}
 	}
 	if c.Normalize.ClockSkew < 0 || c.Normalize.ClockSkew > Duration(24*time.Hour) {
 		return &Error{Key: "normalize.clock_skew", Msg: "must be from 0 to 24h"}

@@ -178,7 +178,7 @@ func File(ev topics.DocumentEvent, size int) ([]byte, error) {
 // Document is a signed СЭМД and the event that carries it.
 type Document struct {
 	// Event is the request: File holds the CDA inline with its size and
-	// SHA-256.
+	// SHA-256, each signer its signature.
 	Event topics.DocumentEvent
 	// File is the CDA.
 	File []byte
@@ -208,6 +208,7 @@ func (p *PKI) Sign(ctx context.Context, ev topics.DocumentEvent, file []byte) (D
 		if doc.Signatures[i], err = SignFile(ctx, sg, file, when); err != nil {
 			return Document{}, fmt.Errorf("signers[%d]: %w", i, err)
 		}
+		doc.Event.Signers[i].Signature = doc.Signatures[i]
 	}
 	sum := sha256.Sum256(file)
 	doc.Event.File = topics.Attachment{MediaType: MediaType, Data: bytes.Clone(file), Size: int64(len(file)), SHA256: hex.EncodeToString(sum[:])}

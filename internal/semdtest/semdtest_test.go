@@ -56,6 +56,9 @@ func TestMakeSignsWhatVerifies(t *testing.T) {
 				t.Errorf("header %+v does not follow the event", h)
 			}
 			for i, sig := range doc.Signatures {
+				if !bytes.Equal(doc.Event.Signers[i].Signature, sig) {
+					t.Errorf("signers[%d].signature is not the signature made", i)
+				}
 				res, err := cms.Verify(sig, bytes.NewReader(doc.File), cms.Options{Verifier: v})
 				if err != nil {
 					t.Fatalf("signature %d: %v", i, err)
