@@ -15,12 +15,12 @@ import (
 	"time"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters"
+	"github.com/egisz-gateway/egisz-gateway/adapters/cda"
 	"github.com/egisz-gateway/egisz-gateway/adapters/datetime"
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
 	"github.com/egisz-gateway/egisz-gateway/adapters/prescription"
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
 	"github.com/egisz-gateway/egisz-gateway/adapters/source"
-	"github.com/egisz-gateway/egisz-gateway/crypto/cms"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
@@ -106,22 +106,15 @@ type DocumentFetcher interface {
 	Fetch(ctx context.Context, ref string, size int64, sha256Hex string) ([]byte, error)
 }
 
-// DocumentChecker checks a document's CDA file and its signatures against
-// the event: the CDA header against the request, each detached signature
-// over the file, its certificate, chain to the configured trust roots and
-// holder against the signer. It returns the reasons to reject with, none
-// for a good document.
-type DocumentChecker interface {
-	CheckDocument(ctx context.Context, ev *topics.DocumentEvent, file []byte, now time.Time) []topics.Reason
-}
-
 // Documents is what the decider needs to check documents themselves, not
 // only what their events say about them.
 type Documents struct {
-	// Checker checks the file and the signatures. Without one the decider
-	// checks only the event (the file's inline digest, the declared
-	// certificates), as before documents travelled with their events.
-	Checker DocumentChecker
+	// Checker checks the CDA against the request and each signature over
+	// it: its digest, certificate, chain to the trust roots and holder.
+	// Without one the decider checks only the event (the file's inline
+	// digest, the declared certificates), as before documents travelled
+	// with their events.
+	Checker *cda.Checker
 	// Fetcher fetches a file given by reference; without one such an
 	// event is DOCUMENT_FETCH_FAILED when there is a Checker.
 	Fetcher DocumentFetcher
@@ -182,7 +175,6 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 		return d.reject(rej.Problems...)
 	}
 	c := &source.Check{}
-	var docReasons []topics.Reason // the document's own checks, worded by their checker
 	if string(in.Key) != ev.PatientKey {
 		c.Add(reasons.KeyMismatch, "", "key the record by the normalized patient key so a patient's events share a partition")
 	}
@@ -200,13 +192,13 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 		dec.patient = &p.Patient
 	case *topics.DocumentEvent:
 		d.checkOrg(c, "mo_oid", p.MOOID, parseTime(string(p.CreatedAt)))
+		signed := d.checkDocument(c, p, now)
 		for i, s := range p.Signers {
 			if s.Person != nil {
 				f := fmt.Sprintf("signers[%d]", i)
-				d.checkDoctor(c, f, f+".person.post_code", s.Person, p.MOOID, parseTime(string(s.SignedAt)), signerSerial(s))
+				d.checkDoctor(c, f, f+".person.post_code", s.Person, p.MOOID, parseTime(string(s.SignedAt)), signerSerial(s, signed[i]))
 			}
 		}
-		docReasons = d.checkDocument(p, now)
 		dec.patient = &p.Patient
 	case *topics.PrescriptionEvent:
 		at := parseTime(string(p.IssuedAt))
@@ -225,10 +217,8 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 	case *topics.IdentityEvent:
 		dec.identity = p
 	}
-	if c.Failed() || len(docReasons) > 0 {
-		dec := d.reject(c.Problems...)
-		dec.Reasons = append(dec.Reasons, docReasons...)
-		return dec
+	if c.Failed() {
+		return d.reject(c.Problems...)
 	}
 	payload, err := ev.MarshalPayload()
 	if err != nil {
@@ -364,19 +354,23 @@ func (d *Decider) Due(table string, value []byte, now time.Time) ([]SideWrite, [
 	return []SideWrite{rxWrite(expired)}, []Publish{rxChange(expired, nil, nil, "expiry")}
 }
 
-// checkDocument fetches a document's file when it comes by reference and
-// has the checker check the file and its signatures. The fetched file is
-// not kept in the event: it goes on by its reference.
-func (d *Decider) checkDocument(p *topics.DocumentEvent, now time.Time) []topics.Reason {
+// checkDocument fetches a document's file when it comes by reference,
+// has the checker check the file and its signatures, and returns the
+// serial numbers of the certificates inside the signatures, by signer
+// index ("" where a signature did not parse). The fetched file is not kept
+// in the event: it goes on by its reference.
+func (d *Decider) checkDocument(c *source.Check, p *topics.DocumentEvent, now time.Time) []string {
+	serials := make([]string, len(p.Signers))
 	if d.docs.Checker == nil {
-		return nil
+		return serials
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), d.docs.Timeout)
 	defer cancel()
 	file := p.File.Data
 	if p.File.Ref != "" {
 		if d.docs.Fetcher == nil {
-			return []topics.Reason{toTopic(d.catalog.Resolve(reasons.DocumentFetchFailed), "file.ref")}
+			c.Add(reasons.DocumentFetchFailed, "file.ref", "this gateway fetches no documents by reference")
+			return serials
 		}
 		var err error
 		if file, err = d.docs.Fetcher.Fetch(ctx, p.File.Ref, p.File.Size, p.File.SHA256); err != nil {
@@ -387,23 +381,30 @@ func (d *Decider) checkDocument(p *topics.DocumentEvent, now time.Time) []topics
 			}
 			// The error names what failed (status, timeout, sizes), never
 			// the file's contents: it is safe in the status message.
-			r := toTopic(d.catalog.Resolve(code), "file.ref")
-			r.MessageEN += ": " + err.Error()
-			return []topics.Reason{r}
+			c.Add(code, "file.ref", err.Error())
+			return serials
 		}
 	}
-	return d.docs.Checker.CheckDocument(ctx, p, file, now)
+	sigs := make([][]byte, len(p.Signers))
+	for i, s := range p.Signers {
+		sigs[i] = s.Signature
+	}
+	res := d.docs.Checker.Check(ctx, p, file, sigs, now)
+	c.Problems = append(c.Problems, res.Problems...)
+	for _, sc := range res.Signers {
+		if sc.Index >= 0 && sc.Index < len(serials) {
+			serials[sc.Index] = sc.Serial
+		}
+	}
+	return serials
 }
 
 // signerSerial is the serial number of the certificate a signer signed
-// with, as ФРМР lists it (hex): the one inside the signature, else the
-// declared one. A signature that does not parse is the checker's to
-// refuse; here it falls back to what is declared.
-func signerSerial(s topics.Signer) string {
-	if len(s.Signature) > 0 {
-		if sd, err := cms.Parse(s.Signature); err == nil && sd.Signer != nil {
-			return fmt.Sprintf("%x", sd.Signer.SerialNumber)
-		}
+// with, as ФРМР lists it (hex): the one inside the signature when it was
+// checked, else the declared one.
+func signerSerial(s topics.Signer, inSignature string) string {
+	if inSignature != "" {
+		return inSignature
 	}
 	if s.Certificate != nil {
 		return s.Certificate.Serial

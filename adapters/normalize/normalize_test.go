@@ -336,7 +336,9 @@ func TestEveryCodeTheDeciderCanEmit(t *testing.T) {
 	// The decoding codes come from the source adapters, tested there.
 	covered[reasons.DecodeNotJSON] = true
 	for _, tc := range documentCases("", []byte("ab"), []byte("c")) {
-		covered[tc.code] = true // TestDocumentsFetchedAndChecked
+		for _, code := range tc.codes {
+			covered[code] = true // TestDocumentsFetchedAndChecked
+		}
 	}
 	cat := reasons.Default()
 	testtool.RequireCodesCovered(t, used, func(c string) bool { _, ok := cat.Lookup(c); return ok },

@@ -4,12 +4,55 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 
+	"github.com/egisz-gateway/egisz-gateway/adapters/cda"
+	adnormalize "github.com/egisz-gateway/egisz-gateway/adapters/normalize"
 	"github.com/egisz-gateway/egisz-gateway/crypto/gostx509"
+	"github.com/egisz-gateway/egisz-gateway/gateway/config"
+	"github.com/egisz-gateway/egisz-gateway/gateway/docfetch"
 )
+
+// documentChecks are the checks of documents' files and signatures the
+// configuration asks for: the CDA and КЭП checks under the configured
+// trust roots, with files given by reference fetched over https. Without
+// trust roots the documents are not checked, only their events, and the
+// log says so at start.
+func documentChecks(cfg config.Documents, log *slog.Logger) (adnormalize.Documents, error) {
+	if len(cfg.TrustRoots) == 0 {
+		log.Warn("documents' CDA files and signatures are NOT checked: set normalize.documents.trust_roots (EGISZ_NORMALIZE_DOCUMENTS_TRUST_ROOTS) to the accredited CAs")
+		return adnormalize.Documents{}, nil
+	}
+	roots, err := loadTrustRoots(cfg.TrustRoots)
+	if err != nil {
+		return adnormalize.Documents{}, fmt.Errorf("normalize.documents.trust_roots: %w", err)
+	}
+	v, err := gostx509.NewVerifier(gostx509.VerifierConfig{Roots: roots})
+	if err != nil {
+		return adnormalize.Documents{}, fmt.Errorf("normalize.documents.trust_roots: %w", err)
+	}
+	checker, err := cda.NewChecker(cda.Config{Verifier: v})
+	if err != nil {
+		return adnormalize.Documents{}, err
+	}
+	log.Info("documents' CDA files and signatures are checked", "trust_roots", len(roots))
+	return adnormalize.Documents{
+		Checker: checker,
+		Fetcher: docfetch.New(docfetch.Config{Timeout: cfg.FetchTimeout.D()}),
+		// Fetching and checking share one bound: the fetch's own, and
+		// time enough to verify a few signatures after it.
+		Timeout: cfg.FetchTimeout.D() + documentCheckTime,
+	}, nil
+}
+
+// documentCheckTime is what checking a fetched document may take beyond
+// the fetch: parsing it and verifying its signatures and chains, a few
+// milliseconds each on a busy machine.
+const documentCheckTime = 5 * time.Second
 
 // errNoTrustRoots is a trust-roots setting that names no certificate: a
 // gateway trusting nothing would refuse every document.

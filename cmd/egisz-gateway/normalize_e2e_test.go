@@ -55,7 +55,8 @@ type gatewayProcess struct {
 	log    *testtool.Buffer
 }
 
-func startGateway(t *testing.T, kc *kafkatest.Cluster, instance string) *gatewayProcess {
+// startGateway starts `egisz-gateway run`; env adds NAME=value settings.
+func startGateway(t *testing.T, kc *kafkatest.Cluster, instance string, env ...string) *gatewayProcess {
 	t.Helper()
 	cmd := exec.Command(gatewayBinary(t), "run")
 	cmd.Env = append(os.Environ(),
@@ -66,6 +67,7 @@ func startGateway(t *testing.T, kc *kafkatest.Cluster, instance string) *gateway
 		"EGISZ_LOG_LEVEL="+envOr("EGISZ_E2E_LOG_LEVEL", "warn"),
 		"EGISZ_NORMALIZE_MAX_BATCH=200",
 	)
+	cmd.Env = append(cmd.Env, env...)
 	g := &gatewayProcess{cmd: cmd, exited: make(chan struct{}), log: &testtool.Buffer{}}
 	cmd.Stdout, cmd.Stderr = g.log, g.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

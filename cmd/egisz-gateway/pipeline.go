@@ -177,13 +177,17 @@ func newNormalize(deps app.Deps) ([]app.Worker, error) {
 			return nil, fmt.Errorf("reference table metrics: %w", err)
 		}
 	}
+	docs, err := documentChecks(deps.Config.Normalize.Documents, deps.Log)
+	if err != nil {
+		return nil, err
+	}
 	stage, err := normalize.New(normalize.Config{
 		Catalog: deps.Catalog, Prefix: prefix, InstanceID: deps.Config.Instance,
 		ClientOpts: deps.KafkaOpt, SessionOpts: []kgo.Opt{deps.KafkaMetrics("normalize")},
 		Expiry:   deps.Config.Normalize.DedupWindow.D(),
 		MaxBatch: deps.Config.Normalize.MaxBatch, Log: deps.Log, Metrics: deps.Metrics, DLQ: deps.DLQ,
 		TickEvery: deps.Config.Normalize.TimersEvery.D(), Now: deps.Now,
-	}, domain{adnormalize.NewDecider(opts, refs)})
+	}, domain{adnormalize.NewDecider(opts, refs).WithDocuments(docs)})
 	if err != nil {
 		return nil, err
 	}
