@@ -34,10 +34,16 @@ const DefaultClockSkew = 2 * time.Minute
 // the signature's signingTime: the MIS may round it to the minute.
 const signedAtTolerance = time.Minute
 
+// SignatureCacheSize is the gostx509.VerifierConfig.SignatureCacheSize
+// the Verifier of a Checker should have: the certificates of a few
+// thousand doctors and organisations and their CAs, whose chains then cost
+// no signature verification after the first document (a few hundred KiB).
+const SignatureCacheSize = 8192
+
 // Config configures a Checker.
 type Config struct {
 	// Verifier holds the accredited roots (and CRLs) signatures must chain
-	// to. Required.
+	// to. Required; give it SignatureCacheSize.
 	Verifier *gostx509.Verifier
 	// ClockSkew is how far after the request a signature may be dated;
 	// zero means DefaultClockSkew.
@@ -123,8 +129,7 @@ func (r Result) Reasons(c *reasons.Catalog) []topics.Reason {
 	return out
 }
 
-// CheckDocument is Check with the problems as the contract's reasons: the
-// normalize stage's DocumentChecker.
+// CheckDocument is Check with the problems as the contract's reasons.
 func (c *Checker) CheckDocument(ctx context.Context, ev *topics.DocumentEvent, file []byte, requestAt time.Time) []topics.Reason {
 	return c.Check(ctx, ev, file, requestAt).Reasons(c.catalog)
 }

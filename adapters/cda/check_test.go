@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/cda"
-	"github.com/egisz-gateway/egisz-gateway/adapters/normalize"
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
 	"github.com/egisz-gateway/egisz-gateway/crypto/cms"
 	"github.com/egisz-gateway/egisz-gateway/crypto/gostx509"
@@ -350,9 +349,6 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
-
-// The Checker is the normalize stage's document checker.
-var _ normalize.DocumentChecker = (*cda.Checker)(nil)
 
 // CheckDocument gives the normalize stage the contract's reasons, each
 // with its field, resolved through the catalog.
