@@ -115,6 +115,16 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		fmt.Fprintf(stderr, "egisz-gateway: %v\n", err)
 		return exitFailed
 	}
+	trustDir, err := os.MkdirTemp("", "egisz-dev-trust-")
+	if err != nil {
+		fmt.Fprintf(stderr, "egisz-gateway: dev: %v\n", err)
+		return exitFailed
+	}
+	defer os.RemoveAll(trustDir)
+	if err := devTrustTestCA(&cfg.Normalize.Documents, trustDir, log); err != nil {
+		fmt.Fprintf(stderr, "egisz-gateway: %v\n", err)
+		return exitFailed
+	}
 	// РЭМД's callback takes only callers with a client certificate: dev
 	// issues a throwaway PKI for it and the embedded emulator, unless the
 	// configuration brings its own.
