@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/egisz-gateway/egisz-gateway/internal/devpki"
+	"github.com/egisz-gateway/egisz-gateway/internal/testpki"
 )
 
 // Build compiles the gateway's main package at pkgDir (cmd/egisz-gateway
@@ -59,6 +60,11 @@ type GatewayConfig struct {
 	Callback string
 	// Replication of the topics the gateway creates (1 on a single broker).
 	Replication int
+	// TrustRoots is the PEM file of the CAs documents' signatures must
+	// chain to (normalize.documents.trust_roots). Empty: the committed
+	// test CA (internal/testpki), under which the load generator signs,
+	// written beside Bin.
+	TrustRoots string
 	// Env is added last, so it overrides the defaults set here.
 	Env []string
 	// Log receives the process's stderr; discarded when nil.
@@ -99,6 +105,16 @@ func StartGateway(ctx context.Context, cfg GatewayConfig, within time.Duration) 
 			cfg.Callback = addr
 		}
 	}
+	if cfg.TrustRoots == "" {
+		pem, err := testpki.CAPEM()
+		if err != nil {
+			return nil, err
+		}
+		cfg.TrustRoots = filepath.Join(filepath.Dir(cfg.Bin), "test-ca.pem")
+		if err := os.WriteFile(cfg.TrustRoots, pem, 0o644); err != nil {
+			return nil, fmt.Errorf("stack: write the test CA: %w", err)
+		}
+	}
 	g := &Gateway{cfg: cfg}
 	if err := g.Start(ctx, within); err != nil {
 		return nil, err
@@ -118,6 +134,7 @@ func (g *Gateway) env() []string {
 		"EGISZ_KAFKA_BROKERS="+strings.Join(c.Brokers, ","), "EGISZ_TOPIC_PREFIX="+c.Prefix,
 		"EGISZ_INSTANCE_ID="+c.Instance, "EGISZ_HTTP_LISTEN="+c.HTTP, "EGISZ_LOG_LEVEL=warn",
 		"EGISZ_KAFKA_REPLICATION_FACTOR="+strconv.Itoa(c.Replication),
+		"EGISZ_NORMALIZE_DOCUMENTS_TRUST_ROOTS="+c.TrustRoots,
 		// A document whose callback is lost is looked up after 30 s, not 10 min.
 		"EGISZ_REMD_RECONCILE_AFTER=30s")
 	if c.RegistryURL != "" {
