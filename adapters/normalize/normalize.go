@@ -179,6 +179,7 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 		c.Add(reasons.KeyMismatch, "", "key the record by the normalized patient key so a patient's events share a partition")
 	}
 	var dec Decision
+	var docFile []byte // a document's file, inline or fetched, for the document store
 	switch p := ev.Payload.(type) {
 	case *topics.CaseEvent:
 		at := parseTime(string(p.OpenedAt))
@@ -192,7 +193,8 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 		dec.patient = &p.Patient
 	case *topics.DocumentEvent:
 		d.checkOrg(c, "mo_oid", p.MOOID, parseTime(string(p.CreatedAt)))
-		signed := d.checkDocument(c, p, now)
+		var signed []string
+		signed, docFile = d.checkDocument(c, p, now)
 		for i, s := range p.Signers {
 			if s.Person != nil {
 				f := fmt.Sprintf("signers[%d]", i)
@@ -228,6 +230,11 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 	dec.Payload = payload
 	dec.Fingerprint = binary.BigEndian.Uint64(ev.Fingerprint[:8])
 	dec.Routes = routes[ev.Kind]
+	if p, ok := ev.Payload.(*topics.DocumentEvent); ok {
+		if w, ok := storeDocument(p, docFile, now); ok {
+			dec.Publish = append(dec.Publish, w)
+		}
+	}
 	return dec
 }
 
@@ -357,12 +364,13 @@ func (d *Decider) Due(table string, value []byte, now time.Time) ([]SideWrite, [
 // checkDocument fetches a document's file when it comes by reference,
 // has the checker check the file and its signatures, and returns the
 // serial numbers of the certificates inside the signatures, by signer
-// index ("" where a signature did not parse). The fetched file is not kept
-// in the event: it goes on by its reference.
-func (d *Decider) checkDocument(c *source.Check, p *topics.DocumentEvent, now time.Time) []string {
+// index ("" where a signature did not parse), and the file (nil when it
+// could not be had). The fetched file is not kept in the event: it goes on
+// by its reference, and to the document store.
+func (d *Decider) checkDocument(c *source.Check, p *topics.DocumentEvent, now time.Time) ([]string, []byte) {
 	serials := make([]string, len(p.Signers))
 	if d.docs.Checker == nil {
-		return serials
+		return serials, p.File.Data
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), d.docs.Timeout)
 	defer cancel()
@@ -370,7 +378,7 @@ func (d *Decider) checkDocument(c *source.Check, p *topics.DocumentEvent, now ti
 	if p.File.Ref != "" {
 		if d.docs.Fetcher == nil {
 			c.Add(reasons.DocumentFetchFailed, "file.ref", "this gateway fetches no documents by reference")
-			return serials
+			return serials, nil
 		}
 		var err error
 		if file, err = d.docs.Fetcher.Fetch(ctx, p.File.Ref, p.File.Size, p.File.SHA256); err != nil {
@@ -382,7 +390,7 @@ func (d *Decider) checkDocument(c *source.Check, p *topics.DocumentEvent, now ti
 			// The error names what failed (status, timeout, sizes), never
 			// the file's contents: it is safe in the status message.
 			c.Add(code, "file.ref", err.Error())
-			return serials
+			return serials, nil
 		}
 	}
 	res := d.docs.Checker.Check(ctx, p, file, now)
@@ -392,7 +400,7 @@ func (d *Decider) checkDocument(c *source.Check, p *topics.DocumentEvent, now ti
 			serials[sc.Index] = sc.Serial
 		}
 	}
-	return serials
+	return serials, file
 }
 
 // signerSerial is the serial number of the certificate a signer signed
