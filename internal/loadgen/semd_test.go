@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"bytes"
-	"crypto/x509"
 	"encoding/json"
 	"testing"
 	"time"
@@ -28,7 +27,7 @@ func TestDocumentsAreSignedSEMD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := gostx509.NewVerifier(gostx509.VerifierConfig{Roots: []*x509.Certificate{pki.CA}})
+	v, err := pki.Verifier()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,14 +41,8 @@ func TestRegenerateExampleDocument(t *testing.T) {
 	if os.Getenv("EGISZ_REGENERATE_EXAMPLES") != "1" {
 		t.Skip("set EGISZ_REGENERATE_EXAMPLES=1 to sign the example document again")
 	}
-	pki, err := Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev topics.DocumentEvent
-	if err := json.Unmarshal(topics.Example("document.json"), &ev); err != nil {
-		t.Fatal(err)
-	}
+	pki, _ := loaded(t)
+	ev := exampleDocument(t)
 	ev.File = topics.Attachment{}
 	signers := map[string]*local.Signer{"doctor": pki.Doctor, "organization": pki.Organization}
 	var sigs []docevent.Signature
@@ -108,14 +102,8 @@ func TestRegenerateExampleDocument(t *testing.T) {
 // its validity, and chains to the committed CA; the CDA's header is the
 // one the event's metadata calls for; the docs publish the same files.
 func TestExampleDocument(t *testing.T) {
-	pki, err := Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev topics.DocumentEvent
-	if err := json.Unmarshal(topics.Example("document.json"), &ev); err != nil {
-		t.Fatal(err)
-	}
+	pki, _ := loaded(t)
+	ev := exampleDocument(t)
 	file, err := os.ReadFile(filepath.Join(exampleDir, exampleCDA))
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +114,7 @@ func TestExampleDocument(t *testing.T) {
 	if len(file) < 10<<10 || len(file) > 20<<10 {
 		t.Errorf("the example CDA is %d bytes, want a realistic 10-20 KiB", len(file))
 	}
-	v, err := gostx509.NewVerifier(gostx509.VerifierConfig{Roots: []*x509.Certificate{pki.CA}})
+	v, err := pki.Verifier()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,4 +171,14 @@ func TestExampleDocument(t *testing.T) {
 			t.Errorf("docs/examples/%s is stale or missing (%v): run `make docs`", name, err)
 		}
 	}
+}
+
+// exampleDocument is the committed example document event.
+func exampleDocument(t *testing.T) topics.DocumentEvent {
+	t.Helper()
+	var ev topics.DocumentEvent
+	if err := json.Unmarshal(topics.Example("document.json"), &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev
 }

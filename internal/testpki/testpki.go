@@ -157,6 +157,11 @@ func Load() (*PKI, error) {
 	return &PKI{CA: cas[0], CAKey: caKey, Doctor: doctor, Organization: org}, nil
 }
 
+// Verifier is a chain verifier trusting the test CA alone.
+func (p *PKI) Verifier() (*gostx509.Verifier, error) {
+	return gostx509.NewVerifier(gostx509.VerifierConfig{Roots: []*x509.Certificate{p.CA}})
+}
+
 // Issue generates a ГОСТ 2012-256 key and a signing certificate of tmpl
 // (gostx509.SigningTemplate's usages) for it under the test CA, and
 // returns a signer of that key. Keys and signature nonces are drawn from

@@ -41,14 +41,7 @@ func TestRegenerate(t *testing.T) {
 // examples declare, hold the keys committed beside them, and are what
 // docs/examples/testpki publishes.
 func TestCommittedPKI(t *testing.T) {
-	pki, err := Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := gostx509.NewVerifier(gostx509.VerifierConfig{Roots: []*x509.Certificate{pki.CA}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pki, v := loaded(t)
 	cases := []struct {
 		name    string
 		s       interface{ Certificate() *x509.Certificate }
@@ -159,14 +152,7 @@ func TestOpenSSLAgrees(t *testing.T) {
 // signer's CMS signatures verify, and the same random stream makes the same
 // certificate and signature again.
 func TestIssue(t *testing.T) {
-	pki, err := Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := gostx509.NewVerifier(gostx509.VerifierConfig{Roots: []*x509.Certificate{pki.CA}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pki, v := loaded(t)
 	now := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
 	tmpl := gostx509.SigningTemplate(gostx509.Subject{CommonName: "Иванов Иван Иванович", SNILS: "11223344595", Country: "RU"}, now.AddDate(-1, 0, 0), now.AddDate(1, 0, 0))
 	tmpl.SerialNumber = big.NewInt(0xabc001)
@@ -207,4 +193,18 @@ func TestIssue(t *testing.T) {
 	if _, err := pki.Issue(context.Background(), tmpl, mrand.NewChaCha8([32]byte{})); err == nil {
 		t.Error("issued a certificate without a serial number")
 	}
+}
+
+// loaded is the committed PKI and a verifier trusting its CA.
+func loaded(t *testing.T) (*PKI, *gostx509.Verifier) {
+	t.Helper()
+	pki, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := pki.Verifier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pki, v
 }
