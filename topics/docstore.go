@@ -20,9 +20,8 @@ const DocumentFileRecordBytes = 2 * LargeRecordBytes
 
 // DocumentFileRetention is retention.ms of the document store, whose
 // cleanup.policy is compact,delete. Compaction keeps one record per
-// local_uid, and a document's record is
-// deleted by a tombstone once РЭМД has registered it. The time limit
-// bounds what nobody deletes: a document whose outbound record waited in
+// local_uid, and a tombstone may delete a document's record once РЭМД has
+// registered it. The time limit bounds what nobody deletes: a document whose outbound record waited in
 // the outbound topic and its retry tiers (at most their retention, a week)
 // and then in РЭМД's dead-letter topic (30 days) can still be replayed and
 // fetched by РЭМД; after that nothing can send it again.
