@@ -26,14 +26,14 @@ func BenchmarkCheck(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if res := f.checker.Check(ctx, &doc.Event, doc.File, doc.Signatures, requestAt); len(res.Problems) != 0 {
+			if res := f.checker.Check(ctx, &doc.Event, doc.File, requestAt); len(res.Problems) != 0 {
 				b.Fatalf("the benchmark's document fails: %v", res.Problems)
 			}
 			b.SetBytes(int64(len(file)))
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				f.checker.Check(ctx, &doc.Event, doc.File, doc.Signatures, requestAt)
+				f.checker.Check(ctx, &doc.Event, doc.File, requestAt)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 	"time"
 
@@ -33,14 +34,22 @@ const DefaultClockSkew = 2 * time.Minute
 // the signature's signingTime: the MIS may round it to the minute.
 const signedAtTolerance = time.Minute
 
+// SignatureCacheSize is the gostx509.VerifierConfig.SignatureCacheSize
+// the Verifier of a Checker should have: the certificates of a few
+// thousand doctors and organisations and their CAs, whose chains then cost
+// no signature verification after the first document (a few hundred KiB).
+const SignatureCacheSize = 8192
+
 // Config configures a Checker.
 type Config struct {
 	// Verifier holds the accredited roots (and CRLs) signatures must chain
-	// to. Required.
+	// to. Required; give it SignatureCacheSize.
 	Verifier *gostx509.Verifier
 	// ClockSkew is how far after the request a signature may be dated;
 	// zero means DefaultClockSkew.
 	ClockSkew time.Duration
+	// Catalog resolves codes for CheckDocument; nil means reasons.Default().
+	Catalog *reasons.Catalog
 	// Algorithms are the signature algorithms accepted; empty means ГОСТ
 	// Р 34.10-2012 256 and 512, the ones РЭМД takes. (The benchmark adds
 	// ECDSA P-256 to compare the same work.)
@@ -55,6 +64,7 @@ type Checker struct {
 	verifier   *gostx509.Verifier
 	skew       time.Duration
 	algorithms map[signer.Algorithm]bool
+	catalog    *reasons.Catalog
 }
 
 // NewChecker returns a Checker of cfg.
@@ -72,7 +82,10 @@ func NewChecker(cfg Config) (*Checker, error) {
 	for _, a := range cfg.Algorithms {
 		algs[a] = true
 	}
-	return &Checker{verifier: cfg.Verifier, skew: cfg.ClockSkew, algorithms: algs}, nil
+	if cfg.Catalog == nil {
+		cfg.Catalog = reasons.Default()
+	}
+	return &Checker{verifier: cfg.Verifier, skew: cfg.ClockSkew, algorithms: algs, catalog: cfg.Catalog}, nil
 }
 
 // SignerCertificate is what a verified signature says of its signer, for
@@ -116,12 +129,17 @@ func (r Result) Reasons(c *reasons.Catalog) []topics.Reason {
 	return out
 }
 
-// Check checks file, the СЭМД of ev, and sigs, the detached CMS
-// signatures of ev.Signers in the same order, as of requestAt (the time
-// of the request: signatures dated after it are refused). Every fault is
+// CheckDocument is Check with the problems as the contract's reasons.
+func (c *Checker) CheckDocument(ctx context.Context, ev *topics.DocumentEvent, file []byte, requestAt time.Time) []topics.Reason {
+	return c.Check(ctx, ev, file, requestAt).Reasons(c.catalog)
+}
+
+// Check checks file, the СЭМД of ev (ev.File's bytes, inline or fetched),
+// and each signer's detached CMS signature, as of requestAt (the time of
+// the request: signatures dated after it are refused). Every fault is
 // reported, not only the first, and none stops the others: a file that
 // does not parse still has its signatures checked.
-func (c *Checker) Check(ctx context.Context, ev *topics.DocumentEvent, file []byte, sigs [][]byte, requestAt time.Time) Result {
+func (c *Checker) Check(ctx context.Context, ev *topics.DocumentEvent, file []byte, requestAt time.Time) Result {
 	var res Result
 	chk := &source.Check{}
 	_, res.KindMapped = LookupKind(ev.Kind)
@@ -131,7 +149,7 @@ func (c *Checker) Check(ctx context.Context, ev *topics.DocumentEvent, file []by
 	} else {
 		checkHeader(chk, ev, &h)
 	}
-	res.Signers = c.checkSignatures(ctx, chk, ev, file, sigs, requestAt)
+	res.Signers = c.checkSignatures(ctx, chk, ev, file, requestAt)
 	res.Problems = chk.Problems
 	return res
 }
@@ -289,7 +307,7 @@ func findPerson(h *Header, snils string) *Person {
 }
 
 // checkSignatures checks every signature and what it says of its signer.
-func (c *Checker) checkSignatures(ctx context.Context, chk *source.Check, ev *topics.DocumentEvent, file []byte, sigs [][]byte, requestAt time.Time) []SignerCertificate {
+func (c *Checker) checkSignatures(ctx context.Context, chk *source.Check, ev *topics.DocumentEvent, file []byte, requestAt time.Time) []SignerCertificate {
 	var out []SignerCertificate
 	digests := map[signer.Algorithm][]byte{}  // the file's digest per algorithm, made once
 	signed := map[signer.Algorithm][][]byte{} // the messageDigests the signatures carry
@@ -299,10 +317,7 @@ func (c *Checker) checkSignatures(ctx context.Context, chk *source.Check, ev *to
 			return out
 		}
 		f := fmt.Sprintf("signers[%d].signature", i)
-		var der []byte
-		if i < len(sigs) {
-			der = sigs[i]
-		}
+		der := s.Signature
 		if len(der) == 0 {
 			chk.Add(reasons.SignatureMissing, f, "no signature")
 			continue
@@ -337,6 +352,9 @@ func (c *Checker) checkSignatures(ctx context.Context, chk *source.Check, ev *to
 			}
 		}
 		if !checkHolder(chk, i, s, sc.Subject) {
+			sc.Verified = false
+		}
+		if !checkDeclared(chk, i, s.Certificate, sd.Signer) {
 			sc.Verified = false
 		}
 		out = append(out, sc)
@@ -436,6 +454,39 @@ func checkHolder(chk *source.Check, i int, s topics.Signer, subj gostx509.Subjec
 	if given := strings.TrimSpace(s.Person.GivenName + " " + s.Person.Patronymic); subj.GivenNames != "" && !ident.SameName(given, subj.GivenNames) {
 		chk.Add(reasons.MetadataCertificateMismatch, f+".person.given_name", "the signer's given name and patronymic differ from the certificate's")
 		ok = false
+	}
+	return ok
+}
+
+// declaredValidityTolerance is how far a declared not_before or not_after
+// may be from the certificate's: a MIS may write the date at midnight.
+const declaredValidityTolerance = 24 * time.Hour
+
+// checkDeclared cross-checks the certificate a signer declares, where it
+// does, with the one in the signature: the serial number (as a number, so
+// leading zeros and case do not matter) and, within a day, the validity.
+func checkDeclared(chk *source.Check, i int, d *topics.Certificate, cert *x509.Certificate) bool {
+	if d == nil {
+		return true
+	}
+	f := fmt.Sprintf("signers[%d].certificate", i)
+	ok := true
+	if serial, good := new(big.Int).SetString(strings.TrimPrefix(strings.ToLower(d.Serial), "0x"), 16); !good || serial.Cmp(cert.SerialNumber) != 0 {
+		chk.Add(reasons.MetadataCertificateMismatch, f+".serial", "the declared serial number is not the signature's certificate's")
+		ok = false
+	}
+	for _, v := range []struct {
+		field    string
+		declared topics.DateTime
+		actual   time.Time
+	}{{"not_before", d.NotBefore, cert.NotBefore}, {"not_after", d.NotAfter, cert.NotAfter}} {
+		if v.declared == "" {
+			continue
+		}
+		if at, err := datetime.ParseDateTime(string(v.declared)); err == nil && absDuration(at.Sub(v.actual)) > declaredValidityTolerance {
+			chk.Add(reasons.MetadataCertificateMismatch, f+"."+v.field, "the declared validity differs from the signature's certificate's")
+			ok = false
+		}
 	}
 	return ok
 }

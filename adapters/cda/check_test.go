@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/cda"
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
+	"github.com/egisz-gateway/egisz-gateway/crypto/cms"
 	"github.com/egisz-gateway/egisz-gateway/crypto/gostx509"
 	"github.com/egisz-gateway/egisz-gateway/crypto/signer"
 	"github.com/egisz-gateway/egisz-gateway/crypto/signer/local"
@@ -98,12 +100,39 @@ func codes(r cda.Result) []string {
 	return out
 }
 
-// input is what Check is given; each case edits a good one.
+// declared is the certificate block a MIS would declare for the signer of
+// sig, taken from the certificate inside it.
+func declared(t *testing.T, sig []byte) *topics.Certificate {
+	t.Helper()
+	sd, err := cms.Parse(sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sd.Signer
+	return &topics.Certificate{Serial: fmt.Sprintf("%x", c.SerialNumber),
+		NotBefore: topics.DateTime(c.NotBefore.Format(time.RFC3339)), NotAfter: topics.DateTime(c.NotAfter.Format(time.RFC3339))}
+}
+
+// input is what Check is given; each case edits a good one. sigs go to
+// the signers in order (a signer past the end has none).
 type input struct {
 	ev   topics.DocumentEvent
 	file []byte
 	sigs [][]byte
 	at   time.Time
+}
+
+// check runs c on in.
+func (in input) check(ctx context.Context, c *cda.Checker) cda.Result {
+	ev := in.ev
+	ev.Signers = append([]topics.Signer(nil), in.ev.Signers...)
+	for i := range ev.Signers {
+		ev.Signers[i].Signature = nil
+		if i < len(in.sigs) {
+			ev.Signers[i].Signature = in.sigs[i]
+		}
+	}
+	return c.Check(ctx, &ev, in.file, in.at)
 }
 
 func TestCheck(t *testing.T) {
@@ -250,6 +279,15 @@ func TestCheck(t *testing.T) {
 		{name: "declared signed_at is not the signingTime", edit: func(in *input) {
 			in.ev.Signers[0].SignedAt = topics.DateTime(signedAt.Add(10 * time.Minute).Format(time.RFC3339))
 		}, want: []string{"SIGNATURE_TIME_INVALID@signers[0].signed_at"}},
+		{name: "declared certificate agrees with the signature's", edit: func(in *input) {
+			in.ev.Signers[0].Certificate = declared(t, in.sigs[0])
+			in.ev.Signers[0].Certificate.Serial = "00" + strings.ToUpper(in.ev.Signers[0].Certificate.Serial)
+		}},
+		{name: "declared certificate is another", edit: func(in *input) {
+			d := declared(t, in.sigs[0])
+			d.Serial, d.NotAfter = "0abc", topics.DateTime(created.AddDate(5, 0, 0).Format(time.RFC3339))
+			in.ev.Signers[0].Certificate = d
+		}, want: []string{"VALUE_MISMATCH_METADATA_AND_CERTIFICATE@signers[0].certificate.not_after", "VALUE_MISMATCH_METADATA_AND_CERTIFICATE@signers[0].certificate.serial"}},
 		{name: "certificate expired before signing", edit: func(in *input) {
 			in.sigs[0] = f.signWith(t, f.pki.CA, doctorSubject, func(tm *gostx509.Template) { tm.NotAfter = signedAt.Add(-time.Hour) }, in.file, signedAt)
 		}, want: []string{"CERTIFICATE_EXPIRED@signers[0].signature"}},
@@ -294,7 +332,7 @@ func TestCheck(t *testing.T) {
 			}
 			in := input{ev: doc.Event, file: doc.File, sigs: doc.Signatures, at: requestAt}
 			tc.edit(&in)
-			res := f.checker.Check(ctx, &in.ev, in.file, in.sigs, in.at)
+			res := in.check(ctx, f.checker)
 			got, want := codes(res), append([]string(nil), tc.want...)
 			sort.Strings(want)
 			if strings.Join(got, " ") != strings.Join(want, " ") {
@@ -309,5 +347,35 @@ func TestCheck(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// CheckDocument gives the normalize stage the contract's reasons, each
+// with its field, resolved through the catalog.
+func TestCheckDocumentReasons(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, signer.GOST2012_256)
+	doc, err := f.pki.Make(ctx, event())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.checker.CheckDocument(ctx, &doc.Event, doc.File, requestAt); len(got) != 0 {
+		t.Fatalf("good document: %v", got)
+	}
+	doc.Event.Patient.BirthDate = "1990-01-01"
+	doc.Event.Signers[1].Signature = nil
+	got := f.checker.CheckDocument(ctx, &doc.Event, doc.File, requestAt)
+	want := map[string]topics.Reason{
+		"patient.birth_date":   {Code: "DOCUMENT_HEADER_MISMATCH", Owner: "mis"},
+		"signers[1].signature": {Code: "NO_SIGNATURE", Owner: "clinic"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("reasons %v", got)
+	}
+	for _, r := range got {
+		w, ok := want[r.Field]
+		if !ok || r.Code != w.Code || r.Owner != w.Owner || r.Retryable || r.MessageRU == "" || r.MessageEN == "" {
+			t.Errorf("reason %+v, want %+v at %s", r, w, r.Field)
+		}
 	}
 }

@@ -124,7 +124,7 @@ func TestCheckOpenSSLSignedDocument(t *testing.T) {
 					[]string{"INVALID_CERT_KEY_USAGE@signers[0].signature"}},
 			} {
 				t.Run(c.name, func(t *testing.T) {
-					res := checker.Check(ctx, &ev, file, c.sigs, now.Add(time.Minute))
+					res := input{ev: ev, file: file, sigs: c.sigs, at: now.Add(time.Minute)}.check(ctx, checker)
 					got := codes(res)
 					want := append([]string(nil), c.want...)
 					sort.Strings(want)
@@ -157,7 +157,7 @@ func TestCheckRefusesAnRSASignature(t *testing.T) {
 	testtool.OpenSSL(t, dir, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "rsa.key", "-subj", "/CN=RSA/SNILS=12345678964",
 		"-days", "1", "-out", "rsa.pem")
 	doc.Signatures[0] = testtool.OpenSSL(t, dir, "cms", "-sign", "-binary", "-in", "doc.xml", "-signer", "rsa.pem", "-inkey", "rsa.key", "-outform", "DER")
-	res := f.checker.Check(ctx, &doc.Event, doc.File, doc.Signatures, requestAt)
+	res := input{ev: doc.Event, file: doc.File, sigs: doc.Signatures, at: requestAt}.check(ctx, f.checker)
 	if got := strings.Join(codes(res), " "); got != "UNKNOWN_ALGORITHM@signers[0].signature" {
 		t.Errorf("problems %s (%v)", got, res.Problems)
 	}

@@ -385,11 +385,7 @@ func (d *Decider) checkDocument(c *source.Check, p *topics.DocumentEvent, now ti
 			return serials
 		}
 	}
-	sigs := make([][]byte, len(p.Signers))
-	for i, s := range p.Signers {
-		sigs[i] = s.Signature
-	}
-	res := d.docs.Checker.Check(ctx, p, file, sigs, now)
+	res := d.docs.Checker.Check(ctx, p, file, now)
 	c.Problems = append(c.Problems, res.Problems...)
 	for _, sc := range res.Signers {
 		if sc.Index >= 0 && sc.Index < len(serials) {

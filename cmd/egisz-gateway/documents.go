@@ -31,7 +31,7 @@ func documentChecks(cfg config.Documents, log *slog.Logger) (adnormalize.Documen
 	if err != nil {
 		return adnormalize.Documents{}, fmt.Errorf("normalize.documents.trust_roots: %w", err)
 	}
-	v, err := gostx509.NewVerifier(gostx509.VerifierConfig{Roots: roots})
+	v, err := gostx509.NewVerifier(gostx509.VerifierConfig{Roots: roots, SignatureCacheSize: cda.SignatureCacheSize})
 	if err != nil {
 		return adnormalize.Documents{}, fmt.Errorf("normalize.documents.trust_roots: %w", err)
 	}

@@ -72,7 +72,7 @@ func (p *PKI) Roots() []*x509.Certificate { return []*x509.Certificate{p.CA.Cert
 
 // Verifier is a chain verifier trusting this PKI's root.
 func (p *PKI) Verifier() (*gostx509.Verifier, error) {
-	return gostx509.NewVerifier(gostx509.VerifierConfig{Roots: p.Roots()})
+	return gostx509.NewVerifier(gostx509.VerifierConfig{Roots: p.Roots(), SignatureCacheSize: cda.SignatureCacheSize})
 }
 
 // PersonSubject is the subject of a person's qualified certificate:
