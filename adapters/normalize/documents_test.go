@@ -96,7 +96,7 @@ func checkerOf(t *testing.T, pki *semdtest.PKI) *cda.Checker {
 	return c
 }
 
-func docInput(t *testing.T, ev topics.DocumentEvent, edit func(map[string]any)) Input {
+func docInput(t testing.TB, ev topics.DocumentEvent, edit func(map[string]any)) Input {
 	t.Helper()
 	b, err := json.Marshal(ev)
 	if err != nil {
