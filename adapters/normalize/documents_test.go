@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -96,7 +97,7 @@ func checkerOf(t *testing.T, pki *semdtest.PKI) *cda.Checker {
 	return c
 }
 
-func docInput(t *testing.T, ev topics.DocumentEvent, edit func(map[string]any)) Input {
+func docInput(t testing.TB, ev topics.DocumentEvent, edit func(map[string]any)) Input {
 	t.Helper()
 	b, err := json.Marshal(ev)
 	if err != nil {
@@ -238,6 +239,79 @@ func TestFRMRCertificateIsTheSignaturesOwn(t *testing.T) {
 				t.Fatalf("rejected: %+v", dec.Reasons)
 			case tc.code != "" && (len(dec.Reasons) != 1 || dec.Reasons[0].Code != tc.code || dec.Reasons[0].Field != "signers[0].certificate.serial"):
 				t.Fatalf("reasons %+v, want %s at signers[0].certificate.serial", dec.Reasons, tc.code)
+			}
+		})
+	}
+}
+
+// bundleStore stores a document as its file and signatures in JSON, as
+// the document store does; fail makes it refuse.
+type bundleStore struct{ fail bool }
+
+type bundle struct {
+	LocalUID   string   `json:"local_uid"`
+	Data       []byte   `json:"data"`
+	Signatures [][]byte `json:"signatures"`
+}
+
+func (s bundleStore) StoreRecord(ev *topics.DocumentEvent, file []byte, _ time.Time) (Publish, error) {
+	if s.fail {
+		return Publish{}, errors.New("no room")
+	}
+	b := bundle{LocalUID: ev.LocalUID, Data: file}
+	for _, sg := range ev.Signers {
+		b.Signatures = append(b.Signatures, sg.Signature)
+	}
+	v, err := json.Marshal(b)
+	return Publish{Topic: "egisz.document.file.v1", Key: ev.LocalUID, Value: v}, err
+}
+
+// An accepted document is stored with the file that was checked (the
+// fetched one, for a file by reference) and its signatures; a rejected one
+// is not stored, and one the store cannot take is not accepted.
+func TestDocumentsStored(t *testing.T) {
+	pki, ev, refs := signedSetup(t)
+	good := ev.File.Data
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(good) }))
+	defer srv.Close()
+	byRef := map[string]any{"media_type": "text/xml", "ref": srv.URL + "/good.xml", "size": len(good), "sha256": sum(good)}
+	checker := checkerOf(t, pki)
+	fetcher := docfetch.New(docfetch.Config{Client: srv.Client()})
+	for _, tc := range []struct {
+		name   string
+		file   map[string]any // nil: the signed example's inline file
+		store  bundleStore
+		stored bool
+		code   string
+	}{
+		{name: "inline", stored: true},
+		{name: "by reference", file: byRef, stored: true},
+		{name: "rejected", file: map[string]any{"media_type": "text/xml", "ref": srv.URL + "/good.xml", "size": len(good), "sha256": sum(good[1:])}, code: reasons.DocumentDigestMismatch},
+		{name: "the store refuses", store: bundleStore{fail: true}, code: reasons.ForwardUnbuildable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := NewDecider(source.DefaultOptions(), refs).WithDocuments(Documents{Checker: checker, Fetcher: fetcher, Store: tc.store})
+			edit := func(m map[string]any) {
+				if tc.file != nil {
+					m["file"] = tc.file
+				}
+			}
+			dec := d.Decide(docInput(t, ev, edit), now)
+			if tc.code != "" {
+				if len(dec.Reasons) != 1 || dec.Reasons[0].Code != tc.code || len(dec.Publish) != 0 {
+					t.Fatalf("reasons %+v, %d records to publish; want %s and none", dec.Reasons, len(dec.Publish), tc.code)
+				}
+				return
+			}
+			if len(dec.Reasons) > 0 || len(dec.Publish) != 1 {
+				t.Fatalf("reasons %+v, %d records to publish; want it accepted and stored", dec.Reasons, len(dec.Publish))
+			}
+			var b bundle
+			if err := json.Unmarshal(dec.Publish[0].Value, &b); err != nil {
+				t.Fatal(err)
+			}
+			if dec.Publish[0].Key != ev.LocalUID || !bytes.Equal(b.Data, good) || len(b.Signatures) != 2 || !bytes.Equal(b.Signatures[0], ev.Signers[0].Signature) {
+				t.Errorf("stored %s with %d bytes and %d signatures, not the document's file and signatures", dec.Publish[0].Key, len(b.Data), len(b.Signatures))
 			}
 		})
 	}

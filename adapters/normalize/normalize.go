@@ -121,6 +121,18 @@ type Documents struct {
 	// Timeout bounds fetching and checking one document;
 	// DefaultDocumentTimeout when zero.
 	Timeout time.Duration
+	// Store, when set, makes the record that stores each checked document
+	// the decider accepts, with its file (fetched, for one by reference).
+	Store DocumentStore
+}
+
+// DocumentStore makes the record that keeps an accepted document's file
+// and signatures for РЭМД's getDocumentFile (gateway/docstore's Record):
+// the stage writes it in the transaction of the document's outbound
+// record, so a document is stored exactly when its registration is sent.
+// Topic is a catalog name, as in every Publish.
+type DocumentStore interface {
+	StoreRecord(ev *topics.DocumentEvent, file []byte, now time.Time) (Publish, error)
 }
 
 // DefaultDocumentTimeout bounds fetching and checking one document when
@@ -179,7 +191,7 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 		c.Add(reasons.KeyMismatch, "", "key the record by the normalized patient key so a patient's events share a partition")
 	}
 	var dec Decision
-	var docFile []byte // a document's file, inline or fetched, for the document store
+	var storeFile []byte // a checked document's file, for the document store
 	switch p := ev.Payload.(type) {
 	case *topics.CaseEvent:
 		at := parseTime(string(p.OpenedAt))
@@ -194,7 +206,7 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 	case *topics.DocumentEvent:
 		d.checkOrg(c, "mo_oid", p.MOOID, parseTime(string(p.CreatedAt)))
 		var signed []string
-		signed, docFile = d.checkDocument(c, p, now)
+		signed, storeFile = d.checkDocument(c, p, now)
 		for i, s := range p.Signers {
 			if s.Person != nil {
 				f := fmt.Sprintf("signers[%d]", i)
@@ -230,10 +242,12 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 	dec.Payload = payload
 	dec.Fingerprint = binary.BigEndian.Uint64(ev.Fingerprint[:8])
 	dec.Routes = routes[ev.Kind]
-	if p, ok := ev.Payload.(*topics.DocumentEvent); ok {
-		if w, ok := storeDocument(p, docFile, now); ok {
-			dec.Publish = append(dec.Publish, w)
+	if doc, ok := ev.Payload.(*topics.DocumentEvent); ok && storeFile != nil && d.docs.Store != nil {
+		pub, err := d.docs.Store.StoreRecord(doc, storeFile, now)
+		if err != nil {
+			return d.reject(source.Problem{Code: reasons.ForwardUnbuildable, Field: "file", Detail: "the document store's record: " + err.Error()})
 		}
+		dec.Publish = append(dec.Publish, pub)
 	}
 	return dec
 }
@@ -364,13 +378,13 @@ func (d *Decider) Due(table string, value []byte, now time.Time) ([]SideWrite, [
 // checkDocument fetches a document's file when it comes by reference,
 // has the checker check the file and its signatures, and returns the
 // serial numbers of the certificates inside the signatures, by signer
-// index ("" where a signature did not parse), and the file (nil when it
-// could not be had). The fetched file is not kept in the event: it goes on
-// by its reference, and to the document store.
-func (d *Decider) checkDocument(c *source.Check, p *topics.DocumentEvent, now time.Time) ([]string, []byte) {
-	serials := make([]string, len(p.Signers))
+// index ("" where a signature did not parse), and the file it checked (nil
+// when none). The fetched file is not put in the event: the event goes on
+// with its reference.
+func (d *Decider) checkDocument(c *source.Check, p *topics.DocumentEvent, now time.Time) (serials []string, checked []byte) {
+	serials = make([]string, len(p.Signers))
 	if d.docs.Checker == nil {
-		return serials, p.File.Data
+		return serials, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), d.docs.Timeout)
 	defer cancel()

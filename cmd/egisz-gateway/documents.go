@@ -43,6 +43,9 @@ func documentChecks(cfg config.Documents, log *slog.Logger) (adnormalize.Documen
 	return adnormalize.Documents{
 		Checker: checker,
 		Fetcher: docfetch.New(docfetch.Config{Timeout: cfg.FetchTimeout.D()}),
+		// Each accepted document goes to the document store, for РЭМД's
+		// getDocumentFile.
+		Store: documentStore{},
 		// Fetching and checking share one bound: the fetch's own, and
 		// time enough to verify a few signatures after it.
 		Timeout: cfg.FetchTimeout.D() + documentCheckTime,

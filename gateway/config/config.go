@@ -89,7 +89,7 @@ type Normalize struct {
 // signatures, and the fetching of a file given by reference.
 type Documents struct {
 	TrustRoots   []string `yaml:"trust_roots" env:"EGISZ_NORMALIZE_DOCUMENTS_TRUST_ROOTS" doc:"the accredited CAs signers' certificates must chain to: PEM files, or directories whose *.pem files are read, comma-separated in the environment; dev uses its test CA when empty"`
-	FetchTimeout Duration `yaml:"fetch_timeout" env:"EGISZ_NORMALIZE_DOCUMENTS_FETCH_TIMEOUT" doc:"fetching one document by its https reference may take this long (default 30s); a fetch that fails parks the event DOCUMENT_FETCH_FAILED, to be replayed"`
+	FetchTimeout Duration `yaml:"fetch_timeout" env:"EGISZ_NORMALIZE_DOCUMENTS_FETCH_TIMEOUT" doc:"fetching one document by its https reference may take this long (default 5s, 1s to 10s: the stage fetches inside its 20 s transaction); a fetch that fails parks the event DOCUMENT_FETCH_FAILED, to be replayed, and a host that did not answer is not asked again for 30 s"`
 }
 
 // Forward configures the forward stage: one destination per registry and
@@ -240,7 +240,7 @@ func Default() Config {
 			MaxRecordBytes: 1 << 20,
 			TimersEvery:    Duration(time.Minute),
 			ClockSkew:      Duration(5 * time.Minute),
-			Documents:      Documents{FetchTimeout: Duration(30 * time.Second)},
+			Documents:      Documents{FetchTimeout: Duration(5 * time.Second)},
 		},
 		Kafka: Kafka{
 			Brokers:           []string{"127.0.0.1:9092"},
@@ -373,8 +373,8 @@ func (c Config) Validate() error {
 	if c.Normalize.TimersEvery < Duration(100*time.Millisecond) {
 		return &Error{Key: "normalize.timers_every", Msg: "must be 100ms or more"}
 	}
-	if c.Normalize.Documents.FetchTimeout < Duration(time.Second) {
-		return &Error{Key: "normalize.documents.fetch_timeout", Msg: "must be 1s or more"}
+	if c.Normalize.Documents.FetchTimeout < Duration(time.Second) || c.Normalize.Documents.FetchTimeout > Duration(10*time.Second) {
+		return &Error{Key: "normalize.documents.fetch_timeout", Msg: "must be from 1s to 10s: the stage fetches inside its transaction"}
 	}
 	if c.Normalize.ClockSkew < 0 || c.Normalize.ClockSkew > Duration(24*time.Hour) {
 		return &Error{Key: "normalize.clock_skew", Msg: "must be from 0 to 24h"}

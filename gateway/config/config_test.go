@@ -143,6 +143,8 @@ func TestMistakesNameTheKey(t *testing.T) {
 		{"order by", "forward:\n  retry:\n    order_by: mo\n", nil, "forward.retry.order_by", "dedup, patient"},
 		{"negative clock skew", "", map[string]string{"EGISZ_NORMALIZE_CLOCK_SKEW": "-1m"}, "normalize.clock_skew", "from 0 to 24h"},
 		{"clock skew of days", "normalize:\n  clock_skew: 48h\n", nil, "normalize.clock_skew", "from 0 to 24h"},
+		{"document fetch longer than a transaction allows", "normalize:\n  documents:\n    fetch_timeout: 30s\n", nil, "normalize.documents.fetch_timeout", "from 1s to 10s"},
+		{"document fetch without time", "", map[string]string{"EGISZ_NORMALIZE_DOCUMENTS_FETCH_TIMEOUT": "100ms"}, "normalize.documents.fetch_timeout", "from 1s to 10s"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -208,7 +210,8 @@ func TestEnvVarsListed(t *testing.T) {
 		"EGISZ_KAFKA_SASL_PASSWORD_FILE": "kafka.sasl.password_file", "EGISZ_HTTP_LISTEN": "http.listen",
 		"EGISZ_FORWARD_REMD_URL": "forward.remd.url", "EGISZ_FORWARD_ERX_RATE_PER_MINUTE": "forward.erx.rate_per_minute",
 		"EGISZ_FORWARD_IEMK_TLS_KEY_FILE": "forward.iemk.tls.key_file", "EGISZ_REMD_CALLBACK_URL": "forward.remd_callback.url",
-		"EGISZ_NORMALIZE_CLOCK_SKEW": "normalize.clock_skew",
+		"EGISZ_NORMALIZE_CLOCK_SKEW":            "normalize.clock_skew",
+		"EGISZ_NORMALIZE_DOCUMENTS_TRUST_ROOTS": "normalize.documents.trust_roots", "EGISZ_NORMALIZE_DOCUMENTS_FETCH_TIMEOUT": "normalize.documents.fetch_timeout",
 	} {
 		if names[name] != key {
 			t.Errorf("EnvVars: %s -> %q, want %q", name, names[name], key)

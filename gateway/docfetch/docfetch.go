@@ -19,6 +19,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
@@ -26,8 +27,17 @@ import (
 )
 
 // DefaultTimeout bounds one fetch, connection to last byte, when Config
-// sets none: a few MiB from a MIS on a slow regional link.
-const DefaultTimeout = 30 * time.Second
+// sets none: a few MiB from a MIS on a slow regional link. The normalize
+// stage fetches inside its transaction (20 s), so it must stay well under.
+const DefaultTimeout = 5 * time.Second
+
+// DefaultHostCooldown is how long, when Config sets none, a host whose
+// fetch failed without an answer (a timeout, a refused or reset
+// connection, TLS) is not asked again: the other documents of a batch
+// pointing at a MIS that is down fail at once instead of each waiting out
+// the timeout inside the stage's transaction. They are parked
+// DOCUMENT_FETCH_FAILED, to be replayed.
+const DefaultHostCooldown = 30 * time.Second
 
 // Config configures a Fetcher.
 type Config struct {
@@ -39,6 +49,11 @@ type Config struct {
 	// MaxBytes is the hard cap whatever the declared size;
 	// topics.DocumentFetchMaxBytes when zero.
 	MaxBytes int64
+	// HostCooldown is how long a host that did not answer is not asked
+	// again; DefaultHostCooldown when zero, none when negative.
+	HostCooldown time.Duration
+	// Now is the clock of the cooldowns; time.Now when nil.
+	Now func() time.Time
 }
 
 // Fetcher fetches documents by reference. It is safe for concurrent use.
@@ -46,6 +61,11 @@ type Fetcher struct {
 	client   *http.Client
 	timeout  time.Duration
 	maxBytes int64
+	cooldown time.Duration
+	now      func() time.Time
+
+	mu   sync.Mutex
+	down map[string]time.Time // host → until when it is not asked
 }
 
 // Error is a failed fetch, with the reason of the catalog it means.
@@ -79,6 +99,13 @@ func New(cfg Config) *Fetcher {
 	}
 	if f.maxBytes <= 0 {
 		f.maxBytes = topics.DocumentFetchMaxBytes
+	}
+	f.cooldown, f.now, f.down = cfg.HostCooldown, cfg.Now, map[string]time.Time{}
+	if f.cooldown == 0 {
+		f.cooldown = DefaultHostCooldown
+	}
+	if f.now == nil {
+		f.now = time.Now
 	}
 	// A redirect must stay on https: the reference's scheme is checked
 	// once here, and a server must not lead the fetch elsewhere.
@@ -118,6 +145,9 @@ func (f *Fetcher) Fetch(ctx context.Context, ref string, size int64, sha256Hex s
 		return nil, &Error{Code: reasons.DocumentDigestMismatch, Msg: "fetch document: the declared size must be positive"}
 	}
 
+	if until, ok := f.isDown(u.Host); ok {
+		return nil, &Error{Code: reasons.DocumentFetchFailed, Msg: fmt.Sprintf("fetch document from %s: it did not answer a moment ago; not asked again before %s", u.Host, until.UTC().Format(time.RFC3339))}
+	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -126,6 +156,9 @@ func (f *Fetcher) Fetch(ctx context.Context, ref string, size int64, sha256Hex s
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			f.markDown(u.Host) // no answer, and not the caller giving up
+		}
 		return nil, &Error{Code: reasons.DocumentFetchFailed, Msg: "fetch document from " + u.Host, Err: scrub(err)}
 	}
 	defer resp.Body.Close()
@@ -139,6 +172,9 @@ func (f *Fetcher) Fetch(ctx context.Context, ref string, size int64, sha256Hex s
 	// that", and no further.
 	body, err := io.ReadAll(io.LimitReader(resp.Body, size+1))
 	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			f.markDown(u.Host)
+		}
 		return nil, &Error{Code: reasons.DocumentFetchFailed, Msg: "fetch document from " + u.Host + ": read", Err: scrub(err)}
 	}
 	switch n := int64(len(body)); {
@@ -151,6 +187,44 @@ func (f *Fetcher) Fetch(ctx context.Context, ref string, size int64, sha256Hex s
 		return nil, &Error{Code: reasons.DocumentDigestMismatch, Msg: "fetch document from " + u.Host + ": SHA-256 differs from the declared one"}
 	}
 	return body, nil
+}
+
+// isDown reports whether host is cooling down after a fetch it did not
+// answer, and until when.
+func (f *Fetcher) isDown(host string) (time.Time, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	until, ok := f.down[host]
+	if ok && !f.now().Before(until) {
+		delete(f.down, host)
+		return time.Time{}, false
+	}
+	return until, ok
+}
+
+// maxDownHosts bounds the hosts kept cooling down; past it the ones whose
+// cooldown is over are dropped (events name hosts, so their number is the
+// publishers' to choose).
+const maxDownHosts = 1024
+
+// markDown starts host's cooldown.
+func (f *Fetcher) markDown(host string) {
+	if f.cooldown < 0 {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := f.now()
+	if len(f.down) >= maxDownHosts {
+		for h, until := range f.down {
+			if !now.Before(until) {
+				delete(f.down, h)
+			}
+		}
+	}
+	if len(f.down) < maxDownHosts {
+		f.down[host] = now.Add(f.cooldown)
+	}
 }
 
 // scrub drops the URL (its path and query may name a patient's document)

@@ -61,7 +61,9 @@ func TestFetch(t *testing.T) {
 	})
 	srv := httptest.NewTLSServer(mux)
 	defer srv.Close()
-	f := docfetch.New(docfetch.Config{Client: srv.Client(), Timeout: 500 * time.Millisecond, MaxBytes: 1 << 20})
+	// No cooldown: the cases share one server, and "too slow" would make
+	// it cool down for the rest (TestHostCooldown tests that).
+	f := docfetch.New(docfetch.Config{Client: srv.Client(), Timeout: 500 * time.Millisecond, MaxBytes: 1 << 20, HostCooldown: -1})
 
 	tests := []struct {
 		name     string
@@ -131,5 +133,56 @@ func TestFetchCancelled(t *testing.T) {
 	var fe *docfetch.Error
 	if !errors.As(err, &fe) || fe.ReasonCode() != reasons.DocumentFetchFailed || !errors.Is(err, context.Canceled) {
 		t.Fatalf("Fetch with a cancelled context: %v, want DOCUMENT_FETCH_FAILED wrapping context.Canceled", err)
+	}
+}
+
+// A host that did not answer is not asked again until its cooldown is
+// over: the next documents pointing at it fail at once. One that answered,
+// even with an error status, is asked again.
+func TestHostCooldown(t *testing.T) {
+	doc := []byte("<ClinicalDocument/>")
+	var calls atomic.Int32
+	stall := make(chan struct{})
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		switch r.URL.Path {
+		case "/stall.xml":
+			select {
+			case <-stall:
+			case <-r.Context().Done():
+			}
+		case "/missing.xml":
+			http.NotFound(w, r)
+		default:
+			_, _ = w.Write(doc)
+		}
+	}))
+	defer srv.Close()
+	defer close(stall)
+	clock := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	f := docfetch.New(docfetch.Config{Client: srv.Client(), Timeout: 200 * time.Millisecond, HostCooldown: time.Minute, Now: func() time.Time { return clock }})
+	fetch := func(path string) error {
+		_, err := f.Fetch(context.Background(), srv.URL+path, int64(len(doc)), hexSum(doc))
+		return err
+	}
+	if err := fetch("/missing.xml"); err == nil {
+		t.Fatal("fetched a missing file")
+	}
+	if err := fetch("/doc.xml"); err != nil {
+		t.Fatalf("after an HTTP 404 the host is not asked again: %v", err)
+	}
+	if err := fetch("/stall.xml"); err == nil {
+		t.Fatal("a stalled fetch did not time out")
+	}
+	before := calls.Load()
+	start := time.Now()
+	err := fetch("/doc.xml")
+	var fe *docfetch.Error
+	if !errors.As(err, &fe) || fe.ReasonCode() != reasons.DocumentFetchFailed || calls.Load() != before || time.Since(start) > 100*time.Millisecond {
+		t.Fatalf("during the cooldown: %v after %s, %d calls more; want DOCUMENT_FETCH_FAILED at once and no call", err, time.Since(start), calls.Load()-before)
+	}
+	clock = clock.Add(time.Minute)
+	if err := fetch("/doc.xml"); err != nil {
+		t.Fatalf("after the cooldown: %v", err)
 	}
 }

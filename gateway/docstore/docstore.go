@@ -4,10 +4,12 @@
 // getDocumentFile can be answered by any instance, after restarts and
 // rebalances, without any store but Kafka.
 //
-// Writing: Record builds the record the normalize stage adds to the
-// transaction of the document's outbound record, so a document is stored
-// exactly when its registration is sent; Tombstone builds the record that
-// frees it once РЭМД has registered it.
+// Writing: Document and Encode make the value the normalize stage adds to
+// the transaction of the document's outbound record (through
+// adapters/normalize's DocumentStore seam, set by cmd), so a document is
+// stored exactly when its registration is sent; Record makes a whole
+// record of it, Tombstone the record that frees it once РЭМД has
+// registered it.
 //
 // Reading: every instance keeps an index of the whole topic, local_uid →
 // (partition, offset), built by reading the topic from its start and
@@ -57,10 +59,22 @@ var (
 	ErrCorrupt = errors.New("docstore: stored document is corrupt")
 )
 
-// Record returns the record that stores doc in topic under its local_uid.
-// It checks that the file matches its SHA-256 and that there is at least
-// one signature: a store that accepted anything would serve it to РЭМД.
-func Record(topic string, doc topics.StoredDocument) (*kgo.Record, error) {
+// Document is the stored form of an accepted document event: file (the
+// one checked, inline or fetched) and each signer's signature, stored at
+// now.
+func Document(ev *topics.DocumentEvent, file []byte, now time.Time) topics.StoredDocument {
+	sum := sha256.Sum256(file)
+	doc := topics.StoredDocument{LocalUID: ev.LocalUID, MediaType: ev.File.MediaType, Data: file, SHA256: hex.EncodeToString(sum[:]), StoredAt: now.UTC()}
+	for _, s := range ev.Signers {
+		doc.Signatures = append(doc.Signatures, topics.StoredSignature{Role: s.Role, Signature: s.Signature})
+	}
+	return doc
+}
+
+// Encode returns the value that stores doc under its local_uid. It checks
+// that the file matches its SHA-256 and that every signer's signature is
+// there: a store that took anything would serve it to РЭМД.
+func Encode(doc topics.StoredDocument) ([]byte, error) {
 	if doc.LocalUID == "" {
 		return nil, fmt.Errorf("%w: no local_uid", ErrInvalidDocument)
 	}
@@ -81,6 +95,16 @@ func Record(topic string, doc topics.StoredDocument) (*kgo.Record, error) {
 	value, err := json.Marshal(doc)
 	if err != nil {
 		return nil, fmt.Errorf("encode stored document: %w", err)
+	}
+	return value, nil
+}
+
+// Record returns the record that stores doc in topic under its local_uid
+// (Encode).
+func Record(topic string, doc topics.StoredDocument) (*kgo.Record, error) {
+	value, err := Encode(doc)
+	if err != nil {
+		return nil, err
 	}
 	return &kgo.Record{Topic: topic, Key: []byte(doc.LocalUID), Value: value}, nil
 }

@@ -57,6 +57,33 @@ func TestRecordRefusesWhatItCannotServe(t *testing.T) {
 	}
 }
 
+// TestDocumentOfAnEvent: the stored form of an event holds the file it is
+// given (the checked one, not the event's inline data: a fetched file has
+// none) with its digest, and every signer's role and signature in order.
+func TestDocumentOfAnEvent(t *testing.T) {
+	ev := &topics.DocumentEvent{LocalUID: "2b1c6a0e-6f0d-4c43-9d0f-2a7e5b1c9d11",
+		File:    topics.Attachment{MediaType: "text/xml", Ref: "https://mis.example.ru/x.xml"},
+		Signers: []topics.Signer{{Role: "doctor", Signature: []byte{1, 2}}, {Role: "organization", Signature: []byte{3}}}}
+	file := []byte("<ClinicalDocument/>")
+	at := time.Date(2026, 12, 7, 19, 0, 0, 0, time.FixedZone("MSK", 3*3600))
+	doc := Document(ev, file, at)
+	sum := sha256.Sum256(file)
+	if doc.LocalUID != ev.LocalUID || !bytes.Equal(doc.Data, file) || doc.SHA256 != hex.EncodeToString(sum[:]) ||
+		doc.MediaType != "text/xml" || !doc.StoredAt.Equal(at) || doc.StoredAt.Location() != time.UTC {
+		t.Errorf("stored %+v", doc)
+	}
+	if len(doc.Signatures) != 2 || doc.Signatures[1].Role != "organization" || !bytes.Equal(doc.Signatures[0].Signature, []byte{1, 2}) {
+		t.Errorf("signatures %+v", doc.Signatures)
+	}
+	if _, err := Encode(doc); err != nil {
+		t.Errorf("Encode: %v", err)
+	}
+	ev.Signers[1].Signature = nil
+	if _, err := Encode(Document(ev, file, at)); !errors.Is(err, ErrInvalidDocument) {
+		t.Errorf("Encode of a signer without a signature: %v", err)
+	}
+}
+
 // TestGetFromAnyInstanceAfterRestart: documents committed in transactions
 // (one aborted, one deleted by a tombstone) are served by an instance that
 // started after they were written (a restart), and by one that was
