@@ -53,6 +53,7 @@ var (
 	KeyDedup   = Key{"dedup", "A kind byte and the 16-byte SHA-256 prefix of the dedup key `<patient key>|<event kind>|<business id>` (case id, setId, prescription number): no personal data in internal topics."}
 	KeyEmpl    = Key{"employee", "The employee's normalized СНИЛС (11 digits)."}
 	KeyOrg     = Key{"organization", "The medical organization's OID (ФРМО)."}
+	KeySystem  = Key{"system", "The information system's ce_source, exactly as its events carry it."}
 	KeyDoc     = Key{"document", "The ce_id of the event whose document was sent to РЭМД (the idempotency key of the registration)."}
 	KeyRecord  = Key{"dlq-record", "`<dlq topic>/<partition>/<offset>` of the dead-letter record."}
 	KeyOrig    = Key{"original", "The original record's key, byte for byte."}
@@ -125,6 +126,7 @@ const (
 	ActorESIA     = "ЕСИА identity bridge"
 	ActorFRMR     = "ФРМР feed"
 	ActorFRMO     = "ФРМО feed"
+	ActorSystems  = "integrators (the information systems registered in ЕГИСЗ)"
 	ActorOperator = "operators (dlq replay, audit)"
 	ActorSources  = "every source system (reads its outcomes)"
 )
@@ -162,6 +164,7 @@ const (
 	ESIAIdentity      = "egisz.esia.identity.v1"
 	FRMREmployee      = "egisz.frmr.employee.v1"
 	FRMOOrganization  = "egisz.frmo.organization.v1"
+	InfoSystems       = "egisz.is.system.v1"
 	PharmacyRx        = "egisz.pharmacy.prescription.v1"
 	StatusTopic       = "egisz.status.v1"
 	DLQIngress        = "egisz.dlq.ingress"
@@ -323,6 +326,13 @@ func Build(tiers []time.Duration) Catalog {
 			Key: KeyOrg, Partitions: ReferencePartitions, Cleanup: CleanupCompact,
 			Payload: reflect.TypeOf(Organization{}), EventType: "ru.egisz.frmo.organization.v1",
 			Producers: []string{ActorFRMO}, Consumers: []string{ActorGateway},
+		},
+		{
+			Name: InfoSystems, Role: RoleReference, Purpose: "Information systems registered in ЕГИСЗ (РМИС, МИС, ЛИС): the ce_source their events carry, their clientEntityId, the MO OIDs each may send for, its region, active from/until. Latest per system. " +
+				"While the topic is empty the binding check is off; once it holds a system, an event from a ce_source it does not list, or not bound to the event's MO, is rejected with NO_RMIS, one from a system outside its active dates with DISABLED_RMIS, one for an MO of another region with RMIS_REGION_MISMATCH.",
+			Key: KeySystem, Partitions: ReferencePartitions, Cleanup: CleanupCompact,
+			Payload: reflect.TypeOf(InformationSystem{}), EventType: "ru.egisz.is.system.v1",
+			Producers: []string{ActorSystems}, Consumers: []string{ActorGateway},
 		},
 	}
 	for _, r := range Registries {
