@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +28,16 @@ type References interface {
 	Employee(snils string) (*topics.Employee, bool)
 	Organization(oid string) (*topics.Organization, bool)
 	Ready() error
+}
+
+// SystemBindings is the feed of information systems: which ce_source may
+// send for which organizations. References that implement it have the
+// binding check made; while it holds no system the check is off, so that a
+// deployment that does not publish the feed works as before.
+type SystemBindings interface {
+	System(ceSource string) (*topics.InformationSystem, bool)
+	// Systems is the number of systems the feed holds.
+	Systems() int
 }
 
 // Side reads the partition's side tables.
@@ -139,6 +150,7 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 	case *topics.CaseEvent:
 		at := parseTime(string(p.OpenedAt))
 		d.checkOrg(c, "mo_oid", p.MOOID, at)
+		d.checkBinding(c, "mo_oid", p.MOOID, meta.Source, now)
 		d.checkDoctor(c, "doctor", "doctor.post_code", &p.Doctor, p.MOOID, at, "")
 		for i := range p.Visits {
 			v := &p.Visits[i]
@@ -148,6 +160,7 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 		dec.patient = &p.Patient
 	case *topics.DocumentEvent:
 		d.checkOrg(c, "mo_oid", p.MOOID, parseTime(string(p.CreatedAt)))
+		d.checkBinding(c, "mo_oid", p.MOOID, meta.Source, now)
 		for i, s := range p.Signers {
 			if s.Person != nil {
 				f := fmt.Sprintf("signers[%d]", i)
@@ -158,12 +171,14 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 	case *topics.PrescriptionEvent:
 		at := parseTime(string(p.IssuedAt))
 		d.checkOrg(c, "mo_oid", p.MOOID, at)
+		d.checkBinding(c, "mo_oid", p.MOOID, meta.Source, now)
 		d.checkDoctor(c, "doctor", "doctor.post_code", &p.Doctor, p.MOOID, at, "")
 		dec.patient = &p.Patient
 		dec.prescription = p
 	case *topics.LabResultEvent:
 		at := parseTime(string(p.CompletedAt))
 		d.checkOrg(c, "lab_oid", p.LabOID, at)
+		d.checkBinding(c, "lab_oid", p.LabOID, meta.Source, now)
 		d.checkDoctor(c, "validator", "validator.post_code", &p.Validator, p.LabOID, at, "")
 		dec.patient = &p.Patient
 	case *topics.DispensationEvent:
@@ -340,6 +355,36 @@ func (d *Decider) checkOrg(c *source.Check, field, oid string, at time.Time) {
 		c.Add(reasons.MONotInFRMO, field, "no such organization in the ФРМО feed")
 	case !at.IsZero() && !activeOn(org.ActiveFrom, org.ActiveUntil, at):
 		c.Add(reasons.MOInactive, field, fmt.Sprintf("active %s…%s", org.ActiveFrom, orOpen(org.ActiveUntil)))
+	}
+}
+
+// checkBinding checks that the sending system (ce_source) may send for the
+// organization, as the registries do when the event reaches them (NO_RMIS,
+// DISABLED_RMIS, RMIS_REGION_MISMATCH): found at ingest, the fault is the
+// integrator's to fix before the clinic's documents pile up unregistered.
+// Whether the system is active is judged on the day the event arrives, as
+// the registry judges it on the day it is sent. Off while the systems feed
+// is empty.
+func (d *Decider) checkBinding(c *source.Check, field, moOID, ceSource string, now time.Time) {
+	b, ok := d.refs.(SystemBindings)
+	if !ok || b.Systems() == 0 {
+		return
+	}
+	sys, ok := b.System(ceSource)
+	if !ok {
+		c.Add(reasons.SystemNotBound, "ce_source", "no such system in the systems feed ("+topics.InfoSystems+")")
+		return
+	}
+	if !activeOn(sys.ActiveFrom, sys.ActiveUntil, now) {
+		c.Add(reasons.SystemDisabled, "ce_source", fmt.Sprintf("the system is active %s…%s", sys.ActiveFrom, orOpen(sys.ActiveUntil)))
+		return
+	}
+	if !slices.Contains(sys.MOOIDs, moOID) {
+		c.Add(reasons.SystemNotBound, field, "the system is not bound to this organization in the systems feed")
+		return
+	}
+	if org, ok := d.refs.Organization(moOID); ok && org.RegionCode != "" && org.RegionCode != sys.RegionCode {
+		c.Add(reasons.SystemRegionMismatch, field, fmt.Sprintf("the organization is of region %s, the system of region %s", org.RegionCode, sys.RegionCode))
 	}
 }
 

@@ -19,7 +19,29 @@ import (
 type refs struct {
 	employees map[string]*topics.Employee
 	orgs      map[string]*topics.Organization
+	systems   map[string]*topics.InformationSystem // empty: the binding check is off
 	loading   bool
+}
+
+func (r refs) System(s string) (*topics.InformationSystem, bool) { x, ok := r.systems[s]; return x, ok }
+func (r refs) Systems() int                                      { return len(r.systems) }
+
+// withSystems is r with the systems feed holding the examples' systems,
+// each changed by edit when given.
+func (r refs) withSystems(t *testing.T, edit func(*topics.InformationSystem)) refs {
+	t.Helper()
+	r.systems = map[string]*topics.InformationSystem{}
+	for _, name := range []string{"information_system.json", "information_system_lab.json"} {
+		var s topics.InformationSystem
+		if err := json.Unmarshal(topics.Example(name), &s); err != nil {
+			t.Fatal(err)
+		}
+		if edit != nil {
+			edit(&s)
+		}
+		r.systems[s.CESource] = &s
+	}
+	return r
 }
 
 func (r refs) Employee(s string) (*topics.Employee, bool)         { e, ok := r.employees[s]; return e, ok }
@@ -127,6 +149,11 @@ func decisions() []struct {
 	key                  string
 	at                   time.Time // when Settle decides; default now
 	code, field          string
+	// systems, when set, fills the systems feed (the examples' systems,
+	// changed by it), and the record comes from ceSource when set: such a
+	// record must pass while the feed is empty.
+	systems  func(*topics.InformationSystem)
+	ceSource string
 } {
 	set := func(path []string, v any) func(map[string]any) {
 		return func(m map[string]any) {
@@ -173,6 +200,8 @@ func decisions() []struct {
 		key                  string
 		at                   time.Time // when Settle decides; default now
 		code, field          string
+		systems              func(*topics.InformationSystem)
+		ceSource             string
 	}{
 		{name: "dispensation of an unknown prescription", topic: topics.PharmacyDispense, example: "dispensation.json",
 			code: reasons.RxUnknown, field: "prescription_number"},
@@ -236,14 +265,44 @@ func decisions() []struct {
 			key: "112-233-445 95", code: reasons.KeyMismatch, field: ""},
 		{name: "a topic no adapter reads", topic: "egisz.unknown.v1", example: "case.json",
 			code: reasons.UnknownTopic, field: ""},
+		// The sending system's binding (issue 33): each passes while the
+		// systems feed is empty.
+		{name: "a system the feed does not list", topic: topics.RMISCase, example: "case.json",
+			systems: keep, ceSource: "other-mis", code: reasons.SystemNotBound, field: "ce_source"},
+		{name: "a system not bound to the document's MO", topic: topics.RMISDocument, example: "document.json",
+			systems: keep, ceSource: "1.2.643.5.1.13.13.12.1.42.310", code: reasons.SystemNotBound, field: "mo_oid"},
+		{name: "a system not bound to the laboratory", topic: topics.LabResult, example: "lab_result.json",
+			systems: func(s *topics.InformationSystem) { s.MOOIDs = s.MOOIDs[:1] }, code: reasons.SystemNotBound, field: "lab_oid"},
+		{name: "a system disabled before the event came", topic: topics.RMISPrescription, example: "prescription.json",
+			systems: func(s *topics.InformationSystem) { s.ActiveUntil = "2026-12-31" }, code: reasons.SystemDisabled, field: "ce_source"},
+		{name: "a system not active yet", topic: topics.RMISCase, example: "case.json",
+			systems: func(s *topics.InformationSystem) { s.ActiveFrom = "2027-02-01" }, code: reasons.SystemDisabled, field: "ce_source"},
+		{name: "a system of another region", topic: topics.RMISCase, example: "case.json",
+			systems: func(s *topics.InformationSystem) { s.RegionCode = "54" }, code: reasons.SystemRegionMismatch, field: "mo_oid"},
 	}
 }
 
+// keep leaves the examples' systems as they are.
+func keep(*topics.InformationSystem) {}
+
 func TestDecisionsReject(t *testing.T) {
-	d := NewDecider(source.DefaultOptions(), exampleRefs(t))
+	withoutSystems := NewDecider(source.DefaultOptions(), exampleRefs(t))
 	for _, tc := range decisions() {
 		t.Run(tc.name, func(t *testing.T) {
+			d := withoutSystems
 			in := input(t, tc.topic, tc.example, tc.edit)
+			if tc.ceSource != "" {
+				in.Headers["ce_source"] = tc.ceSource
+			}
+			if tc.systems != nil {
+				// Today's rule: with no systems on record it passes.
+				dec := d.Decide(in, now)
+				d.Settle(&dec, side{}, now)
+				if len(dec.Reasons) > 0 {
+					t.Fatalf("rejected with the systems feed empty: %+v", dec.Reasons)
+				}
+				d = NewDecider(source.DefaultOptions(), exampleRefs(t).withSystems(t, tc.systems))
+			}
 			if tc.topic == "egisz.unknown.v1" {
 				in = input(t, topics.RMISCase, tc.example, tc.edit)
 				in.Topic = tc.topic
@@ -315,6 +374,31 @@ func TestMissingPatronymicIsNoMismatch(t *testing.T) {
 		dec := d.Decide(input(t, tc.topic, tc.example, nil), now)
 		if d.Settle(&dec, sd, time.Now()); len(dec.Reasons) > 0 {
 			t.Errorf("%s after the identity was confirmed: %+v", tc.example, dec.Reasons)
+		}
+	}
+}
+
+// TestBoundSystemsPassTheExamples: with the examples' systems on record,
+// every example event from its system is accepted, and so is a pharmacy's
+// dispensation, which names no organization.
+func TestBoundSystemsPassTheExamples(t *testing.T) {
+	d := NewDecider(source.DefaultOptions(), exampleRefs(t).withSystems(t, nil))
+	sd := side{}
+	for _, tc := range []struct{ topic, example, ceSource string }{
+		{topics.RMISCase, "case.json", "1.2.643.5.1.13.13.12.1.42.202"},
+		{topics.RMISDocument, "document.json", "1.2.643.5.1.13.13.12.1.42.202"},
+		{topics.RMISPrescription, "prescription.json", "1.2.643.5.1.13.13.12.1.42.202"},
+		{topics.LabResult, "lab_result.json", "1.2.643.5.1.13.13.12.1.42.202"},
+		{topics.LabResult, "lab_result.json", "1.2.643.5.1.13.13.12.1.42.310"},
+		{topics.PharmacyDispense, "dispensation.json", "zdorovye"},
+	} {
+		in := input(t, tc.topic, tc.example, nil)
+		in.Headers["ce_source"] = tc.ceSource
+		dec := d.Decide(in, now)
+		d.Settle(&dec, sd, now)
+		sd.apply(dec)
+		if len(dec.Reasons) > 0 {
+			t.Errorf("%s from %s rejected: %+v", tc.example, tc.ceSource, dec.Reasons)
 		}
 	}
 }

@@ -116,6 +116,15 @@ const (
 	OutputRefused       = "OUTPUT_REFUSED"
 )
 
+// Codes the gateway gives at ingest under the registries' own names, so
+// that an operator reads the same code whether the gateway or the registry
+// found the fault: the sending system's binding to the organization.
+const (
+	SystemNotBound       = "NO_RMIS"
+	SystemDisabled       = "DISABLED_RMIS"
+	SystemRegionMismatch = "RMIS_REGION_MISMATCH"
+)
+
 func r(code string, o Owner, a Action, ru, en string) Reason {
 	return Reason{Code: code, Owner: o, Action: a, RU: ru, EN: en}
 }
@@ -228,9 +237,9 @@ func catalog() []Reason {
 		r("NO_ORG_ON_DATE", Clinic, Park, "Организация не действовала на дату документа", "The organization did not exist on the document date"),
 		r("NO_DEPARTMENT", Clinic, Park, "Подразделение не найдено", "The department was not found"),
 		r("SIGNER_ORG_MISMATCH", Clinic, Park, "Подписант не относится к организации", "The signer does not belong to the organization"),
-		r("NO_RMIS", Integrator, Park, "Информационная система не зарегистрирована", "The information system is not registered"),
-		r("DISABLED_RMIS", Integrator, Park, "Информационная система отключена", "The information system is disabled"),
-		r("RMIS_REGION_MISMATCH", Integrator, Park, "Регион организации не совпадает с регионом РМИС", "The organization's region differs from the RMIS region"),
+		r(SystemNotBound, Integrator, Park, "Информационная система не зарегистрирована или не привязана к медицинской организации: документы от неё не дойдут", "The information system is not registered, or not bound to the medical organization: its documents would not get through"),
+		r(SystemDisabled, Integrator, Park, "Информационная система отключена или ещё не действует", "The information system is disabled, or not active yet"),
+		r(SystemRegionMismatch, Integrator, Park, "Регион организации не совпадает с регионом РМИС", "The organization's region differs from the RMIS region"),
 		r("REGION_CODE_DIFFERENT", Clinic, Park, "Регион адреса (ФИАС) не совпадает", "The address region (FIAS) differs"),
 		r("NOT_UNIQUE_PROVIDED_ID", MIS, Reconcile, "Документ с указанным идентификатором уже зарегистрирован", "A document with this id is already registered"),
 		r("NOT_UNIQUE_ASSOCIATION", MIS, Reconcile, "Связь документов уже зарегистрирована", "The document association is already registered"),
