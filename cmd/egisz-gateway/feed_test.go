@@ -6,6 +6,7 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/adapters/frmo"
 	"github.com/egisz-gateway/egisz-gateway/adapters/frmr"
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
+	"github.com/egisz-gateway/egisz-gateway/adapters/infosys"
 	"github.com/egisz-gateway/egisz-gateway/adapters/source"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
@@ -24,7 +25,8 @@ func TestFeedDecoderRefusesAKeyThatDisagrees(t *testing.T) {
 	}
 	employees := feedDecoder[*topics.Employee](frmr.NewEmployees(opts), normSNILS)
 	organizations := feedDecoder[*topics.Organization](frmo.NewOrganizations(opts), func(k string) string { return k })
-	employee, organization := topics.Example("employee.json"), topics.Example("organization.json")
+	systems := feedDecoder[*topics.InformationSystem](infosys.NewSystems(opts), func(k string) string { return k })
+	employee, organization, system := topics.Example("employee.json"), topics.Example("organization.json"), topics.Example("information_system.json")
 	for _, tc := range []struct {
 		name   string
 		decode func(key, value []byte) (string, bool)
@@ -39,6 +41,8 @@ func TestFeedDecoderRefusesAKeyThatDisagrees(t *testing.T) {
 		{"employee tombstone", dec(employees), "112-233-445 95", nil, "11223344595", true},
 		{"organization under its OID", dec(organizations), "1.2.643.5.1.13.13.12.1.42.202", organization, "1.2.643.5.1.13.13.12.1.42.202", true},
 		{"organization under another OID", dec(organizations), "1.2.643.5.1.13.13.12.1.42.999", organization, "", false},
+		{"system under its ce_source", dec(systems), "1.2.643.5.1.13.13.12.1.42.202", system, "1.2.643.5.1.13.13.12.1.42.202", true},
+		{"system under another ce_source", dec(systems), "other-mis", system, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			k, ok := tc.decode([]byte(tc.key), tc.value)

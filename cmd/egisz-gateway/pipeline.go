@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,6 +13,7 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/adapters/frmo"
 	"github.com/egisz-gateway/egisz-gateway/adapters/frmr"
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
+	"github.com/egisz-gateway/egisz-gateway/adapters/infosys"
 	adnormalize "github.com/egisz-gateway/egisz-gateway/adapters/normalize"
 	"github.com/egisz-gateway/egisz-gateway/adapters/source"
 	"github.com/egisz-gateway/egisz-gateway/gateway/app"
@@ -28,18 +30,27 @@ func pipeline() []app.WorkerFactory {
 	return []app.WorkerFactory{newNormalize, forwardStages, adminAPI}
 }
 
-// references are the ФРМР and ФРМО feeds as global tables.
+// references are the ФРМР, ФРМО and information systems feeds as global tables.
 type references struct {
 	employees     *reftable.Table[*topics.Employee]
 	organizations *reftable.Table[*topics.Organization]
+	systems       *reftable.Table[*topics.InformationSystem]
 }
+
+// System looks up an information system by the ce_source its events carry.
+func (r references) System(ceSource string) (*topics.InformationSystem, bool) {
+	return r.systems.Get(ceSource)
+}
+
+// Systems is how many systems the feed holds: none turns the binding check off.
+func (r references) Systems() int { return r.systems.Len() }
 
 func (r references) Employee(snils string) (*topics.Employee, bool) { return r.employees.Get(snils) }
 func (r references) Organization(oid string) (*topics.Organization, bool) {
 	return r.organizations.Get(oid)
 }
 func (r references) Ready() error {
-	return errors.Join(r.employees.Ready(), r.organizations.Ready())
+	return errors.Join(r.employees.Ready(), r.organizations.Ready(), r.systems.Ready())
 }
 
 // feedDecoder turns a reference feed record into a table entry through the
@@ -146,11 +157,29 @@ func (w *normalizeWorker) Ready() error { return w.stage.Ready() }
 // Stats are the stage's transaction counters (egisz_stage_* metrics).
 func (w *normalizeWorker) Stats() *eos.Stats { return w.stage.Stats() }
 func (w *normalizeWorker) Run(ctx context.Context) error {
-	errs := make(chan error, 2)
+	errs := make(chan error, 3)
 	go func() { errs <- w.refs.employees.Run(ctx, w.deps.KafkaOpt) }()
 	go func() { errs <- w.refs.organizations.Run(ctx, w.deps.KafkaOpt) }()
+	go func() { errs <- w.refs.systems.Run(ctx, w.deps.KafkaOpt) }()
+	go logBindingRule(ctx, w.refs, w.deps.Log)
 	runErr := w.stage.Run(ctx)
-	return errors.Join(runErr, <-errs, <-errs)
+	return errors.Join(runErr, <-errs, <-errs, <-errs)
+}
+
+// logBindingRule says once, when the systems feed is loaded, whether the
+// check of which system may send for which clinic is on: off while the
+// feed is empty, which an operator who meant to turn it on must be told.
+func logBindingRule(ctx context.Context, refs references, log *slog.Logger) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-refs.systems.Loaded():
+	}
+	if n := refs.Systems(); n > 0 {
+		log.Info("information system bindings on: events from a ce_source not bound to their organization are rejected (NO_RMIS, DISABLED_RMIS, RMIS_REGION_MISMATCH)", "topic", topics.InfoSystems, "systems", n)
+		return
+	}
+	log.Info("information system bindings off: the systems feed is empty, so any ce_source may send for any organization; publish the systems to turn the check on", "topic", topics.InfoSystems)
 }
 
 func newNormalize(deps app.Deps) ([]app.Worker, error) {
@@ -171,8 +200,10 @@ func newNormalize(deps app.Deps) ([]app.Worker, error) {
 			}), deps.Log).LogChanges(),
 		organizations: reftable.New("frmo", prefix+topics.FRMOOrganization,
 			feedDecoder[*topics.Organization](frmo.NewOrganizations(opts), func(k string) string { return k }), deps.Log).LogChanges(),
+		systems: reftable.New("systems", prefix+topics.InfoSystems,
+			feedDecoder[*topics.InformationSystem](infosys.NewSystems(opts), func(k string) string { return k }), deps.Log).LogChanges(),
 	}
-	for _, t := range []prometheus.Collector{refs.employees.Collector(), refs.organizations.Collector()} {
+	for _, t := range []prometheus.Collector{refs.employees.Collector(), refs.organizations.Collector(), refs.systems.Collector()} {
 		if err := deps.Metrics.Register(t); err != nil {
 			return nil, fmt.Errorf("reference table metrics: %w", err)
 		}
