@@ -32,7 +32,7 @@ func workers() []*topics.Employee {
 		{SNILS: "00000000101", Posts: []topics.Post{{MOOID: moC, From: "2020-01-01"}},
 			Certificates: []topics.Certificate{
 				cert("c-20d", "2027-03-21T12:00:00+03:00"),
-				cert("c-expired", "2027-02-28T12:00:00+03:00"), // already over: not expiring
+				cert("c-expired", "2027-02-28T12:00:00+03:00"),  // already over: not expiring
 				cert("c-30d-edge", "2027-03-31T12:00:00+03:00"), // exactly 30 days
 				cert("c-bad", "31.03.2027"),                     // an end that does not parse
 			}},
