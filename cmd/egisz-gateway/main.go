@@ -38,6 +38,7 @@ Commands:
   topics    list, ensure or document the topic catalog (list|ensure|asyncapi|schemas)
   dlq       dead letters: list, show, replay and purge them (list|show|replay|purge)
   reasons   print the reason catalog: every rejection and failure code, its owner and texts
+  certificates  list signing certificates ФРМР lists that end soon, by clinic (--expiring 30d)
   version   print the version
 
 Run 'egisz-gateway <command> --help' for a command's flags.
@@ -82,6 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv en
 		return cmdReasons(rest, stdout, stderr)
 	case "dlq":
 		return cmdDLQ(ctx, rest, stdout, stderr, getenv)
+	case "certificates":
+		return cmdCertificates(ctx, rest, stdout, stderr, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageHeader)
 		return exitOK

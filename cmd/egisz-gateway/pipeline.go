@@ -89,6 +89,15 @@ func feedDecoder[V any](a source.Adapter, normKey func(string) string) reftable.
 	}
 }
 
+// normalizedSNILS is the ФРМР table's key: the СНИЛС's 11 digits, or the
+// key as it is when it is no СНИЛС (the adapter then refuses the record).
+func normalizedSNILS(k string) string {
+	if d, err := ident.NormalizeSNILS(k); err == nil {
+		return d
+	}
+	return k
+}
+
 // domain answers the normalize stage with the adapters' decider.
 type domain struct{ d *adnormalize.Decider }
 
@@ -192,18 +201,14 @@ func newNormalize(deps app.Deps) ([]app.Worker, error) {
 	prefix := deps.Config.Kafka.TopicPrefix
 	refs := references{
 		employees: reftable.New("frmr", prefix+topics.FRMREmployee,
-			feedDecoder[*topics.Employee](frmr.NewEmployees(opts), func(k string) string {
-				if d, err := ident.NormalizeSNILS(k); err == nil {
-					return d
-				}
-				return k
-			}), deps.Log).LogChanges(),
+			feedDecoder[*topics.Employee](frmr.NewEmployees(opts), normalizedSNILS), deps.Log).LogChanges(),
 		organizations: reftable.New("frmo", prefix+topics.FRMOOrganization,
 			feedDecoder[*topics.Organization](frmo.NewOrganizations(opts), func(k string) string { return k }), deps.Log).LogChanges(),
 		systems: reftable.New("systems", prefix+topics.InfoSystems,
 			feedDecoder[*topics.InformationSystem](infosys.NewSystems(opts), func(k string) string { return k }), deps.Log).LogChanges(),
 	}
-	for _, t := range []prometheus.Collector{refs.employees.Collector(), refs.organizations.Collector(), refs.systems.Collector()} {
+	for _, t := range []prometheus.Collector{refs.employees.Collector(), refs.organizations.Collector(), refs.systems.Collector(),
+		newCertificatesCollector(refs.employees, deps.Now)} {
 		if err := deps.Metrics.Register(t); err != nil {
 			return nil, fmt.Errorf("reference table metrics: %w", err)
 		}
