@@ -70,20 +70,29 @@ func Find(each func(func(*topics.Employee) bool), now time.Time, within time.Dur
 }
 
 // Count is, by clinic and by window label, how many certificates end
-// within the window: the values of egisz_certificates_expiring. A clinic
-// with any certificate within the widest window has every window's count,
-// zeros included.
+// within the window: the values of egisz_certificates_expiring. Every
+// clinic where a worker with a certificate on record holds a post today
+// has every window's count, zeros included: a 0 says the clinic's
+// certificates are known and none ends soon, where no series would not.
 func Count(each func(func(*topics.Employee) bool), now time.Time) map[string]map[string]int {
 	out := map[string]map[string]int{}
+	each(func(e *topics.Employee) bool {
+		if e == nil || len(e.Certificates) == 0 {
+			return true
+		}
+		for _, mo := range clinicsOn(e, now) {
+			if out[mo] == nil {
+				byWindow := make(map[string]int, len(Windows))
+				for _, w := range Windows {
+					byWindow[w.Label] = 0
+				}
+				out[mo] = byWindow
+			}
+		}
+		return true
+	})
 	for _, x := range Find(each, now, Windows[0].Within) {
 		byWindow := out[x.MOOID]
-		if byWindow == nil {
-			byWindow = make(map[string]int, len(Windows))
-			for _, w := range Windows {
-				byWindow[w.Label] = 0
-			}
-			out[x.MOOID] = byWindow
-		}
 		for _, w := range Windows {
 			if !x.NotAfter.After(now.Add(w.Within)) {
 				byWindow[w.Label]++

@@ -13,6 +13,7 @@ const (
 	moA = "1.2.643.5.1.13.13.12.1.42.202"
 	moB = "1.2.643.5.1.13.13.12.1.42.117"
 	moC = "1.2.643.5.1.13.13.12.1.42.118"
+	moD = "1.2.643.5.1.13.13.12.1.42.119"
 )
 
 // now is noon in Moscow on 1 March 2027.
@@ -76,12 +77,17 @@ func TestFindListsByClinicWithinTheWindow(t *testing.T) {
 }
 
 func TestCountIsCumulativeByWindow(t *testing.T) {
-	got := Count(each(workers()), now)
+	var got map[string]map[string]int
 	want := map[string]map[string]int{
 		moA: {"30d": 2, "14d": 2, "7d": 1},
 		moB: {"30d": 1, "14d": 1, "7d": 0},
 		moC: {"30d": 2, "14d": 0, "7d": 0},
 	}
+	// A clinic whose workers' certificates all end late reports zeros.
+	ws := append(workers(), &topics.Employee{SNILS: "00000000303", Posts: []topics.Post{{MOOID: moD, From: "2020-01-01"}},
+		Certificates: []topics.Certificate{cert("e-1y", "2028-03-01T00:00:00+03:00")}})
+	want[moD] = map[string]int{"30d": 0, "14d": 0, "7d": 0}
+	got = Count(each(ws), now)
 	if len(got) != len(want) {
 		t.Fatalf("clinics %v, want %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
 	}

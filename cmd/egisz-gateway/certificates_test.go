@@ -86,8 +86,8 @@ func TestDevCertificatesExpiring(t *testing.T) {
 			t.Errorf("/metrics lacks %s", w)
 		}
 	}
-	if strings.Contains(metrics, `egisz_certificates_expiring{mo_oid="1.2.643.5.1.13.13.12.1.42.310"`) {
-		t.Errorf("/metrics counts the laboratory's certificate, which ends in 60 days")
+	if !strings.Contains(metrics, `egisz_certificates_expiring{mo_oid="1.2.643.5.1.13.13.12.1.42.310",within="30d"} 0`) {
+		t.Errorf("/metrics does not give the laboratory, whose certificate ends in 60 days, 0 within 30d")
 	}
 
 	getenv := func(k string) string {
