@@ -313,7 +313,10 @@ func Build(tiers []time.Duration) Catalog {
 			MessageExample{Name: "dispensation", Summary: "One of two packs dispensed; its outcome comes on egisz.status.v1 under the same ce_id.", Key: "11223344595",
 				Headers: map[string]string{"ce_specversion": "1.0", "ce_id": "zdorovye-APT-77-2024-0009931", "ce_source": "zdorovye", "ce_type": "ru.egisz.pharmacy.dispense.v1", "content-type": "application/json"},
 				File:    "dispensation.json"}),
-		ingress(ESIAIdentity, "Gosuslugi identity bridge: identity confirmed or updated, consent granted or revoked.",
+		ingress(ESIAIdentity, "Gosuslugi identity bridge: identity confirmed or updated, consent granted or revoked. "+
+			"This is where the gateway learns of consent: the identity bridge's consent_granted and consent_revoked events, and the same events published by a MIS for a signed informed-consent document it holds (ce_source its own; the signed document itself goes to РЭМД on egisz.rmis.document.v1). "+
+			"A revocation stops the patient's later events with CONSENT_REVOKED; only consent events of normalize.consent_scope count when it is set, so revoking another scope leaves the federal exchange alone. "+
+			"Events named in normalize.consent_required_for (off by default) are forwarded only with a consent on record, otherwise CONSENT_MISSING.",
 			IdentityEvent{}, "ru.egisz.esia.identity.v1", ActorESIA),
 		{
 			Name: FRMREmployee, Role: RoleReference, Purpose: "ФРМР medical workers: posts at MOs with dates, signing certificates. Latest per employee.",

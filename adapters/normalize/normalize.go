@@ -68,6 +68,7 @@ type Decision struct {
 	Publish     []Publish   // records to write besides the routes (a prescription's new state)
 
 	patient      *topics.Patient           // for Settle's identity check
+	needsConsent bool                      // Rules.ConsentRequiredFor names this event
 	identity     *topics.IdentityEvent     // for Settle's side-table write
 	prescription *topics.PrescriptionEvent // for Settle's prescription state
 	dispensation *topics.DispensationEvent
@@ -97,6 +98,42 @@ type Decider struct {
 	sources map[string]source.Adapter
 	refs    References
 	catalog *reasons.Catalog
+	rules   Rules
+}
+
+// Rules are the decider's configurable checks, each off when empty: what
+// the registries require of some events only, and which events, is each
+// deployment's to say.
+type Rules struct {
+	// ConsentRequiredFor names the events forwarded only when a consent
+	// covering the federal registries is on record (CONSENT_MISSING
+	// otherwise): event kinds (case, document, prescription, lab_result,
+	// dispensation) or one kind of document, document:<СЭМД kind code>.
+	ConsentRequiredFor []string
+	// ConsentScope is the consent_scope of the consent events that cover
+	// the federal registries: only a grant or revocation of it counts.
+	// Empty, every scope counts, as before scopes were told apart.
+	ConsentScope string
+	// SNILSRequiredFor lists the СЭМД kind codes whose documents must name
+	// the patient's СНИЛС (NO_SNILS at ingest, not days later from РЭМД).
+	SNILSRequiredFor []string
+}
+
+// WithRules returns d with the configurable checks set.
+func (d *Decider) WithRules(r Rules) *Decider {
+	d.rules = r
+	return d
+}
+
+// consentRequired reports whether the rules ask consent of an event of
+// this kind (and, for a document, of this СЭМД kind).
+func (r Rules) consentRequired(kind, docKind string) bool {
+	for _, k := range r.ConsentRequiredFor {
+		if k == kind || (docKind != "" && k == kind+":"+docKind) {
+			return true
+		}
+	}
+	return false
 }
 
 // NewDecider returns a decider over the source adapters and reference data.
@@ -161,6 +198,9 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 	case *topics.DocumentEvent:
 		d.checkOrg(c, "mo_oid", p.MOOID, parseTime(string(p.CreatedAt)))
 		d.checkBinding(c, "mo_oid", p.MOOID, meta.Source, now)
+		if p.Patient.SNILS == "" && slices.Contains(d.rules.SNILSRequiredFor, p.Kind) {
+			c.Add(reasons.NoSNILS, "patient.snils", "documents of kind "+p.Kind+" require the patient's СНИЛС (normalize.snils_required_for)")
+		}
 		for i, s := range p.Signers {
 			if s.Person != nil {
 				f := fmt.Sprintf("signers[%d]", i)
@@ -194,6 +234,13 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 	if err != nil {
 		return d.reject(source.Problem{Code: reasons.DecodeNotJSON, Detail: err.Error()})
 	}
+	if dec.patient != nil {
+		docKind := ""
+		if doc, ok := ev.Payload.(*topics.DocumentEvent); ok {
+			docKind = doc.Kind
+		}
+		dec.needsConsent = d.rules.consentRequired(ev.Kind, docKind)
+	}
 	dec.Event = ev
 	dec.Payload = payload
 	dec.Fingerprint = binary.BigEndian.Uint64(ev.Fingerprint[:8])
@@ -212,10 +259,10 @@ func (d *Decider) Settle(dec *Decision, side Side, now time.Time) {
 	case len(dec.Reasons) > 0:
 	case dec.identity != nil:
 		old, _ := side.Side(IdentityTable, dec.identity.Patient.SNILS)
-		dec.Side = []SideWrite{{Table: IdentityTable, Key: dec.identity.Patient.SNILS, Value: nextIdentity(old, dec.identity)}}
+		dec.Side = []SideWrite{{Table: IdentityTable, Key: dec.identity.Patient.SNILS, Value: nextIdentity(old, dec.identity, d.rules.ConsentScope)}}
 	case dec.patient != nil:
 		c := &source.Check{}
-		d.checkIdentity(c, side, dec.patient)
+		d.checkIdentity(c, side, dec.patient, dec.needsConsent)
 		if c.Failed() {
 			*dec = d.reject(c.Problems...)
 			return
@@ -441,11 +488,12 @@ func orOpen(d topics.Date) string {
 
 // identity is what the side table keeps of a patient: hashes of the
 // normalized names and birth date (no personal data in the changelog) and
-// whether consent is revoked. The patronymic has its own hash because many
+// whether consent for the federal registries is revoked or granted. The patronymic has its own hash because many
 // systems leave it out: it is compared only when both sides have one.
 type identity struct {
 	known      bool
 	revoked    bool
+	granted    bool   // a consent is on record (entries written before it was kept say false)
 	nameHash   uint64 // family and given names
 	patronymic uint64 // 0 when the identity bridge has none
 	birthHash  uint32
@@ -453,13 +501,24 @@ type identity struct {
 
 const identityLen = 22
 
+// The flags of an identity entry's byte 1.
+const (
+	flagRevoked = 1 << 0
+	flagGranted = 1 << 1
+)
+
 func encodeIdentity(id identity) []byte {
 	b := make([]byte, identityLen)
 	if id.known {
 		b[0] = 1
 	}
+	// Byte 1 holds flags: entries written when it was only the revoked
+	// byte (0 or 1) read the same.
 	if id.revoked {
-		b[1] = 1
+		b[1] |= flagRevoked
+	}
+	if id.granted {
+		b[1] |= flagGranted
 	}
 	binary.BigEndian.PutUint64(b[2:], id.nameHash)
 	binary.BigEndian.PutUint64(b[10:], id.patronymic)
@@ -471,7 +530,7 @@ func decodeIdentity(b []byte) (identity, error) {
 	if len(b) != identityLen {
 		return identity{}, fmt.Errorf("identity entry is %d bytes, not %d", len(b), identityLen)
 	}
-	return identity{known: b[0] == 1, revoked: b[1] == 1, nameHash: binary.BigEndian.Uint64(b[2:]),
+	return identity{known: b[0] == 1, revoked: b[1]&flagRevoked != 0, granted: b[1]&flagGranted != 0, nameHash: binary.BigEndian.Uint64(b[2:]),
 		patronymic: binary.BigEndian.Uint64(b[10:]), birthHash: binary.BigEndian.Uint32(b[18:])}, nil
 }
 
@@ -496,32 +555,40 @@ func birthHash(p *topics.Patient) uint32 {
 	return uint32(hash64(string(p.BirthDate)) >> 32)
 }
 
-func nextIdentity(old []byte, e *topics.IdentityEvent) []byte {
+// nextIdentity is the identity entry after event e. A consent event counts
+// only for scope (the one covering the federal registries), or for any
+// scope when scope is empty: a patient who revokes consent to, say, a
+// regional research registry keeps the federal exchange.
+func nextIdentity(old []byte, e *topics.IdentityEvent, scope string) []byte {
 	id, _ := decodeIdentity(old)
 	switch e.Action {
 	case "identity_confirmed", "identity_updated":
 		id.known, id.nameHash, id.patronymic, id.birthHash = true, nameHash(&e.Patient), patronymicHash(&e.Patient), birthHash(&e.Patient)
 	case "consent_revoked":
-		id.revoked = true
+		if scope == "" || e.ConsentScope == scope {
+			id.revoked, id.granted = true, false
+		}
 	case "consent_granted":
-		id.revoked = false
+		if scope == "" || e.ConsentScope == scope {
+			id.revoked, id.granted = false, true
+		}
 	}
 	return encodeIdentity(id)
 }
 
 // checkIdentity compares the patient with what the identity bridge
-// confirmed, and refuses patients who revoked consent.
-func (d *Decider) checkIdentity(c *source.Check, side Side, p *topics.Patient) {
-	if p.SNILS == "" {
-		return
+// confirmed, refuses patients who revoked consent and, when the event
+// needs it, patients with no consent on record (one without a СНИЛС can
+// have none: consent events are keyed by it).
+func (d *Decider) checkIdentity(c *source.Check, side Side, p *topics.Patient, needsConsent bool) {
+	var id identity
+	if p.SNILS != "" {
+		if b, ok := side.Side(IdentityTable, p.SNILS); ok {
+			id, _ = decodeIdentity(b) // unreadable: as if none
+		}
 	}
-	b, ok := side.Side(IdentityTable, p.SNILS)
-	if !ok {
-		return
-	}
-	id, err := decodeIdentity(b)
-	if err != nil {
-		return
+	if needsConsent && !id.granted && !id.revoked {
+		c.Add(reasons.ConsentMissing, "patient", "no consent covering the federal registries on record for this patient (normalize.consent_required_for)")
 	}
 	if id.revoked {
 		c.Add(reasons.ConsentRevoked, "patient", "the identity bridge reports revoked consent")

@@ -154,6 +154,9 @@ func decisions() []struct {
 	// record must pass while the feed is empty.
 	systems  func(*topics.InformationSystem)
 	ceSource string
+	// rules, when set, are the decider's configurable checks; such a
+	// record must pass without them.
+	rules *Rules
 } {
 	set := func(path []string, v any) func(map[string]any) {
 		return func(m map[string]any) {
@@ -202,6 +205,7 @@ func decisions() []struct {
 		code, field          string
 		systems              func(*topics.InformationSystem)
 		ceSource             string
+		rules                *Rules
 	}{
 		{name: "dispensation of an unknown prescription", topic: topics.PharmacyDispense, example: "dispensation.json",
 			code: reasons.RxUnknown, field: "prescription_number"},
@@ -279,6 +283,21 @@ func decisions() []struct {
 			systems: func(s *topics.InformationSystem) { s.ActiveFrom = "2027-02-01" }, code: reasons.SystemDisabled, field: "ce_source"},
 		{name: "a system of another region", topic: topics.RMISCase, example: "case.json",
 			systems: func(s *topics.InformationSystem) { s.RegionCode = "54" }, code: reasons.SystemRegionMismatch, field: "mo_oid"},
+		// The configurable rules (issue 33).
+		{name: "a document of a kind that needs СНИЛС, without one", topic: topics.RMISDocument, example: "document.json",
+			edit: func(m map[string]any) {
+				p := m["patient"].(map[string]any)
+				delete(p, "snils")
+				p["enp"] = "5056410878123457"
+			}, key: "enp:5056410878123457",
+			rules: &Rules{SNILSRequiredFor: []string{"34"}}, code: reasons.NoSNILS, field: "patient.snils"},
+		{name: "a case without consent on record", topic: topics.RMISCase, example: "case.json",
+			rules: &Rules{ConsentRequiredFor: []string{"case"}}, code: reasons.ConsentMissing, field: "patient"},
+		{name: "a document of a kind that needs consent, without it", topic: topics.RMISDocument, example: "document.json",
+			rules: &Rules{ConsentRequiredFor: []string{"document:34"}}, code: reasons.ConsentMissing, field: "patient"},
+		{name: "a patient without СНИЛС, whose consent cannot be on record", topic: topics.RMISCase, example: "case.json",
+			edit: func(m map[string]any) { delete(m["patient"].(map[string]any), "snils") }, key: "enp:5056410878123457",
+			rules: &Rules{ConsentRequiredFor: []string{"case"}}, code: reasons.ConsentMissing, field: "patient"},
 	}
 }
 
@@ -294,14 +313,25 @@ func TestDecisionsReject(t *testing.T) {
 			if tc.ceSource != "" {
 				in.Headers["ce_source"] = tc.ceSource
 			}
-			if tc.systems != nil {
-				// Today's rule: with no systems on record it passes.
+			if tc.key != "" {
+				in.Key = []byte(tc.key)
+			}
+			if tc.systems != nil || tc.rules != nil {
+				// Today's rules: with no systems on record and the
+				// configurable checks off it passes.
 				dec := d.Decide(in, now)
 				d.Settle(&dec, side{}, now)
 				if len(dec.Reasons) > 0 {
-					t.Fatalf("rejected with the systems feed empty: %+v", dec.Reasons)
+					t.Fatalf("rejected with the systems feed empty and the rules off: %+v", dec.Reasons)
 				}
-				d = NewDecider(source.DefaultOptions(), exampleRefs(t).withSystems(t, tc.systems))
+				r := exampleRefs(t)
+				if tc.systems != nil {
+					r = r.withSystems(t, tc.systems)
+				}
+				d = NewDecider(source.DefaultOptions(), r)
+				if tc.rules != nil {
+					d = d.WithRules(*tc.rules)
+				}
 			}
 			if tc.topic == "egisz.unknown.v1" {
 				in = input(t, topics.RMISCase, tc.example, tc.edit)
@@ -422,4 +452,78 @@ func TestEveryCodeTheDeciderCanEmit(t *testing.T) {
 	cat := reasons.Default()
 	testtool.RequireCodesCovered(t, used, func(c string) bool { _, ok := cat.Lookup(c); return ok },
 		func(c string) bool { return covered[c] }, "TestDecisionsReject")
+}
+
+// TestConsentScopes: with a scope configured, only its consent events
+// count, so a revocation of another scope leaves the federal exchange
+// alone; without one, every scope counts, as before scopes were told
+// apart.
+func TestConsentScopes(t *testing.T) {
+	const federal, research = "egisz-exchange", "regional-research"
+	type ev struct{ action, scope string }
+	for _, tc := range []struct {
+		name   string
+		rules  Rules
+		events []ev
+		want   string // the case's first reason code, "" when it passes
+	}{
+		{"granted for the federal scope", Rules{ConsentRequiredFor: []string{"case"}, ConsentScope: federal},
+			[]ev{{"consent_granted", federal}}, ""},
+		{"granted for another scope only", Rules{ConsentRequiredFor: []string{"case"}, ConsentScope: federal},
+			[]ev{{"consent_granted", research}}, reasons.ConsentMissing},
+		{"another scope revoked", Rules{ConsentRequiredFor: []string{"case"}, ConsentScope: federal},
+			[]ev{{"consent_granted", federal}, {"consent_revoked", research}}, ""},
+		{"the federal scope revoked", Rules{ConsentRequiredFor: []string{"case"}, ConsentScope: federal},
+			[]ev{{"consent_granted", federal}, {"consent_revoked", federal}}, reasons.ConsentRevoked},
+		{"no scope configured: any revocation counts", Rules{ConsentRequiredFor: []string{"case"}},
+			[]ev{{"consent_granted", federal}, {"consent_revoked", research}}, reasons.ConsentRevoked},
+		{"no scope configured: any grant counts", Rules{ConsentRequiredFor: []string{"case"}},
+			[]ev{{"consent_granted", research}}, ""},
+		{"consent not required, another scope revoked", Rules{ConsentScope: federal},
+			[]ev{{"consent_revoked", research}}, ""},
+		{"consent not required, nothing on record", Rules{ConsentRequiredFor: []string{"document", "prescription"}}, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := NewDecider(source.DefaultOptions(), exampleRefs(t)).WithRules(tc.rules)
+			sd := side{}
+			for _, e := range tc.events {
+				dec := d.Decide(input(t, topics.ESIAIdentity, "identity.json", func(m map[string]any) {
+					m["action"], m["consent_scope"] = e.action, e.scope
+				}), now)
+				d.Settle(&dec, sd, now)
+				if len(dec.Reasons) > 0 {
+					t.Fatal(dec.Reasons)
+				}
+				sd.apply(dec)
+			}
+			dec := d.Decide(input(t, topics.RMISCase, "case.json", nil), now)
+			d.Settle(&dec, sd, now)
+			got := ""
+			if len(dec.Reasons) > 0 {
+				got = dec.Reasons[0].Code
+			}
+			if got != tc.want {
+				t.Errorf("case: %q (%+v), want %q", got, dec.Reasons, tc.want)
+			}
+		})
+	}
+}
+
+// TestIdentityEntriesOfBeforeKeepTheirMeaning: an entry written when byte
+// 1 was the revoked flag alone (0 or 1) reads the same.
+func TestIdentityEntriesOfBeforeKeepTheirMeaning(t *testing.T) {
+	for _, tc := range []struct {
+		b1               byte
+		revoked, granted bool
+	}{{0, false, false}, {1, true, false}, {flagGranted, false, true}} {
+		b := make([]byte, identityLen)
+		b[1] = tc.b1
+		id, err := decodeIdentity(b)
+		if err != nil || id.revoked != tc.revoked || id.granted != tc.granted {
+			t.Errorf("byte %d: %+v %v", tc.b1, id, err)
+		}
+		if again := encodeIdentity(id); again[1] != tc.b1 {
+			t.Errorf("byte %d encodes back as %d", tc.b1, again[1])
+		}
+	}
 }

@@ -92,6 +92,7 @@ const (
 	MOInactive          = "MO_INACTIVE_ON_DATE"
 	IdentityMismatch    = "PATIENT_IDENTITY_MISMATCH"
 	ConsentRevoked      = "CONSENT_REVOKED"
+	ConsentMissing      = "CONSENT_MISSING"
 	DedupConflict       = "DEDUP_CONFLICT"
 	KeyMismatch         = "KEY_MISMATCH"
 	UnknownTopic        = "UNKNOWN_TOPIC"
@@ -123,6 +124,7 @@ const (
 	SystemNotBound       = "NO_RMIS"
 	SystemDisabled       = "DISABLED_RMIS"
 	SystemRegionMismatch = "RMIS_REGION_MISMATCH"
+	NoSNILS              = "NO_SNILS"
 )
 
 func r(code string, o Owner, a Action, ru, en string) Reason {
@@ -183,6 +185,7 @@ func catalog() []Reason {
 		r(MOInactive, Clinic, Park, "Медицинская организация не действовала на эту дату (ФРМО)", "The medical organization was not active on that date (FRMO)"),
 		r(IdentityMismatch, Clinic, Park, "ФИО или дата рождения пациента не совпадают с данными Госуслуг", "The patient's name or birth date disagrees with the identity bridge (ESIA)"),
 		r(ConsentRevoked, Clinic, Park, "Пациент отозвал согласие на обмен данными", "The patient revoked consent to the exchange"),
+		r(ConsentMissing, Clinic, Park, "Нет согласия пациента на передачу сведений в федеральные реестры: оформите информированное согласие и передайте его (событие consent_granted)", "No consent of the patient to the federal registries is on record: take the informed consent and send it (a consent_granted event)"),
 		r(KeyMismatch, MIS, Park, "Ключ сообщения Kafka не совпадает с ключом пациента (нормализованный СНИЛС, enp:ЕНП или local:OID:id)", "The Kafka record key is not the patient key (normalized SNILS, enp:ENP or local:OID:id)"),
 		r(UnknownTopic, Gateway, Park, "Для топика нет обработчика", "No adapter reads this topic"),
 		r(DedupConflict, MIS, Park, "Повторная отправка с тем же идентификатором и другим содержанием без увеличения версии", "Same identifier re-sent with other content and no higher version"),
@@ -212,7 +215,7 @@ func catalog() []Reason {
 		r("PATIENT_MPI_MISMATCH", Clinic, Park, "Данные пациента не совпадают с индексом пациентов", "The patient's data disagree with the master patient index"),
 		r("DUPLICATE_PATIENT_FOUND", Clinic, Park, "В индексе пациентов найдено несколько записей пациента", "Several records of the patient in the master patient index"),
 		r("PATIENT_CREATION_ERROR", Clinic, Park, "Не удалось создать пациента в индексе", "The registry could not create the patient"),
-		r("NO_SNILS", Clinic, Park, "Для этого вида документа обязателен СНИЛС пациента", "This document kind requires the patient's SNILS"),
+		r(NoSNILS, Clinic, Park, "Для этого вида документа обязателен СНИЛС пациента", "This document kind requires the patient's SNILS"),
 		r("RECEPIENT_*_MISMATCH", Clinic, Park, "Данные получателя в документе не совпадают с запросом", "The recipient's data in the document disagree with the request"),
 		r("XDSUnknownPatientId", Clinic, Park, "ИЭМК: пациент не найден", "IEMK: unknown patient id"),
 		r("PERSON_NOT_FOUND", Clinic, Park, "Сотрудник не найден в ФРМР", "The employee is not in FRMR"),

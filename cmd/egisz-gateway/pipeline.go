@@ -219,7 +219,11 @@ func newNormalize(deps app.Deps) ([]app.Worker, error) {
 		Expiry:   deps.Config.Normalize.DedupWindow.D(),
 		MaxBatch: deps.Config.Normalize.MaxBatch, Log: deps.Log, Metrics: deps.Metrics, DLQ: deps.DLQ,
 		TickEvery: deps.Config.Normalize.TimersEvery.D(), Now: deps.Now,
-	}, domain{adnormalize.NewDecider(opts, refs)})
+	}, domain{adnormalize.NewDecider(opts, refs).WithRules(adnormalize.Rules{
+		ConsentRequiredFor: deps.Config.Normalize.ConsentRequiredFor,
+		ConsentScope:       deps.Config.Normalize.ConsentScope,
+		SNILSRequiredFor:   deps.Config.Normalize.SNILSRequiredFor,
+	})})
 	if err != nil {
 		return nil, err
 	}
