@@ -205,6 +205,7 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 			if s.Person != nil {
 				f := fmt.Sprintf("signers[%d]", i)
 				d.checkDoctor(c, f, f+".person.post_code", s.Person, p.MOOID, parseTime(string(s.SignedAt)), s.Certificate.Serial)
+				d.checkSignerName(c, f+".person", s.Person)
 			}
 		}
 		dec.patient = &p.Patient
@@ -476,6 +477,28 @@ func (d *Decider) checkDoctor(c *source.Check, field, postField string, who *top
 		if !found {
 			c.Add(reasons.CertNotInFRMR, field+".certificate.serial", "not among the worker's certificates in ФРМР")
 		}
+	}
+}
+
+// checkSignerName compares a signer's name with ФРМР's record for their
+// СНИЛС: РЭМД checks the signer's metadata against ФРМР too
+// (VALUE_MISMATCH_METADATA_AND_FRMR), and a document signed under another
+// name than the worker's is refused there days later. Names compare
+// normalized (case, ё, spaces); the patronymic only when both have one,
+// as many systems leave it out. A worker ФРМР does not know is
+// checkDoctor's to report. The detail names no one.
+func (d *Decider) checkSignerName(c *source.Check, field string, who *topics.Person) {
+	if who == nil || who.SNILS == "" {
+		return
+	}
+	emp, ok := d.refs.Employee(who.SNILS)
+	if !ok {
+		return
+	}
+	same := func(a, b string) bool { return ident.NormalizeName(a) == ident.NormalizeName(b) }
+	patronymicDiffers := ident.NormalizeName(who.Patronymic) != "" && ident.NormalizeName(emp.Patronymic) != "" && !same(who.Patronymic, emp.Patronymic)
+	if !same(who.FamilyName, emp.FamilyName) || !same(who.GivenName, emp.GivenName) || patronymicDiffers {
+		c.Add(reasons.SignerNameMismatch, field, "the signer's name differs from ФРМР's record for this СНИЛС")
 	}
 }
 

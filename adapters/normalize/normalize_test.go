@@ -283,6 +283,14 @@ func decisions() []struct {
 			systems: func(s *topics.InformationSystem) { s.ActiveFrom = "2027-02-01" }, code: reasons.SystemDisabled, field: "ce_source"},
 		{name: "a system of another region", topic: topics.RMISCase, example: "case.json",
 			systems: func(s *topics.InformationSystem) { s.RegionCode = "54" }, code: reasons.SystemRegionMismatch, field: "mo_oid"},
+		{name: "a signer under another family name than ФРМР's", topic: topics.RMISDocument, example: "document.json",
+			edit: func(m map[string]any) {
+				m["signers"].([]any)[0].(map[string]any)["person"].(map[string]any)["family_name"] = "Петрова"
+			}, code: reasons.SignerNameMismatch, field: "signers[0].person"},
+		{name: "a signer under another patronymic than ФРМР's", topic: topics.RMISDocument, example: "document.json",
+			edit: func(m map[string]any) {
+				m["signers"].([]any)[0].(map[string]any)["person"].(map[string]any)["patronymic"] = "Петрович"
+			}, code: reasons.SignerNameMismatch, field: "signers[0].person"},
 		// The configurable rules (issue 33).
 		{name: "a document of a kind that needs СНИЛС, without one", topic: topics.RMISDocument, example: "document.json",
 			edit: func(m map[string]any) {
@@ -524,6 +532,28 @@ func TestIdentityEntriesOfBeforeKeepTheirMeaning(t *testing.T) {
 		}
 		if again := encodeIdentity(id); again[1] != tc.b1 {
 			t.Errorf("byte %d encodes back as %d", tc.b1, again[1])
+		}
+	}
+}
+
+// TestSignerNameComparesNormalized: spelling differences that are not
+// another name (case, ё, spaces, a patronymic left out) pass.
+func TestSignerNameComparesNormalized(t *testing.T) {
+	d := NewDecider(source.DefaultOptions(), exampleRefs(t))
+	for _, tc := range []struct {
+		name string
+		edit func(p map[string]any)
+	}{
+		{"upper case and spaces", func(p map[string]any) { p["family_name"], p["given_name"] = " ПЕТРОВ ", "алексей" }},
+		{"no patronymic", func(p map[string]any) { delete(p, "patronymic") }},
+	} {
+		in := input(t, topics.RMISDocument, "document.json", func(m map[string]any) {
+			tc.edit(m["signers"].([]any)[0].(map[string]any)["person"].(map[string]any))
+		})
+		dec := d.Decide(in, now)
+		d.Settle(&dec, side{}, now)
+		if len(dec.Reasons) > 0 {
+			t.Errorf("%s: %+v", tc.name, dec.Reasons)
 		}
 	}
 }

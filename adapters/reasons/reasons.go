@@ -88,6 +88,7 @@ const (
 	DoctorNotInFRMR     = "DOCTOR_NOT_IN_FRMR"
 	DoctorPostMismatch  = "DOCTOR_POST_MISMATCH"
 	CertNotInFRMR       = "CERT_NOT_IN_FRMR"
+	SignerNameMismatch  = "SIGNER_NAME_MISMATCH"
 	MONotInFRMO         = "MO_NOT_IN_FRMO"
 	MOInactive          = "MO_INACTIVE_ON_DATE"
 	IdentityMismatch    = "PATIENT_IDENTITY_MISMATCH"
@@ -180,6 +181,7 @@ func catalog() []Reason {
 		// Reference checks of the normalize stage.
 		r(DoctorNotInFRMR, Clinic, Park, "Врач не найден в ФРМР", "The doctor is not in FRMR"),
 		r(DoctorPostMismatch, Clinic, Park, "Врач не занимает указанную должность в этой МО на эту дату (ФРМР)", "The doctor holds no such post at this organization on that date (FRMR)"),
+		r(SignerNameMismatch, Clinic, Park, "ФИО подписанта не совпадает с записью ФРМР для его СНИЛС", "The signer's name differs from FRMR's record for their SNILS"),
 		r(CertNotInFRMR, Clinic, Park, "Сертификат подписи не зарегистрирован за врачом в ФРМР", "The signing certificate is not registered for the doctor in FRMR"),
 		r(MONotInFRMO, Integrator, Park, "Медицинская организация не найдена в ФРМО", "The medical organization is not in FRMO"),
 		r(MOInactive, Clinic, Park, "Медицинская организация не действовала на эту дату (ФРМО)", "The medical organization was not active on that date (FRMO)"),
