@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/frmo"
@@ -35,6 +37,10 @@ type references struct {
 	employees     *reftable.Table[*topics.Employee]
 	organizations *reftable.Table[*topics.Organization]
 	systems       *reftable.Table[*topics.InformationSystem]
+	// systemsAbsent is set when the systems topic does not exist (a
+	// deployment upgraded without `topics ensure`): the check is then off
+	// and the stage does not wait for the table.
+	systemsAbsent *atomic.Bool
 }
 
 // System looks up an information system by the ce_source its events carry.
@@ -50,7 +56,11 @@ func (r references) Organization(oid string) (*topics.Organization, bool) {
 	return r.organizations.Get(oid)
 }
 func (r references) Ready() error {
-	return errors.Join(r.employees.Ready(), r.organizations.Ready(), r.systems.Ready())
+	systems := r.systems.Ready()
+	if r.systemsAbsent != nil && r.systemsAbsent.Load() {
+		systems = nil
+	}
+	return errors.Join(r.employees.Ready(), r.organizations.Ready(), systems)
 }
 
 // feedDecoder turns a reference feed record into a table entry through the
@@ -169,10 +179,24 @@ func (w *normalizeWorker) Run(ctx context.Context) error {
 	errs := make(chan error, 3)
 	go func() { errs <- w.refs.employees.Run(ctx, w.deps.KafkaOpt) }()
 	go func() { errs <- w.refs.organizations.Run(ctx, w.deps.KafkaOpt) }()
-	go func() { errs <- w.refs.systems.Run(ctx, w.deps.KafkaOpt) }()
+	go func() { errs <- runSystems(ctx, w.refs, w.deps.KafkaOpt, w.deps.Log) }()
 	go logBindingRule(ctx, w.refs, w.deps.Log)
 	runErr := w.stage.Run(ctx)
 	return errors.Join(runErr, <-errs, <-errs, <-errs)
+}
+
+// runSystems follows the systems feed. A deployment upgraded without
+// `topics ensure` has no systems topic: that must not stop the stage,
+// which would wait for the table for ever, so the check is turned off
+// with a warning instead.
+func runSystems(ctx context.Context, refs references, opts []kgo.Opt, log *slog.Logger) error {
+	err := refs.systems.Run(ctx, opts)
+	if errors.Is(err, kerr.UnknownTopicOrPartition) {
+		refs.systemsAbsent.Store(true)
+		log.Warn("information system bindings off: the systems topic does not exist; run `egisz-gateway topics ensure` to create it", "topic", topics.InfoSystems, "err", err)
+		return nil
+	}
+	return err
 }
 
 // logBindingRule says once, when the systems feed is loaded, whether the
@@ -204,6 +228,7 @@ func newNormalize(deps app.Deps) ([]app.Worker, error) {
 			feedDecoder[*topics.Employee](frmr.NewEmployees(opts), normalizedSNILS), deps.Log).LogChanges(),
 		organizations: reftable.New("frmo", prefix+topics.FRMOOrganization,
 			feedDecoder[*topics.Organization](frmo.NewOrganizations(opts), func(k string) string { return k }), deps.Log).LogChanges(),
+		systemsAbsent: &atomic.Bool{},
 		systems: reftable.New("systems", prefix+topics.InfoSystems,
 			feedDecoder[*topics.InformationSystem](infosys.NewSystems(opts), func(k string) string { return k }), deps.Log).LogChanges(),
 	}
