@@ -1,6 +1,6 @@
 // Package adapters lists the source adapters by the ingress or reference
 // topic each one reads. The adapters themselves live in the packages below:
-// rmis, lab, pharmacy, esia, frmr, frmo; their shared machinery in source,
+// rmis, lab, pharmacy, esia, frmr, frmo, infosys; their shared machinery in source,
 // ident, datetime and reasons.
 package adapters
 
@@ -8,6 +8,7 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/adapters/esia"
 	"github.com/egisz-gateway/egisz-gateway/adapters/frmo"
 	"github.com/egisz-gateway/egisz-gateway/adapters/frmr"
+	"github.com/egisz-gateway/egisz-gateway/adapters/infosys"
 	"github.com/egisz-gateway/egisz-gateway/adapters/lab"
 	"github.com/egisz-gateway/egisz-gateway/adapters/pharmacy"
 	"github.com/egisz-gateway/egisz-gateway/adapters/rmis"
@@ -27,5 +28,6 @@ func Sources(opts source.Options) map[string]source.Adapter {
 		topics.ESIAIdentity:     esia.NewIdentities(opts),
 		topics.FRMREmployee:     frmr.NewEmployees(opts),
 		topics.FRMOOrganization: frmo.NewOrganizations(opts),
+		topics.InfoSystems:      infosys.NewSystems(opts),
 	}
 }

@@ -26,6 +26,7 @@ var examples = map[string]string{
 	topics.ESIAIdentity:     "identity.json",
 	topics.FRMREmployee:     "employee.json",
 	topics.FRMOOrganization: "organization.json",
+	topics.InfoSystems:      "information_system.json",
 }
 
 func readExample(t testing.TB, topic string) []byte {
@@ -43,7 +44,7 @@ func metaFor(a source.Adapter) source.Meta {
 
 func TestReferenceExamplesValidate(t *testing.T) {
 	srcs := adapters.Sources(source.DefaultOptions())
-	for name, topic := range map[string]string{"employee_lab.json": topics.FRMREmployee, "organization_lab.json": topics.FRMOOrganization} {
+	for name, topic := range map[string]string{"employee_lab.json": topics.FRMREmployee, "organization_lab.json": topics.FRMOOrganization, "information_system_lab.json": topics.InfoSystems} {
 		a := srcs[topic]
 		if _, rej := a.Decode(metaFor(a), topics.Example(name)); rej != nil {
 			t.Errorf("%s: %v", name, rej)
@@ -311,6 +312,13 @@ func rejections() []rejection {
 		{name: "employee СНИЛС checksum", topic: topics.FRMREmployee, value: edit(topics.FRMREmployee, func(m map[string]any) { set(m, "snils", "123-456-789 00") }), code: reasons.SNILSChecksum, field: "snils"},
 		{name: "organization region", topic: topics.FRMOOrganization, value: edit(topics.FRMOOrganization, func(m map[string]any) { set(m, "region_code", "000") }), code: reasons.FieldInvalid, field: "region_code"},
 		{name: "organization OID", topic: topics.FRMOOrganization, value: edit(topics.FRMOOrganization, func(m map[string]any) { set(m, "oid", "1.2.643.5.1") }), code: reasons.OIDFormat, field: "oid"},
+		{name: "system without ce_source", topic: topics.InfoSystems, value: edit(topics.InfoSystems, func(m map[string]any) { set(m, "ce_source", "") }), code: reasons.FieldRequired, field: "ce_source"},
+		{name: "system ce_source with a space", topic: topics.InfoSystems, value: edit(topics.InfoSystems, func(m map[string]any) { set(m, "ce_source", "my mis") }), code: reasons.FieldInvalid, field: "ce_source"},
+		{name: "system without organizations", topic: topics.InfoSystems, value: edit(topics.InfoSystems, func(m map[string]any) { m["mo_oids"] = []any{} }), code: reasons.FieldRequired, field: "mo_oids"},
+		{name: "system organization OID", topic: topics.InfoSystems, value: edit(topics.InfoSystems, func(m map[string]any) { m["mo_oids"] = []any{"1.2.643.5.1"} }), code: reasons.MOOIDFormat, field: "mo_oids[0]"},
+		{name: "system region", topic: topics.InfoSystems, value: edit(topics.InfoSystems, func(m map[string]any) { set(m, "region_code", "x") }), code: reasons.FieldInvalid, field: "region_code"},
+		{name: "system client entity id", topic: topics.InfoSystems, value: edit(topics.InfoSystems, func(m map[string]any) { set(m, "client_entity_id", "42") }), code: reasons.UUIDFormat, field: "client_entity_id"},
+		{name: "system disabled before it began", topic: topics.InfoSystems, value: edit(topics.InfoSystems, func(m map[string]any) { set(m, "active_until", "2014-01-01") }), code: reasons.DateOrder, field: "active_until"},
 	}
 }
 

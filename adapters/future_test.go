@@ -20,7 +20,7 @@ var mayLieAhead = map[string]bool{"certificate.not_before": true, "certificate.n
 
 // referenceFeeds are describe the world (posts until, certificates valid
 // to), not events: their dates may lie ahead.
-var referenceFeeds = map[string]bool{topics.FRMREmployee: true, topics.FRMOOrganization: true}
+var referenceFeeds = map[string]bool{topics.FRMREmployee: true, topics.FRMOOrganization: true, topics.InfoSystems: true}
 
 // momentField is one date-time field present in an example: its JSON path
 // as the rejection names it (visits[0].at) and the steps to reach it in the

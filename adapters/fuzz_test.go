@@ -63,6 +63,7 @@ func FuzzDispensation(f *testing.F) { fuzzAdapter(f, topics.PharmacyDispense) }
 func FuzzIdentity(f *testing.F)     { fuzzAdapter(f, topics.ESIAIdentity) }
 func FuzzEmployee(f *testing.F)     { fuzzAdapter(f, topics.FRMREmployee) }
 func FuzzOrganization(f *testing.F) { fuzzAdapter(f, topics.FRMOOrganization) }
+func FuzzSystem(f *testing.F)       { fuzzAdapter(f, topics.InfoSystems) }
 
 // BenchmarkDecode measures decode, validation and keying of one example
 // event of each source.

@@ -59,6 +59,10 @@ var plainTextFields = map[string]bool{
 	"cancel_reason": true, "message_ru": true, "reference_range": true,
 }
 
+// MaskName masks a person's name as the dead-letter views do: its first
+// letter and ***. For other commands that list people (certificates).
+func MaskName(s string) string { return maskName(s) }
+
 func maskName(s string) string {
 	if s == "" {
 		return ""

@@ -26,7 +26,7 @@ func cloudEventsHeaders() map[string]any {
 		"properties": map[string]any{
 			"ce_specversion": map[string]any{"type": "string", "enum": []string{"1.0"}, "description": "CloudEvents spec version: exactly `1.0` (without it the event is rejected with HEADER_MISSING, with another version with HEADER_INVALID)."},
 			"ce_id":          str("Unique per event from its producer; the idempotency key: at most 256 characters of printable ASCII without spaces (otherwise HEADER_INVALID). Every record the gateway writes keeps the source's ce_id. An event without it is rejected (HEADER_MISSING at ce_id); its status has an empty ce_id and names the record by its `ingress` topic, partition and offset."),
-			"ce_source":      str("The producing system, e.g. the MIS OID: at most 256 characters of printable ASCII without spaces (otherwise HEADER_INVALID)."),
+			"ce_source":      str("The producing system, e.g. the MIS OID: at most 256 characters of printable ASCII without spaces (otherwise HEADER_INVALID). Once egisz.is.system.v1 lists systems, a case, document, prescription or lab result must come from a system listed there, active, bound to the event's organization and of its region (otherwise NO_RMIS, DISABLED_RMIS or RMIS_REGION_MISMATCH)."),
 			"ce_type":        str("The event type, e.g. `ru.egisz.rmis.case.v1`."),
 			"ce_time":        str("When the event happened, RFC 3339; optional. Otherwise HEADER_INVALID; later than the gateway's clock plus normalize.clock_skew, DATE_IN_FUTURE."),
 			"content-type":   str("`application/json`."),

@@ -56,6 +56,7 @@ var (
 	KeyDedup   = Key{"dedup", "A kind byte and the 16-byte SHA-256 prefix of the dedup key `<patient key>|<event kind>|<business id>` (case id, setId, prescription number): no personal data in internal topics."}
 	KeyEmpl    = Key{"employee", "The employee's normalized СНИЛС (11 digits)."}
 	KeyOrg     = Key{"organization", "The medical organization's OID (ФРМО)."}
+	KeySystem  = Key{"system", "The information system's ce_source, exactly as its events carry it."}
 	KeyDoc     = Key{"document", "The ce_id of the event whose document was sent to РЭМД (the idempotency key of the registration)."}
 	KeyRecord  = Key{"dlq-record", "`<dlq topic>/<partition>/<offset>` of the dead-letter record."}
 	KeyOrig    = Key{"original", "The original record's key, byte for byte."}
@@ -132,6 +133,7 @@ const (
 	ActorESIA     = "ЕСИА identity bridge"
 	ActorFRMR     = "ФРМР feed"
 	ActorFRMO     = "ФРМО feed"
+	ActorSystems  = "integrators (the information systems registered in ЕГИСЗ)"
 	ActorOperator = "operators (dlq replay, audit)"
 	ActorSources  = "every source system (reads its outcomes)"
 )
@@ -169,6 +171,7 @@ const (
 	ESIAIdentity      = "egisz.esia.identity.v1"
 	FRMREmployee      = "egisz.frmr.employee.v1"
 	FRMOOrganization  = "egisz.frmo.organization.v1"
+	InfoSystems       = "egisz.is.system.v1"
 	PharmacyRx        = "egisz.pharmacy.prescription.v1"
 	StatusTopic       = "egisz.status.v1"
 	DLQIngress        = "egisz.dlq.ingress"
@@ -335,7 +338,10 @@ func Build(tiers []time.Duration) Catalog {
 			MessageExample{Name: "dispensation", Summary: "One of two packs dispensed; its outcome comes on egisz.status.v1 under the same ce_id.", Key: "11223344595",
 				Headers: map[string]string{"ce_specversion": "1.0", "ce_id": "zdorovye-APT-77-2024-0009931", "ce_source": "zdorovye", "ce_type": "ru.egisz.pharmacy.dispense.v1", "content-type": "application/json"},
 				File:    "dispensation.json"}),
-		ingress(ESIAIdentity, "Gosuslugi identity bridge: identity confirmed or updated, consent granted or revoked.",
+		ingress(ESIAIdentity, "Gosuslugi identity bridge: identity confirmed or updated, consent granted or revoked. "+
+			"This is where the gateway learns of consent: the identity bridge's consent_granted and consent_revoked events, and the same events published by a MIS for a signed informed-consent document it holds (ce_source its own; the signed document itself goes to РЭМД on egisz.rmis.document.v1). "+
+			"A revocation stops the patient's later events with CONSENT_REVOKED; only consent events of normalize.consent_scope count when it is set, so revoking another scope leaves the federal exchange alone. "+
+			"Events named in normalize.consent_required_for (off by default) are forwarded only with a consent on record, otherwise CONSENT_MISSING.",
 			IdentityEvent{}, "ru.egisz.esia.identity.v1", ActorESIA),
 		{
 			Name: FRMREmployee, Role: RoleReference, Purpose: "ФРМР medical workers: posts at MOs with dates, signing certificates. Latest per employee.",
@@ -348,6 +354,13 @@ func Build(tiers []time.Duration) Catalog {
 			Key: KeyOrg, Partitions: ReferencePartitions, Cleanup: CleanupCompact,
 			Payload: reflect.TypeOf(Organization{}), EventType: "ru.egisz.frmo.organization.v1",
 			Producers: []string{ActorFRMO}, Consumers: []string{ActorGateway},
+		},
+		{
+			Name: InfoSystems, Role: RoleReference, Purpose: "Information systems registered in ЕГИСЗ (РМИС, МИС, ЛИС): the ce_source their events carry, their clientEntityId, the MO OIDs each may send for, its region, active from/until. Latest per system. " +
+				"While the topic is empty the binding check is off; once it holds a system, an event from a ce_source it does not list, or not bound to the event's MO, is rejected with NO_RMIS, one from a system outside its active dates with DISABLED_RMIS, one for an MO of another region with RMIS_REGION_MISMATCH.",
+			Key: KeySystem, Partitions: ReferencePartitions, Cleanup: CleanupCompact,
+			Payload: reflect.TypeOf(InformationSystem{}), EventType: "ru.egisz.is.system.v1",
+			Producers: []string{ActorSystems}, Consumers: []string{ActorGateway},
 		},
 	}
 	for _, r := range Registries {

@@ -20,7 +20,7 @@ func TestCatalogCoversDesign(t *testing.T) {
 	want := []string{
 		"egisz.rmis.case.v1", "egisz.rmis.document.v1", "egisz.rmis.prescription.v1",
 		"egisz.lab.result.v1", "egisz.pharmacy.dispense.v1", "egisz.esia.identity.v1",
-		"egisz.frmr.employee.v1", "egisz.frmo.organization.v1",
+		"egisz.frmr.employee.v1", "egisz.frmo.organization.v1", "egisz.is.system.v1",
 		"egisz.out.remd.v1", "egisz.out.iemk.v1", "egisz.out.erx.v1",
 		"egisz.pharmacy.prescription.v1", "egisz.status.v1", "egisz.audit.v1",
 		"egisz.dlq.ingress", "egisz.dlq.remd", "egisz.dlq.iemk", "egisz.dlq.erx",

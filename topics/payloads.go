@@ -253,6 +253,19 @@ type Organization struct {
 	ActiveUntil Date   `json:"active_until,omitempty" doc:"ФРМО deleteDate; absent while active"`
 }
 
+// InformationSystem is an information system registered in ЕГИСЗ, from
+// the systems feed, keyed by the ce_source its events carry: which
+// medical organizations it may send for, in which region, and when.
+type InformationSystem struct {
+	CESource       string   `json:"ce_source" doc:"the ce_source header of the system's events; the record key" example:"1.2.643.5.1.13.13.12.1.42.202"`
+	ClientEntityID string   `json:"client_entity_id" doc:"the system's clientEntityId in ЕГИСЗ (a UUID)" example:"7d2f0c4e-5b1a-4c3d-9e8f-0a1b2c3d4e5f"`
+	Name           string   `json:"name,omitempty" example:"РМИС Кузбасса"`
+	MOOIDs         []string `json:"mo_oids" doc:"the ФРМО OIDs of the organizations the system may send for"`
+	RegionCode     string   `json:"region_code" doc:"the system's region; every organization it sends for must be of it" example:"42"`
+	ActiveFrom     Date     `json:"active_from" example:"2015-01-01"`
+	ActiveUntil    Date     `json:"active_until,omitempty" doc:"the day the system was disabled; absent while active"`
+}
+
 // OutboundEvent is validated, deduplicated work for one registry. Event
 // is its last field, so that writers can splice a payload in and readers
 // can cut it out (SplitOutbound) without scanning it twice.

@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,6 +31,16 @@ type References interface {
 	Employee(snils string) (*topics.Employee, bool)
 	Organization(oid string) (*topics.Organization, bool)
 	Ready() error
+}
+
+// SystemBindings is the feed of information systems: which ce_source may
+// send for which organizations. References that implement it have the
+// binding check made; while it holds no system the check is off, so that a
+// deployment that does not publish the feed works as before.
+type SystemBindings interface {
+	System(ceSource string) (*topics.InformationSystem, bool)
+	// Systems is the number of systems the feed holds.
+	Systems() int
 }
 
 // Side reads the partition's side tables.
@@ -60,6 +71,7 @@ type Decision struct {
 	Publish     []Publish   // records to write besides the routes (a prescription's new state)
 
 	patient      *topics.Patient           // for Settle's identity check
+	needsConsent bool                      // Rules.ConsentRequiredFor names this event
 	identity     *topics.IdentityEvent     // for Settle's side-table write
 	prescription *topics.PrescriptionEvent // for Settle's prescription state
 	dispensation *topics.DispensationEvent
@@ -90,6 +102,42 @@ type Decider struct {
 	refs    References
 	catalog *reasons.Catalog
 	docs    Documents
+	rules   Rules
+}
+
+// Rules are the decider's configurable checks, each off when empty: what
+// the registries require of some events only, and which events, is each
+// deployment's to say.
+type Rules struct {
+	// ConsentRequiredFor names the events forwarded only when a consent
+	// covering the federal registries is on record (CONSENT_MISSING
+	// otherwise): event kinds (case, document, prescription, lab_result,
+	// dispensation) or one kind of document, document:<СЭМД kind code>.
+	ConsentRequiredFor []string
+	// ConsentScope is the consent_scope of the consent events that cover
+	// the federal registries: only a grant or revocation of it counts.
+	// Empty, every scope counts, as before scopes were told apart.
+	ConsentScope string
+	// SNILSRequiredFor lists the СЭМД kind codes whose documents must name
+	// the patient's СНИЛС (NO_SNILS at ingest, not days later from РЭМД).
+	SNILSRequiredFor []string
+}
+
+// WithRules returns d with the configurable checks set.
+func (d *Decider) WithRules(r Rules) *Decider {
+	d.rules = r
+	return d
+}
+
+// consentRequired reports whether the rules ask consent of an event of
+// this kind (and, for a document, of this СЭМД kind).
+func (r Rules) consentRequired(kind, docKind string) bool {
+	for _, k := range r.ConsentRequiredFor {
+		if k == kind || (docKind != "" && k == kind+":"+docKind) {
+			return true
+		}
+	}
+	return false
 }
 
 // NewDecider returns a decider over the source adapters and reference data.
@@ -196,6 +244,7 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 	case *topics.CaseEvent:
 		at := parseTime(string(p.OpenedAt))
 		d.checkOrg(c, "mo_oid", p.MOOID, at)
+		d.checkBinding(c, "mo_oid", p.MOOID, meta.Source, now)
 		d.checkDoctor(c, "doctor", "doctor.post_code", &p.Doctor, p.MOOID, at, "")
 		for i := range p.Visits {
 			v := &p.Visits[i]
@@ -205,24 +254,31 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 		dec.patient = &p.Patient
 	case *topics.DocumentEvent:
 		d.checkOrg(c, "mo_oid", p.MOOID, parseTime(string(p.CreatedAt)))
+		d.checkBinding(c, "mo_oid", p.MOOID, meta.Source, now)
+		if p.Patient.SNILS == "" && slices.Contains(d.rules.SNILSRequiredFor, p.Kind) {
+			c.Add(reasons.NoSNILS, "patient.snils", "documents of kind "+p.Kind+" require the patient's СНИЛС (normalize.snils_required_for)")
+		}
 		var signed []string
 		signed, storeFile = d.checkDocument(c, p, now)
 		for i, s := range p.Signers {
 			if s.Person != nil {
 				f := fmt.Sprintf("signers[%d]", i)
 				d.checkDoctor(c, f, f+".person.post_code", s.Person, p.MOOID, parseTime(string(s.SignedAt)), signerSerial(s, signed[i]))
+				d.checkSignerName(c, f+".person", s.Person)
 			}
 		}
 		dec.patient = &p.Patient
 	case *topics.PrescriptionEvent:
 		at := parseTime(string(p.IssuedAt))
 		d.checkOrg(c, "mo_oid", p.MOOID, at)
+		d.checkBinding(c, "mo_oid", p.MOOID, meta.Source, now)
 		d.checkDoctor(c, "doctor", "doctor.post_code", &p.Doctor, p.MOOID, at, "")
 		dec.patient = &p.Patient
 		dec.prescription = p
 	case *topics.LabResultEvent:
 		at := parseTime(string(p.CompletedAt))
 		d.checkOrg(c, "lab_oid", p.LabOID, at)
+		d.checkBinding(c, "lab_oid", p.LabOID, meta.Source, now)
 		d.checkDoctor(c, "validator", "validator.post_code", &p.Validator, p.LabOID, at, "")
 		dec.patient = &p.Patient
 	case *topics.DispensationEvent:
@@ -237,6 +293,13 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 	payload, err := ev.MarshalPayload()
 	if err != nil {
 		return d.reject(source.Problem{Code: reasons.DecodeNotJSON, Detail: err.Error()})
+	}
+	if dec.patient != nil {
+		docKind := ""
+		if doc, ok := ev.Payload.(*topics.DocumentEvent); ok {
+			docKind = doc.Kind
+		}
+		dec.needsConsent = d.rules.consentRequired(ev.Kind, docKind)
 	}
 	dec.Event = ev
 	dec.Payload = payload
@@ -263,10 +326,10 @@ func (d *Decider) Settle(dec *Decision, side Side, now time.Time) {
 	case len(dec.Reasons) > 0:
 	case dec.identity != nil:
 		old, _ := side.Side(IdentityTable, dec.identity.Patient.SNILS)
-		dec.Side = []SideWrite{{Table: IdentityTable, Key: dec.identity.Patient.SNILS, Value: nextIdentity(old, dec.identity)}}
+		dec.Side = []SideWrite{{Table: IdentityTable, Key: dec.identity.Patient.SNILS, Value: nextIdentity(old, dec.identity, d.rules.ConsentScope)}}
 	case dec.patient != nil:
 		c := &source.Check{}
-		d.checkIdentity(c, side, dec.patient)
+		d.checkIdentity(c, side, dec.patient, dec.needsConsent)
 		if c.Failed() {
 			*dec = d.reject(c.Problems...)
 			return
@@ -470,6 +533,36 @@ func (d *Decider) checkOrg(c *source.Check, field, oid string, at time.Time) {
 	}
 }
 
+// checkBinding checks that the sending system (ce_source) may send for the
+// organization, as the registries do when the event reaches them (NO_RMIS,
+// DISABLED_RMIS, RMIS_REGION_MISMATCH): found at ingest, the fault is the
+// integrator's to fix before the clinic's documents pile up unregistered.
+// Whether the system is active is judged on the day the event arrives, as
+// the registry judges it on the day it is sent. Off while the systems feed
+// is empty.
+func (d *Decider) checkBinding(c *source.Check, field, moOID, ceSource string, now time.Time) {
+	b, ok := d.refs.(SystemBindings)
+	if !ok || b.Systems() == 0 {
+		return
+	}
+	sys, ok := b.System(ceSource)
+	if !ok {
+		c.Add(reasons.SystemNotBound, "ce_source", "no such system in the systems feed ("+topics.InfoSystems+")")
+		return
+	}
+	if !activeOn(sys.ActiveFrom, sys.ActiveUntil, now) {
+		c.Add(reasons.SystemDisabled, "ce_source", fmt.Sprintf("the system is active %s…%s", sys.ActiveFrom, orOpen(sys.ActiveUntil)))
+		return
+	}
+	if !slices.Contains(sys.MOOIDs, moOID) {
+		c.Add(reasons.SystemNotBound, field, "the system is not bound to this organization in the systems feed")
+		return
+	}
+	if org, ok := d.refs.Organization(moOID); ok && org.RegionCode != "" && org.RegionCode != sys.RegionCode {
+		c.Add(reasons.SystemRegionMismatch, field, fmt.Sprintf("the organization is of region %s, the system of region %s", org.RegionCode, sys.RegionCode))
+	}
+}
+
 // checkDoctor checks that a worker is in ФРМР, holds the post the event
 // names (post_code, at postField) at the MO on that date and, when ФРМР lists
 // certificates for them, that the signing certificate is one of them.
@@ -514,6 +607,28 @@ func (d *Decider) checkDoctor(c *source.Check, field, postField string, who *top
 	}
 }
 
+// checkSignerName compares a signer's name with ФРМР's record for their
+// СНИЛС: РЭМД checks the signer's metadata against ФРМР too
+// (VALUE_MISMATCH_METADATA_AND_FRMR), and a document signed under another
+// name than the worker's is refused there days later. Names compare
+// normalized (case, ё, spaces); the patronymic only when both have one,
+// as many systems leave it out. A worker ФРМР does not know is
+// checkDoctor's to report. The detail names no one.
+func (d *Decider) checkSignerName(c *source.Check, field string, who *topics.Person) {
+	if who == nil || who.SNILS == "" {
+		return
+	}
+	emp, ok := d.refs.Employee(who.SNILS)
+	if !ok {
+		return
+	}
+	same := func(a, b string) bool { return ident.NormalizeName(a) == ident.NormalizeName(b) }
+	patronymicDiffers := ident.NormalizeName(who.Patronymic) != "" && ident.NormalizeName(emp.Patronymic) != "" && !same(who.Patronymic, emp.Patronymic)
+	if !same(who.FamilyName, emp.FamilyName) || !same(who.GivenName, emp.GivenName) || patronymicDiffers {
+		c.Add(reasons.SignerNameMismatch, field, "the signer's name differs from ФРМР's record for this СНИЛС")
+	}
+}
+
 func orOpen(d topics.Date) string {
 	if d == "" {
 		return "open"
@@ -523,11 +638,12 @@ func orOpen(d topics.Date) string {
 
 // identity is what the side table keeps of a patient: hashes of the
 // normalized names and birth date (no personal data in the changelog) and
-// whether consent is revoked. The patronymic has its own hash because many
+// whether consent for the federal registries is revoked or granted. The patronymic has its own hash because many
 // systems leave it out: it is compared only when both sides have one.
 type identity struct {
 	known      bool
 	revoked    bool
+	granted    bool   // a consent is on record (entries written before it was kept say false)
 	nameHash   uint64 // family and given names
 	patronymic uint64 // 0 when the identity bridge has none
 	birthHash  uint32
@@ -535,13 +651,24 @@ type identity struct {
 
 const identityLen = 22
 
+// The flags of an identity entry's byte 1.
+const (
+	flagRevoked = 1 << 0
+	flagGranted = 1 << 1
+)
+
 func encodeIdentity(id identity) []byte {
 	b := make([]byte, identityLen)
 	if id.known {
 		b[0] = 1
 	}
+	// Byte 1 holds flags: entries written when it was only the revoked
+	// byte (0 or 1) read the same.
 	if id.revoked {
-		b[1] = 1
+		b[1] |= flagRevoked
+	}
+	if id.granted {
+		b[1] |= flagGranted
 	}
 	binary.BigEndian.PutUint64(b[2:], id.nameHash)
 	binary.BigEndian.PutUint64(b[10:], id.patronymic)
@@ -553,7 +680,7 @@ func decodeIdentity(b []byte) (identity, error) {
 	if len(b) != identityLen {
 		return identity{}, fmt.Errorf("identity entry is %d bytes, not %d", len(b), identityLen)
 	}
-	return identity{known: b[0] == 1, revoked: b[1] == 1, nameHash: binary.BigEndian.Uint64(b[2:]),
+	return identity{known: b[0] == 1, revoked: b[1]&flagRevoked != 0, granted: b[1]&flagGranted != 0, nameHash: binary.BigEndian.Uint64(b[2:]),
 		patronymic: binary.BigEndian.Uint64(b[10:]), birthHash: binary.BigEndian.Uint32(b[18:])}, nil
 }
 
@@ -578,32 +705,40 @@ func birthHash(p *topics.Patient) uint32 {
 	return uint32(hash64(string(p.BirthDate)) >> 32)
 }
 
-func nextIdentity(old []byte, e *topics.IdentityEvent) []byte {
+// nextIdentity is the identity entry after event e. A consent event counts
+// only for scope (the one covering the federal registries), or for any
+// scope when scope is empty: a patient who revokes consent to, say, a
+// regional research registry keeps the federal exchange.
+func nextIdentity(old []byte, e *topics.IdentityEvent, scope string) []byte {
 	id, _ := decodeIdentity(old)
 	switch e.Action {
 	case "identity_confirmed", "identity_updated":
 		id.known, id.nameHash, id.patronymic, id.birthHash = true, nameHash(&e.Patient), patronymicHash(&e.Patient), birthHash(&e.Patient)
 	case "consent_revoked":
-		id.revoked = true
+		if scope == "" || e.ConsentScope == scope {
+			id.revoked, id.granted = true, false
+		}
 	case "consent_granted":
-		id.revoked = false
+		if scope == "" || e.ConsentScope == scope {
+			id.revoked, id.granted = false, true
+		}
 	}
 	return encodeIdentity(id)
 }
 
 // checkIdentity compares the patient with what the identity bridge
-// confirmed, and refuses patients who revoked consent.
-func (d *Decider) checkIdentity(c *source.Check, side Side, p *topics.Patient) {
-	if p.SNILS == "" {
-		return
+// confirmed, refuses patients who revoked consent and, when the event
+// needs it, patients with no consent on record (one without a СНИЛС can
+// have none: consent events are keyed by it).
+func (d *Decider) checkIdentity(c *source.Check, side Side, p *topics.Patient, needsConsent bool) {
+	var id identity
+	if p.SNILS != "" {
+		if b, ok := side.Side(IdentityTable, p.SNILS); ok {
+			id, _ = decodeIdentity(b) // unreadable: as if none
+		}
 	}
-	b, ok := side.Side(IdentityTable, p.SNILS)
-	if !ok {
-		return
-	}
-	id, err := decodeIdentity(b)
-	if err != nil {
-		return
+	if needsConsent && !id.granted && !id.revoked {
+		c.Add(reasons.ConsentMissing, "patient", "no consent covering the federal registries on record for this patient (normalize.consent_required_for)")
 	}
 	if id.revoked {
 		c.Add(reasons.ConsentRevoked, "patient", "the identity bridge reports revoked consent")

@@ -19,7 +19,29 @@ import (
 type refs struct {
 	employees map[string]*topics.Employee
 	orgs      map[string]*topics.Organization
+	systems   map[string]*topics.InformationSystem // empty: the binding check is off
 	loading   bool
+}
+
+func (r refs) System(s string) (*topics.InformationSystem, bool) { x, ok := r.systems[s]; return x, ok }
+func (r refs) Systems() int                                      { return len(r.systems) }
+
+// withSystems is r with the systems feed holding the examples' systems,
+// each changed by edit when given.
+func (r refs) withSystems(t *testing.T, edit func(*topics.InformationSystem)) refs {
+	t.Helper()
+	r.systems = map[string]*topics.InformationSystem{}
+	for _, name := range []string{"information_system.json", "information_system_lab.json"} {
+		var s topics.InformationSystem
+		if err := json.Unmarshal(topics.Example(name), &s); err != nil {
+			t.Fatal(err)
+		}
+		if edit != nil {
+			edit(&s)
+		}
+		r.systems[s.CESource] = &s
+	}
+	return r
 }
 
 func (r refs) Employee(s string) (*topics.Employee, bool)         { e, ok := r.employees[s]; return e, ok }
@@ -127,6 +149,14 @@ func decisions() []struct {
 	key                  string
 	at                   time.Time // when Settle decides; default now
 	code, field          string
+	// systems, when set, fills the systems feed (the examples' systems,
+	// changed by it), and the record comes from ceSource when set: such a
+	// record must pass while the feed is empty.
+	systems  func(*topics.InformationSystem)
+	ceSource string
+	// rules, when set, are the decider's configurable checks; such a
+	// record must pass without them.
+	rules *Rules
 } {
 	set := func(path []string, v any) func(map[string]any) {
 		return func(m map[string]any) {
@@ -173,6 +203,9 @@ func decisions() []struct {
 		key                  string
 		at                   time.Time // when Settle decides; default now
 		code, field          string
+		systems              func(*topics.InformationSystem)
+		ceSource             string
+		rules                *Rules
 	}{
 		{name: "dispensation of an unknown prescription", topic: topics.PharmacyDispense, example: "dispensation.json",
 			code: reasons.RxUnknown, field: "prescription_number"},
@@ -236,14 +269,78 @@ func decisions() []struct {
 			key: "112-233-445 95", code: reasons.KeyMismatch, field: ""},
 		{name: "a topic no adapter reads", topic: "egisz.unknown.v1", example: "case.json",
 			code: reasons.UnknownTopic, field: ""},
+		// The sending system's binding (issue 33): each passes while the
+		// systems feed is empty.
+		{name: "a system the feed does not list", topic: topics.RMISCase, example: "case.json",
+			systems: keep, ceSource: "other-mis", code: reasons.SystemNotBound, field: "ce_source"},
+		{name: "a system not bound to the document's MO", topic: topics.RMISDocument, example: "document.json",
+			systems: keep, ceSource: "1.2.643.5.1.13.13.12.1.42.310", code: reasons.SystemNotBound, field: "mo_oid"},
+		{name: "a system not bound to the laboratory", topic: topics.LabResult, example: "lab_result.json",
+			systems: func(s *topics.InformationSystem) { s.MOOIDs = s.MOOIDs[:1] }, code: reasons.SystemNotBound, field: "lab_oid"},
+		{name: "a system disabled before the event came", topic: topics.RMISPrescription, example: "prescription.json",
+			systems: func(s *topics.InformationSystem) { s.ActiveUntil = "2026-12-31" }, code: reasons.SystemDisabled, field: "ce_source"},
+		{name: "a system not active yet", topic: topics.RMISCase, example: "case.json",
+			systems: func(s *topics.InformationSystem) { s.ActiveFrom = "2027-02-01" }, code: reasons.SystemDisabled, field: "ce_source"},
+		{name: "a system of another region", topic: topics.RMISCase, example: "case.json",
+			systems: func(s *topics.InformationSystem) { s.RegionCode = "54" }, code: reasons.SystemRegionMismatch, field: "mo_oid"},
+		{name: "a signer under another family name than ФРМР's", topic: topics.RMISDocument, example: "document.json",
+			edit: func(m map[string]any) {
+				m["signers"].([]any)[0].(map[string]any)["person"].(map[string]any)["family_name"] = "Петрова"
+			}, code: reasons.SignerNameMismatch, field: "signers[0].person"},
+		{name: "a signer under another patronymic than ФРМР's", topic: topics.RMISDocument, example: "document.json",
+			edit: func(m map[string]any) {
+				m["signers"].([]any)[0].(map[string]any)["person"].(map[string]any)["patronymic"] = "Петрович"
+			}, code: reasons.SignerNameMismatch, field: "signers[0].person"},
+		// The configurable rules (issue 33).
+		{name: "a document of a kind that needs СНИЛС, without one", topic: topics.RMISDocument, example: "document.json",
+			edit: func(m map[string]any) {
+				p := m["patient"].(map[string]any)
+				delete(p, "snils")
+				p["enp"] = "5056410878123457"
+			}, key: "enp:5056410878123457",
+			rules: &Rules{SNILSRequiredFor: []string{"34"}}, code: reasons.NoSNILS, field: "patient.snils"},
+		{name: "a case without consent on record", topic: topics.RMISCase, example: "case.json",
+			rules: &Rules{ConsentRequiredFor: []string{"case"}}, code: reasons.ConsentMissing, field: "patient"},
+		{name: "a document of a kind that needs consent, without it", topic: topics.RMISDocument, example: "document.json",
+			rules: &Rules{ConsentRequiredFor: []string{"document:34"}}, code: reasons.ConsentMissing, field: "patient"},
+		{name: "a patient without СНИЛС, whose consent cannot be on record", topic: topics.RMISCase, example: "case.json",
+			edit: func(m map[string]any) { delete(m["patient"].(map[string]any), "snils") }, key: "enp:5056410878123457",
+			rules: &Rules{ConsentRequiredFor: []string{"case"}}, code: reasons.ConsentMissing, field: "patient"},
 	}
 }
 
+// keep leaves the examples' systems as they are.
+func keep(*topics.InformationSystem) {}
+
 func TestDecisionsReject(t *testing.T) {
-	d := NewDecider(source.DefaultOptions(), exampleRefs(t))
+	withoutSystems := NewDecider(source.DefaultOptions(), exampleRefs(t))
 	for _, tc := range decisions() {
 		t.Run(tc.name, func(t *testing.T) {
+			d := withoutSystems
 			in := input(t, tc.topic, tc.example, tc.edit)
+			if tc.ceSource != "" {
+				in.Headers["ce_source"] = tc.ceSource
+			}
+			if tc.key != "" {
+				in.Key = []byte(tc.key)
+			}
+			if tc.systems != nil || tc.rules != nil {
+				// Today's rules: with no systems on record and the
+				// configurable checks off it passes.
+				dec := d.Decide(in, now)
+				d.Settle(&dec, side{}, now)
+				if len(dec.Reasons) > 0 {
+					t.Fatalf("rejected with the systems feed empty and the rules off: %+v", dec.Reasons)
+				}
+				r := exampleRefs(t)
+				if tc.systems != nil {
+					r = r.withSystems(t, tc.systems)
+				}
+				d = NewDecider(source.DefaultOptions(), r)
+				if tc.rules != nil {
+					d = d.WithRules(*tc.rules)
+				}
+			}
 			if tc.topic == "egisz.unknown.v1" {
 				in = input(t, topics.RMISCase, tc.example, tc.edit)
 				in.Topic = tc.topic
@@ -319,6 +416,31 @@ func TestMissingPatronymicIsNoMismatch(t *testing.T) {
 	}
 }
 
+// TestBoundSystemsPassTheExamples: with the examples' systems on record,
+// every example event from its system is accepted, and so is a pharmacy's
+// dispensation, which names no organization.
+func TestBoundSystemsPassTheExamples(t *testing.T) {
+	d := NewDecider(source.DefaultOptions(), exampleRefs(t).withSystems(t, nil))
+	sd := side{}
+	for _, tc := range []struct{ topic, example, ceSource string }{
+		{topics.RMISCase, "case.json", "1.2.643.5.1.13.13.12.1.42.202"},
+		{topics.RMISDocument, "document.json", "1.2.643.5.1.13.13.12.1.42.202"},
+		{topics.RMISPrescription, "prescription.json", "1.2.643.5.1.13.13.12.1.42.202"},
+		{topics.LabResult, "lab_result.json", "1.2.643.5.1.13.13.12.1.42.202"},
+		{topics.LabResult, "lab_result.json", "1.2.643.5.1.13.13.12.1.42.310"},
+		{topics.PharmacyDispense, "dispensation.json", "zdorovye"},
+	} {
+		in := input(t, tc.topic, tc.example, nil)
+		in.Headers["ce_source"] = tc.ceSource
+		dec := d.Decide(in, now)
+		d.Settle(&dec, sd, now)
+		sd.apply(dec)
+		if len(dec.Reasons) > 0 {
+			t.Errorf("%s from %s rejected: %+v", tc.example, tc.ceSource, dec.Reasons)
+		}
+	}
+}
+
 func TestNotReadyWhileReferencesLoad(t *testing.T) {
 	r := exampleRefs(t)
 	r.loading = true
@@ -344,4 +466,100 @@ func TestEveryCodeTheDeciderCanEmit(t *testing.T) {
 	cat := reasons.Default()
 	testtool.RequireCodesCovered(t, used, func(c string) bool { _, ok := cat.Lookup(c); return ok },
 		func(c string) bool { return covered[c] }, "TestDecisionsReject")
+}
+
+// TestConsentScopes: with a scope configured, only its consent events
+// count, so a revocation of another scope leaves the federal exchange
+// alone; without one, every scope counts, as before scopes were told
+// apart.
+func TestConsentScopes(t *testing.T) {
+	const federal, research = "egisz-exchange", "regional-research"
+	type ev struct{ action, scope string }
+	for _, tc := range []struct {
+		name   string
+		rules  Rules
+		events []ev
+		want   string // the case's first reason code, "" when it passes
+	}{
+		{"granted for the federal scope", Rules{ConsentRequiredFor: []string{"case"}, ConsentScope: federal},
+			[]ev{{"consent_granted", federal}}, ""},
+		{"granted for another scope only", Rules{ConsentRequiredFor: []string{"case"}, ConsentScope: federal},
+			[]ev{{"consent_granted", research}}, reasons.ConsentMissing},
+		{"another scope revoked", Rules{ConsentRequiredFor: []string{"case"}, ConsentScope: federal},
+			[]ev{{"consent_granted", federal}, {"consent_revoked", research}}, ""},
+		{"the federal scope revoked", Rules{ConsentRequiredFor: []string{"case"}, ConsentScope: federal},
+			[]ev{{"consent_granted", federal}, {"consent_revoked", federal}}, reasons.ConsentRevoked},
+		{"no scope configured: any revocation counts", Rules{ConsentRequiredFor: []string{"case"}},
+			[]ev{{"consent_granted", federal}, {"consent_revoked", research}}, reasons.ConsentRevoked},
+		{"no scope configured: any grant counts", Rules{ConsentRequiredFor: []string{"case"}},
+			[]ev{{"consent_granted", research}}, ""},
+		{"consent not required, another scope revoked", Rules{ConsentScope: federal},
+			[]ev{{"consent_revoked", research}}, ""},
+		{"consent not required, nothing on record", Rules{ConsentRequiredFor: []string{"document", "prescription"}}, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := NewDecider(source.DefaultOptions(), exampleRefs(t)).WithRules(tc.rules)
+			sd := side{}
+			for _, e := range tc.events {
+				dec := d.Decide(input(t, topics.ESIAIdentity, "identity.json", func(m map[string]any) {
+					m["action"], m["consent_scope"] = e.action, e.scope
+				}), now)
+				d.Settle(&dec, sd, now)
+				if len(dec.Reasons) > 0 {
+					t.Fatal(dec.Reasons)
+				}
+				sd.apply(dec)
+			}
+			dec := d.Decide(input(t, topics.RMISCase, "case.json", nil), now)
+			d.Settle(&dec, sd, now)
+			got := ""
+			if len(dec.Reasons) > 0 {
+				got = dec.Reasons[0].Code
+			}
+			if got != tc.want {
+				t.Errorf("case: %q (%+v), want %q", got, dec.Reasons, tc.want)
+			}
+		})
+	}
+}
+
+// TestIdentityEntriesOfBeforeKeepTheirMeaning: an entry written when byte
+// 1 was the revoked flag alone (0 or 1) reads the same.
+func TestIdentityEntriesOfBeforeKeepTheirMeaning(t *testing.T) {
+	for _, tc := range []struct {
+		b1               byte
+		revoked, granted bool
+	}{{0, false, false}, {1, true, false}, {flagGranted, false, true}} {
+		b := make([]byte, identityLen)
+		b[1] = tc.b1
+		id, err := decodeIdentity(b)
+		if err != nil || id.revoked != tc.revoked || id.granted != tc.granted {
+			t.Errorf("byte %d: %+v %v", tc.b1, id, err)
+		}
+		if again := encodeIdentity(id); again[1] != tc.b1 {
+			t.Errorf("byte %d encodes back as %d", tc.b1, again[1])
+		}
+	}
+}
+
+// TestSignerNameComparesNormalized: spelling differences that are not
+// another name (case, ё, spaces, a patronymic left out) pass.
+func TestSignerNameComparesNormalized(t *testing.T) {
+	d := NewDecider(source.DefaultOptions(), exampleRefs(t))
+	for _, tc := range []struct {
+		name string
+		edit func(p map[string]any)
+	}{
+		{"upper case and spaces", func(p map[string]any) { p["family_name"], p["given_name"] = " ПЕТРОВ ", "алексей" }},
+		{"no patronymic", func(p map[string]any) { delete(p, "patronymic") }},
+	} {
+		in := input(t, topics.RMISDocument, "document.json", func(m map[string]any) {
+			tc.edit(m["signers"].([]any)[0].(map[string]any)["person"].(map[string]any))
+		})
+		dec := d.Decide(in, now)
+		d.Settle(&dec, side{}, now)
+		if len(dec.Reasons) > 0 {
+			t.Errorf("%s: %+v", tc.name, dec.Reasons)
+		}
+	}
 }

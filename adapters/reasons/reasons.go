@@ -88,10 +88,12 @@ const (
 	DoctorNotInFRMR     = "DOCTOR_NOT_IN_FRMR"
 	DoctorPostMismatch  = "DOCTOR_POST_MISMATCH"
 	CertNotInFRMR       = "CERT_NOT_IN_FRMR"
+	SignerNameMismatch  = "SIGNER_NAME_MISMATCH"
 	MONotInFRMO         = "MO_NOT_IN_FRMO"
 	MOInactive          = "MO_INACTIVE_ON_DATE"
 	IdentityMismatch    = "PATIENT_IDENTITY_MISMATCH"
 	ConsentRevoked      = "CONSENT_REVOKED"
+	ConsentMissing      = "CONSENT_MISSING"
 	DedupConflict       = "DEDUP_CONFLICT"
 	KeyMismatch         = "KEY_MISMATCH"
 	UnknownTopic        = "UNKNOWN_TOPIC"
@@ -156,6 +158,16 @@ const (
 	CertificateUntrusted      = "CANT_BUILD_CERT_CHAIN_TO_ACCREDITED_CA_CERT"
 	CertificateKeyUsage       = "INVALID_CERT_KEY_USAGE"
 	SignatureOrganizationCert = "SIGNATURE_ORGANIZATION_CERT"
+)
+
+// Codes the gateway gives at ingest under the registries' own names, so
+// that an operator reads the same code whether the gateway or the registry
+// found the fault: the sending system's binding to the organization.
+const (
+	SystemNotBound       = "NO_RMIS"
+	SystemDisabled       = "DISABLED_RMIS"
+	SystemRegionMismatch = "RMIS_REGION_MISMATCH"
+	NoSNILS              = "NO_SNILS"
 )
 
 func r(code string, o Owner, a Action, ru, en string) Reason {
@@ -232,11 +244,13 @@ func catalog() []Reason {
 		// Reference checks of the normalize stage.
 		r(DoctorNotInFRMR, Clinic, Park, "Врач не найден в ФРМР", "The doctor is not in FRMR"),
 		r(DoctorPostMismatch, Clinic, Park, "Врач не занимает указанную должность в этой МО на эту дату (ФРМР)", "The doctor holds no such post at this organization on that date (FRMR)"),
+		r(SignerNameMismatch, Clinic, Park, "ФИО подписанта не совпадает с записью ФРМР для его СНИЛС", "The signer's name differs from FRMR's record for their SNILS"),
 		r(CertNotInFRMR, Clinic, Park, "Сертификат подписи не зарегистрирован за врачом в ФРМР", "The signing certificate is not registered for the doctor in FRMR"),
 		r(MONotInFRMO, Integrator, Park, "Медицинская организация не найдена в ФРМО", "The medical organization is not in FRMO"),
 		r(MOInactive, Clinic, Park, "Медицинская организация не действовала на эту дату (ФРМО)", "The medical organization was not active on that date (FRMO)"),
 		r(IdentityMismatch, Clinic, Park, "ФИО или дата рождения пациента не совпадают с данными Госуслуг", "The patient's name or birth date disagrees with the identity bridge (ESIA)"),
 		r(ConsentRevoked, Clinic, Park, "Пациент отозвал согласие на обмен данными", "The patient revoked consent to the exchange"),
+		r(ConsentMissing, Clinic, Park, "Нет согласия пациента на передачу сведений в федеральные реестры: оформите информированное согласие и передайте его (событие consent_granted)", "No consent of the patient to the federal registries is on record: take the informed consent and send it (a consent_granted event)"),
 		r(KeyMismatch, MIS, Park, "Ключ сообщения Kafka не совпадает с ключом пациента (нормализованный СНИЛС, enp:ЕНП или local:OID:id)", "The Kafka record key is not the patient key (normalized SNILS, enp:ENP or local:OID:id)"),
 		r(UnknownTopic, Gateway, Park, "Для топика нет обработчика", "No adapter reads this topic"),
 		r(DedupConflict, MIS, Park, "Повторная отправка с тем же идентификатором и другим содержанием без увеличения версии", "Same identifier re-sent with other content and no higher version"),
@@ -266,7 +280,7 @@ func catalog() []Reason {
 		r("PATIENT_MPI_MISMATCH", Clinic, Park, "Данные пациента не совпадают с индексом пациентов", "The patient's data disagree with the master patient index"),
 		r("DUPLICATE_PATIENT_FOUND", Clinic, Park, "В индексе пациентов найдено несколько записей пациента", "Several records of the patient in the master patient index"),
 		r("PATIENT_CREATION_ERROR", Clinic, Park, "Не удалось создать пациента в индексе", "The registry could not create the patient"),
-		r("NO_SNILS", Clinic, Park, "Для этого вида документа обязателен СНИЛС пациента", "This document kind requires the patient's SNILS"),
+		r(NoSNILS, Clinic, Park, "Для этого вида документа обязателен СНИЛС пациента", "This document kind requires the patient's SNILS"),
 		r("RECEPIENT_*_MISMATCH", Clinic, Park, "Данные получателя в документе не совпадают с запросом", "The recipient's data in the document disagree with the request"),
 		r("XDSUnknownPatientId", Clinic, Park, "ИЭМК: пациент не найден", "IEMK: unknown patient id"),
 		r("PERSON_NOT_FOUND", Clinic, Park, "Сотрудник не найден в ФРМР", "The employee is not in FRMR"),
@@ -292,9 +306,9 @@ func catalog() []Reason {
 		r("NO_ORG_ON_DATE", Clinic, Park, "Организация не действовала на дату документа", "The organization did not exist on the document date"),
 		r("NO_DEPARTMENT", Clinic, Park, "Подразделение не найдено", "The department was not found"),
 		r("SIGNER_ORG_MISMATCH", Clinic, Park, "Подписант не относится к организации", "The signer does not belong to the organization"),
-		r("NO_RMIS", Integrator, Park, "Информационная система не зарегистрирована", "The information system is not registered"),
-		r("DISABLED_RMIS", Integrator, Park, "Информационная система отключена", "The information system is disabled"),
-		r("RMIS_REGION_MISMATCH", Integrator, Park, "Регион организации не совпадает с регионом РМИС", "The organization's region differs from the RMIS region"),
+		r(SystemNotBound, Integrator, Park, "Информационная система не зарегистрирована или не привязана к медицинской организации: документы от неё не дойдут", "The information system is not registered, or not bound to the medical organization: its documents would not get through"),
+		r(SystemDisabled, Integrator, Park, "Информационная система отключена или ещё не действует", "The information system is disabled, or not active yet"),
+		r(SystemRegionMismatch, Integrator, Park, "Регион организации не совпадает с регионом РМИС", "The organization's region differs from the RMIS region"),
 		r("REGION_CODE_DIFFERENT", Clinic, Park, "Регион адреса (ФИАС) не совпадает", "The address region (FIAS) differs"),
 		r("NOT_UNIQUE_PROVIDED_ID", MIS, Reconcile, "Документ с указанным идентификатором уже зарегистрирован", "A document with this id is already registered"),
 		r("NOT_UNIQUE_ASSOCIATION", MIS, Reconcile, "Связь документов уже зарегистрирована", "The document association is already registered"),

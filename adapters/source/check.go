@@ -128,6 +128,19 @@ func (c *Check) Moment(field string, v *topics.DateTime) time.Time {
 	return t
 }
 
+// Token checks a value that must be usable as a ce_source or ce_id header
+// (the systems feed names systems by their ce_source): set, and at most
+// MaxHeaderToken characters of printable ASCII without spaces.
+func (c *Check) Token(field, v string) {
+	if v == "" {
+		c.Add(reasons.FieldRequired, field, "")
+		return
+	}
+	if detail := headerToken(v); detail != "" {
+		c.Add(reasons.FieldInvalid, field, detail)
+	}
+}
+
 // MOOID checks an organization's ФРМО OID.
 func (c *Check) MOOID(field, v string) {
 	if v != "" && !ident.ValidMOOID(v) {

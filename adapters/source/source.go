@@ -38,6 +38,7 @@ const (
 	KindIdentity     = "identity"
 	KindEmployee     = "employee"
 	KindOrganization = "organization"
+	KindSystem       = "information_system"
 )
 
 // Event is a decoded, validated and normalized source event.

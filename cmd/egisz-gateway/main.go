@@ -39,6 +39,7 @@ Commands:
   dlq       dead letters: list, show, replay and purge them (list|show|replay|purge)
   reasons   print the reason catalog: every rejection and failure code, its owner and texts
   document-event  print a document event built from a CDA file, its .sig files and metadata
+  certificates  list signing certificates ФРМР lists that end soon, by clinic (--expiring 30d)
   version   print the version
 
 Run 'egisz-gateway <command> --help' for a command's flags.
@@ -85,6 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv en
 		return cmdDocumentEvent(ctx, rest, stdout, stderr)
 	case "dlq":
 		return cmdDLQ(ctx, rest, stdout, stderr, getenv)
+	case "certificates":
+		return cmdCertificates(ctx, rest, stdout, stderr, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageHeader)
 		return exitOK

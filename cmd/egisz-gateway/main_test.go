@@ -132,7 +132,7 @@ func TestDevIsReadyWithEveryTopicAndStopsCleanly(t *testing.T) {
 		"case.json": topics.RMISCase, "document.json": topics.RMISDocument, "prescription.json": topics.RMISPrescription,
 		"lab_result.json": topics.LabResult, "dispensation.json": topics.PharmacyDispense, "identity.json": topics.ESIAIdentity,
 	}
-	publish := func(name string) {
+	publishFrom := func(name, ceID, ceSource string) {
 		topic := ingress[name]
 		tp, _ := topics.Default().Lookup(topic)
 		var compact bytes.Buffer
@@ -140,12 +140,16 @@ func TestDevIsReadyWithEveryTopicAndStopsCleanly(t *testing.T) {
 			t.Fatal(err)
 		}
 		pub := exec.Command(kcat, "-b", d.broker, "-P", "-t", topic, "-k", "11223344595", "-X", "partitioner=murmur2_random",
-			"-H", "ce_specversion=1.0", "-H", "ce_id=readme-"+name, "-H", "ce_source=1.2.643.5.1.13.13.12.1.42.202", "-H", "ce_type="+tp.EventType)
+			"-H", "ce_specversion=1.0", "-H", "ce_id="+ceID, "-H", "ce_source="+ceSource, "-H", "ce_type="+tp.EventType)
 		pub.Stdin = bytes.NewReader(append(compact.Bytes(), '\n'))
 		if out, err := pub.CombinedOutput(); err != nil {
 			t.Fatalf("kcat -P %s: %v\n%s", name, err, out)
 		}
 	}
+	publish := func(name string) { publishFrom(name, "readme-"+name, "1.2.643.5.1.13.13.12.1.42.202") }
+	// dev seeds the information systems feed, so the binding check is on:
+	// the example case from a system the feed does not list is refused.
+	publishFrom("case.json", "unbound-case", "other-mis")
 	for name := range ingress {
 		if name != "dispensation.json" {
 			publish(name)
@@ -174,6 +178,9 @@ func TestDevIsReadyWithEveryTopicAndStopsCleanly(t *testing.T) {
 	}
 	outcomes := map[string][]string{}
 	complete := func() bool {
+		if len(outcomes["unbound-case"]) == 0 {
+			return false
+		}
 		for name, w := range want {
 			if len(outcomes["readme-"+name]) < len(w) {
 				return false
@@ -210,6 +217,12 @@ func TestDevIsReadyWithEveryTopicAndStopsCleanly(t *testing.T) {
 		if !slices.Equal(got, w) {
 			t.Errorf("example %s: statuses %q, want %q", name, got, w)
 		}
+	}
+	if got := outcomes["unbound-case"]; len(got) != 1 || !strings.HasPrefix(got[0], "rejected") || !strings.Contains(got[0], "NO_RMIS") {
+		t.Errorf("case from an unbound system: statuses %q, want one rejected with NO_RMIS", got)
+	}
+	if !strings.Contains(d.stderr.String(), "information system bindings on") {
+		t.Errorf("dev's log does not say the binding check is on")
 	}
 	var stats emulator.Stats
 	getJSON(t, "http://"+d.emulator+"/admin/stats/remd", &stats)
@@ -363,6 +376,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{"topics", "--help"}, {"topics", "list", "--help"}, {"topics", "ensure", "--help"},
 		{"topics", "asyncapi", "--help"}, {"topics", "schemas", "--help"}, {"reasons", "--help"},
 		{"dlq", "--help"}, {"dlq", "list", "--help"}, {"dlq", "show", "--help"}, {"dlq", "replay", "--help"}, {"dlq", "purge", "--help"},
+		{"certificates", "--help"},
 	} {
 		var stdout, stderr testtool.Buffer
 		if code := run(context.Background(), args, &stdout, &stderr, noEnv); code != exitOK {

@@ -4,14 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/frmo"
 	"github.com/egisz-gateway/egisz-gateway/adapters/frmr"
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
+	"github.com/egisz-gateway/egisz-gateway/adapters/infosys"
 	adnormalize "github.com/egisz-gateway/egisz-gateway/adapters/normalize"
 	"github.com/egisz-gateway/egisz-gateway/adapters/source"
 	"github.com/egisz-gateway/egisz-gateway/gateway/app"
@@ -28,18 +32,35 @@ func pipeline() []app.WorkerFactory {
 	return []app.WorkerFactory{newNormalize, forwardStages, adminAPI}
 }
 
-// references are the ФРМР and ФРМО feeds as global tables.
+// references are the ФРМР, ФРМО and information systems feeds as global tables.
 type references struct {
 	employees     *reftable.Table[*topics.Employee]
 	organizations *reftable.Table[*topics.Organization]
+	systems       *reftable.Table[*topics.InformationSystem]
+	// systemsAbsent is set when the systems topic does not exist (a
+	// deployment upgraded without `topics ensure`): the check is then off
+	// and the stage does not wait for the table.
+	systemsAbsent *atomic.Bool
 }
+
+// System looks up an information system by the ce_source its events carry.
+func (r references) System(ceSource string) (*topics.InformationSystem, bool) {
+	return r.systems.Get(ceSource)
+}
+
+// Systems is how many systems the feed holds: none turns the binding check off.
+func (r references) Systems() int { return r.systems.Len() }
 
 func (r references) Employee(snils string) (*topics.Employee, bool) { return r.employees.Get(snils) }
 func (r references) Organization(oid string) (*topics.Organization, bool) {
 	return r.organizations.Get(oid)
 }
 func (r references) Ready() error {
-	return errors.Join(r.employees.Ready(), r.organizations.Ready())
+	systems := r.systems.Ready()
+	if r.systemsAbsent != nil && r.systemsAbsent.Load() {
+		systems = nil
+	}
+	return errors.Join(r.employees.Ready(), r.organizations.Ready(), systems)
 }
 
 // feedDecoder turns a reference feed record into a table entry through the
@@ -76,6 +97,15 @@ func feedDecoder[V any](a source.Adapter, normKey func(string) string) reftable.
 		v, ok := ev.Payload.(V)
 		return ev.PatientKey, v, ok
 	}
+}
+
+// normalizedSNILS is the ФРМР table's key: the СНИЛС's 11 digits, or the
+// key as it is when it is no СНИЛС (the adapter then refuses the record).
+func normalizedSNILS(k string) string {
+	if d, err := ident.NormalizeSNILS(k); err == nil {
+		return d
+	}
+	return k
 }
 
 // domain answers the normalize stage with the adapters' decider.
@@ -146,11 +176,43 @@ func (w *normalizeWorker) Ready() error { return w.stage.Ready() }
 // Stats are the stage's transaction counters (egisz_stage_* metrics).
 func (w *normalizeWorker) Stats() *eos.Stats { return w.stage.Stats() }
 func (w *normalizeWorker) Run(ctx context.Context) error {
-	errs := make(chan error, 2)
+	errs := make(chan error, 3)
 	go func() { errs <- w.refs.employees.Run(ctx, w.deps.KafkaOpt) }()
 	go func() { errs <- w.refs.organizations.Run(ctx, w.deps.KafkaOpt) }()
+	go func() { errs <- runSystems(ctx, w.refs, w.deps.KafkaOpt, w.deps.Log) }()
+	go logBindingRule(ctx, w.refs, w.deps.Log)
 	runErr := w.stage.Run(ctx)
-	return errors.Join(runErr, <-errs, <-errs)
+	return errors.Join(runErr, <-errs, <-errs, <-errs)
+}
+
+// runSystems follows the systems feed. A deployment upgraded without
+// `topics ensure` has no systems topic: that must not stop the stage,
+// which would wait for the table for ever, so the check is turned off
+// with a warning instead.
+func runSystems(ctx context.Context, refs references, opts []kgo.Opt, log *slog.Logger) error {
+	err := refs.systems.Run(ctx, opts)
+	if errors.Is(err, kerr.UnknownTopicOrPartition) {
+		refs.systemsAbsent.Store(true)
+		log.Warn("information system bindings off: the systems topic does not exist; run `egisz-gateway topics ensure` to create it", "topic", topics.InfoSystems, "err", err)
+		return nil
+	}
+	return err
+}
+
+// logBindingRule says once, when the systems feed is loaded, whether the
+// check of which system may send for which clinic is on: off while the
+// feed is empty, which an operator who meant to turn it on must be told.
+func logBindingRule(ctx context.Context, refs references, log *slog.Logger) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-refs.systems.Loaded():
+	}
+	if n := refs.Systems(); n > 0 {
+		log.Info("information system bindings on: events from a ce_source not bound to their organization are rejected (NO_RMIS, DISABLED_RMIS, RMIS_REGION_MISMATCH)", "topic", topics.InfoSystems, "systems", n)
+		return
+	}
+	log.Info("information system bindings off: the systems feed is empty, so any ce_source may send for any organization; publish the systems to turn the check on", "topic", topics.InfoSystems)
 }
 
 func newNormalize(deps app.Deps) ([]app.Worker, error) {
@@ -163,16 +225,15 @@ func newNormalize(deps app.Deps) ([]app.Worker, error) {
 	prefix := deps.Config.Kafka.TopicPrefix
 	refs := references{
 		employees: reftable.New("frmr", prefix+topics.FRMREmployee,
-			feedDecoder[*topics.Employee](frmr.NewEmployees(opts), func(k string) string {
-				if d, err := ident.NormalizeSNILS(k); err == nil {
-					return d
-				}
-				return k
-			}), deps.Log).LogChanges(),
+			feedDecoder[*topics.Employee](frmr.NewEmployees(opts), normalizedSNILS), deps.Log).LogChanges(),
 		organizations: reftable.New("frmo", prefix+topics.FRMOOrganization,
 			feedDecoder[*topics.Organization](frmo.NewOrganizations(opts), func(k string) string { return k }), deps.Log).LogChanges(),
+		systemsAbsent: &atomic.Bool{},
+		systems: reftable.New("systems", prefix+topics.InfoSystems,
+			feedDecoder[*topics.InformationSystem](infosys.NewSystems(opts), func(k string) string { return k }), deps.Log).LogChanges(),
 	}
-	for _, t := range []prometheus.Collector{refs.employees.Collector(), refs.organizations.Collector()} {
+	for _, t := range []prometheus.Collector{refs.employees.Collector(), refs.organizations.Collector(), refs.systems.Collector(),
+		newCertificatesCollector(refs.employees, deps.Now)} {
 		if err := deps.Metrics.Register(t); err != nil {
 			return nil, fmt.Errorf("reference table metrics: %w", err)
 		}
@@ -187,7 +248,11 @@ func newNormalize(deps app.Deps) ([]app.Worker, error) {
 		Expiry:   deps.Config.Normalize.DedupWindow.D(),
 		MaxBatch: deps.Config.Normalize.MaxBatch, Log: deps.Log, Metrics: deps.Metrics, DLQ: deps.DLQ,
 		TickEvery: deps.Config.Normalize.TimersEvery.D(), Now: deps.Now,
-	}, domain{adnormalize.NewDecider(opts, refs).WithDocuments(docs)})
+	}, domain{adnormalize.NewDecider(opts, refs).WithDocuments(docs).WithRules(adnormalize.Rules{
+		ConsentRequiredFor: deps.Config.Normalize.ConsentRequiredFor,
+		ConsentScope:       deps.Config.Normalize.ConsentScope,
+		SNILSRequiredFor:   deps.Config.Normalize.SNILSRequiredFor,
+	})})
 	if err != nil {
 		return nil, err
 	}

@@ -14,9 +14,10 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
-// seedReferenceFeeds writes the example ФРМР and ФРМО records to the dev
-// broker's reference feeds, so that the example events (and the demo
-// traffic) meet a doctor and an organization the checks know. The feeds
+// seedReferenceFeeds writes the example ФРМР, ФРМО and information system
+// records to the dev broker's reference feeds, so that the example events
+// (and the demo traffic) meet a doctor, an organization and a sending
+// system the checks know. The feeds
 // are compacted: seeding again on a kept data dir changes nothing.
 func seedReferenceFeeds(ctx context.Context, brokers []string, log *slog.Logger) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
@@ -38,6 +39,8 @@ func seedReferenceFeeds(ctx context.Context, brokers []string, log *slog.Logger)
 			}
 		case strings.HasPrefix(name, "organization"):
 			topic, key = topics.FRMOOrganization, jsonField(topics.Example(name), "oid")
+		case strings.HasPrefix(name, "information_system"):
+			topic, key = topics.InfoSystems, jsonField(topics.Example(name), "ce_source")
 		default:
 			continue
 		}
@@ -49,7 +52,7 @@ func seedReferenceFeeds(ctx context.Context, brokers []string, log *slog.Logger)
 	// An event naming a doctor or organization of one's own is refused
 	// until the feeds know them: say where they go and where the recipe is.
 	log.Info("reference feeds seeded with the examples; publish your own doctors and organizations to them (README: \"Your own doctors and organizations in dev\")",
-		"records", len(recs), "doctors", topics.FRMREmployee+" (key: the СНИЛС)", "organizations", topics.FRMOOrganization+" (key: the OID)")
+		"records", len(recs), "doctors", topics.FRMREmployee+" (key: the СНИЛС)", "organizations", topics.FRMOOrganization+" (key: the OID)", "systems", topics.InfoSystems+" (key: the ce_source)")
 	return nil
 }
 

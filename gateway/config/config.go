@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -81,6 +82,15 @@ type Normalize struct {
 	MaxRecordBytes int      `yaml:"max_record_bytes" env:"EGISZ_MAX_RECORD_BYTES" doc:"larger ingress values are rejected (default 1 MiB)"`
 	TimersEvery    Duration `yaml:"timers_every" env:"EGISZ_NORMALIZE_TIMERS_EVERY" doc:"how often prescriptions past their last valid day are looked for and expired (default 1m)"`
 	ClockSkew      Duration `yaml:"clock_skew" env:"EGISZ_NORMALIZE_CLOCK_SKEW" doc:"how far ahead of the gateway's clock a moment of an event may be before it is DATE_IN_FUTURE, for every time field (default 5m)"`
+	// ConsentRequiredFor is off by default: the law asks the clinic, not
+	// the exchange, to hold the patient's informed consent, and most
+	// deployments have no consent events on record yet; turned on without
+	// them, it would refuse every event it names.
+	ConsentRequiredFor []string `yaml:"consent_required_for" env:"EGISZ_CONSENT_REQUIRED_FOR" doc:"events forwarded only when a consent covering the federal registries is on record (CONSENT_MISSING otherwise): case, document, prescription, lab_result, dispensation, or document:<СЭМД kind code>; comma-separated in the environment. Empty by default (off): consent is the clinic's to hold, and without consent events on record the rule would refuse every event it names"`
+	ConsentScope       string   `yaml:"consent_scope" env:"EGISZ_CONSENT_SCOPE" doc:"the consent_scope of the consent events that cover the federal registries: only their grants and revocations count. Empty by default: every scope counts (a revocation of any scope stops every event)"`
+	// SNILSRequiredFor is empty by default: the public record does not
+	// list the document kinds РЭМД refuses without a СНИЛС (NO_SNILS).
+	SNILSRequiredFor []string `yaml:"snils_required_for" env:"EGISZ_SNILS_REQUIRED_FOR" doc:"СЭМД kind codes whose documents must name the patient's СНИЛС, rejected at ingest with NO_SNILS; comma-separated in the environment. Empty by default: the public record does not list the kinds РЭМД refuses without one"`
 	// Documents configures the checks of the documents themselves.
 	Documents Documents `yaml:"documents"`
 }
@@ -378,6 +388,20 @@ func (c Config) Validate() error {
 	}
 	if c.Normalize.ClockSkew < 0 || c.Normalize.ClockSkew > Duration(24*time.Hour) {
 		return &Error{Key: "normalize.clock_skew", Msg: "must be from 0 to 24h"}
+	}
+	for _, k := range c.Normalize.ConsentRequiredFor {
+		kind, docKind, isDoc := strings.Cut(k, ":")
+		switch {
+		case isDoc && kind == "document" && allDigits(docKind):
+		case !isDoc && slices.Contains([]string{"case", "document", "prescription", "lab_result", "dispensation"}, kind):
+		default:
+			return &Error{Key: "normalize.consent_required_for", Msg: fmt.Sprintf("%q: expected case, document, prescription, lab_result, dispensation or document:<СЭМД kind code>", k)}
+		}
+	}
+	for _, k := range c.Normalize.SNILSRequiredFor {
+		if !allDigits(k) {
+			return &Error{Key: "normalize.snils_required_for", Msg: fmt.Sprintf("%q: expected a СЭМД kind code (digits)", k)}
+		}
 	}
 	if c.Kafka.DialTimeout <= 0 {
 		return &Error{Key: "kafka.dial_timeout", Msg: "must be positive"}
@@ -723,3 +747,6 @@ type EnvVar struct {
 	Key  string
 	Doc  string
 }
+
+// allDigits reports whether s is a non-empty string of ASCII digits.
+func allDigits(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }

@@ -145,6 +145,9 @@ func TestMistakesNameTheKey(t *testing.T) {
 		{"clock skew of days", "normalize:\n  clock_skew: 48h\n", nil, "normalize.clock_skew", "from 0 to 24h"},
 		{"document fetch longer than a transaction allows", "normalize:\n  documents:\n    fetch_timeout: 30s\n", nil, "normalize.documents.fetch_timeout", "from 1s to 10s"},
 		{"document fetch without time", "", map[string]string{"EGISZ_NORMALIZE_DOCUMENTS_FETCH_TIMEOUT": "100ms"}, "normalize.documents.fetch_timeout", "from 1s to 10s"},
+		{"consent for an unknown kind", "", map[string]string{"EGISZ_CONSENT_REQUIRED_FOR": "case,identity"}, "normalize.consent_required_for", `"identity"`},
+		{"consent for a document kind that is no code", "normalize:\n  consent_required_for: [\"document:ЭМК\"]\n", nil, "normalize.consent_required_for", "СЭМД kind code"},
+		{"СНИЛС for a kind that is no code", "", map[string]string{"EGISZ_SNILS_REQUIRED_FOR": "34,epicrisis"}, "normalize.snils_required_for", `"epicrisis"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -212,6 +215,8 @@ func TestEnvVarsListed(t *testing.T) {
 		"EGISZ_FORWARD_IEMK_TLS_KEY_FILE": "forward.iemk.tls.key_file", "EGISZ_REMD_CALLBACK_URL": "forward.remd_callback.url",
 		"EGISZ_NORMALIZE_CLOCK_SKEW":            "normalize.clock_skew",
 		"EGISZ_NORMALIZE_DOCUMENTS_TRUST_ROOTS": "normalize.documents.trust_roots", "EGISZ_NORMALIZE_DOCUMENTS_FETCH_TIMEOUT": "normalize.documents.fetch_timeout",
+		"EGISZ_CONSENT_REQUIRED_FOR": "normalize.consent_required_for", "EGISZ_CONSENT_SCOPE": "normalize.consent_scope",
+		"EGISZ_SNILS_REQUIRED_FOR": "normalize.snils_required_for",
 	} {
 		if names[name] != key {
 			t.Errorf("EnvVars: %s -> %q, want %q", name, names[name], key)
@@ -248,5 +253,20 @@ func TestAdminAPIChecks(t *testing.T) {
 	}
 	if cfg := Default(); cfg.Admin.Enabled || cfg.Admin.Listen != "127.0.0.1:9465" {
 		t.Errorf("admin API default: enabled %v on %s; want off, on 127.0.0.1:9465", cfg.Admin.Enabled, cfg.Admin.Listen)
+	}
+}
+
+func TestConfigurableRulesAreOffByDefaultAndParse(t *testing.T) {
+	d := Default().Normalize
+	if len(d.ConsentRequiredFor) != 0 || d.ConsentScope != "" || len(d.SNILSRequiredFor) != 0 {
+		t.Fatalf("rules on by default: %+v", d)
+	}
+	cfg, err := Load("", env(map[string]string{"EGISZ_CONSENT_REQUIRED_FOR": "case,document:34", "EGISZ_CONSENT_SCOPE": "egisz-exchange", "EGISZ_SNILS_REQUIRED_FOR": "34,5"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := cfg.Normalize
+	if !reflect.DeepEqual(n.ConsentRequiredFor, []string{"case", "document:34"}) || n.ConsentScope != "egisz-exchange" || !reflect.DeepEqual(n.SNILSRequiredFor, []string{"34", "5"}) {
+		t.Errorf("parsed %+v", n)
 	}
 }

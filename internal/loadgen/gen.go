@@ -232,14 +232,21 @@ func (g *Generator) at(offset time.Duration) topics.DateTime {
 	return topics.DateTime(g.cfg.Now.Add(offset).In(datetime.Moscow).Format(time.RFC3339))
 }
 
-// References are the ФРМО organizations and ФРМР workers the events name:
-// publish them (and let the gateway read them) before the events.
+// References are the ФРМО organizations, ФРМР workers and the sending
+// information system the events name: publish them (and let the gateway
+// read them) before the events.
 func (g *Generator) References() []*kgo.Record {
 	var out []*kgo.Record
-	for _, oid := range append(append([]string(nil), mos...), labOID) {
+	served := append(append([]string(nil), mos...), labOID)
+	for _, oid := range served {
 		b, _ := json.Marshal(topics.Organization{OID: oid, Name: "ГБУЗ «Больница " + oid[strings.LastIndexByte(oid, '.')+1:] + "»", RegionCode: region, ActiveFrom: "2012-01-01"})
 		out = append(out, g.record(topics.FRMOOrganization, oid, "ru.egisz.frmo.organization.v1", b))
 	}
+	// One regional system sends for every organization: with the systems
+	// feed filled the binding check is on, and the traffic passes it.
+	sys, _ := json.Marshal(topics.InformationSystem{CESource: ceSource, ClientEntityID: "5f0e7c1a-9b2d-4e6f-8a3c-1d2e3f4a5b6c",
+		Name: "РМИС (loadgen)", MOOIDs: served, RegionCode: region, ActiveFrom: "2015-01-01"})
+	out = append(out, g.record(topics.InfoSystems, ceSource, "ru.egisz.is.system.v1", sys))
 	for _, d := range g.doctors {
 		// The posts the events name (post_code), which the gateway compares
 		// with ФРМР: 109 (врач-терапевт) at a clinic, 76 at the laboratory.

@@ -17,7 +17,11 @@ import (
 type refs struct {
 	emp map[string]*topics.Employee
 	org map[string]*topics.Organization
+	sys map[string]*topics.InformationSystem
 }
+
+func (r refs) System(s string) (*topics.InformationSystem, bool) { v, ok := r.sys[s]; return v, ok }
+func (r refs) Systems() int                                      { return len(r.sys) }
 
 func (r refs) Employee(s string) (*topics.Employee, bool)         { e, ok := r.emp[s]; return e, ok }
 func (r refs) Organization(o string) (*topics.Organization, bool) { v, ok := r.org[o]; return v, ok }
@@ -33,13 +37,20 @@ func (s side) Side(t, k string) ([]byte, bool) { v, ok := s[t+"|"+k]; return v, 
 func TestEveryEventGetsTheOutcomeItSays(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	g := New(Config{Seed: 7, Mix: DefaultMix, Patients: 500, Now: now})
-	r := refs{emp: map[string]*topics.Employee{}, org: map[string]*topics.Organization{}}
+	r := refs{emp: map[string]*topics.Employee{}, org: map[string]*topics.Organization{}, sys: map[string]*topics.InformationSystem{}}
 	for _, rec := range g.References() {
-		if strings.HasSuffix(rec.Topic, topics.FRMREmployee) {
+		switch {
+		case strings.HasSuffix(rec.Topic, topics.FRMREmployee):
 			var e topics.Employee
 			_ = json.Unmarshal(rec.Value, &e)
 			r.emp[e.SNILS] = &e
-		} else {
+		case strings.HasSuffix(rec.Topic, topics.InfoSystems):
+			// The generator's system: the binding check is on, and its
+			// events must pass it.
+			var s topics.InformationSystem
+			_ = json.Unmarshal(rec.Value, &s)
+			r.sys[s.CESource] = &s
+		default:
 			var o topics.Organization
 			_ = json.Unmarshal(rec.Value, &o)
 			r.org[o.OID] = &o

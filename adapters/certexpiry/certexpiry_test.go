@@ -1,0 +1,102 @@
+package certexpiry
+
+import (
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+const (
+	moA = "1.2.643.5.1.13.13.12.1.42.202"
+	moB = "1.2.643.5.1.13.13.12.1.42.117"
+	moC = "1.2.643.5.1.13.13.12.1.42.118"
+	moD = "1.2.643.5.1.13.13.12.1.42.119"
+)
+
+// now is noon in Moscow on 1 March 2027.
+var now = time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC)
+
+func cert(serial string, notAfter string) topics.Certificate {
+	return topics.Certificate{Serial: serial, NotBefore: "2026-01-01T00:00:00+03:00", NotAfter: topics.DateTime(notAfter)}
+}
+
+func workers() []*topics.Employee {
+	return []*topics.Employee{
+		{SNILS: "12345678964", Posts: []topics.Post{{MOOID: moA, From: "2019-09-01"}, {MOOID: moB, From: "2015-01-01", Until: "2019-08-31"}},
+			Certificates: []topics.Certificate{cert("a-5d", "2027-03-06T12:00:00+03:00"), cert("a-1y", "2028-03-01T00:00:00+03:00")}},
+		// Two clinics today: the certificate counts under both.
+		{SNILS: "11223344595", Posts: []topics.Post{{MOOID: moA, From: "2020-01-01"}, {MOOID: moB, From: "2020-01-01"}, {MOOID: moB, From: "2021-01-01"}},
+			Certificates: []topics.Certificate{cert("b-10d", "2027-03-11T12:00:00+03:00")}},
+		{SNILS: "00000000101", Posts: []topics.Post{{MOOID: moC, From: "2020-01-01"}},
+			Certificates: []topics.Certificate{
+				cert("c-20d", "2027-03-21T12:00:00+03:00"),
+				cert("c-expired", "2027-02-28T12:00:00+03:00"),  // already over: not expiring
+				cert("c-30d-edge", "2027-03-31T12:00:00+03:00"), // exactly 30 days
+				cert("c-bad", "31.03.2027"),                     // an end that does not parse
+			}},
+		// No post today: signs for no clinic.
+		{SNILS: "00000000202", Posts: []topics.Post{{MOOID: moC, From: "2010-01-01", Until: "2026-12-31"}},
+			Certificates: []topics.Certificate{cert("d-3d", "2027-03-04T12:00:00+03:00")}},
+		nil,
+	}
+}
+
+func each(ws []*topics.Employee) func(func(*topics.Employee) bool) {
+	return func(f func(*topics.Employee) bool) {
+		for _, w := range ws {
+			if !f(w) {
+				return
+			}
+		}
+	}
+}
+
+func TestFindListsByClinicWithinTheWindow(t *testing.T) {
+	for _, tc := range []struct {
+		within time.Duration
+		want   []string // mo|serial, in order
+	}{
+		{7 * 24 * time.Hour, []string{moA + "|a-5d"}},
+		{14 * 24 * time.Hour, []string{moB + "|b-10d", moA + "|a-5d", moA + "|b-10d"}},
+		{30 * 24 * time.Hour, []string{moB + "|b-10d", moC + "|c-20d", moC + "|c-30d-edge", moA + "|a-5d", moA + "|b-10d"}},
+	} {
+		var got []string
+		for _, x := range Find(each(workers()), now, tc.within) {
+			got = append(got, x.MOOID+"|"+x.Serial)
+			if x.Worker == nil || x.NotAfter.IsZero() {
+				t.Errorf("%s: entry without its worker or end", x.Serial)
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("within %s: got %q, want %q", tc.within, got, tc.want)
+		}
+	}
+}
+
+func TestCountIsCumulativeByWindow(t *testing.T) {
+	var got map[string]map[string]int
+	want := map[string]map[string]int{
+		moA: {"30d": 2, "14d": 2, "7d": 1},
+		moB: {"30d": 1, "14d": 1, "7d": 0},
+		moC: {"30d": 2, "14d": 0, "7d": 0},
+	}
+	// A clinic whose workers' certificates all end late reports zeros.
+	ws := append(workers(), &topics.Employee{SNILS: "00000000303", Posts: []topics.Post{{MOOID: moD, From: "2020-01-01"}},
+		Certificates: []topics.Certificate{cert("e-1y", "2028-03-01T00:00:00+03:00")}})
+	want[moD] = map[string]int{"30d": 0, "14d": 0, "7d": 0}
+	got = Count(each(ws), now)
+	if len(got) != len(want) {
+		t.Fatalf("clinics %v, want %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
+	}
+	for mo, w := range want {
+		if !maps.Equal(got[mo], w) {
+			t.Errorf("%s: %v, want %v", mo, got[mo], w)
+		}
+	}
+	if n := len(Count(each(nil), now)); n != 0 {
+		t.Errorf("no workers: %d clinics", n)
+	}
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+func TestParseDays(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"30d", 30 * 24 * time.Hour, true},
+		{"7d", 7 * 24 * time.Hour, true},
+		{"72h", 72 * time.Hour, true},
+		{"0d", 0, false},
+		{"-3d", 0, false},
+		{"d", 0, false},
+		{"thirty", 0, false},
+	} {
+		got, err := parseDays(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("parseDays(%q) = %v, %v; want %v, ok %v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestDevCertificatesExpiring publishes to dev's ФРМР feed the example
+// doctor with a certificate ending in 10 days and the laboratory doctor
+// with one ending in 60, and wants the gauge, the listing (masked, then
+// revealed and audited) to name the first under its clinic only.
+func TestDevCertificatesExpiring(t *testing.T) {
+	d := startDev(t)
+	d.waitReady(t, 30*time.Second)
+	now := time.Now()
+	withCert := func(example string, ends time.Duration) (string, []byte) {
+		var e topics.Employee
+		if err := json.Unmarshal(topics.Example(example), &e); err != nil {
+			t.Fatal(err)
+		}
+		e.Certificates = []topics.Certificate{{Serial: "ends-" + example, Issuer: "Казначейство России",
+			NotBefore: topics.DateTime(now.Add(-365 * 24 * time.Hour).Format(time.RFC3339)), NotAfter: topics.DateTime(now.Add(ends).Format(time.RFC3339))}}
+		b, _ := json.Marshal(e)
+		return normalizedSNILS(e.SNILS), b
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(d.broker))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	k1, v1 := withCert("employee.json", 10*24*time.Hour)
+	k2, v2 := withCert("employee_lab.json", 60*24*time.Hour)
+	if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: topics.FRMREmployee, Key: []byte(k1), Value: v1},
+		&kgo.Record{Topic: topics.FRMREmployee, Key: []byte(k2), Value: v2}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	const mo = "1.2.643.5.1.13.13.12.1.42.202"
+	want := []string{`egisz_certificates_expiring{mo_oid="` + mo + `",within="30d"} 1`, `egisz_certificates_expiring{mo_oid="` + mo + `",within="14d"} 1`,
+		`egisz_certificates_expiring{mo_oid="` + mo + `",within="7d"} 0`}
+	var metrics string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		resp, err := http.Get("http://" + d.http + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if metrics = string(b); strings.Contains(metrics, want[0]) {
+			break
+		}
+	}
+	for _, w := range want {
+		if !strings.Contains(metrics, w) {
+			t.Errorf("/metrics lacks %s", w)
+		}
+	}
+	if !strings.Contains(metrics, `egisz_certificates_expiring{mo_oid="1.2.643.5.1.13.13.12.1.42.310",within="30d"} 0`) {
+		t.Errorf("/metrics does not give the laboratory, whose certificate ends in 60 days, 0 within 30d")
+	}
+
+	getenv := func(k string) string {
+		return map[string]string{"EGISZ_KAFKA_BROKERS": d.broker, "EGISZ_ACTOR": "cert-test"}[k]
+	}
+	list := func(args ...string) string {
+		var stdout, stderr testtool.Buffer
+		if code := run(context.Background(), append([]string{"certificates"}, args...), &stdout, &stderr, getenv); code != exitOK {
+			t.Fatalf("certificates %v: exit %d\n%s", args, code, stderr.String())
+		}
+		return stdout.String()
+	}
+	masked := list("--expiring", "30d")
+	for _, w := range []string{mo + "\n", "serial ends-employee.json", "П*** А*** С*** (СНИЛС 123-***-*** 64)", "1 certificates"} {
+		if !strings.Contains(masked, w) {
+			t.Errorf("certificates --expiring 30d lacks %q:\n%s", w, masked)
+		}
+	}
+	for _, no := range []string{"Петров", "12345678964", "ends-employee_lab.json"} {
+		if strings.Contains(masked, no) {
+			t.Errorf("certificates --expiring 30d shows %q:\n%s", no, masked)
+		}
+	}
+	if out := list("--expiring", "7d"); !strings.Contains(out, "0 certificates") {
+		t.Errorf("certificates --expiring 7d:\n%s", out)
+	}
+	if out := list("--expiring", "90d", "--mo", "1.2.643.5.1.13.13.12.1.42.310"); !strings.Contains(out, "ends-employee_lab.json") || strings.Contains(out, "ends-employee.json") {
+		t.Errorf("certificates --expiring 90d --mo <lab>:\n%s", out)
+	}
+	revealed := list("--expiring", "30d", "--reveal")
+	if !strings.Contains(revealed, "Петров Алексей Сергеевич (СНИЛС 12345678964)") {
+		t.Errorf("certificates --reveal does not show the name:\n%s", revealed)
+	}
+	// The reveal is audited.
+	audit, err := kgo.NewClient(kgo.SeedBrokers(d.broker), kgo.ConsumeTopics(topics.AuditTopic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer audit.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	found := false
+	for !found && ctx.Err() == nil {
+		audit.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			var rec topics.AuditRecord
+			if json.Unmarshal(r.Value, &rec) == nil && rec.Action == "reveal" && strings.HasPrefix(rec.Filter, "certificates") && strings.Contains(rec.Actor, "cert-test") {
+				found = true
+			}
+		})
+	}
+	if !found {
+		t.Error("no audit record of the reveal")
+	}
+}
