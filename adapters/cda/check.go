@@ -116,6 +116,10 @@ type Result struct {
 	KindMapped bool
 	// Signers are the certificates of the signatures that parsed.
 	Signers []SignerCertificate
+	// Err is the context's error when it ended before every signature was
+	// checked: the result is then incomplete and must not be acted on
+	// (neither accepted nor rejected), only retried.
+	Err error
 }
 
 // Reasons returns the problems as the contract's reasons, resolved
@@ -129,16 +133,22 @@ func (r Result) Reasons(c *reasons.Catalog) []topics.Reason {
 	return out
 }
 
-// CheckDocument is Check with the problems as the contract's reasons.
-func (c *Checker) CheckDocument(ctx context.Context, ev *topics.DocumentEvent, file []byte, requestAt time.Time) []topics.Reason {
-	return c.Check(ctx, ev, file, requestAt).Reasons(c.catalog)
+// CheckDocument is Check with the problems as the contract's reasons. It
+// fails only when ctx ended before the check was complete.
+func (c *Checker) CheckDocument(ctx context.Context, ev *topics.DocumentEvent, file []byte, requestAt time.Time) ([]topics.Reason, error) {
+	res := c.Check(ctx, ev, file, requestAt)
+	if res.Err != nil {
+		return nil, fmt.Errorf("check document: %w", res.Err)
+	}
+	return res.Reasons(c.catalog), nil
 }
 
 // Check checks file, the СЭМД of ev (ev.File's bytes, inline or fetched),
 // and each signer's detached CMS signature, as of requestAt (the time of
 // the request: signatures dated after it are refused). Every fault is
 // reported, not only the first, and none stops the others: a file that
-// does not parse still has its signatures checked.
+// does not parse still has its signatures checked. When ctx ends first,
+// Result.Err says so.
 func (c *Checker) Check(ctx context.Context, ev *topics.DocumentEvent, file []byte, requestAt time.Time) Result {
 	var res Result
 	chk := &source.Check{}
@@ -149,7 +159,7 @@ func (c *Checker) Check(ctx context.Context, ev *topics.DocumentEvent, file []by
 	} else {
 		checkHeader(chk, ev, &h)
 	}
-	res.Signers = c.checkSignatures(ctx, chk, ev, file, requestAt)
+	res.Signers, res.Err = c.checkSignatures(ctx, chk, ev, file, requestAt)
 	res.Problems = chk.Problems
 	return res
 }
@@ -307,14 +317,13 @@ func findPerson(h *Header, snils string) *Person {
 }
 
 // checkSignatures checks every signature and what it says of its signer.
-func (c *Checker) checkSignatures(ctx context.Context, chk *source.Check, ev *topics.DocumentEvent, file []byte, requestAt time.Time) []SignerCertificate {
+func (c *Checker) checkSignatures(ctx context.Context, chk *source.Check, ev *topics.DocumentEvent, file []byte, requestAt time.Time) ([]SignerCertificate, error) {
 	var out []SignerCertificate
 	digests := map[signer.Algorithm][]byte{}  // the file's digest per algorithm, made once
 	signed := map[signer.Algorithm][][]byte{} // the messageDigests the signatures carry
 	for i, s := range ev.Signers {
-		if ctx.Err() != nil {
-			chk.Add(reasons.SignatureInvalid, "signers", "check cancelled: "+ctx.Err().Error())
-			return out
+		if err := ctx.Err(); err != nil {
+			return out, err
 		}
 		f := fmt.Sprintf("signers[%d].signature", i)
 		der := s.Signature
@@ -363,11 +372,11 @@ func (c *Checker) checkSignatures(ctx context.Context, chk *source.Check, ev *to
 		for _, d := range ds[1:] {
 			if !bytes.Equal(d, ds[0]) {
 				chk.Add(reasons.InconsistentDigests, "signers", "the signatures digest different files")
-				return out
+				return out, nil
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // checkOne checks one parsed signature: the digest, the signature, the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -359,12 +360,15 @@ func TestCheckDocumentReasons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := f.checker.CheckDocument(ctx, &doc.Event, doc.File, requestAt); len(got) != 0 {
-		t.Fatalf("good document: %v", got)
+	if got, err := f.checker.CheckDocument(ctx, &doc.Event, doc.File, requestAt); err != nil || len(got) != 0 {
+		t.Fatalf("good document: %v, %v", got, err)
 	}
 	doc.Event.Patient.BirthDate = "1990-01-01"
 	doc.Event.Signers[1].Signature = nil
-	got := f.checker.CheckDocument(ctx, &doc.Event, doc.File, requestAt)
+	got, err := f.checker.CheckDocument(ctx, &doc.Event, doc.File, requestAt)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := map[string]topics.Reason{
 		"patient.birth_date":   {Code: "DOCUMENT_HEADER_MISMATCH", Owner: "mis"},
 		"signers[1].signature": {Code: "NO_SIGNATURE", Owner: "clinic"},
@@ -377,5 +381,23 @@ func TestCheckDocumentReasons(t *testing.T) {
 		if !ok || r.Code != w.Code || r.Owner != w.Owner || r.Retryable || r.MessageRU == "" || r.MessageEN == "" {
 			t.Errorf("reason %+v, want %+v at %s", r, w, r.Field)
 		}
+	}
+}
+
+// A check the context ends is incomplete, never a rejection.
+func TestCheckCancelled(t *testing.T) {
+	f := newFixture(t, signer.GOST2012_256)
+	doc, err := f.pki.Make(context.Background(), event())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res := f.checker.Check(ctx, &doc.Event, doc.File, requestAt)
+	if !errors.Is(res.Err, context.Canceled) || len(res.Problems) != 0 {
+		t.Errorf("cancelled check: err %v, problems %v", res.Err, res.Problems)
+	}
+	if _, err := f.checker.CheckDocument(ctx, &doc.Event, doc.File, requestAt); !errors.Is(err, context.Canceled) {
+		t.Errorf("CheckDocument: %v", err)
 	}
 }

@@ -316,3 +316,14 @@ func TestDocumentsStored(t *testing.T) {
 		})
 	}
 }
+
+// A document whose checks run out of time is retried, not accepted on what
+// was checked so far.
+func TestDocumentChecksOutOfTime(t *testing.T) {
+	pki, ev, refs := signedSetup(t)
+	d := NewDecider(source.DefaultOptions(), refs).WithDocuments(Documents{Checker: checkerOf(t, pki), Timeout: time.Nanosecond})
+	dec := d.Decide(docInput(t, ev, nil), now)
+	if len(dec.Reasons) != 1 || dec.Reasons[0].Code != reasons.DocumentCheckIncomplete || !dec.Reasons[0].Retryable {
+		t.Fatalf("reasons %+v, want one retryable %s", dec.Reasons, reasons.DocumentCheckIncomplete)
+	}
+}

@@ -408,6 +408,13 @@ func (d *Decider) checkDocument(c *source.Check, p *topics.DocumentEvent, now ti
 		}
 	}
 	res := d.docs.Checker.Check(ctx, p, file, now)
+	if res.Err != nil {
+		// The time ran out (the fetch took most of it, say) before every
+		// signature was checked: what was found is not the whole verdict,
+		// so the document is neither accepted nor refused for good.
+		c.Add(reasons.DocumentCheckIncomplete, "file", "the checks did not finish: "+res.Err.Error())
+		return serials, nil
+	}
 	c.Problems = append(c.Problems, res.Problems...)
 	for _, sc := range res.Signers {
 		if sc.Index >= 0 && sc.Index < len(serials) {

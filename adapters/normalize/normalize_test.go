@@ -340,7 +340,8 @@ func TestEveryCodeTheDeciderCanEmit(t *testing.T) {
 			covered[code] = true // TestDocumentsFetchedAndChecked
 		}
 	}
-	covered[reasons.ForwardUnbuildable] = true // TestDocumentsStored: the store refuses
+	covered[reasons.ForwardUnbuildable] = true      // TestDocumentsStored: the store refuses
+	covered[reasons.DocumentCheckIncomplete] = true // TestDocumentChecksOutOfTime
 	cat := reasons.Default()
 	testtool.RequireCodesCovered(t, used, func(c string) bool { _, ok := cat.Lookup(c); return ok },
 		func(c string) bool { return covered[c] }, "TestDecisionsReject")

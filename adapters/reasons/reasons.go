@@ -130,6 +130,9 @@ const (
 	DocumentTooLarge       = "DOCUMENT_TOO_LARGE"
 	DocumentFetchFailed    = "DOCUMENT_FETCH_FAILED"
 	DocumentDigestMismatch = "DOCUMENT_DIGEST_MISMATCH"
+	// DocumentCheckIncomplete is a document whose checks did not finish
+	// in their time: neither accepted nor refused, retried.
+	DocumentCheckIncomplete = "DOCUMENT_CHECK_INCOMPLETE"
 	// DocumentInvalid is a CDA whose header lacks what РЭМД reads or has
 	// it in the wrong form (РЭМД's XSD check).
 	DocumentInvalid = "XML_VALIDATION_ERROR"
@@ -218,6 +221,7 @@ func catalog() []Reason {
 		r(DocumentTooLarge, MIS, Park, "Файл документа слишком велик", "The document file is too large"),
 		r(DocumentFetchFailed, MIS, Retry, "Не удалось получить файл документа по ссылке; после исправления отправьте повторно из DLQ", "The document file could not be fetched from its reference; replay from the DLQ once it is reachable"),
 		r(DocumentDigestMismatch, MIS, Park, "SHA-256 или размер полученного файла не совпадают с указанными в событии", "The fetched file's SHA-256 or size differs from the event's"),
+		r(DocumentCheckIncomplete, Gateway, Retry, "Проверка файла и подписей документа не завершилась вовремя; событие будет проверено повторно", "The checks of the document's file and signatures did not finish in time; the event is checked again"),
 		r(LegalAuthenticatorNotFound, Clinic, Park, "Лицо, заверившее документ (legalAuthenticator), не входит в число подписантов", "The document's legal authenticator is not among its signers"),
 		r(SignatureFormat, MIS, Park, "Подпись не является откреплённой подписью CMS (SignedData)", "The signature is not a detached CMS SignedData"),
 		r(SignatureMultipleSigners, MIS, Park, "В контейнере подписи больше одного подписанта", "The signature container holds more than one signer"),
