@@ -26,14 +26,7 @@ import (
 func TestDocumentsAreSignedSEMD(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	g := New(Config{Seed: 11, Now: now, Patients: 100})
-	pki, err := testpki.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := pki.Verifier()
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := testVerifier(t)
 	certOf := map[string][]byte{} // doctor СНИЛС -> certificate
 	check := func(ev Event, expired bool) {
 		t.Helper()
@@ -134,14 +127,7 @@ func TestDocumentsGetTheirOutcomeUnderTheChecks(t *testing.T) {
 			r.org[o.OID] = &o
 		}
 	}
-	pki, err := testpki.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := pki.Verifier()
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := testVerifier(t)
 	checker, err := cda.NewChecker(cda.Config{Verifier: v})
 	if err != nil {
 		t.Fatal(err)
@@ -164,4 +150,18 @@ func TestDocumentsGetTheirOutcomeUnderTheChecks(t *testing.T) {
 			t.Fatalf("document %d: %s %s (%v), the generator said %s %s", i, got, code, dec.Reasons, ev.Expect, ev.Code)
 		}
 	}
+}
+
+// testVerifier trusts the committed test CA the generator signs under.
+func testVerifier(t *testing.T) *gostx509.Verifier {
+	t.Helper()
+	pki, err := testpki.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := pki.Verifier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
