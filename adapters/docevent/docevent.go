@@ -51,9 +51,10 @@ type Options struct {
 var roles = map[string]bool{"doctor": true, "head": true, "organization": true}
 
 // Attach sets ev's file and its signers' signatures. Each signature must
-// parse and verify over file; its signer's entry in ev.Signers gets it
-// (a signer of a role the metadata does not list is added), and a
-// signer's missing signed_at is taken from the signature's signingTime.
+// parse and verify over file; its signer's entry in ev.Signers gets it (a
+// signer of a role the metadata does not list is added), with signed_at
+// from the signature's signingTime and, where the metadata declares a
+// certificate, that block from the certificate inside the signature.
 // Every signer the metadata lists must have a signature.
 func Attach(ev *topics.DocumentEvent, file []byte, sigs []Signature, opt Options) error {
 	if err := checkXML(file); err != nil {
@@ -101,9 +102,17 @@ func Attach(ev *topics.DocumentEvent, file []byte, sigs []Signature, opt Options
 			ev.Signers = append(ev.Signers, topics.Signer{Role: s.Role})
 			i = len(ev.Signers) - 1
 		}
+		// What the signature determines is taken from it, not from the
+		// metadata: the gateway would refuse a signed_at or a declared
+		// certificate that disagree with it.
 		ev.Signers[i].Signature = s.DER
-		if ev.Signers[i].SignedAt == "" && !sd.SigningTime.IsZero() {
-			ev.Signers[i].SignedAt = topics.DateTime(sd.SigningTime.In(datetime.Moscow).Format(time.RFC3339))
+		if !sd.SigningTime.IsZero() {
+			ev.Signers[i].SignedAt = moscowTime(sd.SigningTime)
+		}
+		if ev.Signers[i].Certificate != nil {
+			c := sd.Signer
+			ev.Signers[i].Certificate = &topics.Certificate{Serial: fmt.Sprintf("%032x", c.SerialNumber), Issuer: c.Issuer.CommonName,
+				NotBefore: moscowTime(c.NotBefore), NotAfter: moscowTime(c.NotAfter)}
 		}
 	}
 	for _, sg := range ev.Signers {
@@ -112,6 +121,10 @@ func Attach(ev *topics.DocumentEvent, file []byte, sigs []Signature, opt Options
 		}
 	}
 	return nil
+}
+
+func moscowTime(t time.Time) topics.DateTime {
+	return topics.DateTime(t.In(datetime.Moscow).Format(time.RFC3339))
 }
 
 func signerIndex(signers []topics.Signer, role string) int {

@@ -36,7 +36,8 @@ func sign(t *testing.T, s *local.Signer, file []byte) []byte {
 
 func meta() topics.DocumentEvent {
 	return topics.DocumentEvent{Kind: "34", LocalUID: "2b1c6a0e-6f0d-4c43-9d0f-2a7e5b1c9d11",
-		Signers: []topics.Signer{{Role: "doctor", Person: &topics.Person{SNILS: "12345678964"}}}}
+		Signers: []topics.Signer{{Role: "doctor", Person: &topics.Person{SNILS: "12345678964"}, SignedAt: "2026-01-01T00:00:00+03:00",
+			Certificate: &topics.Certificate{Serial: "ff", Issuer: "Казначейство России"}}}}
 }
 
 func TestAttach(t *testing.T) {
@@ -62,6 +63,16 @@ func TestAttach(t *testing.T) {
 		}
 		if ev.Signers[0].SignedAt != "2026-03-20T15:02:00+03:00" || ev.Signers[1].SignedAt != "2026-03-20T15:02:00+03:00" {
 			t.Errorf("signed_at %q %q, want the signatures' signingTime in Moscow time", ev.Signers[0].SignedAt, ev.Signers[1].SignedAt)
+		}
+		// The declared certificate is the one in the signature; none is
+		// added where the metadata declares none.
+		c := pki.Doctor.Certificate()
+		if d := ev.Signers[0].Certificate; d == nil || d.Serial != "01d7a3f25c9b8e4000000000000000aa" || d.Issuer != c.Issuer.CommonName ||
+			d.NotBefore != "2026-01-10T00:00:00+03:00" || d.NotAfter != "2036-04-10T00:00:00+03:00" {
+			t.Errorf("declared certificate %+v", d)
+		}
+		if ev.Signers[1].Certificate != nil {
+			t.Error("a certificate block was added to a signer that declared none")
 		}
 	})
 	t.Run("by reference above the inline limit", func(t *testing.T) {

@@ -377,6 +377,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{"topics", "asyncapi", "--help"}, {"topics", "schemas", "--help"}, {"reasons", "--help"},
 		{"dlq", "--help"}, {"dlq", "list", "--help"}, {"dlq", "show", "--help"}, {"dlq", "replay", "--help"}, {"dlq", "purge", "--help"},
 		{"certificates", "--help"},
+		{"document-event", "--help"},
 	} {
 		var stdout, stderr testtool.Buffer
 		if code := run(context.Background(), args, &stdout, &stderr, noEnv); code != exitOK {

@@ -3,12 +3,15 @@ package loadgen
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/cda"
 	"github.com/egisz-gateway/egisz-gateway/adapters/datetime"
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
+	"github.com/egisz-gateway/egisz-gateway/adapters/normalize"
+	"github.com/egisz-gateway/egisz-gateway/adapters/source"
 	"github.com/egisz-gateway/egisz-gateway/crypto/cms"
 	"github.com/egisz-gateway/egisz-gateway/crypto/gostx509"
 	"github.com/egisz-gateway/egisz-gateway/internal/testpki"
@@ -23,14 +26,7 @@ import (
 func TestDocumentsAreSignedSEMD(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	g := New(Config{Seed: 11, Now: now, Patients: 100})
-	pki, err := testpki.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := pki.Verifier()
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := testVerifier(t)
 	certOf := map[string][]byte{} // doctor СНИЛС -> certificate
 	check := func(ev Event, expired bool) {
 		t.Helper()
@@ -106,4 +102,66 @@ func TestDocumentsAreSignedSEMD(t *testing.T) {
 	if len(certOf) > doctors {
 		t.Errorf("%d doctor certificates for %d doctors", len(certOf), doctors)
 	}
+}
+
+// TestDocumentsGetTheirOutcomeUnderTheChecks: with the gateway's checks of
+// the CDA and the signatures (under the test CA, as dev and the stack run
+// them), good documents are accepted and those signed with an expired
+// certificate are rejected with the code the generator promises.
+func TestDocumentsGetTheirOutcomeUnderTheChecks(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	g := New(Config{Seed: 5, Now: now, Patients: 100})
+	r := refs{emp: map[string]*topics.Employee{}, org: map[string]*topics.Organization{}}
+	for _, rec := range g.References() {
+		if strings.HasSuffix(rec.Topic, topics.FRMREmployee) {
+			var e topics.Employee
+			if err := json.Unmarshal(rec.Value, &e); err != nil {
+				t.Fatal(err)
+			}
+			r.emp[e.SNILS] = &e
+		} else {
+			var o topics.Organization
+			if err := json.Unmarshal(rec.Value, &o); err != nil {
+				t.Fatal(err)
+			}
+			r.org[o.OID] = &o
+		}
+	}
+	v := testVerifier(t)
+	checker, err := cda.NewChecker(cda.Config{Verifier: v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := source.DefaultOptions()
+	opts.Now = func() time.Time { return now }
+	d := normalize.NewDecider(opts, r).WithDocuments(normalize.Documents{Checker: checker})
+	for i := range 40 {
+		ev := g.document(i%4 == 0)
+		hs := map[string]string{}
+		for _, h := range ev.Record.Headers {
+			hs[h.Key] = string(h.Value)
+		}
+		dec := d.Decide(normalize.Input{Topic: ev.Record.Topic, Key: ev.Record.Key, Value: ev.Record.Value, Headers: hs}, now)
+		got, code := Accepted, ""
+		if len(dec.Reasons) > 0 {
+			got, code = Rejected, dec.Reasons[0].Code
+		}
+		if got != ev.Expect || code != ev.Code {
+			t.Fatalf("document %d: %s %s (%v), the generator said %s %s", i, got, code, dec.Reasons, ev.Expect, ev.Code)
+		}
+	}
+}
+
+// testVerifier trusts the committed test CA the generator signs under.
+func testVerifier(t *testing.T) *gostx509.Verifier {
+	t.Helper()
+	pki, err := testpki.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := pki.Verifier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

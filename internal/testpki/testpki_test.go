@@ -14,6 +14,7 @@ import (
 
 	"github.com/egisz-gateway/egisz-gateway/crypto/cms"
 	"github.com/egisz-gateway/egisz-gateway/crypto/gostx509"
+	"github.com/egisz-gateway/egisz-gateway/crypto/signer"
 	"github.com/egisz-gateway/egisz-gateway/crypto/signer/local"
 	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 )
@@ -73,18 +74,8 @@ func TestCommittedPKI(t *testing.T) {
 	}
 	// The keys sign what the certificates verify: a CMS signature by each.
 	content := []byte("<ClinicalDocument/>")
-	for name, sg := range map[string]*local.Signer{"doctor": pki.Doctor, "organization": pki.Organization} {
-		der, err := cms.Sign(context.Background(), sg, bytes.NewReader(content), cms.SignOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sd, err := cms.Parse(der)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := sd.Verify(bytes.NewReader(content)); err != nil {
-			t.Errorf("%s: signature does not verify: %v", name, err)
-		}
+	for _, sg := range []*local.Signer{pki.Doctor, pki.Organization} {
+		signVerified(t, sg, content, time.Now())
 	}
 	for _, name := range FileNames {
 		want, err := File(name)
@@ -167,18 +158,7 @@ func TestIssue(t *testing.T) {
 		if _, err := v.Verify(s.Certificate(), gostx509.VerifyOptions{At: now, KeyUsage: x509.KeyUsageDigitalSignature}); err != nil {
 			t.Fatalf("issued certificate: %v", err)
 		}
-		der, err := cms.Sign(context.Background(), s, bytes.NewReader(content), cms.SignOptions{SigningTime: now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sd, err := cms.Parse(der)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := sd.Verify(bytes.NewReader(content)); err != nil {
-			t.Fatalf("issued signer's signature: %v", err)
-		}
-		return s.Certificate().Raw, der
+		return s.Certificate().Raw, signVerified(t, s, content, now)
 	}
 	c1, s1 := issue(1)
 	c2, s2 := issue(1)
@@ -207,4 +187,22 @@ func loaded(t *testing.T) (*PKI, *gostx509.Verifier) {
 		t.Fatal(err)
 	}
 	return pki, v
+}
+
+// signVerified signs content with s at the given time and checks that the
+// signature verifies over it.
+func signVerified(t *testing.T, s signer.Signer, content []byte, at time.Time) []byte {
+	t.Helper()
+	der, err := cms.Sign(context.Background(), s, bytes.NewReader(content), cms.SignOptions{SigningTime: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, err := cms.Parse(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sd.Verify(bytes.NewReader(content)); err != nil {
+		t.Fatalf("certificate %x: signature does not verify: %v", s.Certificate().SerialNumber, err)
+	}
+	return der
 }
