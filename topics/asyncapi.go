@@ -107,7 +107,7 @@ func (c Catalog) AsyncAPI(version string) ([]byte, error) {
 		}
 		if t.MaxInlineFileBytes > 0 {
 			desc += fmt.Sprintf("\n\nFiles: `file.data` carries a file of up to %d bytes (%d KiB) inline; a larger one goes by `file.ref`, "+
-				"the producer's https URL, with `size` and `sha256`. The gateway fetches it (at most %d bytes, 50 MiB, and never more than the declared size: "+
+				"the producer's https URL, with `size` and `sha256`. The gateway fetches it (at most %d bytes, 11 MiB, what the document store holds, and never more than the declared size: "+
 				"above that `DOCUMENT_TOO_LARGE`), checks its digest (`DOCUMENT_DIGEST_MISMATCH`), and parks the event `DOCUMENT_FETCH_FAILED` "+
 				"when the fetch fails, to be replayed once the file can be fetched.", t.MaxInlineFileBytes, t.MaxInlineFileBytes>>10, DocumentFetchMaxBytes)
 		}

@@ -264,7 +264,11 @@ const DocumentInlineBytes = 720 << 10
 // DocumentFetchMaxBytes is the hard cap on a document fetched by
 // reference, whatever size the event declares: a СЭМД is 10 KiB to a few
 // MiB, and the gateway stops reading a larger one (DOCUMENT_TOO_LARGE).
-const DocumentFetchMaxBytes = 50 << 20
+// It is what the document store holds (DocumentFileRecordBytes: the file
+// in base64 with room for its signatures), so a document the gateway
+// accepts can always be stored, and one it cannot store is refused with
+// the reason that says so rather than OUTPUT_TOO_LARGE.
+const DocumentFetchMaxBytes = 11 << 20
 
 // ParkedRecordBytes is max.message.bytes of the topics that carry another
 // topic's record byte for byte with the gateway's own headers added: the

@@ -175,3 +175,14 @@ func TestDocumentInlineFitsTheValueLimit(t *testing.T) {
 		t.Errorf("%s: MaxInlineFileBytes = %d, want %d", RMISDocument, doc.MaxInlineFileBytes, DocumentInlineBytes)
 	}
 }
+
+// TestFetchedDocumentsFitTheStore: the largest document the gateway fetches
+// by reference, in base64 with 64 KiB for its signatures and metadata, fits
+// a record of the document store, so an accepted document can always be
+// stored.
+func TestFetchedDocumentsFitTheStore(t *testing.T) {
+	need := (DocumentFetchMaxBytes+2)/3*4 + 64<<10
+	if need > DocumentFileRecordBytes {
+		t.Fatalf("a fetched document of %d bytes needs a store record of %d bytes; the store takes %d", DocumentFetchMaxBytes, need, DocumentFileRecordBytes)
+	}
+}
