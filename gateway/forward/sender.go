@@ -133,7 +133,11 @@ type guardedTransport struct {
 func (g *guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	s := g.s
 	resp, err := s.breaker.Execute(func() (*http.Response, error) {
-		if err := s.limiter.Wait(req.Context()); err != nil {
+		waited, err := s.limiter.Wait(req.Context())
+		// This attempt's own wait, nobody else's: the counter's rate is
+		// how many calls wait for the quota at once.
+		s.m.waited.WithLabelValues(s.registry).Add(waited.Seconds())
+		if err != nil {
 			return nil, err
 		}
 		start := time.Now()

@@ -604,9 +604,7 @@ func (s *Stage) call(ctx context.Context, call Call) (Outcome, bool) {
 		ctx = context.WithValue(ctx, retryCall{}, true)
 	}
 	s.m.inflight.WithLabelValues(s.reg).Inc()
-	before := s.send.limiter.Waited()
 	out, refused := s.send.send(ctx, call)
-	s.m.waited.WithLabelValues(s.reg).Add((s.send.limiter.Waited() - before).Seconds())
 	s.m.inflight.WithLabelValues(s.reg).Dec()
 	<-s.sem
 	return out, refused
