@@ -18,7 +18,7 @@ import (
 // none of it.
 type asyncRegistry struct{ Destination }
 
-func (asyncRegistry) Async() bool { return true }
+func (asyncRegistry) Capabilities() Capabilities { return Capabilities{Callbacks: true} }
 
 // pendingCluster is a test cluster with РЭМД's pending topic, the
 // catalog of its prefix, and a context that bounds the test.
