@@ -18,8 +18,8 @@ import (
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
-	"github.com/egisz-gateway/egisz-gateway/seam"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
+	"github.com/egisz-gateway/egisz-gateway/seam"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
