@@ -15,7 +15,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/egisz-gateway/egisz-gateway/dlq"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
 	"github.com/egisz-gateway/egisz-gateway/gateway/kafkaclient"
@@ -369,20 +368,8 @@ func (p *Pending) settle(ceID string, e *Entry, cb CallbackResult, now time.Time
 		recs = append(recs, again)
 	default:
 		e.State = StateRejected
-		reasons := cb.Reasons
-		if len(reasons) == 0 {
-			reasons = []topics.Reason{s.dest.Reason(ReasonCallbackMissing)}
-		}
-		lead := reasons[0]
-		recs = append(recs, dlq.Park(s.dlqTopic, orig, dlq.Failure{
-			Reason: lead.Code, Message: lead.MessageRU + " / " + lead.MessageEN, Owner: lead.Owner,
-			Stage: "forward", Destination: s.reg, Attempts: e.Resends + 1, First: e.SentAt, Last: now, Retryable: lead.Retryable,
-		}))
-		recs = append(recs, s.statusRecord(orig.Key, orig.Headers, "rejected", "", reasons, now))
-		count = func() {
-			s.cfg.DLQ.Parked(s.dlqTopic, lead.Code, lead.Owner)
-			s.m.outcomes.WithLabelValues(s.reg, "rejected").Inc()
-		}
+		recs, count = s.rejected(orig, rejection{outcome: "rejected", reasons: cb.Reasons, fallback: ReasonCallbackMissing,
+			attempts: e.Resends + 1, first: e.SentAt, last: now})
 	}
 	// A settled document's record is in its status, its DLQ record or its
 	// re-send; the entry only answers later callbacks and the sweep.

@@ -16,7 +16,6 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/dlq"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
-	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -665,67 +664,10 @@ func (s *Stage) Transform(_ context.Context, r *kgo.Record, out *eos.Output) err
 		if res.exhausted {
 			outcome = "failed"
 		}
-		s.park(out, r, res.out, res.sends, res.first, now, outcome)
+		s.park(out, r, rejection{outcome: outcome, reasons: res.out.Reasons, fallback: ReasonRetryExhausted,
+			httpStatus: res.out.HTTPStatus, excerpt: res.out.Excerpt, attempts: res.sends, first: res.first, last: now})
 	}
 	return nil
-}
-
-// park writes r to the registry's DLQ and its status.
-func (s *Stage) park(out *eos.Output, r *kgo.Record, o Outcome, attempts int, first, now time.Time, outcome string) {
-	reasons := o.Reasons
-	if len(reasons) == 0 {
-		reasons = []topics.Reason{s.dest.Reason(ReasonRetryExhausted)}
-	}
-	lead := reasons[0]
-	s.cfg.DLQ.Parked(s.dlqTopic, lead.Code, lead.Owner)
-	out.Emit(dlq.Park(s.dlqTopic, r, dlq.Failure{
-		Reason: lead.Code, Message: lead.MessageRU + " / " + lead.MessageEN, Owner: lead.Owner, Field: lead.Field,
-		Stage: "forward", Destination: s.reg, Attempts: attempts, First: first, Last: now,
-		Retryable: outcome == "failed" || lead.Retryable, HTTPStatus: o.HTTPStatus, Response: o.Excerpt,
-	}))
-	s.emitStatus(out, r, outcome, "", reasons, now)
-}
-
-// emitStatus writes the status of the ingress event behind r.
-func (s *Stage) emitStatus(out *eos.Output, r *kgo.Record, outcome, registryID string, reasons []topics.Reason, now time.Time) {
-	out.Emit(s.statusRecord(r.Key, r.Headers, outcome, registryID, reasons, now))
-	s.m.outcomes.WithLabelValues(s.reg, outcome).Inc()
-}
-
-func (s *Stage) statusRecord(key []byte, hs []kgo.RecordHeader, outcome, registryID string, reasons []topics.Reason, now time.Time) *kgo.Record {
-	get := func(k string) string {
-		for _, h := range hs {
-			if h.Key == k {
-				return string(h.Value)
-			}
-		}
-		return ""
-	}
-	body, _ := json.Marshal(topics.Status{
-		CEID: get("ce_id"), Source: get("ce_source"), Type: get(topics.HeaderOriginType),
-		Outcome: outcome, Registry: s.reg, RegistryID: registryID, Reasons: reasons,
-		At: topics.DateTime(now.UTC().Format(time.RFC3339Nano)),
-	})
-	headers := []kgo.RecordHeader{
-		{Key: "ce_specversion", Value: []byte("1.0")},
-		{Key: "ce_type", Value: []byte(s.statusType)},
-		{Key: "content-type", Value: []byte("application/json")},
-	}
-	for _, k := range []string{"ce_id", "ce_source", "ce_time", "traceparent", "tracestate"} {
-		if v := get(k); v != "" {
-			headers = append(headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
-		}
-	}
-	return &kgo.Record{Topic: s.status, Key: key, Value: body, Headers: headers}
-}
-
-func header(r *kgo.Record, k string) string {
-	for _, h := range r.Headers {
-		if h.Key == k {
-			return string(h.Value)
-		}
-	}
-	return ""
 }
 
 func sessionOpts(cfg Config, name string) []kgo.Opt {
@@ -759,10 +701,7 @@ func (s *Stage) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *
 		s.leave(out, r)
 	}
 	s.cfg.DLQ.Parked(s.dlqTopic, reason.Code, reason.Owner)
-	parked := dlq.Park(s.dlqTopic, r, dlq.Failure{
-		Reason: reason.Code, Message: reason.MessageRU + " / " + reason.MessageEN, Owner: reason.Owner,
-		Stage: "forward", Destination: s.reg, First: now, Last: now, Retryable: reason.Retryable,
-	})
+	parked := s.deadLetter(r, rejection{outcome: "rejected", reasons: []topics.Reason{reason}, first: now, last: now})
 	out.Emit(dlq.Fit(parked, int(s.cfg.Catalog.BatchMaxBytes(s.dlqTopic)), minimalDLQ))
 	headers := make([]kgo.RecordHeader, len(r.Headers))
 	for i, h := range r.Headers {
