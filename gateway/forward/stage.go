@@ -52,6 +52,7 @@ type Config struct {
 type Stage struct {
 	cfg     Config
 	dest    Destination
+	policy  RetryPolicy
 	send    *sender
 	eos     *eos.Stage
 	pending *Pending // nil unless the registry is asynchronous
@@ -125,7 +126,7 @@ func newStage(cfg Config, dest Destination, main *Stage, tier int) (*Stage, erro
 	}
 	reg := string(cfg.Registry)
 	s := &Stage{
-		cfg: cfg, dest: dest, m: cfg.Metrics, reg: reg, tier: tier, main: main,
+		cfg: cfg, dest: dest, policy: NewRetryPolicy(cfg.Dest), m: cfg.Metrics, reg: reg, tier: tier, main: main,
 		topic:    cfg.Prefix + topics.Outbound(cfg.Registry),
 		status:   cfg.Prefix + topics.StatusTopic,
 		dlqTopic: cfg.Prefix + topics.RegistryDLQ(cfg.Registry),
@@ -571,20 +572,13 @@ func (s *Stage) forward(ctx, callCtx context.Context, r *kgo.Record, res *result
 			res.out, res.done, res.escalate = out, true, true
 			return
 		}
-		if s.cfg.Now().Sub(res.first) >= s.cfg.Dest.RetryBudget.D() {
+		wait, ok := s.policy.Next(round+s.cfg.Dest.Attempts, Failure{Refused: refused || s.send.open(), RetryAfter: out.RetryAfter},
+			s.cfg.Now().Sub(res.first))
+		if !ok {
 			ex := s.dest.Reason(ReasonRetryExhausted)
 			res.out = Outcome{Result: Park, Reasons: append([]topics.Reason{ex}, out.Reasons...), HTTPStatus: out.HTTPStatus, Excerpt: out.Excerpt}
 			res.done, res.exhausted = true, true
 			return
-		}
-		var wait time.Duration
-		switch {
-		case refused || s.send.open():
-			wait = 100*time.Millisecond + jittered(50*time.Millisecond, 200*time.Millisecond, 1)
-		case out.RetryAfter > 0:
-			wait = min(out.RetryAfter, s.cfg.Dest.RetryAfterMax.D())
-		default:
-			wait = jittered(s.cfg.Dest.BackoffMin.D(), s.cfg.Dest.BackoffMax.D(), round+s.cfg.Dest.Attempts)
 		}
 		if sleepCtx(ctx, wait) != nil {
 			return
