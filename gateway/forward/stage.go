@@ -77,15 +77,31 @@ type Stage struct {
 
 // result is what became of one record in this batch.
 type result struct {
-	out       Outcome
-	done      bool // false: held (shutdown, rebalance) — the batch aborts and is read again
-	exhausted bool
-	escalate  bool // failed transiently after the retries in place: to the next tier
-	behind    bool // an earlier record of its key waits in a tier: queue behind it
-	sends     int
-	first     time.Time
-	took      time.Duration
+	verdict verdict
+	out     Outcome
+	sends   int
+	first   time.Time
+	took    time.Duration
 }
+
+// verdict is what the stage does with a record once its calls are over.
+type verdict int
+
+const (
+	// held: no outcome yet (shutdown, rebalance); the batch aborts and is read again.
+	held verdict = iota
+	// decided: out is the outcome (registered, accepted, parked).
+	decided
+	// exhausted: it failed transiently until its retry budget ran out; parked as failed.
+	exhausted
+	// escalated: it failed transiently after its retries in place; to the next tier.
+	escalated
+	// queued: an earlier record of its key waits in a tier; it queues behind it.
+	queued
+)
+
+// done reports whether the record has an outcome to write.
+func (v verdict) done() bool { return v != held }
 
 // errHeld aborts a batch that has a record without an outcome.
 var errHeld = errors.New("a record has no outcome yet")
@@ -352,7 +368,7 @@ func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
 					if len(parkedHere) > 0 || s.cfg.Parked.any(s.reg) {
 						ok := s.orderKey(r)
 						if here, held := parkedHere[ok]; (held && here < seq) || s.cfg.Parked.ahead(s.reg, ok, id, seq, takenOut) {
-							res.behind, res.done, res.first = true, true, s.cfg.Now()
+							res.verdict, res.first = queued, s.cfg.Now()
 							parkedHere[ok] = lowest(parkedHere, ok, seq)
 							continue
 						}
@@ -360,14 +376,14 @@ func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
 					callCtx := ln.start(ctx)
 					s.forward(ctx, callCtx, r, res, ln.failing)
 					ln.settle()
-					if res.escalate {
+					if res.verdict == escalated {
 						ok := s.orderKey(r)
 						parkedHere[ok] = lowest(parkedHere, ok, seq)
-					} else if res.done {
+					} else if res.verdict.done() {
 						takenOut[id] = true
 					}
 				}
-				if !res.done {
+				if !res.verdict.done() {
 					return // later records of the key must not overtake it
 				}
 			}
@@ -384,27 +400,35 @@ func lowest(m map[string]int64, k string, seq int64) int64 {
 	return seq
 }
 
-// lane is one key's records in a batch, as the straggler watch sees it:
-// busy, failing (its record is retrying in place), or finished.
+// lane is one key's records in a batch, as the straggler watch sees it.
 type lane struct {
 	mu     sync.Mutex
-	state  int // 0 busy, 1 failing, 2 finished
+	state  laneState
 	cancel context.CancelFunc
 }
+
+// laneState is where a lane's current record is.
+type laneState int
+
+const (
+	laneBusy     laneState = iota // calling, or between records
+	laneFailing                   // its record is retrying in place
+	laneFinished                  // no record left
+)
 
 // start gives the lane's next record a call context the watch can end.
 func (l *lane) start(ctx context.Context) context.Context {
 	c, cancel := context.WithCancel(ctx)
 	l.mu.Lock()
-	l.state, l.cancel = 0, cancel
+	l.state, l.cancel = laneBusy, cancel
 	l.mu.Unlock()
 	return c
 }
 
 func (l *lane) failing() {
 	l.mu.Lock()
-	if l.state == 0 {
-		l.state = 1
+	if l.state == laneBusy {
+		l.state = laneFailing
 	}
 	l.mu.Unlock()
 }
@@ -416,13 +440,13 @@ func (l *lane) settle() {
 		l.cancel()
 		l.cancel = nil
 	}
-	l.state = 0
+	l.state = laneBusy
 	l.mu.Unlock()
 }
 
 func (l *lane) finish() {
 	l.mu.Lock()
-	l.state = 2
+	l.state = laneFinished
 	if l.cancel != nil {
 		l.cancel()
 		l.cancel = nil
@@ -448,9 +472,9 @@ func (s *Stage) watchStragglers(stop <-chan struct{}, lanes []*lane) {
 		for _, l := range lanes {
 			l.mu.Lock()
 			switch l.state {
-			case 0:
+			case laneBusy:
 				busy++
-			case 1:
+			case laneFailing:
 				failing++
 			}
 			l.mu.Unlock()
@@ -469,7 +493,7 @@ func (s *Stage) watchStragglers(stop <-chan struct{}, lanes []*lane) {
 		}
 		for _, l := range lanes {
 			l.mu.Lock()
-			if l.state == 1 && l.cancel != nil {
+			if l.state == laneFailing && l.cancel != nil {
 				l.cancel()
 			}
 			l.mu.Unlock()
@@ -495,7 +519,7 @@ func (s *Stage) forward(ctx, callCtx context.Context, r *kgo.Record, res *result
 	if err != nil {
 		reason := s.dest.Reason(ReasonUnbuildable)
 		reason.MessageEN += ": " + err.Error()
-		res.out, res.done = Outcome{Result: Park, Reasons: []topics.Reason{reason}}, true
+		res.out, res.verdict = Outcome{Result: Park, Reasons: []topics.Reason{reason}}, decided
 		return
 	}
 	for round := 0; ; round++ {
@@ -518,14 +542,14 @@ func (s *Stage) forward(ctx, callCtx context.Context, r *kgo.Record, res *result
 			if failed != nil {
 				out = *failed
 			}
-			res.out, res.done, res.escalate = out, true, true
+			res.out, res.verdict = out, escalated
 			return
 		}
 		if out.Result == Reconcile {
 			out, refused = s.reconcile(ctx, call, out)
 		}
 		if out.Result != Retry {
-			res.out, res.done = out, true
+			res.out, res.verdict = out, decided
 			return
 		}
 		if ctx.Err() != nil {
@@ -535,7 +559,7 @@ func (s *Stage) forward(ctx, callCtx context.Context, r *kgo.Record, res *result
 			// The retries in place are spent: the record waits in a tier,
 			// and the partition goes on. An open breaker is different: the
 			// registry is down for everyone, and the batch waits for it.
-			res.out, res.done, res.escalate = out, true, true
+			res.out, res.verdict = out, escalated
 			return
 		}
 		wait, ok := s.policy.Next(round+s.cfg.Dest.Attempts, Failure{Refused: refused || s.send.breaker.open(), RetryAfter: out.RetryAfter},
@@ -543,7 +567,7 @@ func (s *Stage) forward(ctx, callCtx context.Context, r *kgo.Record, res *result
 		if !ok {
 			ex := s.dest.Reason(ReasonRetryExhausted)
 			res.out = Outcome{Result: Park, Reasons: append([]topics.Reason{ex}, out.Reasons...), HTTPStatus: out.HTTPStatus, Excerpt: out.Excerpt}
-			res.done, res.exhausted = true, true
+			res.verdict = exhausted
 			return
 		}
 		if sleepCtx(ctx, wait) != nil {
@@ -600,12 +624,12 @@ func (s *Stage) reconcile(ctx context.Context, call Call, first Outcome) (Outcom
 // Transform writes the outcome Prepare reached for r.
 func (s *Stage) Transform(_ context.Context, r *kgo.Record, out *eos.Output) error {
 	res := s.results[r]
-	if res == nil || !res.done {
+	if res == nil || !res.verdict.done() {
 		return errHeld
 	}
 	now := s.cfg.Now()
 	s.m.added.WithLabelValues(s.reg).Observe(res.took.Seconds())
-	if res.behind || res.escalate {
+	if res.verdict == queued || res.verdict == escalated {
 		s.toTier(out, r, res, now)
 		return nil
 	}
@@ -623,7 +647,7 @@ func (s *Stage) Transform(_ context.Context, r *kgo.Record, out *eos.Output) err
 		s.emitStatus(out, r, "registered", "", nil, now)
 	default: // Park
 		outcome := "rejected"
-		if res.exhausted {
+		if res.verdict == exhausted {
 			outcome = "failed"
 		}
 		s.park(out, r, rejection{outcome: outcome, reasons: res.out.Reasons, fallback: ReasonRetryExhausted,

@@ -74,7 +74,7 @@ func (s *Stage) toTier(out *eos.Output, r *kgo.Record, res *result, now time.Tim
 		_ = json.Unmarshal([]byte(h), &history)
 	}
 	lastErr := header(r, HRetryError)
-	if res.escalate {
+	if res.verdict == escalated {
 		attempt++
 		next = s.tier + 1
 		ev := retryEvent{At: now, Tier: s.topic, HTTP: res.out.HTTPStatus}
@@ -124,7 +124,7 @@ func (s *Stage) toTier(out *eos.Output, r *kgo.Record, res *result, now time.Tim
 	entry := s.cfg.Parked.record(s.reg, ok, id, &ParkedEntry{Seq: s.seqOf(r), Tier: tier.topic, Since: now})
 	out.Emit(entry)
 	s.batch = append(s.batch, entry)
-	if res.escalate {
+	if res.verdict == escalated {
 		s.m.retried.WithLabelValues(s.reg, tier.topic).Inc()
 	} else {
 		s.m.queued.WithLabelValues(s.reg).Inc()
