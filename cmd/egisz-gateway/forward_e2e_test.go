@@ -27,6 +27,7 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/gateway/app"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/forward"
+	"github.com/egisz-gateway/egisz-gateway/gateway/forward/pending"
 	"github.com/egisz-gateway/egisz-gateway/internal/emulator"
 	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
 	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
@@ -636,7 +637,7 @@ func TestForwardPendingSurvivesRestartAndReconciles(t *testing.T) {
 	}
 	f = startForwarder(t, kc, cfg)
 	cb := f.stage(topics.RegistryREMD).Callback()
-	if e, ok := cb.Get(header(docs[0], "ce_id")); !ok || e.State != forward.StatePending {
+	if e, ok := cb.Get(header(docs[0], "ce_id")); !ok || e.State != pending.StatePending {
 		t.Fatalf("after the restart the document is %+v, want pending", e)
 	}
 	got := status.waitTerminal(t, ctx, topics.RegistryREMD, len(docs))
@@ -674,7 +675,7 @@ func TestForwardLateRepeatedAndEarlyCallbacks(t *testing.T) {
 	produceAll(t, ctx, cl, []*kgo.Record{early, normal})
 	cb := f.stage(topics.RegistryREMD).Callback()
 	for {
-		if e, ok := cb.Get(header(normal, "ce_id")); ok && e.State == forward.StatePending {
+		if e, ok := cb.Get(header(normal, "ce_id")); ok && e.State == pending.StatePending {
 			if e.Record == nil || string(e.Record.Value) != string(normal.Value) {
 				t.Fatalf("pending entry without its outbound record: %+v", e.Record)
 			}

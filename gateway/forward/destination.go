@@ -16,6 +16,8 @@ package forward
 import (
 	"time"
 
+	"github.com/egisz-gateway/egisz-gateway/gateway/forward/pending"
+
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -51,14 +53,9 @@ type Outcome struct {
 	Excerpt    string // the answer's start, scrubbed of personal data, for the DLQ
 }
 
-// CallbackResult is an asynchronous registry's final answer for one call.
-type CallbackResult struct {
-	RequestID  string // the call's idempotency key (ce_id)
-	Registered bool
-	RegistryID string
-	Reasons    []topics.Reason
-	Retry      bool // worth sending again
-}
+// CallbackResult is an asynchronous registry's final answer for one
+// call; the pending documents' package settles with it.
+type CallbackResult = pending.CallbackResult
 
 // Destination is one registry as the domain knows it.
 type Destination interface {

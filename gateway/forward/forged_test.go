@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
+	"github.com/egisz-gateway/egisz-gateway/gateway/forward/pending"
 	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
@@ -114,11 +115,11 @@ func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
 				becomePending := func() {
 					out := &kgo.Record{Topic: s.topic, Partition: 0, Key: []byte("patient"), Value: []byte("{}"),
 						Headers: []kgo.RecordHeader{{Key: "ce_id", Value: []byte("d-1")}}}
-					e := Entry{State: StatePending, Partition: 0, SentAt: time.Now(), Record: storeRecord(out)}
+					e := pending.Entry{State: pending.StatePending, Partition: 0, SentAt: time.Now(), Record: pending.Store(out)}
 					if err := p.writer.write(ctx, []*kgo.Record{p.entryRecord("d-1", &e)}); err != nil {
 						t.Fatal(err)
 					}
-					for e, ok := p.table.Get("d-1"); !ok || e.State != StatePending; e, ok = p.table.Get("d-1") {
+					for e, ok := p.table.Get("d-1"); !ok || e.State != pending.StatePending; e, ok = p.table.Get("d-1") {
 						if ctx.Err() != nil {
 							t.Fatal("the document never became pending")
 						}
@@ -150,25 +151,25 @@ func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
 					})
 					wg.Wait()
 				}
-				if _, ok := p.table.Get(orphanPrefix + "d-1"); ok {
+				if _, ok := p.table.Get(pending.OrphanKey("d-1")); ok {
 					t.Error("a forged callback was kept as an orphan")
 				}
-				if n, b := p.orphans.use(); n != 0 || b != 0 {
+				if n, b := p.orphans.Use(); n != 0 || b != 0 {
 					t.Errorf("orphans hold %d callbacks, %d bytes; want none", n, b)
 				}
 				e, _ := p.table.Get("d-1")
 				if when == "racing the registry's answer" {
-					if e == nil || e.State != StateRegistered || e.RegistryID != "16.62.26.11.000000007" {
+					if e == nil || e.State != pending.StateRegistered || e.RegistryID != "16.62.26.11.000000007" {
 						t.Errorf("after the race the document is %+v, want registered by the registry's callback", e)
 					}
 				} else {
-					if e == nil || e.State != StatePending {
+					if e == nil || e.State != pending.StatePending {
 						t.Errorf("the document is %+v, want still pending", e)
 					}
 					if code := post(callerRegistry, "success", "16.62.26.11.000000008"); code != http.StatusOK {
 						t.Fatalf("the registry's callback answered %d", code)
 					}
-					if e, _ = p.table.Get("d-1"); e == nil || e.State != StateRegistered || e.RegistryID != "16.62.26.11.000000008" {
+					if e, _ = p.table.Get("d-1"); e == nil || e.State != pending.StateRegistered || e.RegistryID != "16.62.26.11.000000008" {
 						t.Errorf("the registry's callback left the document %+v, want registered", e)
 					}
 				}
@@ -245,7 +246,7 @@ func TestAuthenticatedCallbacksAreBounded(t *testing.T) {
 		}
 	}
 	for id, kept := range map[string]bool{"u-1": true, "u-2": true, "u-3": false, "big": false} {
-		if _, ok := p.table.Get(orphanPrefix + id); ok != kept {
+		if _, ok := p.table.Get(pending.OrphanKey(id)); ok != kept {
 			t.Errorf("%s kept as an orphan: %v, want %v", id, ok, kept)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
+	"github.com/egisz-gateway/egisz-gateway/gateway/forward/pending"
 	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
@@ -59,7 +60,7 @@ func TestSettlingWaitsForThePreviousOwnersWrites(t *testing.T) {
 	defer p.close()
 
 	// The previous owner registered d-1, on partition 0.
-	entry, _ := json.Marshal(Entry{State: StateRegistered, Partition: 0, RegistryID: "16.62.26.11.000000001"})
+	entry, _ := json.Marshal(pending.Entry{State: pending.StateRegistered, Partition: 0, RegistryID: "16.62.26.11.000000001"})
 	if err := c.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner())).ProduceSync(ctx, &kgo.Record{Topic: pendingTopic, Partition: 0, Key: []byte("d-1"), Value: entry}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestSettlingWaitsForThePreviousOwnersWrites(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if e, ok := p.table.Get("d-1"); !ok || e.State != StateRegistered {
+	if e, ok := p.table.Get("d-1"); !ok || e.State != pending.StateRegistered {
 		t.Errorf("settles partition 0's documents with d-1 %+v in its table, want registered", e)
 	}
 

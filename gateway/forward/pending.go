@@ -18,81 +18,14 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/dlq"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
+	"github.com/egisz-gateway/egisz-gateway/gateway/forward/pending"
 	"github.com/egisz-gateway/egisz-gateway/gateway/kafkaclient"
 	"github.com/egisz-gateway/egisz-gateway/gateway/reftable"
-	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
-// Entry states of a document sent to РЭМД.
-const (
-	StatePending    = "pending"    // accepted; waiting for the callback
-	StateRegistered = "registered" // the callback (or a lookup) gave the emdrId
-	StateRejected   = "rejected"   // the callback gave error codes; parked
-	StateResent     = "resent"     // the callback's errors were transient; sent again
-	StateOrphan     = "orphan"     // a callback for a document not (yet) known here; kept under orphanPrefix+ce_id
-)
-
-// orphanPrefix keys an early callback apart from its document's entry:
-// under the same key, whichever of the two was written last would hide
-// the other.
-const orphanPrefix = "orphan|"
-
-// resendLimit is how often a document is sent again for transient errors
-// in РЭМД's callback before it is parked.
-const resendLimit = 3
-
-// headerResends counts such re-sends on the outbound record.
+// headerResends counts re-sends of a document on the outbound record.
 const headerResends = "egisz_remd_resends"
-
-// Entry is one document in the compacted pending topic, keyed by the
-// event's ce_id. While pending it keeps the outbound record, so that a
-// rejection that comes hours later is parked byte for byte like any
-// other; once settled it no longer does.
-type Entry struct {
-	State      string          `json:"state"`
-	Partition  int32           `json:"partition"` // of the outbound record, and of the pending topic; the instance that owns this outbound partition settles the document
-	SentAt     time.Time       `json:"sent_at,omitzero"`
-	Resends    int             `json:"resends,omitempty"`
-	Record     *StoredRecord   `json:"record,omitempty"`
-	RegistryID string          `json:"registry_id,omitempty"`
-	Callback   *CallbackResult `json:"callback,omitempty"` // an orphan's result
-	FirstCB    time.Time       `json:"first_callback_at,omitzero"`
-	LastCB     time.Time       `json:"last_callback_at,omitzero"`
-	Callbacks  int             `json:"callbacks,omitempty"`
-	Done       time.Time       `json:"done_at,omitzero"`
-	Source     string          `json:"source,omitempty"` // an orphan's: the address its callback came from, for the bounds per source
-}
-
-// StoredRecord is an outbound record as it was consumed.
-type StoredRecord struct {
-	Topic     string            `json:"topic"`
-	Partition int32             `json:"partition"`
-	Offset    int64             `json:"offset"`
-	Timestamp time.Time         `json:"timestamp"`
-	Key       []byte            `json:"key"`
-	Value     []byte            `json:"value"`
-	Headers   map[string]string `json:"headers"`
-	Order     []string          `json:"header_order"`
-}
-
-func storeRecord(r *kgo.Record) *StoredRecord {
-	sr := &StoredRecord{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp,
-		Key: r.Key, Value: r.Value, Headers: make(map[string]string, len(r.Headers))}
-	for _, h := range r.Headers {
-		sr.Headers[h.Key] = string(h.Value)
-		sr.Order = append(sr.Order, h.Key)
-	}
-	return sr
-}
-
-func (sr *StoredRecord) record() *kgo.Record {
-	r := &kgo.Record{Topic: sr.Topic, Partition: sr.Partition, Offset: sr.Offset, Timestamp: sr.Timestamp, Key: sr.Key, Value: sr.Value}
-	for _, k := range sr.Order {
-		r.Headers = append(r.Headers, kgo.RecordHeader{Key: k, Value: []byte(sr.Headers[k])})
-	}
-	return r
-}
 
 // Pending tracks documents РЭМД accepted until its callback settles them:
 // a global table over the compacted pending topic on every instance (a
@@ -102,7 +35,7 @@ func (sr *StoredRecord) record() *kgo.Record {
 type Pending struct {
 	s          *Stage
 	topic      string
-	table      *reftable.Table[*Entry]
+	table      *reftable.Table[*pending.Entry]
 	writer     *txWriter
 	partitions int32
 	// locks serialize callbacks per document: two callbacks for one
@@ -115,7 +48,7 @@ type Pending struct {
 	// kept apart from the table: the document's pending entry replaces
 	// the orphan entry there, and the result must still settle it. They
 	// are bounded in count and bytes, in all and per source.
-	orphans *orphanSet
+	orphans *pending.OrphanSet
 	// waiters bounds the callbacks waiting at once for their document's
 	// entry (Callback.Wait): past it a callback does not wait, and is
 	// kept as an orphan (within its bounds) or refused.
@@ -157,31 +90,24 @@ func newPending(s *Stage) (*Pending, error) {
 		cb.MaxOrphans, cb.MaxOrphanBytes, cb.MaxOrphansPerSource, cb.MaxOrphanBytesPerSource = d.MaxOrphans, d.MaxOrphanBytes, d.MaxOrphansPerSource, d.MaxOrphanBytesPerSource
 	}
 	p := &Pending{s: s, topic: topic, partitions: topics.PatientPartitions, settleFrom: map[int32]int64{},
-		orphans: newOrphanSet(OrphanLimits{Count: cb.MaxOrphans, Bytes: cb.MaxOrphanBytes, CountPerSource: cb.MaxOrphansPerSource, BytesPerSource: cb.MaxOrphanBytesPerSource}),
+		orphans: pending.NewOrphanSet(pending.OrphanLimits{Count: cb.MaxOrphans, Bytes: cb.MaxOrphanBytes, CountPerSource: cb.MaxOrphansPerSource, BytesPerSource: cb.MaxOrphanBytesPerSource}),
 		waiters: make(chan struct{}, maxWaiters)}
 	if t, ok := s.cfg.Catalog.Lookup(topic); ok && t.Partitions > 0 {
 		p.partitions = t.Partitions
 	}
-	p.table = reftable.New("remd-pending", topic, func(key, value []byte, _ map[string]string) (string, *Entry, bool) {
-		k := string(key)
-		id, isOrphan := strings.CutPrefix(k, orphanPrefix)
-		if value == nil {
-			if isOrphan {
-				p.orphans.remove(id)
-			}
-			return k, nil, true
-		}
-		var e Entry
-		if err := json.Unmarshal(value, &e); err != nil {
+	p.table = reftable.New("remd-pending", topic, func(key, value []byte, _ map[string]string) (string, *pending.Entry, bool) {
+		d, err := pending.Decode(key, value)
+		if err != nil {
 			return "", nil, false
 		}
-		if e.State == StatePending && e.Record == nil {
-			return "", nil, false // nothing to settle it with: not an entry this gateway writes
+		switch {
+		case d.OrphanOf == "":
+		case d.Entry == nil:
+			p.orphans.Remove(d.OrphanOf)
+		case d.Entry.Callback != nil:
+			p.orphans.Put(d.OrphanOf, d.Entry.Callback, d.Entry.Source, len(key)+len(value))
 		}
-		if isOrphan && e.Callback != nil {
-			p.orphans.put(id, orphan{cb: e.Callback, source: e.Source, size: len(key) + len(value)})
-		}
-		return k, &e, true
+		return d.Key, d.Entry, true
 	}, s.cfg.Log)
 	p.docs = s.m.pendingDocs
 	p.oldest = s.m.pendingOldest
@@ -246,47 +172,34 @@ func (p *Pending) Run(ctx context.Context) error {
 	}
 }
 
-func (p *Pending) orphan(key string) (CallbackResult, bool) { return p.orphans.result(key) }
-
 // settleOrphans settles documents now pending whose callback came first
 // and was kept as an orphan: the forward stage may have written the
 // pending entry just before the orphan was recorded.
 func (p *Pending) settleOrphans(ctx context.Context) {
-	for _, k := range p.orphans.keys() {
+	for _, k := range p.orphans.Keys() {
 		e, ok := p.table.Get(k)
-		if !ok || e == nil || e.State != StatePending || !p.owns(e.Partition) {
+		if !ok || e == nil || e.State != pending.StatePending || !p.owns(e.Partition) {
 			continue
 		}
-		cb, ok := p.orphan(k)
+		cb, ok := p.orphans.Result(k)
 		if !ok {
 			continue
 		}
-		mu := p.lockOf(k)
-		mu.Lock()
-		p.handover.RLock()
-		if e, ok = p.table.Get(k); ok && e != nil && e.State == StatePending && p.owns(e.Partition) {
-			next := *e
-			recs, count := p.settle(k, &next, cb, p.s.cfg.Now())
-			if err := p.writer.write(ctx, append(recs, p.orphanTombstone(k))); err != nil {
-				p.s.cfg.Log.Warn("early РЭМД callback not applied; next round", "request_id", k, "err", err)
-			} else {
-				count()
-				p.table.Put(k, &next, false)
-				p.table.Put(orphanPrefix+k, nil, true)
-				p.orphans.remove(k)
-				p.s.m.callbacks.WithLabelValues("orphan_settled").Inc()
-			}
+		st, err := p.apply(ctx, k, pending.Event{Kind: pending.EarlyCallback, Result: cb})
+		switch {
+		case err != nil:
+			p.s.cfg.Log.Warn("early РЭМД callback not applied; next round", "request_id", k, "err", err)
+		case st.Action != pending.Ignore:
+			p.s.m.callbacks.WithLabelValues("orphan_settled").Inc()
 		}
-		p.handover.RUnlock()
-		mu.Unlock()
 	}
 }
 
 // measure sets the pending count and the oldest pending age.
 func (p *Pending) measure() {
 	n, oldest := 0, time.Time{}
-	p.table.Range(func(_ string, e *Entry) bool {
-		if e.State == StatePending {
+	p.table.Range(func(_ string, e *pending.Entry) bool {
+		if e.State == pending.StatePending {
 			n++
 			if oldest.IsZero() || e.SentAt.Before(oldest) {
 				oldest = e.SentAt
@@ -295,7 +208,7 @@ func (p *Pending) measure() {
 		return true
 	})
 	p.docs.Set(float64(n))
-	count, bytes := p.orphans.use()
+	count, bytes := p.orphans.Use()
 	p.s.m.orphans.Set(float64(count))
 	p.s.m.orphanBytes.Set(float64(bytes))
 	if n == 0 {
@@ -309,7 +222,7 @@ func (p *Pending) measure() {
 func (p *Pending) Measure() { p.measure() }
 
 // Get returns a document's entry (tests, the admin API).
-func (p *Pending) Get(ceID string) (*Entry, bool) { return p.table.Get(ceID) }
+func (p *Pending) Get(ceID string) (*pending.Entry, bool) { return p.table.Get(ceID) }
 
 // accepted is the forward stage's write for a document РЭМД accepted: the
 // pending entry, or the result at once when its callback came first.
@@ -322,11 +235,11 @@ func (p *Pending) accepted(out *eos.Output, r *kgo.Record, now time.Time) {
 	// On the record's own partition number: the instance that sent the
 	// document owns it, gets its callback (at its callback URL) and
 	// settles it, and only that instance does (Handle).
-	e := &Entry{State: StatePending, Partition: r.Partition, SentAt: now, Resends: resends, Record: storeRecord(r)}
-	if cb, ok := p.orphan(ceID); ok {
+	e := &pending.Entry{State: pending.StatePending, Partition: r.Partition, SentAt: now, Resends: resends, Record: pending.Store(r)}
+	if cb, ok := p.orphans.Result(ceID); ok {
 		e.FirstCB, e.LastCB, e.Callbacks = now, now, 1
 		p.s.m.callbacks.WithLabelValues("orphan_settled").Inc()
-		recs, count := p.settle(ceID, e, cb, now)
+		recs, count := p.records(pending.Settle(ceID, e, true, pending.Event{Kind: pending.EarlyCallback, Result: cb}, now), now)
 		for _, rec := range recs {
 			out.Emit(rec)
 		}
@@ -338,45 +251,41 @@ func (p *Pending) accepted(out *eos.Output, r *kgo.Record, now time.Time) {
 	p.s.emitStatus(out, r, "pending", "", nil, now)
 }
 
-// settle turns a result for a pending document (from its callback, an
-// orphaned callback or a lookup) into its records:
-// the status, the DLQ record or the re-send, and the entry's new state.
-// count adds the outcome to the metrics; call it once the records are
-// written, so a write that fails (and is tried again) is not counted.
-func (p *Pending) settle(ceID string, e *Entry, cb CallbackResult, now time.Time) (recs []*kgo.Record, count func()) {
+// records are what a settlement writes: the status, the DLQ record or
+// the re-send, then the entry's new state. count adds the outcome to the
+// metrics; call it once the records are written, so a write that fails
+// (and is tried again) is not counted.
+func (p *Pending) records(st pending.Settlement, now time.Time) (recs []*kgo.Record, count func()) {
 	s := p.s
-	orig := e.Record.record()
-	e.Done = now
 	count = func() {}
-	switch {
-	case cb.Registered:
-		e.State, e.RegistryID = StateRegistered, cb.RegistryID
-		recs = append(recs, s.statusRecord(orig.Key, orig.Headers, "registered", cb.RegistryID, nil, now))
+	switch st.Action {
+	case pending.Register:
+		orig := st.Record.Record()
+		recs = append(recs, s.statusRecord(orig.Key, orig.Headers, "registered", st.Entry.RegistryID, nil, now))
 		count = func() { s.m.outcomes.WithLabelValues(s.reg, "registered").Inc() }
-	case cb.Retry && e.Resends < resendLimit:
-		// РЭМД could not fetch or check the document for a reason of its
-		// own or the MIS side (MIS_NOT_AVAILABLE, CA_INACCESSIBILITY):
-		// the document goes round again.
-		e.State = StateResent
+	case pending.Resend:
 		// Back to the outbound topic, whichever tier it was last sent from.
+		orig := st.Record.Record()
 		again := &kgo.Record{Topic: s.topic, Key: orig.Key, Value: orig.Value}
 		for _, h := range orig.Headers {
 			if h.Key != headerResends && !strings.HasPrefix(h.Key, "egisz_retry_") {
 				again.Headers = append(again.Headers, h)
 			}
 		}
-		again.Headers = append(again.Headers, kgo.RecordHeader{Key: headerResends, Value: fmt.Appendf(nil, "%d", e.Resends+1)})
+		again.Headers = append(again.Headers, kgo.RecordHeader{Key: headerResends, Value: fmt.Appendf(nil, "%d", st.Entry.Resends+1)})
 		recs = append(recs, again)
-	default:
-		e.State = StateRejected
-		reasons := cb.Reasons
+	case pending.Reject:
+		orig := st.Record.Record()
+		reasons := st.Reasons
 		if len(reasons) == 0 {
 			reasons = []topics.Reason{s.dest.Reason(ReasonCallbackMissing)}
 		}
 		lead := reasons[0]
+		// The DLQ record and the status of a rejection: the one place pending
+		// builds them, for the stage's status+DLQ record builder to take.
 		recs = append(recs, dlq.Park(s.dlqTopic, orig, dlq.Failure{
 			Reason: lead.Code, Message: lead.MessageRU + " / " + lead.MessageEN, Owner: lead.Owner,
-			Stage: "forward", Destination: s.reg, Attempts: e.Resends + 1, First: e.SentAt, Last: now, Retryable: lead.Retryable,
+			Stage: "forward", Destination: s.reg, Attempts: st.Entry.Resends + 1, First: st.Entry.SentAt, Last: now, Retryable: lead.Retryable,
 		}))
 		recs = append(recs, s.statusRecord(orig.Key, orig.Headers, "rejected", "", reasons, now))
 		count = func() {
@@ -384,17 +293,71 @@ func (p *Pending) settle(ceID string, e *Entry, cb CallbackResult, now time.Time
 			s.m.outcomes.WithLabelValues(s.reg, "rejected").Inc()
 		}
 	}
-	// A settled document's record is in its status, its DLQ record or its
-	// re-send; the entry only answers later callbacks and the sweep.
-	// Without it the entry is a tenth of the size, and every instance's
-	// table reads a registered document's entry back.
-	e.Record = nil
-	return append(recs, p.entryRecord(ceID, e)), count
+	return append(recs, p.entryRecord(st.Key, &st.Entry)), count
 }
 
-func (p *Pending) entryRecord(ceID string, e *Entry) *kgo.Record {
-	b, _ := json.Marshal(e)
-	return &kgo.Record{Topic: p.topic, Partition: e.Partition, Key: []byte(ceID), Value: b}
+// apply is the one way an event changes a document's entry: under the
+// document's lock, and the handover's read lock from the ownership check
+// to the commit, it reads the entry, settles (pending.Settle), writes
+// what the settlement writes durably, and only then updates the table and
+// the orphans. A callback kept as an orphan takes its room within the
+// bounds before it is written (ErrOrphanLimit past them) and gives it
+// back when the write fails.
+func (p *Pending) apply(ctx context.Context, ceID string, ev pending.Event) (pending.Settlement, error) {
+	mu := p.lockOf(ceID)
+	mu.Lock()
+	defer mu.Unlock()
+	p.handover.RLock()
+	defer p.handover.RUnlock()
+	now := p.s.cfg.Now()
+	e, ok := p.table.Get(ceID)
+	if !ok {
+		e = nil
+	}
+	owned := e != nil && e.State == pending.StatePending && p.owns(e.Partition)
+	st := pending.Settle(ceID, e, owned, ev, now)
+	if st.Action == pending.Ignore {
+		return st, nil
+	}
+	if st.OtherRegistryID != "" {
+		p.s.cfg.Log.Warn("repeated РЭМД callback names another emdrId; the first stands",
+			"request_id", ceID, "first", e.RegistryID, "now", st.OtherRegistryID)
+	}
+	if st.Action == pending.Orphan {
+		st.Entry.Partition = p.partitionOf(ceID)
+	}
+	recs, count := p.records(st, now)
+	unreserve, size := func() {}, 0
+	if st.Action == pending.Orphan {
+		entry := recs[len(recs)-1]
+		size = len(entry.Key) + len(entry.Value)
+		undo, err := p.orphans.Reserve(ceID, ev.Source, size)
+		if err != nil {
+			return st, err
+		}
+		unreserve = undo
+	}
+	if ev.Kind == pending.EarlyCallback {
+		recs = append(recs, p.orphanTombstone(ceID))
+	}
+	if err := p.writer.write(ctx, recs); err != nil {
+		unreserve()
+		return st, err
+	}
+	count()
+	p.table.Put(st.Key, &st.Entry, false)
+	switch {
+	case st.Action == pending.Orphan:
+		p.orphans.Put(ceID, st.Entry.Callback, ev.Source, size)
+	case ev.Kind == pending.EarlyCallback:
+		p.table.Put(pending.OrphanKey(ceID), nil, true)
+		p.orphans.Remove(ceID)
+	}
+	return st, nil
+}
+
+func (p *Pending) entryRecord(key string, e *pending.Entry) *kgo.Record {
+	return &kgo.Record{Topic: p.topic, Partition: e.Partition, Key: []byte(key), Value: e.Encode()}
 }
 
 // maxCallbackBody bounds a callback's body: РЭМД's result is a request
@@ -428,7 +391,7 @@ func (p *Pending) serve(w http.ResponseWriter, r *http.Request, source string) {
 		return
 	}
 	if err := p.Handle(r.Context(), source, cb); err != nil {
-		if errors.Is(err, ErrOrphanLimit) {
+		if errors.Is(err, pending.ErrOrphanLimit) {
 			p.s.m.callbacks.WithLabelValues("orphan_refused").Inc()
 			w.Header().Set("Retry-After", "60")
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
@@ -480,74 +443,18 @@ func (p *Pending) Handle(ctx context.Context, source string, cb CallbackResult) 
 	// callbacks of a healthy registry: those beyond it do not wait.
 	select {
 	case p.waiters <- struct{}{}:
-		p.table.Wait(ctx, cb.RequestID, p.s.cfg.Callback.Wait.D(), func(e *Entry, ok bool) bool { return ok && e != nil })
+		p.table.Wait(ctx, cb.RequestID, p.s.cfg.Callback.Wait.D(), func(e *pending.Entry, ok bool) bool { return ok && e != nil })
 		<-p.waiters
 	default:
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	mu := p.lockOf(cb.RequestID)
-	mu.Lock()
-	defer mu.Unlock()
-	p.handover.RLock()
-	defer p.handover.RUnlock()
-	now := p.s.cfg.Now()
-	e, ok := p.table.Get(cb.RequestID)
-	var (
-		recs      []*kgo.Record
-		count     = func() {}
-		unreserve = func() {}
-		next      Entry
-		result    string
-	)
-	switch {
-	case ok && e != nil && e.State == StatePending && p.owns(e.Partition):
-		next = *e
-		next.Callbacks++
-		if next.FirstCB.IsZero() {
-			next.FirstCB = now
-		}
-		next.LastCB = now
-		recs, count = p.settle(cb.RequestID, &next, cb, now)
-		result = next.State // registered, rejected or resent
-	case ok && e != nil && e.State != StatePending:
-		// A late or repeated callback: only the first one settles the
-		// document (domain/EGISZ.md §3 d); later ones are noted.
-		next = *e
-		next.Callbacks++
-		next.LastCB = now
-		if cb.Registered && e.State == StateRegistered && cb.RegistryID != e.RegistryID {
-			p.s.cfg.Log.Warn("repeated РЭМД callback names another emdrId; the first stands",
-				"request_id", cb.RequestID, "first", e.RegistryID, "now", cb.RegistryID)
-		}
-		recs, result = []*kgo.Record{p.entryRecord(cb.RequestID, &next)}, "repeated"
-	default:
-		// Not known yet, or pending on a partition another instance owns:
-		// keep the result; the owner settles the document with it, as does
-		// the forward stage when its write comes, and the sweep forgets it
-		// after keep_done.
-		cp := cb
-		next = Entry{State: StateOrphan, Partition: p.partitionOf(cb.RequestID), Callback: &cp, FirstCB: now, LastCB: now, Callbacks: 1, Source: source}
-		rec := p.entryRecord(orphanPrefix+cb.RequestID, &next)
-		undo, err := p.orphans.reserve(cb.RequestID, source, len(rec.Key)+len(rec.Value))
-		if err != nil {
-			return err
-		}
-		recs, result, unreserve = []*kgo.Record{rec}, "orphan", undo
-	}
-	if err := p.writer.write(ctx, recs); err != nil {
-		unreserve()
+	st, err := p.apply(ctx, cb.RequestID, pending.Event{Kind: pending.Callback, Result: cb, Source: source})
+	if err != nil {
 		return err
 	}
-	count()
-	if next.State == StateOrphan {
-		p.table.Put(orphanPrefix+cb.RequestID, &next, false)
-		p.orphans.put(cb.RequestID, orphan{cb: next.Callback, source: source, size: len(recs[0].Key) + len(recs[0].Value)})
-	} else {
-		p.table.Put(cb.RequestID, &next, false)
-	}
-	p.s.m.callbacks.WithLabelValues(result).Inc()
+	p.s.m.callbacks.WithLabelValues(string(st.Action)).Inc()
 	return nil
 }
 
@@ -555,28 +462,13 @@ func (p *Pending) Handle(ctx context.Context, source string, cb CallbackResult) 
 // its callback settled it while the lookup ran. An error means the
 // settlement was not written: the document stays pending and is looked up
 // again.
-func (p *Pending) settleLookedUp(ctx context.Context, k, registryID string, now time.Time) error {
-	mu := p.lockOf(k)
-	mu.Lock()
-	defer mu.Unlock()
-	p.handover.RLock()
-	defer p.handover.RUnlock()
-	e, ok := p.table.Get(k)
-	if !ok || e == nil || e.State != StatePending || !p.owns(e.Partition) {
-		return nil
-	}
-	next := *e
-	recs, count := p.settle(k, &next, CallbackResult{RequestID: k, Registered: true, RegistryID: registryID}, now)
-	if err := p.writer.write(ctx, recs); err != nil {
-		return err
-	}
-	count()
-	p.table.Put(k, &next, false)
-	return nil
+func (p *Pending) settleLookedUp(ctx context.Context, k, registryID string) error {
+	_, err := p.apply(ctx, k, pending.Event{Kind: pending.LookedUp, Result: CallbackResult{RequestID: k, Registered: true, RegistryID: registryID}})
+	return err
 }
 
 func (p *Pending) orphanTombstone(ceID string) *kgo.Record {
-	return &kgo.Record{Topic: p.topic, Partition: p.partitionOf(ceID), Key: []byte(orphanPrefix + ceID)}
+	return &kgo.Record{Topic: p.topic, Partition: p.partitionOf(ceID), Key: []byte(pending.OrphanKey(ceID))}
 }
 
 // lockOf is the lock of a document. It hashes the whole key over all the
@@ -652,11 +544,7 @@ func (p *Pending) revoked() {
 }
 
 // partitionOf places a document's entries by its ce_id.
-func (p *Pending) partitionOf(key string) int32 {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	return int32(h.Sum32() % uint32(p.partitions))
-}
+func (p *Pending) partitionOf(key string) int32 { return pending.PartitionOf(key, p.partitions) }
 
 // sweepLookups is how many late documents a sweep looks up at once; the
 // destination's concurrency bounds the calls themselves.
@@ -664,9 +552,9 @@ const sweepLookups = 32
 
 // lookUp asks РЭМД about a document whose callback is late and settles it
 // when РЭМД has registered it.
-func (p *Pending) lookUp(ctx context.Context, k string, now time.Time) {
+func (p *Pending) lookUp(ctx context.Context, k string) {
 	e, ok := p.table.Get(k)
-	if !ok || e == nil || e.State != StatePending {
+	if !ok || e == nil || e.State != pending.StatePending {
 		return
 	}
 	call, err := p.s.dest.Build(e.Record.Value, k, p.s.cfg.CallbackURL)
@@ -682,7 +570,7 @@ func (p *Pending) lookUp(ctx context.Context, k string, now time.Time) {
 	case Registered:
 		// Counted once written: a document whose settlement failed is
 		// looked up again, and would be counted twice.
-		if err := p.settleLookedUp(ctx, k, out.RegistryID, now); err != nil {
+		if err := p.settleLookedUp(ctx, k, out.RegistryID); err != nil {
 			p.s.cfg.Log.Warn("reconciled document not recorded; it is looked up again", "request_id", k, "err", err)
 			p.s.m.reconciled.WithLabelValues("error").Inc()
 			return
@@ -704,12 +592,11 @@ func (p *Pending) sweep(ctx context.Context) {
 	now := p.s.cfg.Now()
 	var late []string
 	var forget []*kgo.Record
-	p.table.Range(func(k string, e *Entry) bool {
-		switch {
-		case e.State == StatePending && p.owns(e.Partition) && now.Sub(e.SentAt) >= p.s.cfg.Callback.ReconcileAfter.D():
+	p.table.Range(func(k string, e *pending.Entry) bool {
+		switch pending.Overdue(e, p.owns(e.Partition), now, p.s.cfg.Callback.ReconcileAfter.D(), p.s.cfg.Callback.KeepDone.D()) {
+		case pending.LookUp:
 			late = append(late, k)
-		case e.State == StateOrphan && p.owns(e.Partition) && now.Sub(e.LastCB) >= p.s.cfg.Callback.KeepDone.D(),
-			e.State != StatePending && e.State != StateOrphan && p.owns(e.Partition) && now.Sub(e.Done) >= p.s.cfg.Callback.KeepDone.D():
+		case pending.Forget:
 			forget = append(forget, &kgo.Record{Topic: p.topic, Partition: e.Partition, Key: []byte(k)})
 		}
 		return true
@@ -724,7 +611,7 @@ func (p *Pending) sweep(ctx context.Context) {
 	for range min(len(late), sweepLookups) {
 		wg.Go(func() {
 			for k := range work {
-				p.lookUp(ctx, k, now)
+				p.lookUp(ctx, k)
 			}
 		})
 	}
@@ -746,8 +633,8 @@ func (p *Pending) sweep(ctx context.Context) {
 		}
 		for _, r := range forget {
 			p.table.Put(string(r.Key), nil, true)
-			if id, ok := strings.CutPrefix(string(r.Key), orphanPrefix); ok {
-				p.orphans.remove(id)
+			if d, _ := pending.Decode(r.Key, nil); d.OrphanOf != "" {
+				p.orphans.Remove(d.OrphanOf)
 			}
 		}
 	}

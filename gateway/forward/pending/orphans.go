@@ -1,4 +1,4 @@
-package forward
+package pending
 
 import (
 	"errors"
@@ -30,10 +30,10 @@ type orphan struct {
 	size   int
 }
 
-// orphanSet holds the orphans this instance knows of, from its own
+// OrphanSet holds the orphans this instance knows of, from its own
 // writes and from the pending topic (every instance's writes), with what
 // they take in all and per source. Safe for concurrent use.
-type orphanSet struct {
+type OrphanSet struct {
 	limits OrphanLimits
 
 	mu       sync.Mutex
@@ -42,12 +42,13 @@ type orphanSet struct {
 	total    orphanUse
 }
 
-func newOrphanSet(l OrphanLimits) *orphanSet {
-	return &orphanSet{limits: l, byKey: map[string]orphan{}, bySource: map[string]orphanUse{}}
+// NewOrphanSet is an empty set bounded by l.
+func NewOrphanSet(l OrphanLimits) *OrphanSet {
+	return &OrphanSet{limits: l, byKey: map[string]orphan{}, bySource: map[string]orphanUse{}}
 }
 
 // add and sub keep the totals; called with mu held.
-func (o *orphanSet) add(e orphan, sign int) {
+func (o *OrphanSet) add(e orphan, sign int) {
 	u := o.bySource[e.source]
 	u.count += sign
 	u.bytes += sign * e.size
@@ -60,8 +61,10 @@ func (o *orphanSet) add(e orphan, sign int) {
 	o.total.bytes += sign * e.size
 }
 
-// put sets key's orphan, replacing any before it.
-func (o *orphanSet) put(key string, e orphan) {
+// Put sets key's orphan, its result cb from source taking size bytes
+// in the pending topic, replacing any before it.
+func (o *OrphanSet) Put(key string, cb *CallbackResult, source string, size int) {
+	e := orphan{cb: cb, source: source, size: size}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if old, ok := o.byKey[key]; ok {
@@ -71,8 +74,8 @@ func (o *orphanSet) put(key string, e orphan) {
 	o.add(e, +1)
 }
 
-// remove forgets key's orphan.
-func (o *orphanSet) remove(key string) {
+// Remove forgets key's orphan.
+func (o *OrphanSet) Remove(key string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if old, ok := o.byKey[key]; ok {
@@ -81,12 +84,12 @@ func (o *orphanSet) remove(key string) {
 	}
 }
 
-// reserve takes room for a new orphan of source before it is written, so
+// Reserve takes room for a new orphan of source before it is written, so
 // that callbacks written side by side cannot together pass the bounds.
 // It fails with ErrOrphanLimit when the orphan would pass one; otherwise
 // undo gives the room back (the write failed) and restores what key
 // held before.
-func (o *orphanSet) reserve(key, source string, size int) (undo func(), err error) {
+func (o *OrphanSet) Reserve(key, source string, size int) (undo func(), err error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	old, had := o.byKey[key]
@@ -123,8 +126,8 @@ func (o *orphanSet) reserve(key, source string, size int) (undo func(), err erro
 	}, nil
 }
 
-// result is key's written result.
-func (o *orphanSet) result(key string) (CallbackResult, bool) {
+// Result is key's written result.
+func (o *OrphanSet) Result(key string) (CallbackResult, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	e, ok := o.byKey[key]
@@ -134,8 +137,8 @@ func (o *orphanSet) result(key string) (CallbackResult, bool) {
 	return *e.cb, true
 }
 
-// keys are the orphans with a written result.
-func (o *orphanSet) keys() []string {
+// Keys are the orphans with a written result.
+func (o *OrphanSet) Keys() []string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	out := make([]string, 0, len(o.byKey))
@@ -147,8 +150,8 @@ func (o *orphanSet) keys() []string {
 	return out
 }
 
-// use is what the orphans take in all.
-func (o *orphanSet) use() (count, bytes int) {
+// Use is what the orphans take in all.
+func (o *OrphanSet) Use() (count, bytes int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.total.count, o.total.bytes
