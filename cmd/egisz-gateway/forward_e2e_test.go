@@ -189,7 +189,7 @@ func (f *forwarder) callbackURL(t testing.TB) string {
 	t.Helper()
 	for _, w := range f.workers {
 		if cs, ok := w.(interface{ Addr() string }); ok && w.Name() == "remd-callback" {
-			return "https://" + cs.Addr() + forward.CallbackPath
+			return "https://" + cs.Addr() + pending.CallbackPath
 		}
 	}
 	t.Fatal("no РЭМД callback endpoint")

@@ -16,6 +16,7 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/dlq"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
+	"github.com/egisz-gateway/egisz-gateway/gateway/forward/pending"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
@@ -51,13 +52,14 @@ type Config struct {
 
 // Stage forwards one registry's outbound records.
 type Stage struct {
-	cfg     Config
-	dest    Destination
-	send    *sender
-	eos     *eos.Stage
-	pending *Pending // nil unless the registry is asynchronous
-	m       *Metrics
-	reg     string
+	cfg       Config
+	dest      Destination
+	send      *sender
+	eos       *eos.Stage
+	pending   *pending.Pending // nil unless the registry is asynchronous
+	callbacks *txWriter        // the pending documents' writer
+	m         *Metrics
+	reg       string
 
 	tier  int           // 0: the outbound topic; i: retry tier i, of delay cfg.Tiers[i-1]
 	main  *Stage        // the outbound stage; the tiers share its sender, limits and pending documents
@@ -147,7 +149,7 @@ func newStage(cfg Config, dest Destination, main *Stage, tier int) (*Stage, erro
 		s.m.breaker.WithLabelValues(reg).Set(0)
 		s.m.paused.WithLabelValues(reg).Set(0)
 		if dest.Async() {
-			if s.pending, err = newPending(s); err != nil {
+			if s.pending, s.callbacks, err = newPending(s); err != nil {
 				return nil, fmt.Errorf("forward %s: %w", reg, err)
 			}
 		}
@@ -188,7 +190,7 @@ func (s *Stage) Ready() error {
 		}
 	}
 	if s.pending != nil {
-		if err := s.pending.table.Ready(); err != nil {
+		if err := s.pending.Ready(); err != nil {
 			return err
 		}
 	}
@@ -205,12 +207,12 @@ func (s *Stage) WriterStats() map[string]*eos.Stats {
 	if s.pending == nil || s.main != s {
 		return nil
 	}
-	return map[string]*eos.Stats{s.Name() + "-callbacks": &s.pending.writer.stats}
+	return map[string]*eos.Stats{s.Name() + "-callbacks": &s.callbacks.stats}
 }
 
 // Callback is РЭМД's callback endpoint (POST /emdr/callback); nil for a
 // synchronous registry.
-func (s *Stage) Callback() *Pending { return s.pending }
+func (s *Stage) Callback() *pending.Pending { return s.pending }
 
 // Run forwards until ctx ends.
 func (s *Stage) Run(ctx context.Context) error {
@@ -251,7 +253,7 @@ func (s *Stage) onAssigned(ctx context.Context, assigned map[string][]int32) {
 	}
 	s.mu.Unlock()
 	if s.pending != nil && s.main == s {
-		s.pending.assigned(ctx, assigned[s.topic])
+		s.pending.Assigned(ctx, assigned[s.topic])
 	}
 }
 
@@ -270,7 +272,7 @@ func (s *Stage) onRevoked(_ context.Context, revoked map[string][]int32) {
 	if s.pending != nil && s.main == s && len(revoked[s.topic]) > 0 {
 		// The group moves on once this returns; the next owner must find
 		// every settlement made here in the table it reads.
-		s.pending.revoked()
+		s.pending.Revoked()
 	}
 }
 
@@ -653,7 +655,9 @@ func (s *Stage) Transform(_ context.Context, r *kgo.Record, out *eos.Output) err
 		s.emitStatus(out, r, "registered", res.out.RegistryID, nil, now)
 	case Accepted:
 		if s.pending != nil {
-			s.pending.accepted(out, r, now)
+			if !s.pending.Accepted(out, r, now) {
+				s.emitStatus(out, r, "pending", "", nil, now)
+			}
 			return nil
 		}
 		s.emitStatus(out, r, "registered", "", nil, now)

@@ -1,6 +1,7 @@
 package pending
 
 import (
+	"context"
 	"errors"
 	"sync"
 )
@@ -155,4 +156,27 @@ func (o *OrphanSet) Use() (count, bytes int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.total.count, o.total.bytes
+}
+
+// settleOrphans settles documents now pending whose callback came first
+// and was kept as an orphan: the forward stage may have written the
+// pending entry just before the orphan was recorded.
+func (p *Pending) settleOrphans(ctx context.Context) {
+	for _, k := range p.orphans.Keys() {
+		e, ok := p.table.Get(k)
+		if !ok || e == nil || e.State != StatePending || !p.owns(e.Partition) {
+			continue
+		}
+		cb, ok := p.orphans.Result(k)
+		if !ok {
+			continue
+		}
+		st, err := p.apply(ctx, k, Event{Kind: EarlyCallback, Result: cb})
+		switch {
+		case err != nil:
+			p.cfg.Log.Warn("early РЭМД callback not applied; next round", "request_id", k, "err", err)
+		case st.Action != Ignore:
+			p.m.callbacks.WithLabelValues("orphan_settled").Inc()
+		}
+	}
 }
