@@ -19,39 +19,29 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
+	"github.com/egisz-gateway/egisz-gateway/seam"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
-// Call is one request to a registry.
-type Call struct {
-	Method         string
-	Path           string // below the registry's base URL
-	Body           []byte
-	IdempotencyKey string // the event's ce_id: a re-send is recognised as one
-}
-
-// Result is what an answer means.
-type Result string
-
-// The results.
-const (
-	Registered Result = "registered" // done; RegistryID is set
-	Accepted   Result = "accepted"   // РЭМД took it; the result comes on the callback
-	Retry      Result = "retry"      // a transient failure: try again later
-	Park       Result = "park"       // a permanent failure: to the DLQ with the reasons
-	Reconcile  Result = "reconcile"  // already registered: look the registration up, then success
-	NotFound   Result = "not_found"  // a lookup found no registration
+// The call types are package seam's, shared with the forward stage.
+type (
+	// Call is one request to a registry (seam.Call).
+	Call = seam.Call
+	// Result is what an answer means (seam.Result).
+	Result = seam.Result
+	// Outcome is the meaning of one answer (seam.Outcome).
+	Outcome = seam.Outcome
 )
 
-// Outcome is the meaning of one answer.
-type Outcome struct {
-	Result     Result
-	RegistryID string
-	Reasons    []topics.Reason
-	RetryAfter time.Duration // the registry's Retry-After, when it sent one
-	HTTPStatus int
-	Excerpt    string // the answer's start with personal data masked, for the DLQ
-}
+// The results (seam's).
+const (
+	Registered = seam.Registered
+	Accepted   = seam.Accepted
+	Retry      = seam.Retry
+	Park       = seam.Park
+	Reconcile  = seam.Reconcile
+	NotFound   = seam.NotFound
+)
 
 // answer is the registries' answer body (the emulator's and the REST
 // wrapper's shape).
@@ -74,7 +64,7 @@ func NewClassifier() Classifier { return Classifier{catalog: reasons.Default()} 
 // Classify reads one answer. async is true for РЭМД, whose synchronous
 // success only means "accepted".
 func (c Classifier) Classify(status int, retryAfter string, body []byte, async bool) Outcome {
-	out := Outcome{HTTPStatus: status, RetryAfter: parseRetryAfter(retryAfter)}
+	out := Outcome{HTTPStatus: status, RetryAfter: seam.ParseRetryAfter(retryAfter, time.Now())}
 	var a answer
 	_ = json.Unmarshal(body, &a) // a body that is not JSON leaves the status to decide
 	if status >= 200 && status < 300 && a.Status != "error" {
@@ -144,7 +134,7 @@ func Lookup(registry topics.Registry, call Call) (Call, bool) {
 	if json.Unmarshal(call.Body, &doc) != nil || doc.LocalUID == "" {
 		return Call{}, false
 	}
-	return Call{Method: http.MethodGet, Path: "/remd/registryItem?local_uid=" + url.QueryEscape(doc.LocalUID), IdempotencyKey: call.IdempotencyKey}, true
+	return Call{Method: http.MethodGet, Path: "/remd/registryItem?local_uid=" + url.QueryEscape(doc.LocalUID), IdempotencyKey: call.IdempotencyKey, Lookup: true}, true
 }
 
 // excerptLen bounds the answer kept in a DLQ header.
@@ -171,21 +161,6 @@ func topicReason(r reasons.Reason, detail string) topics.Reason {
 		t.MessageEN += ": " + detail
 	}
 	return t
-}
-
-func parseRetryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
 }
 
 func firstNonEmpty(ss ...string) string {

@@ -7,78 +7,17 @@ import (
 	"strings"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/destination"
-	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
 	"github.com/egisz-gateway/egisz-gateway/dlq"
 	"github.com/egisz-gateway/egisz-gateway/gateway/app"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/forward"
 	"github.com/egisz-gateway/egisz-gateway/gateway/forward/pending"
 	"github.com/egisz-gateway/egisz-gateway/gateway/tlsserver"
-	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
-// registry answers the forward stage with the destination adapters.
-type registry struct {
-	name topics.Registry
-	cls  destination.Classifier
-	cat  *reasons.Catalog
-}
-
-func newRegistry(name topics.Registry) registry {
-	return registry{name: name, cls: destination.NewClassifier(), cat: reasons.Default()}
-}
-
-func (r registry) Build(value []byte, ceID, callbackURL string) (forward.Call, error) {
-	ev, _, err := topics.SplitOutboundWith(value, json.Unmarshal)
-	if err != nil {
-		return forward.Call{}, err
-	}
-	c, err := destination.Build(r.name, ev, ceID, callbackURL)
-	if err != nil {
-		return forward.Call{}, err
-	}
-	return forward.Call{Method: c.Method, Path: c.Path, Body: c.Body, IdempotencyKey: c.IdempotencyKey}, nil
-}
-
-func (r registry) Classify(call forward.Call, status int, retryAfter string, body []byte) forward.Outcome {
-	if call.Lookup {
-		return outcome(r.cls.ClassifyLookup(status, retryAfter, body))
-	}
-	return outcome(r.cls.Classify(status, retryAfter, body, r.Async()))
-}
-
-func (r registry) TransportFailure(err error) forward.Outcome {
-	return outcome(r.cls.TransportFailure(err))
-}
-
-func (r registry) Lookup(call forward.Call) (forward.Call, bool) {
-	c, ok := destination.Lookup(r.name, destination.Call{Method: call.Method, Path: call.Path, Body: call.Body, IdempotencyKey: call.IdempotencyKey})
-	if !ok {
-		return forward.Call{}, false
-	}
-	return forward.Call{Method: c.Method, Path: c.Path, IdempotencyKey: c.IdempotencyKey, Lookup: true}, true
-}
-
-func (r registry) Async() bool { return r.name == topics.RegistryREMD }
-
-func (r registry) ParseCallback(body []byte) (forward.CallbackResult, error) {
-	cb, err := r.cls.ParseCallback(body)
-	if err != nil {
-		return forward.CallbackResult{}, err
-	}
-	return forward.CallbackResult{RequestID: cb.RequestID, Registered: cb.Registered, RegistryID: cb.EMDRID, Reasons: cb.Reasons, Retry: cb.Retry}, nil
-}
-
-func (r registry) Reason(code string) topics.Reason {
-	rs := r.cat.Resolve(code)
-	return topics.Reason{Code: rs.Code, Owner: string(rs.Owner), Retryable: rs.Retryable(), MessageRU: rs.RU, MessageEN: rs.EN}
-}
-
-func outcome(o destination.Outcome) forward.Outcome {
-	return forward.Outcome{Result: forward.Result(o.Result), RegistryID: o.RegistryID, Reasons: o.Reasons,
-		RetryAfter: o.RetryAfter, HTTPStatus: o.HTTPStatus, Excerpt: o.Excerpt}
-}
+// The registries' adapters are what the forward stage calls.
+var _ forward.Destination = destination.Adapter{}
 
 // forwardStages are the forward workers of the registries that have a URL.
 func forwardStages(deps app.Deps) ([]app.Worker, error) {
@@ -129,7 +68,7 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 			Dest: d.cfg, Callback: cfg.Forward.Callback, CallbackURL: callbackURL,
 			ClientOpts: deps.KafkaOpt, KafkaMetrics: deps.KafkaMetrics, Metrics: m, DLQ: deps.DLQ, Log: deps.Log,
 			Tiers: tiers, Parked: parked, OrderByPatient: cfg.Forward.Retry.OrderBy == "patient",
-		}, newRegistry(d.name))
+		}, destination.NewAdapter(d.name))
 		if err != nil {
 			return nil, err
 		}

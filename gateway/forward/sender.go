@@ -22,6 +22,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
+	"github.com/egisz-gateway/egisz-gateway/seam"
 )
 
 // maxAnswer is how much of an answer is read; registries answer small.
@@ -133,7 +134,11 @@ type guardedTransport struct {
 func (g *guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	s := g.s
 	resp, err := s.breaker.Execute(func() (*http.Response, error) {
-		if err := s.limiter.Wait(req.Context()); err != nil {
+		waited, err := s.limiter.Wait(req.Context())
+		// This attempt's own wait, nobody else's: the counter's rate is
+		// how many calls wait for the quota at once.
+		s.m.waited.WithLabelValues(s.registry).Add(waited.Seconds())
+		if err != nil {
 			return nil, err
 		}
 		start := time.Now()
@@ -256,7 +261,7 @@ func noteFailure(ctx context.Context, outcome func(Call) Outcome) {
 // day" must not stall a partition for a day.
 func (s *sender) backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
 	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-		if ra := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ra > 0 {
+		if ra := seam.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ra > 0 {
 			return min(ra, s.cfg.RetryAfterMax.D())
 		}
 	}
@@ -271,20 +276,6 @@ func jittered(minWait, maxWait time.Duration, attempt int) time.Duration {
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 
-// parseRetryAfter reads delay-seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}
-
 // send makes one call, with its retries in place, and classifies the
 // answer. breakerOpen is true when the breaker refused it.
 func (s *sender) send(ctx context.Context, call Call) (out Outcome, breakerOpen bool) {
@@ -292,7 +283,10 @@ func (s *sender) send(ctx context.Context, call Call) (out Outcome, breakerOpen 
 	if err != nil {
 		return s.dest.TransportFailure(err), false
 	}
-	if call.Body != nil {
+	for k, v := range call.Header {
+		req.Header.Set(k, v)
+	}
+	if call.Body != nil && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	}
 	if call.IdempotencyKey != "" {
@@ -326,6 +320,14 @@ func sendable(call Call) error {
 	}
 	if i := strings.IndexFunc(call.IdempotencyKey, isCTL); i >= 0 {
 		return fmt.Errorf("the idempotency key (ce_id) holds a control character (%U) at byte %d", call.IdempotencyKey[i], i)
+	}
+	for k, v := range call.Header {
+		if k == "" || strings.IndexFunc(k, func(r rune) bool { return isCTL(r) || r == ' ' || r == ':' }) >= 0 {
+			return fmt.Errorf("a header name holds a space, colon or control character")
+		}
+		if i := strings.IndexFunc(v, isCTL); i >= 0 {
+			return fmt.Errorf("header %s holds a control character at byte %d", k, i)
+		}
 	}
 	if i := strings.IndexFunc(call.Path, func(r rune) bool { return isCTL(r) || r == ' ' }); i >= 0 {
 		return fmt.Errorf("the request path holds a space or control character at byte %d", i)

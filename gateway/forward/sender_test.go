@@ -1,7 +1,9 @@
 package forward
 
 import (
+	"context"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -41,5 +43,51 @@ func TestBackoffCapsRetryAfterAndJitters(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCallHeadersAreSent: a call's own headers reach the registry (an XML
+// body with its SOAPAction), a body without a Content-Type goes as JSON,
+// and a header the HTTP client would refuse is the call's fault.
+func TestCallHeadersAreSent(t *testing.T) {
+	got := make(chan http.Header, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Clone()
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	cfg := config.DefaultDestination()
+	cfg.URL, cfg.Attempts = srv.URL, 1
+	s, err := newSender("test", cfg, statusOnly{}, NewMetrics(nil), nil, testLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name              string
+		call              Call
+		contentType, soap string
+	}{
+		{"JSON by default", Call{Method: http.MethodPost, Path: "/x", Body: []byte(`{}`)}, "application/json; charset=utf-8", ""},
+		{"SOAP", Call{Method: http.MethodPost, Path: "/x", Body: []byte(`<Envelope/>`),
+			Header: map[string]string{"Content-Type": "text/xml; charset=utf-8", "SOAPAction": `"urn:register"`}}, "text/xml; charset=utf-8", `"urn:register"`},
+		{"no body, no type", Call{Method: http.MethodGet, Path: "/x"}, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := sendable(tc.call); err != nil {
+				t.Fatal(err)
+			}
+			if out, _ := s.send(context.Background(), tc.call); out.Result != Registered {
+				t.Fatalf("result %s", out.Result)
+			}
+			h := <-got
+			if h.Get("Content-Type") != tc.contentType || h.Get("SOAPAction") != tc.soap {
+				t.Fatalf("Content-Type %q, SOAPAction %q; want %q, %q", h.Get("Content-Type"), h.Get("SOAPAction"), tc.contentType, tc.soap)
+			}
+		})
+	}
+	for _, h := range []map[string]string{{"SOAPAction": "a\r\nX-Evil: 1"}, {"Bad Name": "v"}, {"": "v"}} {
+		if err := sendable(Call{Method: http.MethodPost, Path: "/x", Header: h}); err == nil {
+			t.Errorf("header %q passed as sendable", h)
+		}
 	}
 }

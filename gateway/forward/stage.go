@@ -148,7 +148,7 @@ func newStage(cfg Config, dest Destination, main *Stage, tier int) (*Stage, erro
 		s.send = snd
 		s.m.breaker.WithLabelValues(reg).Set(0)
 		s.m.paused.WithLabelValues(reg).Set(0)
-		if dest.Async() {
+		if dest.Capabilities().Callbacks {
 			if s.pending, s.callbacks, err = newPending(s); err != nil {
 				return nil, fmt.Errorf("forward %s: %w", reg, err)
 			}
@@ -595,8 +595,13 @@ func (s *Stage) forward(ctx, callCtx context.Context, r *kgo.Record, res *result
 	}
 }
 
-// call is one call within the concurrency limit.
+// call is one call within the concurrency limit, signed by the
+// registry's adapter first.
 func (s *Stage) call(ctx context.Context, call Call) (Outcome, bool) {
+	call, err := s.dest.Sign(ctx, call)
+	if err != nil {
+		return s.dest.TransportFailure(fmt.Errorf("sign the call: %w", err)), false
+	}
 	select {
 	case s.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -606,9 +611,7 @@ func (s *Stage) call(ctx context.Context, call Call) (Outcome, bool) {
 		ctx = context.WithValue(ctx, retryCall{}, true)
 	}
 	s.m.inflight.WithLabelValues(s.reg).Inc()
-	before := s.send.limiter.Waited()
 	out, refused := s.send.send(ctx, call)
-	s.m.waited.WithLabelValues(s.reg).Add((s.send.limiter.Waited() - before).Seconds())
 	s.m.inflight.WithLabelValues(s.reg).Dec()
 	<-s.sem
 	return out, refused
@@ -627,7 +630,7 @@ func (s *Stage) reconcile(ctx context.Context, call Call, first Outcome) (Outcom
 	case Registered:
 		return out, false
 	case NotFound:
-		if s.dest.Async() {
+		if s.dest.Capabilities().Callbacks {
 			return Outcome{Result: Accepted, HTTPStatus: first.HTTPStatus}, false
 		}
 		return Outcome{Result: Registered, HTTPStatus: first.HTTPStatus}, false

@@ -25,63 +25,27 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
 	"github.com/egisz-gateway/egisz-gateway/gateway/state"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
+	"github.com/egisz-gateway/egisz-gateway/seam"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
 // ReasonConflict is the catalog code of a dedup conflict.
 const ReasonConflict = "DEDUP_CONFLICT"
 
-// Input is one ingress record as the domain sees it.
-type Input struct {
-	Topic   string // the catalog's topic name, without a deployment prefix
-	Key     []byte
-	Value   []byte
-	Headers map[string]string // last value per header name
-}
-
-// SideWrite is a change the domain asks for in a side table. A timed
-// entry falls due at Due (zero: not any more), and then the domain's
-// Timers say what becomes of it.
-type SideWrite struct {
-	Table, Key string
-	Value      []byte
-	Timed      bool
-	Due        time.Time
-}
-
-// Publish is a record the domain asks the stage to write besides the
-// routes: a topic of the catalog (unprefixed), its key and value, ce_id and
-// the topic's own headers. The stage adds the CloudEvents headers (type,
-// source, time, trace).
-type Publish struct {
-	Topic   string
-	Key     string
-	Value   []byte
-	Headers map[string]string
-}
-
-// Verdict is the domain's decision on one input.
-type Verdict struct {
-	// Reasons, when not empty, reject the record: it is parked with them.
-	Reasons []topics.Reason
-	// For an accepted record:
-	Kind        string
-	PatientKey  string
-	DedupKey    string
-	Fingerprint uint64
-	Version     int64
-	Payload     json.RawMessage // the normalized event
-	Routes      []string        // catalog names of the topics it goes to
-	Side        []SideWrite     // applied when the event is new or an update
-	Publish     []Publish       // written when the event is new or an update
-	// Domain is the domain's own note from Decide for Settle.
-	Domain any
-}
-
-// SideReader reads the partition's side tables.
-type SideReader interface {
-	Side(table, key string) ([]byte, bool)
-}
+// The seam's types, under the names this package has always used for
+// them; they are defined once in package seam, which the domain speaks too.
+type (
+	// Input is one ingress record as the domain sees it.
+	Input = seam.Input
+	// SideWrite is a change the domain asks for in a side table.
+	SideWrite = seam.SideWrite
+	// Publish is a record the domain asks the stage to write besides the routes.
+	Publish = seam.Publish
+	// Verdict is the domain's decision on one input.
+	Verdict = seam.Verdict
+	// SideReader reads the partition's side tables.
+	SideReader = seam.SideReader
+)
 
 // Domain decides what becomes of ingress records, in two steps: Decide
 // holds everything that depends on the record and the shared reference

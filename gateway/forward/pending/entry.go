@@ -9,7 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
-	"github.com/egisz-gateway/egisz-gateway/topics"
+	"github.com/egisz-gateway/egisz-gateway/seam"
 )
 
 // Entry states of a document sent to РЭМД.
@@ -30,14 +30,9 @@ const orphanPrefix = "orphan|"
 // document ceID.
 func OrphanKey(ceID string) string { return orphanPrefix + ceID }
 
-// CallbackResult is an asynchronous registry's final answer for one call.
-type CallbackResult struct {
-	RequestID  string // the call's idempotency key (ce_id)
-	Registered bool
-	RegistryID string
-	Reasons    []topics.Reason
-	Retry      bool // worth sending again
-}
+// CallbackResult is a registry's final answer for one accepted call,
+// delivered on its callback (seam.CallbackResult).
+type CallbackResult = seam.CallbackResult
 
 // Entry is one document in the compacted pending topic, keyed by the
 // event's ce_id. While pending it keeps the outbound record, so that a
