@@ -1,3 +1,7 @@
+// Package dlq is the dead-letter operations service of DESIGN §5: it
+// lists, shows (personal data masked), replays and purges the records the
+// stages parked in the format of package dlq/record, marks what was done
+// in egisz.state.dlq-replay.v1, and audits every action by role.
 package dlq
 
 import (

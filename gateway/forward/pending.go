@@ -15,7 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/dlq/record"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
 	"github.com/egisz-gateway/egisz-gateway/gateway/kafkaclient"
@@ -374,7 +374,7 @@ func (p *Pending) settle(ceID string, e *Entry, cb CallbackResult, now time.Time
 			reasons = []topics.Reason{s.dest.Reason(ReasonCallbackMissing)}
 		}
 		lead := reasons[0]
-		recs = append(recs, dlq.Park(s.dlqTopic, orig, dlq.Failure{
+		recs = append(recs, record.Park(s.dlqTopic, orig, record.Failure{
 			Reason: lead.Code, Message: lead.MessageRU + " / " + lead.MessageEN, Owner: lead.Owner,
 			Stage: "forward", Destination: s.reg, Attempts: e.Resends + 1, First: e.SentAt, Last: now, Retryable: lead.Retryable,
 		}))

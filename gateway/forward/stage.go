@@ -13,7 +13,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/dlq/record"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
@@ -33,7 +33,7 @@ type Config struct {
 	// KafkaMetrics gives each stage's own client its metrics hook, by name.
 	KafkaMetrics func(name string) kgo.Opt
 	Metrics      *Metrics
-	DLQ          *dlq.Metrics // counts what is parked
+	DLQ          *record.Metrics // counts what is parked
 	Log          *slog.Logger
 	Now          func() time.Time
 
@@ -675,7 +675,7 @@ func (s *Stage) park(out *eos.Output, r *kgo.Record, o Outcome, attempts int, fi
 	}
 	lead := reasons[0]
 	s.cfg.DLQ.Parked(s.dlqTopic, lead.Code, lead.Owner)
-	out.Emit(dlq.Park(s.dlqTopic, r, dlq.Failure{
+	out.Emit(record.Park(s.dlqTopic, r, record.Failure{
 		Reason: lead.Code, Message: lead.MessageRU + " / " + lead.MessageEN, Owner: lead.Owner, Field: lead.Field,
 		Stage: "forward", Destination: s.reg, Attempts: attempts, First: first, Last: now,
 		Retryable: outcome == "failed" || lead.Retryable, HTTPStatus: o.HTTPStatus, Response: o.Excerpt,
@@ -737,7 +737,7 @@ func sessionOpts(cfg Config, name string) []kgo.Opt {
 // registry's dead-letter topic with OUTPUT_TOO_LARGE or OUTPUT_REFUSED, and
 // its status "rejected"; a record of a retry tier leaves the tiers. It is
 // not sent to the registry again. Both records are fitted to their topics'
-// limits (dlq.Fit; the status repeats capped identifiers).
+// limits (record.Fit; the status repeats capped identifiers).
 func (s *Stage) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *eos.Output) error {
 	now := s.cfg.Now()
 	code := ReasonOutputTooLarge
@@ -747,23 +747,23 @@ func (s *Stage) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *
 	reason := s.dest.Reason(code)
 	// An earlier park did not fit: the record that did not is made as
 	// small as can be (both, after two).
-	minimalDLQ, minimalStatus := dlq.Minimal(why.Attempt, why.Topic == s.dlqTopic)
+	minimalDLQ, minimalStatus := record.Minimal(why.Attempt, why.Topic == s.dlqTopic)
 	if !minimalStatus {
 		reason.MessageEN += " (" + why.String() + ")"
 	}
-	kept := dlq.KeptBytes(minimalStatus)
+	kept := record.KeptBytes(minimalStatus)
 	if s.tier > 0 {
 		s.leave(out, r)
 	}
 	s.cfg.DLQ.Parked(s.dlqTopic, reason.Code, reason.Owner)
-	parked := dlq.Park(s.dlqTopic, r, dlq.Failure{
+	parked := record.Park(s.dlqTopic, r, record.Failure{
 		Reason: reason.Code, Message: reason.MessageRU + " / " + reason.MessageEN, Owner: reason.Owner,
 		Stage: "forward", Destination: s.reg, First: now, Last: now, Retryable: reason.Retryable,
 	})
-	out.Emit(dlq.Fit(parked, int(s.cfg.Catalog.BatchMaxBytes(s.dlqTopic)), minimalDLQ))
+	out.Emit(record.Fit(parked, int(s.cfg.Catalog.BatchMaxBytes(s.dlqTopic)), minimalDLQ))
 	headers := make([]kgo.RecordHeader, len(r.Headers))
 	for i, h := range r.Headers {
-		headers[i] = kgo.RecordHeader{Key: h.Key, Value: []byte(dlq.CappedTo(string(h.Value), kept))}
+		headers[i] = kgo.RecordHeader{Key: h.Key, Value: []byte(record.CappedTo(string(h.Value), kept))}
 	}
 	key := r.Key
 	if len(key) > kept {

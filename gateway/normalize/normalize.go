@@ -21,7 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/dlq/record"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
 	"github.com/egisz-gateway/egisz-gateway/gateway/state"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
@@ -88,7 +88,7 @@ type Config struct {
 	MaxBatch    int
 	Log         *slog.Logger
 	Metrics     prometheus.Registerer
-	DLQ         *dlq.Metrics // counts what is parked
+	DLQ         *record.Metrics // counts what is parked
 	Now         func() time.Time
 }
 
@@ -417,8 +417,8 @@ func (n *Stage) accept(r *kgo.Record, in Input, v Verdict, st *store, out *eos.O
 		reason := n.domain.Reason(ReasonConflict)
 		reason.MessageEN += fmt.Sprintf(" (version %d, held %d)", v.Version, held.Version)
 		n.park(r, in, out, now, "conflict", []topics.Reason{reason}, []kgo.RecordHeader{
-			{Key: dlq.HFingerprintOld, Value: fmt.Appendf(nil, "%016x", held.Fingerprint)},
-			{Key: dlq.HFingerprintNew, Value: fmt.Appendf(nil, "%016x", v.Fingerprint)},
+			{Key: record.HFingerprintOld, Value: fmt.Appendf(nil, "%016x", held.Fingerprint)},
+			{Key: record.HFingerprintNew, Value: fmt.Appendf(nil, "%016x", v.Fingerprint)},
 		})
 	default: // new or update
 		writeSide(st, v.Side)
@@ -446,7 +446,7 @@ func (n *Stage) accept(r *kgo.Record, in Input, v Verdict, st *store, out *eos.O
 func (n *Stage) park(r *kgo.Record, in Input, out *eos.Output, now time.Time, outcome string, reasons []topics.Reason, extra []kgo.RecordHeader) {
 	first := reasons[0]
 	n.cfg.DLQ.Parked(n.dlqTopic, first.Code, first.Owner)
-	out.Emit(dlq.Park(n.dlqTopic, r, dlq.Failure{
+	out.Emit(record.Park(n.dlqTopic, r, record.Failure{
 		Reason: first.Code, Message: first.MessageRU + " / " + first.MessageEN, Owner: first.Owner, Field: first.Field,
 		Stage: "normalize", First: now, Last: now, Retryable: first.Retryable, Extra: extra,
 	}))
@@ -617,22 +617,22 @@ func (n *Stage) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *
 	reason := n.domain.Reason(code)
 	// An earlier park did not fit: the record that did not is made as
 	// small as can be (both, after two).
-	minimalDLQ, minimalStatus := dlq.Minimal(why.Attempt, why.Topic == n.dlqTopic)
+	minimalDLQ, minimalStatus := record.Minimal(why.Attempt, why.Topic == n.dlqTopic)
 	if !minimalStatus {
 		reason.MessageEN += " (" + why.String() + ")"
 	}
-	kept := dlq.KeptBytes(minimalStatus)
+	kept := record.KeptBytes(minimalStatus)
 	n.cfg.DLQ.Parked(n.dlqTopic, reason.Code, reason.Owner)
-	parked := dlq.Park(n.dlqTopic, r, dlq.Failure{
+	parked := record.Park(n.dlqTopic, r, record.Failure{
 		Reason: reason.Code, Message: reason.MessageRU + " / " + reason.MessageEN, Owner: reason.Owner,
 		Stage: "normalize", First: now, Last: now, Retryable: reason.Retryable,
 	})
-	out.Emit(dlq.Fit(parked, int(n.cfg.Catalog.BatchMaxBytes(n.dlqTopic)), minimalDLQ))
+	out.Emit(record.Fit(parked, int(n.cfg.Catalog.BatchMaxBytes(n.dlqTopic)), minimalDLQ))
 	// The status repeats the event's identifiers: capped, so that a status
 	// is small whatever the record's headers hold.
 	capped := make(map[string]string, len(in.Headers))
 	for k, v := range in.Headers {
-		capped[k] = dlq.CappedTo(v, kept)
+		capped[k] = record.CappedTo(v, kept)
 	}
 	in.Headers = capped
 	key := r.Key
