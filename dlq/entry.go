@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/dlq/record"
+	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
 // ID names one dead-letter record: its DLQ topic (without the deployment's
@@ -124,11 +125,11 @@ func ParseEntry(topic string, r *kgo.Record) Entry {
 			e.Retryable = v == "true"
 		case record.HResponseExcerpt:
 			e.Response = v
-		case "ce_id":
+		case topics.HeaderID:
 			e.CEID = v
-		case "ce_source":
+		case topics.HeaderSource:
 			e.Source = v
-		case "ce_type":
+		case topics.HeaderType:
 			e.Type = v
 		}
 	}

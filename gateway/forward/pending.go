@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/dlq/record"
+	"github.com/egisz-gateway/egisz-gateway/gateway/cloudevents"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
 	"github.com/egisz-gateway/egisz-gateway/gateway/kafkaclient"
@@ -314,9 +315,9 @@ func (p *Pending) Get(ceID string) (*Entry, bool) { return p.table.Get(ceID) }
 // accepted is the forward stage's write for a document РЭМД accepted: the
 // pending entry, or the result at once when its callback came first.
 func (p *Pending) accepted(out *eos.Output, r *kgo.Record, now time.Time) {
-	ceID := header(r, "ce_id")
+	ceID := cloudevents.Get(r.Headers, topics.HeaderID)
 	resends := 0
-	if v := header(r, headerResends); v != "" {
+	if v := cloudevents.Get(r.Headers, headerResends); v != "" {
 		fmt.Sscan(v, &resends)
 	}
 	// On the record's own partition number: the instance that sent the

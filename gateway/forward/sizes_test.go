@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/dlq/record"
+	"github.com/egisz-gateway/egisz-gateway/gateway/cloudevents"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/recsize"
 	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
@@ -158,8 +159,8 @@ func TestEachForwardOutputAtItsLimit(t *testing.T) {
 			}
 			dlqRecs := kafkatest.NewReader(t, kc, kc.Prefix+topics.RegistryDLQ(reg)).Wait(t, ctx, func(rs []*kgo.Record) bool { return findID(rs, "id-overl") != nil })
 			for _, r := range dlqRecs {
-				if id := header(r, "ce_id"); id == "id-overl" && header(r, record.HReason) != ReasonOutputTooLarge {
-					t.Errorf("id-overl parked with %q", header(r, record.HReason))
+				if id := cloudevents.Get(r.Headers, "ce_id"); id == "id-overl" && cloudevents.Get(r.Headers, record.HReason) != ReasonOutputTooLarge {
+					t.Errorf("id-overl parked with %q", cloudevents.Get(r.Headers, record.HReason))
 				}
 			}
 		})
@@ -193,7 +194,7 @@ func growOrigin(r *kgo.Record, n int) {
 
 func findID(rs []*kgo.Record, id string) *kgo.Record {
 	for _, r := range rs {
-		if header(r, "ce_id") == id {
+		if cloudevents.Get(r.Headers, "ce_id") == id {
 			return r
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/dlq/record"
+	"github.com/egisz-gateway/egisz-gateway/gateway/cloudevents"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
@@ -386,7 +387,7 @@ func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
 					if s.tier > 0 && sleepCtx(ctx, time.Until(retryDue(r))) != nil {
 						return // never early; a revocation ends the wait
 					}
-					id, seq := header(r, "ce_id"), s.seqOf(r)
+					id, seq := cloudevents.Get(r.Headers, topics.HeaderID), s.seqOf(r)
 					// The order key costs a decode: read it only when
 					// something of this registry waits in a tier.
 					if len(parkedHere) > 0 || s.cfg.Parked.any(s.reg) {
@@ -525,7 +526,7 @@ func (s *Stage) watchStragglers(stop <-chan struct{}, lanes []*lane) {
 func (s *Stage) forward(ctx, callCtx context.Context, r *kgo.Record, res *result, onFail func()) {
 	res.first = s.cfg.Now()
 	defer func() { res.took = s.cfg.Now().Sub(res.first) }()
-	call, err := s.dest.Build(r.Value, header(r, "ce_id"), s.cfg.CallbackURL)
+	call, err := s.dest.Build(r.Value, cloudevents.Get(r.Headers, topics.HeaderID), s.cfg.CallbackURL)
 	if err == nil {
 		// A request Go's HTTP client would refuse to send fails here, as
 		// this record's own fault: sent, the refusal would count against
@@ -690,39 +691,17 @@ func (s *Stage) emitStatus(out *eos.Output, r *kgo.Record, outcome, registryID s
 }
 
 func (s *Stage) statusRecord(key []byte, hs []kgo.RecordHeader, outcome, registryID string, reasons []topics.Reason, now time.Time) *kgo.Record {
-	get := func(k string) string {
-		for _, h := range hs {
-			if h.Key == k {
-				return string(h.Value)
-			}
-		}
-		return ""
-	}
+	get := func(k string) string { return cloudevents.Get(hs, k) }
 	body, _ := json.Marshal(topics.Status{
-		CEID: get("ce_id"), Source: get("ce_source"), Type: get(topics.HeaderOriginType),
+		CEID: get(topics.HeaderID), Source: get(topics.HeaderSource), Type: get(topics.HeaderOriginType),
 		Outcome: outcome, Registry: s.reg, RegistryID: registryID, Reasons: reasons,
 		At: topics.DateTime(now.UTC().Format(time.RFC3339Nano)),
 	})
-	headers := []kgo.RecordHeader{
-		{Key: "ce_specversion", Value: []byte("1.0")},
-		{Key: "ce_type", Value: []byte(s.statusType)},
-		{Key: "content-type", Value: []byte("application/json")},
-	}
-	for _, k := range []string{"ce_id", "ce_source", "ce_time", "traceparent", "tracestate"} {
-		if v := get(k); v != "" {
-			headers = append(headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
-		}
-	}
+	headers := cloudevents.Carry(cloudevents.Start(s.statusType), func(k string) (string, bool) {
+		v := get(k)
+		return v, v != ""
+	})
 	return &kgo.Record{Topic: s.status, Key: key, Value: body, Headers: headers}
-}
-
-func header(r *kgo.Record, k string) string {
-	for _, h := range r.Headers {
-		if h.Key == k {
-			return string(h.Value)
-		}
-	}
-	return ""
 }
 
 func sessionOpts(cfg Config, name string) []kgo.Opt {

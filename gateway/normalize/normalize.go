@@ -22,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/dlq/record"
+	"github.com/egisz-gateway/egisz-gateway/gateway/cloudevents"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
 	"github.com/egisz-gateway/egisz-gateway/gateway/state"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
@@ -265,7 +266,7 @@ func (n *Stage) progress(p int32, applied int64, done bool, took time.Duration) 
 }
 
 func (n *Stage) input(r *kgo.Record) Input {
-	return Input{Topic: strings.TrimPrefix(r.Topic, n.cfg.Prefix), Key: r.Key, Value: r.Value, Headers: headerMap(r.Headers)}
+	return Input{Topic: strings.TrimPrefix(r.Topic, n.cfg.Prefix), Key: r.Key, Value: r.Value, Headers: cloudevents.Map(r.Headers)}
 }
 
 // Prepare decides the records of a batch concurrently, one worker per
@@ -383,20 +384,20 @@ func (n *Stage) publish(out *eos.Output, ps []Publish, in map[string]string, now
 	for _, p := range ps {
 		t := n.cfg.Prefix + p.Topic
 		hs := []kgo.RecordHeader{
-			{Key: "ce_specversion", Value: []byte("1.0")},
-			{Key: "ce_type", Value: []byte(n.eventTypes[t])},
-			{Key: "ce_source", Value: []byte(cmp.Or(p.Headers["ce_source"], "egisz-gateway"))},
-			{Key: "ce_time", Value: []byte(now.UTC().Format(time.RFC3339Nano))},
-			{Key: "content-type", Value: []byte("application/json")},
+			{Key: topics.HeaderSpecVersion, Value: []byte(topics.CloudEventsVersion)},
+			{Key: topics.HeaderType, Value: []byte(n.eventTypes[t])},
+			{Key: topics.HeaderSource, Value: []byte(cmp.Or(p.Headers[topics.HeaderSource], "egisz-gateway"))},
+			{Key: topics.HeaderTime, Value: []byte(now.UTC().Format(time.RFC3339Nano))},
+			{Key: topics.HeaderContentType, Value: []byte(topics.ContentJSON)},
 		}
-		for _, k := range []string{"traceparent", "tracestate"} {
+		for _, k := range []string{topics.HeaderTraceparent, topics.HeaderTracestate} {
 			if v, ok := in[k]; ok {
 				hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(v)})
 			}
 		}
 		keys := make([]string, 0, len(p.Headers))
 		for k := range p.Headers {
-			if k != "ce_source" && p.Headers[k] != "" {
+			if k != topics.HeaderSource && p.Headers[k] != "" {
 				keys = append(keys, k)
 			}
 		}
@@ -426,11 +427,11 @@ func (n *Stage) accept(r *kgo.Record, in Input, v Verdict, st *store, out *eos.O
 		update := outcome == state.Update
 		body := outboundBody(topics.OutboundEvent{
 			Kind: v.Kind, PatientKey: v.PatientKey, DedupKey: v.DedupKey, Version: v.Version, Update: update,
-			Source: in.Headers["ce_source"], ReceivedAt: topics.DateTime(now.UTC().Format(time.RFC3339Nano)),
+			Source: in.Headers[topics.HeaderSource], ReceivedAt: topics.DateTime(now.UTC().Format(time.RFC3339Nano)),
 		}, v.Payload)
 		for _, route := range v.Routes {
 			t := n.cfg.Prefix + route
-			hs := append(forwardHeaders(in.Headers, n.eventTypes[t]), kgo.RecordHeader{Key: topics.HeaderOriginType, Value: []byte(in.Headers["ce_type"])})
+			hs := append(forwardHeaders(in.Headers, n.eventTypes[t]), kgo.RecordHeader{Key: topics.HeaderOriginType, Value: []byte(in.Headers[topics.HeaderType])})
 			out.Emit(&kgo.Record{Topic: t, Key: []byte(v.PatientKey), Value: body, Headers: hs})
 		}
 		name := "accepted"
@@ -472,7 +473,7 @@ func (n *Stage) emitStatus(r *kgo.Record, in Input, out *eos.Output, key, outcom
 // ce_id) by what its producer's delivery report said.
 func statusBody(r *kgo.Record, in Input, outcome string, reasons []topics.Reason, now time.Time) []byte {
 	body, _ := json.Marshal(topics.Status{
-		CEID: carried(in.Headers["ce_id"]), Source: carried(in.Headers["ce_source"]), Type: carried(in.Headers["ce_type"]),
+		CEID: carried(in.Headers[topics.HeaderID]), Source: carried(in.Headers[topics.HeaderSource]), Type: carried(in.Headers[topics.HeaderType]),
 		Outcome: outcome, Reasons: reasons, At: topics.DateTime(now.UTC().Format(time.RFC3339Nano)),
 		Ingress: &topics.IngressRef{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset},
 	})
@@ -496,15 +497,12 @@ func outboundBody(env topics.OutboundEvent, payload json.RawMessage) []byte {
 // forwardHeaders keeps the source's event id, source, time and trace on a
 // record the gateway writes, under the new record's type.
 func forwardHeaders(in map[string]string, ceType string) []kgo.RecordHeader {
-	hs := []kgo.RecordHeader{
-		{Key: "ce_specversion", Value: []byte("1.0")},
-		{Key: "ce_type", Value: []byte(ceType)},
-		{Key: "content-type", Value: []byte("application/json")},
-	}
-	for _, k := range []string{"ce_id", "ce_source", "ce_time", "traceparent", "tracestate", topics.HeaderReplayCount} {
-		if v, ok := in[k]; ok {
-			hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(carried(v))})
-		}
+	hs := cloudevents.Carry(cloudevents.Start(ceType), func(k string) (string, bool) {
+		v, ok := in[k]
+		return carried(v), ok
+	})
+	if v, ok := in[topics.HeaderReplayCount]; ok {
+		hs = append(hs, kgo.RecordHeader{Key: topics.HeaderReplayCount, Value: []byte(carried(v))})
 	}
 	return hs
 }
@@ -522,14 +520,6 @@ func carried(v string) string {
 		return v
 	}
 	return strings.ToValidUTF8(v[:maxCarried], "") + fmt.Sprintf("…(%d bytes in all)", len(v))
-}
-
-func headerMap(hs []kgo.RecordHeader) map[string]string {
-	m := make(map[string]string, len(hs))
-	for _, h := range hs {
-		m[h.Key] = string(h.Value)
-	}
-	return m
 }
 
 // Due reports whether a timed side entry of a partition held is due.
