@@ -56,6 +56,14 @@ type Failure struct {
 	Extra       []kgo.RecordHeader // stage-specific headers (fingerprints of a conflict)
 }
 
+// FailureOf is the failure a reason of the catalog makes: its code, its
+// text (Russian, then the English after " / "), the owner who must act,
+// the field at fault and whether trying again may help. The caller adds
+// the stage, the destination, the attempts and the times.
+func FailureOf(r topics.Reason) Failure {
+	return Failure{Reason: r.Code, Message: r.MessageRU + " / " + r.MessageEN, Owner: r.Owner, Field: r.Field, Retryable: r.Retryable}
+}
+
 // Park returns the dead-letter record of orig for topic: orig's key, value
 // and headers unchanged, followed by the dlq.* headers. Headers orig
 // already carries from an earlier parking are replaced, so a record parked

@@ -447,10 +447,9 @@ func (n *Stage) accept(r *kgo.Record, in Input, v Verdict, st *store, out *eos.O
 func (n *Stage) park(r *kgo.Record, in Input, out *eos.Output, now time.Time, outcome string, reasons []topics.Reason, extra []kgo.RecordHeader) {
 	first := reasons[0]
 	n.cfg.DLQ.Parked(n.dlqTopic, first.Code, first.Owner)
-	out.Emit(record.Park(n.dlqTopic, r, record.Failure{
-		Reason: first.Code, Message: first.MessageRU + " / " + first.MessageEN, Owner: first.Owner, Field: first.Field,
-		Stage: "normalize", First: now, Last: now, Retryable: first.Retryable, Extra: extra,
-	}))
+	f := record.FailureOf(first)
+	f.Stage, f.First, f.Last, f.Extra = "normalize", now, now, extra
+	out.Emit(record.Park(n.dlqTopic, r, f))
 	n.emitStatus(r, in, out, string(r.Key), outcome, reasons, now)
 	if outcome == "rejected" {
 		n.m.outcomes.WithLabelValues(in.Topic, "rejected").Inc()
@@ -613,10 +612,9 @@ func (n *Stage) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *
 	}
 	kept := record.KeptBytes(minimalStatus)
 	n.cfg.DLQ.Parked(n.dlqTopic, reason.Code, reason.Owner)
-	parked := record.Park(n.dlqTopic, r, record.Failure{
-		Reason: reason.Code, Message: reason.MessageRU + " / " + reason.MessageEN, Owner: reason.Owner,
-		Stage: "normalize", First: now, Last: now, Retryable: reason.Retryable,
-	})
+	f := record.FailureOf(reason)
+	f.Stage, f.First, f.Last = "normalize", now, now
+	parked := record.Park(n.dlqTopic, r, f)
 	out.Emit(record.Fit(parked, int(n.cfg.Catalog.BatchMaxBytes(n.dlqTopic)), minimalDLQ))
 	// The status repeats the event's identifiers: capped, so that a status
 	// is small whatever the record's headers hold.
