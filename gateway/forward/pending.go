@@ -7,7 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/dlq/record"
 	"github.com/egisz-gateway/egisz-gateway/gateway/forward/pending"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
@@ -71,10 +71,9 @@ func (ps pendingStage) Settled(st pending.Settlement, now time.Time) (recs []*kg
 	lead := reasons[0]
 	// The one place the pending documents' DLQ record and status are
 	// built: the stage's status+DLQ record builder belongs here.
-	recs = append(recs, dlq.Park(s.dlqTopic, orig, dlq.Failure{
-		Reason: lead.Code, Message: lead.MessageRU + " / " + lead.MessageEN, Owner: lead.Owner,
-		Stage: "forward", Destination: s.reg, Attempts: st.Entry.Resends + 1, First: st.Entry.SentAt, Last: now, Retryable: lead.Retryable,
-	}))
+	f := record.FailureOf(lead)
+	f.Stage, f.Destination, f.Attempts, f.First, f.Last = "forward", s.reg, st.Entry.Resends+1, st.Entry.SentAt, now
+	recs = append(recs, record.Park(s.dlqTopic, orig, f))
 	recs = append(recs, s.statusRecord(orig.Key, orig.Headers, "rejected", "", reasons, now))
 	return recs, func() {
 		s.cfg.DLQ.Parked(s.dlqTopic, lead.Code, lead.Owner)

@@ -13,7 +13,8 @@ import (
 	"github.com/sony/gobreaker/v2"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/dlq/record"
+	"github.com/egisz-gateway/egisz-gateway/gateway/cloudevents"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
 	"github.com/egisz-gateway/egisz-gateway/gateway/forward/pending"
@@ -34,7 +35,7 @@ type Config struct {
 	// KafkaMetrics gives each stage's own client its metrics hook, by name.
 	KafkaMetrics func(name string) kgo.Opt
 	Metrics      *Metrics
-	DLQ          *dlq.Metrics // counts what is parked
+	DLQ          *record.Metrics // counts what is parked
 	Log          *slog.Logger
 	Now          func() time.Time
 
@@ -388,7 +389,7 @@ func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
 					if s.tier > 0 && sleepCtx(ctx, time.Until(retryDue(r))) != nil {
 						return // never early; a revocation ends the wait
 					}
-					id, seq := header(r, "ce_id"), s.seqOf(r)
+					id, seq := cloudevents.Get(r.Headers, topics.HeaderID), s.seqOf(r)
 					// The order key costs a decode: read it only when
 					// something of this registry waits in a tier.
 					if len(parkedHere) > 0 || s.cfg.Parked.any(s.reg) {
@@ -527,7 +528,7 @@ func (s *Stage) watchStragglers(stop <-chan struct{}, lanes []*lane) {
 func (s *Stage) forward(ctx, callCtx context.Context, r *kgo.Record, res *result, onFail func()) {
 	res.first = s.cfg.Now()
 	defer func() { res.took = s.cfg.Now().Sub(res.first) }()
-	call, err := s.dest.Build(r.Value, header(r, "ce_id"), s.cfg.CallbackURL)
+	call, err := s.dest.Build(r.Value, cloudevents.Get(r.Headers, topics.HeaderID), s.cfg.CallbackURL)
 	if err == nil {
 		// A request Go's HTTP client would refuse to send fails here, as
 		// this record's own fault: sent, the refusal would count against
@@ -682,7 +683,7 @@ func (s *Stage) park(out *eos.Output, r *kgo.Record, o Outcome, attempts int, fi
 	}
 	lead := reasons[0]
 	s.cfg.DLQ.Parked(s.dlqTopic, lead.Code, lead.Owner)
-	out.Emit(dlq.Park(s.dlqTopic, r, dlq.Failure{
+	out.Emit(record.Park(s.dlqTopic, r, record.Failure{
 		Reason: lead.Code, Message: lead.MessageRU + " / " + lead.MessageEN, Owner: lead.Owner, Field: lead.Field,
 		Stage: "forward", Destination: s.reg, Attempts: attempts, First: first, Last: now,
 		Retryable: outcome == "failed" || lead.Retryable, HTTPStatus: o.HTTPStatus, Response: o.Excerpt,
@@ -697,39 +698,17 @@ func (s *Stage) emitStatus(out *eos.Output, r *kgo.Record, outcome, registryID s
 }
 
 func (s *Stage) statusRecord(key []byte, hs []kgo.RecordHeader, outcome, registryID string, reasons []topics.Reason, now time.Time) *kgo.Record {
-	get := func(k string) string {
-		for _, h := range hs {
-			if h.Key == k {
-				return string(h.Value)
-			}
-		}
-		return ""
-	}
+	get := func(k string) string { return cloudevents.Get(hs, k) }
 	body, _ := json.Marshal(topics.Status{
-		CEID: get("ce_id"), Source: get("ce_source"), Type: get(topics.HeaderOriginType),
+		CEID: get(topics.HeaderID), Source: get(topics.HeaderSource), Type: get(topics.HeaderOriginType),
 		Outcome: outcome, Registry: s.reg, RegistryID: registryID, Reasons: reasons,
 		At: topics.DateTime(now.UTC().Format(time.RFC3339Nano)),
 	})
-	headers := []kgo.RecordHeader{
-		{Key: "ce_specversion", Value: []byte("1.0")},
-		{Key: "ce_type", Value: []byte(s.statusType)},
-		{Key: "content-type", Value: []byte("application/json")},
-	}
-	for _, k := range []string{"ce_id", "ce_source", "ce_time", "traceparent", "tracestate"} {
-		if v := get(k); v != "" {
-			headers = append(headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
-		}
-	}
+	headers := cloudevents.Carry(cloudevents.Start(s.statusType), func(k string) (string, bool) {
+		v := get(k)
+		return v, v != ""
+	})
 	return &kgo.Record{Topic: s.status, Key: key, Value: body, Headers: headers}
-}
-
-func header(r *kgo.Record, k string) string {
-	for _, h := range r.Headers {
-		if h.Key == k {
-			return string(h.Value)
-		}
-	}
-	return ""
 }
 
 func sessionOpts(cfg Config, name string) []kgo.Opt {
@@ -744,7 +723,7 @@ func sessionOpts(cfg Config, name string) []kgo.Opt {
 // registry's dead-letter topic with OUTPUT_TOO_LARGE or OUTPUT_REFUSED, and
 // its status "rejected"; a record of a retry tier leaves the tiers. It is
 // not sent to the registry again. Both records are fitted to their topics'
-// limits (dlq.Fit; the status repeats capped identifiers).
+// limits (record.Fit; the status repeats capped identifiers).
 func (s *Stage) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *eos.Output) error {
 	now := s.cfg.Now()
 	code := ReasonOutputTooLarge
@@ -754,23 +733,23 @@ func (s *Stage) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *
 	reason := s.dest.Reason(code)
 	// An earlier park did not fit: the record that did not is made as
 	// small as can be (both, after two).
-	minimalDLQ, minimalStatus := dlq.Minimal(why.Attempt, why.Topic == s.dlqTopic)
+	minimalDLQ, minimalStatus := record.Minimal(why.Attempt, why.Topic == s.dlqTopic)
 	if !minimalStatus {
 		reason.MessageEN += " (" + why.String() + ")"
 	}
-	kept := dlq.KeptBytes(minimalStatus)
+	kept := record.KeptBytes(minimalStatus)
 	if s.tier > 0 {
 		s.leave(out, r)
 	}
 	s.cfg.DLQ.Parked(s.dlqTopic, reason.Code, reason.Owner)
-	parked := dlq.Park(s.dlqTopic, r, dlq.Failure{
+	parked := record.Park(s.dlqTopic, r, record.Failure{
 		Reason: reason.Code, Message: reason.MessageRU + " / " + reason.MessageEN, Owner: reason.Owner,
 		Stage: "forward", Destination: s.reg, First: now, Last: now, Retryable: reason.Retryable,
 	})
-	out.Emit(dlq.Fit(parked, int(s.cfg.Catalog.BatchMaxBytes(s.dlqTopic)), minimalDLQ))
+	out.Emit(record.Fit(parked, int(s.cfg.Catalog.BatchMaxBytes(s.dlqTopic)), minimalDLQ))
 	headers := make([]kgo.RecordHeader, len(r.Headers))
 	for i, h := range r.Headers {
-		headers[i] = kgo.RecordHeader{Key: h.Key, Value: []byte(dlq.CappedTo(string(h.Value), kept))}
+		headers[i] = kgo.RecordHeader{Key: h.Key, Value: []byte(record.CappedTo(string(h.Value), kept))}
 	}
 	key := r.Key
 	if len(key) > kept {

@@ -13,9 +13,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/egisz-gateway/egisz-gateway/gateway/cloudevents"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
 	"github.com/egisz-gateway/egisz-gateway/gateway/reftable"
+	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
 // HeaderResends counts re-sends of a document on the outbound record.
@@ -206,14 +208,9 @@ func (p *Pending) Get(key string) (*Entry, bool) { return p.table.Get(key) }
 // settled reports the latter; otherwise the stage writes the document's
 // status "pending" beside the entry.
 func (p *Pending) Accepted(out *eos.Output, r *kgo.Record, now time.Time) (settled bool) {
-	ceID, resends := "", 0
-	for _, h := range r.Headers {
-		switch h.Key {
-		case "ce_id":
-			ceID = string(h.Value)
-		case HeaderResends:
-			fmt.Sscan(string(h.Value), &resends)
-		}
+	ceID, resends := cloudevents.Get(r.Headers, topics.HeaderID), 0
+	if v := cloudevents.Get(r.Headers, HeaderResends); v != "" {
+		fmt.Sscan(v, &resends)
 	}
 	// On the record's own partition number: the instance that sent the
 	// document owns it, gets its callback (at its callback URL) and
