@@ -144,6 +144,11 @@ func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
 				if got := testutil.ToFloat64(p.m.callbacks.WithLabelValues("registered")); got != 1 {
 					t.Errorf("%v callbacks settled the document, want the registry's 1", got)
 				}
+				stage.mu.Lock()
+				if len(stage.settled) != 1 || stage.settled[0].Action != Register {
+					t.Errorf("the stage was given %+v to write, want the registry's one registration", stage.settled)
+				}
+				stage.mu.Unlock()
 				if n := strings.Count(logs.String(), "refused requests without a trusted client certificate"); n != 1 {
 					t.Errorf("%d log lines about the refusals, want 1 (at most one a source a minute):\n%s", n, logs.String())
 				}

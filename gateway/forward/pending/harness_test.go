@@ -39,6 +39,10 @@ type testStage struct {
 	mu      sync.Mutex
 	held    map[int32]bool
 	settled []Settlement
+	// lookups are the registry's answers by ce_id (none: NoLookup), and
+	// looked the ce_ids asked about.
+	lookups map[string]Lookup
+	looked  []string
 }
 
 func (s *testStage) hold(parts ...int32) {
@@ -71,7 +75,15 @@ func (s *testStage) Settled(st Settlement, _ time.Time) ([]*kgo.Record, func()) 
 	}
 }
 
-func (s *testStage) LookUp(context.Context, string, []byte) Lookup { return Lookup{Result: NoLookup} }
+func (s *testStage) LookUp(_ context.Context, ceID string, _ []byte) Lookup {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.looked = append(s.looked, ceID)
+	if lk, ok := s.lookups[ceID]; ok {
+		return lk
+	}
+	return Lookup{Result: NoLookup}
+}
 
 func (s *testStage) ParseCallback(body []byte) (CallbackResult, error) {
 	var cb struct {
