@@ -49,8 +49,10 @@ func (w callbackWriter) Close()                        { w.close() }
 // pendingStage is the outbound stage as its pending documents see it.
 type pendingStage struct{ s *Stage }
 
+// Owns is whether the stage holds the outbound partition.
 func (ps pendingStage) Owns(part int32) bool { return ps.s.owns(part) }
 
+// ParseCallback is the registry adapter's reading of a callback.
 func (ps pendingStage) ParseCallback(body []byte) (CallbackResult, error) {
 	return ps.s.dest.ParseCallback(body)
 }

@@ -12,9 +12,9 @@ import (
 // document is usually known, and it settles without being kept.
 var ErrOrphanLimit = errors.New("too many callbacks for unknown documents kept; send again later")
 
-// OrphanLimits bound the orphans kept, in count and bytes, in all and per
+// orphanLimits bound the orphans kept, in count and bytes, in all and per
 // source address.
-type OrphanLimits struct {
+type orphanLimits struct {
 	Count, Bytes                   int
 	CountPerSource, BytesPerSource int
 }
@@ -31,11 +31,11 @@ type orphan struct {
 	size   int
 }
 
-// OrphanSet holds the orphans this instance knows of, from its own
+// orphanSet holds the orphans this instance knows of, from its own
 // writes and from the pending topic (every instance's writes), with what
 // they take in all and per source. Safe for concurrent use.
-type OrphanSet struct {
-	limits OrphanLimits
+type orphanSet struct {
+	limits orphanLimits
 
 	mu       sync.Mutex
 	byKey    map[string]orphan
@@ -43,13 +43,13 @@ type OrphanSet struct {
 	total    orphanUse
 }
 
-// NewOrphanSet is an empty set bounded by l.
-func NewOrphanSet(l OrphanLimits) *OrphanSet {
-	return &OrphanSet{limits: l, byKey: map[string]orphan{}, bySource: map[string]orphanUse{}}
+// newOrphanSet is an empty set bounded by l.
+func newOrphanSet(l orphanLimits) *orphanSet {
+	return &orphanSet{limits: l, byKey: map[string]orphan{}, bySource: map[string]orphanUse{}}
 }
 
 // add and sub keep the totals; called with mu held.
-func (o *OrphanSet) add(e orphan, sign int) {
+func (o *orphanSet) add(e orphan, sign int) {
 	u := o.bySource[e.source]
 	u.count += sign
 	u.bytes += sign * e.size
@@ -64,7 +64,7 @@ func (o *OrphanSet) add(e orphan, sign int) {
 
 // Put sets key's orphan, its result cb from source taking size bytes
 // in the pending topic, replacing any before it.
-func (o *OrphanSet) Put(key string, cb *CallbackResult, source string, size int) {
+func (o *orphanSet) Put(key string, cb *CallbackResult, source string, size int) {
 	e := orphan{cb: cb, source: source, size: size}
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -76,7 +76,7 @@ func (o *OrphanSet) Put(key string, cb *CallbackResult, source string, size int)
 }
 
 // Remove forgets key's orphan.
-func (o *OrphanSet) Remove(key string) {
+func (o *orphanSet) Remove(key string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if old, ok := o.byKey[key]; ok {
@@ -90,7 +90,7 @@ func (o *OrphanSet) Remove(key string) {
 // It fails with ErrOrphanLimit when the orphan would pass one; otherwise
 // undo gives the room back (the write failed) and restores what key
 // held before.
-func (o *OrphanSet) Reserve(key, source string, size int) (undo func(), err error) {
+func (o *orphanSet) Reserve(key, source string, size int) (undo func(), err error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	old, had := o.byKey[key]
@@ -128,7 +128,7 @@ func (o *OrphanSet) Reserve(key, source string, size int) (undo func(), err erro
 }
 
 // Result is key's written result.
-func (o *OrphanSet) Result(key string) (CallbackResult, bool) {
+func (o *orphanSet) Result(key string) (CallbackResult, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	e, ok := o.byKey[key]
@@ -139,7 +139,7 @@ func (o *OrphanSet) Result(key string) (CallbackResult, bool) {
 }
 
 // Keys are the orphans with a written result.
-func (o *OrphanSet) Keys() []string {
+func (o *orphanSet) Keys() []string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	out := make([]string, 0, len(o.byKey))
@@ -152,7 +152,7 @@ func (o *OrphanSet) Keys() []string {
 }
 
 // Use is what the orphans take in all.
-func (o *OrphanSet) Use() (count, bytes int) {
+func (o *orphanSet) Use() (count, bytes int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.total.count, o.total.bytes

@@ -10,7 +10,7 @@ import (
 // earlier self rather than counting twice; a failed write gives its room
 // back and leaves what was there.
 func TestOrphanBounds(t *testing.T) {
-	limits := OrphanLimits{Count: 4, Bytes: 1000, CountPerSource: 2, BytesPerSource: 600}
+	limits := orphanLimits{Count: 4, Bytes: 1000, CountPerSource: 2, BytesPerSource: 600}
 	type add struct {
 		key, src string
 		size     int
@@ -34,7 +34,7 @@ func TestOrphanBounds(t *testing.T) {
 		{"a failed re-send keeps the first", []add{{"a", "s1", 300, false}, {"a", "s1", 200, true}}, add{"b", "s1", 300, false}, false, 2, 600},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			o := NewOrphanSet(limits)
+			o := newOrphanSet(limits)
 			apply := func(a add) error {
 				undo, err := o.Reserve(a.key, a.src, a.size)
 				if err != nil {

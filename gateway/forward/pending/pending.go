@@ -65,9 +65,11 @@ type Lookup struct {
 // Writer commits groups of records atomically and returns once they are
 // durable (a transactional writer with group commit).
 type Writer interface {
+	// Write returns once recs are committed together, or not at all.
 	Write(ctx context.Context, recs []*kgo.Record) error
 	// Run commits until ctx ends or the writer fails for good.
 	Run(ctx context.Context) error
+	// Close releases the writer's client.
 	Close()
 }
 
@@ -104,7 +106,7 @@ type Pending struct {
 	// kept apart from the table: the document's pending entry replaces
 	// the orphan entry there, and the result must still settle it. They
 	// are bounded in count and bytes, in all and per source.
-	orphans *OrphanSet
+	orphans *orphanSet
 	// waiters bounds the callbacks waiting at once for their document's
 	// entry (Callback.Wait): past it a callback does not wait, and is
 	// kept as an orphan (within its bounds) or refused.
@@ -125,7 +127,7 @@ func New(cfg Config, stage Stage) (*Pending, error) {
 		cb.MaxOrphans, cb.MaxOrphanBytes, cb.MaxOrphansPerSource, cb.MaxOrphanBytesPerSource = d.MaxOrphans, d.MaxOrphanBytes, d.MaxOrphansPerSource, d.MaxOrphanBytesPerSource
 	}
 	p := &Pending{cfg: cfg, stage: stage, m: cfg.Metrics,
-		orphans: NewOrphanSet(OrphanLimits{Count: cb.MaxOrphans, Bytes: cb.MaxOrphanBytes, CountPerSource: cb.MaxOrphansPerSource, BytesPerSource: cb.MaxOrphanBytesPerSource}),
+		orphans: newOrphanSet(orphanLimits{Count: cb.MaxOrphans, Bytes: cb.MaxOrphanBytes, CountPerSource: cb.MaxOrphansPerSource, BytesPerSource: cb.MaxOrphanBytesPerSource}),
 		waiters: make(chan struct{}, maxWaiters)}
 	p.table = reftable.New("remd-pending", cfg.Topic, func(key, value []byte, _ map[string]string) (string, *Entry, bool) {
 		d, err := Decode(key, value)
