@@ -9,7 +9,6 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/adapters/destination"
 	"github.com/egisz-gateway/egisz-gateway/dlq"
 	"github.com/egisz-gateway/egisz-gateway/gateway/app"
-	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/forward"
 	"github.com/egisz-gateway/egisz-gateway/gateway/forward/pending"
 	"github.com/egisz-gateway/egisz-gateway/gateway/tlsserver"
@@ -32,13 +31,11 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 	// error closes the callback's listener.
 	served := false
 	var err error
-	for _, d := range []struct {
-		name topics.Registry
-		cfg  config.Destination
-	}{{topics.RegistryREMD, cfg.Forward.REMD}, {topics.RegistryIEMK, cfg.Forward.IEMK}, {topics.RegistryERX, cfg.Forward.ERX}} {
-		if d.cfg.URL == "" {
+	for _, r := range cfg.Forward.Registries() {
+		dest := *r.Dest
+		if dest.URL == "" {
 			deps.Log.Warn("forwarding disabled: no URL; its outbound records wait in Kafka",
-				"registry", d.name, "key", "forward."+string(d.name)+".url", "env", "EGISZ_FORWARD_"+strings.ToUpper(string(d.name))+"_URL")
+				"registry", r.Name, "key", r.Key+".url", "env", "EGISZ_FORWARD_"+strings.ToUpper(string(r.Name))+"_URL")
 			continue
 		}
 		// РЭМД's callback has a listener of its own, bound first: the
@@ -47,7 +44,7 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 			callback    *tlsserver.Server
 			callbackURL string
 		)
-		if d.name == topics.RegistryREMD {
+		if r.Name == topics.RegistryREMD {
 			cb := cfg.Forward.Callback
 			callback, err = tlsserver.Listen(tlsserver.Options{Listen: cb.Listen, CertFile: cb.TLS.CertFile, KeyFile: cb.TLS.KeyFile,
 				ClientCAFile: cb.TLS.ClientCAFile, ClientNames: cb.TLS.ClientNames})
@@ -64,15 +61,15 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 			}
 		}
 		st, err := forward.New(forward.Config{
-			Registry: d.name, Catalog: deps.Catalog, Prefix: cfg.Kafka.TopicPrefix, InstanceID: cfg.Instance,
-			Dest: d.cfg, Callback: cfg.Forward.Callback, CallbackURL: callbackURL,
+			Registry: r.Name, Catalog: deps.Catalog, Prefix: cfg.Kafka.TopicPrefix, InstanceID: cfg.Instance,
+			Dest: dest, Callback: cfg.Forward.Callback, CallbackURL: callbackURL,
 			ClientOpts: deps.KafkaOpt, KafkaMetrics: deps.KafkaMetrics, Metrics: m, DLQ: deps.DLQ, Log: deps.Log,
 			Tiers: tiers, Parked: parked, OrderByPatient: cfg.Forward.Retry.OrderBy == "patient",
-		}, destination.NewAdapter(d.name))
+		}, destination.NewAdapter(r.Name))
 		if err != nil {
 			return nil, err
 		}
-		parked.Expect(string(d.name))
+		parked.Expect(string(r.Name))
 		if callback != nil {
 			srv, err := pending.NewCallbackServer(callback, st.Callback())
 			if err != nil {
@@ -89,8 +86,8 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 			out = append(out, auditedCallback{srv, audit})
 			deps.Log.Info("РЭМД callback endpoint listening (mTLS)", "url", "https://"+srv.Addr()+pending.CallbackPath, "sent_to_remd", callbackURL)
 		}
-		u, _ := url.Parse(d.cfg.URL)
-		deps.Log.Info("forwarding", "registry", d.name, "host", u.Host, "concurrency", d.cfg.Concurrency, "rate_per_minute", d.cfg.RatePerMinute)
+		u, _ := url.Parse(dest.URL)
+		deps.Log.Info("forwarding", "registry", r.Name, "host", u.Host, "concurrency", dest.Concurrency, "rate_per_minute", dest.RatePerMinute)
 		out = append(out, st)
 		for _, t := range st.Tiers() {
 			out = append(out, t)

@@ -7,7 +7,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/egisz-gateway/egisz-gateway/dlq/record"
 	"github.com/egisz-gateway/egisz-gateway/gateway/forward/pending"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
@@ -57,8 +56,8 @@ func (ps pendingStage) ParseCallback(body []byte) (CallbackResult, error) {
 	return ps.s.dest.ParseCallback(body)
 }
 
-// Settled builds the status of a registered document, or the DLQ record
-// and status of a rejected one.
+// Settled builds the status of a registered document, or the dead letter
+// and status of a rejected one, as the stage builds every record's.
 func (ps pendingStage) Settled(st pending.Settlement, now time.Time) (recs []*kgo.Record, count func()) {
 	s := ps.s
 	orig := st.Record.Record()
@@ -66,21 +65,8 @@ func (ps pendingStage) Settled(st pending.Settlement, now time.Time) (recs []*kg
 		recs = append(recs, s.statusRecord(orig.Key, orig.Headers, "registered", st.Entry.RegistryID, nil, now))
 		return recs, func() { s.m.outcomes.WithLabelValues(s.reg, "registered").Inc() }
 	}
-	reasons := st.Reasons
-	if len(reasons) == 0 {
-		reasons = []topics.Reason{s.dest.Reason(ReasonCallbackMissing)}
-	}
-	lead := reasons[0]
-	// The one place the pending documents' DLQ record and status are
-	// built: the stage's status+DLQ record builder belongs here.
-	f := record.FailureOf(lead)
-	f.Stage, f.Destination, f.Attempts, f.First, f.Last = "forward", s.reg, st.Entry.Resends+1, st.Entry.SentAt, now
-	recs = append(recs, record.Park(s.dlqTopic, orig, f))
-	recs = append(recs, s.statusRecord(orig.Key, orig.Headers, "rejected", "", reasons, now))
-	return recs, func() {
-		s.cfg.DLQ.Parked(s.dlqTopic, lead.Code, lead.Owner)
-		s.m.outcomes.WithLabelValues(s.reg, "rejected").Inc()
-	}
+	return s.rejected(orig, rejection{outcome: "rejected", reasons: st.Reasons, fallback: ReasonCallbackMissing,
+		attempts: st.Entry.Resends + 1, first: st.Entry.SentAt, last: now})
 }
 
 // LookUp asks the registry what it holds for a document whose callback

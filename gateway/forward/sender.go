@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -254,26 +254,20 @@ func noteFailure(ctx context.Context, outcome func(Call) Outcome) {
 	}
 }
 
-// backoff is capped exponential backoff with full jitter over its upper
-// half; a Retry-After on a 429 or 503 wins, capped by retry_after_max,
-// because go-retryablehttp honours it uncapped
-// (hashicorp/go-retryablehttp#247) and a registry saying "come back in a
-// day" must not stall a partition for a day.
+// backoff is the wait before go-retryablehttp's next attempt in place,
+// from the stage's RetryPolicy. A Retry-After counts on a 429 or 503
+// only, capped by retry_after_max, because go-retryablehttp honours it
+// uncapped (hashicorp/go-retryablehttp#247) and a registry saying "come
+// back in a day" must not stall a partition for a day.
 func (s *sender) backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
+	p := NewRetryPolicy(s.cfg)
+	p.BackoffMin, p.BackoffMax, p.Budget = minWait, maxWait, time.Duration(math.MaxInt64) // in place, the stage keeps the budget
+	var f Failure
 	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-		if ra := seam.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ra > 0 {
-			return min(ra, s.cfg.RetryAfterMax.D())
-		}
+		f.RetryAfter = seam.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
-	return jittered(minWait, maxWait, attempt)
-}
-
-func jittered(minWait, maxWait time.Duration, attempt int) time.Duration {
-	d := minWait << min(attempt, 30)
-	if d > maxWait || d <= 0 {
-		d = maxWait
-	}
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	wait, _ := p.Next(attempt, f, 0)
+	return wait
 }
 
 // send makes one call, with its retries in place, and classifies the

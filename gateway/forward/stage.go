@@ -18,7 +18,6 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
 	"github.com/egisz-gateway/egisz-gateway/gateway/forward/pending"
-	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -55,9 +54,10 @@ type Config struct {
 type Stage struct {
 	cfg       Config
 	dest      Destination
+	policy    RetryPolicy
 	send      *sender
 	eos       *eos.Stage
-	pending   *pending.Pending // nil unless the registry is asynchronous
+	pending   *pending.Pending // nil unless the registry takes callbacks
 	callbacks *txWriter        // the pending documents' writer
 	m         *Metrics
 	reg       string
@@ -129,7 +129,7 @@ func newStage(cfg Config, dest Destination, main *Stage, tier int) (*Stage, erro
 	}
 	reg := string(cfg.Registry)
 	s := &Stage{
-		cfg: cfg, dest: dest, m: cfg.Metrics, reg: reg, tier: tier, main: main,
+		cfg: cfg, dest: dest, policy: NewRetryPolicy(cfg.Dest), m: cfg.Metrics, reg: reg, tier: tier, main: main,
 		topic:    cfg.Prefix + topics.Outbound(cfg.Registry),
 		status:   cfg.Prefix + topics.StatusTopic,
 		dlqTopic: cfg.Prefix + topics.RegistryDLQ(cfg.Registry),
@@ -575,20 +575,13 @@ func (s *Stage) forward(ctx, callCtx context.Context, r *kgo.Record, res *result
 			res.out, res.done, res.escalate = out, true, true
 			return
 		}
-		if s.cfg.Now().Sub(res.first) >= s.cfg.Dest.RetryBudget.D() {
+		wait, ok := s.policy.Next(round+s.cfg.Dest.Attempts, Failure{Refused: refused || s.send.open(), RetryAfter: out.RetryAfter},
+			s.cfg.Now().Sub(res.first))
+		if !ok {
 			ex := s.dest.Reason(ReasonRetryExhausted)
 			res.out = Outcome{Result: Park, Reasons: append([]topics.Reason{ex}, out.Reasons...), HTTPStatus: out.HTTPStatus, Excerpt: out.Excerpt}
 			res.done, res.exhausted = true, true
 			return
-		}
-		var wait time.Duration
-		switch {
-		case refused || s.send.open():
-			wait = 100*time.Millisecond + jittered(50*time.Millisecond, 200*time.Millisecond, 1)
-		case out.RetryAfter > 0:
-			wait = min(out.RetryAfter, s.cfg.Dest.RetryAfterMax.D())
-		default:
-			wait = jittered(s.cfg.Dest.BackoffMin.D(), s.cfg.Dest.BackoffMax.D(), round+s.cfg.Dest.Attempts)
 		}
 		if sleepCtx(ctx, wait) != nil {
 			return
@@ -670,45 +663,10 @@ func (s *Stage) Transform(_ context.Context, r *kgo.Record, out *eos.Output) err
 		if res.exhausted {
 			outcome = "failed"
 		}
-		s.park(out, r, res.out, res.sends, res.first, now, outcome)
+		s.park(out, r, rejection{outcome: outcome, reasons: res.out.Reasons, fallback: ReasonRetryExhausted,
+			httpStatus: res.out.HTTPStatus, excerpt: res.out.Excerpt, attempts: res.sends, first: res.first, last: now})
 	}
 	return nil
-}
-
-// park writes r to the registry's DLQ and its status.
-func (s *Stage) park(out *eos.Output, r *kgo.Record, o Outcome, attempts int, first, now time.Time, outcome string) {
-	reasons := o.Reasons
-	if len(reasons) == 0 {
-		reasons = []topics.Reason{s.dest.Reason(ReasonRetryExhausted)}
-	}
-	lead := reasons[0]
-	s.cfg.DLQ.Parked(s.dlqTopic, lead.Code, lead.Owner)
-	out.Emit(record.Park(s.dlqTopic, r, record.Failure{
-		Reason: lead.Code, Message: lead.MessageRU + " / " + lead.MessageEN, Owner: lead.Owner, Field: lead.Field,
-		Stage: "forward", Destination: s.reg, Attempts: attempts, First: first, Last: now,
-		Retryable: outcome == "failed" || lead.Retryable, HTTPStatus: o.HTTPStatus, Response: o.Excerpt,
-	}))
-	s.emitStatus(out, r, outcome, "", reasons, now)
-}
-
-// emitStatus writes the status of the ingress event behind r.
-func (s *Stage) emitStatus(out *eos.Output, r *kgo.Record, outcome, registryID string, reasons []topics.Reason, now time.Time) {
-	out.Emit(s.statusRecord(r.Key, r.Headers, outcome, registryID, reasons, now))
-	s.m.outcomes.WithLabelValues(s.reg, outcome).Inc()
-}
-
-func (s *Stage) statusRecord(key []byte, hs []kgo.RecordHeader, outcome, registryID string, reasons []topics.Reason, now time.Time) *kgo.Record {
-	get := func(k string) string { return cloudevents.Get(hs, k) }
-	body, _ := json.Marshal(topics.Status{
-		CEID: get(topics.HeaderID), Source: get(topics.HeaderSource), Type: get(topics.HeaderOriginType),
-		Outcome: outcome, Registry: s.reg, RegistryID: registryID, Reasons: reasons,
-		At: topics.DateTime(now.UTC().Format(time.RFC3339Nano)),
-	})
-	headers := cloudevents.Carry(cloudevents.Start(s.statusType), func(k string) (string, bool) {
-		v := get(k)
-		return v, v != ""
-	})
-	return &kgo.Record{Topic: s.status, Key: key, Value: body, Headers: headers}
 }
 
 func sessionOpts(cfg Config, name string) []kgo.Opt {
@@ -742,10 +700,7 @@ func (s *Stage) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *
 		s.leave(out, r)
 	}
 	s.cfg.DLQ.Parked(s.dlqTopic, reason.Code, reason.Owner)
-	parked := record.Park(s.dlqTopic, r, record.Failure{
-		Reason: reason.Code, Message: reason.MessageRU + " / " + reason.MessageEN, Owner: reason.Owner,
-		Stage: "forward", Destination: s.reg, First: now, Last: now, Retryable: reason.Retryable,
-	})
+	parked := s.deadLetter(r, rejection{outcome: "rejected", reasons: []topics.Reason{reason}, first: now, last: now})
 	out.Emit(record.Fit(parked, int(s.cfg.Catalog.BatchMaxBytes(s.dlqTopic)), minimalDLQ))
 	headers := make([]kgo.RecordHeader, len(r.Headers))
 	for i, h := range r.Headers {

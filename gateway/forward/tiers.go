@@ -112,9 +112,8 @@ func (s *Stage) toTier(out *eos.Output, r *kgo.Record, res *result, now time.Tim
 		parkedRec := *r
 		parkedRec.Headers = append(headers, retry...)
 		ex := s.dest.Reason(ReasonRetryExhausted)
-		o := res.out
-		o.Reasons = append([]topics.Reason{ex}, o.Reasons...)
-		s.park(out, &parkedRec, o, attempt, first, now, "failed")
+		s.park(out, &parkedRec, rejection{outcome: "failed", reasons: append([]topics.Reason{ex}, res.out.Reasons...),
+			httpStatus: res.out.HTTPStatus, excerpt: res.out.Excerpt, attempts: attempt, first: first, last: now})
 		s.leave(out, r)
 		return
 	}
