@@ -42,14 +42,7 @@ func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
 					config.Callback{Wait: config.Duration(100 * time.Millisecond), ReconcileAfter: config.Duration(time.Hour), KeepDone: config.Duration(time.Hour)},
 					slog.New(slog.NewTextHandler(&logs, nil)))
 				run(t, ctx, p)
-				stage.hold(0)
-				p.Assigned(ctx, []int32{0})
-				for !p.owns(0) {
-					if ctx.Err() != nil {
-						t.Fatal("never settles partition 0's documents")
-					}
-					time.Sleep(10 * time.Millisecond)
-				}
+				own(t, ctx, p, stage, 0)
 				var (
 					auditMu sync.Mutex
 					audited []string

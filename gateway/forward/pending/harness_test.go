@@ -150,3 +150,17 @@ func run(t *testing.T, ctx context.Context, p *Pending) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// own gives the test stage partition part and waits until p settles its
+// documents.
+func own(t *testing.T, ctx context.Context, p *Pending, stage *testStage, part int32) {
+	t.Helper()
+	stage.hold(part)
+	p.Assigned(ctx, []int32{part})
+	for !p.owns(part) {
+		if ctx.Err() != nil {
+			t.Fatalf("never settles partition %d's documents", part)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

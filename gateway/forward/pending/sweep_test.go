@@ -54,14 +54,7 @@ func TestSweepLooksUpLateDocumentsAndForgetsOldOnes(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, ctx, p)
-	stage.hold(0)
-	p.Assigned(ctx, []int32{0})
-	for !p.owns(0) {
-		if ctx.Err() != nil {
-			t.Fatal("never settles partition 0's documents")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	own(t, ctx, p, stage, 0)
 	for k := range entries {
 		for _, ok := p.Get(k); !ok; _, ok = p.Get(k) {
 			if ctx.Err() != nil {
