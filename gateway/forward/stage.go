@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sony/gobreaker/v2"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/dlq/record"
@@ -285,45 +284,6 @@ func (s *Stage) owns(p int32) bool {
 	return s.assigned[p]
 }
 
-// onBreaker pauses the destination's partitions while the breaker is
-// open, so that lag grows in Kafka instead of retries burning quota and
-// records flooding the DLQ. Records of the batch in hand wait; if none is
-// left to probe, fetching resumes once the breaker would let a probe
-// through, and the first record fetched is that probe.
-func (s *Stage) onBreaker(_, to gobreaker.State) {
-	if s.eos == nil {
-		return
-	}
-	switch to {
-	case gobreaker.StateOpen:
-		s.paused.Store(true)
-		for _, st := range append([]*Stage{s}, s.tiers...) {
-			st.eos.Client().PauseFetchTopics(st.topic)
-		}
-		s.m.paused.WithLabelValues(s.reg).Set(1)
-		at := time.Now().Add(s.cfg.Dest.BreakerOpen.D())
-		s.resumeAt.Store(at.UnixNano())
-		time.AfterFunc(s.cfg.Dest.BreakerOpen.D(), func() {
-			if s.resumeAt.Load() == at.UnixNano() && s.paused.Load() {
-				s.resume("breaker half-open: probing")
-			}
-		})
-	case gobreaker.StateClosed:
-		if s.paused.Load() {
-			s.resume("breaker closed")
-		}
-	}
-}
-
-func (s *Stage) resume(why string) {
-	s.paused.Store(false)
-	for _, st := range append([]*Stage{s}, s.tiers...) {
-		st.eos.Client().ResumeFetchTopics(st.topic)
-	}
-	s.m.paused.WithLabelValues(s.reg).Set(0)
-	s.cfg.Log.Info("outbound partitions resumed", "registry", s.reg, "why", why)
-}
-
 // Prepare forwards the batch: records of one key in order, keys
 // concurrently, at most dest.concurrency calls in flight.
 func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
@@ -499,7 +459,7 @@ func (s *Stage) watchStragglers(stop <-chan struct{}, lanes []*lane) {
 			l.mu.Unlock()
 		}
 		// An open breaker is an outage, not stragglers: the batch waits.
-		if busy > 0 || failing == 0 || s.send.breaker.State() != gobreaker.StateClosed {
+		if busy > 0 || failing == 0 || !s.send.breaker.closed() {
 			since = time.Time{}
 			continue
 		}
@@ -542,18 +502,24 @@ func (s *Stage) forward(ctx, callCtx context.Context, r *kgo.Record, res *result
 		return
 	}
 	for round := 0; ; round++ {
-		log := &attemptLog{call: call, onFail: onFail}
+		var failed *Outcome // the last failed attempt of this round
+		noteFailure := func(o Outcome) {
+			failed = &o
+			if onFail != nil {
+				onFail()
+			}
+		}
 		cctx := callCtx
-		if s.send.open() {
+		if s.send.breaker.open() {
 			cctx = ctx // the batch waits out an outage whole
 		}
-		out, refused := s.call(context.WithValue(cctx, attemptKey{}, log), call)
+		out, refused := s.attempts(cctx, call, noteFailure)
 		res.sends++
 		if out.Result == Retry && ctx.Err() == nil && cctx.Err() != nil && !refused {
 			// Cut short: the rest of the batch is done. It goes to a tier
 			// with the failure its attempts saw.
-			if last, ok := log.lastFailure(); ok {
-				out = last
+			if failed != nil {
+				out = *failed
 			}
 			res.out, res.done, res.escalate = out, true, true
 			return
@@ -568,14 +534,14 @@ func (s *Stage) forward(ctx, callCtx context.Context, r *kgo.Record, res *result
 		if ctx.Err() != nil {
 			return
 		}
-		if !refused && !s.send.open() && s.cfg.Parked != nil && len(s.main.tiers) > 0 {
+		if !refused && !s.send.breaker.open() && s.cfg.Parked != nil && len(s.main.tiers) > 0 {
 			// The retries in place are spent: the record waits in a tier,
 			// and the partition goes on. An open breaker is different: the
 			// registry is down for everyone, and the batch waits for it.
 			res.out, res.done, res.escalate = out, true, true
 			return
 		}
-		wait, ok := s.policy.Next(round+s.cfg.Dest.Attempts, Failure{Refused: refused || s.send.open(), RetryAfter: out.RetryAfter},
+		wait, ok := s.policy.Next(round+s.cfg.Dest.Attempts, Failure{Refused: refused || s.send.breaker.open(), RetryAfter: out.RetryAfter},
 			s.cfg.Now().Sub(res.first))
 		if !ok {
 			ex := s.dest.Reason(ReasonRetryExhausted)
@@ -590,8 +556,13 @@ func (s *Stage) forward(ctx, callCtx context.Context, r *kgo.Record, res *result
 }
 
 // call is one call within the concurrency limit, signed by the
-// registry's adapter first.
+// registry's adapter first, with its attempts in place.
 func (s *Stage) call(ctx context.Context, call Call) (Outcome, bool) {
+	return s.attempts(ctx, call, nil)
+}
+
+// attempts is call, telling onFail of each failed attempt worth another.
+func (s *Stage) attempts(ctx context.Context, call Call, onFail func(Outcome)) (Outcome, bool) {
 	call, err := s.dest.Sign(ctx, call)
 	if err != nil {
 		return s.dest.TransportFailure(fmt.Errorf("sign the call: %w", err)), false
@@ -601,11 +572,8 @@ func (s *Stage) call(ctx context.Context, call Call) (Outcome, bool) {
 	case <-ctx.Done():
 		return Outcome{Result: Retry}, false
 	}
-	if s.tier > 0 {
-		ctx = context.WithValue(ctx, retryCall{}, true)
-	}
 	s.m.inflight.WithLabelValues(s.reg).Inc()
-	out, refused := s.send.send(ctx, call)
+	out, refused := s.send.send(ctx, call, s.tier > 0, onFail)
 	s.m.inflight.WithLabelValues(s.reg).Dec()
 	<-s.sem
 	return out, refused

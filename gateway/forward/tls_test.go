@@ -69,7 +69,7 @@ func TestRegistryMTLS(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, _ := s.send(context.Background(), Call{Method: http.MethodPost, Path: "/x", Body: []byte(`{}`), IdempotencyKey: "k"})
+			out, _ := s.send(context.Background(), Call{Method: http.MethodPost, Path: "/x", Body: []byte(`{}`), IdempotencyKey: "k"}, false, nil)
 			if out.Result != tc.want {
 				t.Fatalf("result %s (%+v), want %s", out.Result, out.Reasons, tc.want)
 			}
