@@ -53,22 +53,7 @@ func TestDomainRejectionCarriesReasonsOnly(t *testing.T) {
 	dom := d.Domain()
 	for _, tc := range decisions() {
 		t.Run(tc.name, func(t *testing.T) {
-			in := input(t, tc.topic, tc.example, tc.edit)
-			if tc.topic == "egisz.unknown.v1" {
-				in = input(t, topics.RMISCase, tc.example, tc.edit)
-				in.Topic = tc.topic
-			}
-			if tc.key != "" {
-				in.Key = []byte(tc.key)
-			}
-			sd := side{}
-			if tc.side != nil {
-				sd = tc.side(t, d)
-			}
-			at := now
-			if !tc.at.IsZero() {
-				at = tc.at
-			}
+			in, sd, at := decisionCase(t, d, tc.topic, tc.example, tc.edit, tc.key, tc.side, tc.at)
 			v := dom.Decide(in, now)
 			dom.Settle(in, &v, sd, at)
 			found := false

@@ -239,27 +239,35 @@ func decisions() []struct {
 	}
 }
 
+// decisionCase is the input, the side tables and the moment of Settle of
+// a case of decisions().
+func decisionCase(t *testing.T, d *Decider, topic, example string, edit func(map[string]any), key string,
+	sideOf func(t *testing.T, d *Decider) side, at time.Time) (Input, side, time.Time) {
+	t.Helper()
+	in := input(t, topic, example, edit)
+	if topic == "egisz.unknown.v1" {
+		in = input(t, topics.RMISCase, example, edit)
+		in.Topic = topic
+	}
+	if key != "" {
+		in.Key = []byte(key)
+	}
+	sd := side{}
+	if sideOf != nil {
+		sd = sideOf(t, d)
+	}
+	if at.IsZero() {
+		at = now
+	}
+	return in, sd, at
+}
+
 func TestDecisionsReject(t *testing.T) {
 	d := NewDecider(source.DefaultOptions(), exampleRefs(t))
 	for _, tc := range decisions() {
 		t.Run(tc.name, func(t *testing.T) {
-			in := input(t, tc.topic, tc.example, tc.edit)
-			if tc.topic == "egisz.unknown.v1" {
-				in = input(t, topics.RMISCase, tc.example, tc.edit)
-				in.Topic = tc.topic
-			}
-			if tc.key != "" {
-				in.Key = []byte(tc.key)
-			}
-			sd := side{}
-			if tc.side != nil {
-				sd = tc.side(t, d)
-			}
+			in, sd, at := decisionCase(t, d, tc.topic, tc.example, tc.edit, tc.key, tc.side, tc.at)
 			dec := d.Decide(in, now)
-			at := now
-			if !tc.at.IsZero() {
-				at = tc.at
-			}
 			d.Settle(&dec, sd, at)
 			found := false
 			for _, r := range dec.Reasons {

@@ -10,6 +10,7 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/dlq"
 	"github.com/egisz-gateway/egisz-gateway/gateway/app"
 	"github.com/egisz-gateway/egisz-gateway/gateway/forward"
+	"github.com/egisz-gateway/egisz-gateway/gateway/forward/pending"
 	"github.com/egisz-gateway/egisz-gateway/gateway/tlsserver"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
@@ -56,7 +57,7 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 				}
 			}()
 			if callbackURL = cb.URL; callbackURL == "" {
-				callbackURL = "https://" + callback.Addr() + forward.CallbackPath
+				callbackURL = "https://" + callback.Addr() + pending.CallbackPath
 			}
 		}
 		st, err := forward.New(forward.Config{
@@ -70,7 +71,7 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 		}
 		parked.Expect(string(r.Name))
 		if callback != nil {
-			srv, err := forward.NewCallbackServer(callback, st.Callback())
+			srv, err := pending.NewCallbackServer(callback, st.Callback())
 			if err != nil {
 				return nil, err
 			}
@@ -83,7 +84,7 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 					topics.AuditRecord{Action: "callback", Filter: "refused: " + reason, Outcome: "denied", Count: count})
 			})
 			out = append(out, auditedCallback{srv, audit})
-			deps.Log.Info("РЭМД callback endpoint listening (mTLS)", "url", "https://"+srv.Addr()+forward.CallbackPath, "sent_to_remd", callbackURL)
+			deps.Log.Info("РЭМД callback endpoint listening (mTLS)", "url", "https://"+srv.Addr()+pending.CallbackPath, "sent_to_remd", callbackURL)
 		}
 		u, _ := url.Parse(dest.URL)
 		deps.Log.Info("forwarding", "registry", r.Name, "host", u.Host, "concurrency", dest.Concurrency, "rate_per_minute", dest.RatePerMinute)
@@ -99,7 +100,7 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 // auditedCallback is РЭМД's callback server with the audit log writer of
 // its refusals, closed when the server stops.
 type auditedCallback struct {
-	*forward.CallbackServer
+	*pending.CallbackServer
 	audit *dlq.Service
 }
 

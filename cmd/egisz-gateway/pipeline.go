@@ -49,7 +49,7 @@ func feedDecoder[V any](a source.Adapter, normKey func(string) string) reftable.
 		if value == nil {
 			return normKey(string(key)), zero, true // a tombstone
 		}
-		meta := source.Meta{SpecVersion: headers["ce_specversion"], ID: headers["ce_id"], Source: headers["ce_source"], Type: headers["ce_type"]}
+		meta := source.Meta{SpecVersion: headers[topics.HeaderSpecVersion], ID: headers[topics.HeaderID], Source: headers[topics.HeaderSource], Type: headers[topics.HeaderType]}
 		if meta.SpecVersion == "" {
 			meta.SpecVersion = source.SpecVersion
 		}

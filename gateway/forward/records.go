@@ -5,7 +5,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/dlq/record"
+	"github.com/egisz-gateway/egisz-gateway/gateway/cloudevents"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 	"github.com/egisz-gateway/egisz-gateway/topics"
@@ -39,7 +40,7 @@ func (s *Stage) leadReasons(rj rejection) []topics.Reason {
 // deadLetter is r as the registry's DLQ holds it, with why it failed.
 func (s *Stage) deadLetter(r *kgo.Record, rj rejection) *kgo.Record {
 	lead := s.leadReasons(rj)[0]
-	return dlq.Park(s.dlqTopic, r, dlq.Failure{
+	return record.Park(s.dlqTopic, r, record.Failure{
 		Reason: lead.Code, Message: lead.MessageRU + " / " + lead.MessageEN, Owner: lead.Owner, Field: lead.Field,
 		Stage: "forward", Destination: s.reg, Attempts: rj.attempts, First: rj.first, Last: rj.last,
 		Retryable: rj.outcome == "failed" || lead.Retryable, HTTPStatus: rj.httpStatus, Response: rj.excerpt,
@@ -76,37 +77,15 @@ func (s *Stage) emitStatus(out *eos.Output, r *kgo.Record, outcome, registryID s
 // statusRecord is the status of the ingress event whose outbound record
 // had key and headers hs.
 func (s *Stage) statusRecord(key []byte, hs []kgo.RecordHeader, outcome, registryID string, reasons []topics.Reason, now time.Time) *kgo.Record {
-	get := func(k string) string {
-		for _, h := range hs {
-			if h.Key == k {
-				return string(h.Value)
-			}
-		}
-		return ""
-	}
+	get := func(k string) string { return cloudevents.Get(hs, k) }
 	body, _ := json.Marshal(topics.Status{
-		CEID: get("ce_id"), Source: get("ce_source"), Type: get(topics.HeaderOriginType),
+		CEID: get(topics.HeaderID), Source: get(topics.HeaderSource), Type: get(topics.HeaderOriginType),
 		Outcome: outcome, Registry: s.reg, RegistryID: registryID, Reasons: reasons,
 		At: topics.DateTime(now.UTC().Format(time.RFC3339Nano)),
 	})
-	headers := []kgo.RecordHeader{
-		{Key: "ce_specversion", Value: []byte("1.0")},
-		{Key: "ce_type", Value: []byte(s.statusType)},
-		{Key: "content-type", Value: []byte("application/json")},
-	}
-	for _, k := range []string{"ce_id", "ce_source", "ce_time", "traceparent", "tracestate"} {
-		if v := get(k); v != "" {
-			headers = append(headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
-		}
-	}
+	headers := cloudevents.Carry(cloudevents.Start(s.statusType), func(k string) (string, bool) {
+		v := get(k)
+		return v, v != ""
+	})
 	return &kgo.Record{Topic: s.status, Key: key, Value: body, Headers: headers}
-}
-
-func header(r *kgo.Record, k string) string {
-	for _, h := range r.Headers {
-		if h.Key == k {
-			return string(h.Value)
-		}
-	}
-	return ""
 }

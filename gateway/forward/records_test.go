@@ -7,7 +7,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/dlq/record"
+	"github.com/egisz-gateway/egisz-gateway/gateway/cloudevents"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
@@ -38,7 +39,7 @@ func TestRejectedRecords(t *testing.T) {
 			attempts: 9, first: first, last: last}, ReasonRetryExhausted, "", "503", "true", "failed", 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &Stage{cfg: Config{DLQ: dlq.NewMetrics(nil)}, dest: statusOnly{}, m: NewMetrics(nil), reg: "erx",
+			s := &Stage{cfg: Config{DLQ: record.NewMetrics(nil)}, dest: statusOnly{}, m: NewMetrics(nil), reg: "erx",
 				dlqTopic: "egisz.dlq.erx", status: "egisz.status"}
 			orig := &kgo.Record{Topic: "egisz.outbound.erx", Key: []byte("k"), Value: []byte(`{}`),
 				Headers: []kgo.RecordHeader{{Key: "ce_id", Value: []byte("id-1")}, {Key: "ce_source", Value: []byte("mis")}}}
@@ -47,11 +48,11 @@ func TestRejectedRecords(t *testing.T) {
 				t.Fatalf("%d records, want a dead letter and a status", len(recs))
 			}
 			dead, status := recs[0], recs[1]
-			h := func(k string) string { return header(dead, k) }
-			if dead.Topic != "egisz.dlq.erx" || h(dlq.HReason) != tc.wantReason || h(dlq.HField) != tc.wantField ||
-				h(dlq.HHTTPStatus) != tc.wantHTTP || h(dlq.HRetryable) != tc.wantRetryable || h(dlq.HDestination) != "erx" {
+			h := func(k string) string { return cloudevents.Get(dead.Headers, k) }
+			if dead.Topic != "egisz.dlq.erx" || h(record.HReason) != tc.wantReason || h(record.HField) != tc.wantField ||
+				h(record.HHTTPStatus) != tc.wantHTTP || h(record.HRetryable) != tc.wantRetryable || h(record.HDestination) != "erx" {
 				t.Errorf("dead letter on %s: reason %q field %q http %q retryable %q destination %q", dead.Topic,
-					h(dlq.HReason), h(dlq.HField), h(dlq.HHTTPStatus), h(dlq.HRetryable), h(dlq.HDestination))
+					h(record.HReason), h(record.HField), h(record.HHTTPStatus), h(record.HRetryable), h(record.HDestination))
 			}
 			var st topics.Status
 			if err := json.Unmarshal(status.Value, &st); err != nil {

@@ -12,9 +12,11 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/dlq/record"
+	"github.com/egisz-gateway/egisz-gateway/gateway/cloudevents"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
+	"github.com/egisz-gateway/egisz-gateway/gateway/forward/pending"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -31,7 +33,7 @@ type Config struct {
 	// KafkaMetrics gives each stage's own client its metrics hook, by name.
 	KafkaMetrics func(name string) kgo.Opt
 	Metrics      *Metrics
-	DLQ          *dlq.Metrics // counts what is parked
+	DLQ          *record.Metrics // counts what is parked
 	Log          *slog.Logger
 	Now          func() time.Time
 
@@ -49,14 +51,15 @@ type Config struct {
 
 // Stage forwards one registry's outbound records.
 type Stage struct {
-	cfg     Config
-	dest    Destination
-	policy  RetryPolicy
-	send    *sender
-	eos     *eos.Stage
-	pending *Pending // nil unless the registry is asynchronous
-	m       *Metrics
-	reg     string
+	cfg       Config
+	dest      Destination
+	policy    RetryPolicy
+	send      *sender
+	eos       *eos.Stage
+	pending   *pending.Pending // nil unless the registry takes callbacks
+	callbacks *txWriter        // the pending documents' writer
+	m         *Metrics
+	reg       string
 
 	tier  int           // 0: the outbound topic; i: retry tier i, of delay cfg.Tiers[i-1]
 	main  *Stage        // the outbound stage; the tiers share its sender, limits and pending documents
@@ -162,7 +165,7 @@ func newStage(cfg Config, dest Destination, main *Stage, tier int) (*Stage, erro
 		s.m.breaker.WithLabelValues(reg).Set(0)
 		s.m.paused.WithLabelValues(reg).Set(0)
 		if dest.Capabilities().Callbacks {
-			if s.pending, err = newPending(s); err != nil {
+			if s.pending, s.callbacks, err = newPending(s); err != nil {
 				return nil, fmt.Errorf("forward %s: %w", reg, err)
 			}
 		}
@@ -203,7 +206,7 @@ func (s *Stage) Ready() error {
 		}
 	}
 	if s.pending != nil {
-		if err := s.pending.table.Ready(); err != nil {
+		if err := s.pending.Ready(); err != nil {
 			return err
 		}
 	}
@@ -220,12 +223,12 @@ func (s *Stage) WriterStats() map[string]*eos.Stats {
 	if s.pending == nil || s.main != s {
 		return nil
 	}
-	return map[string]*eos.Stats{s.Name() + "-callbacks": &s.pending.writer.stats}
+	return map[string]*eos.Stats{s.Name() + "-callbacks": &s.callbacks.stats}
 }
 
 // Callback is РЭМД's callback endpoint (POST /emdr/callback); nil for a
 // synchronous registry.
-func (s *Stage) Callback() *Pending { return s.pending }
+func (s *Stage) Callback() *pending.Pending { return s.pending }
 
 // Run forwards until ctx ends.
 func (s *Stage) Run(ctx context.Context) error {
@@ -266,7 +269,7 @@ func (s *Stage) onAssigned(ctx context.Context, assigned map[string][]int32) {
 	}
 	s.mu.Unlock()
 	if s.pending != nil && s.main == s {
-		s.pending.assigned(ctx, assigned[s.topic])
+		s.pending.Assigned(ctx, assigned[s.topic])
 	}
 }
 
@@ -285,7 +288,7 @@ func (s *Stage) onRevoked(_ context.Context, revoked map[string][]int32) {
 	if s.pending != nil && s.main == s && len(revoked[s.topic]) > 0 {
 		// The group moves on once this returns; the next owner must find
 		// every settlement made here in the table it reads.
-		s.pending.revoked()
+		s.pending.Revoked()
 	}
 }
 
@@ -362,7 +365,7 @@ func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
 					if s.tier > 0 && sleepCtx(ctx, time.Until(retryDue(r))) != nil {
 						return // never early; a revocation ends the wait
 					}
-					id, seq := header(r, "ce_id"), s.seqOf(r)
+					id, seq := cloudevents.Get(r.Headers, topics.HeaderID), s.seqOf(r)
 					// The order key costs a decode: read it only when
 					// something of this registry waits in a tier.
 					if len(parkedHere) > 0 || s.cfg.Parked.any(s.reg) {
@@ -509,7 +512,7 @@ func (s *Stage) watchStragglers(stop <-chan struct{}, lanes []*lane) {
 func (s *Stage) forward(ctx, callCtx context.Context, r *kgo.Record, res *result, onFail func()) {
 	res.first = s.cfg.Now()
 	defer func() { res.took = s.cfg.Now().Sub(res.first) }()
-	call, err := s.dest.Build(r.Value, header(r, "ce_id"), s.cfg.CallbackURL)
+	call, err := s.dest.Build(r.Value, cloudevents.Get(r.Headers, topics.HeaderID), s.cfg.CallbackURL)
 	if err == nil {
 		// A request Go's HTTP client would refuse to send fails here, as
 		// this record's own fault: sent, the refusal would count against
@@ -641,7 +644,9 @@ func (s *Stage) Transform(_ context.Context, r *kgo.Record, out *eos.Output) err
 		s.emitStatus(out, r, "registered", res.out.RegistryID, nil, now)
 	case Accepted:
 		if s.pending != nil {
-			s.pending.accepted(out, r, now)
+			if !s.pending.Accepted(out, r, now) {
+				s.emitStatus(out, r, "pending", "", nil, now)
+			}
 			return nil
 		}
 		s.emitStatus(out, r, "registered", "", nil, now)
@@ -668,7 +673,7 @@ func sessionOpts(cfg Config, name string) []kgo.Opt {
 // registry's dead-letter topic with OUTPUT_TOO_LARGE or OUTPUT_REFUSED, and
 // its status "rejected"; a record of a retry tier leaves the tiers. It is
 // not sent to the registry again. Both records are fitted to their topics'
-// limits (dlq.Fit; the status repeats capped identifiers).
+// limits (record.Fit; the status repeats capped identifiers).
 func (s *Stage) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *eos.Output) error {
 	now := s.cfg.Now()
 	code := ReasonOutputTooLarge
@@ -678,20 +683,20 @@ func (s *Stage) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *
 	reason := s.dest.Reason(code)
 	// An earlier park did not fit: the record that did not is made as
 	// small as can be (both, after two).
-	minimalDLQ, minimalStatus := dlq.Minimal(why.Attempt, why.Topic == s.dlqTopic)
+	minimalDLQ, minimalStatus := record.Minimal(why.Attempt, why.Topic == s.dlqTopic)
 	if !minimalStatus {
 		reason.MessageEN += " (" + why.String() + ")"
 	}
-	kept := dlq.KeptBytes(minimalStatus)
+	kept := record.KeptBytes(minimalStatus)
 	if s.tier > 0 {
 		s.leave(out, r)
 	}
 	s.cfg.DLQ.Parked(s.dlqTopic, reason.Code, reason.Owner)
 	parked := s.deadLetter(r, rejection{outcome: "rejected", reasons: []topics.Reason{reason}, first: now, last: now})
-	out.Emit(dlq.Fit(parked, int(s.cfg.Catalog.BatchMaxBytes(s.dlqTopic)), minimalDLQ))
+	out.Emit(record.Fit(parked, int(s.cfg.Catalog.BatchMaxBytes(s.dlqTopic)), minimalDLQ))
 	headers := make([]kgo.RecordHeader, len(r.Headers))
 	for i, h := range r.Headers {
-		headers[i] = kgo.RecordHeader{Key: h.Key, Value: []byte(dlq.CappedTo(string(h.Value), kept))}
+		headers[i] = kgo.RecordHeader{Key: h.Key, Value: []byte(record.CappedTo(string(h.Value), kept))}
 	}
 	key := r.Key
 	if len(key) > kept {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/egisz-gateway/egisz-gateway/gateway/cloudevents"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 	"github.com/egisz-gateway/egisz-gateway/topics"
@@ -34,12 +35,12 @@ type retryEvent struct {
 }
 
 func retryDue(r *kgo.Record) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, header(r, HRetryDue))
+	t, _ := time.Parse(time.RFC3339Nano, cloudevents.Get(r.Headers, HRetryDue))
 	return t
 }
 
 func (s *Stage) seqOf(r *kgo.Record) int64 {
-	if v := header(r, HRetrySeq); v != "" {
+	if v := cloudevents.Get(r.Headers, HRetrySeq); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 			return n
 		}
@@ -63,17 +64,17 @@ func (s *Stage) orderKey(r *kgo.Record) string {
 // behind an earlier record of its key. A record past the last tier or its
 // retry budget is parked instead, with its history.
 func (s *Stage) toTier(out *eos.Output, r *kgo.Record, res *result, now time.Time) {
-	attempt, _ := strconv.Atoi(header(r, HRetryAttempt))
-	first, err := time.Parse(time.RFC3339Nano, header(r, HRetryFirst))
+	attempt, _ := strconv.Atoi(cloudevents.Get(r.Headers, HRetryAttempt))
+	first, err := time.Parse(time.RFC3339Nano, cloudevents.Get(r.Headers, HRetryFirst))
 	if err != nil {
 		first = res.first
 	}
 	next := s.tier
 	var history []retryEvent
-	if h := header(r, HRetryHistory); h != "" {
+	if h := cloudevents.Get(r.Headers, HRetryHistory); h != "" {
 		_ = json.Unmarshal([]byte(h), &history)
 	}
-	lastErr := header(r, HRetryError)
+	lastErr := cloudevents.Get(r.Headers, HRetryError)
 	if res.verdict == escalated {
 		attempt++
 		next = s.tier + 1
@@ -86,7 +87,7 @@ func (s *Stage) toTier(out *eos.Output, r *kgo.Record, res *result, now time.Tim
 	} else if s.tier == 0 {
 		next = 1
 	}
-	ok, id := s.orderKey(r), header(r, "ce_id")
+	ok, id := s.orderKey(r), cloudevents.Get(r.Headers, topics.HeaderID)
 	histJSON, _ := json.Marshal(history)
 	headers := make([]kgo.RecordHeader, 0, len(r.Headers)+7)
 	for _, h := range r.Headers {
@@ -94,7 +95,7 @@ func (s *Stage) toTier(out *eos.Output, r *kgo.Record, res *result, now time.Tim
 			headers = append(headers, h)
 		}
 	}
-	origin := header(r, HRetryOrigin)
+	origin := cloudevents.Get(r.Headers, HRetryOrigin)
 	if origin == "" {
 		origin = r.Topic + "/" + strconv.Itoa(int(r.Partition)) + "/" + strconv.FormatInt(r.Offset, 10)
 	}
@@ -133,10 +134,10 @@ func (s *Stage) toTier(out *eos.Output, r *kgo.Record, res *result, now time.Tim
 
 // leave writes the tombstone of a record that leaves the tiers.
 func (s *Stage) leave(out *eos.Output, r *kgo.Record) {
-	if s.cfg.Parked == nil || (s.tier == 0 && header(r, HRetryDue) == "") {
+	if s.cfg.Parked == nil || (s.tier == 0 && cloudevents.Get(r.Headers, HRetryDue) == "") {
 		return
 	}
-	t := s.cfg.Parked.record(s.reg, s.orderKey(r), header(r, "ce_id"), nil)
+	t := s.cfg.Parked.record(s.reg, s.orderKey(r), cloudevents.Get(r.Headers, topics.HeaderID), nil)
 	out.Emit(t)
 	s.batch = append(s.batch, t)
 }

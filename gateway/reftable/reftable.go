@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/egisz-gateway/egisz-gateway/gateway/cloudevents"
 	"github.com/egisz-gateway/egisz-gateway/gateway/kafkaclient"
 )
 
@@ -277,11 +278,7 @@ type change[V any] struct {
 }
 
 func (t *Table[V]) decodeRecord(r *kgo.Record) change[V] {
-	headers := make(map[string]string, len(r.Headers))
-	for _, h := range r.Headers {
-		headers[h.Key] = string(h.Value)
-	}
-	k, v, ok := t.decode(r.Key, r.Value, headers)
+	k, v, ok := t.decode(r.Key, r.Value, cloudevents.Map(r.Headers))
 	return change[V]{k: k, v: v, deleted: r.Value == nil, ok: ok}
 }
 
