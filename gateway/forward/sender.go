@@ -3,14 +3,12 @@ package forward
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +17,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
+	"github.com/egisz-gateway/egisz-gateway/gateway/tlsfiles"
 	"github.com/egisz-gateway/egisz-gateway/seam"
 )
 
@@ -72,7 +71,7 @@ func (a answer) advice(now time.Time) time.Duration {
 func newSender(registry string, cfg config.Destination, dest Destination, m *Metrics, onState func(from, to gobreaker.State), log *slog.Logger) (*sender, error) {
 	tlsCfg, err := clientTLS(cfg.TLS)
 	if err != nil {
-		return nil, fmt.Errorf("forward %s: tls: %w", registry, err)
+		return nil, fmt.Errorf("forward %s: %w", registry, err)
 	}
 	base := &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
@@ -225,28 +224,11 @@ func sendable(call Call) error {
 // §5.5): controls other than horizontal tab, and DEL.
 func isCTL(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }
 
+// clientTLS is the registry's TLS setting; nil (Go's defaults) when it
+// sets nothing.
 func clientTLS(c config.ClientTLS) (*tls.Config, error) {
 	if c.CAFile == "" && c.CertFile == "" && c.ServerName == "" {
 		return nil, nil
 	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.ServerName}
-	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("read ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s holds no PEM certificate", c.CAFile)
-		}
-		cfg.RootCAs = pool
-	}
-	if c.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("client certificate: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
+	return tlsfiles.Client{CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile, ServerName: c.ServerName}.Config("tls")
 }
