@@ -24,20 +24,20 @@ func NewAdapter(name topics.Registry) Adapter {
 }
 
 // Build turns an outbound record's value into the registry call.
-func (a Adapter) Build(value []byte, ceID, callbackURL string) (Call, error) {
+func (a Adapter) Build(value []byte, ceID, callbackURL string) (seam.Call, error) {
 	ev, _, err := topics.SplitOutboundWith(value, json.Unmarshal)
 	if err != nil {
-		return Call{}, err
+		return seam.Call{}, err
 	}
 	return Build(a.name, ev, ceID, callbackURL)
 }
 
 // Sign returns call as it is: the REST shapes carry no signature. The
 // SOAP registries' adapters sign here.
-func (Adapter) Sign(_ context.Context, call Call) (Call, error) { return call, nil }
+func (Adapter) Sign(_ context.Context, call seam.Call) (seam.Call, error) { return call, nil }
 
 // Classify reads the answer to call.
-func (a Adapter) Classify(call Call, status int, retryAfter string, body []byte) Outcome {
+func (a Adapter) Classify(call seam.Call, status int, retryAfter string, body []byte) seam.Outcome {
 	if call.Lookup {
 		return a.cls.ClassifyLookup(status, retryAfter, body)
 	}
@@ -45,10 +45,10 @@ func (a Adapter) Classify(call Call, status int, retryAfter string, body []byte)
 }
 
 // TransportFailure is the outcome of a call that got no answer.
-func (a Adapter) TransportFailure(err error) Outcome { return a.cls.TransportFailure(err) }
+func (a Adapter) TransportFailure(err error) seam.Outcome { return a.cls.TransportFailure(err) }
 
 // Lookup is the reconciliation call for call (РЭМД only).
-func (a Adapter) Lookup(call Call) (Call, bool) { return Lookup(a.name, call) }
+func (a Adapter) Lookup(call seam.Call) (seam.Call, bool) { return Lookup(a.name, call) }
 
 // Capabilities: РЭМД answers on a callback; the others answer at once.
 func (a Adapter) Capabilities() seam.Capabilities {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/egisz-gateway/egisz-gateway/seam"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -13,18 +14,18 @@ func TestAdapterCapabilitiesAndLookup(t *testing.T) {
 		reg          topics.Registry
 		callbacks    bool
 		hasLookup    bool
-		successMeans Result
+		successMeans seam.Result
 	}{
-		{topics.RegistryREMD, true, true, Accepted},
-		{topics.RegistryIEMK, false, false, Registered},
-		{topics.RegistryERX, false, false, Registered},
+		{topics.RegistryREMD, true, true, seam.Accepted},
+		{topics.RegistryIEMK, false, false, seam.Registered},
+		{topics.RegistryERX, false, false, seam.Registered},
 	} {
 		t.Run(string(tc.reg), func(t *testing.T) {
 			a := NewAdapter(tc.reg)
 			if got := a.Capabilities().Callbacks; got != tc.callbacks {
 				t.Fatalf("Callbacks = %v, want %v", got, tc.callbacks)
 			}
-			call := Call{Method: http.MethodPost, Path: "/remd/registerDocument", Body: []byte(`{"local_uid":"u-1"}`), IdempotencyKey: "k"}
+			call := seam.Call{Method: http.MethodPost, Path: "/remd/registerDocument", Body: []byte(`{"local_uid":"u-1"}`), IdempotencyKey: "k"}
 			signed, err := a.Sign(context.Background(), call)
 			if err != nil || string(signed.Body) != string(call.Body) {
 				t.Fatalf("Sign changed an unsigned registry's call: %v", err)
@@ -43,8 +44,8 @@ func TestAdapterCapabilitiesAndLookup(t *testing.T) {
 				t.Fatalf("lookup call %+v: want a GET marked Lookup", lk)
 			}
 			// A lookup's 404 is "nothing there", not a failure to park.
-			if out := a.Classify(lk, http.StatusNotFound, "", nil); out.Result != NotFound {
-				t.Fatalf("a lookup's 404 means %s, want %s", out.Result, NotFound)
+			if out := a.Classify(lk, http.StatusNotFound, "", nil); out.Result != seam.NotFound {
+				t.Fatalf("a lookup's 404 means %s, want %s", out.Result, seam.NotFound)
 			}
 		})
 	}
