@@ -13,7 +13,7 @@ import (
 
 // The circuit breaker of one registry: built here, every attempt passes
 // through it (sender.attempt), and while it is open the registry's
-// outbound and retry partitions are paused (Stage.onBreaker), so that lag
+// outbound and retry partitions are paused (registry.onBreaker), so that lag
 // grows in Kafka instead of retries burning quota and records flooding
 // the DLQ. Its callers ask it whether it refuses calls now.
 
@@ -102,14 +102,14 @@ func (b *breaker) closed() bool { return b.cb.State() == gobreaker.StateClosed }
 // open. Records of the batch in hand wait; if none is left to probe,
 // fetching resumes once the breaker would let a probe through, and the
 // first record fetched is that probe.
-func (s *Stage) onBreaker(_, to gobreaker.State) {
-	if s.eos == nil {
-		return
+func (s *registry) onBreaker(_, to gobreaker.State) {
+	if s.outbound == nil || s.outbound.eos == nil {
+		return // not built yet
 	}
 	switch to {
 	case gobreaker.StateOpen:
 		s.paused.Store(true)
-		for _, st := range append([]*Stage{s}, s.tiers...) {
+		for _, st := range s.consumers() {
 			st.eos.Client().PauseFetchTopics(st.topic)
 		}
 		s.m.paused.WithLabelValues(s.reg).Set(1)
@@ -127,9 +127,9 @@ func (s *Stage) onBreaker(_, to gobreaker.State) {
 	}
 }
 
-func (s *Stage) resume(why string) {
+func (s *registry) resume(why string) {
 	s.paused.Store(false)
-	for _, st := range append([]*Stage{s}, s.tiers...) {
+	for _, st := range s.consumers() {
 		st.eos.Client().ResumeFetchTopics(st.topic)
 	}
 	s.m.paused.WithLabelValues(s.reg).Set(0)

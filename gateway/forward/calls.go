@@ -18,7 +18,7 @@ import (
 // (in place, then across breaker waits) until its retry budget is spent,
 // or, with retry tiers, until its retries in place are spent or cut short
 // (callCtx ends while ctx, the batch's, does not): then it escalates.
-func (s *Stage) forward(ctx, callCtx context.Context, r *kgo.Record, res *result, onFail func()) {
+func (s *consumer) forward(ctx, callCtx context.Context, r *kgo.Record, res *result, onFail func()) {
 	res.first = s.cfg.Now()
 	defer func() { res.took = s.cfg.Now().Sub(res.first) }()
 	call, err := s.dest.Build(r.Value, cloudevents.Get(r.Headers, topics.HeaderID), s.cfg.CallbackURL)
@@ -67,7 +67,7 @@ func (s *Stage) forward(ctx, callCtx context.Context, r *kgo.Record, res *result
 		if ctx.Err() != nil {
 			return
 		}
-		if !refused && !s.send.breaker.open() && s.cfg.Parked != nil && len(s.main.tiers) > 0 {
+		if !refused && !s.send.breaker.open() && s.tiered() {
 			// The retries in place are spent: the record waits in a tier,
 			// and the partition goes on. An open breaker is different: the
 			// registry is down for everyone, and the batch waits for it.
@@ -90,12 +90,12 @@ func (s *Stage) forward(ctx, callCtx context.Context, r *kgo.Record, res *result
 
 // call is one call within the concurrency limit, signed by the
 // registry's adapter first, with its attempts in place.
-func (s *Stage) call(ctx context.Context, call Call) (Outcome, bool) {
+func (s *consumer) call(ctx context.Context, call Call) (Outcome, bool) {
 	return s.attempts(ctx, call, nil)
 }
 
 // attempts is call, telling onFail of each failed attempt worth another.
-func (s *Stage) attempts(ctx context.Context, call Call, onFail func(Outcome)) (Outcome, bool) {
+func (s *consumer) attempts(ctx context.Context, call Call, onFail func(Outcome)) (Outcome, bool) {
 	call, err := s.dest.Sign(ctx, call)
 	if err != nil {
 		return s.dest.TransportFailure(fmt.Errorf("sign the call: %w", err)), false
@@ -106,7 +106,7 @@ func (s *Stage) attempts(ctx context.Context, call Call, onFail func(Outcome)) (
 		return Outcome{Result: Retry}, false
 	}
 	s.m.inflight.WithLabelValues(s.reg).Inc()
-	out, refused := s.send.send(ctx, call, s.tier > 0, onFail)
+	out, refused := s.send.send(ctx, call, s.at.retrying(), onFail)
 	s.m.inflight.WithLabelValues(s.reg).Dec()
 	<-s.sem
 	return out, refused
@@ -115,7 +115,7 @@ func (s *Stage) attempts(ctx context.Context, call Call, onFail func(Outcome)) (
 // reconcile settles "already registered": the registry's lookup gives its
 // id; a registry without a lookup counts the answer as success; an
 // asynchronous registry that has no record yet will answer on the callback.
-func (s *Stage) reconcile(ctx context.Context, call Call, first Outcome) (Outcome, bool) {
+func (s *consumer) reconcile(ctx context.Context, call Call, first Outcome) (Outcome, bool) {
 	lk, ok := s.dest.Lookup(call)
 	if !ok {
 		return Outcome{Result: Registered, HTTPStatus: first.HTTPStatus}, false

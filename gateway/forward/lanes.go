@@ -63,7 +63,7 @@ func (l *lane) finish() {
 // watchStragglers hurries the failing records of a batch once no lane is
 // making progress other than retrying one, for longer than the first
 // backoff: long enough for a blip to pass in place.
-func (s *Stage) watchStragglers(stop <-chan struct{}, lanes []*lane) {
+func (s *consumer) watchStragglers(stop <-chan struct{}, lanes []*lane) {
 	grace := s.cfg.Dest.BackoffMin.D() + 100*time.Millisecond
 	var since time.Time
 	tick := time.NewTicker(20 * time.Millisecond)

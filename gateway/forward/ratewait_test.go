@@ -55,7 +55,7 @@ func TestRateLimitWaitCountsEachCallOnce(t *testing.T) {
 			frozen := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 			snd.limiter.now = func() time.Time { return frozen }
 			snd.limiter.sleep = func(context.Context, time.Duration) error { return nil }
-			s := &Stage{dest: statusOnly{}, send: snd, m: m, reg: "erx", sem: make(chan struct{}, tc.calls)}
+			s := &consumer{at: outboundTopic{}, registry: &registry{dest: statusOnly{}, send: snd, m: m, reg: "erx", sem: make(chan struct{}, tc.calls)}}
 
 			var wg sync.WaitGroup
 			for range tc.calls {

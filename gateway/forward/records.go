@@ -30,7 +30,7 @@ type rejection struct {
 }
 
 // leadReasons are rj's reasons, the fallback's when there are none.
-func (s *Stage) leadReasons(rj rejection) []topics.Reason {
+func (s *registry) leadReasons(rj rejection) []topics.Reason {
 	if len(rj.reasons) > 0 {
 		return rj.reasons
 	}
@@ -38,7 +38,7 @@ func (s *Stage) leadReasons(rj rejection) []topics.Reason {
 }
 
 // deadLetter is r as the registry's DLQ holds it, with why it failed.
-func (s *Stage) deadLetter(r *kgo.Record, rj rejection) *kgo.Record {
+func (s *registry) deadLetter(r *kgo.Record, rj rejection) *kgo.Record {
 	lead := s.leadReasons(rj)[0]
 	return record.Park(s.dlqTopic, r, record.Failure{
 		Reason: lead.Code, Message: lead.MessageRU + " / " + lead.MessageEN, Owner: lead.Owner, Field: lead.Field,
@@ -49,7 +49,7 @@ func (s *Stage) deadLetter(r *kgo.Record, rj rejection) *kgo.Record {
 
 // rejected are the dead letter and the status of r given up on. count
 // adds them to the metrics; call it once they are written.
-func (s *Stage) rejected(r *kgo.Record, rj rejection) (recs []*kgo.Record, count func()) {
+func (s *registry) rejected(r *kgo.Record, rj rejection) (recs []*kgo.Record, count func()) {
 	reasons := s.leadReasons(rj)
 	rj.reasons = reasons
 	recs = []*kgo.Record{s.deadLetter(r, rj), s.statusRecord(r.Key, r.Headers, rj.outcome, "", reasons, rj.last)}
@@ -60,7 +60,7 @@ func (s *Stage) rejected(r *kgo.Record, rj rejection) (recs []*kgo.Record, count
 }
 
 // park writes r's dead letter and status to out.
-func (s *Stage) park(out *eos.Output, r *kgo.Record, rj rejection) {
+func (s *registry) park(out *eos.Output, r *kgo.Record, rj rejection) {
 	recs, count := s.rejected(r, rj)
 	for _, rec := range recs {
 		out.Emit(rec)
@@ -69,14 +69,14 @@ func (s *Stage) park(out *eos.Output, r *kgo.Record, rj rejection) {
 }
 
 // emitStatus writes the status of the ingress event behind r.
-func (s *Stage) emitStatus(out *eos.Output, r *kgo.Record, outcome, registryID string, reasons []topics.Reason, now time.Time) {
+func (s *registry) emitStatus(out *eos.Output, r *kgo.Record, outcome, registryID string, reasons []topics.Reason, now time.Time) {
 	out.Emit(s.statusRecord(r.Key, r.Headers, outcome, registryID, reasons, now))
 	s.m.outcomes.WithLabelValues(s.reg, outcome).Inc()
 }
 
 // statusRecord is the status of the ingress event whose outbound record
 // had key and headers hs.
-func (s *Stage) statusRecord(key []byte, hs []kgo.RecordHeader, outcome, registryID string, reasons []topics.Reason, now time.Time) *kgo.Record {
+func (s *registry) statusRecord(key []byte, hs []kgo.RecordHeader, outcome, registryID string, reasons []topics.Reason, now time.Time) *kgo.Record {
 	get := func(k string) string { return cloudevents.Get(hs, k) }
 	body, _ := json.Marshal(topics.Status{
 		CEID: get(topics.HeaderID), Source: get(topics.HeaderSource), Type: get(topics.HeaderOriginType),

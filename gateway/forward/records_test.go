@@ -39,7 +39,7 @@ func TestRejectedRecords(t *testing.T) {
 			attempts: 9, first: first, last: last}, ReasonRetryExhausted, "", "503", "true", "failed", 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &Stage{cfg: Config{DLQ: record.NewMetrics(nil)}, dest: statusOnly{}, m: NewMetrics(nil), reg: "erx",
+			s := &registry{cfg: Config{DLQ: record.NewMetrics(nil)}, dest: statusOnly{}, m: NewMetrics(nil), reg: "erx",
 				dlqTopic: "egisz.dlq.erx", status: "egisz.status"}
 			orig := &kgo.Record{Topic: "egisz.outbound.erx", Key: []byte("k"), Value: []byte(`{}`),
 				Headers: []kgo.RecordHeader{{Key: "ce_id", Value: []byte("id-1")}, {Key: "ce_source", Value: []byte("mis")}}}

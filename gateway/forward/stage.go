@@ -49,34 +49,65 @@ type Config struct {
 	OrderByPatient bool
 }
 
-// Stage forwards one registry's outbound records.
-type Stage struct {
+// registry is what a registry's outbound stage and its retry tiers
+// share: one quota, one breaker, one concurrency limit, one set of pending
+// documents, and the records they write.
+type registry struct {
 	cfg       Config
 	dest      Destination
 	policy    RetryPolicy
 	send      *sender
-	eos       *eos.Stage
 	pending   *pending.Pending // nil unless the registry takes callbacks
 	callbacks *txWriter        // the pending documents' writer
 	m         *Metrics
 	reg       string
+	sem       chan struct{}
 
-	tier  int           // 0: the outbound topic; i: retry tier i, of delay cfg.Tiers[i-1]
-	main  *Stage        // the outbound stage; the tiers share its sender, limits and pending documents
-	tiers []*Stage      // the main stage's retry tiers
+	status, dlqTopic, statusType string
+
+	outbound *Stage
+	tiers    []*Tier
+
+	paused   atomic.Bool
+	resumeAt atomic.Int64
+}
+
+// tiered reports whether a record failing transiently goes to the retry
+// tiers (rather than being retried in place until its budget is spent).
+func (r *registry) tiered() bool { return r.cfg.Parked != nil && len(r.tiers) > 0 }
+
+// consumers are the outbound stage's and the tiers'.
+func (r *registry) consumers() []*consumer {
+	out := []*consumer{r.outbound.consumer}
+	for _, t := range r.tiers {
+		out = append(out, t.consumer)
+	}
+	return out
+}
+
+// consumer is one transactional stage over one of a registry's topics:
+// the outbound topic or a retry tier's.
+type consumer struct {
+	*registry
+	at    position
+	eos   *eos.Stage
+	topic string
 	batch []*kgo.Record // parked-table writes of the batch in hand, applied when it commits
 
-	topic, status, dlqTopic, statusType string
-
-	sem     chan struct{}
 	results map[*kgo.Record]*result // this batch's; written in Prepare, read in Transform
 
 	mu       sync.Mutex
 	assigned map[int32]bool
 	cancel   context.CancelFunc // ends the batch in hand
-	paused   atomic.Bool
-	resumeAt atomic.Int64
 }
+
+// Stage forwards one registry's outbound records; its retry tiers
+// (Tiers) run as workers of their own.
+type Stage struct{ *consumer }
+
+// Tier is one retry tier of a registry: it takes its records again once
+// they are due.
+type Tier struct{ *consumer }
 
 // result is what became of one record in this batch.
 type result struct {
@@ -112,27 +143,6 @@ var errHeld = errors.New("a record has no outcome yet")
 // New builds the stage of cfg.Registry over dest and, when cfg has retry
 // tiers and a parked table, a stage for each tier (Tiers).
 func New(cfg Config, dest Destination) (*Stage, error) {
-	main, err := newStage(cfg, dest, nil, 0)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Parked == nil {
-		return main, nil
-	}
-	for i := range cfg.Tiers {
-		t, err := newStage(cfg, dest, main, i+1)
-		if err != nil {
-			return nil, err
-		}
-		main.tiers = append(main.tiers, t)
-	}
-	return main, nil
-}
-
-// Tiers are the stages of the retry tiers; they run as workers of their own.
-func (s *Stage) Tiers() []*Stage { return s.tiers }
-
-func newStage(cfg Config, dest Destination, main *Stage, tier int) (*Stage, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
@@ -142,69 +152,97 @@ func newStage(cfg Config, dest Destination, main *Stage, tier int) (*Stage, erro
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics(nil)
 	}
-	reg := string(cfg.Registry)
-	s := &Stage{
-		cfg: cfg, dest: dest, policy: NewRetryPolicy(cfg.Dest), m: cfg.Metrics, reg: reg, tier: tier, main: main,
-		topic:    cfg.Prefix + topics.Outbound(cfg.Registry),
+	name := string(cfg.Registry)
+	reg := &registry{
+		cfg: cfg, dest: dest, policy: NewRetryPolicy(cfg.Dest), m: cfg.Metrics, reg: name,
+		sem:      make(chan struct{}, cfg.Dest.Concurrency),
 		status:   cfg.Prefix + topics.StatusTopic,
 		dlqTopic: cfg.Prefix + topics.RegistryDLQ(cfg.Registry),
-		assigned: map[int32]bool{},
 	}
-	if t, ok := cfg.Catalog.Lookup(s.status); ok {
-		s.statusType = t.EventType
+	if t, ok := cfg.Catalog.Lookup(reg.status); ok {
+		reg.statusType = t.EventType
 	}
-	name, group := "forward-"+reg, topics.GroupForward(cfg.Registry)
-	if main == nil {
-		s.main = s
-		s.sem = make(chan struct{}, cfg.Dest.Concurrency)
-		snd, err := newSender(reg, cfg.Dest, dest, cfg.Metrics, s.onBreaker, cfg.Log)
-		if err != nil {
+	s := &Stage{consumer: reg.consumer(outboundTopic{}, cfg.Prefix+topics.Outbound(cfg.Registry))}
+	reg.outbound = s
+	snd, err := newSender(name, cfg.Dest, dest, cfg.Metrics, reg.onBreaker, cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	reg.send = snd
+	reg.m.breaker.WithLabelValues(name).Set(0)
+	reg.m.paused.WithLabelValues(name).Set(0)
+	if dest.Capabilities().Callbacks {
+		if reg.pending, reg.callbacks, err = newPending(s); err != nil {
+			return nil, fmt.Errorf("forward %s: %w", name, err)
+		}
+	}
+	if err := s.open("forward-"+name, topics.GroupForward(cfg.Registry), s.onAssigned, s.onRevoked); err != nil {
+		return nil, err
+	}
+	if cfg.Parked == nil {
+		return s, nil
+	}
+	for i, d := range cfg.Tiers {
+		t := &Tier{consumer: reg.consumer(retryTier(i+1), cfg.Prefix+topics.Retry(cfg.Registry, d))}
+		group := topics.GroupRetry(cfg.Registry, d)
+		reg.m.retried.WithLabelValues(name, t.topic) // the series exist from the start, at 0
+		reg.m.queued.WithLabelValues(name)
+		if err := t.open(strings.TrimPrefix(group, "egisz-"), group, t.onAssigned, t.onRevoked); err != nil {
 			return nil, err
 		}
-		s.send = snd
-		s.m.breaker.WithLabelValues(reg).Set(0)
-		s.m.paused.WithLabelValues(reg).Set(0)
-		if dest.Capabilities().Callbacks {
-			if s.pending, s.callbacks, err = newPending(s); err != nil {
-				return nil, fmt.Errorf("forward %s: %w", reg, err)
-			}
-		}
-	} else {
-		// One registry, one quota, one breaker, one concurrency limit.
-		s.sem, s.send, s.pending = main.sem, main.send, main.pending
-		d := cfg.Tiers[tier-1]
-		s.topic = cfg.Prefix + topics.Retry(cfg.Registry, d)
-		group = topics.GroupRetry(cfg.Registry, d)
-		name = strings.TrimPrefix(group, "egisz-")
-		s.m.retried.WithLabelValues(reg, s.topic) // the series exist from the start, at 0
-		s.m.queued.WithLabelValues(reg)
+		reg.tiers = append(reg.tiers, t)
 	}
+	return s, nil
+}
+
+// consumer is a consumer of topic, at position at.
+func (r *registry) consumer(at position, topic string) *consumer {
+	return &consumer{registry: r, at: at, topic: topic, assigned: map[int32]bool{}}
+}
+
+// open builds the consumer's transactional stage.
+func (s *consumer) open(name, group string, onAssigned, onRevoked func(context.Context, map[string][]int32)) error {
+	cfg := s.cfg
 	st, err := eos.New(eos.Config{
 		Name: name, Group: cfg.Prefix + group, Input: []string{s.topic},
 		TransactionalID: cfg.Prefix + cfg.InstanceID + "-" + name,
 		ClientOpts:      cfg.ClientOpts,
 		ExtraOpts:       sessionOpts(cfg, name),
 		MaxBatch:        cfg.Dest.MaxBatch, Log: cfg.Log, MaxBytes: cfg.Catalog.BatchMaxBytes,
-		OnAssigned: s.onAssigned, OnRevoked: s.onRevoked,
+		OnAssigned: onAssigned, OnRevoked: onRevoked,
 	}, s)
 	if err != nil {
-		return nil, fmt.Errorf("forward %s: %w", reg, err)
+		return fmt.Errorf("forward %s: %w", s.reg, err)
 	}
 	s.eos = st
-	return s, nil
+	return nil
 }
 
-// Name is the worker's name.
-func (s *Stage) Name() string { return s.eos.Name() }
+// Tiers are the stages of the retry tiers; they run as workers of their own.
+func (s *Stage) Tiers() []*Tier { return s.tiers }
 
-// Ready is nil once the stage has joined its group (and, for РЭМД, the
-// pending documents are loaded).
+// Name is the worker's name.
+func (s *consumer) Name() string { return s.eos.Name() }
+
+// Stats are the underlying transactional stage's counters.
+func (s *consumer) Stats() *eos.Stats { return &s.eos.Stats }
+
+// Ready is nil once the stage has joined its group (and the parked
+// records and, for РЭМД, the pending documents are loaded).
 func (s *Stage) Ready() error {
-	if s.main == s && s.cfg.Parked != nil && len(s.tiers) > 0 {
+	if s.tiered() {
 		if err := s.cfg.Parked.Ready(); err != nil {
 			return err
 		}
 	}
+	return s.consumer.ready()
+}
+
+// Ready is nil once the tier has joined its group (and, for РЭМД, the
+// pending documents are loaded).
+func (t *Tier) Ready() error { return t.consumer.ready() }
+
+func (s *consumer) ready() error {
 	if s.pending != nil {
 		if err := s.pending.Ready(); err != nil {
 			return err
@@ -213,14 +251,11 @@ func (s *Stage) Ready() error {
 	return s.eos.Ready()
 }
 
-// Stats are the underlying transactional stage's counters.
-func (s *Stage) Stats() *eos.Stats { return &s.eos.Stats }
-
 // WriterStats are the counters of the stage's other transactional writer,
 // by the name its metrics carry: РЭМД's outbound stage commits callbacks
 // in transactions of their own. Nil for every other stage.
 func (s *Stage) WriterStats() map[string]*eos.Stats {
-	if s.pending == nil || s.main != s {
+	if s.pending == nil {
 		return nil
 	}
 	return map[string]*eos.Stats{s.Name() + "-callbacks": &s.callbacks.stats}
@@ -232,16 +267,8 @@ func (s *Stage) Callback() *pending.Pending { return s.pending }
 
 // Run forwards until ctx ends.
 func (s *Stage) Run(ctx context.Context) error {
-	if s.cfg.Parked != nil && len(s.main.tiers) > 0 {
-		// Until the parked records are known, a record could overtake one.
-		for s.cfg.Parked.Ready() != nil {
-			if sleepCtx(ctx, 50*time.Millisecond) != nil {
-				return nil
-			}
-		}
-	}
-	if s.pending == nil || s.main != s {
-		return s.eos.Run(ctx)
+	if s.pending == nil {
+		return s.consumer.run(ctx)
 	}
 	// The stage and its callbacks' writer stand and fall together: a
 	// stage whose callbacks can no longer be recorded would leave every
@@ -254,26 +281,57 @@ func (s *Stage) Run(ctx context.Context) error {
 		stop()
 		perr <- err
 	}()
-	err := s.eos.Run(ctx)
+	err := s.consumer.run(ctx)
 	stop()
 	return errors.Join(err, <-perr)
 }
 
+// Run takes the tier's records again as they fall due, until ctx ends.
+func (t *Tier) Run(ctx context.Context) error { return t.consumer.run(ctx) }
+
+func (s *consumer) run(ctx context.Context) error {
+	if s.tiered() {
+		// Until the parked records are known, a record could overtake one.
+		for s.cfg.Parked.Ready() != nil {
+			if sleepCtx(ctx, 50*time.Millisecond) != nil {
+				return nil
+			}
+		}
+	}
+	return s.eos.Run(ctx)
+}
+
+// onAssigned also gives the pending documents the outbound partitions
+// whose documents this instance now settles.
 func (s *Stage) onAssigned(ctx context.Context, assigned map[string][]int32) {
-	s.mu.Lock()
-	for _, p := range assigned[s.topic] {
-		s.assigned[p] = true
-	}
-	if s.main.paused.Load() {
-		s.eos.Client().PauseFetchTopics(s.topic) // newly assigned partitions wait too
-	}
-	s.mu.Unlock()
-	if s.pending != nil && s.main == s {
+	s.consumer.onAssigned(ctx, assigned)
+	if s.pending != nil {
 		s.pending.Assigned(ctx, assigned[s.topic])
 	}
 }
 
-func (s *Stage) onRevoked(_ context.Context, revoked map[string][]int32) {
+func (s *consumer) onAssigned(_ context.Context, assigned map[string][]int32) {
+	s.mu.Lock()
+	for _, p := range assigned[s.topic] {
+		s.assigned[p] = true
+	}
+	if s.paused.Load() {
+		s.eos.Client().PauseFetchTopics(s.topic) // newly assigned partitions wait too
+	}
+	s.mu.Unlock()
+}
+
+// onRevoked also hands the pending documents of the revoked partitions on.
+func (s *Stage) onRevoked(ctx context.Context, revoked map[string][]int32) {
+	s.consumer.onRevoked(ctx, revoked)
+	if s.pending != nil && len(revoked[s.topic]) > 0 {
+		// The group moves on once this returns; the next owner must find
+		// every settlement made here in the table it reads.
+		s.pending.Revoked()
+	}
+}
+
+func (s *consumer) onRevoked(_ context.Context, revoked map[string][]int32) {
 	s.mu.Lock()
 	// The transaction of the batch in hand aborts after a revocation, so
 	// its records waiting out a breaker or a backoff stop now rather than
@@ -285,16 +343,11 @@ func (s *Stage) onRevoked(_ context.Context, revoked map[string][]int32) {
 		delete(s.assigned, p)
 	}
 	s.mu.Unlock()
-	if s.pending != nil && s.main == s && len(revoked[s.topic]) > 0 {
-		// The group moves on once this returns; the next owner must find
-		// every settlement made here in the table it reads.
-		s.pending.Revoked()
-	}
 }
 
-// owns reports whether this instance holds partition p of the outbound
-// topic, and so the pending documents written on p.
-func (s *Stage) owns(p int32) bool {
+// owns reports whether this instance holds partition p of the consumer's
+// topic (for the outbound stage: the pending documents written on p).
+func (s *consumer) owns(p int32) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.assigned[p]
@@ -302,7 +355,7 @@ func (s *Stage) owns(p int32) bool {
 
 // Prepare forwards the batch: records of one key in order, keys
 // concurrently, at most dest.concurrency calls in flight.
-func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
+func (s *consumer) Prepare(ctx context.Context, recs []*kgo.Record) {
 	ctx, cancel := context.WithCancel(ctx)
 	s.mu.Lock()
 	s.cancel = cancel
@@ -329,7 +382,7 @@ func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
 		s.results[r] = &result{}
 	}
 	s.batch = s.batch[:0]
-	tiered := s.cfg.Parked != nil && len(s.main.tiers) > 0
+	tiered := s.tiered()
 	// Once every record still out is failing and retrying in place, the
 	// batch waits for nothing else: after a short grace those records go
 	// to a tier, instead of holding every other key's outcome back.
@@ -362,7 +415,7 @@ func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
 				if !tiered {
 					s.forward(ctx, ctx, r, res, nil)
 				} else {
-					if s.tier > 0 && sleepCtx(ctx, time.Until(retryDue(r))) != nil {
+					if s.at.hold(ctx, r) != nil {
 						return // never early; a revocation ends the wait
 					}
 					id, seq := cloudevents.Get(r.Headers, topics.HeaderID), s.seqOf(r)
@@ -404,7 +457,7 @@ func lowest(m map[string]int64, k string, seq int64) int64 {
 }
 
 // Transform writes the outcome Prepare reached for r.
-func (s *Stage) Transform(_ context.Context, r *kgo.Record, out *eos.Output) error {
+func (s *consumer) Transform(_ context.Context, r *kgo.Record, out *eos.Output) error {
 	res := s.results[r]
 	if res == nil || !res.verdict.done() {
 		return errHeld
@@ -415,7 +468,7 @@ func (s *Stage) Transform(_ context.Context, r *kgo.Record, out *eos.Output) err
 		s.toTier(out, r, res, now)
 		return nil
 	}
-	if s.tier > 0 {
+	if s.at.retrying() {
 		s.leave(out, r) // it leaves the tiers with its outcome
 	}
 	switch res.out.Result {
@@ -453,7 +506,7 @@ func sessionOpts(cfg Config, name string) []kgo.Opt {
 // its status "rejected"; a record of a retry tier leaves the tiers. It is
 // not sent to the registry again. Both records are fitted to their topics'
 // limits (record.Fit; the status repeats capped identifiers).
-func (s *Stage) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *eos.Output) error {
+func (s *consumer) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *eos.Output) error {
 	now := s.cfg.Now()
 	code := ReasonOutputTooLarge
 	if !why.TooLarge() {
@@ -467,7 +520,7 @@ func (s *Stage) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *
 		reason.MessageEN += " (" + why.String() + ")"
 	}
 	kept := record.KeptBytes(minimalStatus)
-	if s.tier > 0 {
+	if s.at.retrying() {
 		s.leave(out, r)
 	}
 	s.cfg.DLQ.Parked(s.dlqTopic, reason.Code, reason.Owner)
