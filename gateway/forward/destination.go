@@ -5,10 +5,13 @@
 // only with its outcome. The call itself is at-least-once, made safe by
 // the idempotency key every call carries.
 //
-// Per destination it holds a concurrency limit, a token-bucket rate limit,
-// go-retryablehttp for retries in place (capped exponential backoff with
-// jitter, Retry-After capped), and a gobreaker circuit breaker that
-// pauses the destination's partitions while it is open. It knows Kafka and
+// Per registry (registry: what its outbound Stage and its retry Tiers
+// share) it holds a concurrency limit, a token-bucket rate limit
+// (limiter.go), one retry policy for every wait between attempts
+// (retry.go: capped exponential backoff with jitter, Retry-After capped,
+// a budget; go-retryablehttp is the HTTP client with its own retries
+// off), and a gobreaker circuit breaker that pauses the registry's
+// partitions while it is open (breaker.go). It knows Kafka and
 // HTTP, not the registries: a Destination from the adapters builds the
 // calls and reads the answers.
 //
