@@ -84,3 +84,47 @@ func TestCallHeadersAreSent(t *testing.T) {
 		}
 	}
 }
+
+// TestAttemptsInPlace: one call is tried again in place on a 429 or a 5xx
+// other than 501, up to the policy's attempts, never on other answers;
+// the caller hears of each failed attempt worth another.
+func TestAttemptsInPlace(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		answers   []int
+		wantCalls int
+		wantFails int
+		want      Result
+	}{
+		{"a 503 then success", []int{503, 200}, 2, 1, Registered},
+		{"a 429 then success", []int{429, 200}, 2, 1, Registered},
+		{"5xx until the attempts run out", []int{503, 502, 500, 200}, 3, 3, Park},
+		{"501 is not tried again", []int{501, 200}, 1, 0, Park},
+		{"a 4xx is not tried again", []int{400, 200}, 1, 0, Park},
+		{"success at once", []int{200}, 1, 0, Registered},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls int
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls++
+				w.WriteHeader(tc.answers[min(calls, len(tc.answers))-1])
+			}))
+			defer srv.Close()
+			cfg := config.DefaultDestination()
+			cfg.URL, cfg.Attempts = srv.URL, 3
+			cfg.BackoffMin, cfg.BackoffMax = config.Duration(time.Millisecond), config.Duration(2*time.Millisecond)
+			cfg.BreakerFailures = 100
+			s, err := newSender("test", cfg, statusOnly{}, NewMetrics(nil), nil, testLog())
+			if err != nil {
+				t.Fatal(err)
+			}
+			fails := 0
+			out, refused := s.send(context.Background(), Call{Method: http.MethodPost, Path: "/x", Body: []byte(`{}`)}, false,
+				func(Outcome) { fails++ })
+			if out.Result != tc.want || refused || calls != tc.wantCalls || fails != tc.wantFails {
+				t.Fatalf("result %s (refused %v) after %d calls, %d failures told; want %s after %d, %d",
+					out.Result, refused, calls, fails, tc.want, tc.wantCalls, tc.wantFails)
+			}
+		})
+	}
+}
