@@ -38,13 +38,15 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 				"registry", r.Name, "key", r.Key+".url", "env", "EGISZ_FORWARD_"+strings.ToUpper(string(r.Name))+"_URL")
 			continue
 		}
-		// РЭМД's callback has a listener of its own, bound first: the
-		// callback URL the stage sends names its address.
+		adapter := destination.NewAdapter(r.Name)
+		// A registry that answers on a callback (РЭМД) has a listener of
+		// its own for it, bound first: the callback URL the stage sends
+		// names its address.
 		var (
 			callback    *tlsserver.Server
 			callbackURL string
 		)
-		if r.Name == topics.RegistryREMD {
+		if adapter.Capabilities().Callbacks {
 			cb := cfg.Forward.Callback
 			callback, err = tlsserver.Listen(tlsserver.Options{Listen: cb.Listen, CertFile: cb.TLS.CertFile, KeyFile: cb.TLS.KeyFile,
 				ClientCAFile: cb.TLS.ClientCAFile, ClientNames: cb.TLS.ClientNames})
@@ -65,7 +67,7 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 			Dest: dest, Callback: cfg.Forward.Callback, CallbackURL: callbackURL,
 			ClientOpts: deps.KafkaOpt, KafkaMetrics: deps.KafkaMetrics, Metrics: m, DLQ: deps.DLQ, Log: deps.Log,
 			Tiers: tiers, Parked: parked, OrderByPatient: cfg.Forward.Retry.OrderBy == "patient",
-		}, destination.NewAdapter(r.Name))
+		}, adapter)
 		if err != nil {
 			return nil, err
 		}
