@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/egisz-gateway/egisz-gateway/dlq/record"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -110,7 +111,7 @@ func TestMaskPayload(t *testing.T) {
 }
 
 func TestMaskHeaders(t *testing.T) {
-	in := []Header{{"ce_id", "1234567890123"}, {"x-patient", "112-233-445 95"}, {HOrigOffset, "12345678901"}, {HResponseExcerpt, "snils 11223344595"}}
+	in := []Header{{"ce_id", "1234567890123"}, {"x-patient", "112-233-445 95"}, {record.HOrigOffset, "12345678901"}, {record.HResponseExcerpt, "snils 11223344595"}}
 	got := MaskHeaders(in, false)
 	want := []string{"1234567890123", "**************", "12345678901", "snils ***********"}
 	for i, h := range got {
@@ -211,15 +212,15 @@ func TestRoles(t *testing.T) {
 // with its replay count, and its old dlq headers are replaced.
 func TestParkCountsReplays(t *testing.T) {
 	orig := &kgo.Record{Topic: "egisz.rmis.case.v1", Key: []byte("k"), Value: []byte("{}"), Headers: []kgo.RecordHeader{
-		{Key: "ce_id", Value: []byte("id-1")}, {Key: topics.HeaderReplayCount, Value: []byte("2")}, {Key: HReason, Value: []byte("OLD")},
+		{Key: "ce_id", Value: []byte("id-1")}, {Key: topics.HeaderReplayCount, Value: []byte("2")}, {Key: record.HReason, Value: []byte("OLD")},
 	}}
-	e := ParseEntry("egisz.dlq.ingress", Park("egisz.dlq.ingress", orig, Failure{Reason: "NEW", Stage: "normalize"}))
+	e := ParseEntry("egisz.dlq.ingress", record.Park("egisz.dlq.ingress", orig, record.Failure{Reason: "NEW", Stage: "normalize"}))
 	if e.ReplayCount != 2 || e.Reason != "NEW" || e.CEID != "id-1" {
 		t.Errorf("parked again: replay count %d, reason %q, ce_id %q; want 2, NEW, id-1", e.ReplayCount, e.Reason, e.CEID)
 	}
 	n := 0
 	for _, h := range e.Headers {
-		if h.Key == HReason {
+		if h.Key == record.HReason {
 			n++
 		}
 	}
@@ -243,9 +244,9 @@ func TestReplayRecordGoesBackWhereItFailed(t *testing.T) {
 		{"a record parked truncated: its original is not kept whole", topics.DLQIngress, "p." + topics.RMISDocument + "#truncated", ""},
 	} {
 		orig, truncated := strings.CutSuffix(tc.origTopic, "#truncated")
-		parked := Park("p."+tc.dlqTopic, &kgo.Record{Topic: orig, Key: []byte("k"), Value: []byte("v"), Headers: hs}, Failure{Reason: "X"})
+		parked := record.Park("p."+tc.dlqTopic, &kgo.Record{Topic: orig, Key: []byte("k"), Value: []byte("v"), Headers: hs}, record.Failure{Reason: "X"})
 		if truncated {
-			parked = Fit(parked, 0, true)
+			parked = record.Fit(parked, 0, true)
 		}
 		e := ParseEntry(tc.dlqTopic, parked)
 		r, err := s.replayRecord(&e)

@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/egisz-gateway/egisz-gateway/dlq/record"
+	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
 // ID names one dead-letter record: its DLQ topic (without the deployment's
@@ -87,46 +90,46 @@ func ParseEntry(topic string, r *kgo.Record) Entry {
 	for _, h := range r.Headers {
 		v := string(h.Value)
 		switch h.Key {
-		case HReason:
+		case record.HReason:
 			e.Reason = v
-		case HMessage:
+		case record.HMessage:
 			e.Message = v
-		case HOwner:
+		case record.HOwner:
 			e.Owner = v
-		case HField:
+		case record.HField:
 			e.Field = v
-		case HStage:
+		case record.HStage:
 			e.Stage = v
-		case HDestination:
+		case record.HDestination:
 			e.Destination = v
-		case HOrigTopic:
+		case record.HOrigTopic:
 			e.OrigTopic = v
-		case HOrigPartition:
+		case record.HOrigPartition:
 			p, _ := strconv.ParseInt(v, 10, 32)
 			e.OrigPartition = int32(p)
-		case HOrigOffset:
+		case record.HOrigOffset:
 			e.OrigOffset, _ = strconv.ParseInt(v, 10, 64)
-		case HOrigTimestamp:
+		case record.HOrigTimestamp:
 			e.OrigTimestamp, _ = time.Parse(time.RFC3339Nano, v)
-		case HFirstFailure:
+		case record.HFirstFailure:
 			e.FirstFailure, _ = time.Parse(time.RFC3339Nano, v)
-		case HLastFailure:
+		case record.HLastFailure:
 			e.LastFailure, _ = time.Parse(time.RFC3339Nano, v)
-		case HAttempts:
+		case record.HAttempts:
 			e.Attempts, _ = strconv.Atoi(v)
-		case HReplayCount:
+		case record.HReplayCount:
 			e.ReplayCount, _ = strconv.Atoi(v)
-		case HHTTPStatus:
+		case record.HHTTPStatus:
 			e.HTTPStatus, _ = strconv.Atoi(v)
-		case HRetryable:
+		case record.HRetryable:
 			e.Retryable = v == "true"
-		case HResponseExcerpt:
+		case record.HResponseExcerpt:
 			e.Response = v
-		case "ce_id":
+		case topics.HeaderID:
 			e.CEID = v
-		case "ce_source":
+		case topics.HeaderSource:
 			e.Source = v
-		case "ce_type":
+		case topics.HeaderType:
 			e.Type = v
 		}
 	}

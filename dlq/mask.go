@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
+	"github.com/egisz-gateway/egisz-gateway/dlq/record"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -221,9 +222,9 @@ func hideAll(v any) any {
 var safeHeaders = map[string]bool{
 	"ce_id": true, "ce_source": true, "ce_type": true, "ce_time": true, "ce_specversion": true,
 	"ce_origintype": true, "ce_replaycount": true, "content-type": true, "traceparent": true, "tracestate": true,
-	HReason: true, HMessage: true, HOwner: true, HField: true, HStage: true, HDestination: true,
-	HOrigTopic: true, HOrigPartition: true, HOrigOffset: true, HOrigTimestamp: true, HAttempts: true,
-	HFirstFailure: true, HLastFailure: true, HRetryable: true, HHTTPStatus: true, HReplayCount: true,
+	record.HReason: true, record.HMessage: true, record.HOwner: true, record.HField: true, record.HStage: true, record.HDestination: true,
+	record.HOrigTopic: true, record.HOrigPartition: true, record.HOrigOffset: true, record.HOrigTimestamp: true, record.HAttempts: true,
+	record.HFirstFailure: true, record.HLastFailure: true, record.HRetryable: true, record.HHTTPStatus: true, record.HReplayCount: true,
 }
 
 // Header is a record header for display.

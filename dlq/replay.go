@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/egisz-gateway/egisz-gateway/dlq/record"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -216,7 +217,7 @@ func (f *firstError) get() error {
 	return f.err
 }
 
-// errTruncated refuses to replay a record parked truncated (Fit).
+// errTruncated refuses to replay a record parked truncated (record.Fit).
 var errTruncated = errors.New("it was parked truncated (dlq.truncated): the original is not kept whole")
 
 // replayRecord is the record to send again for e: its key, value and
@@ -224,7 +225,7 @@ var errTruncated = errors.New("it was parked truncated (dlq.truncated): the orig
 // and with the replay count one higher.
 func (s *Service) replayRecord(e *Entry) (*kgo.Record, error) {
 	for _, h := range e.Headers {
-		if h.Key == HTruncated {
+		if h.Key == record.HTruncated {
 			return nil, errTruncated
 		}
 	}
@@ -234,7 +235,7 @@ func (s *Service) replayRecord(e *Entry) (*kgo.Record, error) {
 	}
 	r := &kgo.Record{Topic: s.cfg.Prefix + target, Key: e.Key, Value: e.Value}
 	for _, h := range e.Headers {
-		if isDLQHeader(h.Key) || strings.HasPrefix(h.Key, "egisz_") || h.Key == topics.HeaderReplayCount {
+		if record.IsHeader(h.Key) || strings.HasPrefix(h.Key, "egisz_") || h.Key == topics.HeaderReplayCount {
 			continue
 		}
 		r.Headers = append(r.Headers, h)

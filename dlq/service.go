@@ -1,3 +1,7 @@
+// Package dlq is the dead-letter operations service of DESIGN §5: it
+// lists, shows (personal data masked), replays and purges the records the
+// stages parked in the format of package dlq/record, marks what was done
+// in egisz.state.dlq-replay.v1, and audits every action by role.
 package dlq
 
 import (
@@ -118,8 +122,8 @@ func (s *Service) Audit(ctx context.Context, a Actor, rec topics.AuditRecord) er
 		return fmt.Errorf("audit record: %w", err)
 	}
 	r := &kgo.Record{Topic: s.cfg.Prefix + topics.AuditTopic, Key: []byte(a.Name), Value: b, Headers: []kgo.RecordHeader{
-		{Key: "ce_type", Value: []byte("ru.egisz.audit.v1")},
-		{Key: "ce_source", Value: []byte("egisz-gateway/" + a.Via)},
+		{Key: topics.HeaderType, Value: []byte("ru.egisz.audit.v1")},
+		{Key: topics.HeaderSource, Value: []byte("egisz-gateway/" + a.Via)},
 	}}
 	if err := s.cl.ProduceSync(ctx, r).FirstErr(); err != nil {
 		return fmt.Errorf("write audit record to %s: %w", r.Topic, err)

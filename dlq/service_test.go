@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/egisz-gateway/egisz-gateway/dlq/record"
 	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
@@ -30,7 +31,7 @@ func parkedCluster(t testing.TB, n int) (*kafkatest.Cluster, context.Context) {
 		orig := &kgo.Record{Topic: kc.Prefix + topics.RMISCase, Partition: int32(i % 6), Offset: int64(i), Timestamp: time.Now(),
 			Key: fmt.Appendf(nil, "patient-%d", i%40), Value: fmt.Appendf(nil, `{"n":%d}`, i),
 			Headers: []kgo.RecordHeader{{Key: "ce_id", Value: fmt.Appendf(nil, "ev-%d", i)}}}
-		recs = append(recs, Park(kc.Prefix+topics.DLQIngress, orig, Failure{Reason: "SNILS_CHECKSUM", Owner: "clinic", Stage: "normalize"}))
+		recs = append(recs, record.Park(kc.Prefix+topics.DLQIngress, orig, record.Failure{Reason: "SNILS_CHECKSUM", Owner: "clinic", Stage: "normalize"}))
 	}
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatal(err)

@@ -19,39 +19,9 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
+	"github.com/egisz-gateway/egisz-gateway/seam"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
-
-// Call is one request to a registry.
-type Call struct {
-	Method         string
-	Path           string // below the registry's base URL
-	Body           []byte
-	IdempotencyKey string // the event's ce_id: a re-send is recognised as one
-}
-
-// Result is what an answer means.
-type Result string
-
-// The results.
-const (
-	Registered Result = "registered" // done; RegistryID is set
-	Accepted   Result = "accepted"   // РЭМД took it; the result comes on the callback
-	Retry      Result = "retry"      // a transient failure: try again later
-	Park       Result = "park"       // a permanent failure: to the DLQ with the reasons
-	Reconcile  Result = "reconcile"  // already registered: look the registration up, then success
-	NotFound   Result = "not_found"  // a lookup found no registration
-)
-
-// Outcome is the meaning of one answer.
-type Outcome struct {
-	Result     Result
-	RegistryID string
-	Reasons    []topics.Reason
-	RetryAfter time.Duration // the registry's Retry-After, when it sent one
-	HTTPStatus int
-	Excerpt    string // the answer's start with personal data masked, for the DLQ
-}
 
 // answer is the registries' answer body (the emulator's and the REST
 // wrapper's shape).
@@ -73,46 +43,46 @@ func NewClassifier() Classifier { return Classifier{catalog: reasons.Default()} 
 
 // Classify reads one answer. async is true for РЭМД, whose synchronous
 // success only means "accepted".
-func (c Classifier) Classify(status int, retryAfter string, body []byte, async bool) Outcome {
-	out := Outcome{HTTPStatus: status, RetryAfter: parseRetryAfter(retryAfter)}
+func (c Classifier) Classify(status int, retryAfter string, body []byte, async bool) seam.Outcome {
+	out := seam.Outcome{HTTPStatus: status, RetryAfter: seam.ParseRetryAfter(retryAfter, time.Now())}
 	var a answer
 	_ = json.Unmarshal(body, &a) // a body that is not JSON leaves the status to decide
 	if status >= 200 && status < 300 && a.Status != "error" {
 		if async {
-			out.Result = Accepted
+			out.Result = seam.Accepted
 			return out
 		}
-		out.Result, out.RegistryID = Registered, firstNonEmpty(a.ID, a.EMDRID)
+		out.Result, out.RegistryID = seam.Registered, firstNonEmpty(a.ID, a.EMDRID)
 		return out
 	}
 	out.Excerpt = Excerpt(body)
 	// The registry's own codes decide first: reconcile over retry over park.
 	if len(a.Errors) > 0 {
-		out.Result = Park
+		out.Result = seam.Park
 		for _, e := range a.Errors {
 			r := c.catalog.Resolve(e.Code)
 			out.Reasons = append(out.Reasons, topicReason(r, e.Message))
 			switch {
 			case r.Action == reasons.Reconcile:
-				out.Result = Reconcile
-			case r.Action == reasons.Retry && out.Result != Reconcile:
-				out.Result = Retry
+				out.Result = seam.Reconcile
+			case r.Action == reasons.Retry && out.Result != seam.Reconcile:
+				out.Result = seam.Retry
 			}
 		}
 		if status == http.StatusTooManyRequests || status >= 500 {
-			if out.Result == Park {
-				out.Result = Retry // a 429 or 5xx with a code we would park is still the registry's trouble
+			if out.Result == seam.Park {
+				out.Result = seam.Retry // a 429 or 5xx with a code we would park is still the registry's trouble
 			}
 		}
 		return out
 	}
 	code := reasons.HTTPClientError
-	out.Result = Park
+	out.Result = seam.Park
 	switch {
 	case status == http.StatusTooManyRequests:
-		code, out.Result = reasons.HTTPTooManyRequests, Retry
+		code, out.Result = reasons.HTTPTooManyRequests, seam.Retry
 	case status >= 500 || status == http.StatusRequestTimeout:
-		code, out.Result = reasons.HTTPServerError, Retry
+		code, out.Result = reasons.HTTPServerError, seam.Retry
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		code = reasons.HTTPUnauthorized
 	}
@@ -122,11 +92,11 @@ func (c Classifier) Classify(status int, retryAfter string, body []byte, async b
 
 // ClassifyLookup reads the answer to a Lookup: the registration with its
 // id, none (404 or OBJECT_NOT_FOUND), or a failure as Classify reads it.
-func (c Classifier) ClassifyLookup(status int, retryAfter string, body []byte) Outcome {
+func (c Classifier) ClassifyLookup(status int, retryAfter string, body []byte) seam.Outcome {
 	var a answer
 	_ = json.Unmarshal(body, &a)
 	if status == http.StatusNotFound || (len(a.Errors) > 0 && a.Errors[0].Code == "OBJECT_NOT_FOUND") {
-		return Outcome{Result: NotFound, HTTPStatus: status}
+		return seam.Outcome{Result: seam.NotFound, HTTPStatus: status}
 	}
 	return c.Classify(status, retryAfter, body, false)
 }
@@ -134,17 +104,17 @@ func (c Classifier) ClassifyLookup(status int, retryAfter string, body []byte) O
 // Lookup is the call that finds what the registry holds for call:
 // РЭМД's registry item by the document's localUid. The other registries
 // offer none here; their "already registered" answer is taken as success.
-func Lookup(registry topics.Registry, call Call) (Call, bool) {
+func Lookup(registry topics.Registry, call seam.Call) (seam.Call, bool) {
 	if registry != topics.RegistryREMD || call.Path != "/remd/registerDocument" {
-		return Call{}, false
+		return seam.Call{}, false
 	}
 	var doc struct {
 		LocalUID string `json:"local_uid"`
 	}
 	if json.Unmarshal(call.Body, &doc) != nil || doc.LocalUID == "" {
-		return Call{}, false
+		return seam.Call{}, false
 	}
-	return Call{Method: http.MethodGet, Path: "/remd/registryItem?local_uid=" + url.QueryEscape(doc.LocalUID), IdempotencyKey: call.IdempotencyKey}, true
+	return seam.Call{Method: http.MethodGet, Path: "/remd/registryItem?local_uid=" + url.QueryEscape(doc.LocalUID), IdempotencyKey: call.IdempotencyKey, Lookup: true}, true
 }
 
 // excerptLen bounds the answer kept in a DLQ header.
@@ -161,8 +131,8 @@ func Excerpt(body []byte) string {
 }
 
 // TransportFailure is the outcome of a call that got no answer at all.
-func (c Classifier) TransportFailure(err error) Outcome {
-	return Outcome{Result: Retry, Reasons: []topics.Reason{topicReason(c.catalog.Resolve(reasons.TransportError), err.Error())}}
+func (c Classifier) TransportFailure(err error) seam.Outcome {
+	return seam.Outcome{Result: seam.Retry, Reasons: []topics.Reason{topicReason(c.catalog.Resolve(reasons.TransportError), err.Error())}}
 }
 
 func topicReason(r reasons.Reason, detail string) topics.Reason {
@@ -171,21 +141,6 @@ func topicReason(r reasons.Reason, detail string) topics.Reason {
 		t.MessageEN += ": " + detail
 	}
 	return t
-}
-
-func parseRetryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
 }
 
 func firstNonEmpty(ss ...string) string {
@@ -258,12 +213,12 @@ type callBody struct {
 
 // Build turns an outbound event into the call to its registry.
 // callbackURL is where РЭМД should send its result.
-func Build(registry topics.Registry, ev topics.OutboundEvent, ceID, callbackURL string) (Call, error) {
+func Build(registry topics.Registry, ev topics.OutboundEvent, ceID, callbackURL string) (seam.Call, error) {
 	raw, ok := ev.Event.(json.RawMessage)
 	if !ok {
 		b, err := json.Marshal(ev.Event)
 		if err != nil {
-			return Call{}, fmt.Errorf("build %s call: %w", registry, err)
+			return seam.Call{}, fmt.Errorf("build %s call: %w", registry, err)
 		}
 		raw = b
 	}
@@ -275,10 +230,10 @@ func Build(registry topics.Registry, ev topics.OutboundEvent, ceID, callbackURL 
 		LabOID   string          `json:"lab_oid"`
 	}
 	if err := json.Unmarshal(raw, &view); err != nil {
-		return Call{}, fmt.Errorf("build %s call: %w", registry, err)
+		return seam.Call{}, fmt.Errorf("build %s call: %w", registry, err)
 	}
 	body := callBody{RequestID: ceID, Kind: ev.Kind, Version: ev.Version, Update: ev.Update, Patient: view.Patient}
-	call := Call{Method: http.MethodPost, IdempotencyKey: ceID}
+	call := seam.Call{Method: http.MethodPost, IdempotencyKey: ceID}
 	switch {
 	case registry == topics.RegistryREMD && ev.Kind == "document":
 		call.Path = "/remd/registerDocument"
@@ -302,11 +257,11 @@ func Build(registry topics.Registry, ev topics.OutboundEvent, ceID, callbackURL 
 	case registry == topics.RegistryERX && ev.Kind == "dispensation":
 		call.Path = "/erx/dispensations"
 	default:
-		return Call{}, fmt.Errorf("build call: %s does not take %s events", registry, ev.Kind)
+		return seam.Call{}, fmt.Errorf("build call: %s does not take %s events", registry, ev.Kind)
 	}
 	head, err := json.Marshal(body)
 	if err != nil {
-		return Call{}, fmt.Errorf("build %s call: %w", registry, err)
+		return seam.Call{}, fmt.Errorf("build %s call: %w", registry, err)
 	}
 	// The payload is spliced in as it is: it is the normalize stage's
 	// compact JSON, and encoding/json would scan and compact it again.

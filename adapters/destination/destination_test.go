@@ -17,6 +17,7 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
 	"github.com/egisz-gateway/egisz-gateway/internal/emulator"
 	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
+	"github.com/egisz-gateway/egisz-gateway/seam"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -48,23 +49,23 @@ func TestClassify(t *testing.T) {
 		retryAfter string
 		body       []byte
 		async      bool
-		want       destination.Result
+		want       seam.Result
 		code       string
 	}{
-		{"ИЭМК registered", 200, "", []byte(`{"status":"success","id":"iemk-1"}`), false, destination.Registered, ""},
-		{"РЭМД accepted, not registered", 200, "", []byte(`{"status":"success"}`), true, destination.Accepted, ""},
-		{"already registered", 409, "", body("NOT_UNIQUE_PROVIDED_ID"), true, destination.Reconcile, "NOT_UNIQUE_PROVIDED_ID"},
-		{"ИЭМК duplicate", 409, "", body("XDSDuplicateUniqueIdInRegistry"), false, destination.Reconcile, "XDSDuplicateUniqueIdInRegistry"},
-		{"patient mismatch", 422, "", body("PATIENT_MPI_MISMATCH"), false, destination.Park, "PATIENT_MPI_MISMATCH"},
-		{"CA unreachable is retried", 422, "", body("CA_INACCESSIBILITY"), true, destination.Retry, "CA_INACCESSIBILITY"},
-		{"rate limit with a code", 429, "60", body("RATE_LIMIT"), false, destination.Retry, "RATE_LIMIT"},
-		{"bare 429", 429, "7", nil, false, destination.Retry, "HTTP_429"},
-		{"bare 503", 503, "", []byte("<html>busy</html>"), false, destination.Retry, "HTTP_5XX"},
-		{"timeout status", 408, "", nil, false, destination.Retry, "HTTP_5XX"},
-		{"forbidden", 403, "", nil, false, destination.Park, "HTTP_AUTH"},
-		{"bad request", 400, "", nil, false, destination.Park, "HTTP_4XX"},
-		{"an unknown code", 422, "", body("SOMETHING_NEW"), false, destination.Park, "REGISTRY_UNKNOWN_CODE"},
-		{"a family code", 422, "", body("VALSYS_TIMEOUT"), true, destination.Retry, "VALSYS_TIMEOUT"},
+		{"ИЭМК registered", 200, "", []byte(`{"status":"success","id":"iemk-1"}`), false, seam.Registered, ""},
+		{"РЭМД accepted, not registered", 200, "", []byte(`{"status":"success"}`), true, seam.Accepted, ""},
+		{"already registered", 409, "", body("NOT_UNIQUE_PROVIDED_ID"), true, seam.Reconcile, "NOT_UNIQUE_PROVIDED_ID"},
+		{"ИЭМК duplicate", 409, "", body("XDSDuplicateUniqueIdInRegistry"), false, seam.Reconcile, "XDSDuplicateUniqueIdInRegistry"},
+		{"patient mismatch", 422, "", body("PATIENT_MPI_MISMATCH"), false, seam.Park, "PATIENT_MPI_MISMATCH"},
+		{"CA unreachable is retried", 422, "", body("CA_INACCESSIBILITY"), true, seam.Retry, "CA_INACCESSIBILITY"},
+		{"rate limit with a code", 429, "60", body("RATE_LIMIT"), false, seam.Retry, "RATE_LIMIT"},
+		{"bare 429", 429, "7", nil, false, seam.Retry, "HTTP_429"},
+		{"bare 503", 503, "", []byte("<html>busy</html>"), false, seam.Retry, "HTTP_5XX"},
+		{"timeout status", 408, "", nil, false, seam.Retry, "HTTP_5XX"},
+		{"forbidden", 403, "", nil, false, seam.Park, "HTTP_AUTH"},
+		{"bad request", 400, "", nil, false, seam.Park, "HTTP_4XX"},
+		{"an unknown code", 422, "", body("SOMETHING_NEW"), false, seam.Park, "REGISTRY_UNKNOWN_CODE"},
+		{"a family code", 422, "", body("VALSYS_TIMEOUT"), true, seam.Retry, "VALSYS_TIMEOUT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := c.Classify(tc.status, tc.retryAfter, tc.body, tc.async)
@@ -79,7 +80,7 @@ func TestClassify(t *testing.T) {
 			}
 		})
 	}
-	if out := c.TransportFailure(errors.New("connection refused")); out.Result != destination.Retry || out.Reasons[0].Code != "TRANSPORT_ERROR" {
+	if out := c.TransportFailure(errors.New("connection refused")); out.Result != seam.Retry || out.Reasons[0].Code != "TRANSPORT_ERROR" {
 		t.Fatalf("transport failure: %+v", out)
 	}
 }
@@ -109,7 +110,7 @@ func TestCallsAgainstTheEmulator(t *testing.T) {
 	defer func() { srv.Close(); em.Close() }()
 	c := destination.NewClassifier()
 
-	send := func(call destination.Call) destination.Outcome {
+	send := func(call seam.Call) seam.Outcome {
 		req, _ := http.NewRequest(call.Method, srv.URL+call.Path, bytes.NewReader(call.Body))
 		req.Header.Set("Idempotency-Key", call.IdempotencyKey)
 		resp, err := http.DefaultClient.Do(req)
@@ -124,14 +125,14 @@ func TestCallsAgainstTheEmulator(t *testing.T) {
 		registry topics.Registry
 		kind     string
 		example  string
-		want     destination.Result
+		want     seam.Result
 	}{
-		{topics.RegistryIEMK, "case", "case.json", destination.Registered},
-		{topics.RegistryIEMK, "lab_result", "lab_result.json", destination.Registered},
-		{topics.RegistryERX, "prescription", "prescription.json", destination.Registered},
-		{topics.RegistryERX, "dispensation", "dispensation.json", destination.Registered},
-		{topics.RegistryREMD, "document", "document.json", destination.Accepted},
-		{topics.RegistryREMD, "lab_result", "lab_result.json", destination.Accepted},
+		{topics.RegistryIEMK, "case", "case.json", seam.Registered},
+		{topics.RegistryIEMK, "lab_result", "lab_result.json", seam.Registered},
+		{topics.RegistryERX, "prescription", "prescription.json", seam.Registered},
+		{topics.RegistryERX, "dispensation", "dispensation.json", seam.Registered},
+		{topics.RegistryREMD, "document", "document.json", seam.Accepted},
+		{topics.RegistryREMD, "lab_result", "lab_result.json", seam.Accepted},
 	} {
 		call, err := destination.Build(tc.registry, outbound(t, tc.kind, tc.example, false), "ce-"+tc.kind+string(tc.registry), cbSrv.URL)
 		if err != nil {
@@ -151,7 +152,7 @@ func TestCallsAgainstTheEmulator(t *testing.T) {
 				t.Errorf("%s callback: %+v %v", tc.kind, res, err)
 			}
 			// A re-send of the registered document is recognised.
-			if again := send(call); again.Result != destination.Reconcile {
+			if again := send(call); again.Result != seam.Reconcile {
 				t.Errorf("%s re-send: %+v, want reconcile", tc.kind, again)
 			}
 		}
@@ -199,13 +200,13 @@ func TestLookupFindsРЭМДRegistrationsOnly(t *testing.T) {
 		name   string
 		status int
 		body   string
-		want   destination.Result
+		want   seam.Result
 		id     string
 	}{
-		{"found", 200, `{"status":"success","emdr_id":"16.62.23.09.000014523"}`, destination.Registered, "16.62.23.09.000014523"},
-		{"404", 404, `{"status":"error","errors":[{"code":"OBJECT_NOT_FOUND","message":"no"}]}`, destination.NotFound, ""},
-		{"not found under 200", 200, `{"status":"error","errors":[{"code":"OBJECT_NOT_FOUND","message":"no"}]}`, destination.NotFound, ""},
-		{"busy", 503, ``, destination.Retry, ""},
+		{"found", 200, `{"status":"success","emdr_id":"16.62.23.09.000014523"}`, seam.Registered, "16.62.23.09.000014523"},
+		{"404", 404, `{"status":"error","errors":[{"code":"OBJECT_NOT_FOUND","message":"no"}]}`, seam.NotFound, ""},
+		{"not found under 200", 200, `{"status":"error","errors":[{"code":"OBJECT_NOT_FOUND","message":"no"}]}`, seam.NotFound, ""},
+		{"busy", 503, ``, seam.Retry, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := c.ClassifyLookup(tc.status, "", []byte(tc.body))

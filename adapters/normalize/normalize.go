@@ -23,6 +23,7 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
 	"github.com/egisz-gateway/egisz-gateway/adapters/source"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
+	"github.com/egisz-gateway/egisz-gateway/seam"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -44,31 +45,20 @@ type SystemBindings interface {
 }
 
 // Side reads the partition's side tables.
-type Side interface {
-	Side(table, key string) ([]byte, bool)
-}
+type Side = seam.SideReader
 
 // IdentityTable is the side table of what the identity bridge knows,
 // keyed by the patient's СНИЛС.
 const IdentityTable = "identity"
 
-// Input is one ingress record.
-type Input struct {
-	Topic   string
-	Key     []byte
-	Value   []byte
-	Headers map[string]string
-}
+// Input is one ingress record (the seam's type).
+type Input = seam.Input
 
-// Decision is what becomes of the record.
+// Decision is what becomes of the record: the verdict the runtime acts on,
+// and what the decider noted for Settle.
 type Decision struct {
-	Reasons     []topics.Reason // rejected when not empty
-	Event       *source.Event
-	Fingerprint uint64
-	Payload     []byte
-	Routes      []string
-	Side        []SideWrite // side-table writes, made when the event is new or an update
-	Publish     []Publish   // records to write besides the routes (a prescription's new state)
+	seam.Verdict // rejected when Reasons is not empty
+	Event        *source.Event
 
 	patient      *topics.Patient           // for Settle's identity check
 	needsConsent bool                      // Rules.ConsentRequiredFor names this event
@@ -77,24 +67,14 @@ type Decision struct {
 	dispensation *topics.DispensationEvent
 }
 
-// SideWrite is a write to a side table; Timed ones fall due at Due (zero:
-// no more), and the stage then asks Due what becomes of them.
-type SideWrite struct {
-	Table, Key string
-	Value      []byte
-	Timed      bool
-	Due        time.Time
-}
+// SideWrite is a write to a side table (the seam's type); Timed ones fall
+// due at Due (zero: no more), and the stage then asks Due what becomes of them.
+type SideWrite = seam.SideWrite
 
-// Publish is a record the domain asks the stage to write: a topic of the
-// catalog, a key, a value and headers (ce_id and extension headers; the
-// stage adds the CloudEvents ones).
-type Publish struct {
-	Topic   string
-	Key     string
-	Value   []byte
-	Headers map[string]string
-}
+// Publish is a record the domain asks the stage to write (the seam's type):
+// a topic of the catalog, a key, a value and headers (ce_id and extension
+// headers; the stage adds the CloudEvents ones).
+type Publish = seam.Publish
 
 // Decider makes decisions.
 type Decider struct {
@@ -302,6 +282,7 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 		dec.needsConsent = d.rules.consentRequired(ev.Kind, docKind)
 	}
 	dec.Event = ev
+	dec.Kind, dec.PatientKey, dec.DedupKey, dec.Version = ev.Kind, ev.PatientKey, ev.DedupKey, ev.Version
 	dec.Payload = payload
 	dec.Fingerprint = binary.BigEndian.Uint64(ev.Fingerprint[:8])
 	dec.Routes = routes[ev.Kind]
@@ -515,7 +496,7 @@ func (d *Decider) reject(ps ...source.Problem) Decision {
 		}
 		out = append(out, r)
 	}
-	return Decision{Reasons: out}
+	return Decision{Verdict: seam.Verdict{Reasons: out}}
 }
 
 func parseTime(s string) time.Time {

@@ -141,8 +141,8 @@ func TestExamplesPassAndGoWhereTheyShould(t *testing.T) {
 	}
 }
 
-// decisions lists records the decider must reject, with the code and field.
-func decisions() []struct {
+// decisionTest is a record the decider must reject, with the code and field.
+type decisionTest struct {
 	name, topic, example string
 	edit                 func(map[string]any)
 	side                 func(t *testing.T, d *Decider) side
@@ -157,7 +157,40 @@ func decisions() []struct {
 	// rules, when set, are the decider's configurable checks; such a
 	// record must pass without them.
 	rules *Rules
-} {
+}
+
+// configured reports whether the case needs a decider of its own (a
+// systems feed, configurable rules) rather than the examples' one.
+func (tc decisionTest) configured() bool { return tc.systems != nil || tc.rules != nil }
+
+// decider is the decider the case runs against: base, or one with the
+// case's systems feed and rules.
+func (tc decisionTest) decider(t *testing.T, base *Decider) *Decider {
+	if !tc.configured() {
+		return base
+	}
+	r := exampleRefs(t)
+	if tc.systems != nil {
+		r = r.withSystems(t, tc.systems)
+	}
+	d := NewDecider(source.DefaultOptions(), r)
+	if tc.rules != nil {
+		d = d.WithRules(*tc.rules)
+	}
+	return d
+}
+
+// input is the case's record, its side tables under d and the moment of Settle.
+func (tc decisionTest) input(t *testing.T, d *Decider) (Input, side, time.Time) {
+	in, sd, at := decisionCase(t, d, tc.topic, tc.example, tc.edit, tc.key, tc.side, tc.at)
+	if tc.ceSource != "" {
+		in.Headers["ce_source"] = tc.ceSource
+	}
+	return in, sd, at
+}
+
+// decisions lists records the decider must reject, with the code and field.
+func decisions() []decisionTest {
 	set := func(path []string, v any) func(map[string]any) {
 		return func(m map[string]any) {
 			cur := m
@@ -196,17 +229,7 @@ func decisions() []struct {
 		out.apply(dec)
 		return out
 	}
-	return []struct {
-		name, topic, example string
-		edit                 func(map[string]any)
-		side                 func(t *testing.T, d *Decider) side
-		key                  string
-		at                   time.Time // when Settle decides; default now
-		code, field          string
-		systems              func(*topics.InformationSystem)
-		ceSource             string
-		rules                *Rules
-	}{
+	return []decisionTest{
 		{name: "dispensation of an unknown prescription", topic: topics.PharmacyDispense, example: "dispensation.json",
 			code: reasons.RxUnknown, field: "prescription_number"},
 		{name: "cancellation before the prescription", topic: topics.RMISPrescription, example: "prescription.json",
@@ -312,51 +335,46 @@ func decisions() []struct {
 // keep leaves the examples' systems as they are.
 func keep(*topics.InformationSystem) {}
 
+// decisionCase is the input, the side tables and the moment of Settle of
+// a case of decisions().
+func decisionCase(t *testing.T, d *Decider, topic, example string, edit func(map[string]any), key string,
+	sideOf func(t *testing.T, d *Decider) side, at time.Time) (Input, side, time.Time) {
+	t.Helper()
+	in := input(t, topic, example, edit)
+	if topic == "egisz.unknown.v1" {
+		in = input(t, topics.RMISCase, example, edit)
+		in.Topic = topic
+	}
+	if key != "" {
+		in.Key = []byte(key)
+	}
+	sd := side{}
+	if sideOf != nil {
+		sd = sideOf(t, d)
+	}
+	if at.IsZero() {
+		at = now
+	}
+	return in, sd, at
+}
+
 func TestDecisionsReject(t *testing.T) {
 	withoutSystems := NewDecider(source.DefaultOptions(), exampleRefs(t))
 	for _, tc := range decisions() {
 		t.Run(tc.name, func(t *testing.T) {
-			d := withoutSystems
-			in := input(t, tc.topic, tc.example, tc.edit)
-			if tc.ceSource != "" {
-				in.Headers["ce_source"] = tc.ceSource
-			}
-			if tc.key != "" {
-				in.Key = []byte(tc.key)
-			}
-			if tc.systems != nil || tc.rules != nil {
+			d := tc.decider(t, withoutSystems)
+			if tc.configured() {
 				// Today's rules: with no systems on record and the
 				// configurable checks off it passes.
-				dec := d.Decide(in, now)
-				d.Settle(&dec, side{}, now)
+				in, _, _ := tc.input(t, withoutSystems)
+				dec := withoutSystems.Decide(in, now)
+				withoutSystems.Settle(&dec, side{}, now)
 				if len(dec.Reasons) > 0 {
 					t.Fatalf("rejected with the systems feed empty and the rules off: %+v", dec.Reasons)
 				}
-				r := exampleRefs(t)
-				if tc.systems != nil {
-					r = r.withSystems(t, tc.systems)
-				}
-				d = NewDecider(source.DefaultOptions(), r)
-				if tc.rules != nil {
-					d = d.WithRules(*tc.rules)
-				}
 			}
-			if tc.topic == "egisz.unknown.v1" {
-				in = input(t, topics.RMISCase, tc.example, tc.edit)
-				in.Topic = tc.topic
-			}
-			if tc.key != "" {
-				in.Key = []byte(tc.key)
-			}
-			sd := side{}
-			if tc.side != nil {
-				sd = tc.side(t, d)
-			}
+			in, sd, at := tc.input(t, d)
 			dec := d.Decide(in, now)
-			at := now
-			if !tc.at.IsZero() {
-				at = tc.at
-			}
 			d.Settle(&dec, sd, at)
 			found := false
 			for _, r := range dec.Reasons {

@@ -23,10 +23,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
-	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/dlq/record"
 	"github.com/egisz-gateway/egisz-gateway/gateway/app"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/forward"
+	"github.com/egisz-gateway/egisz-gateway/gateway/forward/pending"
 	"github.com/egisz-gateway/egisz-gateway/internal/emulator"
 	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
 	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
@@ -140,7 +141,7 @@ func startWorkersAt(t testing.TB, kc *kafkatest.Cluster, cfg config.Config, now 
 	deps := app.Deps{
 		Config: cfg, Catalog: topics.Build(cfg.Forward.Retry.TierDelays()).WithPrefix(kc.Prefix), KafkaOpt: []kgo.Opt{kgo.SeedBrokers(kc.Brokers...)},
 		Metrics: f.reg, Log: quietLog(), KafkaMetrics: func(string) kgo.Opt { return kgo.WithHooks() },
-		HTTPAddr: f.http, Handle: func(p string, h http.Handler) { mux.Handle(p, h) }, DLQ: dlq.NewMetrics(f.reg), Now: now,
+		HTTPAddr: f.http, Handle: func(p string, h http.Handler) { mux.Handle(p, h) }, DLQ: record.NewMetrics(f.reg), Now: now,
 	}
 	var ws []app.Worker
 	for _, build := range factories {
@@ -188,7 +189,7 @@ func (f *forwarder) callbackURL(t testing.TB) string {
 	t.Helper()
 	for _, w := range f.workers {
 		if cs, ok := w.(interface{ Addr() string }); ok && w.Name() == "remd-callback" {
-			return "https://" + cs.Addr() + forward.CallbackPath
+			return "https://" + cs.Addr() + pending.CallbackPath
 		}
 	}
 	t.Fatal("no РЭМД callback endpoint")
@@ -564,11 +565,11 @@ func TestForwardPermanentRejectionsPark(t *testing.T) {
 			if !bytes.Equal(p.Value, r.Value) || string(p.Key) != string(r.Key) {
 				t.Errorf("%s %s: parked record differs from the outbound one", tc.reg, id)
 			}
-			msg := header(p, dlq.HMessage)
-			if header(p, dlq.HReason) != code || !strings.ContainsAny(msg, "абвгдеёжзийклмнопрстуфхцчшщыэюя") ||
-				header(p, dlq.HStage) != "forward" || header(p, dlq.HDestination) != string(tc.reg) || header(p, dlq.HRetryable) != "false" {
+			msg := header(p, record.HMessage)
+			if header(p, record.HReason) != code || !strings.ContainsAny(msg, "абвгдеёжзийклмнопрстуфхцчшщыэюя") ||
+				header(p, record.HStage) != "forward" || header(p, record.HDestination) != string(tc.reg) || header(p, record.HRetryable) != "false" {
 				t.Errorf("%s %s: DLQ headers reason=%q message=%q stage=%q destination=%q retryable=%q", tc.reg, id,
-					header(p, dlq.HReason), msg, header(p, dlq.HStage), header(p, dlq.HDestination), header(p, dlq.HRetryable))
+					header(p, record.HReason), msg, header(p, record.HStage), header(p, record.HDestination), header(p, record.HRetryable))
 			}
 		}
 	}
@@ -636,7 +637,7 @@ func TestForwardPendingSurvivesRestartAndReconciles(t *testing.T) {
 	}
 	f = startForwarder(t, kc, cfg)
 	cb := f.stage(topics.RegistryREMD).Callback()
-	if e, ok := cb.Get(header(docs[0], "ce_id")); !ok || e.State != forward.StatePending {
+	if e, ok := cb.Get(header(docs[0], "ce_id")); !ok || e.State != pending.StatePending {
 		t.Fatalf("after the restart the document is %+v, want pending", e)
 	}
 	got := status.waitTerminal(t, ctx, topics.RegistryREMD, len(docs))
@@ -674,7 +675,7 @@ func TestForwardLateRepeatedAndEarlyCallbacks(t *testing.T) {
 	produceAll(t, ctx, cl, []*kgo.Record{early, normal})
 	cb := f.stage(topics.RegistryREMD).Callback()
 	for {
-		if e, ok := cb.Get(header(normal, "ce_id")); ok && e.State == forward.StatePending {
+		if e, ok := cb.Get(header(normal, "ce_id")); ok && e.State == pending.StatePending {
 			if e.Record == nil || string(e.Record.Value) != string(normal.Value) {
 				t.Fatalf("pending entry without its outbound record: %+v", e.Record)
 			}
@@ -859,8 +860,8 @@ func TestForwardUnsendableRequestsParkWithoutTheBreaker(t *testing.T) {
 	}
 	parked := readAll(t, ctx, kc, kc.Prefix+topics.RegistryDLQ(topics.RegistryIEMK), len(bad))
 	for _, p := range parked {
-		if header(p, dlq.HReason) != forward.ReasonUnbuildable || !strings.Contains(header(p, dlq.HMessage), "ce_id") {
-			t.Errorf("parked with reason %q, message %q; want %s naming the ce_id", header(p, dlq.HReason), header(p, dlq.HMessage), forward.ReasonUnbuildable)
+		if header(p, record.HReason) != forward.ReasonUnbuildable || !strings.Contains(header(p, record.HMessage), "ce_id") {
+			t.Errorf("parked with reason %q, message %q; want %s naming the ce_id", header(p, record.HReason), header(p, record.HMessage), forward.ReasonUnbuildable)
 		}
 	}
 	if len(parked) != len(bad) {

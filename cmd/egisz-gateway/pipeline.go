@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -71,7 +70,7 @@ func feedDecoder[V any](a source.Adapter, normKey func(string) string) reftable.
 		if value == nil {
 			return normKey(string(key)), zero, true // a tombstone
 		}
-		meta := source.Meta{SpecVersion: headers["ce_specversion"], ID: headers["ce_id"], Source: headers["ce_source"], Type: headers["ce_type"]}
+		meta := source.Meta{SpecVersion: headers[topics.HeaderSpecVersion], ID: headers[topics.HeaderID], Source: headers[topics.HeaderSource], Type: headers[topics.HeaderType]}
 		if meta.SpecVersion == "" {
 			meta.SpecVersion = source.SpecVersion
 		}
@@ -99,6 +98,14 @@ func feedDecoder[V any](a source.Adapter, normKey func(string) string) reftable.
 	}
 }
 
+// The adapters' decider is the stage's domain, prescriptions' expiry
+// included: the stage finds Timers by a type assertion, so this says at
+// compile time that it is still there.
+var _ interface {
+	normalize.Domain
+	normalize.Timers
+} = adnormalize.Domain{}
+
 // normalizedSNILS is the ФРМР table's key: the СНИЛС's 11 digits, or the
 // key as it is when it is no СНИЛС (the adapter then refuses the record).
 func normalizedSNILS(k string) string {
@@ -106,61 +113,6 @@ func normalizedSNILS(k string) string {
 		return d
 	}
 	return k
-}
-
-// domain answers the normalize stage with the adapters' decider.
-type domain struct{ d *adnormalize.Decider }
-
-func (d domain) Ready() error                     { return d.d.Ready() }
-func (d domain) Reason(code string) topics.Reason { return d.d.Reason(code) }
-
-func (d domain) Decide(in normalize.Input, now time.Time) normalize.Verdict {
-	dec := d.d.Decide(adnormalize.Input{Topic: in.Topic, Key: in.Key, Value: in.Value, Headers: in.Headers}, now)
-	return verdict(&dec)
-}
-
-func (d domain) Settle(_ normalize.Input, v *normalize.Verdict, side normalize.SideReader, now time.Time) {
-	dec, ok := v.Domain.(*adnormalize.Decision)
-	if !ok {
-		return
-	}
-	d.d.Settle(dec, side, now)
-	*v = verdict(dec)
-}
-
-// Due expires prescriptions whose last valid day is over.
-func (d domain) Due(table string, value []byte, now time.Time) ([]normalize.SideWrite, []normalize.Publish) {
-	ws, ps := d.d.Due(table, value, now)
-	return sideWrites(ws), publishes(ps)
-}
-
-func sideWrites(ws []adnormalize.SideWrite) []normalize.SideWrite {
-	out := make([]normalize.SideWrite, len(ws))
-	for i, w := range ws {
-		out[i] = normalize.SideWrite(w)
-	}
-	return out
-}
-
-func publishes(ps []adnormalize.Publish) []normalize.Publish {
-	out := make([]normalize.Publish, len(ps))
-	for i, p := range ps {
-		out[i] = normalize.Publish(p)
-	}
-	return out
-}
-
-func verdict(dec *adnormalize.Decision) normalize.Verdict {
-	if len(dec.Reasons) > 0 {
-		return normalize.Verdict{Reasons: dec.Reasons}
-	}
-	v := normalize.Verdict{
-		Kind: dec.Event.Kind, PatientKey: dec.Event.PatientKey, DedupKey: dec.Event.DedupKey,
-		Fingerprint: dec.Fingerprint, Version: dec.Event.Version, Payload: dec.Payload, Routes: dec.Routes,
-		Domain: dec,
-	}
-	v.Side, v.Publish = sideWrites(dec.Side), publishes(dec.Publish)
-	return v
 }
 
 // normalizeWorker runs the reference tables beside the stage.
@@ -248,11 +200,11 @@ func newNormalize(deps app.Deps) ([]app.Worker, error) {
 		Expiry:   deps.Config.Normalize.DedupWindow.D(),
 		MaxBatch: deps.Config.Normalize.MaxBatch, Log: deps.Log, Metrics: deps.Metrics, DLQ: deps.DLQ,
 		TickEvery: deps.Config.Normalize.TimersEvery.D(), Now: deps.Now,
-	}, domain{adnormalize.NewDecider(opts, refs).WithDocuments(docs).WithRules(adnormalize.Rules{
+	}, adnormalize.NewDecider(opts, refs).WithDocuments(docs).WithRules(adnormalize.Rules{
 		ConsentRequiredFor: deps.Config.Normalize.ConsentRequiredFor,
 		ConsentScope:       deps.Config.Normalize.ConsentScope,
 		SNILSRequiredFor:   deps.Config.Normalize.SNILSRequiredFor,
-	})})
+	}).Domain())
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
-	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/dlq/record"
 	"github.com/egisz-gateway/egisz-gateway/gateway/forward"
 	"github.com/egisz-gateway/egisz-gateway/internal/emulator"
 	"github.com/egisz-gateway/egisz-gateway/topics"
@@ -238,9 +238,9 @@ func TestRetryExhaustingEveryTierParksWithHistory(t *testing.T) {
 	if !slices.Equal(tiers, wantTiers) {
 		t.Errorf("failed in %v, want %v", tiers, wantTiers)
 	}
-	if header(p, dlq.HReason) != "RETRIES_EXHAUSTED" || header(p, dlq.HRetryable) != "true" ||
+	if header(p, record.HReason) != "RETRIES_EXHAUSTED" || header(p, record.HRetryable) != "true" ||
 		!strings.HasPrefix(header(p, forward.HRetryOrigin), kc.Prefix+topics.Outbound(topics.RegistryIEMK)+"/") {
-		t.Errorf("DLQ headers reason=%q retryable=%q origin=%q", header(p, dlq.HReason), header(p, dlq.HRetryable), header(p, forward.HRetryOrigin))
+		t.Errorf("DLQ headers reason=%q retryable=%q origin=%q", header(p, record.HReason), header(p, record.HRetryable), header(p, forward.HRetryOrigin))
 	}
 	if string(p.Value) != string(rec.Value) {
 		t.Error("the parked value differs from the outbound one")

@@ -162,9 +162,9 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		return exitUsage
 	}
 	defer emu.stop()
-	for _, d := range []*config.Destination{&cfg.Forward.REMD, &cfg.Forward.IEMK, &cfg.Forward.ERX} {
-		if d.URL == "" {
-			d.URL = emu.url
+	for _, r := range cfg.Forward.Registries() {
+		if r.Dest.URL == "" {
+			r.Dest.URL = emu.url
 		}
 	}
 	log.Info("dev stack: publish with kcat", "example", "kcat -b "+cfg.Kafka.Brokers[0]+" -L")

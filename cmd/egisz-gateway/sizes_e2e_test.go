@@ -9,7 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
-	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/dlq/record"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -73,11 +73,11 @@ func TestValuesAtTheSizeLimitsGetOneOutcomeEach(t *testing.T) {
 	var codes []string
 	for _, r := range parked {
 		for _, h := range r.Headers {
-			if h.Key == dlq.HReason {
+			if h.Key == record.HReason {
 				codes = append(codes, string(h.Value))
 			}
 		}
-		if bytes.HasPrefix([]byte(headerOf(r, "ce_id")), []byte("big-")) && (dlq.Truncated(r) || headerOf(r, "ce_id") != bigID) {
+		if bytes.HasPrefix([]byte(headerOf(r, "ce_id")), []byte("big-")) && (record.Truncated(r) || headerOf(r, "ce_id") != bigID) {
 			t.Error("the big-id record fits the DLQ whole but was not parked whole")
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/gateway/tlsfiles"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -446,19 +445,14 @@ func serverTLS(o Options) (*tls.Config, error) {
 	if o.CertFile == "" {
 		return nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+	cfg, err := tlsfiles.Server(o.CertFile, o.KeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("admin API: certificate %s: %w", o.CertFile, err)
+		return nil, fmt.Errorf("admin API: %w", err)
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	if o.ClientCAFile != "" {
-		pem, err := os.ReadFile(o.ClientCAFile)
+		pool, err := tlsfiles.Pool(o.ClientCAFile)
 		if err != nil {
 			return nil, fmt.Errorf("admin API: client CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("admin API: client CA %s: no PEM certificates", o.ClientCAFile)
 		}
 		// A certificate is verified when sent; a caller may still come with
 		// a bearer token instead.

@@ -23,7 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/plugin/kprom"
 
-	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/dlq/record"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
 	"github.com/egisz-gateway/egisz-gateway/gateway/health"
@@ -55,7 +55,7 @@ type Deps struct {
 	// HTTP listener beside health and metrics.
 	Handle func(pattern string, h http.Handler)
 	// DLQ counts parked records; shared by every stage.
-	DLQ *dlq.Metrics
+	DLQ *record.Metrics
 	// KafkaMetrics returns the option that exports a long-lived client's
 	// own metrics (franz-go's kprom) under the label client=name. A kprom
 	// instance serves one client, so every such client asks for its own.
@@ -199,7 +199,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		return 0
 	}))
 	reg.MustRegister(lag.NewCollector(kadm.NewClient(admCl), cat, lag.Groups(g.cfg.Kafka.TopicPrefix, g.cfg.Forward.Retry.TierDelays()), g.log))
-	deps := Deps{Config: g.cfg, Catalog: limited, KafkaOpt: opts, Metrics: reg, Log: g.log, KafkaMetrics: kafkaMetrics, DLQ: dlq.NewMetrics(reg),
+	deps := Deps{Config: g.cfg, Catalog: limited, KafkaOpt: opts, Metrics: reg, Log: g.log, KafkaMetrics: kafkaMetrics, DLQ: record.NewMetrics(reg),
 		HTTPAddr: g.HTTPAddr, Handle: func(pattern string, h http.Handler) { mux.Handle(pattern, h) }}
 	var workers []Worker
 	for _, build := range g.workers {

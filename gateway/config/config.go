@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
 // Config is the whole configuration. The yaml tags are the file's keys; the
@@ -112,6 +114,36 @@ type Forward struct {
 	Callback Callback `yaml:"remd_callback"`
 	// Retry is what happens after the retries in place.
 	Retry Retry `yaml:"retry"`
+}
+
+// RegistryDestination is one registry's row of Forward.Registries.
+type RegistryDestination struct {
+	Name topics.Registry
+	Key  string       // its configuration key, forward.<name>
+	Dest *Destination // its settings, in the Forward it came from
+}
+
+// registryFields is the one table of the registries' settings: which
+// field of Forward each registry of topics.Registries has. A new
+// registry is a row of topics.Registries, a field of Forward (its YAML key
+// and environment prefix), a row here, and an adapter; Default, Validate
+// and the stage wiring loop over Registries.
+var registryFields = map[topics.Registry]func(*Forward) *Destination{
+	topics.RegistryREMD: func(f *Forward) *Destination { return &f.REMD },
+	topics.RegistryIEMK: func(f *Forward) *Destination { return &f.IEMK },
+	topics.RegistryERX:  func(f *Forward) *Destination { return &f.ERX },
+}
+
+// Registries are the registries' settings in topics.Registries' order,
+// pointing into f.
+func (f *Forward) Registries() []RegistryDestination {
+	out := make([]RegistryDestination, 0, len(topics.Registries))
+	for _, r := range topics.Registries {
+		if field, ok := registryFields[r]; ok {
+			out = append(out, RegistryDestination{Name: r, Key: "forward." + string(r), Dest: field(f)})
+		}
+	}
+	return out
 }
 
 // Retry configures the delayed retry tiers (DESIGN §4 "Retry").
@@ -242,7 +274,7 @@ func Default() Config {
 	if err != nil || host == "" {
 		host = "egisz-gateway"
 	}
-	return Config{
+	c := Config{
 		Instance: host,
 		Normalize: Normalize{
 			DedupWindow:    Duration(400 * 24 * time.Hour),
@@ -259,7 +291,6 @@ func Default() Config {
 			DialTimeout:       Duration(10 * time.Second),
 		},
 		Forward: Forward{
-			REMD: DefaultDestination(), IEMK: DefaultDestination(), ERX: DefaultDestination(),
 			Callback: Callback{Listen: "127.0.0.1:9466", Wait: Duration(2 * time.Second), ReconcileAfter: Duration(10 * time.Minute), KeepDone: Duration(24 * time.Hour),
 				MaxOrphans: 100000, MaxOrphanBytes: 64 << 20, MaxOrphansPerSource: 50000, MaxOrphanBytesPerSource: 32 << 20},
 			Retry: Retry{Tiers: []Duration{Duration(30 * time.Second), Duration(5 * time.Minute), Duration(time.Hour)}, OrderBy: "dedup"},
@@ -271,6 +302,10 @@ func Default() Config {
 		Log:      Log{Level: "info", Format: "text"},
 		Shutdown: Duration(10 * time.Second),
 	}
+	for _, r := range c.Forward.Registries() {
+		*r.Dest = DefaultDestination()
+	}
+	return c
 }
 
 // DefaultDestination is a registry's settings when nothing is set: no URL
@@ -406,8 +441,8 @@ func (c Config) Validate() error {
 	if c.Kafka.DialTimeout <= 0 {
 		return &Error{Key: "kafka.dial_timeout", Msg: "must be positive"}
 	}
-	for name, d := range map[string]Destination{"remd": c.Forward.REMD, "iemk": c.Forward.IEMK, "erx": c.Forward.ERX} {
-		if err := d.validate("forward." + name); err != nil {
+	for _, r := range c.Forward.Registries() {
+		if err := r.Dest.validate(r.Key); err != nil {
 			return err
 		}
 	}
@@ -427,9 +462,9 @@ func (c Config) Validate() error {
 	default:
 		return &Error{Key: "forward.retry.order_by", Msg: fmt.Sprintf("%q is not one of dedup, patient", c.Forward.Retry.OrderBy)}
 	}
-	for key, d := range map[string]Duration{"wait": c.Forward.Callback.Wait, "reconcile_after": c.Forward.Callback.ReconcileAfter, "keep_done": c.Forward.Callback.KeepDone} {
-		if d <= 0 {
-			return &Error{Key: "forward.remd_callback." + key, Msg: "must be positive"}
+	for _, f := range []durationField{{"wait", c.Forward.Callback.Wait}, {"reconcile_after", c.Forward.Callback.ReconcileAfter}, {"keep_done", c.Forward.Callback.KeepDone}} {
+		if f.v <= 0 {
+			return &Error{Key: "forward.remd_callback." + f.key, Msg: "must be positive"}
 		}
 	}
 	if err := c.Forward.Callback.validate(c.Forward.REMD.URL != ""); err != nil {
@@ -448,10 +483,10 @@ func (c Config) Validate() error {
 // forwarded to), its listener and mTLS: without a client CA anyone could
 // settle a document.
 func (cb Callback) validate(enabled bool) error {
-	for key, n := range map[string]int{"max_orphans": cb.MaxOrphans, "max_orphan_bytes": cb.MaxOrphanBytes,
-		"max_orphans_per_source": cb.MaxOrphansPerSource, "max_orphan_bytes_per_source": cb.MaxOrphanBytesPerSource} {
-		if n < 1 {
-			return &Error{Key: "forward.remd_callback." + key, Msg: "must be 1 or more"}
+	for _, f := range []intField{{"max_orphans", cb.MaxOrphans}, {"max_orphan_bytes", cb.MaxOrphanBytes},
+		{"max_orphans_per_source", cb.MaxOrphansPerSource}, {"max_orphan_bytes_per_source", cb.MaxOrphanBytesPerSource}} {
+		if f.v < 1 {
+			return &Error{Key: "forward.remd_callback." + f.key, Msg: "must be 1 or more"}
 		}
 	}
 	if cb.MaxOrphansPerSource > cb.MaxOrphans {
@@ -504,17 +539,17 @@ func (d Destination) validate(path string) error {
 			return &Error{Key: path + ".url", Msg: fmt.Sprintf("%q is not an http or https URL", d.URL)}
 		}
 	}
-	for key, n := range map[string]int{"concurrency": d.Concurrency, "burst": d.Burst, "attempts": d.Attempts, "breaker_failures": d.BreakerFailures, "breaker_min_requests": d.BreakerMinRequests, "max_batch": d.MaxBatch} {
-		if n < 1 {
-			return &Error{Key: path + "." + key, Msg: "must be 1 or more"}
+	for _, f := range []intField{{"concurrency", d.Concurrency}, {"burst", d.Burst}, {"attempts", d.Attempts}, {"breaker_failures", d.BreakerFailures}, {"breaker_min_requests", d.BreakerMinRequests}, {"max_batch", d.MaxBatch}} {
+		if f.v < 1 {
+			return &Error{Key: path + "." + f.key, Msg: "must be 1 or more"}
 		}
 	}
 	if d.RatePerMinute < 0 {
 		return &Error{Key: path + ".rate_per_minute", Msg: "must be 0 (no quota) or more"}
 	}
-	for key, v := range map[string]Duration{"timeout": d.Timeout, "backoff_min": d.BackoffMin, "backoff_max": d.BackoffMax, "retry_after_max": d.RetryAfterMax, "retry_budget": d.RetryBudget, "breaker_open": d.BreakerOpen} {
-		if v <= 0 {
-			return &Error{Key: path + "." + key, Msg: "must be positive"}
+	for _, f := range []durationField{{"timeout", d.Timeout}, {"backoff_min", d.BackoffMin}, {"backoff_max", d.BackoffMax}, {"retry_after_max", d.RetryAfterMax}, {"retry_budget", d.RetryBudget}, {"breaker_open", d.BreakerOpen}} {
+		if f.v <= 0 {
+			return &Error{Key: path + "." + f.key, Msg: "must be positive"}
 		}
 	}
 	if d.BackoffMin > d.BackoffMax {
@@ -525,6 +560,20 @@ func (d Destination) validate(path string) error {
 	}
 	return nil
 }
+
+// intField and durationField are a setting and its key, in a list that
+// Validate walks in order: the first error it reports is the same on
+// every run, as a map's order would not make it.
+type (
+	intField struct {
+		key string
+		v   int
+	}
+	durationField struct {
+		key string
+		v   Duration
+	}
+)
 
 // Duration is a time.Duration spelled as Go does ("10s", "1m30s").
 type Duration time.Duration

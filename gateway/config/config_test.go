@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -253,6 +255,63 @@ func TestAdminAPIChecks(t *testing.T) {
 	}
 	if cfg := Default(); cfg.Admin.Enabled || cfg.Admin.Listen != "127.0.0.1:9465" {
 		t.Errorf("admin API default: enabled %v on %s; want off, on 127.0.0.1:9465", cfg.Admin.Enabled, cfg.Admin.Listen)
+	}
+}
+
+// TestValidateReportsErrorsInAStableOrder: a configuration with two
+// mistakes reports the same one first on every run, whichever settings
+// they are (Validate once walked maps, whose order changes between runs).
+func TestValidateReportsErrorsInAStableOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		spoil func(*Config)
+		want  string
+	}{
+		{"two settings of one registry", func(c *Config) { c.Forward.ERX.MaxBatch, c.Forward.ERX.Concurrency = 0, 0 }, "forward.erx.concurrency"},
+		{"two registries", func(c *Config) { c.Forward.ERX.Attempts, c.Forward.REMD.Attempts = 0, 0 }, "forward.remd.attempts"},
+		{"two durations", func(c *Config) {
+			c.Forward.IEMK.BreakerOpen, c.Forward.IEMK.Timeout = 0, 0
+		}, "forward.iemk.timeout"},
+		{"two callback bounds", func(c *Config) {
+			c.Forward.Callback.KeepDone, c.Forward.Callback.Wait = 0, 0
+		}, "forward.remd_callback.wait"},
+		{"two orphan bounds", func(c *Config) {
+			c.Forward.Callback.MaxOrphanBytesPerSource, c.Forward.Callback.MaxOrphans = 0, 0
+		}, "forward.remd_callback.max_orphans"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 50 {
+				c := Default()
+				tc.spoil(&c)
+				var ce *Error
+				if err := c.Validate(); !errors.As(err, &ce) || ce.Key != tc.want {
+					t.Fatalf("Validate = %v, want the error at %s first, every time", err, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// TestRegistriesAreTheCatalogs: every registry of the topic catalog has
+// its settings, in the catalog's order, and Default gives each the
+// default destination.
+func TestRegistriesAreTheCatalogs(t *testing.T) {
+	c := Default()
+	rs := c.Forward.Registries()
+	if len(rs) != len(topics.Registries) {
+		t.Fatalf("%d registries configured, the catalog has %d", len(rs), len(topics.Registries))
+	}
+	for i, r := range rs {
+		if r.Name != topics.Registries[i] || r.Key != "forward."+string(r.Name) {
+			t.Errorf("row %d is %s (%s), want %s", i, r.Name, r.Key, topics.Registries[i])
+		}
+		if *r.Dest != DefaultDestination() {
+			t.Errorf("%s: default %+v, want DefaultDestination()", r.Name, *r.Dest)
+		}
+		r.Dest.URL = "https://" + string(r.Name) + ".example"
+	}
+	if c.Forward.REMD.URL != "https://remd.example" || c.Forward.ERX.URL != "https://erx.example" {
+		t.Errorf("Registries does not point into the configuration: %q, %q", c.Forward.REMD.URL, c.Forward.ERX.URL)
 	}
 }
 

@@ -5,65 +5,82 @@
 // only with its outcome. The call itself is at-least-once, made safe by
 // the idempotency key every call carries.
 //
-// Per destination it holds a concurrency limit, a token-bucket rate limit,
-// go-retryablehttp for retries in place (capped exponential backoff with
-// jitter, Retry-After capped), and a gobreaker circuit breaker that
-// pauses the destination's partitions while it is open. It knows Kafka and
+// Per registry (registry: what its outbound Stage and its retry Tiers
+// share) it holds a concurrency limit, a token-bucket rate limit
+// (limiter.go), one retry policy for every wait between attempts
+// (retry.go: capped exponential backoff with jitter, Retry-After capped,
+// a budget; go-retryablehttp is the HTTP client with its own retries
+// off), and a gobreaker circuit breaker that pauses the registry's
+// partitions while it is open (breaker.go). It knows Kafka and
 // HTTP, not the registries: a Destination from the adapters builds the
 // calls and reads the answers.
+//
+// # The seam a registry adapter implements
+//
+// Destination is all the stage knows of a registry, and it already carries
+// what the registries' real protocols (ИПС SOAP with WS-Security, РЭМД's
+// signed callbacks and getDocumentFile, N3 EMK) need, so that a protocol
+// is a new adapter, not a change here:
+//
+//   - The body is bytes the adapter built, sent as they are: JSON today, a
+//     SOAP envelope (XML) tomorrow. Call.Header carries the call's own
+//     headers (Content-Type, SOAPAction); without a Content-Type a body is
+//     sent as JSON.
+//   - Sign runs between Build and every send: it takes the built call and
+//     returns it signed (an XMLDSig/WS-Security header, a detached CMS
+//     signature). A signing failure is retried like a transport failure,
+//     because it is the signer's trouble (a busy HSM), not the event's.
+//     Today's adapters return the call unchanged.
+//   - Accepted is an outcome any registry may give: "taken, the result comes
+//     on a callback". A registry whose Capabilities say Callbacks has its
+//     accepted calls kept as pending documents, its callbacks parsed by
+//     ParseCallback on a listener of its own (CallbackPath, mTLS), and,
+//     with Files, the documents it fetches served there too.
+//   - Lookup is the reconciliation call: what the registry holds for a call
+//     it answered "already registered", or for a pending document whose
+//     callback never came.
 package forward
 
 import (
-	"time"
+	"context"
 
+	"github.com/egisz-gateway/egisz-gateway/seam"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
-// Call is one request to a registry.
-type Call struct {
-	Method         string
-	Path           string // below the registry's base URL, query included
-	Body           []byte
-	IdempotencyKey string // the event's ce_id
-	Lookup         bool   // a reconciliation lookup, not a registration
-}
-
-// Result is what an answer means.
-type Result string
-
-// The results.
-const (
-	Registered Result = "registered" // done; Outcome.RegistryID is set when the registry gave one
-	Accepted   Result = "accepted"   // an asynchronous registry took it; its result comes on the callback
-	Retry      Result = "retry"      // a transient failure
-	Park       Result = "park"       // a permanent failure: to the DLQ with the reasons
-	Reconcile  Result = "reconcile"  // the registry already has it: look it up
-	NotFound   Result = "not_found"  // a lookup found nothing
+// The call types are package seam's, shared with the adapters; the names
+// here are aliases so the stage reads as before.
+type (
+	// Call is one request to a registry (seam.Call).
+	Call = seam.Call
+	// Result is what an answer means (seam.Result).
+	Result = seam.Result
+	// Outcome is the meaning of one answer (seam.Outcome).
+	Outcome = seam.Outcome
+	// CallbackResult is a registry's final answer on its callback (seam.CallbackResult).
+	CallbackResult = seam.CallbackResult
+	// Capabilities are what a registry adapter offers (seam.Capabilities).
+	Capabilities = seam.Capabilities
 )
 
-// Outcome is the meaning of one answer.
-type Outcome struct {
-	Result     Result
-	RegistryID string
-	Reasons    []topics.Reason
-	RetryAfter time.Duration
-	HTTPStatus int
-	Excerpt    string // the answer's start, scrubbed of personal data, for the DLQ
-}
-
-// CallbackResult is an asynchronous registry's final answer for one call.
-type CallbackResult struct {
-	RequestID  string // the call's idempotency key (ce_id)
-	Registered bool
-	RegistryID string
-	Reasons    []topics.Reason
-	Retry      bool // worth sending again
-}
+// The results (seam's).
+const (
+	Registered = seam.Registered
+	Accepted   = seam.Accepted
+	Retry      = seam.Retry
+	Park       = seam.Park
+	Reconcile  = seam.Reconcile
+	NotFound   = seam.NotFound
+)
 
 // Destination is one registry as the domain knows it.
 type Destination interface {
 	// Build turns an outbound record's value into the registry call.
 	Build(value []byte, ceID, callbackURL string) (Call, error)
+	// Sign takes a built call and returns it as it is to be sent, signed
+	// where the registry's protocol wants a signature. It runs before
+	// every send, a lookup's included.
+	Sign(ctx context.Context, call Call) (Call, error)
 	// Classify reads the answer to call.
 	Classify(call Call, status int, retryAfter string, body []byte) Outcome
 	// TransportFailure is the outcome of a call that got no answer.
@@ -71,9 +88,10 @@ type Destination interface {
 	// Lookup is the call that finds what the registry holds for call, for
 	// reconciliation; ok is false when the registry offers none.
 	Lookup(call Call) (lookup Call, ok bool)
-	// Async is true for a registry that answers later on a callback (РЭМД).
-	Async() bool
-	// ParseCallback reads an asynchronous registry's callback.
+	// Capabilities say what the registry offers beyond calls and answers:
+	// results on a callback, file requests.
+	Capabilities() Capabilities
+	// ParseCallback reads a callback of a registry with Callbacks.
 	ParseCallback(body []byte) (CallbackResult, error)
 	// Reason is a catalog reason of the gateway's own (unbuildable event,
 	// retries exhausted, callback missing).

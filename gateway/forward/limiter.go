@@ -2,78 +2,55 @@ package forward
 
 import (
 	"context"
-	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
-// Limiter is a token bucket: rate tokens a second, at most burst saved up.
-// Every attempt at a registry takes a token, retries included, because
-// the federal quotas count requests, not events.
+// Limiter is a registry's quota: a token bucket of perMinute tokens a
+// minute, at most burst saved up. Every attempt at a registry takes a
+// token, retries included, because the federal quotas count requests, not
+// events. The bucket is golang.org/x/time/rate's; this type adds the
+// injectable clock and sleep the tests run it on, and reports how long
+// each call waited, which its caller counts.
 type Limiter struct {
-	rate  float64 // tokens a second; 0 means no limit
-	burst float64
-	now   func() time.Time
-	sleep func(context.Context, time.Duration) error
-
-	mu     sync.Mutex
-	tokens float64
-	last   time.Time
-	waited time.Duration // total time callers spent waiting
+	bucket *rate.Limiter // nil: no limit
+	now    func() time.Time
+	sleep  func(context.Context, time.Duration) error
 }
 
 // NewLimiter returns a bucket for perMinute requests a minute (0: no limit)
 // that starts full.
 func NewLimiter(perMinute, burst int) *Limiter {
-	if burst < 1 {
-		burst = 1
+	l := &Limiter{now: time.Now, sleep: sleepCtx}
+	if perMinute > 0 {
+		l.bucket = rate.NewLimiter(rate.Limit(float64(perMinute)/60), max(burst, 1))
 	}
-	return &Limiter{rate: float64(perMinute) / 60, burst: float64(burst), tokens: float64(burst), now: time.Now, sleep: sleepCtx}
+	return l
 }
 
-// Wait takes a token, waiting for one if the bucket is empty. Callers are
-// served in the order they reserve: a reservation is taken at once (the
-// bucket may go negative) and the caller sleeps until it is due, so
-// concurrent callers cannot starve one another.
-func (l *Limiter) Wait(ctx context.Context) error {
-	if l == nil || l.rate <= 0 {
-		return ctx.Err()
+// Wait takes a token, waiting for one if the bucket is empty, and returns
+// how long this call waited. Callers are served in the order they
+// reserve: a reservation is taken at once (the bucket may go negative)
+// and the caller sleeps until it is due, so concurrent callers cannot
+// starve one another. A wait ended by ctx gives its reservation back and
+// reports the time it did wait.
+func (l *Limiter) Wait(ctx context.Context) (time.Duration, error) {
+	if l == nil || l.bucket == nil {
+		return 0, ctx.Err()
 	}
-	l.mu.Lock()
 	now := l.now()
-	if !l.last.IsZero() {
-		l.tokens += now.Sub(l.last).Seconds() * l.rate
-		if l.tokens > l.burst {
-			l.tokens = l.burst
-		}
-	}
-	l.last = now
-	l.tokens--
-	var wait time.Duration
-	if l.tokens < 0 {
-		wait = time.Duration(-l.tokens / l.rate * float64(time.Second))
-		l.waited += wait
-	}
-	l.mu.Unlock()
+	r := l.bucket.ReserveN(now, 1) // burst ≥ 1: always OK
+	wait := r.DelayFrom(now)
 	if wait <= 0 {
-		return ctx.Err()
+		return 0, ctx.Err()
 	}
 	if err := l.sleep(ctx, wait); err != nil {
-		l.mu.Lock()
-		l.tokens++ // give the reservation back
-		l.mu.Unlock()
-		return err
+		at := l.now()
+		r.CancelAt(at)
+		return min(at.Sub(now), wait), err
 	}
-	return nil
-}
-
-// Waited is the total time callers have waited for tokens.
-func (l *Limiter) Waited() time.Duration {
-	if l == nil {
-		return 0
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.waited
+	return wait, nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

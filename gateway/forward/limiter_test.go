@@ -41,12 +41,19 @@ func TestLimiterHoldsTheQuota(t *testing.T) {
 			l := NewLimiter(tc.perMinute, tc.burst)
 			l.now, l.sleep = clk.Now, clk.Sleep
 			start := clk.Now()
+			var waited time.Duration
 			for i := 0; i < tc.requests; i++ {
-				if err := l.Wait(context.Background()); err != nil {
+				w, err := l.Wait(context.Background())
+				if err != nil {
 					t.Fatal(err)
 				}
+				waited += w
 			}
 			span := clk.Now().Sub(start)
+			// One caller: time passes only while it waits, so its waits add up to the span.
+			if diff := waited - span; diff < -time.Millisecond || diff > time.Millisecond {
+				t.Fatalf("the waits reported add up to %s, the clock moved %s", waited, span)
+			}
 			if diff := span - tc.wantSpan; diff < -time.Millisecond || diff > time.Millisecond {
 				t.Fatalf("%d requests took %s of simulated time, want %s", tc.requests, span, tc.wantSpan)
 			}
@@ -55,20 +62,20 @@ func TestLimiterHoldsTheQuota(t *testing.T) {
 }
 
 func TestLimiterUnlimitedAndCancelled(t *testing.T) {
-	if err := NewLimiter(0, 1).Wait(context.Background()); err != nil {
+	if _, err := NewLimiter(0, 1).Wait(context.Background()); err != nil {
 		t.Fatalf("no quota: %v", err)
 	}
 	l := NewLimiter(1, 1) // one a minute
-	if err := l.Wait(context.Background()); err != nil {
+	if _, err := l.Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if err := l.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := l.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("a wait past the deadline = %v, want the deadline", err)
 	}
-	if l.tokens < -0.001 || l.tokens > 0.01 {
-		t.Fatalf("a cancelled wait kept its reservation: %.3f tokens", l.tokens)
+	if tokens := l.bucket.TokensAt(time.Now()); tokens < -0.001 || tokens > 0.01 {
+		t.Fatalf("a cancelled wait kept its reservation: %.3f tokens", tokens)
 	}
 }
 

@@ -1,6 +1,10 @@
 package forward
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/egisz-gateway/egisz-gateway/gateway/forward/pending"
+)
 
 // Metrics of the forward stage; one set per process, labelled by registry.
 type Metrics struct {
@@ -13,15 +17,9 @@ type Metrics struct {
 	paused   *prometheus.GaugeVec
 	inflight *prometheus.GaugeVec
 
-	callbacks     *prometheus.CounterVec
-	reconciled    *prometheus.CounterVec
-	pendingDocs   prometheus.Gauge
-	pendingOldest prometheus.Gauge
-	orphans       prometheus.Gauge
-	orphanBytes   prometheus.Gauge
-	refused       *prometheus.CounterVec
-	retried       *prometheus.CounterVec
-	queued        *prometheus.CounterVec
+	pending *pending.Metrics // РЭМД's pending documents and callback endpoint
+	retried *prometheus.CounterVec
+	queued  *prometheus.CounterVec
 }
 
 // NewMetrics registers the forward stage's metrics on reg (nil: unregistered).
@@ -61,34 +59,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "egisz_forward_inflight_requests",
 			Help: "Calls to the registry in flight.",
 		}, []string{"registry"}),
-		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "egisz_remd_callbacks_total",
-			Help: "Authenticated РЭМД callbacks by result: registered, rejected, resent, repeated, orphan (no document known yet), orphan_settled, orphan_refused (over the orphans' bounds, answered 503), invalid, too_large, abandoned (РЭМД hung up before the callback was recorded; it sends it again).",
-		}, []string{"result"}),
-		reconciled: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "egisz_remd_reconciled_total",
-			Help: "Documents without a callback looked up in РЭМД, by result (registered: found and recorded; not_found; error: the lookup or its recording failed, looked up again).",
-		}, []string{"result"}),
-		pendingDocs: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "egisz_remd_pending_documents",
-			Help: "Documents РЭМД accepted whose callback has not come yet.",
-		}),
-		pendingOldest: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "egisz_remd_pending_oldest_age_seconds",
-			Help: "Age of the oldest document waiting for РЭМД's callback; 0 when none waits.",
-		}),
-		orphans: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "egisz_remd_callback_orphans",
-			Help: "РЭМД callbacks kept for documents not known (yet) here: the same on every instance, bounded by forward.remd_callback.max_orphans.",
-		}),
-		orphanBytes: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "egisz_remd_callback_orphan_bytes",
-			Help: "Bytes of the orphaned РЭМД callbacks in the pending topic, bounded by forward.remd_callback.max_orphan_bytes.",
-		}),
-		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "egisz_remd_callback_refused_total",
-			Help: "Requests to РЭМД's callback endpoint refused before their body was read, by reason: no_certificate, untrusted (another CA, expired, not for clients), not_allowed (a name not in client_names).",
-		}, []string{"reason"}),
 		retried: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "egisz_forward_retry_moves_total",
 			Help: "Records moved to a retry tier after a failed round of retries in place, by registry and tier topic.",
@@ -98,19 +68,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Records sent to a retry tier only to wait behind an earlier record of their key.",
 		}, []string{"registry"}),
 	}
-	// Series that alerts and the dashboard read exist from the start, at 0.
-	for _, r := range []string{"registered", "not_found", "error"} {
-		m.reconciled.WithLabelValues(r)
-	}
-	for _, r := range []string{"registered", "rejected", "resent", "repeated", "orphan", "orphan_settled", "orphan_refused", "invalid", "too_large", "abandoned"} {
-		m.callbacks.WithLabelValues(r)
-	}
-	for _, r := range []string{refusedNoCertificate, refusedUntrusted, refusedNotAllowed} {
-		m.refused.WithLabelValues(r)
-	}
+	m.pending = pending.NewMetrics()
 	if reg != nil {
-		reg.MustRegister(m.requests, m.latency, m.outcomes, m.added, m.breaker, m.waited, m.paused, m.inflight,
-			m.callbacks, m.reconciled, m.pendingDocs, m.pendingOldest, m.orphans, m.orphanBytes, m.refused, m.retried, m.queued)
+		reg.MustRegister(m.requests, m.latency, m.outcomes, m.added, m.breaker, m.waited, m.paused, m.inflight, m.retried, m.queued)
+		reg.MustRegister(m.pending.Collectors()...)
 	}
 	return m
 }

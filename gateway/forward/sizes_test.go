@@ -14,7 +14,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/dlq/record"
+	"github.com/egisz-gateway/egisz-gateway/gateway/cloudevents"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/recsize"
 	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
@@ -133,8 +134,8 @@ func TestEachForwardOutputAtItsLimit(t *testing.T) {
 				if tc.topic == topics.RegistryDLQ(reg) {
 					// The dead letters are the topic under test: the one over
 					// is parked there truncated, and says so.
-					if r == nil || dlq.Truncated(r) == want {
-						t.Errorf("%s: parked %v, truncated %v; want truncated %v", id, r != nil, r != nil && dlq.Truncated(r), !want)
+					if r == nil || record.Truncated(r) == want {
+						t.Errorf("%s: parked %v, truncated %v; want truncated %v", id, r != nil, r != nil && record.Truncated(r), !want)
 					}
 					continue
 				}
@@ -158,8 +159,8 @@ func TestEachForwardOutputAtItsLimit(t *testing.T) {
 			}
 			dlqRecs := kafkatest.NewReader(t, kc, kc.Prefix+topics.RegistryDLQ(reg)).Wait(t, ctx, func(rs []*kgo.Record) bool { return findID(rs, "id-overl") != nil })
 			for _, r := range dlqRecs {
-				if id := header(r, "ce_id"); id == "id-overl" && header(r, dlq.HReason) != ReasonOutputTooLarge {
-					t.Errorf("id-overl parked with %q", header(r, dlq.HReason))
+				if id := cloudevents.Get(r.Headers, "ce_id"); id == "id-overl" && cloudevents.Get(r.Headers, record.HReason) != ReasonOutputTooLarge {
+					t.Errorf("id-overl parked with %q", cloudevents.Get(r.Headers, record.HReason))
 				}
 			}
 		})
@@ -193,7 +194,7 @@ func growOrigin(r *kgo.Record, n int) {
 
 func findID(rs []*kgo.Record, id string) *kgo.Record {
 	for _, r := range rs {
-		if header(r, "ce_id") == id {
+		if cloudevents.Get(r.Headers, "ce_id") == id {
 			return r
 		}
 	}

@@ -10,13 +10,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sony/gobreaker/v2"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/dlq/record"
+	"github.com/egisz-gateway/egisz-gateway/gateway/cloudevents"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
-	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
+	"github.com/egisz-gateway/egisz-gateway/gateway/forward/pending"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -33,7 +33,7 @@ type Config struct {
 	// KafkaMetrics gives each stage's own client its metrics hook, by name.
 	KafkaMetrics func(name string) kgo.Opt
 	Metrics      *Metrics
-	DLQ          *dlq.Metrics // counts what is parked
+	DLQ          *record.Metrics // counts what is parked
 	Log          *slog.Logger
 	Now          func() time.Time
 
@@ -49,44 +49,93 @@ type Config struct {
 	OrderByPatient bool
 }
 
-// Stage forwards one registry's outbound records.
-type Stage struct {
-	cfg     Config
-	dest    Destination
-	send    *sender
-	eos     *eos.Stage
-	pending *Pending // nil unless the registry is asynchronous
-	m       *Metrics
-	reg     string
+// registry is what a registry's outbound stage and its retry tiers
+// share: one quota, one breaker, one concurrency limit, one set of pending
+// documents, and the records they write.
+type registry struct {
+	cfg       Config
+	dest      Destination
+	policy    RetryPolicy
+	send      *sender
+	pending   *pending.Pending // nil unless the registry takes callbacks
+	callbacks *txWriter        // the pending documents' writer
+	m         *Metrics
+	reg       string
+	sem       chan struct{}
 
-	tier  int           // 0: the outbound topic; i: retry tier i, of delay cfg.Tiers[i-1]
-	main  *Stage        // the outbound stage; the tiers share its sender, limits and pending documents
-	tiers []*Stage      // the main stage's retry tiers
+	status, dlqTopic, statusType string
+
+	outbound *Stage
+	tiers    []*Tier
+
+	paused   atomic.Bool
+	resumeAt atomic.Int64
+}
+
+// tiered reports whether a record failing transiently goes to the retry
+// tiers (rather than being retried in place until its budget is spent).
+func (r *registry) tiered() bool { return r.cfg.Parked != nil && len(r.tiers) > 0 }
+
+// consumers are the outbound stage's and the tiers'.
+func (r *registry) consumers() []*consumer {
+	out := []*consumer{r.outbound.consumer}
+	for _, t := range r.tiers {
+		out = append(out, t.consumer)
+	}
+	return out
+}
+
+// consumer is one transactional stage over one of a registry's topics:
+// the outbound topic or a retry tier's.
+type consumer struct {
+	*registry
+	at    position
+	eos   *eos.Stage
+	topic string
 	batch []*kgo.Record // parked-table writes of the batch in hand, applied when it commits
 
-	topic, status, dlqTopic, statusType string
-
-	sem     chan struct{}
 	results map[*kgo.Record]*result // this batch's; written in Prepare, read in Transform
 
 	mu       sync.Mutex
 	assigned map[int32]bool
 	cancel   context.CancelFunc // ends the batch in hand
-	paused   atomic.Bool
-	resumeAt atomic.Int64
 }
+
+// Stage forwards one registry's outbound records; its retry tiers
+// (Tiers) run as workers of their own.
+type Stage struct{ *consumer }
+
+// Tier is one retry tier of a registry: it takes its records again once
+// they are due.
+type Tier struct{ *consumer }
 
 // result is what became of one record in this batch.
 type result struct {
-	out       Outcome
-	done      bool // false: held (shutdown, rebalance) — the batch aborts and is read again
-	exhausted bool
-	escalate  bool // failed transiently after the retries in place: to the next tier
-	behind    bool // an earlier record of its key waits in a tier: queue behind it
-	sends     int
-	first     time.Time
-	took      time.Duration
+	verdict verdict
+	out     Outcome
+	sends   int
+	first   time.Time
+	took    time.Duration
 }
+
+// verdict is what the stage does with a record once its calls are over.
+type verdict int
+
+const (
+	// held: no outcome yet (shutdown, rebalance); the batch aborts and is read again.
+	held verdict = iota
+	// decided: out is the outcome (registered, accepted, parked).
+	decided
+	// exhausted: it failed transiently until its retry budget ran out; parked as failed.
+	exhausted
+	// escalated: it failed transiently after its retries in place; to the next tier.
+	escalated
+	// queued: an earlier record of its key waits in a tier; it queues behind it.
+	queued
+)
+
+// done reports whether the record has an outcome to write.
+func (v verdict) done() bool { return v != held }
 
 // errHeld aborts a batch that has a record without an outcome.
 var errHeld = errors.New("a record has no outcome yet")
@@ -94,27 +143,6 @@ var errHeld = errors.New("a record has no outcome yet")
 // New builds the stage of cfg.Registry over dest and, when cfg has retry
 // tiers and a parked table, a stage for each tier (Tiers).
 func New(cfg Config, dest Destination) (*Stage, error) {
-	main, err := newStage(cfg, dest, nil, 0)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Parked == nil {
-		return main, nil
-	}
-	for i := range cfg.Tiers {
-		t, err := newStage(cfg, dest, main, i+1)
-		if err != nil {
-			return nil, err
-		}
-		main.tiers = append(main.tiers, t)
-	}
-	return main, nil
-}
-
-// Tiers are the stages of the retry tiers; they run as workers of their own.
-func (s *Stage) Tiers() []*Stage { return s.tiers }
-
-func newStage(cfg Config, dest Destination, main *Stage, tier int) (*Stage, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
@@ -124,106 +152,123 @@ func newStage(cfg Config, dest Destination, main *Stage, tier int) (*Stage, erro
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics(nil)
 	}
-	reg := string(cfg.Registry)
-	s := &Stage{
-		cfg: cfg, dest: dest, m: cfg.Metrics, reg: reg, tier: tier, main: main,
-		topic:    cfg.Prefix + topics.Outbound(cfg.Registry),
+	name := string(cfg.Registry)
+	reg := &registry{
+		cfg: cfg, dest: dest, policy: NewRetryPolicy(cfg.Dest), m: cfg.Metrics, reg: name,
+		sem:      make(chan struct{}, cfg.Dest.Concurrency),
 		status:   cfg.Prefix + topics.StatusTopic,
 		dlqTopic: cfg.Prefix + topics.RegistryDLQ(cfg.Registry),
-		assigned: map[int32]bool{},
 	}
-	if t, ok := cfg.Catalog.Lookup(s.status); ok {
-		s.statusType = t.EventType
+	if t, ok := cfg.Catalog.Lookup(reg.status); ok {
+		reg.statusType = t.EventType
 	}
-	name, group := "forward-"+reg, topics.GroupForward(cfg.Registry)
-	if main == nil {
-		s.main = s
-		s.sem = make(chan struct{}, cfg.Dest.Concurrency)
-		snd, err := newSender(reg, cfg.Dest, dest, cfg.Metrics, s.onBreaker, cfg.Log)
-		if err != nil {
+	s := &Stage{consumer: reg.consumer(outboundTopic{}, cfg.Prefix+topics.Outbound(cfg.Registry))}
+	reg.outbound = s
+	snd, err := newSender(name, cfg.Dest, dest, cfg.Metrics, reg.onBreaker, cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	reg.send = snd
+	reg.m.breaker.WithLabelValues(name).Set(0)
+	reg.m.paused.WithLabelValues(name).Set(0)
+	if dest.Capabilities().Callbacks {
+		if reg.pending, reg.callbacks, err = newPending(s); err != nil {
+			return nil, fmt.Errorf("forward %s: %w", name, err)
+		}
+	}
+	if err := s.open("forward-"+name, topics.GroupForward(cfg.Registry), s.onAssigned, s.onRevoked); err != nil {
+		return nil, err
+	}
+	if cfg.Parked == nil {
+		return s, nil
+	}
+	for i, d := range cfg.Tiers {
+		t := &Tier{consumer: reg.consumer(retryTier(i+1), cfg.Prefix+topics.Retry(cfg.Registry, d))}
+		group := topics.GroupRetry(cfg.Registry, d)
+		reg.m.retried.WithLabelValues(name, t.topic) // the series exist from the start, at 0
+		reg.m.queued.WithLabelValues(name)
+		if err := t.open(strings.TrimPrefix(group, "egisz-"), group, t.onAssigned, t.onRevoked); err != nil {
 			return nil, err
 		}
-		s.send = snd
-		s.m.breaker.WithLabelValues(reg).Set(0)
-		s.m.paused.WithLabelValues(reg).Set(0)
-		if dest.Async() {
-			if s.pending, err = newPending(s); err != nil {
-				return nil, fmt.Errorf("forward %s: %w", reg, err)
-			}
-		}
-	} else {
-		// One registry, one quota, one breaker, one concurrency limit.
-		s.sem, s.send, s.pending = main.sem, main.send, main.pending
-		d := cfg.Tiers[tier-1]
-		s.topic = cfg.Prefix + topics.Retry(cfg.Registry, d)
-		group = topics.GroupRetry(cfg.Registry, d)
-		name = strings.TrimPrefix(group, "egisz-")
-		s.m.retried.WithLabelValues(reg, s.topic) // the series exist from the start, at 0
-		s.m.queued.WithLabelValues(reg)
+		reg.tiers = append(reg.tiers, t)
 	}
+	return s, nil
+}
+
+// consumer is a consumer of topic, at position at.
+func (r *registry) consumer(at position, topic string) *consumer {
+	return &consumer{registry: r, at: at, topic: topic, assigned: map[int32]bool{}}
+}
+
+// open builds the consumer's transactional stage.
+func (s *consumer) open(name, group string, onAssigned, onRevoked func(context.Context, map[string][]int32)) error {
+	cfg := s.cfg
 	st, err := eos.New(eos.Config{
 		Name: name, Group: cfg.Prefix + group, Input: []string{s.topic},
 		TransactionalID: cfg.Prefix + cfg.InstanceID + "-" + name,
 		ClientOpts:      cfg.ClientOpts,
 		ExtraOpts:       sessionOpts(cfg, name),
 		MaxBatch:        cfg.Dest.MaxBatch, Log: cfg.Log, MaxBytes: cfg.Catalog.BatchMaxBytes,
-		OnAssigned: s.onAssigned, OnRevoked: s.onRevoked,
+		OnAssigned: onAssigned, OnRevoked: onRevoked,
 	}, s)
 	if err != nil {
-		return nil, fmt.Errorf("forward %s: %w", reg, err)
+		return fmt.Errorf("forward %s: %w", s.reg, err)
 	}
 	s.eos = st
-	return s, nil
+	return nil
 }
 
-// Name is the worker's name.
-func (s *Stage) Name() string { return s.eos.Name() }
+// Tiers are the stages of the retry tiers; they run as workers of their own.
+func (s *Stage) Tiers() []*Tier { return s.tiers }
 
-// Ready is nil once the stage has joined its group (and, for РЭМД, the
-// pending documents are loaded).
+// Name is the worker's name.
+func (s *consumer) Name() string { return s.eos.Name() }
+
+// Stats are the underlying transactional stage's counters.
+func (s *consumer) Stats() *eos.Stats { return &s.eos.Stats }
+
+// Ready is nil once the stage has joined its group (and the parked
+// records and, for РЭМД, the pending documents are loaded).
 func (s *Stage) Ready() error {
-	if s.main == s && s.cfg.Parked != nil && len(s.tiers) > 0 {
+	if s.tiered() {
 		if err := s.cfg.Parked.Ready(); err != nil {
 			return err
 		}
 	}
+	return s.consumer.ready()
+}
+
+// Ready is nil once the tier has joined its group (and, for РЭМД, the
+// pending documents are loaded).
+func (t *Tier) Ready() error { return t.consumer.ready() }
+
+func (s *consumer) ready() error {
 	if s.pending != nil {
-		if err := s.pending.table.Ready(); err != nil {
+		if err := s.pending.Ready(); err != nil {
 			return err
 		}
 	}
 	return s.eos.Ready()
 }
 
-// Stats are the underlying transactional stage's counters.
-func (s *Stage) Stats() *eos.Stats { return &s.eos.Stats }
-
 // WriterStats are the counters of the stage's other transactional writer,
 // by the name its metrics carry: РЭМД's outbound stage commits callbacks
 // in transactions of their own. Nil for every other stage.
 func (s *Stage) WriterStats() map[string]*eos.Stats {
-	if s.pending == nil || s.main != s {
+	if s.pending == nil {
 		return nil
 	}
-	return map[string]*eos.Stats{s.Name() + "-callbacks": &s.pending.writer.stats}
+	return map[string]*eos.Stats{s.Name() + "-callbacks": &s.callbacks.stats}
 }
 
 // Callback is РЭМД's callback endpoint (POST /emdr/callback); nil for a
 // synchronous registry.
-func (s *Stage) Callback() *Pending { return s.pending }
+func (s *Stage) Callback() *pending.Pending { return s.pending }
 
 // Run forwards until ctx ends.
 func (s *Stage) Run(ctx context.Context) error {
-	if s.cfg.Parked != nil && len(s.main.tiers) > 0 {
-		// Until the parked records are known, a record could overtake one.
-		for s.cfg.Parked.Ready() != nil {
-			if sleepCtx(ctx, 50*time.Millisecond) != nil {
-				return nil
-			}
-		}
-	}
-	if s.pending == nil || s.main != s {
-		return s.eos.Run(ctx)
+	if s.pending == nil {
+		return s.consumer.run(ctx)
 	}
 	// The stage and its callbacks' writer stand and fall together: a
 	// stage whose callbacks can no longer be recorded would leave every
@@ -236,26 +281,57 @@ func (s *Stage) Run(ctx context.Context) error {
 		stop()
 		perr <- err
 	}()
-	err := s.eos.Run(ctx)
+	err := s.consumer.run(ctx)
 	stop()
 	return errors.Join(err, <-perr)
 }
 
+// Run takes the tier's records again as they fall due, until ctx ends.
+func (t *Tier) Run(ctx context.Context) error { return t.consumer.run(ctx) }
+
+func (s *consumer) run(ctx context.Context) error {
+	if s.tiered() {
+		// Until the parked records are known, a record could overtake one.
+		for s.cfg.Parked.Ready() != nil {
+			if sleepCtx(ctx, 50*time.Millisecond) != nil {
+				return nil
+			}
+		}
+	}
+	return s.eos.Run(ctx)
+}
+
+// onAssigned also gives the pending documents the outbound partitions
+// whose documents this instance now settles.
 func (s *Stage) onAssigned(ctx context.Context, assigned map[string][]int32) {
+	s.consumer.onAssigned(ctx, assigned)
+	if s.pending != nil {
+		s.pending.Assigned(ctx, assigned[s.topic])
+	}
+}
+
+func (s *consumer) onAssigned(_ context.Context, assigned map[string][]int32) {
 	s.mu.Lock()
 	for _, p := range assigned[s.topic] {
 		s.assigned[p] = true
 	}
-	if s.main.paused.Load() {
+	if s.paused.Load() {
 		s.eos.Client().PauseFetchTopics(s.topic) // newly assigned partitions wait too
 	}
 	s.mu.Unlock()
-	if s.pending != nil && s.main == s {
-		s.pending.assigned(ctx, assigned[s.topic])
+}
+
+// onRevoked also hands the pending documents of the revoked partitions on.
+func (s *Stage) onRevoked(ctx context.Context, revoked map[string][]int32) {
+	s.consumer.onRevoked(ctx, revoked)
+	if s.pending != nil && len(revoked[s.topic]) > 0 {
+		// The group moves on once this returns; the next owner must find
+		// every settlement made here in the table it reads.
+		s.pending.Revoked()
 	}
 }
 
-func (s *Stage) onRevoked(_ context.Context, revoked map[string][]int32) {
+func (s *consumer) onRevoked(_ context.Context, revoked map[string][]int32) {
 	s.mu.Lock()
 	// The transaction of the batch in hand aborts after a revocation, so
 	// its records waiting out a breaker or a backoff stop now rather than
@@ -267,63 +343,19 @@ func (s *Stage) onRevoked(_ context.Context, revoked map[string][]int32) {
 		delete(s.assigned, p)
 	}
 	s.mu.Unlock()
-	if s.pending != nil && s.main == s && len(revoked[s.topic]) > 0 {
-		// The group moves on once this returns; the next owner must find
-		// every settlement made here in the table it reads.
-		s.pending.revoked()
-	}
 }
 
-// owns reports whether this instance holds partition p of the outbound
-// topic, and so the pending documents written on p.
-func (s *Stage) owns(p int32) bool {
+// owns reports whether this instance holds partition p of the consumer's
+// topic (for the outbound stage: the pending documents written on p).
+func (s *consumer) owns(p int32) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.assigned[p]
 }
 
-// onBreaker pauses the destination's partitions while the breaker is
-// open, so that lag grows in Kafka instead of retries burning quota and
-// records flooding the DLQ. Records of the batch in hand wait; if none is
-// left to probe, fetching resumes once the breaker would let a probe
-// through, and the first record fetched is that probe.
-func (s *Stage) onBreaker(_, to gobreaker.State) {
-	if s.eos == nil {
-		return
-	}
-	switch to {
-	case gobreaker.StateOpen:
-		s.paused.Store(true)
-		for _, st := range append([]*Stage{s}, s.tiers...) {
-			st.eos.Client().PauseFetchTopics(st.topic)
-		}
-		s.m.paused.WithLabelValues(s.reg).Set(1)
-		at := time.Now().Add(s.cfg.Dest.BreakerOpen.D())
-		s.resumeAt.Store(at.UnixNano())
-		time.AfterFunc(s.cfg.Dest.BreakerOpen.D(), func() {
-			if s.resumeAt.Load() == at.UnixNano() && s.paused.Load() {
-				s.resume("breaker half-open: probing")
-			}
-		})
-	case gobreaker.StateClosed:
-		if s.paused.Load() {
-			s.resume("breaker closed")
-		}
-	}
-}
-
-func (s *Stage) resume(why string) {
-	s.paused.Store(false)
-	for _, st := range append([]*Stage{s}, s.tiers...) {
-		st.eos.Client().ResumeFetchTopics(st.topic)
-	}
-	s.m.paused.WithLabelValues(s.reg).Set(0)
-	s.cfg.Log.Info("outbound partitions resumed", "registry", s.reg, "why", why)
-}
-
 // Prepare forwards the batch: records of one key in order, keys
 // concurrently, at most dest.concurrency calls in flight.
-func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
+func (s *consumer) Prepare(ctx context.Context, recs []*kgo.Record) {
 	ctx, cancel := context.WithCancel(ctx)
 	s.mu.Lock()
 	s.cancel = cancel
@@ -350,7 +382,7 @@ func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
 		s.results[r] = &result{}
 	}
 	s.batch = s.batch[:0]
-	tiered := s.cfg.Parked != nil && len(s.main.tiers) > 0
+	tiered := s.tiered()
 	// Once every record still out is failing and retrying in place, the
 	// batch waits for nothing else: after a short grace those records go
 	// to a tier, instead of holding every other key's outcome back.
@@ -383,16 +415,16 @@ func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
 				if !tiered {
 					s.forward(ctx, ctx, r, res, nil)
 				} else {
-					if s.tier > 0 && sleepCtx(ctx, time.Until(retryDue(r))) != nil {
+					if s.at.hold(ctx, r) != nil {
 						return // never early; a revocation ends the wait
 					}
-					id, seq := header(r, "ce_id"), s.seqOf(r)
+					id, seq := cloudevents.Get(r.Headers, topics.HeaderID), s.seqOf(r)
 					// The order key costs a decode: read it only when
 					// something of this registry waits in a tier.
 					if len(parkedHere) > 0 || s.cfg.Parked.any(s.reg) {
 						ok := s.orderKey(r)
 						if here, held := parkedHere[ok]; (held && here < seq) || s.cfg.Parked.ahead(s.reg, ok, id, seq, takenOut) {
-							res.behind, res.done, res.first = true, true, s.cfg.Now()
+							res.verdict, res.first = queued, s.cfg.Now()
 							parkedHere[ok] = lowest(parkedHere, ok, seq)
 							continue
 						}
@@ -400,14 +432,14 @@ func (s *Stage) Prepare(ctx context.Context, recs []*kgo.Record) {
 					callCtx := ln.start(ctx)
 					s.forward(ctx, callCtx, r, res, ln.failing)
 					ln.settle()
-					if res.escalate {
+					if res.verdict == escalated {
 						ok := s.orderKey(r)
 						parkedHere[ok] = lowest(parkedHere, ok, seq)
-					} else if res.done {
+					} else if res.verdict.done() {
 						takenOut[id] = true
 					}
 				}
-				if !res.done {
+				if !res.verdict.done() {
 					return // later records of the key must not overtake it
 				}
 			}
@@ -424,228 +456,19 @@ func lowest(m map[string]int64, k string, seq int64) int64 {
 	return seq
 }
 
-// lane is one key's records in a batch, as the straggler watch sees it:
-// busy, failing (its record is retrying in place), or finished.
-type lane struct {
-	mu     sync.Mutex
-	state  int // 0 busy, 1 failing, 2 finished
-	cancel context.CancelFunc
-}
-
-// start gives the lane's next record a call context the watch can end.
-func (l *lane) start(ctx context.Context) context.Context {
-	c, cancel := context.WithCancel(ctx)
-	l.mu.Lock()
-	l.state, l.cancel = 0, cancel
-	l.mu.Unlock()
-	return c
-}
-
-func (l *lane) failing() {
-	l.mu.Lock()
-	if l.state == 0 {
-		l.state = 1
-	}
-	l.mu.Unlock()
-}
-
-// settle ends the record's call context; the lane is busy again.
-func (l *lane) settle() {
-	l.mu.Lock()
-	if l.cancel != nil {
-		l.cancel()
-		l.cancel = nil
-	}
-	l.state = 0
-	l.mu.Unlock()
-}
-
-func (l *lane) finish() {
-	l.mu.Lock()
-	l.state = 2
-	if l.cancel != nil {
-		l.cancel()
-		l.cancel = nil
-	}
-	l.mu.Unlock()
-}
-
-// watchStragglers hurries the failing records of a batch once no lane is
-// making progress other than retrying one, for longer than the first
-// backoff: long enough for a blip to pass in place.
-func (s *Stage) watchStragglers(stop <-chan struct{}, lanes []*lane) {
-	grace := s.cfg.Dest.BackoffMin.D() + 100*time.Millisecond
-	var since time.Time
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-tick.C:
-		}
-		busy, failing := 0, 0
-		for _, l := range lanes {
-			l.mu.Lock()
-			switch l.state {
-			case 0:
-				busy++
-			case 1:
-				failing++
-			}
-			l.mu.Unlock()
-		}
-		// An open breaker is an outage, not stragglers: the batch waits.
-		if busy > 0 || failing == 0 || s.send.breaker.State() != gobreaker.StateClosed {
-			since = time.Time{}
-			continue
-		}
-		if since.IsZero() {
-			since = time.Now()
-			continue
-		}
-		if time.Since(since) < grace {
-			continue
-		}
-		for _, l := range lanes {
-			l.mu.Lock()
-			if l.state == 1 && l.cancel != nil {
-				l.cancel()
-			}
-			l.mu.Unlock()
-		}
-		since = time.Time{}
-	}
-}
-
-// forward takes one record to an outcome, retrying transient failures
-// (in place, then across breaker waits) until its retry budget is spent,
-// or, with retry tiers, until its retries in place are spent or cut short
-// (callCtx ends while ctx, the batch's, does not): then it escalates.
-func (s *Stage) forward(ctx, callCtx context.Context, r *kgo.Record, res *result, onFail func()) {
-	res.first = s.cfg.Now()
-	defer func() { res.took = s.cfg.Now().Sub(res.first) }()
-	call, err := s.dest.Build(r.Value, header(r, "ce_id"), s.cfg.CallbackURL)
-	if err == nil {
-		// A request Go's HTTP client would refuse to send fails here, as
-		// this record's own fault: sent, the refusal would count against
-		// the registry's breaker and stop every tenant's records.
-		err = sendable(call)
-	}
-	if err != nil {
-		reason := s.dest.Reason(ReasonUnbuildable)
-		reason.MessageEN += ": " + err.Error()
-		res.out, res.done = Outcome{Result: Park, Reasons: []topics.Reason{reason}}, true
-		return
-	}
-	for round := 0; ; round++ {
-		log := &attemptLog{call: call, onFail: onFail}
-		cctx := callCtx
-		if s.send.open() {
-			cctx = ctx // the batch waits out an outage whole
-		}
-		out, refused := s.call(context.WithValue(cctx, attemptKey{}, log), call)
-		res.sends++
-		if out.Result == Retry && ctx.Err() == nil && cctx.Err() != nil && !refused {
-			// Cut short: the rest of the batch is done. It goes to a tier
-			// with the failure its attempts saw.
-			if last, ok := log.lastFailure(); ok {
-				out = last
-			}
-			res.out, res.done, res.escalate = out, true, true
-			return
-		}
-		if out.Result == Reconcile {
-			out, refused = s.reconcile(ctx, call, out)
-		}
-		if out.Result != Retry {
-			res.out, res.done = out, true
-			return
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		if !refused && !s.send.open() && s.cfg.Parked != nil && len(s.main.tiers) > 0 {
-			// The retries in place are spent: the record waits in a tier,
-			// and the partition goes on. An open breaker is different: the
-			// registry is down for everyone, and the batch waits for it.
-			res.out, res.done, res.escalate = out, true, true
-			return
-		}
-		if s.cfg.Now().Sub(res.first) >= s.cfg.Dest.RetryBudget.D() {
-			ex := s.dest.Reason(ReasonRetryExhausted)
-			res.out = Outcome{Result: Park, Reasons: append([]topics.Reason{ex}, out.Reasons...), HTTPStatus: out.HTTPStatus, Excerpt: out.Excerpt}
-			res.done, res.exhausted = true, true
-			return
-		}
-		var wait time.Duration
-		switch {
-		case refused || s.send.open():
-			wait = 100*time.Millisecond + jittered(50*time.Millisecond, 200*time.Millisecond, 1)
-		case out.RetryAfter > 0:
-			wait = min(out.RetryAfter, s.cfg.Dest.RetryAfterMax.D())
-		default:
-			wait = jittered(s.cfg.Dest.BackoffMin.D(), s.cfg.Dest.BackoffMax.D(), round+s.cfg.Dest.Attempts)
-		}
-		if sleepCtx(ctx, wait) != nil {
-			return
-		}
-	}
-}
-
-// call is one call within the concurrency limit.
-func (s *Stage) call(ctx context.Context, call Call) (Outcome, bool) {
-	select {
-	case s.sem <- struct{}{}:
-	case <-ctx.Done():
-		return Outcome{Result: Retry}, false
-	}
-	if s.tier > 0 {
-		ctx = context.WithValue(ctx, retryCall{}, true)
-	}
-	s.m.inflight.WithLabelValues(s.reg).Inc()
-	before := s.send.limiter.Waited()
-	out, refused := s.send.send(ctx, call)
-	s.m.waited.WithLabelValues(s.reg).Add((s.send.limiter.Waited() - before).Seconds())
-	s.m.inflight.WithLabelValues(s.reg).Dec()
-	<-s.sem
-	return out, refused
-}
-
-// reconcile settles "already registered": the registry's lookup gives its
-// id; a registry without a lookup counts the answer as success; an
-// asynchronous registry that has no record yet will answer on the callback.
-func (s *Stage) reconcile(ctx context.Context, call Call, first Outcome) (Outcome, bool) {
-	lk, ok := s.dest.Lookup(call)
-	if !ok {
-		return Outcome{Result: Registered, HTTPStatus: first.HTTPStatus}, false
-	}
-	out, refused := s.call(ctx, lk)
-	switch out.Result {
-	case Registered:
-		return out, false
-	case NotFound:
-		if s.dest.Async() {
-			return Outcome{Result: Accepted, HTTPStatus: first.HTTPStatus}, false
-		}
-		return Outcome{Result: Registered, HTTPStatus: first.HTTPStatus}, false
-	}
-	return out, refused
-}
-
 // Transform writes the outcome Prepare reached for r.
-func (s *Stage) Transform(_ context.Context, r *kgo.Record, out *eos.Output) error {
+func (s *consumer) Transform(_ context.Context, r *kgo.Record, out *eos.Output) error {
 	res := s.results[r]
-	if res == nil || !res.done {
+	if res == nil || !res.verdict.done() {
 		return errHeld
 	}
 	now := s.cfg.Now()
 	s.m.added.WithLabelValues(s.reg).Observe(res.took.Seconds())
-	if res.behind || res.escalate {
+	if res.verdict == queued || res.verdict == escalated {
 		s.toTier(out, r, res, now)
 		return nil
 	}
-	if s.tier > 0 {
+	if s.at.retrying() {
 		s.leave(out, r) // it leaves the tiers with its outcome
 	}
 	switch res.out.Result {
@@ -653,76 +476,21 @@ func (s *Stage) Transform(_ context.Context, r *kgo.Record, out *eos.Output) err
 		s.emitStatus(out, r, "registered", res.out.RegistryID, nil, now)
 	case Accepted:
 		if s.pending != nil {
-			s.pending.accepted(out, r, now)
+			if !s.pending.Accepted(out, r, now) {
+				s.emitStatus(out, r, "pending", "", nil, now)
+			}
 			return nil
 		}
 		s.emitStatus(out, r, "registered", "", nil, now)
 	default: // Park
 		outcome := "rejected"
-		if res.exhausted {
+		if res.verdict == exhausted {
 			outcome = "failed"
 		}
-		s.park(out, r, res.out, res.sends, res.first, now, outcome)
+		s.park(out, r, rejection{outcome: outcome, reasons: res.out.Reasons, fallback: ReasonRetryExhausted,
+			httpStatus: res.out.HTTPStatus, excerpt: res.out.Excerpt, attempts: res.sends, first: res.first, last: now})
 	}
 	return nil
-}
-
-// park writes r to the registry's DLQ and its status.
-func (s *Stage) park(out *eos.Output, r *kgo.Record, o Outcome, attempts int, first, now time.Time, outcome string) {
-	reasons := o.Reasons
-	if len(reasons) == 0 {
-		reasons = []topics.Reason{s.dest.Reason(ReasonRetryExhausted)}
-	}
-	lead := reasons[0]
-	s.cfg.DLQ.Parked(s.dlqTopic, lead.Code, lead.Owner)
-	out.Emit(dlq.Park(s.dlqTopic, r, dlq.Failure{
-		Reason: lead.Code, Message: lead.MessageRU + " / " + lead.MessageEN, Owner: lead.Owner, Field: lead.Field,
-		Stage: "forward", Destination: s.reg, Attempts: attempts, First: first, Last: now,
-		Retryable: outcome == "failed" || lead.Retryable, HTTPStatus: o.HTTPStatus, Response: o.Excerpt,
-	}))
-	s.emitStatus(out, r, outcome, "", reasons, now)
-}
-
-// emitStatus writes the status of the ingress event behind r.
-func (s *Stage) emitStatus(out *eos.Output, r *kgo.Record, outcome, registryID string, reasons []topics.Reason, now time.Time) {
-	out.Emit(s.statusRecord(r.Key, r.Headers, outcome, registryID, reasons, now))
-	s.m.outcomes.WithLabelValues(s.reg, outcome).Inc()
-}
-
-func (s *Stage) statusRecord(key []byte, hs []kgo.RecordHeader, outcome, registryID string, reasons []topics.Reason, now time.Time) *kgo.Record {
-	get := func(k string) string {
-		for _, h := range hs {
-			if h.Key == k {
-				return string(h.Value)
-			}
-		}
-		return ""
-	}
-	body, _ := json.Marshal(topics.Status{
-		CEID: get("ce_id"), Source: get("ce_source"), Type: get(topics.HeaderOriginType),
-		Outcome: outcome, Registry: s.reg, RegistryID: registryID, Reasons: reasons,
-		At: topics.DateTime(now.UTC().Format(time.RFC3339Nano)),
-	})
-	headers := []kgo.RecordHeader{
-		{Key: "ce_specversion", Value: []byte("1.0")},
-		{Key: "ce_type", Value: []byte(s.statusType)},
-		{Key: "content-type", Value: []byte("application/json")},
-	}
-	for _, k := range []string{"ce_id", "ce_source", "ce_time", "traceparent", "tracestate"} {
-		if v := get(k); v != "" {
-			headers = append(headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
-		}
-	}
-	return &kgo.Record{Topic: s.status, Key: key, Value: body, Headers: headers}
-}
-
-func header(r *kgo.Record, k string) string {
-	for _, h := range r.Headers {
-		if h.Key == k {
-			return string(h.Value)
-		}
-	}
-	return ""
 }
 
 func sessionOpts(cfg Config, name string) []kgo.Opt {
@@ -737,8 +505,8 @@ func sessionOpts(cfg Config, name string) []kgo.Opt {
 // registry's dead-letter topic with OUTPUT_TOO_LARGE or OUTPUT_REFUSED, and
 // its status "rejected"; a record of a retry tier leaves the tiers. It is
 // not sent to the registry again. Both records are fitted to their topics'
-// limits (dlq.Fit; the status repeats capped identifiers).
-func (s *Stage) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *eos.Output) error {
+// limits (record.Fit; the status repeats capped identifiers).
+func (s *consumer) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *eos.Output) error {
 	now := s.cfg.Now()
 	code := ReasonOutputTooLarge
 	if !why.TooLarge() {
@@ -747,23 +515,20 @@ func (s *Stage) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *
 	reason := s.dest.Reason(code)
 	// An earlier park did not fit: the record that did not is made as
 	// small as can be (both, after two).
-	minimalDLQ, minimalStatus := dlq.Minimal(why.Attempt, why.Topic == s.dlqTopic)
+	minimalDLQ, minimalStatus := record.Minimal(why.Attempt, why.Topic == s.dlqTopic)
 	if !minimalStatus {
 		reason.MessageEN += " (" + why.String() + ")"
 	}
-	kept := dlq.KeptBytes(minimalStatus)
-	if s.tier > 0 {
+	kept := record.KeptBytes(minimalStatus)
+	if s.at.retrying() {
 		s.leave(out, r)
 	}
 	s.cfg.DLQ.Parked(s.dlqTopic, reason.Code, reason.Owner)
-	parked := dlq.Park(s.dlqTopic, r, dlq.Failure{
-		Reason: reason.Code, Message: reason.MessageRU + " / " + reason.MessageEN, Owner: reason.Owner,
-		Stage: "forward", Destination: s.reg, First: now, Last: now, Retryable: reason.Retryable,
-	})
-	out.Emit(dlq.Fit(parked, int(s.cfg.Catalog.BatchMaxBytes(s.dlqTopic)), minimalDLQ))
+	parked := s.deadLetter(r, rejection{outcome: "rejected", reasons: []topics.Reason{reason}, first: now, last: now})
+	out.Emit(record.Fit(parked, int(s.cfg.Catalog.BatchMaxBytes(s.dlqTopic)), minimalDLQ))
 	headers := make([]kgo.RecordHeader, len(r.Headers))
 	for i, h := range r.Headers {
-		headers[i] = kgo.RecordHeader{Key: h.Key, Value: []byte(dlq.CappedTo(string(h.Value), kept))}
+		headers[i] = kgo.RecordHeader{Key: h.Key, Value: []byte(record.CappedTo(string(h.Value), kept))}
 	}
 	key := r.Key
 	if len(key) > kept {

@@ -27,8 +27,9 @@ func (statusOnly) Classify(_ Call, status int, _ string, _ []byte) Outcome {
 func (statusOnly) TransportFailure(err error) Outcome {
 	return Outcome{Result: Retry, Reasons: []topics.Reason{{Code: "TRANSPORT_ERROR", MessageEN: err.Error()}}}
 }
-func (statusOnly) Lookup(Call) (Call, bool) { return Call{}, false }
-func (statusOnly) Async() bool              { return false }
+func (statusOnly) Lookup(Call) (Call, bool)                     { return Call{}, false }
+func (statusOnly) Capabilities() Capabilities                   { return Capabilities{} }
+func (statusOnly) Sign(_ context.Context, c Call) (Call, error) { return c, nil }
 func (statusOnly) ParseCallback([]byte) (CallbackResult, error) {
 	return CallbackResult{}, errors.New("none")
 }
@@ -68,7 +69,7 @@ func TestRegistryMTLS(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, _ := s.send(context.Background(), Call{Method: http.MethodPost, Path: "/x", Body: []byte(`{}`), IdempotencyKey: "k"})
+			out, _ := s.send(context.Background(), Call{Method: http.MethodPost, Path: "/x", Body: []byte(`{}`), IdempotencyKey: "k"}, false, nil)
 			if out.Result != tc.want {
 				t.Fatalf("result %s (%+v), want %s", out.Result, out.Reasons, tc.want)
 			}

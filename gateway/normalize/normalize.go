@@ -21,67 +21,32 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/dlq/record"
+	"github.com/egisz-gateway/egisz-gateway/gateway/cloudevents"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
 	"github.com/egisz-gateway/egisz-gateway/gateway/state"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
+	"github.com/egisz-gateway/egisz-gateway/seam"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
 // ReasonConflict is the catalog code of a dedup conflict.
 const ReasonConflict = "DEDUP_CONFLICT"
 
-// Input is one ingress record as the domain sees it.
-type Input struct {
-	Topic   string // the catalog's topic name, without a deployment prefix
-	Key     []byte
-	Value   []byte
-	Headers map[string]string // last value per header name
-}
-
-// SideWrite is a change the domain asks for in a side table. A timed
-// entry falls due at Due (zero: not any more), and then the domain's
-// Timers say what becomes of it.
-type SideWrite struct {
-	Table, Key string
-	Value      []byte
-	Timed      bool
-	Due        time.Time
-}
-
-// Publish is a record the domain asks the stage to write besides the
-// routes: a topic of the catalog (unprefixed), its key and value, ce_id and
-// the topic's own headers. The stage adds the CloudEvents headers (type,
-// source, time, trace).
-type Publish struct {
-	Topic   string
-	Key     string
-	Value   []byte
-	Headers map[string]string
-}
-
-// Verdict is the domain's decision on one input.
-type Verdict struct {
-	// Reasons, when not empty, reject the record: it is parked with them.
-	Reasons []topics.Reason
-	// For an accepted record:
-	Kind        string
-	PatientKey  string
-	DedupKey    string
-	Fingerprint uint64
-	Version     int64
-	Payload     json.RawMessage // the normalized event
-	Routes      []string        // catalog names of the topics it goes to
-	Side        []SideWrite     // applied when the event is new or an update
-	Publish     []Publish       // written when the event is new or an update
-	// Domain is the domain's own note from Decide for Settle.
-	Domain any
-}
-
-// SideReader reads the partition's side tables.
-type SideReader interface {
-	Side(table, key string) ([]byte, bool)
-}
+// The seam's types, under the names this package has always used for
+// them; they are defined once in package seam, which the domain speaks too.
+type (
+	// Input is one ingress record as the domain sees it.
+	Input = seam.Input
+	// SideWrite is a change the domain asks for in a side table.
+	SideWrite = seam.SideWrite
+	// Publish is a record the domain asks the stage to write besides the routes.
+	Publish = seam.Publish
+	// Verdict is the domain's decision on one input.
+	Verdict = seam.Verdict
+	// SideReader reads the partition's side tables.
+	SideReader = seam.SideReader
+)
 
 // Domain decides what becomes of ingress records, in two steps: Decide
 // holds everything that depends on the record and the shared reference
@@ -124,7 +89,7 @@ type Config struct {
 	MaxBatch    int
 	Log         *slog.Logger
 	Metrics     prometheus.Registerer
-	DLQ         *dlq.Metrics // counts what is parked
+	DLQ         *record.Metrics // counts what is parked
 	Now         func() time.Time
 }
 
@@ -301,7 +266,7 @@ func (n *Stage) progress(p int32, applied int64, done bool, took time.Duration) 
 }
 
 func (n *Stage) input(r *kgo.Record) Input {
-	return Input{Topic: strings.TrimPrefix(r.Topic, n.cfg.Prefix), Key: r.Key, Value: r.Value, Headers: headerMap(r.Headers)}
+	return Input{Topic: strings.TrimPrefix(r.Topic, n.cfg.Prefix), Key: r.Key, Value: r.Value, Headers: cloudevents.Map(r.Headers)}
 }
 
 // Prepare decides the records of a batch concurrently, one worker per
@@ -419,20 +384,20 @@ func (n *Stage) publish(out *eos.Output, ps []Publish, in map[string]string, now
 	for _, p := range ps {
 		t := n.cfg.Prefix + p.Topic
 		hs := []kgo.RecordHeader{
-			{Key: "ce_specversion", Value: []byte("1.0")},
-			{Key: "ce_type", Value: []byte(n.eventTypes[t])},
-			{Key: "ce_source", Value: []byte(cmp.Or(p.Headers["ce_source"], "egisz-gateway"))},
-			{Key: "ce_time", Value: []byte(now.UTC().Format(time.RFC3339Nano))},
-			{Key: "content-type", Value: []byte("application/json")},
+			{Key: topics.HeaderSpecVersion, Value: []byte(topics.CloudEventsVersion)},
+			{Key: topics.HeaderType, Value: []byte(n.eventTypes[t])},
+			{Key: topics.HeaderSource, Value: []byte(cmp.Or(p.Headers[topics.HeaderSource], "egisz-gateway"))},
+			{Key: topics.HeaderTime, Value: []byte(now.UTC().Format(time.RFC3339Nano))},
+			{Key: topics.HeaderContentType, Value: []byte(topics.ContentJSON)},
 		}
-		for _, k := range []string{"traceparent", "tracestate"} {
+		for _, k := range []string{topics.HeaderTraceparent, topics.HeaderTracestate} {
 			if v, ok := in[k]; ok {
 				hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(v)})
 			}
 		}
 		keys := make([]string, 0, len(p.Headers))
 		for k := range p.Headers {
-			if k != "ce_source" && p.Headers[k] != "" {
+			if k != topics.HeaderSource && p.Headers[k] != "" {
 				keys = append(keys, k)
 			}
 		}
@@ -453,8 +418,8 @@ func (n *Stage) accept(r *kgo.Record, in Input, v Verdict, st *store, out *eos.O
 		reason := n.domain.Reason(ReasonConflict)
 		reason.MessageEN += fmt.Sprintf(" (version %d, held %d)", v.Version, held.Version)
 		n.park(r, in, out, now, "conflict", []topics.Reason{reason}, []kgo.RecordHeader{
-			{Key: dlq.HFingerprintOld, Value: fmt.Appendf(nil, "%016x", held.Fingerprint)},
-			{Key: dlq.HFingerprintNew, Value: fmt.Appendf(nil, "%016x", v.Fingerprint)},
+			{Key: record.HFingerprintOld, Value: fmt.Appendf(nil, "%016x", held.Fingerprint)},
+			{Key: record.HFingerprintNew, Value: fmt.Appendf(nil, "%016x", v.Fingerprint)},
 		})
 	default: // new or update
 		writeSide(st, v.Side)
@@ -462,11 +427,11 @@ func (n *Stage) accept(r *kgo.Record, in Input, v Verdict, st *store, out *eos.O
 		update := outcome == state.Update
 		body := outboundBody(topics.OutboundEvent{
 			Kind: v.Kind, PatientKey: v.PatientKey, DedupKey: v.DedupKey, Version: v.Version, Update: update,
-			Source: in.Headers["ce_source"], ReceivedAt: topics.DateTime(now.UTC().Format(time.RFC3339Nano)),
+			Source: in.Headers[topics.HeaderSource], ReceivedAt: topics.DateTime(now.UTC().Format(time.RFC3339Nano)),
 		}, v.Payload)
 		for _, route := range v.Routes {
 			t := n.cfg.Prefix + route
-			hs := append(forwardHeaders(in.Headers, n.eventTypes[t]), kgo.RecordHeader{Key: topics.HeaderOriginType, Value: []byte(in.Headers["ce_type"])})
+			hs := append(forwardHeaders(in.Headers, n.eventTypes[t]), kgo.RecordHeader{Key: topics.HeaderOriginType, Value: []byte(in.Headers[topics.HeaderType])})
 			out.Emit(&kgo.Record{Topic: t, Key: []byte(v.PatientKey), Value: body, Headers: hs})
 		}
 		name := "accepted"
@@ -482,10 +447,9 @@ func (n *Stage) accept(r *kgo.Record, in Input, v Verdict, st *store, out *eos.O
 func (n *Stage) park(r *kgo.Record, in Input, out *eos.Output, now time.Time, outcome string, reasons []topics.Reason, extra []kgo.RecordHeader) {
 	first := reasons[0]
 	n.cfg.DLQ.Parked(n.dlqTopic, first.Code, first.Owner)
-	out.Emit(dlq.Park(n.dlqTopic, r, dlq.Failure{
-		Reason: first.Code, Message: first.MessageRU + " / " + first.MessageEN, Owner: first.Owner, Field: first.Field,
-		Stage: "normalize", First: now, Last: now, Retryable: first.Retryable, Extra: extra,
-	}))
+	f := record.FailureOf(first)
+	f.Stage, f.First, f.Last, f.Extra = "normalize", now, now, extra
+	out.Emit(record.Park(n.dlqTopic, r, f))
 	n.emitStatus(r, in, out, string(r.Key), outcome, reasons, now)
 	if outcome == "rejected" {
 		n.m.outcomes.WithLabelValues(in.Topic, "rejected").Inc()
@@ -508,7 +472,7 @@ func (n *Stage) emitStatus(r *kgo.Record, in Input, out *eos.Output, key, outcom
 // ce_id) by what its producer's delivery report said.
 func statusBody(r *kgo.Record, in Input, outcome string, reasons []topics.Reason, now time.Time) []byte {
 	body, _ := json.Marshal(topics.Status{
-		CEID: carried(in.Headers["ce_id"]), Source: carried(in.Headers["ce_source"]), Type: carried(in.Headers["ce_type"]),
+		CEID: carried(in.Headers[topics.HeaderID]), Source: carried(in.Headers[topics.HeaderSource]), Type: carried(in.Headers[topics.HeaderType]),
 		Outcome: outcome, Reasons: reasons, At: topics.DateTime(now.UTC().Format(time.RFC3339Nano)),
 		Ingress: &topics.IngressRef{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset},
 	})
@@ -532,15 +496,12 @@ func outboundBody(env topics.OutboundEvent, payload json.RawMessage) []byte {
 // forwardHeaders keeps the source's event id, source, time and trace on a
 // record the gateway writes, under the new record's type.
 func forwardHeaders(in map[string]string, ceType string) []kgo.RecordHeader {
-	hs := []kgo.RecordHeader{
-		{Key: "ce_specversion", Value: []byte("1.0")},
-		{Key: "ce_type", Value: []byte(ceType)},
-		{Key: "content-type", Value: []byte("application/json")},
-	}
-	for _, k := range []string{"ce_id", "ce_source", "ce_time", "traceparent", "tracestate", topics.HeaderReplayCount} {
-		if v, ok := in[k]; ok {
-			hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(carried(v))})
-		}
+	hs := cloudevents.Carry(cloudevents.Start(ceType), func(k string) (string, bool) {
+		v, ok := in[k]
+		return carried(v), ok
+	})
+	if v, ok := in[topics.HeaderReplayCount]; ok {
+		hs = append(hs, kgo.RecordHeader{Key: topics.HeaderReplayCount, Value: []byte(carried(v))})
 	}
 	return hs
 }
@@ -558,14 +519,6 @@ func carried(v string) string {
 		return v
 	}
 	return strings.ToValidUTF8(v[:maxCarried], "") + fmt.Sprintf("…(%d bytes in all)", len(v))
-}
-
-func headerMap(hs []kgo.RecordHeader) map[string]string {
-	m := make(map[string]string, len(hs))
-	for _, h := range hs {
-		m[h.Key] = string(h.Value)
-	}
-	return m
 }
 
 // Due reports whether a timed side entry of a partition held is due.
@@ -653,22 +606,21 @@ func (n *Stage) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *
 	reason := n.domain.Reason(code)
 	// An earlier park did not fit: the record that did not is made as
 	// small as can be (both, after two).
-	minimalDLQ, minimalStatus := dlq.Minimal(why.Attempt, why.Topic == n.dlqTopic)
+	minimalDLQ, minimalStatus := record.Minimal(why.Attempt, why.Topic == n.dlqTopic)
 	if !minimalStatus {
 		reason.MessageEN += " (" + why.String() + ")"
 	}
-	kept := dlq.KeptBytes(minimalStatus)
+	kept := record.KeptBytes(minimalStatus)
 	n.cfg.DLQ.Parked(n.dlqTopic, reason.Code, reason.Owner)
-	parked := dlq.Park(n.dlqTopic, r, dlq.Failure{
-		Reason: reason.Code, Message: reason.MessageRU + " / " + reason.MessageEN, Owner: reason.Owner,
-		Stage: "normalize", First: now, Last: now, Retryable: reason.Retryable,
-	})
-	out.Emit(dlq.Fit(parked, int(n.cfg.Catalog.BatchMaxBytes(n.dlqTopic)), minimalDLQ))
+	f := record.FailureOf(reason)
+	f.Stage, f.First, f.Last = "normalize", now, now
+	parked := record.Park(n.dlqTopic, r, f)
+	out.Emit(record.Fit(parked, int(n.cfg.Catalog.BatchMaxBytes(n.dlqTopic)), minimalDLQ))
 	// The status repeats the event's identifiers: capped, so that a status
 	// is small whatever the record's headers hold.
 	capped := make(map[string]string, len(in.Headers))
 	for k, v := range in.Headers {
-		capped[k] = dlq.CappedTo(v, kept)
+		capped[k] = record.CappedTo(v, kept)
 	}
 	in.Headers = capped
 	key := r.Key

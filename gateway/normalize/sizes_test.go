@@ -10,7 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/dlq/record"
 	"github.com/egisz-gateway/egisz-gateway/gateway/normalize"
 	"github.com/egisz-gateway/egisz-gateway/gateway/recsize"
 	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
@@ -151,7 +151,7 @@ func TestEachOutputAtItsLimit(t *testing.T) {
 				}
 			}
 			parked := kafkatest.NewReader(t, kc, kc.Prefix+topics.DLQIngress).Wait(t, ctx, func(rs []*kgo.Record) bool { return len(rs) >= 1 })
-			if len(parked) != 1 || find(parked, "id-overl") == nil || dlq.Truncated(parked[0]) {
+			if len(parked) != 1 || find(parked, "id-overl") == nil || record.Truncated(parked[0]) {
 				t.Errorf("parked %d records; want id-overl whole", len(parked))
 			}
 		})

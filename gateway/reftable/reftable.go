@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/egisz-gateway/egisz-gateway/gateway/cloudevents"
 	"github.com/egisz-gateway/egisz-gateway/gateway/kafkaclient"
 )
 
@@ -59,11 +60,7 @@ type Table[V any] struct {
 // New returns an empty table over topic.
 func New[V any](name, topic string, decode Decode[V], log *slog.Logger) *Table[V] {
 	return NewFromRecords(name, topic, func(r *kgo.Record) (string, V, bool) {
-		headers := make(map[string]string, len(r.Headers))
-		for _, h := range r.Headers {
-			headers[h.Key] = string(h.Value)
-		}
-		return decode(r.Key, r.Value, headers)
+		return decode(r.Key, r.Value, cloudevents.Map(r.Headers))
 	}, log)
 }
 

@@ -23,10 +23,11 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/egisz-gateway/egisz-gateway/gateway/tlsfiles"
 )
 
 // Options say where a server listens and with which certificates.
@@ -96,21 +97,16 @@ func load(o Options) (*tls.Config, *x509.CertPool, error) {
 		}
 		return nil, nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+	cfg, err := tlsfiles.Server(o.CertFile, o.KeyFile)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load server certificate %s: %w", o.CertFile, err)
+		return nil, nil, err
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	if o.ClientCAFile == "" {
 		return cfg, nil, nil
 	}
-	pem, err := os.ReadFile(o.ClientCAFile)
+	roots, err := tlsfiles.Pool(o.ClientCAFile)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read client CA: %w", err)
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(pem) {
-		return nil, nil, fmt.Errorf("client CA %s: no PEM certificates", o.ClientCAFile)
 	}
 	// RequestClientCert, not RequireAndVerifyClientCert: see the package doc.
 	cfg.ClientAuth = tls.RequestClientCert

@@ -1,4 +1,4 @@
-package forward
+package pending
 
 import (
 	"context"
@@ -10,30 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
-	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
-
-// asyncRegistry is a registry that answers on a callback; the test calls
-// none of it.
-type asyncRegistry struct{ Destination }
-
-func (asyncRegistry) Async() bool { return true }
-
-// pendingCluster is a test cluster with РЭМД's pending topic, the
-// catalog of its prefix, and a context that bounds the test.
-func pendingCluster(t *testing.T) (*kafkatest.Cluster, context.Context, topics.Catalog) {
-	t.Helper()
-	c := kafkatest.New(t)
-	ctx := kafkatest.Context(t, time.Minute)
-	cat := topics.Default().WithPrefix(c.Prefix)
-	pending := c.Prefix + topics.REMDPendingState
-	tp, _ := cat.Lookup(pending)
-	if _, err := c.Admin(t).CreateTopic(ctx, tp.Partitions, 1, nil, pending); err != nil {
-		t.Fatal(err)
-	}
-	return c, ctx, cat
-}
 
 // A partition of РЭМД's documents moves to this instance while the table
 // has not yet read what the previous owner settled there. Until it has,
@@ -47,27 +25,20 @@ func TestSettlingWaitsForThePreviousOwnersWrites(t *testing.T) {
 	c, ctx, cat := pendingCluster(t)
 	pendingTopic := c.Prefix + topics.REMDPendingState
 	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...)}
-	s, err := New(Config{
-		Registry: topics.RegistryREMD, Catalog: cat, Prefix: c.Prefix, InstanceID: "b",
-		Dest: config.Destination{Concurrency: 1}, ClientOpts: opts, Log: slog.New(slog.DiscardHandler),
-	}, asyncRegistry{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.eos.Close()
-	p := s.pending
-	defer p.close()
+	p, stage := newTestPending(t, c, cat, config.Callback{}, slog.New(slog.DiscardHandler))
+	defer p.Close()
 
 	// The previous owner registered d-1, on partition 0.
 	entry, _ := json.Marshal(Entry{State: StateRegistered, Partition: 0, RegistryID: "16.62.26.11.000000001"})
 	if err := c.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner())).ProduceSync(ctx, &kgo.Record{Topic: pendingTopic, Partition: 0, Key: []byte("d-1"), Value: entry}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	s.onAssigned(ctx, map[string][]int32{s.topic: {0}})
+	stage.hold(0)
+	p.Assigned(ctx, []int32{0})
 	for known := false; !known; {
-		p.hmu.Lock()
-		_, known = p.settleFrom[0]
-		p.hmu.Unlock()
+		p.owner.mu.Lock()
+		_, known = p.owner.settleFrom[0]
+		p.owner.mu.Unlock()
 		if ctx.Err() != nil {
 			t.Fatal("the partition's offset was never learnt")
 		}
@@ -91,10 +62,11 @@ func TestSettlingWaitsForThePreviousOwnersWrites(t *testing.T) {
 	}
 
 	// A settlement in flight holds the revocation back.
-	p.handover.RLock()
+	p.owner.handover.RLock()
 	revoked := make(chan struct{})
 	go func() {
-		s.onRevoked(ctx, map[string][]int32{s.topic: {0}})
+		stage.release(0)
+		p.Revoked()
 		close(revoked)
 	}()
 	select {
@@ -105,7 +77,7 @@ func TestSettlingWaitsForThePreviousOwnersWrites(t *testing.T) {
 	if p.owns(0) {
 		t.Error("still settles partition 0 after losing it")
 	}
-	p.handover.RUnlock()
+	p.owner.handover.RUnlock()
 	select {
 	case <-revoked:
 	case <-ctx.Done():

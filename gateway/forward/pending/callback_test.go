@@ -1,9 +1,6 @@
-package forward
+package pending
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -11,25 +8,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
-	"github.com/egisz-gateway/egisz-gateway/topics"
 )
-
-// callbackRegistry reads a callback as {"request_id": ...}.
-type callbackRegistry struct{ asyncRegistry }
-
-func (callbackRegistry) ParseCallback(body []byte) (CallbackResult, error) {
-	var cb struct {
-		RequestID string `json:"request_id"`
-	}
-	if err := json.Unmarshal(body, &cb); err != nil || cb.RequestID == "" {
-		return CallbackResult{}, errors.New("no request_id")
-	}
-	return CallbackResult{RequestID: cb.RequestID, Registered: true, RegistryID: "16.62.26.11.000000001"}, nil
-}
 
 // A callback for a document the gateway does not know yet (its entry is
 // still in the forward stage's transaction, or a rebalance redoes that
@@ -52,28 +34,12 @@ func TestACallbackForAnUnknownDocumentIsAnsweredBeforeTheCallerGivesUp(t *testin
 		t.Run(tc.name, func(t *testing.T) {
 			c, ctx, cat := pendingCluster(t)
 			var logs testtool.Buffer
-			s, err := New(Config{
-				Registry: topics.RegistryREMD, Catalog: cat, Prefix: c.Prefix, InstanceID: "a",
-				Dest:       config.Destination{Concurrency: 1},
-				Callback:   config.Callback{Wait: config.Duration(tc.wait), ReconcileAfter: config.Duration(time.Hour), KeepDone: config.Duration(time.Hour)},
-				ClientOpts: []kgo.Opt{kgo.SeedBrokers(c.Brokers...)}, Log: slog.New(slog.NewTextHandler(&logs, nil)),
-			}, callbackRegistry{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.eos.Close()
-			runCtx, stop := context.WithCancel(ctx)
-			stopped := make(chan error, 1)
-			go func() { stopped <- s.pending.Run(runCtx) }()
-			defer func() { stop(); <-stopped }()
-			for s.pending.table.Ready() != nil {
-				if ctx.Err() != nil {
-					t.Fatal("the pending table never loaded")
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			p, _ := newTestPending(t, c, cat,
+				config.Callback{Wait: config.Duration(tc.wait), ReconcileAfter: config.Duration(time.Hour), KeepDone: config.Duration(time.Hour)},
+				slog.New(slog.NewTextHandler(&logs, nil)))
+			run(t, ctx, p)
 
-			url, client := serveCallback(t, s.pending)
+			url, client := serveCallback(t, p)
 			cl := client(callerRegistry)
 			// The TLS handshake is done first, so that the caller's
 			// patience is spent on the callback (a handshake under -race
@@ -98,7 +64,7 @@ func TestACallbackForAnUnknownDocumentIsAnsweredBeforeTheCallerGivesUp(t *testin
 				resp.Body.Close()
 				t.Fatalf("answered %d before the caller's timeout of %v", resp.StatusCode, tc.patience)
 			}
-			counted := func() float64 { return testutil.ToFloat64(s.m.callbacks.WithLabelValues(tc.want)) }
+			counted := func() float64 { return testutil.ToFloat64(p.m.callbacks.WithLabelValues(tc.want)) }
 			for counted() != 1 {
 				if ctx.Err() != nil {
 					t.Fatalf("%s counted %v times, want 1", tc.want, counted())

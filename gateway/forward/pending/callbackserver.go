@@ -1,4 +1,4 @@
-package forward
+package pending
 
 import (
 	"context"
@@ -50,7 +50,7 @@ func NewCallbackServer(srv *tlsserver.Server, p *Pending) (*CallbackServer, erro
 	if !srv.MutualTLS() {
 		return nil, errors.New("РЭМД callback server: mTLS is required (a server certificate and a client CA): whoever reaches it settles documents")
 	}
-	c := &CallbackServer{srv: srv, p: p, refusals: tlsserver.NewRefusals(p.s.cfg.Now), mux: http.NewServeMux()}
+	c := &CallbackServer{srv: srv, p: p, refusals: tlsserver.NewRefusals(p.cfg.Now), mux: http.NewServeMux()}
 	c.mux.HandleFunc("POST "+CallbackPath, func(w http.ResponseWriter, r *http.Request) {
 		p.serve(w, r, tlsserver.Source(r.RemoteAddr))
 	})
@@ -90,19 +90,19 @@ func (c *CallbackServer) refuse(w http.ResponseWriter, r *http.Request, err erro
 	case errors.Is(err, tlsserver.ErrNotAllowed):
 		reason = refusedNotAllowed
 	}
-	c.p.s.m.refused.WithLabelValues(reason).Inc()
+	c.p.m.refused.WithLabelValues(reason).Inc()
 	src := tlsserver.Source(r.RemoteAddr)
 	if n := c.refusals.Refuse(src); n > 0 {
 		// The reason only, not err: a verification error may quote a
 		// certificate's subject, which can be a person's name.
-		c.p.s.cfg.Log.Warn("РЭМД callback endpoint refused requests without a trusted client certificate",
+		c.p.cfg.Log.Warn("РЭМД callback endpoint refused requests without a trusted client certificate",
 			"source", src, "refused", n, "reason", reason, "since", "the last such record of this source (at most one a minute)")
 		if c.audit != nil {
 			// The caller waits for the record: at most once a minute per
 			// source, and bounded, so a slow cluster cannot hold it long.
 			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 			if err := c.audit(ctx, src, reason, n); err != nil {
-				c.p.s.cfg.Log.Error("audit of refused РЭМД callback requests failed", "source", src, "refused", n, "err", err)
+				c.p.cfg.Log.Error("audit of refused РЭМД callback requests failed", "source", src, "refused", n, "err", err)
 			}
 			cancel()
 		}

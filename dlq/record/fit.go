@@ -1,4 +1,4 @@
-package dlq
+package record
 
 import (
 	"fmt"
@@ -34,7 +34,7 @@ func Fit(rec *kgo.Record, limit int, minimal bool) *kgo.Record {
 	var dropped, cutHeaders []string
 	for _, h := range rec.Headers {
 		switch {
-		case isDLQHeader(h.Key):
+		case IsHeader(h.Key):
 			out.Headers = append(out.Headers, h)
 		case minimal:
 			dropped = append(dropped, cutString(h.Key, 64))

@@ -1,9 +1,7 @@
-package forward
+package pending
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,26 +15,7 @@ import (
 
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
-	"github.com/egisz-gateway/egisz-gateway/topics"
 )
-
-// resultRegistry reads a callback as {"request_id", "emdr_id", "status"}:
-// "error" rejects the document.
-type resultRegistry struct{ asyncRegistry }
-
-func (resultRegistry) ParseCallback(body []byte) (CallbackResult, error) {
-	var cb struct {
-		RequestID string `json:"request_id"`
-		EMDRID    string `json:"emdr_id"`
-		Status    string `json:"status"`
-	}
-	if err := json.Unmarshal(body, &cb); err != nil || cb.RequestID == "" {
-		return CallbackResult{}, errors.New("no request_id")
-	}
-	return CallbackResult{RequestID: cb.RequestID, Registered: cb.Status != "error", RegistryID: cb.EMDRID}, nil
-}
-
-func (resultRegistry) Reason(code string) topics.Reason { return topics.Reason{Code: code} }
 
 // A callback from anyone but the registry (no client certificate, or one
 // of another CA) is refused before its body is read, whenever it comes:
@@ -58,32 +37,12 @@ func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
 		for _, when := range []string{"before the document exists", "while it is pending", "racing the registry's answer"} {
 			t.Run(forger.name+", "+when, func(t *testing.T) {
 				c, ctx, cat := pendingCluster(t)
-				if _, err := c.Admin(t).CreateTopic(ctx, 1, 1, nil, c.Prefix+topics.StatusTopic); err != nil {
-					t.Fatal(err)
-				}
 				var logs testtool.Buffer
-				s, err := New(Config{
-					Registry: topics.RegistryREMD, Catalog: cat, Prefix: c.Prefix, InstanceID: "a",
-					Dest:       config.Destination{Concurrency: 1},
-					Callback:   config.Callback{Wait: config.Duration(100 * time.Millisecond), ReconcileAfter: config.Duration(time.Hour), KeepDone: config.Duration(time.Hour)},
-					ClientOpts: []kgo.Opt{kgo.SeedBrokers(c.Brokers...)}, Log: slog.New(slog.NewTextHandler(&logs, nil)),
-				}, resultRegistry{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer s.eos.Close()
-				p := s.pending
-				runCtx, stop := context.WithCancel(ctx)
-				stopped := make(chan error, 1)
-				go func() { stopped <- p.Run(runCtx) }()
-				defer func() { stop(); <-stopped }()
-				s.onAssigned(ctx, map[string][]int32{s.topic: {0}})
-				for p.table.Ready() != nil || !p.owns(0) {
-					if ctx.Err() != nil {
-						t.Fatal("the pending table never loaded")
-					}
-					time.Sleep(10 * time.Millisecond)
-				}
+				p, stage := newTestPending(t, c, cat,
+					config.Callback{Wait: config.Duration(100 * time.Millisecond), ReconcileAfter: config.Duration(time.Hour), KeepDone: config.Duration(time.Hour)},
+					slog.New(slog.NewTextHandler(&logs, nil)))
+				run(t, ctx, p)
+				own(t, ctx, p, stage, 0)
 				var (
 					auditMu sync.Mutex
 					audited []string
@@ -112,10 +71,10 @@ func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
 					}
 				}
 				becomePending := func() {
-					out := &kgo.Record{Topic: s.topic, Partition: 0, Key: []byte("patient"), Value: []byte("{}"),
+					out := &kgo.Record{Topic: p.cfg.Outbound, Partition: 0, Key: []byte("patient"), Value: []byte("{}"),
 						Headers: []kgo.RecordHeader{{Key: "ce_id", Value: []byte("d-1")}}}
-					e := Entry{State: StatePending, Partition: 0, SentAt: time.Now(), Record: storeRecord(out)}
-					if err := p.writer.write(ctx, []*kgo.Record{p.entryRecord("d-1", &e)}); err != nil {
+					e := Entry{State: StatePending, Partition: 0, SentAt: time.Now(), Record: Store(out)}
+					if err := p.cfg.Writer.Write(ctx, []*kgo.Record{p.entryRecord("d-1", &e)}); err != nil {
 						t.Fatal(err)
 					}
 					for e, ok := p.table.Get("d-1"); !ok || e.State != StatePending; e, ok = p.table.Get("d-1") {
@@ -150,10 +109,10 @@ func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
 					})
 					wg.Wait()
 				}
-				if _, ok := p.table.Get(orphanPrefix + "d-1"); ok {
+				if _, ok := p.table.Get(OrphanKey("d-1")); ok {
 					t.Error("a forged callback was kept as an orphan")
 				}
-				if n, b := p.orphans.use(); n != 0 || b != 0 {
+				if n, b := p.orphans.Use(); n != 0 || b != 0 {
 					t.Errorf("orphans hold %d callbacks, %d bytes; want none", n, b)
 				}
 				e, _ := p.table.Get("d-1")
@@ -172,12 +131,17 @@ func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
 						t.Errorf("the registry's callback left the document %+v, want registered", e)
 					}
 				}
-				if got := testutil.ToFloat64(s.m.refused.WithLabelValues(forger.reason)); got != float64(forged) {
+				if got := testutil.ToFloat64(p.m.refused.WithLabelValues(forger.reason)); got != float64(forged) {
 					t.Errorf("refused{reason=%s} = %v, want %d", forger.reason, got, forged)
 				}
-				if got := testutil.ToFloat64(s.m.callbacks.WithLabelValues("registered")); got != 1 {
+				if got := testutil.ToFloat64(p.m.callbacks.WithLabelValues("registered")); got != 1 {
 					t.Errorf("%v callbacks settled the document, want the registry's 1", got)
 				}
+				stage.mu.Lock()
+				if len(stage.settled) != 1 || stage.settled[0].Action != Register {
+					t.Errorf("the stage was given %+v to write, want the registry's one registration", stage.settled)
+				}
+				stage.mu.Unlock()
 				if n := strings.Count(logs.String(), "refused requests without a trusted client certificate"); n != 1 {
 					t.Errorf("%d log lines about the refusals, want 1 (at most one a source a minute):\n%s", n, logs.String())
 				}
@@ -200,28 +164,11 @@ func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
 // sends them again, and nothing is kept. The gauges show what is kept.
 func TestAuthenticatedCallbacksAreBounded(t *testing.T) {
 	c, ctx, cat := pendingCluster(t)
-	s, err := New(Config{
-		Registry: topics.RegistryREMD, Catalog: cat, Prefix: c.Prefix, InstanceID: "a",
-		Dest: config.Destination{Concurrency: 1},
-		Callback: config.Callback{Wait: config.Duration(50 * time.Millisecond), ReconcileAfter: config.Duration(time.Hour), KeepDone: config.Duration(time.Hour),
+	p, _ := newTestPending(t, c, cat,
+		config.Callback{Wait: config.Duration(50 * time.Millisecond), ReconcileAfter: config.Duration(time.Hour), KeepDone: config.Duration(time.Hour),
 			MaxOrphans: 3, MaxOrphanBytes: 1 << 20, MaxOrphansPerSource: 2, MaxOrphanBytesPerSource: 1 << 20},
-		ClientOpts: []kgo.Opt{kgo.SeedBrokers(c.Brokers...)}, Log: slog.New(slog.DiscardHandler),
-	}, resultRegistry{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.eos.Close()
-	p := s.pending
-	runCtx, stop := context.WithCancel(ctx)
-	stopped := make(chan error, 1)
-	go func() { stopped <- p.Run(runCtx) }()
-	defer func() { stop(); <-stopped }()
-	for p.table.Ready() != nil {
-		if ctx.Err() != nil {
-			t.Fatal("the pending table never loaded")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		slog.New(slog.DiscardHandler))
+	run(t, ctx, p)
 	url, client := serveCallback(t, p)
 	registry := client(callerRegistry)
 	for _, tc := range []struct {
@@ -245,19 +192,19 @@ func TestAuthenticatedCallbacksAreBounded(t *testing.T) {
 		}
 	}
 	for id, kept := range map[string]bool{"u-1": true, "u-2": true, "u-3": false, "big": false} {
-		if _, ok := p.table.Get(orphanPrefix + id); ok != kept {
+		if _, ok := p.table.Get(OrphanKey(id)); ok != kept {
 			t.Errorf("%s kept as an orphan: %v, want %v", id, ok, kept)
 		}
 	}
 	p.Measure()
-	if n := testutil.ToFloat64(s.m.orphans); n != 2 {
+	if n := testutil.ToFloat64(p.m.orphans); n != 2 {
 		t.Errorf("egisz_remd_callback_orphans = %v, want 2", n)
 	}
-	if b := testutil.ToFloat64(s.m.orphanBytes); b <= 0 || b > 2*1024 {
+	if b := testutil.ToFloat64(p.m.orphanBytes); b <= 0 || b > 2*1024 {
 		t.Errorf("egisz_remd_callback_orphan_bytes = %v, want the two small orphans' size", b)
 	}
 	for result, want := range map[string]float64{"too_large": 1, "orphan": 3, "orphan_refused": 1} {
-		if got := testutil.ToFloat64(s.m.callbacks.WithLabelValues(result)); got != want {
+		if got := testutil.ToFloat64(p.m.callbacks.WithLabelValues(result)); got != want {
 			t.Errorf("callbacks{result=%s} = %v, want %v", result, got, want)
 		}
 	}

@@ -1,4 +1,4 @@
-package forward
+package pending
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 // earlier self rather than counting twice; a failed write gives its room
 // back and leaves what was there.
 func TestOrphanBounds(t *testing.T) {
-	limits := OrphanLimits{Count: 4, Bytes: 1000, CountPerSource: 2, BytesPerSource: 600}
+	limits := orphanLimits{Count: 4, Bytes: 1000, CountPerSource: 2, BytesPerSource: 600}
 	type add struct {
 		key, src string
 		size     int
@@ -36,14 +36,14 @@ func TestOrphanBounds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			o := newOrphanSet(limits)
 			apply := func(a add) error {
-				undo, err := o.reserve(a.key, a.src, a.size)
+				undo, err := o.Reserve(a.key, a.src, a.size)
 				if err != nil {
 					return err
 				}
 				if a.fail {
 					undo()
 				} else {
-					o.put(a.key, orphan{cb: &CallbackResult{RequestID: a.key}, source: a.src, size: a.size})
+					o.Put(a.key, &CallbackResult{RequestID: a.key}, a.src, a.size)
 				}
 				return nil
 			}
@@ -56,18 +56,18 @@ func TestOrphanBounds(t *testing.T) {
 			if tc.wantErr != errors.Is(err, ErrOrphanLimit) {
 				t.Fatalf("reserve %+v = %v, want refused %v", tc.next, err, tc.wantErr)
 			}
-			if n, b := o.use(); n != tc.wantCount || b != tc.wantBytes {
+			if n, b := o.Use(); n != tc.wantCount || b != tc.wantBytes {
 				t.Errorf("orphans hold %d, %d bytes; want %d, %d", n, b, tc.wantCount, tc.wantBytes)
 			}
 			if tc.name == "a failed re-send keeps the first" {
-				if cb, ok := o.result("a"); !ok || cb.RequestID != "a" {
+				if cb, ok := o.Result("a"); !ok || cb.RequestID != "a" {
 					t.Errorf("the first result of a is gone: %+v %v", cb, ok)
 				}
 			}
-			for _, k := range o.keys() {
-				o.remove(k)
+			for _, k := range o.Keys() {
+				o.Remove(k)
 			}
-			if n, b := o.use(); n != 0 || b != 0 || len(o.bySource) != 0 {
+			if n, b := o.Use(); n != 0 || b != 0 || len(o.bySource) != 0 {
 				t.Errorf("after removing every orphan: %d, %d bytes, %d sources", n, b, len(o.bySource))
 			}
 		})

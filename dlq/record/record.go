@@ -1,8 +1,11 @@
-// Package dlq is the dead-letter record format of DESIGN §5: a parked
+// Package record is the dead-letter record format of DESIGN §5: a parked
 // record keeps the original key, value and headers byte for byte and adds
-// dlq.* headers that say where, when and why it failed. Parking, listing
-// and replaying all read and write this one format.
-package dlq
+// dlq.* headers that say where, when and why it failed. The stages park
+// with it, and the operations service (package dlq) lists and replays
+// what it wrote. It is apart from the service so that the runtime under
+// gateway/ can park without importing the service's masking, which is
+// the domain's (adapters/ident).
+package record
 
 import (
 	"strconv"
@@ -53,6 +56,14 @@ type Failure struct {
 	Extra       []kgo.RecordHeader // stage-specific headers (fingerprints of a conflict)
 }
 
+// FailureOf is the failure a reason of the catalog makes: its code, its
+// text (Russian, then the English after " / "), the owner who must act,
+// the field at fault and whether trying again may help. The caller adds
+// the stage, the destination, the attempts and the times.
+func FailureOf(r topics.Reason) Failure {
+	return Failure{Reason: r.Code, Message: r.MessageRU + " / " + r.MessageEN, Owner: r.Owner, Field: r.Field, Retryable: r.Retryable}
+}
+
 // Park returns the dead-letter record of orig for topic: orig's key, value
 // and headers unchanged, followed by the dlq.* headers. Headers orig
 // already carries from an earlier parking are replaced, so a record parked
@@ -61,7 +72,7 @@ type Failure struct {
 func Park(topic string, orig *kgo.Record, f Failure) *kgo.Record {
 	headers := make([]kgo.RecordHeader, 0, len(orig.Headers)+16)
 	for _, h := range orig.Headers {
-		if !isDLQHeader(h.Key) {
+		if !IsHeader(h.Key) {
 			headers = append(headers, h)
 		}
 	}
@@ -111,4 +122,6 @@ func Park(topic string, orig *kgo.Record, f Failure) *kgo.Record {
 	return &kgo.Record{Topic: topic, Key: orig.Key, Value: orig.Value, Headers: headers}
 }
 
-func isDLQHeader(k string) bool { return len(k) > 4 && k[:4] == "dlq." }
+// IsHeader reports whether k is a header this format adds (dlq.*): what
+// a replay strips, and what a second park replaces.
+func IsHeader(k string) bool { return len(k) > 4 && k[:4] == "dlq." }

@@ -1,4 +1,4 @@
-package dlq_test
+package record_test
 
 import (
 	"bytes"
@@ -7,14 +7,14 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/dlq/record"
 	"github.com/egisz-gateway/egisz-gateway/gateway/recsize"
 )
 
 func TestFitKeepsWhatFitsAndSaysWhatItLeftOut(t *testing.T) {
 	orig := &kgo.Record{Topic: "in", Key: []byte("11223344595"), Value: bytes.Repeat([]byte("v"), 50_000),
 		Headers: []kgo.RecordHeader{{Key: "ce_id", Value: []byte("id-1")}, {Key: "ce_source", Value: bytes.Repeat([]byte("s"), 5000)}}}
-	parked := dlq.Park("dlq", orig, dlq.Failure{Reason: "OUTPUT_TOO_LARGE", Stage: "normalize"})
+	parked := record.Park("dlq", orig, record.Failure{Reason: "OUTPUT_TOO_LARGE", Stage: "normalize"})
 	whole := recsize.Batch(parked)
 	for _, tc := range []struct {
 		name      string
@@ -28,9 +28,9 @@ func TestFitKeepsWhatFitsAndSaysWhatItLeftOut(t *testing.T) {
 		{"minimal", whole, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := dlq.Fit(parked, tc.limit, tc.minimal)
-			if dlq.Truncated(got) != tc.truncated {
-				t.Fatalf("truncated = %v, want %v", dlq.Truncated(got), tc.truncated)
+			got := record.Fit(parked, tc.limit, tc.minimal)
+			if record.Truncated(got) != tc.truncated {
+				t.Fatalf("truncated = %v, want %v", record.Truncated(got), tc.truncated)
 			}
 			if !tc.truncated {
 				if got != parked {
@@ -44,9 +44,9 @@ func TestFitKeepsWhatFitsAndSaysWhatItLeftOut(t *testing.T) {
 			note, reason := "", ""
 			for _, h := range got.Headers {
 				switch h.Key {
-				case dlq.HTruncated:
+				case record.HTruncated:
 					note = string(h.Value)
-				case dlq.HReason:
+				case record.HReason:
 					reason = string(h.Value)
 				}
 			}

@@ -1,6 +1,7 @@
-package forward
+package pending
 
 import (
+	"context"
 	"errors"
 	"sync"
 )
@@ -11,9 +12,9 @@ import (
 // document is usually known, and it settles without being kept.
 var ErrOrphanLimit = errors.New("too many callbacks for unknown documents kept; send again later")
 
-// OrphanLimits bound the orphans kept, in count and bytes, in all and per
+// orphanLimits bound the orphans kept, in count and bytes, in all and per
 // source address.
-type OrphanLimits struct {
+type orphanLimits struct {
 	Count, Bytes                   int
 	CountPerSource, BytesPerSource int
 }
@@ -34,7 +35,7 @@ type orphan struct {
 // writes and from the pending topic (every instance's writes), with what
 // they take in all and per source. Safe for concurrent use.
 type orphanSet struct {
-	limits OrphanLimits
+	limits orphanLimits
 
 	mu       sync.Mutex
 	byKey    map[string]orphan
@@ -42,7 +43,8 @@ type orphanSet struct {
 	total    orphanUse
 }
 
-func newOrphanSet(l OrphanLimits) *orphanSet {
+// newOrphanSet is an empty set bounded by l.
+func newOrphanSet(l orphanLimits) *orphanSet {
 	return &orphanSet{limits: l, byKey: map[string]orphan{}, bySource: map[string]orphanUse{}}
 }
 
@@ -60,8 +62,10 @@ func (o *orphanSet) add(e orphan, sign int) {
 	o.total.bytes += sign * e.size
 }
 
-// put sets key's orphan, replacing any before it.
-func (o *orphanSet) put(key string, e orphan) {
+// Put sets key's orphan, its result cb from source taking size bytes
+// in the pending topic, replacing any before it.
+func (o *orphanSet) Put(key string, cb *CallbackResult, source string, size int) {
+	e := orphan{cb: cb, source: source, size: size}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if old, ok := o.byKey[key]; ok {
@@ -71,8 +75,8 @@ func (o *orphanSet) put(key string, e orphan) {
 	o.add(e, +1)
 }
 
-// remove forgets key's orphan.
-func (o *orphanSet) remove(key string) {
+// Remove forgets key's orphan.
+func (o *orphanSet) Remove(key string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if old, ok := o.byKey[key]; ok {
@@ -81,12 +85,12 @@ func (o *orphanSet) remove(key string) {
 	}
 }
 
-// reserve takes room for a new orphan of source before it is written, so
+// Reserve takes room for a new orphan of source before it is written, so
 // that callbacks written side by side cannot together pass the bounds.
 // It fails with ErrOrphanLimit when the orphan would pass one; otherwise
 // undo gives the room back (the write failed) and restores what key
 // held before.
-func (o *orphanSet) reserve(key, source string, size int) (undo func(), err error) {
+func (o *orphanSet) Reserve(key, source string, size int) (undo func(), err error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	old, had := o.byKey[key]
@@ -123,8 +127,8 @@ func (o *orphanSet) reserve(key, source string, size int) (undo func(), err erro
 	}, nil
 }
 
-// result is key's written result.
-func (o *orphanSet) result(key string) (CallbackResult, bool) {
+// Result is key's written result.
+func (o *orphanSet) Result(key string) (CallbackResult, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	e, ok := o.byKey[key]
@@ -134,8 +138,8 @@ func (o *orphanSet) result(key string) (CallbackResult, bool) {
 	return *e.cb, true
 }
 
-// keys are the orphans with a written result.
-func (o *orphanSet) keys() []string {
+// Keys are the orphans with a written result.
+func (o *orphanSet) Keys() []string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	out := make([]string, 0, len(o.byKey))
@@ -147,9 +151,32 @@ func (o *orphanSet) keys() []string {
 	return out
 }
 
-// use is what the orphans take in all.
-func (o *orphanSet) use() (count, bytes int) {
+// Use is what the orphans take in all.
+func (o *orphanSet) Use() (count, bytes int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.total.count, o.total.bytes
+}
+
+// settleOrphans settles documents now pending whose callback came first
+// and was kept as an orphan: the forward stage may have written the
+// pending entry just before the orphan was recorded.
+func (p *Pending) settleOrphans(ctx context.Context) {
+	for _, k := range p.orphans.Keys() {
+		e, ok := p.table.Get(k)
+		if !ok || e == nil || e.State != StatePending || !p.owns(e.Partition) {
+			continue
+		}
+		cb, ok := p.orphans.Result(k)
+		if !ok {
+			continue
+		}
+		st, err := p.apply(ctx, k, Event{Kind: EarlyCallback, Result: cb})
+		switch {
+		case err != nil:
+			p.cfg.Log.Warn("early РЭМД callback not applied; next round", "request_id", k, "err", err)
+		case st.Action != Ignore:
+			p.m.callbacks.WithLabelValues("orphan_settled").Inc()
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package dlq
+package record
 
 import "github.com/prometheus/client_golang/prometheus"
 

@@ -1,0 +1,71 @@
+package destination
+
+import (
+	"context"
+
+	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
+	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
+	"github.com/egisz-gateway/egisz-gateway/seam"
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+// Adapter is one registry as the forward stage calls it (it implements
+// gateway/forward.Destination): the REST shapes of this package, no
+// signature, and callbacks for РЭМД.
+type Adapter struct {
+	name topics.Registry
+	cls  Classifier
+	cat  *reasons.Catalog
+}
+
+// NewAdapter returns the adapter of registry name.
+func NewAdapter(name topics.Registry) Adapter {
+	return Adapter{name: name, cls: NewClassifier(), cat: reasons.Default()}
+}
+
+// Build turns an outbound record's value into the registry call.
+func (a Adapter) Build(value []byte, ceID, callbackURL string) (seam.Call, error) {
+	ev, _, err := topics.SplitOutboundWith(value, json.Unmarshal)
+	if err != nil {
+		return seam.Call{}, err
+	}
+	return Build(a.name, ev, ceID, callbackURL)
+}
+
+// Sign returns call as it is: the REST shapes carry no signature. The
+// SOAP registries' adapters sign here.
+func (Adapter) Sign(_ context.Context, call seam.Call) (seam.Call, error) { return call, nil }
+
+// Classify reads the answer to call.
+func (a Adapter) Classify(call seam.Call, status int, retryAfter string, body []byte) seam.Outcome {
+	if call.Lookup {
+		return a.cls.ClassifyLookup(status, retryAfter, body)
+	}
+	return a.cls.Classify(status, retryAfter, body, a.Capabilities().Callbacks)
+}
+
+// TransportFailure is the outcome of a call that got no answer.
+func (a Adapter) TransportFailure(err error) seam.Outcome { return a.cls.TransportFailure(err) }
+
+// Lookup is the reconciliation call for call (РЭМД only).
+func (a Adapter) Lookup(call seam.Call) (seam.Call, bool) { return Lookup(a.name, call) }
+
+// Capabilities: РЭМД answers on a callback; the others answer at once.
+func (a Adapter) Capabilities() seam.Capabilities {
+	return seam.Capabilities{Callbacks: a.name == topics.RegistryREMD}
+}
+
+// ParseCallback reads РЭМД's callback.
+func (a Adapter) ParseCallback(body []byte) (seam.CallbackResult, error) {
+	cb, err := a.cls.ParseCallback(body)
+	if err != nil {
+		return seam.CallbackResult{}, err
+	}
+	return seam.CallbackResult{RequestID: cb.RequestID, Registered: cb.Registered, RegistryID: cb.EMDRID, Reasons: cb.Reasons, Retry: cb.Retry}, nil
+}
+
+// Reason is a catalog reason of the gateway's own, by code.
+func (a Adapter) Reason(code string) topics.Reason {
+	rs := a.cat.Resolve(code)
+	return topics.Reason{Code: rs.Code, Owner: string(rs.Owner), Retryable: rs.Retryable(), MessageRU: rs.RU, MessageEN: rs.EN}
+}
