@@ -128,8 +128,8 @@ func NewDecider(opts source.Options, refs References) *Decider {
 // DocumentFetcher fetches a document's file by the reference the event
 // gives (file.ref) and checks it against the declared size and SHA-256;
 // gateway/docfetch is the one the gateway runs. An error with a
-// ReasonCode() string method names the catalog reason the event is
-// rejected with; any other error is DOCUMENT_FETCH_FAILED.
+// FetchFailure() seam.FetchFailure method says what failed (fetchReason
+// names it); any other error is DOCUMENT_FETCH_FAILED.
 type DocumentFetcher interface {
 	Fetch(ctx context.Context, ref string, size int64, sha256Hex string) ([]byte, error)
 }
@@ -441,9 +441,9 @@ func (d *Decider) checkDocument(c *source.Check, p *topics.DocumentEvent, now ti
 		var err error
 		if file, err = d.docs.Fetcher.Fetch(ctx, p.File.Ref, p.File.Size, p.File.SHA256); err != nil {
 			code := reasons.DocumentFetchFailed
-			var coded interface{ ReasonCode() string }
-			if errors.As(err, &coded) {
-				code = coded.ReasonCode()
+			var failed interface{ FetchFailure() seam.FetchFailure }
+			if errors.As(err, &failed) {
+				code = fetchReason(failed.FetchFailure())
 			}
 			// The error names what failed (status, timeout, sizes), never
 			// the file's contents: it is safe in the status message.
@@ -466,6 +466,17 @@ func (d *Decider) checkDocument(c *source.Check, p *topics.DocumentEvent, now ti
 		}
 	}
 	return serials, file
+}
+
+// fetchReason is the catalog reason of a failed fetch.
+func fetchReason(f seam.FetchFailure) string {
+	switch f {
+	case seam.FetchTooLarge:
+		return reasons.DocumentTooLarge
+	case seam.FetchDigestMismatch:
+		return reasons.DocumentDigestMismatch
+	}
+	return reasons.DocumentFetchFailed
 }
 
 // signerSerial is the serial number of the certificate a signer signed

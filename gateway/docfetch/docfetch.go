@@ -3,10 +3,10 @@
 // over https only, within a timeout, never reading more than the declared
 // size or the hard cap, and checked against the declared SHA-256.
 //
-// Its errors carry the reason the normalize stage rejects the event with
-// (ReasonCode): the file too large, its digest wrong, or the fetch failed
-// (retryable by replaying the parked event). They never hold the file's
-// contents, and name the server by host only.
+// Its errors say what kind of failure it was (FetchFailure, the seam's
+// type; the domain names the reason): the file too large, its digest
+// wrong, or the fetch failed (retryable by replaying the parked event).
+// They never hold the file's contents, and name the server by host only.
 package docfetch
 
 import (
@@ -22,7 +22,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
+	"github.com/egisz-gateway/egisz-gateway/seam"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -68,9 +68,10 @@ type Fetcher struct {
 	down map[string]time.Time // host → until when it is not asked
 }
 
-// Error is a failed fetch, with the reason of the catalog it means.
+// Error is a failed fetch, with what kind of failure it is (the domain
+// names the reason).
 type Error struct {
-	Code string // reasons.DocumentTooLarge, DocumentDigestMismatch or DocumentFetchFailed
+	Code seam.FetchFailure
 	Msg  string // what went wrong, without the file's contents
 	Err  error  // the underlying error, if any
 }
@@ -85,8 +86,8 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// ReasonCode is the catalog reason the event is rejected with.
-func (e *Error) ReasonCode() string { return e.Code }
+// FetchFailure is what kind of failure it is; the domain names the reason.
+func (e *Error) FetchFailure() seam.FetchFailure { return e.Code }
 
 // New returns a fetcher.
 func New(cfg Config) *Fetcher {
@@ -132,41 +133,41 @@ func New(cfg Config) *Fetcher {
 func (f *Fetcher) Fetch(ctx context.Context, ref string, size int64, sha256Hex string) ([]byte, error) {
 	u, err := url.Parse(ref)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
-		return nil, &Error{Code: reasons.DocumentFetchFailed, Msg: "fetch document: the reference is not an https URL"}
+		return nil, &Error{Code: seam.FetchFailed, Msg: "fetch document: the reference is not an https URL"}
 	}
 	want, err := hex.DecodeString(sha256Hex)
 	if err != nil || len(want) != sha256.Size {
-		return nil, &Error{Code: reasons.DocumentDigestMismatch, Msg: "fetch document: the declared sha256 is not 64 hex digits"}
+		return nil, &Error{Code: seam.FetchDigestMismatch, Msg: "fetch document: the declared sha256 is not 64 hex digits"}
 	}
 	if size > f.maxBytes {
-		return nil, &Error{Code: reasons.DocumentTooLarge, Msg: fmt.Sprintf("fetch document: declared size %d is over the cap of %d bytes", size, f.maxBytes)}
+		return nil, &Error{Code: seam.FetchTooLarge, Msg: fmt.Sprintf("fetch document: declared size %d is over the cap of %d bytes", size, f.maxBytes)}
 	}
 	if size <= 0 {
-		return nil, &Error{Code: reasons.DocumentDigestMismatch, Msg: "fetch document: the declared size must be positive"}
+		return nil, &Error{Code: seam.FetchDigestMismatch, Msg: "fetch document: the declared size must be positive"}
 	}
 
 	if until, ok := f.isDown(u.Host); ok {
-		return nil, &Error{Code: reasons.DocumentFetchFailed, Msg: fmt.Sprintf("fetch document from %s: it did not answer a moment ago; not asked again before %s", u.Host, until.UTC().Format(time.RFC3339))}
+		return nil, &Error{Code: seam.FetchFailed, Msg: fmt.Sprintf("fetch document from %s: it did not answer a moment ago; not asked again before %s", u.Host, until.UTC().Format(time.RFC3339))}
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, &Error{Code: reasons.DocumentFetchFailed, Msg: "fetch document: build request", Err: err}
+		return nil, &Error{Code: seam.FetchFailed, Msg: "fetch document: build request", Err: err}
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
 		if !errors.Is(err, context.Canceled) {
 			f.markDown(u.Host) // no answer, and not the caller giving up
 		}
-		return nil, &Error{Code: reasons.DocumentFetchFailed, Msg: "fetch document from " + u.Host, Err: scrub(err)}
+		return nil, &Error{Code: seam.FetchFailed, Msg: "fetch document from " + u.Host, Err: scrub(err)}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, &Error{Code: reasons.DocumentFetchFailed, Msg: fmt.Sprintf("fetch document from %s: HTTP %d", u.Host, resp.StatusCode)}
+		return nil, &Error{Code: seam.FetchFailed, Msg: fmt.Sprintf("fetch document from %s: HTTP %d", u.Host, resp.StatusCode)}
 	}
 	if resp.ContentLength > size {
-		return nil, &Error{Code: reasons.DocumentTooLarge, Msg: fmt.Sprintf("fetch document from %s: Content-Length %d is over the declared size %d", u.Host, resp.ContentLength, size)}
+		return nil, &Error{Code: seam.FetchTooLarge, Msg: fmt.Sprintf("fetch document from %s: Content-Length %d is over the declared size %d", u.Host, resp.ContentLength, size)}
 	}
 	// Read one byte past the declared size to tell "larger" from "exactly
 	// that", and no further.
@@ -175,16 +176,16 @@ func (f *Fetcher) Fetch(ctx context.Context, ref string, size int64, sha256Hex s
 		if !errors.Is(err, context.Canceled) {
 			f.markDown(u.Host)
 		}
-		return nil, &Error{Code: reasons.DocumentFetchFailed, Msg: "fetch document from " + u.Host + ": read", Err: scrub(err)}
+		return nil, &Error{Code: seam.FetchFailed, Msg: "fetch document from " + u.Host + ": read", Err: scrub(err)}
 	}
 	switch n := int64(len(body)); {
 	case n > size:
-		return nil, &Error{Code: reasons.DocumentTooLarge, Msg: fmt.Sprintf("fetch document from %s: more than the declared %d bytes", u.Host, size)}
+		return nil, &Error{Code: seam.FetchTooLarge, Msg: fmt.Sprintf("fetch document from %s: more than the declared %d bytes", u.Host, size)}
 	case n < size:
-		return nil, &Error{Code: reasons.DocumentDigestMismatch, Msg: fmt.Sprintf("fetch document from %s: %d bytes, declared %d", u.Host, n, size)}
+		return nil, &Error{Code: seam.FetchDigestMismatch, Msg: fmt.Sprintf("fetch document from %s: %d bytes, declared %d", u.Host, n, size)}
 	}
 	if sum := sha256.Sum256(body); !bytes.Equal(sum[:], want) {
-		return nil, &Error{Code: reasons.DocumentDigestMismatch, Msg: "fetch document from " + u.Host + ": SHA-256 differs from the declared one"}
+		return nil, &Error{Code: seam.FetchDigestMismatch, Msg: "fetch document from " + u.Host + ": SHA-256 differs from the declared one"}
 	}
 	return body, nil
 }

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
 	"github.com/egisz-gateway/egisz-gateway/gateway/docfetch"
+	"github.com/egisz-gateway/egisz-gateway/seam"
 )
 
 func hexSum(b []byte) string {
@@ -70,22 +70,22 @@ func TestFetch(t *testing.T) {
 		ref      string
 		size     int64
 		sum      string
-		wantCode string // "" for success
+		wantCode seam.FetchFailure // "" for success
 	}{
 		{"the declared file", srv.URL + "/doc.xml", int64(len(doc)), hexSum(doc), ""},
 		{"through an https redirect", srv.URL + "/to-https", int64(len(doc)), hexSum(doc), ""},
-		{"another file of the same size", srv.URL + "/other.xml", int64(len(doc)), hexSum(doc), reasons.DocumentDigestMismatch},
-		{"shorter than declared", srv.URL + "/short.xml", int64(len(doc)), hexSum(doc), reasons.DocumentDigestMismatch},
-		{"longer than declared", srv.URL + "/doc.xml", int64(len(doc)) - 1, hexSum(doc[:len(doc)-1]), reasons.DocumentTooLarge},
-		{"declared over the cap", srv.URL + "/doc.xml", 1<<20 + 1, hexSum(doc), reasons.DocumentTooLarge},
-		{"Content-Length over the declared size", srv.URL + "/huge-declared.xml", int64(len(doc)), hexSum(doc), reasons.DocumentTooLarge},
-		{"endless body", srv.URL + "/endless.xml", 1 << 20, hexSum(doc), reasons.DocumentTooLarge},
-		{"not found", srv.URL + "/missing.xml", int64(len(doc)), hexSum(doc), reasons.DocumentFetchFailed},
-		{"too slow", srv.URL + "/slow.xml", int64(len(doc)), hexSum(doc), reasons.DocumentFetchFailed},
-		{"plain http", "http" + strings.TrimPrefix(srv.URL, "https") + "/doc.xml", int64(len(doc)), hexSum(doc), reasons.DocumentFetchFailed},
-		{"redirect to plain http", srv.URL + "/to-http", int64(len(doc)), hexSum(doc), reasons.DocumentFetchFailed},
-		{"sha256 not hex", srv.URL + "/doc.xml", int64(len(doc)), "xyz", reasons.DocumentDigestMismatch},
-		{"no size", srv.URL + "/doc.xml", 0, hexSum(doc), reasons.DocumentDigestMismatch},
+		{"another file of the same size", srv.URL + "/other.xml", int64(len(doc)), hexSum(doc), seam.FetchDigestMismatch},
+		{"shorter than declared", srv.URL + "/short.xml", int64(len(doc)), hexSum(doc), seam.FetchDigestMismatch},
+		{"longer than declared", srv.URL + "/doc.xml", int64(len(doc)) - 1, hexSum(doc[:len(doc)-1]), seam.FetchTooLarge},
+		{"declared over the cap", srv.URL + "/doc.xml", 1<<20 + 1, hexSum(doc), seam.FetchTooLarge},
+		{"Content-Length over the declared size", srv.URL + "/huge-declared.xml", int64(len(doc)), hexSum(doc), seam.FetchTooLarge},
+		{"endless body", srv.URL + "/endless.xml", 1 << 20, hexSum(doc), seam.FetchTooLarge},
+		{"not found", srv.URL + "/missing.xml", int64(len(doc)), hexSum(doc), seam.FetchFailed},
+		{"too slow", srv.URL + "/slow.xml", int64(len(doc)), hexSum(doc), seam.FetchFailed},
+		{"plain http", "http" + strings.TrimPrefix(srv.URL, "https") + "/doc.xml", int64(len(doc)), hexSum(doc), seam.FetchFailed},
+		{"redirect to plain http", srv.URL + "/to-http", int64(len(doc)), hexSum(doc), seam.FetchFailed},
+		{"sha256 not hex", srv.URL + "/doc.xml", int64(len(doc)), "xyz", seam.FetchDigestMismatch},
+		{"no size", srv.URL + "/doc.xml", 0, hexSum(doc), seam.FetchDigestMismatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,8 +103,8 @@ func TestFetch(t *testing.T) {
 			if !errors.As(err, &fe) {
 				t.Fatalf("Fetch error %v, want a *docfetch.Error with %s", err, tt.wantCode)
 			}
-			if fe.ReasonCode() != tt.wantCode {
-				t.Fatalf("Fetch error %q has code %s, want %s", err, fe.ReasonCode(), tt.wantCode)
+			if fe.FetchFailure() != tt.wantCode {
+				t.Fatalf("Fetch error %q has code %s, want %s", err, fe.FetchFailure(), tt.wantCode)
 			}
 			if got != nil {
 				t.Errorf("Fetch returned %d bytes with an error", len(got))
@@ -131,7 +131,7 @@ func TestFetchCancelled(t *testing.T) {
 	cancel()
 	_, err := docfetch.New(docfetch.Config{Client: srv.Client()}).Fetch(ctx, srv.URL+"/x", 10, strings.Repeat("0", 64))
 	var fe *docfetch.Error
-	if !errors.As(err, &fe) || fe.ReasonCode() != reasons.DocumentFetchFailed || !errors.Is(err, context.Canceled) {
+	if !errors.As(err, &fe) || fe.FetchFailure() != seam.FetchFailed || !errors.Is(err, context.Canceled) {
 		t.Fatalf("Fetch with a cancelled context: %v, want DOCUMENT_FETCH_FAILED wrapping context.Canceled", err)
 	}
 }
@@ -178,7 +178,7 @@ func TestHostCooldown(t *testing.T) {
 	start := time.Now()
 	err := fetch("/doc.xml")
 	var fe *docfetch.Error
-	if !errors.As(err, &fe) || fe.ReasonCode() != reasons.DocumentFetchFailed || calls.Load() != before || time.Since(start) > 100*time.Millisecond {
+	if !errors.As(err, &fe) || fe.FetchFailure() != seam.FetchFailed || calls.Load() != before || time.Since(start) > 100*time.Millisecond {
 		t.Fatalf("during the cooldown: %v after %s, %d calls more; want DOCUMENT_FETCH_FAILED at once and no call", err, time.Since(start), calls.Load()-before)
 	}
 	clock = clock.Add(time.Minute)
