@@ -53,8 +53,12 @@ type Decision struct {
 	Fingerprint uint64
 	Payload     []byte
 	Routes      []string
-	Side        []SideWrite // side-table writes, made when the event is new or an update
-	Publish     []Publish   // records to write besides the routes (a prescription's new state)
+	// Owner is the business id whose patient must not change (OwnerKey);
+	// the runtime asks Claim about it in the business id's partition
+	// before it forwards the event. Empty: the event has none.
+	Owner   string
+	Side    []SideWrite // side-table writes, made when the event is new or an update
+	Publish []Publish   // records to write besides the routes (a prescription's new state)
 
 	patient      *topics.Patient           // for Settle's identity check
 	identity     *topics.IdentityEvent     // for Settle's side-table write
@@ -183,6 +187,7 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 	dec.Payload = payload
 	dec.Fingerprint = binary.BigEndian.Uint64(ev.Fingerprint[:8])
 	dec.Routes = routes[ev.Kind]
+	dec.Owner = OwnerKey(ev)
 	return dec
 }
 

@@ -335,6 +335,8 @@ func TestEveryCodeTheDeciderCanEmit(t *testing.T) {
 	}
 	// The decoding codes come from the source adapters, tested there.
 	covered[reasons.DecodeNotJSON] = true
+	// Claim's, in the business id's partition: TestSameBusinessIDUnderAnotherPatientIsACrossPatientDuplicate.
+	covered[reasons.CrossPatient] = true
 	cat := reasons.Default()
 	testtool.RequireCodesCovered(t, used, func(c string) bool { _, ok := cat.Lookup(c); return ok },
 		func(c string) bool { return covered[c] }, "TestDecisionsReject")

@@ -94,6 +94,7 @@ const (
 	ConsentRevoked      = "CONSENT_REVOKED"
 	DedupConflict       = "DEDUP_CONFLICT"
 	KeyMismatch         = "KEY_MISMATCH"
+	CrossPatient        = "CROSS_PATIENT_DUPLICATE"
 	UnknownTopic        = "UNKNOWN_TOPIC"
 	RxUnknown           = "RX_UNKNOWN"
 	RxCancelled         = "RX_CANCELLED"
@@ -175,6 +176,7 @@ func catalog() []Reason {
 		r(IdentityMismatch, Clinic, Park, "ФИО или дата рождения пациента не совпадают с данными Госуслуг", "The patient's name or birth date disagrees with the identity bridge (ESIA)"),
 		r(ConsentRevoked, Clinic, Park, "Пациент отозвал согласие на обмен данными", "The patient revoked consent to the exchange"),
 		r(KeyMismatch, MIS, Park, "Ключ сообщения Kafka не совпадает с ключом пациента (нормализованный СНИЛС, enp:ЕНП или local:OID:id)", "The Kafka record key is not the patient key (normalized SNILS, enp:ENP or local:OID:id)"),
+		r(CrossPatient, Clinic, Park, "Тот же случай, набор документов, рецепт или лабораторный заказ уже передан для другого пациента: пациент, вероятно, заведён дважды", "The same case, document set, prescription or lab order was already sent for another patient: the patient was likely registered twice"),
 		r(UnknownTopic, Gateway, Park, "Для топика нет обработчика", "No adapter reads this topic"),
 		r(DedupConflict, MIS, Park, "Повторная отправка с тем же идентификатором и другим содержанием без увеличения версии", "Same identifier re-sent with other content and no higher version"),
 		r(RxUnknown, MIS, Park, "Рецепт не найден: не выписан, отклонён или выписан другому пациенту", "The prescription is unknown: never issued, rejected, or issued to another patient key"),
