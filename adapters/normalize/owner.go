@@ -21,9 +21,10 @@ const OwnerTable = "owner"
 // kind so that ids of different kinds never meet: the MO and case id of a
 // case, the setId of a document set, the series and number of a
 // prescription, the laboratory, referral (order) and sample of a lab
-// result. Other events (dispensations, identity, reference feeds) have
-// none: a dispensation is already refused when its prescription is not
-// the patient's (RX_UNKNOWN). It is empty for an event without one.
+// result. A dispensation has its prescription's: the patient's partition
+// holds the state of a prescription the owner check then refused, and a
+// dispensation against it must be refused too, not forwarded. Identity
+// events and reference feeds have none (empty).
 func OwnerKey(ev *source.Event) string {
 	switch p := ev.Payload.(type) {
 	case *topics.CaseEvent:
@@ -32,6 +33,8 @@ func OwnerKey(ev *source.Event) string {
 		return "document|" + source.IDString(p.SetID)
 	case *topics.PrescriptionEvent:
 		return "prescription|" + source.PrescriptionID(p.Series, p.Number)
+	case *topics.DispensationEvent:
+		return "prescription|" + source.PrescriptionID(p.PrescriptionSeries, p.PrescriptionNumber)
 	case *topics.LabResultEvent:
 		return "lab|" + p.LabOID + "|" + source.IDString(p.Referral) + "|" + source.IDString(p.Sample.ID)
 	}

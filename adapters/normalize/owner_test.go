@@ -116,7 +116,7 @@ func TestSameBusinessIDUnderAnotherPatientIsACrossPatientDuplicate(t *testing.T)
 	}
 }
 
-func TestOwnerKeyOnlyForBusinessIDsThatBelongToOnePatient(t *testing.T) {
+func TestOwnerKeyOfEachKind(t *testing.T) {
 	d := NewDecider(source.DefaultOptions(), exampleRefs(t))
 	for _, tc := range []struct {
 		topic, example string
@@ -126,7 +126,7 @@ func TestOwnerKeyOnlyForBusinessIDsThatBelongToOnePatient(t *testing.T) {
 		{topics.RMISDocument, "document.json", "document|"},
 		{topics.RMISPrescription, "prescription.json", "prescription|"},
 		{topics.LabResult, "lab_result.json", "lab|"},
-		{topics.PharmacyDispense, "dispensation.json", ""},
+		{topics.PharmacyDispense, "dispensation.json", "prescription|"},
 		{topics.ESIAIdentity, "identity.json", ""},
 	} {
 		dec := d.Decide(input(t, tc.topic, tc.example, nil), now)

@@ -115,6 +115,7 @@ const (
 	ReplayFailed        = "REPLAY_FAILED"
 	OutputTooLarge      = "OUTPUT_TOO_LARGE"
 	OutputRefused       = "OUTPUT_REFUSED"
+	HopUnreadable       = "HOP_UNREADABLE"
 )
 
 func r(code string, o Owner, a Action, ru, en string) Reason {
@@ -199,6 +200,7 @@ func catalog() []Reason {
 		r(ReplayFailed, Gateway, Park, "Повторная отправка из DLQ снова не удалась", "The replay from the DLQ failed again"),
 		// Either stage: what the event becomes cannot be written to Kafka.
 		r(OutputTooLarge, MIS, Park, "Событие слишком велико: то, во что оно превращается (с заголовками шлюза), не помещается в топик, куда должно быть записано; уменьшите значение или заголовки", "The event is too large: what it becomes (with the gateway's headers) does not fit the topic it must be written to; make its value or headers smaller"),
+		r(HopUnreadable, Gateway, Park, "Внутренняя запись шлюза (переход к разделу бизнес-идентификатора) не читается; запись помещена в DLQ как есть", "A record of the gateway's own (the hop to a business id's partition) cannot be read; it is parked as it is"),
 		r(OutputRefused, Gateway, Park, "Kafka отказалась записать результат обработки события (например, max.message.bytes топика на кластере меньше, чем в каталоге шлюза)", "Kafka refused to write what the event becomes (a topic's max.message.bytes on the cluster below the gateway's catalog, say)"),
 
 		// РЭМД (NSI 1.2.643.5.1.13.13.99.2.305) and ИЭМК codes, EGISZ.md §4.

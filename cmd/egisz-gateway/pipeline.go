@@ -98,6 +98,13 @@ func (d domain) Settle(_ normalize.Input, v *normalize.Verdict, side normalize.S
 	*v = verdict(dec)
 }
 
+// Claim checks that an accepted event's business id keeps to the patient
+// it first came with.
+func (d domain) Claim(owner, patientKey string, side normalize.SideReader) ([]normalize.SideWrite, []topics.Reason) {
+	ws, rs := d.d.Claim(owner, patientKey, side)
+	return sideWrites(ws), rs
+}
+
 // Due expires prescriptions whose last valid day is over.
 func (d domain) Due(table string, value []byte, now time.Time) ([]normalize.SideWrite, []normalize.Publish) {
 	ws, ps := d.d.Due(table, value, now)
@@ -127,7 +134,7 @@ func verdict(dec *adnormalize.Decision) normalize.Verdict {
 	v := normalize.Verdict{
 		Kind: dec.Event.Kind, PatientKey: dec.Event.PatientKey, DedupKey: dec.Event.DedupKey,
 		Fingerprint: dec.Fingerprint, Version: dec.Event.Version, Payload: dec.Payload, Routes: dec.Routes,
-		Domain: dec,
+		Owner: dec.Owner, Domain: dec,
 	}
 	v.Side, v.Publish = sideWrites(dec.Side), publishes(dec.Publish)
 	return v

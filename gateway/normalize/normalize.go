@@ -72,8 +72,11 @@ type Verdict struct {
 	Version     int64
 	Payload     json.RawMessage // the normalized event
 	Routes      []string        // catalog names of the topics it goes to
-	Side        []SideWrite     // applied when the event is new or an update
-	Publish     []Publish       // written when the event is new or an update
+	// Owner is the business id that must keep to one patient, when the
+	// event has one and the domain checks it (Owners); empty: none.
+	Owner   string
+	Side    []SideWrite // applied when the event is new or an update
+	Publish []Publish   // written when the event is new or an update
 	// Domain is the domain's own note from Decide for Settle.
 	Domain any
 }
@@ -136,6 +139,7 @@ type Stage struct {
 	m      metrics
 
 	changelog, status, dlqTopic string
+	hopTopic                    string            // empty: the domain checks no owners
 	eventTypes                  map[string]string // ce_type of each output topic
 
 	mu        sync.Mutex // stores, and a store's contents while a record is handled
@@ -192,6 +196,10 @@ func New(cfg Config, domain Domain) (*Stage, error) {
 	var inputs []string
 	for _, t := range cfg.Catalog.ByRole(topics.RoleIngress) {
 		inputs = append(inputs, t.Name)
+	}
+	if _, ok := domain.(Owners); ok {
+		n.hopTopic = cfg.Prefix + topics.NormalizeBusiness
+		inputs = append(inputs, n.hopTopic)
 	}
 	s, err := eos.New(eos.Config{
 		Name: "normalize", Group: cfg.Prefix + cfg.Group, Input: inputs,
@@ -325,6 +333,9 @@ func (n *Stage) Prepare(_ context.Context, recs []*kgo.Record) {
 				if i >= len(recs) {
 					return
 				}
+				if recs[i].Topic == n.hopTopic {
+					continue // decided already; Transform claims its owner
+				}
 				in := n.input(recs[i])
 				done[i] = prepared{in: in, v: n.domain.Decide(in, now)}
 			}
@@ -335,7 +346,9 @@ func (n *Stage) Prepare(_ context.Context, recs []*kgo.Record) {
 	defer n.mu.Unlock()
 	clear(n.prepared)
 	for i, r := range recs {
-		n.prepared[r] = done[i]
+		if r.Topic != n.hopTopic {
+			n.prepared[r] = done[i]
+		}
 	}
 }
 
@@ -359,6 +372,11 @@ func (n *Stage) Transform(_ context.Context, r *kgo.Record, out *eos.Output) err
 		st.lastSweep = now
 	}
 
+	if n.hopTopic != "" && r.Topic == n.hopTopic {
+		n.transformHop(r, st, out, now)
+		n.emitChanges(st, out)
+		return nil
+	}
 	p, ok := n.prepared[r]
 	if !ok {
 		p.in = n.input(r)
@@ -416,6 +434,14 @@ func writeSide(st *store, ws []SideWrite) {
 // stage adds: the topic's type, the gateway as source unless said
 // otherwise, the time, and the trace of the input behind them, if any.
 func (n *Stage) publish(out *eos.Output, ps []Publish, in map[string]string, now time.Time) {
+	for _, r := range n.published(ps, in, now) {
+		out.Emit(r)
+	}
+}
+
+// published are the records publish writes.
+func (n *Stage) published(ps []Publish, in map[string]string, now time.Time) []*kgo.Record {
+	var recs []*kgo.Record
 	for _, p := range ps {
 		t := n.cfg.Prefix + p.Topic
 		hs := []kgo.RecordHeader{
@@ -440,8 +466,9 @@ func (n *Stage) publish(out *eos.Output, ps []Publish, in map[string]string, now
 		for _, k := range keys {
 			hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(p.Headers[k])})
 		}
-		out.Emit(&kgo.Record{Topic: t, Key: []byte(p.Key), Value: p.Value, Headers: hs})
+		recs = append(recs, &kgo.Record{Topic: t, Key: []byte(p.Key), Value: p.Value, Headers: hs})
 	}
+	return recs
 }
 
 func (n *Stage) accept(r *kgo.Record, in Input, v Verdict, st *store, out *eos.Output, now time.Time) {
@@ -458,7 +485,7 @@ func (n *Stage) accept(r *kgo.Record, in Input, v Verdict, st *store, out *eos.O
 		})
 	default: // new or update
 		writeSide(st, v.Side)
-		n.publish(out, v.Publish, in.Headers, now)
+		recs := n.published(v.Publish, in.Headers, now)
 		update := outcome == state.Update
 		body := outboundBody(topics.OutboundEvent{
 			Kind: v.Kind, PatientKey: v.PatientKey, DedupKey: v.DedupKey, Version: v.Version, Update: update,
@@ -467,13 +494,22 @@ func (n *Stage) accept(r *kgo.Record, in Input, v Verdict, st *store, out *eos.O
 		for _, route := range v.Routes {
 			t := n.cfg.Prefix + route
 			hs := append(forwardHeaders(in.Headers, n.eventTypes[t]), kgo.RecordHeader{Key: topics.HeaderOriginType, Value: []byte(in.Headers["ce_type"])})
-			out.Emit(&kgo.Record{Topic: t, Key: []byte(v.PatientKey), Value: body, Headers: hs})
+			recs = append(recs, &kgo.Record{Topic: t, Key: []byte(v.PatientKey), Value: body, Headers: hs})
 		}
 		name := "accepted"
 		if update {
 			name = "update"
 		}
-		n.emitStatus(r, in, out, v.PatientKey, name, nil, now)
+		recs = append(recs, n.statusRecord(r, in, v.PatientKey, name, nil, now))
+		if n.hopTopic != "" && v.Owner != "" {
+			// Written once the business id's partition agrees (hop.go):
+			// counted there.
+			n.sendThroughHop(r, v, string(outcome), recs, out)
+			return
+		}
+		for _, rec := range recs {
+			out.Emit(rec)
+		}
 	}
 	n.m.outcomes.WithLabelValues(in.Topic, string(outcome)).Inc()
 }
@@ -496,10 +532,15 @@ func (n *Stage) park(r *kgo.Record, in Input, out *eos.Output, now time.Time, ou
 }
 
 func (n *Stage) emitStatus(r *kgo.Record, in Input, out *eos.Output, key, outcome string, reasons []topics.Reason, now time.Time) {
+	out.Emit(n.statusRecord(r, in, key, outcome, reasons, now))
+}
+
+// statusRecord is the status record of ingress record r under key.
+func (n *Stage) statusRecord(r *kgo.Record, in Input, key, outcome string, reasons []topics.Reason, now time.Time) *kgo.Record {
 	if key == "" {
 		key = string(r.Key)
 	}
-	out.Emit(&kgo.Record{Topic: n.status, Key: []byte(key), Value: statusBody(r, in, outcome, reasons, now), Headers: forwardHeaders(in.Headers, n.eventTypes[n.status])})
+	return &kgo.Record{Topic: n.status, Key: []byte(key), Value: statusBody(r, in, outcome, reasons, now), Headers: forwardHeaders(in.Headers, n.eventTypes[n.status])}
 }
 
 // statusBody is the status of ingress record r. It names r by its topic,

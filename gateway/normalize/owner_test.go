@@ -1,0 +1,148 @@
+package normalize_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/egisz-gateway/egisz-gateway/dlq"
+	"github.com/egisz-gateway/egisz-gateway/gateway/normalize"
+	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
+	"github.com/egisz-gateway/egisz-gateway/topics"
+)
+
+// owning is passThrough whose events name a business id (the ce_source
+// header, here) that must keep to one patient (the key): the owner check
+// of a domain, without the domain.
+type owning struct{ passThrough }
+
+func (owning) Decide(in normalize.Input, now time.Time) normalize.Verdict {
+	v := passThrough{}.Decide(in, now)
+	v.DedupKey = string(in.Key) + "|" + in.Headers["ce_source"]
+	v.Fingerprint = uint64(len(in.Value))
+	v.Version = int64(len(in.Value))
+	v.Owner = in.Headers["ce_source"]
+	return v
+}
+
+func (owning) Claim(owner, patientKey string, side normalize.SideReader) ([]normalize.SideWrite, []topics.Reason) {
+	held, ok := side.Side("owner", owner)
+	switch {
+	case !ok:
+		return []normalize.SideWrite{{Table: "owner", Key: owner, Value: []byte(patientKey)}}, nil
+	case string(held) == patientKey:
+		return nil, nil
+	}
+	return nil, []topics.Reason{{Code: "CROSS_PATIENT_DUPLICATE", Owner: "clinic", MessageRU: "x", MessageEN: "first " + string(held)}}
+}
+
+// TestSameBusinessIDUnderAnotherPatientIsParked runs the stage with an
+// owner-checking domain: one business id first for patient A (accepted,
+// forwarded), then, after the stage restarts, for patient B (conflict,
+// parked with the reason, not forwarded), and for A again with new content
+// (an update, forwarded). Without the hop, B's event is a new dedup key of
+// another patient and is accepted.
+func TestSameBusinessIDUnderAnotherPatientIsParked(t *testing.T) {
+	kc := kafkatest.New(t)
+	ctx := kafkatest.Context(t, 2*time.Minute)
+	cat := topics.Default().WithPrefix(kc.Prefix)
+	createAll(t, ctx, kadm.NewClient(kc.Client(t)), cat)
+	run := func() (stop func()) {
+		st, err := normalize.New(normalize.Config{Catalog: cat, Prefix: kc.Prefix, InstanceID: "owner",
+			ClientOpts: []kgo.Opt{kgo.SeedBrokers(kc.Brokers...)}, Log: quiet()}, owning{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- st.Run(runCtx) }()
+		return func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	pub := kc.Client(t)
+	send := func(patient, business, ceID, value string) {
+		t.Helper()
+		r := input(kc.Prefix, ceID)
+		r.Key, r.Value = []byte(patient), []byte(value)
+		r.Headers[2].Value = []byte(business) // ce_source
+		if err := pub.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	statuses := kafkatest.NewReader(t, kc, kc.Prefix+topics.StatusTopic)
+	outcome := func(ceID string) func([]*kgo.Record) bool {
+		return func(rs []*kgo.Record) bool { return find(rs, ceID) != nil }
+	}
+
+	stop := run()
+	send("11223344595", "case-1", "a-1", `{"v":1}`)
+	statuses.Wait(t, ctx, outcome("a-1"))
+	stop() // the owner must come back from the changelog
+	stop = run()
+	defer stop()
+	send("98765432183", "case-1", "b-1", `{"v":1}`)
+	send("98765432183", "case-2", "b-2", `{"v":1}`) // another business id: B's own
+	send("11223344595", "case-1", "a-2", `{"v":22}`)
+	got := statuses.Wait(t, ctx, func(rs []*kgo.Record) bool { return len(rs) >= 4 })
+	want := map[string]string{"a-1": "accepted", "b-1": "conflict CROSS_PATIENT_DUPLICATE", "b-2": "accepted", "a-2": "update"}
+	outcomes := map[string][]string{}
+	for _, r := range got {
+		var s topics.Status
+		if err := json.Unmarshal(r.Value, &s); err != nil {
+			t.Fatal(err)
+		}
+		o := s.Outcome
+		if len(s.Reasons) > 0 {
+			o += " " + s.Reasons[0].Code
+			if !strings.Contains(s.Reasons[0].MessageEN, "11223344595") {
+				t.Errorf("%s: reason %+v does not carry the domain's text", s.CEID, s.Reasons[0])
+			}
+		}
+		if s.Ingress == nil || !strings.HasSuffix(s.Ingress.Topic, topics.RMISCase) {
+			t.Errorf("%s: status names ingress %+v, not the ingress record", s.CEID, s.Ingress)
+		}
+		outcomes[s.CEID] = append(outcomes[s.CEID], o)
+	}
+	for id, o := range want {
+		if len(outcomes[id]) != 1 || outcomes[id][0] != o {
+			t.Errorf("%s: outcomes %v, want exactly [%s]", id, outcomes[id], o)
+		}
+	}
+	out := kafkatest.NewReader(t, kc, kc.Prefix+topics.Outbound(topics.RegistryIEMK)).Wait(t, ctx, func(rs []*kgo.Record) bool { return len(rs) >= 3 })
+	time.Sleep(time.Second) // anything written besides would show now
+	for id, n := range map[string]int{"a-1": 1, "a-2": 1, "b-2": 1, "b-1": 0} {
+		c := 0
+		for _, r := range out {
+			if find([]*kgo.Record{r}, id) != nil {
+				c++
+			}
+		}
+		if c != n {
+			t.Errorf("%s forwarded %d times, want %d", id, c, n)
+		}
+	}
+	parked := kafkatest.NewReader(t, kc, kc.Prefix+topics.DLQIngress).Wait(t, ctx, func(rs []*kgo.Record) bool { return len(rs) >= 1 })
+	p := find(parked, "b-1")
+	if len(parked) != 1 || p == nil {
+		t.Fatalf("parked %d records; want b-1", len(parked))
+	}
+	if !strings.HasSuffix(p.Topic, topics.DLQIngress) || string(p.Key) != "98765432183" || string(p.Value) != `{"v":1}` {
+		t.Errorf("parked record is not the ingress record byte for byte: key %q value %q", p.Key, p.Value)
+	}
+	hs := map[string]string{}
+	for _, h := range p.Headers {
+		hs[h.Key] = string(h.Value)
+	}
+	if hs[dlq.HReason] != "CROSS_PATIENT_DUPLICATE" || hs[dlq.HBusinessID] != "case-1" || !strings.HasSuffix(hs[dlq.HOrigTopic], topics.RMISCase) {
+		t.Errorf("parked headers %v", hs)
+	}
+}
