@@ -427,4 +427,19 @@ func TestNormalizeCrossPatientDuplicateSurvivesKillAndRebalance(t *testing.T) {
 			t.Errorf("dlq.message %q: want %s masked, never in clear", msg, snils)
 		}
 	}
+
+	// Sent again once the refusal is back in B's partition (the dedup
+	// entry it wrote there is deleted: a tombstone in the changelog):
+	// refused again, not a duplicate of something never forwarded.
+	kafkatest.NewReader(t, kc, kc.Prefix+topics.NormalizeState).Wait(t, ctx, func(rs []*kgo.Record) bool {
+		for _, r := range rs {
+			if r.Value == nil {
+				return true
+			}
+		}
+		return false
+	})
+	produceAll(t, ctx, cl, []*kgo.Record{caseRecord(t, kc.Prefix, b, "XP-1", 2, false, "xp-b-again")})
+	m.want = append(m.want, sent{"xp-b-again", "conflict"})
+	m.check(t, ctx, kc, status)
 }

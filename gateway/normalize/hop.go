@@ -4,12 +4,15 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"math"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/dlq"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
+	"github.com/egisz-gateway/egisz-gateway/gateway/state"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -27,9 +30,22 @@ import (
 // business id's partition Claim decides: writes (the first patient, kept
 // in a side table of that partition) and the records are written; or
 // reasons, and the ingress record is parked with them, status
-// "conflict", nothing forwarded. Each step is one Kafka transaction with
-// its input's offset, so the check is decided exactly once, and its state
-// moves and is restored with the partition like the dedup state.
+// "conflict", nothing forwarded, and a release goes back to the patient's
+// partition to put back the dedup entry the refused event wrote there (so
+// that the same event sent again is refused again, not a "duplicate").
+// Each step is one Kafka transaction with its input's offset, so the check
+// is decided exactly once, and its state moves and is restored with the
+// partition like the dedup state. Hop records are placed by the stage
+// itself (hopPartition, or the ingress record's partition for a release),
+// not by a producer's partitioner: only this stage writes and reads them.
+//
+// Order: the events of one business id keep their order (one hop
+// partition); events of one patient with different business ids (a case
+// and a document, say) may reach the outbound topics in another order than
+// they came. Side-table writes of the patient's partition (a prescription's
+// state) are made before the check; a dispensation shares its
+// prescription's business id, so one against a refused prescription is
+// refused too.
 //
 // What it costs, per accepted event with a business id: one more record
 // produced and consumed (the ingress value and the outbound envelope, so
@@ -47,28 +63,53 @@ type Owners interface {
 // read (not one it wrote): parked as it is.
 const ReasonHopUnreadable = "HOP_UNREADABLE"
 
-// hop is an accepted event on its way to its business id's partition.
+// The kinds of hop record.
+const (
+	// hopClaim is an accepted event on its way to its business id's
+	// partition.
+	hopClaim byte = 'c'
+	// hopRelease goes back to the patient's partition after a refusal: the
+	// dedup entry the refused event wrote there is put back as it was, so
+	// that the same event sent again is refused again, not a duplicate of
+	// something never forwarded.
+	hopRelease byte = 'r'
+)
+
+// hop is a record of the stage's hop topic.
 type hop struct {
+	Kind              byte
 	Owner, PatientKey string
-	Outcome           string // the dedup rule's: new or update
+	DedupKey          string
+	Outcome           string      // the dedup rule's: new or update
+	Entry             state.Entry // the dedup entry the event wrote
+	Prev              state.Entry // and the one it replaced, if HadPrev
+	HadPrev           bool
 	Ingress           *kgo.Record
 	Records           []*kgo.Record // what the event becomes, topics prefixed
 }
 
-const hopVersion = 1
+const hopVersion = 2
 
 // encodeHop writes a hop as length-prefixed fields: no base64, so the
 // record is not a third larger than what it carries.
 func encodeHop(h hop) []byte {
-	size := 64 + len(h.Owner) + len(h.PatientKey) + len(h.Outcome) + recordSize(h.Ingress)
+	size := 128 + len(h.Owner) + len(h.PatientKey) + len(h.DedupKey) + len(h.Outcome) + recordSize(h.Ingress)
 	for _, r := range h.Records {
 		size += recordSize(r)
 	}
 	b := make([]byte, 0, size)
-	b = append(b, hopVersion)
+	b = append(b, hopVersion, h.Kind)
 	b = appendString(b, h.Owner)
 	b = appendString(b, h.PatientKey)
+	b = appendString(b, h.DedupKey)
 	b = appendString(b, h.Outcome)
+	b = appendEntry(b, h.Entry)
+	b = appendEntry(b, h.Prev)
+	if h.HadPrev {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
 	b = appendRecord(b, h.Ingress)
 	b = binary.AppendUvarint(b, uint64(len(h.Records)))
 	for _, r := range h.Records {
@@ -96,6 +137,12 @@ func appendBytes(b, v []byte) []byte {
 	}
 	b = binary.AppendUvarint(b, uint64(len(v))+1)
 	return append(b, v...)
+}
+
+func appendEntry(b []byte, e state.Entry) []byte {
+	b = binary.BigEndian.AppendUint64(b, e.Fingerprint)
+	b = binary.AppendVarint(b, e.Version)
+	return binary.AppendUvarint(b, uint64(e.Seen))
 }
 
 func appendRecord(b []byte, r *kgo.Record) []byte {
@@ -160,6 +207,20 @@ func (r *hopReader) take(n uint64) []byte {
 	return v
 }
 
+func (r *hopReader) entry() state.Entry {
+	var e state.Entry
+	if b := r.take(8); len(b) == 8 {
+		e.Fingerprint = binary.BigEndian.Uint64(b)
+	}
+	e.Version = r.varint()
+	seen := r.uvarint()
+	if seen > math.MaxUint32 && r.err == nil {
+		r.err = errors.New("hop record's entry time is out of range")
+	}
+	e.Seen = uint32(seen)
+	return e
+}
+
 func (r *hopReader) string() string { return string(r.take(r.uvarint())) }
 
 func (r *hopReader) bytes() []byte {
@@ -193,7 +254,17 @@ func decodeHop(b []byte) (hop, error) {
 		return hop{}, fmt.Errorf("hop record is not of version %d", hopVersion)
 	}
 	r := &hopReader{b: b[1:]}
-	h := hop{Owner: r.string(), PatientKey: r.string(), Outcome: r.string()}
+	kind := r.take(1)
+	h := hop{Owner: r.string(), PatientKey: r.string(), DedupKey: r.string(), Outcome: r.string(), Entry: r.entry(), Prev: r.entry()}
+	if flag := r.take(1); len(flag) == 1 {
+		h.HadPrev = flag[0] == 1
+	}
+	if len(kind) == 1 {
+		h.Kind = kind[0]
+		if h.Kind != hopClaim && h.Kind != hopRelease && r.err == nil {
+			r.err = fmt.Errorf("hop record of unknown kind %q", h.Kind)
+		}
+	}
 	h.Ingress = r.record()
 	n := r.uvarint()
 	if n > uint64(len(r.b)) {
@@ -219,10 +290,31 @@ func (n *Stage) owners() (Owners, bool) {
 }
 
 // sendThroughHop writes an accepted event's records, keyed by its
-// business id, to the hop instead of their topics.
-func (n *Stage) sendThroughHop(r *kgo.Record, v Verdict, outcome string, recs []*kgo.Record, out *eos.Output) {
-	body := encodeHop(hop{Owner: v.Owner, PatientKey: v.PatientKey, Outcome: outcome, Ingress: r, Records: recs})
-	out.Emit(&kgo.Record{Topic: n.hopTopic, Key: []byte(v.Owner), Value: body, Headers: forwardHeaders(headerMap(r.Headers), "")})
+// business id, to the hop instead of their topics, with the dedup entry
+// it wrote (and the one it replaced) for a release.
+func (n *Stage) sendThroughHop(r *kgo.Record, v Verdict, outcome state.Outcome, prev state.Entry, st *store, recs []*kgo.Record, out *eos.Output) {
+	wrote, _ := st.Dedup(v.DedupKey)
+	body := encodeHop(hop{Kind: hopClaim, Owner: v.Owner, PatientKey: v.PatientKey, DedupKey: v.DedupKey, Outcome: string(outcome),
+		Entry: wrote, Prev: prev, HadPrev: outcome == state.Update, Ingress: r, Records: recs})
+	out.Emit(&kgo.Record{Topic: n.hopTopic, Partition: hopPartition(v.Owner, n.hopPartitions), Key: []byte(v.Owner), Value: body,
+		Headers: forwardHeaders(headerMap(r.Headers), "")})
+}
+
+// hopPartition is the partition of the hop that decides a business id:
+// any stable hash will do, since only this stage writes and reads the hop.
+func hopPartition(owner string, partitions int32) int32 {
+	h := fnv.New32a()
+	h.Write([]byte(owner))
+	return int32(h.Sum32() % uint32(max(partitions, 1)))
+}
+
+// release sends the dedup entry a refused event wrote back to the
+// partition that holds it (the ingress record's), to be put back.
+func (n *Stage) release(h hop, out *eos.Output) {
+	body := encodeHop(hop{Kind: hopRelease, PatientKey: h.PatientKey, DedupKey: h.DedupKey, Entry: h.Entry, Prev: h.Prev, HadPrev: h.HadPrev,
+		Ingress: &kgo.Record{Topic: h.Ingress.Topic, Partition: h.Ingress.Partition, Offset: h.Ingress.Offset, Timestamp: h.Ingress.Timestamp}})
+	out.Emit(&kgo.Record{Topic: n.hopTopic, Partition: h.Ingress.Partition, Key: []byte(h.PatientKey), Value: body,
+		Headers: forwardHeaders(headerMap(h.Ingress.Headers), "")})
 }
 
 // transformHop decides a hop record in its business id's partition.
@@ -237,12 +329,25 @@ func (n *Stage) transformHop(r *kgo.Record, st *store, out *eos.Output, now time
 		n.park(r, in, out, now, "rejected", []topics.Reason{n.domain.Reason(ReasonHopUnreadable)}, nil)
 		return
 	}
+	if h.Kind == hopRelease {
+		// Put back only what the refused event wrote: a later event of
+		// the key may have written since.
+		if held, ok := st.Dedup(h.DedupKey); ok && held == h.Entry {
+			if h.HadPrev {
+				st.PutDedup(h.DedupKey, h.Prev)
+			} else {
+				st.DeleteDedup(h.DedupKey)
+			}
+		}
+		return
+	}
 	in := n.input(h.Ingress)
 	writes, reasons := owners.Claim(h.Owner, h.PatientKey, st)
 	if len(reasons) > 0 {
 		n.park(h.Ingress, in, out, now, "conflict", reasons, []kgo.RecordHeader{
 			{Key: dlq.HBusinessID, Value: []byte(h.Owner)},
 		})
+		n.release(h, out)
 		n.m.outcomes.WithLabelValues(in.Topic, "conflict").Inc()
 		for _, rs := range reasons {
 			n.m.rejected.WithLabelValues(in.Topic, rs.Code).Inc()

@@ -139,7 +139,8 @@ type Stage struct {
 	m      metrics
 
 	changelog, status, dlqTopic string
-	hopTopic                    string            // empty: the domain checks no owners
+	hopTopic                    string // empty: the domain checks no owners
+	hopPartitions               int32
 	eventTypes                  map[string]string // ce_type of each output topic
 
 	mu        sync.Mutex // stores, and a store's contents while a record is handled
@@ -199,6 +200,11 @@ func New(cfg Config, domain Domain) (*Stage, error) {
 	}
 	if _, ok := domain.(Owners); ok {
 		n.hopTopic = cfg.Prefix + topics.NormalizeBusiness
+		hopT, ok := cfg.Catalog.Lookup(n.hopTopic)
+		if !ok {
+			return nil, fmt.Errorf("normalize: the catalog has no %s", n.hopTopic)
+		}
+		n.hopPartitions = hopT.Partitions
 		inputs = append(inputs, n.hopTopic)
 	}
 	s, err := eos.New(eos.Config{
@@ -206,8 +212,9 @@ func New(cfg Config, domain Domain) (*Stage, error) {
 		TransactionalID: cfg.Prefix + cfg.Group + "-" + cfg.InstanceID,
 		ClientOpts:      cfg.ClientOpts,
 		// Changelog records go to the partition of the input they belong
-		// to; everything else is partitioned by key as producers do.
-		ExtraOpts: append([]kgo.Opt{kgo.RecordPartitioner(eos.NamedPartitions(n.changelog))},
+		// to, hop records to the partition that decides them (hop.go);
+		// everything else is partitioned by key as producers do.
+		ExtraOpts: append([]kgo.Opt{kgo.RecordPartitioner(eos.NamedPartitions(n.changelog, n.hopTopic))},
 			cfg.SessionOpts...),
 		OnAssigned: n.onAssigned,
 		MaxBatch:   cfg.MaxBatch,
@@ -504,7 +511,7 @@ func (n *Stage) accept(r *kgo.Record, in Input, v Verdict, st *store, out *eos.O
 		if n.hopTopic != "" && v.Owner != "" {
 			// Written once the business id's partition agrees (hop.go):
 			// counted there.
-			n.sendThroughHop(r, v, string(outcome), recs, out)
+			n.sendThroughHop(r, v, outcome, held, st, recs, out)
 			return
 		}
 		for _, rec := range recs {
