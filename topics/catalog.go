@@ -395,7 +395,7 @@ func Build(tiers []time.Duration) Catalog {
 			Producers: []string{ActorGateway}, Consumers: []string{ActorGateway},
 		},
 		Topic{
-			Name: NormalizeBusiness, Role: RoleHop, Purpose: "Events the normalize stage accepted for a patient, with what they become, taken to the partition of their business id: there the stage checks that the id keeps to the patient it first came with (CROSS_PATIENT_DUPLICATE) before it writes them. Read by the same stage, co-partitioned with the ingress topics.",
+			Name: NormalizeBusiness, Role: RoleHop, Purpose: "The normalize stage's own records, taken to the partition that must decide them: an accepted event with what it becomes, to its business id's partition, where the stage checks that the id keeps to the patient it first came with (CROSS_PATIENT_DUPLICATE) before it writes them; a refused one's dedup entry back to its patient's; an ingress record that came on another partition than its key's, to its key's. Read by the same stage, co-partitioned with the ingress topics; records are placed by the stage, not by key.",
 			Key: KeyBusiness, Partitions: PatientPartitions, Cleanup: CleanupDelete, Retention: week,
 			Producers: []string{ActorGateway}, Consumers: []string{ActorGateway}, MaxMessageBytes: HopRecordBytes,
 		},

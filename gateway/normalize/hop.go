@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -68,6 +69,11 @@ const (
 	// hopClaim is an accepted event on its way to its business id's
 	// partition.
 	hopClaim byte = 'c'
+	// hopReroute is an ingress record that came on another partition than
+	// its key's (a publisher's partitioner other than murmur2), taken to
+	// the partition that owns the key and holds its patient's state, and
+	// decided there.
+	hopReroute byte = 'i'
 	// hopRelease goes back to the patient's partition after a refusal: the
 	// dedup entry the refused event wrote there is put back as it was, so
 	// that the same event sent again is refused again, not a duplicate of
@@ -261,7 +267,7 @@ func decodeHop(b []byte) (hop, error) {
 	}
 	if len(kind) == 1 {
 		h.Kind = kind[0]
-		if h.Kind != hopClaim && h.Kind != hopRelease && r.err == nil {
+		if h.Kind != hopClaim && h.Kind != hopRelease && h.Kind != hopReroute && r.err == nil {
 			r.err = fmt.Errorf("hop record of unknown kind %q", h.Kind)
 		}
 	}
@@ -280,6 +286,32 @@ func decodeHop(b []byte) (hop, error) {
 		return hop{}, fmt.Errorf("read hop record: %w", r.err)
 	}
 	return h, nil
+}
+
+// keyPartition is the partition of the ingress topics a key belongs to.
+func (n *Stage) keyPartition(key []byte) int32 {
+	return int32(n.keyPartitioner.Partition(&kgo.Record{Key: key}, int(n.hopPartitions)))
+}
+
+// misplaced reports whether an ingress record came on another partition
+// than its key's. A record without a key stays: its key is refused
+// (KEY_MISMATCH) and it writes no state.
+func (n *Stage) misplaced(r *kgo.Record) bool {
+	return len(r.Key) > 0 && n.keyPartition(r.Key) != r.Partition
+}
+
+// reroute takes a misplaced ingress record to its key's partition through
+// the hop: decided here, its dedup and side state would live apart from
+// its patient's other events (issue: a case registered twice when two
+// publishers partition the same key differently).
+func (n *Stage) reroute(r *kgo.Record, out *eos.Output) {
+	want := n.keyPartition(r.Key)
+	topic := strings.TrimPrefix(r.Topic, n.cfg.Prefix)
+	n.m.rerouted.WithLabelValues(topic).Inc()
+	n.cfg.Log.Warn("ingress record on another partition than its key's: taken there; publishers must partition with murmur2",
+		"topic", topic, "partition", r.Partition, "key_partition", want, "ce_source", carried(headerMap(r.Headers)["ce_source"]))
+	body := encodeHop(hop{Kind: hopReroute, Ingress: r})
+	out.Emit(&kgo.Record{Topic: n.hopTopic, Partition: want, Key: r.Key, Value: body, Headers: forwardHeaders(headerMap(r.Headers), "")})
 }
 
 // owners returns the domain's owner check when the stage takes events
@@ -320,8 +352,16 @@ func (n *Stage) release(h hop, out *eos.Output) {
 // transformHop decides a hop record in its business id's partition.
 func (n *Stage) transformHop(r *kgo.Record, st *store, out *eos.Output, now time.Time) {
 	h, err := decodeHop(r.Value)
+	if err == nil && h.Kind == hopReroute {
+		if want := n.keyPartition(h.Ingress.Key); want != r.Partition {
+			err = fmt.Errorf("a rerouted record on partition %d, its key's is %d", r.Partition, want)
+		} else {
+			n.decide(h.Ingress, st, out, now)
+			return
+		}
+	}
 	owners, ok := n.owners()
-	if err != nil || !ok {
+	if err != nil || (h.Kind == hopClaim && !ok) {
 		// Not a record this stage wrote (or a stage without the check
 		// reads one): parked whole, with the reason, never lost.
 		n.cfg.Log.Error("unreadable hop record parked", "partition", r.Partition, "offset", r.Offset, "err", err)

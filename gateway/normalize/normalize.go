@@ -139,9 +139,10 @@ type Stage struct {
 	m      metrics
 
 	changelog, status, dlqTopic string
-	hopTopic                    string // empty: the domain checks no owners
+	hopTopic                    string // misplaced records and owner checks go through it (hop.go)
 	hopPartitions               int32
-	eventTypes                  map[string]string // ce_type of each output topic
+	keyPartitioner              kgo.TopicPartitioner // the catalog's: murmur2, as Java clients and franz-go
+	eventTypes                  map[string]string    // ce_type of each output topic
 
 	mu        sync.Mutex // stores, and a store's contents while a record is handled
 	stores    map[int32]*store
@@ -182,13 +183,14 @@ func New(cfg Config, domain Domain) (*Stage, error) {
 	}
 	n := &Stage{
 		cfg: cfg, domain: domain,
-		changelog:  cfg.Prefix + topics.NormalizeState,
-		status:     cfg.Prefix + topics.StatusTopic,
-		dlqTopic:   cfg.Prefix + topics.DLQIngress,
-		stores:     map[int32]*store{},
-		touched:    map[int32]*store{},
-		prepared:   map[*kgo.Record]prepared{},
-		eventTypes: map[string]string{},
+		changelog:      cfg.Prefix + topics.NormalizeState,
+		status:         cfg.Prefix + topics.StatusTopic,
+		dlqTopic:       cfg.Prefix + topics.DLQIngress,
+		stores:         map[int32]*store{},
+		keyPartitioner: kgo.StickyKeyPartitioner(nil).ForTopic(""),
+		touched:        map[int32]*store{},
+		prepared:       map[*kgo.Record]prepared{},
+		eventTypes:     map[string]string{},
 	}
 	for _, t := range cfg.Catalog {
 		n.eventTypes[t.Name] = t.EventType
@@ -198,15 +200,13 @@ func New(cfg Config, domain Domain) (*Stage, error) {
 	for _, t := range cfg.Catalog.ByRole(topics.RoleIngress) {
 		inputs = append(inputs, t.Name)
 	}
-	if _, ok := domain.(Owners); ok {
-		n.hopTopic = cfg.Prefix + topics.NormalizeBusiness
-		hopT, ok := cfg.Catalog.Lookup(n.hopTopic)
-		if !ok {
-			return nil, fmt.Errorf("normalize: the catalog has no %s", n.hopTopic)
-		}
-		n.hopPartitions = hopT.Partitions
-		inputs = append(inputs, n.hopTopic)
+	n.hopTopic = cfg.Prefix + topics.NormalizeBusiness
+	hopT, ok := cfg.Catalog.Lookup(n.hopTopic)
+	if !ok {
+		return nil, fmt.Errorf("normalize: the catalog has no %s", n.hopTopic)
 	}
+	n.hopPartitions = hopT.Partitions
+	inputs = append(inputs, n.hopTopic)
 	s, err := eos.New(eos.Config{
 		Name: "normalize", Group: cfg.Prefix + cfg.Group, Input: inputs,
 		TransactionalID: cfg.Prefix + cfg.Group + "-" + cfg.InstanceID,
@@ -379,11 +379,21 @@ func (n *Stage) Transform(_ context.Context, r *kgo.Record, out *eos.Output) err
 		st.lastSweep = now
 	}
 
-	if n.hopTopic != "" && r.Topic == n.hopTopic {
+	switch {
+	case r.Topic == n.hopTopic:
 		n.transformHop(r, st, out, now)
-		n.emitChanges(st, out)
-		return nil
+	case n.misplaced(r):
+		n.reroute(r, out)
+	default:
+		n.decide(r, st, out, now)
 	}
+	n.emitChanges(st, out)
+	return nil
+}
+
+// decide decides an ingress record with the state of the partition that
+// owns its key.
+func (n *Stage) decide(r *kgo.Record, st *store, out *eos.Output, now time.Time) {
 	p, ok := n.prepared[r]
 	if !ok {
 		p.in = n.input(r)
@@ -411,8 +421,6 @@ func (n *Stage) Transform(_ context.Context, r *kgo.Record, out *eos.Output) err
 	default:
 		n.accept(r, in, v, st, out, now)
 	}
-	n.emitChanges(st, out)
-	return nil
 }
 
 // emitChanges writes the store's changes to its changelog partition.
@@ -508,7 +516,7 @@ func (n *Stage) accept(r *kgo.Record, in Input, v Verdict, st *store, out *eos.O
 			name = "update"
 		}
 		recs = append(recs, n.statusRecord(r, in, v.PatientKey, name, nil, now))
-		if n.hopTopic != "" && v.Owner != "" {
+		if _, checks := n.owners(); checks && v.Owner != "" {
 			// Written once the business id's partition agrees (hop.go):
 			// counted there.
 			n.sendThroughHop(r, v, outcome, held, st, recs, out)

@@ -131,8 +131,10 @@ func TestSameBusinessIDUnderAnotherPatientIsParked(t *testing.T) {
 			t.Errorf("%s: outcomes %v, want exactly [%s]", id, outcomes[id], o)
 		}
 	}
-	out := kafkatest.NewReader(t, kc, kc.Prefix+topics.Outbound(topics.RegistryIEMK)).Wait(t, ctx, func(rs []*kgo.Record) bool { return len(rs) >= 3 })
+	outbound := kafkatest.NewReader(t, kc, kc.Prefix+topics.Outbound(topics.RegistryIEMK))
+	outbound.Wait(t, ctx, func(rs []*kgo.Record) bool { return len(rs) >= 3 })
 	time.Sleep(time.Second) // anything written besides would show now
+	out := outbound.Wait(t, ctx, func([]*kgo.Record) bool { return true })
 	for id, n := range map[string]int{"a-1": 1, "a-2": 1, "b-2": 1, "b-1": 0, "b-1-again": 0} {
 		c := 0
 		for _, r := range out {
@@ -158,5 +160,65 @@ func TestSameBusinessIDUnderAnotherPatientIsParked(t *testing.T) {
 	}
 	if hs[dlq.HReason] != "CROSS_PATIENT_DUPLICATE" || hs[dlq.HBusinessID] != "case-1" || !strings.HasSuffix(hs[dlq.HOrigTopic], topics.RMISCase) {
 		t.Errorf("parked headers %v", hs)
+	}
+}
+
+// TestMisplacedRecordIsDecidedOnItsKeysPartition publishes one event on
+// another partition than its key's (a publisher whose partitioner is not
+// murmur2) and the same content again on the key's own: one is accepted,
+// the other is its duplicate, and the registry's topic gets it once. On
+// the partition it came on, each would be a first: two registrations.
+func TestMisplacedRecordIsDecidedOnItsKeysPartition(t *testing.T) {
+	kc := kafkatest.New(t)
+	ctx := kafkatest.Context(t, 2*time.Minute)
+	cat := topics.Default().WithPrefix(kc.Prefix)
+	createAll(t, ctx, kadm.NewClient(kc.Client(t)), cat)
+	st, err := normalize.New(normalize.Config{Catalog: cat, Prefix: kc.Prefix, InstanceID: "misplaced",
+		ClientOpts: []kgo.Opt{kgo.SeedBrokers(kc.Brokers...)}, Log: quiet()}, owning{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- st.Run(runCtx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	pub := kc.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	const key = "11223344595"
+	own := int32(kgo.StickyKeyPartitioner(nil).ForTopic("").Partition(&kgo.Record{Key: []byte(key)}, int(topics.PatientPartitions)))
+	for _, tc := range []struct {
+		id        string
+		partition int32
+	}{{"m-wrong", (own + 1) % topics.PatientPartitions}, {"m-right", own}} {
+		r := input(kc.Prefix, tc.id)
+		r.Partition = tc.partition
+		if err := pub.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := kafkatest.NewReader(t, kc, kc.Prefix+topics.StatusTopic).Wait(t, ctx, func(rs []*kgo.Record) bool { return len(rs) >= 2 })
+	outcomes := map[string]int{}
+	for _, r := range got {
+		var s topics.Status
+		if err := json.Unmarshal(r.Value, &s); err != nil {
+			t.Fatal(err)
+		}
+		outcomes[s.Outcome]++
+		if s.CEID == "m-wrong" && (s.Ingress == nil || s.Ingress.Partition != (own+1)%topics.PatientPartitions) {
+			t.Errorf("status of the misplaced record names %+v, not the partition it came on", s.Ingress)
+		}
+	}
+	if len(got) != 2 || outcomes["accepted"] != 1 || outcomes["duplicate"] != 1 {
+		t.Errorf("outcomes %v; want one accepted and one duplicate", outcomes)
+	}
+	outbound := kafkatest.NewReader(t, kc, kc.Prefix+topics.Outbound(topics.RegistryIEMK))
+	outbound.Wait(t, ctx, func(rs []*kgo.Record) bool { return len(rs) >= 1 })
+	time.Sleep(time.Second) // a second registration would show now
+	if out := outbound.Wait(t, ctx, func([]*kgo.Record) bool { return true }); len(out) != 1 {
+		t.Errorf("%d outbound records, want 1", len(out))
 	}
 }
