@@ -2,7 +2,6 @@ package normalize_test
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +40,31 @@ func (owning) Claim(owner, patientKey string, side normalize.SideReader) ([]norm
 	return nil, []topics.Reason{{Code: "CROSS_PATIENT_DUPLICATE", Owner: "clinic", MessageRU: "x", MessageEN: "first " + string(held)}}
 }
 
+// startOwning runs the stage with the owning domain until the returned
+// stop is called.
+func startOwning(t *testing.T, ctx context.Context, kc *kafkatest.Cluster, cat topics.Catalog, instance string) (stop func()) {
+	return startStage(t, ctx, normalize.Config{Catalog: cat, Prefix: kc.Prefix, InstanceID: instance,
+		ClientOpts: []kgo.Opt{kgo.SeedBrokers(kc.Brokers...)}, Log: quiet()}, owning{})
+}
+
+// startStage runs a stage until the returned stop is called.
+func startStage(t *testing.T, ctx context.Context, cfg normalize.Config, d normalize.Domain) (stop func()) {
+	t.Helper()
+	st, err := normalize.New(cfg, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- st.Run(runCtx) }()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 // TestSameBusinessIDUnderAnotherPatientIsParked runs the stage with an
 // owner-checking domain: one business id first for patient A (accepted,
 // forwarded), then, after the stage restarts, for patient B (conflict,
@@ -52,22 +76,7 @@ func TestSameBusinessIDUnderAnotherPatientIsParked(t *testing.T) {
 	ctx := kafkatest.Context(t, 2*time.Minute)
 	cat := topics.Default().WithPrefix(kc.Prefix)
 	createAll(t, ctx, kadm.NewClient(kc.Client(t)), cat)
-	run := func() (stop func()) {
-		st, err := normalize.New(normalize.Config{Catalog: cat, Prefix: kc.Prefix, InstanceID: "owner",
-			ClientOpts: []kgo.Opt{kgo.SeedBrokers(kc.Brokers...)}, Log: quiet()}, owning{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		runCtx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- st.Run(runCtx) }()
-		return func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Error(err)
-			}
-		}
-	}
+	run := func() (stop func()) { return startOwning(t, ctx, kc, cat, "owner") }
 	pub := kc.Client(t)
 	send := func(patient, business, ceID, value string) {
 		t.Helper()
@@ -110,13 +119,8 @@ func TestSameBusinessIDUnderAnotherPatientIsParked(t *testing.T) {
 		"b-1-again": "conflict CROSS_PATIENT_DUPLICATE"}
 	outcomes := map[string][]string{}
 	for _, r := range got {
-		var s topics.Status
-		if err := json.Unmarshal(r.Value, &s); err != nil {
-			t.Fatal(err)
-		}
-		o := s.Outcome
+		s, o := statusOf(t, r)
 		if len(s.Reasons) > 0 {
-			o += " " + s.Reasons[0].Code
 			if !strings.Contains(s.Reasons[0].MessageEN, "11223344595") {
 				t.Errorf("%s: reason %+v does not carry the domain's text", s.CEID, s.Reasons[0])
 			}
@@ -173,20 +177,7 @@ func TestMisplacedRecordIsDecidedOnItsKeysPartition(t *testing.T) {
 	ctx := kafkatest.Context(t, 2*time.Minute)
 	cat := topics.Default().WithPrefix(kc.Prefix)
 	createAll(t, ctx, kadm.NewClient(kc.Client(t)), cat)
-	st, err := normalize.New(normalize.Config{Catalog: cat, Prefix: kc.Prefix, InstanceID: "misplaced",
-		ClientOpts: []kgo.Opt{kgo.SeedBrokers(kc.Brokers...)}, Log: quiet()}, owning{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- st.Run(runCtx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	defer startOwning(t, ctx, kc, cat, "misplaced")()
 	pub := kc.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	const key = "11223344595"
 	own := int32(kgo.StickyKeyPartitioner(nil).ForTopic("").Partition(&kgo.Record{Key: []byte(key)}, int(topics.PatientPartitions)))
@@ -203,10 +194,7 @@ func TestMisplacedRecordIsDecidedOnItsKeysPartition(t *testing.T) {
 	got := kafkatest.NewReader(t, kc, kc.Prefix+topics.StatusTopic).Wait(t, ctx, func(rs []*kgo.Record) bool { return len(rs) >= 2 })
 	outcomes := map[string]int{}
 	for _, r := range got {
-		var s topics.Status
-		if err := json.Unmarshal(r.Value, &s); err != nil {
-			t.Fatal(err)
-		}
+		s, _ := statusOf(t, r)
 		outcomes[s.Outcome]++
 		if s.CEID == "m-wrong" && (s.Ingress == nil || s.Ingress.Partition != (own+1)%topics.PatientPartitions) {
 			t.Errorf("status of the misplaced record names %+v, not the partition it came on", s.Ingress)

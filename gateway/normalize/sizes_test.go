@@ -2,7 +2,6 @@ package normalize_test
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -76,20 +75,8 @@ func TestEachOutputAtItsLimit(t *testing.T) {
 			opts := []kgo.Opt{kgo.SeedBrokers(kc.Brokers...),
 				kgo.ProducerBatchMaxBytesFn(func(topic string) int32 { return recsize.ProducerLimit(cat.BatchMaxBytes(topic)) })}
 			now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
-			st, err := normalize.New(normalize.Config{Catalog: cat, Prefix: kc.Prefix, InstanceID: "sizes", ClientOpts: opts,
-				Now: func() time.Time { return now }, Log: quiet()}, passThrough{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			runCtx, stop := context.WithCancel(ctx)
-			done := make(chan error, 1)
-			go func() { done <- st.Run(runCtx) }()
-			defer func() {
-				stop()
-				if err := <-done; err != nil {
-					t.Error(err)
-				}
-			}()
+			defer startStage(t, ctx, normalize.Config{Catalog: cat, Prefix: kc.Prefix, InstanceID: "sizes", ClientOpts: opts,
+				Now: func() time.Time { return now }, Log: quiet()}, passThrough{})()
 
 			pub := kc.Client(t, kgo.ProducerBatchMaxBytes(topics.LargeRecordBytes))
 			publish := func(r *kgo.Record) {
@@ -119,14 +106,7 @@ func TestEachOutputAtItsLimit(t *testing.T) {
 			got := statuses.Wait(t, ctx, func(rs []*kgo.Record) bool { return len(rs) >= len(want) })
 			outcomes := map[string][]string{}
 			for _, r := range got {
-				var s topics.Status
-				if err := json.Unmarshal(r.Value, &s); err != nil {
-					t.Fatal(err)
-				}
-				o := s.Outcome
-				if len(s.Reasons) > 0 {
-					o += " " + s.Reasons[0].Code
-				}
+				s, o := statusOf(t, r)
 				outcomes[s.CEID] = append(outcomes[s.CEID], o)
 			}
 			for id, o := range want {
