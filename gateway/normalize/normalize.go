@@ -700,6 +700,14 @@ func (n *Stage) endBatch(committed bool) {
 // fitted to their topics' limits, the dead-letter record truncated (and
 // marked so) when the original with the dlq.* headers would not fit.
 func (n *Stage) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *eos.Output) error {
+	if r.Topic == n.hopTopic {
+		// What did not fit is what an event became, decided after the
+		// hop: the event's own ingress record is parked, so that it can be
+		// replayed.
+		if h, err := decodeHop(r.Value); err == nil && h.Kind != hopRelease {
+			r = h.Ingress
+		}
+	}
 	in := n.input(r)
 	now := n.cfg.Now()
 	code := ReasonOutputTooLarge
