@@ -37,7 +37,7 @@ import (
 // Each step is one Kafka transaction with its input's offset, so the check
 // is decided exactly once, and its state moves and is restored with the
 // partition like the dedup state. Hop records are placed by the stage
-// itself (hopPartition, or the ingress record's partition for a release),
+// itself (hopPartition; for a release the partition of the dedup entry),
 // not by a producer's partitioner: only this stage writes and reads them.
 //
 // Order: the events of one business id keep their order (one hop
@@ -90,11 +90,14 @@ type hop struct {
 	Entry             state.Entry // the dedup entry the event wrote
 	Prev              state.Entry // and the one it replaced, if HadPrev
 	HadPrev           bool
-	Ingress           *kgo.Record
-	Records           []*kgo.Record // what the event becomes, topics prefixed
+	// StatePartition holds the dedup entry: the ingress record's
+	// partition, or its key's when it came on another (a reroute).
+	StatePartition int32
+	Ingress        *kgo.Record
+	Records        []*kgo.Record // what the event becomes, topics prefixed
 }
 
-const hopVersion = 2
+const hopVersion = 3
 
 // encodeHop writes a hop as length-prefixed fields: no base64, so the
 // record is not a third larger than what it carries.
@@ -116,6 +119,7 @@ func encodeHop(h hop) []byte {
 	} else {
 		b = append(b, 0)
 	}
+	b = binary.AppendVarint(b, int64(h.StatePartition))
 	b = appendRecord(b, h.Ingress)
 	b = binary.AppendUvarint(b, uint64(len(h.Records)))
 	for _, r := range h.Records {
@@ -265,6 +269,7 @@ func decodeHop(b []byte) (hop, error) {
 	if flag := r.take(1); len(flag) == 1 {
 		h.HadPrev = flag[0] == 1
 	}
+	h.StatePartition = int32(r.varint())
 	if len(kind) == 1 {
 		h.Kind = kind[0]
 		if h.Kind != hopClaim && h.Kind != hopRelease && h.Kind != hopReroute && r.err == nil {
@@ -327,7 +332,7 @@ func (n *Stage) owners() (Owners, bool) {
 func (n *Stage) sendThroughHop(r *kgo.Record, v Verdict, outcome state.Outcome, prev state.Entry, st *store, recs []*kgo.Record, out *eos.Output) {
 	wrote, _ := st.Dedup(v.DedupKey)
 	body := encodeHop(hop{Kind: hopClaim, Owner: v.Owner, PatientKey: v.PatientKey, DedupKey: v.DedupKey, Outcome: string(outcome),
-		Entry: wrote, Prev: prev, HadPrev: outcome == state.Update, Ingress: r, Records: recs})
+		Entry: wrote, Prev: prev, HadPrev: outcome == state.Update, StatePartition: st.Partition, Ingress: r, Records: recs})
 	out.Emit(&kgo.Record{Topic: n.hopTopic, Partition: hopPartition(v.Owner, n.hopPartitions), Key: []byte(v.Owner), Value: body,
 		Headers: forwardHeaders(headerMap(r.Headers), "")})
 }
@@ -341,11 +346,12 @@ func hopPartition(owner string, partitions int32) int32 {
 }
 
 // release sends the dedup entry a refused event wrote back to the
-// partition that holds it (the ingress record's), to be put back.
+// partition that holds it, to be put back.
 func (n *Stage) release(h hop, out *eos.Output) {
 	body := encodeHop(hop{Kind: hopRelease, PatientKey: h.PatientKey, DedupKey: h.DedupKey, Entry: h.Entry, Prev: h.Prev, HadPrev: h.HadPrev,
-		Ingress: &kgo.Record{Topic: h.Ingress.Topic, Partition: h.Ingress.Partition, Offset: h.Ingress.Offset, Timestamp: h.Ingress.Timestamp}})
-	out.Emit(&kgo.Record{Topic: n.hopTopic, Partition: h.Ingress.Partition, Key: []byte(h.PatientKey), Value: body,
+		StatePartition: h.StatePartition,
+		Ingress:        &kgo.Record{Topic: h.Ingress.Topic, Partition: h.Ingress.Partition, Offset: h.Ingress.Offset, Timestamp: h.Ingress.Timestamp}})
+	out.Emit(&kgo.Record{Topic: n.hopTopic, Partition: h.StatePartition, Key: []byte(h.PatientKey), Value: body,
 		Headers: forwardHeaders(headerMap(h.Ingress.Headers), "")})
 }
 

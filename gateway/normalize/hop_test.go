@@ -14,7 +14,7 @@ func TestHopRoundTrip(t *testing.T) {
 	ts := time.UnixMilli(1_765_000_000_123)
 	for _, h := range []hop{
 		{Kind: hopClaim, Owner: "case|1.2.643|root:ext", PatientKey: "11223344595", DedupKey: "11223344595|case|root:ext", Outcome: "update",
-			Entry: state.Entry{Fingerprint: 1<<63 + 5, Version: -3, Seen: 1<<32 - 1}, Prev: state.Entry{Fingerprint: 9, Version: 1 << 40, Seen: 1}, HadPrev: true,
+			Entry: state.Entry{Fingerprint: 1<<63 + 5, Version: -3, Seen: 1<<32 - 1}, Prev: state.Entry{Fingerprint: 9, Version: 1 << 40, Seen: 1}, HadPrev: true, StatePartition: 5,
 			Ingress: &kgo.Record{Topic: "p.egisz.rmis.case.v1", Partition: 4, Offset: 1 << 40, Timestamp: ts, Key: []byte("11223344595"), Value: []byte(`{"a":1}`),
 				Headers: []kgo.RecordHeader{{Key: "ce_id", Value: []byte("e1")}, {Key: "empty", Value: []byte{}}, {Key: "nil"}}},
 			Records: []*kgo.Record{
@@ -28,7 +28,7 @@ func TestHopRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got.Kind != h.Kind || got.Owner != h.Owner || got.PatientKey != h.PatientKey || got.DedupKey != h.DedupKey || got.Outcome != h.Outcome ||
-			got.Entry != h.Entry || got.Prev != h.Prev || got.HadPrev != h.HadPrev || len(got.Records) != len(h.Records) {
+			got.Entry != h.Entry || got.Prev != h.Prev || got.HadPrev != h.HadPrev || got.StatePartition != h.StatePartition || len(got.Records) != len(h.Records) {
 			t.Fatalf("got %+v, want %+v", got, h)
 		}
 		for i, want := range append([]*kgo.Record{h.Ingress}, h.Records...) {

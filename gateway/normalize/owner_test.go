@@ -191,7 +191,8 @@ func TestMisplacedRecordIsDecidedOnItsKeysPartition(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := kafkatest.NewReader(t, kc, kc.Prefix+topics.StatusTopic).Wait(t, ctx, func(rs []*kgo.Record) bool { return len(rs) >= 2 })
+	statuses := kafkatest.NewReader(t, kc, kc.Prefix+topics.StatusTopic)
+	got := statuses.Wait(t, ctx, func(rs []*kgo.Record) bool { return len(rs) >= 2 })
 	outcomes := map[string]int{}
 	for _, r := range got {
 		s, _ := statusOf(t, r)
@@ -208,5 +209,36 @@ func TestMisplacedRecordIsDecidedOnItsKeysPartition(t *testing.T) {
 	time.Sleep(time.Second) // a second registration would show now
 	if out := outbound.Wait(t, ctx, func([]*kgo.Record) bool { return true }); len(out) != 1 {
 		t.Errorf("%d outbound records, want 1", len(out))
+	}
+
+	// The same business id for patient B, on the wrong partition for B:
+	// refused in the business id's partition, and the dedup entry it wrote
+	// in B's own partition (not the one it came on) is put back, so B's
+	// next try is refused again.
+	const other = "98765432183"
+	otherOwn := int32(kgo.StickyKeyPartitioner(nil).ForTopic("").Partition(&kgo.Record{Key: []byte(other)}, int(topics.PatientPartitions)))
+	r := input(kc.Prefix, "x-wrong")
+	r.Key, r.Partition = []byte(other), (otherOwn+1)%topics.PatientPartitions
+	if err := pub.ProduceSync(ctx, r).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	kafkatest.NewReader(t, kc, kc.Prefix+topics.NormalizeState).Wait(t, ctx, func(rs []*kgo.Record) bool {
+		for _, r := range rs {
+			if r.Value == nil && r.Partition == otherOwn {
+				return true
+			}
+		}
+		return false
+	})
+	r = input(kc.Prefix, "x-again")
+	r.Key, r.Partition = []byte(other), otherOwn
+	if err := pub.ProduceSync(ctx, r).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	got = statuses.Wait(t, ctx, func(rs []*kgo.Record) bool { return len(rs) >= 4 })
+	for _, r := range got {
+		if s, o := statusOf(t, r); strings.HasPrefix(s.CEID, "x-") && o != "conflict CROSS_PATIENT_DUPLICATE" {
+			t.Errorf("%s: %s, want conflict CROSS_PATIENT_DUPLICATE", s.CEID, o)
+		}
 	}
 }
