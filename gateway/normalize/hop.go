@@ -55,7 +55,10 @@ import (
 // reads the hop like any input: typically a few milliseconds to a batch
 // interval), and one side entry per business id in its partition's state
 // (a 17-byte changelog key and a value of about 25 bytes: a hash of the
-// patient key and the key masked).
+// patient key and the key masked), kept with no expiry yet. "First" is the
+// first claim the business id's partition decides, not the first event
+// sent: of two sent for two patients at nearly the same moment from
+// different patient partitions, either may win.
 type Owners interface {
 	Claim(owner, patientKey string, side SideReader) ([]SideWrite, []topics.Reason)
 }
