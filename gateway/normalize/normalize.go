@@ -199,6 +199,8 @@ func New(cfg Config, domain Domain) (*Stage, error) {
 	var inputs []string
 	for _, t := range cfg.Catalog.ByRole(topics.RoleIngress) {
 		inputs = append(inputs, t.Name)
+		// Zero from the start: the alert on it must see a series.
+		n.m.rerouted.WithLabelValues(strings.TrimPrefix(t.Name, cfg.Prefix))
 	}
 	n.hopTopic = cfg.Prefix + topics.NormalizeBusiness
 	hopT, ok := cfg.Catalog.Lookup(n.hopTopic)
