@@ -18,24 +18,9 @@ import (
 // poison records can be megabytes.
 const maxTextPayload = 4 << 10
 
-// MaskKey masks a patient key (topics.KeyPatient) for display: a СНИЛС
-// keeps its first three digits and check number, an ЕНП its first and last
-// two, a MIS-local id keeps the MO's OID and hides the patient's id.
-// Anything else has its digit runs masked.
-func MaskKey(k []byte) string {
-	s := strings.ToValidUTF8(string(k), "?")
-	switch {
-	case len(s) == 11 && isDigits(s):
-		return ident.MaskSNILS(s)
-	case strings.HasPrefix(s, "enp:"):
-		return "enp:" + ident.MaskENP(s[4:])
-	case strings.HasPrefix(s, "local:"):
-		if i := strings.LastIndexByte(s, ':'); i > len("local:") {
-			return s[:i+1] + "***"
-		}
-	}
-	return ident.ScrubDigits(s)
-}
+// MaskKey masks a patient key (topics.KeyPatient) for display, as
+// ident.MaskPatientKey does.
+func MaskKey(k []byte) string { return ident.MaskPatientKey(string(k)) }
 
 // personalFields are the payload fields (topics payloads) that hold
 // personal data, masked whatever their value looks like.

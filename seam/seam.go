@@ -53,8 +53,11 @@ type Verdict struct {
 	Version     int64
 	Payload     json.RawMessage // the normalized event
 	Routes      []string        // catalog names of the topics it goes to
-	Side        []SideWrite     // applied when the event is new or an update
-	Publish     []Publish       // written when the event is new or an update
+	// Owner is the business id that must keep to one patient, when the
+	// event has one and the domain checks it (Owners); empty: none.
+	Owner   string
+	Side    []SideWrite // applied when the event is new or an update
+	Publish []Publish   // written when the event is new or an update
 	// Domain is the domain's own note from deciding, handed back to it
 	// when the verdict is settled; the runtime does not look inside.
 	Domain any

@@ -28,6 +28,7 @@ const (
 	RoleRetry     Role = "retry"     // a delayed retry tier of one registry
 	RoleDLQ       Role = "dlq"       // dead letters of one stage
 	RoleState     Role = "state"     // a compacted changelog of a state store
+	RoleHop       Role = "hop"       // the gateway's own records, taken to the partition that owns another key
 	RoleAudit     Role = "audit"     // operator actions
 )
 
@@ -52,16 +53,17 @@ type Key struct {
 // The record keys used by the catalog. Patient-keyed topics are co-partitioned:
 // the same key lands on the same partition number in each of them.
 var (
-	KeyPatient = Key{"patient", "Patient key: the normalized СНИЛС (11 digits); without one, `enp:<16 digits>` or `local:<MO OID>:<patient id>`."}
-	KeyDedup   = Key{"dedup", "A kind byte and the 16-byte SHA-256 prefix of the dedup key `<patient key>|<event kind>|<business id>` (case id, setId, prescription number): no personal data in internal topics."}
-	KeyEmpl    = Key{"employee", "The employee's normalized СНИЛС (11 digits)."}
-	KeyOrg     = Key{"organization", "The medical organization's OID (ФРМО)."}
-	KeySystem  = Key{"system", "The information system's ce_source, exactly as its events carry it."}
-	KeyDoc     = Key{"document", "The ce_id of the event whose document was sent to РЭМД (the idempotency key of the registration)."}
-	KeyRecord  = Key{"dlq-record", "`<dlq topic>/<partition>/<offset>` of the dead-letter record."}
-	KeyOrig    = Key{"original", "The original record's key, byte for byte."}
-	KeyActor   = Key{"actor", "The operator who acted."}
-	KeyRx      = Key{"prescription", "The prescription's `<series>/<number>`: a prescription's changes share a partition and are read in order."}
+	KeyPatient  = Key{"patient", "Patient key: the normalized СНИЛС (11 digits); without one, `enp:<16 digits>` or `local:<MO OID>:<patient id>`."}
+	KeyDedup    = Key{"dedup", "A kind byte and the 16-byte SHA-256 prefix of the dedup key `<patient key>|<event kind>|<business id>` (case id, setId, prescription number): no personal data in internal topics."}
+	KeyEmpl     = Key{"employee", "The employee's normalized СНИЛС (11 digits)."}
+	KeyOrg      = Key{"organization", "The medical organization's OID (ФРМО)."}
+	KeySystem   = Key{"system", "The information system's ce_source, exactly as its events carry it."}
+	KeyDoc      = Key{"document", "The ce_id of the event whose document was sent to РЭМД (the idempotency key of the registration)."}
+	KeyRecord   = Key{"dlq-record", "`<dlq topic>/<partition>/<offset>` of the dead-letter record."}
+	KeyOrig     = Key{"original", "The original record's key, byte for byte."}
+	KeyActor    = Key{"actor", "The operator who acted."}
+	KeyRx       = Key{"prescription", "The prescription's `<series>/<number>`: a prescription's changes share a partition and are read in order."}
+	KeyBusiness = Key{"business", "An event's business id with its kind: `case|<MO OID>|<case id>`, `document|<setId>`, `prescription|<series>/<number>`, `lab|<lab OID>|<referral>|<sample>`."}
 )
 
 // Topic is one row of the catalog.
@@ -177,6 +179,7 @@ const (
 	DLQIngress        = "egisz.dlq.ingress"
 	AuditTopic        = "egisz.audit.v1"
 	NormalizeState    = "egisz.state.normalize.v1"
+	NormalizeBusiness = "egisz.normalize.bybusiness.v1"
 	REMDPendingState  = "egisz.state.remd-pending.v1"
 	DLQReplayState    = "egisz.state.dlq-replay.v1"
 	RetryParkedState  = "egisz.state.retry-parked.v1"
@@ -284,6 +287,11 @@ const HeaderHeadroomBytes = 64 << 10
 // entry holds the outbound record as JSON, key and value in base64 (4/3 of
 // their size), with its headers.
 const PendingRecordBytes = 2 * LargeRecordBytes
+
+// HopRecordBytes is max.message.bytes of the normalize stage's hop: a
+// record there holds the ingress record and what it becomes (the outbound
+// envelope with the normalized event), so up to twice an ingress record.
+const HopRecordBytes = 2*LargeRecordBytes + HeaderHeadroomBytes
 
 // DefaultBatchBytes is Kafka's default max.message.bytes, the batch size
 // producers keep to for the other topics.
@@ -427,6 +435,11 @@ func Build(tiers []time.Duration) Catalog {
 			Name: NormalizeState, Role: RoleState, Purpose: "Changelog of the normalize stage's state (dedup fingerprints, prescription state), co-partitioned with the ingress topics.",
 			Key: KeyDedup, Partitions: PatientPartitions, Cleanup: CleanupCompact,
 			Producers: []string{ActorGateway}, Consumers: []string{ActorGateway},
+		},
+		Topic{
+			Name: NormalizeBusiness, Role: RoleHop, Purpose: "The normalize stage's own records, taken to the partition that must decide them: an accepted event with what it becomes, to its business id's partition, where the stage checks that the id keeps to the patient it first came with (CROSS_PATIENT_DUPLICATE) before it writes them; a refused one's dedup entry back to its patient's; an ingress record that came on another partition than its key's, to its key's. Read by the same stage, co-partitioned with the ingress topics; records are placed by the stage, not by key.",
+			Key: KeyBusiness, Partitions: PatientPartitions, Cleanup: CleanupDelete, Retention: week,
+			Producers: []string{ActorGateway}, Consumers: []string{ActorGateway}, MaxMessageBytes: HopRecordBytes,
 		},
 		Topic{
 			Name: REMDPendingState, Role: RoleState, Purpose: "Documents accepted by РЭМД and waiting for its callback.",
@@ -593,7 +606,7 @@ func (c Catalog) Validate() error {
 				problems = append(problems, fmt.Sprintf("%s: %s topic without a payload type", t.Name, t.Role))
 			}
 		}
-		if t.Key == KeyPatient {
+		if t.Key == KeyPatient || t.Role == RoleHop {
 			if patientPartitions == -1 {
 				patientPartitions = t.Partitions
 			} else if t.Partitions != patientPartitions {

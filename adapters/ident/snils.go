@@ -111,6 +111,25 @@ func MaskSNILS(s string) string {
 	return d[:3] + "-***-*** " + d[9:]
 }
 
+// MaskPatientKey masks a patient key (DESIGN §2) for logs, error texts and
+// display: a СНИЛС keeps its first three digits and check number, an ЕНП
+// its first and last two, a MIS-local id keeps the MO's OID and hides the
+// patient's id. Anything else has its digit runs masked.
+func MaskPatientKey(k string) string {
+	s := strings.ToValidUTF8(k, "?")
+	switch {
+	case len(s) == 11 && allDigits(s):
+		return MaskSNILS(s)
+	case strings.HasPrefix(s, "enp:"):
+		return "enp:" + MaskENP(s[4:])
+	case strings.HasPrefix(s, "local:"):
+		if i := strings.LastIndexByte(s, ':'); i > len("local:") {
+			return s[:i+1] + "***"
+		}
+	}
+	return ScrubDigits(s)
+}
+
 // MaskENP keeps the first two and the last two digits of a policy number.
 func MaskENP(s string) string {
 	if len(s) != 16 || !allDigits(s) {

@@ -41,6 +41,12 @@ func (d Domain) Settle(_ seam.Input, v *seam.Verdict, side seam.SideReader, now 
 	*v = dec.verdict()
 }
 
+// Claim checks that an accepted event's business id keeps to the patient
+// it first came with (see Decider.Claim).
+func (d Domain) Claim(owner, patientKey string, side seam.SideReader) ([]seam.SideWrite, []topics.Reason) {
+	return d.d.Claim(owner, patientKey, side)
+}
+
 // Due says what becomes of a timed side entry that fell due (see Decider.Due).
 func (d Domain) Due(table string, value []byte, now time.Time) ([]seam.SideWrite, []seam.Publish) {
 	return d.d.Due(table, value, now)

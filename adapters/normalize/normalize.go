@@ -293,6 +293,7 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 		}
 		dec.Publish = append(dec.Publish, pub)
 	}
+	dec.Owner = OwnerKey(ev)
 	return dec
 }
 

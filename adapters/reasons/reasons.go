@@ -96,6 +96,7 @@ const (
 	ConsentMissing      = "CONSENT_MISSING"
 	DedupConflict       = "DEDUP_CONFLICT"
 	KeyMismatch         = "KEY_MISMATCH"
+	CrossPatient        = "CROSS_PATIENT_DUPLICATE"
 	UnknownTopic        = "UNKNOWN_TOPIC"
 	RxUnknown           = "RX_UNKNOWN"
 	RxCancelled         = "RX_CANCELLED"
@@ -116,6 +117,7 @@ const (
 	ReplayFailed        = "REPLAY_FAILED"
 	OutputTooLarge      = "OUTPUT_TOO_LARGE"
 	OutputRefused       = "OUTPUT_REFUSED"
+	HopUnreadable       = "HOP_UNREADABLE"
 )
 
 // Codes of the checks of a signed СЭМД: its CDA against the request and
@@ -256,6 +258,7 @@ func catalog() []Reason {
 		r(ConsentRevoked, Clinic, Park, "Пациент отозвал согласие на обмен данными", "The patient revoked consent to the exchange"),
 		r(ConsentMissing, Clinic, Park, "Нет согласия пациента на передачу сведений в федеральные реестры: оформите информированное согласие и передайте его (событие consent_granted)", "No consent of the patient to the federal registries is on record: take the informed consent and send it (a consent_granted event)"),
 		r(KeyMismatch, MIS, Park, "Ключ сообщения Kafka не совпадает с ключом пациента (нормализованный СНИЛС, enp:ЕНП или local:OID:id)", "The Kafka record key is not the patient key (normalized SNILS, enp:ENP or local:OID:id)"),
+		r(CrossPatient, Clinic, Park, "Тот же случай, набор документов, рецепт или лабораторный заказ уже передан для другого пациента: пациент, вероятно, заведён дважды", "The same case, document set, prescription or lab order was already sent for another patient: the patient was likely registered twice"),
 		r(UnknownTopic, Gateway, Park, "Для топика нет обработчика", "No adapter reads this topic"),
 		r(DedupConflict, MIS, Park, "Повторная отправка с тем же идентификатором и другим содержанием без увеличения версии", "Same identifier re-sent with other content and no higher version"),
 		r(RxUnknown, MIS, Park, "Рецепт не найден: не выписан, отклонён или выписан другому пациенту", "The prescription is unknown: never issued, rejected, or issued to another patient key"),
@@ -278,6 +281,7 @@ func catalog() []Reason {
 		r(ReplayFailed, Gateway, Park, "Повторная отправка из DLQ снова не удалась", "The replay from the DLQ failed again"),
 		// Either stage: what the event becomes cannot be written to Kafka.
 		r(OutputTooLarge, MIS, Park, "Событие слишком велико: то, во что оно превращается (с заголовками шлюза), не помещается в топик, куда должно быть записано; уменьшите значение или заголовки", "The event is too large: what it becomes (with the gateway's headers) does not fit the topic it must be written to; make its value or headers smaller"),
+		r(HopUnreadable, Gateway, Park, "Внутренняя запись шлюза (переход к разделу бизнес-идентификатора) не читается; запись помещена в DLQ как есть", "A record of the gateway's own (the hop to a business id's partition) cannot be read; it is parked as it is"),
 		r(OutputRefused, Gateway, Park, "Kafka отказалась записать результат обработки события (например, max.message.bytes топика на кластере меньше, чем в каталоге шлюза)", "Kafka refused to write what the event becomes (a topic's max.message.bytes on the cluster below the gateway's catalog, say)"),
 
 		// РЭМД (NSI 1.2.643.5.1.13.13.99.2.305) and ИЭМК codes, EGISZ.md §4.

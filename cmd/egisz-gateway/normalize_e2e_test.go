@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -381,4 +382,66 @@ func envOr(k, def string) string {
 		return v
 	}
 	return def
+}
+
+// TestNormalizeCrossPatientDuplicateSurvivesKillAndRebalance sends one
+// case for patient A, kills the gateway, starts two instances (the
+// partitions, and the business id's owner with them, may move), and sends
+// the same case (same MO and case id) for patient B: a conflict,
+// CROSS_PATIENT_DUPLICATE, parked with both patients masked, and ИЭМК
+// receives the case once, for A. Without the owner check B's case is a new
+// dedup key and is accepted and forwarded: seed error 5.
+func TestNormalizeCrossPatientDuplicateSurvivesKillAndRebalance(t *testing.T) {
+	kc, ctx, cl := prepareCluster(t)
+	a, b := ident.MakeSNILS(310_000_001), ident.MakeSNILS(310_000_002)
+	first := startGateway(t, kc, "xp-1")
+	status := newStatusReader(t, kc)
+	produceAll(t, ctx, cl, []*kgo.Record{caseRecord(t, kc.Prefix, a, "XP-1", 2, false, "xp-a")})
+	status.waitFor(t, ctx, 1)
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-first.exited
+	startGateway(t, kc, "xp-1")
+	startGateway(t, kc, "xp-2")
+	produceAll(t, ctx, cl, []*kgo.Record{
+		caseRecord(t, kc.Prefix, b, "XP-1", 2, false, "xp-b"),       // A's case under B
+		caseRecord(t, kc.Prefix, b, "XP-2", 2, false, "xp-b-own"),   // B's own case
+		caseRecord(t, kc.Prefix, a, "XP-1", 3, true, "xp-a-update"), // A's case, updated
+	})
+	m := &mixedStream{want: []sent{{"xp-a", "accepted"}, {"xp-b", "conflict"}, {"xp-b-own", "accepted"}, {"xp-a-update", "update"}}, forwarded: 3}
+	m.check(t, ctx, kc, status)
+
+	parked := readAll(t, ctx, kc, kc.Prefix+topics.DLQIngress, 1)
+	if len(parked) != 1 {
+		t.Fatalf("%d parked records, want 1", len(parked))
+	}
+	hs := map[string]string{}
+	for _, h := range parked[0].Headers {
+		hs[h.Key] = string(h.Value)
+	}
+	msg := hs["dlq.message"]
+	if hs["dlq.reason"] != "CROSS_PATIENT_DUPLICATE" || string(parked[0].Key) != b {
+		t.Errorf("parked %q with reason %q, want B's case with CROSS_PATIENT_DUPLICATE", parked[0].Key, hs["dlq.reason"])
+	}
+	for _, snils := range []string{a, b} {
+		if !strings.Contains(msg, ident.MaskSNILS(snils)) || strings.Contains(msg, snils) {
+			t.Errorf("dlq.message %q: want %s masked, never in clear", msg, snils)
+		}
+	}
+
+	// Sent again once the refusal is back in B's partition (the dedup
+	// entry it wrote there is deleted: a tombstone in the changelog):
+	// refused again, not a duplicate of something never forwarded.
+	kafkatest.NewReader(t, kc, kc.Prefix+topics.NormalizeState).Wait(t, ctx, func(rs []*kgo.Record) bool {
+		for _, r := range rs {
+			if r.Value == nil {
+				return true
+			}
+		}
+		return false
+	})
+	produceAll(t, ctx, cl, []*kgo.Record{caseRecord(t, kc.Prefix, b, "XP-1", 2, false, "xp-b-again")})
+	m.want = append(m.want, sent{"xp-b-again", "conflict"})
+	m.check(t, ctx, kc, status)
 }

@@ -37,6 +37,7 @@ const (
 	HReplayCount     = "dlq.replay_count"
 	HFingerprintOld  = "dlq.fingerprint.stored"   // a dedup conflict: what the state held
 	HFingerprintNew  = "dlq.fingerprint.received" // and what arrived
+	HBusinessID      = "dlq.business_id"          // a cross-patient duplicate: the business id two patients share
 )
 
 // Failure is why a record is parked.

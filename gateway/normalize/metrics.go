@@ -10,6 +10,7 @@ type metrics struct {
 	restoreKeys    prometheus.Counter
 	restoreSeconds prometheus.Histogram
 	timers         *prometheus.CounterVec
+	rerouted       *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, n *Stage) metrics {
@@ -35,12 +36,16 @@ func newMetrics(reg prometheus.Registerer, n *Stage) metrics {
 			Name: "egisz_state_timers_fired_total",
 			Help: "Timed state entries that fell due and were handed to the domain, by table (rx: prescriptions expiring).",
 		}, []string{"table"}),
+		rerouted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "egisz_normalize_rerouted_total",
+			Help: "Ingress records that came on another partition than their key's (a publisher not partitioning with murmur2) and were taken to their key's partition, by source topic.",
+		}, []string{"topic"}),
 	}
 	if reg == nil {
 		return m
 	}
 	m.timers.WithLabelValues("rx")
-	reg.MustRegister(m.outcomes, m.rejected, m.restoreKeys, m.restoreSeconds, m.timers,
+	reg.MustRegister(m.outcomes, m.rejected, m.restoreKeys, m.restoreSeconds, m.timers, m.rerouted,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "egisz_state_keys",
 			Help: "Dedup keys held by this instance's normalize state.",

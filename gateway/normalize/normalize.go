@@ -101,7 +101,10 @@ type Stage struct {
 	m      metrics
 
 	changelog, status, dlqTopic string
-	eventTypes                  map[string]string // ce_type of each output topic
+	hopTopic                    string // misplaced records and owner checks go through it (hop.go)
+	hopPartitions               int32
+	keyPartitioner              kgo.TopicPartitioner // the catalog's: murmur2, as Java clients and franz-go
+	eventTypes                  map[string]string    // ce_type of each output topic
 
 	mu        sync.Mutex // stores, and a store's contents while a record is handled
 	stores    map[int32]*store
@@ -142,13 +145,14 @@ func New(cfg Config, domain Domain) (*Stage, error) {
 	}
 	n := &Stage{
 		cfg: cfg, domain: domain,
-		changelog:  cfg.Prefix + topics.NormalizeState,
-		status:     cfg.Prefix + topics.StatusTopic,
-		dlqTopic:   cfg.Prefix + topics.DLQIngress,
-		stores:     map[int32]*store{},
-		touched:    map[int32]*store{},
-		prepared:   map[*kgo.Record]prepared{},
-		eventTypes: map[string]string{},
+		changelog:      cfg.Prefix + topics.NormalizeState,
+		status:         cfg.Prefix + topics.StatusTopic,
+		dlqTopic:       cfg.Prefix + topics.DLQIngress,
+		stores:         map[int32]*store{},
+		keyPartitioner: kgo.StickyKeyPartitioner(nil).ForTopic(""),
+		touched:        map[int32]*store{},
+		prepared:       map[*kgo.Record]prepared{},
+		eventTypes:     map[string]string{},
 	}
 	for _, t := range cfg.Catalog {
 		n.eventTypes[t.Name] = t.EventType
@@ -157,14 +161,24 @@ func New(cfg Config, domain Domain) (*Stage, error) {
 	var inputs []string
 	for _, t := range cfg.Catalog.ByRole(topics.RoleIngress) {
 		inputs = append(inputs, t.Name)
+		// Zero from the start: the alert on it must see a series.
+		n.m.rerouted.WithLabelValues(strings.TrimPrefix(t.Name, cfg.Prefix))
 	}
+	n.hopTopic = cfg.Prefix + topics.NormalizeBusiness
+	hopT, ok := cfg.Catalog.Lookup(n.hopTopic)
+	if !ok {
+		return nil, fmt.Errorf("normalize: the catalog has no %s", n.hopTopic)
+	}
+	n.hopPartitions = hopT.Partitions
+	inputs = append(inputs, n.hopTopic)
 	s, err := eos.New(eos.Config{
 		Name: "normalize", Group: cfg.Prefix + cfg.Group, Input: inputs,
 		TransactionalID: cfg.Prefix + cfg.Group + "-" + cfg.InstanceID,
 		ClientOpts:      cfg.ClientOpts,
 		// Changelog records go to the partition of the input they belong
-		// to; everything else is partitioned by key as producers do.
-		ExtraOpts: append([]kgo.Opt{kgo.RecordPartitioner(eos.NamedPartitions(n.changelog))},
+		// to, hop records to the partition that decides them (hop.go);
+		// everything else is partitioned by key as producers do.
+		ExtraOpts: append([]kgo.Opt{kgo.RecordPartitioner(eos.NamedPartitions(n.changelog, n.hopTopic))},
 			cfg.SessionOpts...),
 		OnAssigned: n.onAssigned,
 		MaxBatch:   cfg.MaxBatch,
@@ -290,6 +304,9 @@ func (n *Stage) Prepare(_ context.Context, recs []*kgo.Record) {
 				if i >= len(recs) {
 					return
 				}
+				if recs[i].Topic == n.hopTopic {
+					continue // decided already; Transform claims its owner
+				}
 				in := n.input(recs[i])
 				done[i] = prepared{in: in, v: n.domain.Decide(in, now)}
 			}
@@ -300,7 +317,9 @@ func (n *Stage) Prepare(_ context.Context, recs []*kgo.Record) {
 	defer n.mu.Unlock()
 	clear(n.prepared)
 	for i, r := range recs {
-		n.prepared[r] = done[i]
+		if r.Topic != n.hopTopic {
+			n.prepared[r] = done[i]
+		}
 	}
 }
 
@@ -324,6 +343,21 @@ func (n *Stage) Transform(_ context.Context, r *kgo.Record, out *eos.Output) err
 		st.lastSweep = now
 	}
 
+	switch {
+	case r.Topic == n.hopTopic:
+		n.transformHop(r, st, out, now)
+	case n.misplaced(r):
+		n.reroute(r, out)
+	default:
+		n.decide(r, st, out, now)
+	}
+	n.emitChanges(st, out)
+	return nil
+}
+
+// decide decides an ingress record with the state of the partition that
+// owns its key.
+func (n *Stage) decide(r *kgo.Record, st *store, out *eos.Output, now time.Time) {
 	p, ok := n.prepared[r]
 	if !ok {
 		p.in = n.input(r)
@@ -351,8 +385,6 @@ func (n *Stage) Transform(_ context.Context, r *kgo.Record, out *eos.Output) err
 	default:
 		n.accept(r, in, v, st, out, now)
 	}
-	n.emitChanges(st, out)
-	return nil
 }
 
 // emitChanges writes the store's changes to its changelog partition.
@@ -381,6 +413,14 @@ func writeSide(st *store, ws []SideWrite) {
 // stage adds: the topic's type, the gateway as source unless said
 // otherwise, the time, and the trace of the input behind them, if any.
 func (n *Stage) publish(out *eos.Output, ps []Publish, in map[string]string, now time.Time) {
+	for _, r := range n.published(ps, in, now) {
+		out.Emit(r)
+	}
+}
+
+// published are the records publish writes.
+func (n *Stage) published(ps []Publish, in map[string]string, now time.Time) []*kgo.Record {
+	var recs []*kgo.Record
 	for _, p := range ps {
 		t := n.cfg.Prefix + p.Topic
 		hs := []kgo.RecordHeader{
@@ -405,8 +445,9 @@ func (n *Stage) publish(out *eos.Output, ps []Publish, in map[string]string, now
 		for _, k := range keys {
 			hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(p.Headers[k])})
 		}
-		out.Emit(&kgo.Record{Topic: t, Key: []byte(p.Key), Value: p.Value, Headers: hs})
+		recs = append(recs, &kgo.Record{Topic: t, Key: []byte(p.Key), Value: p.Value, Headers: hs})
 	}
+	return recs
 }
 
 func (n *Stage) accept(r *kgo.Record, in Input, v Verdict, st *store, out *eos.Output, now time.Time) {
@@ -423,7 +464,7 @@ func (n *Stage) accept(r *kgo.Record, in Input, v Verdict, st *store, out *eos.O
 		})
 	default: // new or update
 		writeSide(st, v.Side)
-		n.publish(out, v.Publish, in.Headers, now)
+		recs := n.published(v.Publish, in.Headers, now)
 		update := outcome == state.Update
 		body := outboundBody(topics.OutboundEvent{
 			Kind: v.Kind, PatientKey: v.PatientKey, DedupKey: v.DedupKey, Version: v.Version, Update: update,
@@ -432,13 +473,22 @@ func (n *Stage) accept(r *kgo.Record, in Input, v Verdict, st *store, out *eos.O
 		for _, route := range v.Routes {
 			t := n.cfg.Prefix + route
 			hs := append(forwardHeaders(in.Headers, n.eventTypes[t]), kgo.RecordHeader{Key: topics.HeaderOriginType, Value: []byte(in.Headers[topics.HeaderType])})
-			out.Emit(&kgo.Record{Topic: t, Key: []byte(v.PatientKey), Value: body, Headers: hs})
+			recs = append(recs, &kgo.Record{Topic: t, Key: []byte(v.PatientKey), Value: body, Headers: hs})
 		}
 		name := "accepted"
 		if update {
 			name = "update"
 		}
-		n.emitStatus(r, in, out, v.PatientKey, name, nil, now)
+		recs = append(recs, n.statusRecord(r, in, v.PatientKey, name, nil, now))
+		if _, checks := n.owners(); checks && v.Owner != "" {
+			// Written once the business id's partition agrees (hop.go):
+			// counted there.
+			n.sendThroughHop(r, v, outcome, held, st, recs, out)
+			return
+		}
+		for _, rec := range recs {
+			out.Emit(rec)
+		}
 	}
 	n.m.outcomes.WithLabelValues(in.Topic, string(outcome)).Inc()
 }
@@ -460,10 +510,15 @@ func (n *Stage) park(r *kgo.Record, in Input, out *eos.Output, now time.Time, ou
 }
 
 func (n *Stage) emitStatus(r *kgo.Record, in Input, out *eos.Output, key, outcome string, reasons []topics.Reason, now time.Time) {
+	out.Emit(n.statusRecord(r, in, key, outcome, reasons, now))
+}
+
+// statusRecord is the status record of ingress record r under key.
+func (n *Stage) statusRecord(r *kgo.Record, in Input, key, outcome string, reasons []topics.Reason, now time.Time) *kgo.Record {
 	if key == "" {
 		key = string(r.Key)
 	}
-	out.Emit(&kgo.Record{Topic: n.status, Key: []byte(key), Value: statusBody(r, in, outcome, reasons, now), Headers: forwardHeaders(in.Headers, n.eventTypes[n.status])})
+	return &kgo.Record{Topic: n.status, Key: []byte(key), Value: statusBody(r, in, outcome, reasons, now), Headers: forwardHeaders(in.Headers, n.eventTypes[n.status])}
 }
 
 // statusBody is the status of ingress record r. It names r by its topic,
@@ -597,6 +652,14 @@ func (n *Stage) endBatch(committed bool) {
 // fitted to their topics' limits, the dead-letter record truncated (and
 // marked so) when the original with the dlq.* headers would not fit.
 func (n *Stage) Park(_ context.Context, r *kgo.Record, why eos.Unwritable, out *eos.Output) error {
+	if r.Topic == n.hopTopic {
+		// What did not fit is what an event became, decided after the
+		// hop: the event's own ingress record is parked, so that it can be
+		// replayed.
+		if h, err := decodeHop(r.Value); err == nil && h.Kind != hopRelease {
+			r = h.Ingress
+		}
+	}
 	in := n.input(r)
 	now := n.cfg.Now()
 	code := ReasonOutputTooLarge

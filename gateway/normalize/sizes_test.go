@@ -2,7 +2,6 @@ package normalize_test
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +37,21 @@ func (passThrough) Reason(code string) topics.Reason {
 	return topics.Reason{Code: code, MessageRU: code, MessageEN: code, Owner: "mis"}
 }
 
+// passThroughOwned is passThrough whose events each name a business id of
+// their own: they are written after the hop, so an output that does not
+// fit is found in the hop's transaction.
+type passThroughOwned struct{ passThrough }
+
+func (passThroughOwned) Decide(in normalize.Input, now time.Time) normalize.Verdict {
+	v := passThrough{}.Decide(in, now)
+	v.Owner = "own|" + in.Headers["ce_id"]
+	return v
+}
+
+func (passThroughOwned) Claim(string, string, normalize.SideReader) ([]normalize.SideWrite, []topics.Reason) {
+	return nil, nil
+}
+
 // TestEachOutputAtItsLimit: for each topic the normalize stage writes an
 // accepted event to (outbound, status, pharmacy), with that topic's limit
 // made small, events whose record there is one byte under the limit and
@@ -46,6 +60,13 @@ func (passThrough) Reason(code string) topics.Reason {
 // accepted. On the status topic the park's own status does not fit at
 // first either: the stage parks again with the identifiers cut shorter.
 func TestEachOutputAtItsLimit(t *testing.T) {
+	t.Run("direct", func(t *testing.T) { testEachOutputAtItsLimit(t, passThrough{}) })
+	// Through the hop the outputs are written in the business id's
+	// partition; what is parked is still the ingress record.
+	t.Run("through the hop", func(t *testing.T) { testEachOutputAtItsLimit(t, passThroughOwned{}) })
+}
+
+func testEachOutputAtItsLimit(t *testing.T, domain normalize.Domain) {
 	for _, tc := range []struct {
 		topic string
 		// grow makes an input's record on topic n bytes larger: the value
@@ -76,20 +97,8 @@ func TestEachOutputAtItsLimit(t *testing.T) {
 			opts := []kgo.Opt{kgo.SeedBrokers(kc.Brokers...),
 				kgo.ProducerBatchMaxBytesFn(func(topic string) int32 { return recsize.ProducerLimit(cat.BatchMaxBytes(topic)) })}
 			now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
-			st, err := normalize.New(normalize.Config{Catalog: cat, Prefix: kc.Prefix, InstanceID: "sizes", ClientOpts: opts,
-				Now: func() time.Time { return now }, Log: quiet()}, passThrough{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			runCtx, stop := context.WithCancel(ctx)
-			done := make(chan error, 1)
-			go func() { done <- st.Run(runCtx) }()
-			defer func() {
-				stop()
-				if err := <-done; err != nil {
-					t.Error(err)
-				}
-			}()
+			defer startStage(t, ctx, normalize.Config{Catalog: cat, Prefix: kc.Prefix, InstanceID: "sizes", ClientOpts: opts,
+				Now: func() time.Time { return now }, Log: quiet()}, domain)()
 
 			pub := kc.Client(t, kgo.ProducerBatchMaxBytes(topics.LargeRecordBytes))
 			publish := func(r *kgo.Record) {
@@ -119,14 +128,7 @@ func TestEachOutputAtItsLimit(t *testing.T) {
 			got := statuses.Wait(t, ctx, func(rs []*kgo.Record) bool { return len(rs) >= len(want) })
 			outcomes := map[string][]string{}
 			for _, r := range got {
-				var s topics.Status
-				if err := json.Unmarshal(r.Value, &s); err != nil {
-					t.Fatal(err)
-				}
-				o := s.Outcome
-				if len(s.Reasons) > 0 {
-					o += " " + s.Reasons[0].Code
-				}
+				s, o := statusOf(t, r)
 				outcomes[s.CEID] = append(outcomes[s.CEID], o)
 			}
 			for id, o := range want {
@@ -152,7 +154,12 @@ func TestEachOutputAtItsLimit(t *testing.T) {
 			}
 			parked := kafkatest.NewReader(t, kc, kc.Prefix+topics.DLQIngress).Wait(t, ctx, func(rs []*kgo.Record) bool { return len(rs) >= 1 })
 			if len(parked) != 1 || find(parked, "id-overl") == nil || record.Truncated(parked[0]) {
-				t.Errorf("parked %d records; want id-overl whole", len(parked))
+				t.Fatalf("parked %d records; want id-overl whole", len(parked))
+			}
+			for _, h := range parked[0].Headers {
+				if h.Key == record.HOrigTopic && string(h.Value) != kc.Prefix+topics.RMISCase {
+					t.Errorf("parked a record of %s, not the ingress record", h.Value)
+				}
 			}
 		})
 	}

@@ -242,13 +242,26 @@ func (s *Store) Expire(cutoff time.Time) int {
 	n := 0
 	for h, e := range s.dedup {
 		if e.Seen < c {
-			s.undo = append(s.undo, undoStep{key: h, had: true, entry: e})
-			delete(s.dedup, h)
-			s.changes = append(s.changes, Change{Key: changelogKey(kindDedup, h), Value: nil})
+			s.deleteDedup(h, e)
 			n++
 		}
 	}
 	return n
+}
+
+// DeleteDedup deletes a dedup entry within the open transaction (the
+// normalize stage puts back what an event it then refused wrote).
+func (s *Store) DeleteDedup(key string) {
+	h := HashKey(kindDedup, key)
+	if e, ok := s.dedup[h]; ok {
+		s.deleteDedup(h, e)
+	}
+}
+
+func (s *Store) deleteDedup(h Hash, e Entry) {
+	s.undo = append(s.undo, undoStep{key: h, had: true, entry: e})
+	delete(s.dedup, h)
+	s.changes = append(s.changes, Change{Key: changelogKey(kindDedup, h), Value: nil})
 }
 
 // Apply replays one changelog record into the store (restore).

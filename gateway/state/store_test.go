@@ -108,6 +108,31 @@ func TestExpireWritesTombstones(t *testing.T) {
 	}
 }
 
+func TestDeleteDedupWritesATombstoneAndAborts(t *testing.T) {
+	s := NewStore(0)
+	now := time.Unix(1_700_000_000, 0)
+	s.Decide("k", 7, 1, now)
+	s.Decide("other", 8, 1, now)
+	s.TakeChanges()
+	s.Commit()
+	s.DeleteDedup("k")
+	s.DeleteDedup("never-held") // nothing to delete: no tombstone
+	ch := s.TakeChanges()
+	if len(ch) != 1 || ch[0].Value != nil {
+		t.Fatalf("changes %v, want one tombstone", ch)
+	}
+	if _, ok := s.Dedup("k"); ok {
+		t.Fatal("deleted key kept")
+	}
+	if out, _ := s.Decide("k", 7, 1, now); out != New {
+		t.Errorf("after the delete the same event is %s, want new", out)
+	}
+	s.Abort()
+	if e, ok := s.Dedup("k"); !ok || e.Fingerprint != 7 || s.Len() != 2 {
+		t.Errorf("abort left %+v, %v, %d keys; want the entry back", e, ok, s.Len())
+	}
+}
+
 func TestApplyRejectsGarbage(t *testing.T) {
 	s := NewStore(0)
 	for _, kv := range [][2][]byte{{[]byte("short"), nil}, {append([]byte{'x'}, make([]byte, 16)...), []byte("v")}, {append([]byte{'d'}, make([]byte, 16)...), []byte("not 20")}} {
