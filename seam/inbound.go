@@ -1,0 +1,70 @@
+package seam
+
+import (
+	"crypto/sha1"
+	"errors"
+	"fmt"
+)
+
+// Inbound messages are what a registry sends to the gateway's callback
+// listener (РЭМД's result callback and its request for a document's
+// file). The registry's adapter authenticates and reads them; the runtime
+// acts on them and sends the adapter's answer.
+
+// InboundKind says what an inbound message is.
+type InboundKind int
+
+// The inbound kinds.
+const (
+	// InboundResult is a registry's final answer for an accepted call.
+	InboundResult InboundKind = iota + 1
+	// InboundFileRequest asks for the signed file of a document the
+	// gateway registered (РЭМД's getDocumentFile).
+	InboundFileRequest
+)
+
+// Inbound is one authenticated message from a registry.
+type Inbound struct {
+	Kind InboundKind
+	// MessageID is the message's own id: the answer relates to it, and a
+	// message seen twice is a replay.
+	MessageID string
+	// Result is an InboundResult's content.
+	Result CallbackResult
+	// LocalUID is the document an InboundFileRequest asks for.
+	LocalUID string
+}
+
+// File is what the runtime found for a file request: the document's file
+// as the document store holds it, or Found false.
+type File struct {
+	Found     bool
+	LocalUID  string
+	MediaType string
+	Data      []byte
+}
+
+// Answer is the HTTP answer to an inbound message, as the adapter built
+// (and signed) it.
+type Answer struct {
+	Status      int
+	ContentType string
+	Body        []byte
+}
+
+// ErrUnauthenticated marks an inbound message that is not signed by a
+// certificate the gateway trusts for that registry (unsigned, wrongly
+// signed, expired, replayed): it is refused, counted and acts on nothing.
+var ErrUnauthenticated = errors.New("inbound message not signed by a trusted registry certificate")
+
+// MessageID is the WS-Addressing MessageID of every call made for the
+// event ceID: a name-based UUID (version 5 layout over SHA-1) of it, so a
+// re-send of the same event carries the same id, and a callback's
+// relatesToMessage names the event whose pending document it settles
+// (the runtime indexes its pending documents by it).
+func MessageID(ceID string) string {
+	h := sha1.Sum([]byte("egisz-gateway/message-id/" + ceID))
+	h[6] = (h[6] & 0x0f) | 0x50
+	h[8] = (h[8] & 0x3f) | 0x80
+	return fmt.Sprintf("urn:uuid:%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
