@@ -181,3 +181,53 @@ func TestKindTable(t *testing.T) {
 		t.Error("kind 34 is not in the public record; the table must not guess it")
 	}
 }
+
+// TestParseReadsTheHeaderOnly: the body is not parsed, but a file cut
+// short is still refused, and what XML allows after the document element
+// is still taken.
+func TestParseReadsTheHeaderOnly(t *testing.T) {
+	h := sampleHeader()
+	h.Body = strings.Repeat("Жалобы на головную боль. ", 400)
+	good, err := Build(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(good)
+	bodyAt := strings.Index(s, "<component>")
+	if bodyAt < 0 {
+		t.Fatal("Build wrote no component")
+	}
+	prefixed := strings.NewReplacer("<ClinicalDocument xmlns=\"urn:hl7-org:v3\"", "<hl7:ClinicalDocument xmlns:hl7=\"urn:hl7-org:v3\" xmlns=\"urn:hl7-org:v3\"",
+		"</ClinicalDocument>", "</hl7:ClinicalDocument>").Replace(s)
+	if prefixed == s {
+		t.Fatal("the document element was not rewritten with a prefix")
+	}
+	for _, tc := range []struct {
+		name string
+		in   string
+		want error
+	}{
+		{"as built", s, nil},
+		{"white space, a comment and a processing instruction after the end", s + "\n<!-- signed -->\n<?mis v1?>\n", nil},
+		{"white space inside the end tag", strings.Replace(s, "</ClinicalDocument>", "</ClinicalDocument \n>", 1), nil},
+		{"a prefixed document element", prefixed, nil},
+		{"an unbalanced body is not read", strings.Replace(s, "<structuredBody>", "<structuredBody><b>", 1), nil},
+		{"cut short in the body", s[:bodyAt+(len(s)-bodyAt)/2], ErrNotXML},
+		{"cut just before the end tag's '>'", strings.TrimRight(s, "\n")[:len(strings.TrimRight(s, "\n"))-1], ErrNotXML},
+		{"text after the end", s + "x", ErrNotXML},
+		{"an unclosed comment after the end", s + "-->", ErrNotXML},
+		{"another end tag", strings.Replace(s, "</ClinicalDocument>", "</component>", 1), ErrNotXML},
+		{"not UTF-8 in the body", strings.Replace(s, "головную", "\xc3\x28", 1), ErrNotXML},
+		{"the header is still checked", strings.Replace(s, "<title>", "<title><b>", 1), ErrNotXML},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Parse([]byte(tc.in))
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			if err == nil && (got.ID != h.ID || got.Patient.SNILS != h.Patient.SNILS || got.LegalAuthenticator == nil) {
+				t.Errorf("header read wrong: %+v", got)
+			}
+		})
+	}
+}

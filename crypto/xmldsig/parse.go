@@ -61,6 +61,10 @@ func (l Limits) withDefaults() Limits {
 // element. It refuses DTDs, undeclared prefixes, duplicate attributes and
 // anything beyond lim; it never reads anything but data.
 func Parse(data []byte, lim Limits) (*Element, error) {
+	return parse(data, lim, nil)
+}
+
+func parse(data []byte, lim Limits, stop func(*Element) bool) (*Element, error) {
 	lim = lim.withDefaults()
 	if len(data) > lim.MaxBytes {
 		return nil, fmt.Errorf("parse: %d bytes, limit %d: %w", len(data), lim.MaxBytes, ErrTooLarge)
@@ -70,7 +74,7 @@ func Parse(data []byte, lim Limits) (*Element, error) {
 	if !utf8.Valid(data) {
 		return nil, fmt.Errorf("parse: not UTF-8: %w", ErrMalformed)
 	}
-	p := parser{data: data, lim: lim, d: xml.NewDecoder(bytes.NewReader(data))}
+	p := parser{data: data, lim: lim, d: xml.NewDecoder(bytes.NewReader(data)), stop: stop}
 	p.d.Strict = true
 	// No CharsetReader: a declared encoding other than UTF-8 is an error.
 	root, err := p.run()
@@ -80,11 +84,25 @@ func Parse(data []byte, lim Limits) (*Element, error) {
 	return root, nil
 }
 
+// ParseHead parses data as Parse does up to the start tag of the first
+// child of the document element that stop picks, and returns the document
+// element with the children before that one (stop's own element is left
+// out). What follows that start tag is not read: neither built nor checked
+// for well-formedness, so a reader that needs only a document's head (a
+// CDA's header, before its body) does not pay for the rest. The whole
+// input is still held to Limits.MaxBytes and must be UTF-8, and a DTD,
+// which can only come before the document element, is refused as by Parse.
+// When stop picks no child, ParseHead is Parse.
+func ParseHead(data []byte, lim Limits, stop func(*Element) bool) (*Element, error) {
+	return parse(data, lim, stop)
+}
+
 type parser struct {
 	data  []byte
 	lim   Limits
 	d     *xml.Decoder
 	nodes int
+	stop  func(*Element) bool // ParseHead's; nil for Parse
 }
 
 func malformed(format string, args ...any) error {
@@ -138,6 +156,9 @@ func (p *parser) run() (*Element, error) {
 			e, newScope, err := p.element(t, raw, scope)
 			if err != nil {
 				return nil, err
+			}
+			if depth == 2 && p.stop != nil && p.stop(e) {
+				return root, nil // the head ends here (ParseHead)
 			}
 			if cur == nil {
 				root = e

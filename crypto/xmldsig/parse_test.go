@@ -177,3 +177,66 @@ func FuzzCanonicalize(f *testing.F) {
 		})
 	})
 }
+
+func TestParseHead(t *testing.T) {
+	body := func(e *Element) bool { return e.Is("urn:x", "body") }
+	tests := []struct {
+		name string
+		doc  string
+		lim  Limits
+		want string // the canonical head; "" when an error is wanted
+		err  error
+	}{
+		{"stops at the body", `<r xmlns="urn:x"><h a="1">t</h><body><p/></body></r>`, Limits{}, `<r xmlns="urn:x"><h a="1">t</h></r>`, nil},
+		{"what follows the body is not read", `<r xmlns="urn:x"><h/><body><p></q>&nbsp;`, Limits{}, `<r xmlns="urn:x"><h></h></r>`, nil},
+		{"a body deeper down does not stop it", `<r xmlns="urn:x"><h><body/></h></r>`, Limits{}, `<r xmlns="urn:x"><h><body></body></h></r>`, nil},
+		{"a body of another namespace does not stop it", `<r xmlns="urn:x"><body xmlns="urn:y"/></r>`, Limits{}, `<r xmlns="urn:x"><body xmlns="urn:y"></body></r>`, nil},
+		{"no body: the whole document, checked", `<r xmlns="urn:x"><h/>`, Limits{}, "", ErrMalformed},
+		{"the head is checked", `<r xmlns="urn:x"><h></g><body/></r>`, Limits{}, "", ErrMalformed},
+		{"a DTD is refused", `<!DOCTYPE r><r xmlns="urn:x"><body/></r>`, Limits{}, "", ErrDTD},
+		{"the whole input is bounded", `<r xmlns="urn:x"><body>` + strings.Repeat("x", 100) + `</body></r>`, Limits{MaxBytes: 64}, "", ErrTooLarge},
+		{"the whole input must be UTF-8", "<r xmlns=\"urn:x\"><body>\xff</body></r>", Limits{}, "", ErrMalformed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root, err := ParseHead([]byte(tc.doc), tc.lim, body)
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("got %v, want %v", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := Canonicalize(root, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(c) != tc.want {
+				t.Errorf("head %s, want %s", c, tc.want)
+			}
+		})
+	}
+}
+
+// TestParseHeadIsParseWithoutStop: when stop picks nothing, ParseHead
+// agrees with Parse, error for error and tree for tree.
+func TestParseHeadIsParseWithoutStop(t *testing.T) {
+	never := func(*Element) bool { return false }
+	for _, doc := range []string{`<r/>`, `<r xmlns="urn:x"><a b="1">t</a></r>`, `<r><a></b></r>`, `<!DOCTYPE r><r/>`, "", `<r/>x`} {
+		want, wantErr := Parse([]byte(doc), Limits{})
+		got, gotErr := ParseHead([]byte(doc), Limits{}, never)
+		if (wantErr == nil) != (gotErr == nil) || (wantErr != nil && wantErr.Error() != gotErr.Error()) {
+			t.Errorf("%q: ParseHead error %v, Parse %v", doc, gotErr, wantErr)
+			continue
+		}
+		if wantErr == nil {
+			w, _ := Canonicalize(want, nil)
+			g, _ := Canonicalize(got, nil)
+			if !bytes.Equal(w, g) {
+				t.Errorf("%q: ParseHead %s, Parse %s", doc, g, w)
+			}
+		}
+	}
+}
