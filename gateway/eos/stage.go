@@ -70,6 +70,10 @@ type Output struct {
 // the stage carries nothing over by itself.
 func (o *Output) Emit(r *kgo.Record) { o.EmitFunc(r, nil) }
 
+// Records returns the records emitted so far, in order: what the stage
+// will write for the batch (a transform's tests compare them).
+func (o *Output) Records() []*kgo.Record { return o.recs }
+
 // EmitFunc adds an output record and a function told its offset (or its
 // error) once produced, before the transaction ends.
 func (o *Output) EmitFunc(r *kgo.Record, promise func(*kgo.Record, error)) {
