@@ -62,6 +62,7 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	var o options
 	// The scenarios read o and b when they run, after both are set.
 	b := &bench{}
+	set := map[string]bool{} // the flags given, filled once parsed
 	scenarios := []struct {
 		name string
 		run  func(context.Context) (result, error)
@@ -79,10 +80,18 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 			return b.throughput(ctx, "normalize and forward, 30% of answers 503", o.events/2, true, 0.3, "")
 		}},
 		{"latency", func(ctx context.Context) (result, error) {
-			return b.latency(ctx, o.latencyRate, o.latencyWarm, o.latencyFor)
+			rate, why := b.measured.latencyRate(o.latencyRate, set["latency-rate"])
+			r, err := b.latency(ctx, rate, o.latencyWarm, o.latencyFor)
+			r.Note = joinNote(why, r.Note)
+			return r, err
 		}},
 		{"drain", func(ctx context.Context) (result, error) { return b.drain(ctx, o.outage) }},
-		{"memory", func(ctx context.Context) (result, error) { return b.memory(ctx, o.keys) }},
+		{"memory", func(ctx context.Context) (result, error) {
+			keys, why := b.measured.memoryKeys(o.keys, set["keys"])
+			r, err := b.memory(ctx, keys)
+			r.Note = joinNote(why, r.Note)
+			return r, err
+		}},
 	}
 	// crypto needs no broker: it times ГОСТ signatures in this process.
 	names := []string{"crypto"}
@@ -92,11 +101,11 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.StringVar(&o.out, "out", "docs/BENCHMARKS.md", "where to write the report; - for standard output (the default with --only, so that a partial run leaves the report alone)")
 	fs.IntVar(&o.events, "events", 100_000, "events per throughput scenario")
-	fs.Float64Var(&o.latencyRate, "latency-rate", 2000, "events a second of the latency scenario")
+	fs.Float64Var(&o.latencyRate, "latency-rate", 2000, "events a second of the latency scenario; unless given, at most 70% of what this run measured (sizing.go)")
 	fs.DurationVar(&o.latencyFor, "latency-for", 30*time.Second, "how long the latency scenario sends, timed")
 	fs.DurationVar(&o.latencyWarm, "latency-warm", 5*time.Second, "how long the latency scenario sends at its rate before it times events")
 	fs.DurationVar(&o.outage, "outage", time.Minute, "how long the registry is down in the drain scenario")
-	fs.IntVar(&o.keys, "keys", 1_000_000, "dedup keys of the memory scenario")
+	fs.IntVar(&o.keys, "keys", 1_000_000, "dedup keys of the memory scenario; unless given, at most what normalize takes in 3 minutes at the rate this run measured (sizing.go)")
 	fs.StringVar(&o.only, "only", "", "run only these scenarios, comma-separated ("+strings.Join(names, ",")+"); all when empty")
 	fs.StringVar(&o.profile, "profile", "", "write CPU profiles of each scenario's measured window into this directory: the bench process's and the gateway's")
 	fs.IntVar(&o.profileSecs, "profile-seconds", 15, "how long the gateway's profile runs, from the start of the measured window")
@@ -104,9 +113,8 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	if err != nil {
 		return err
 	}
-	outSet := false
-	fs.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
-	if o.only != "" && !outSet {
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.only != "" && !set["out"] {
 		o.out = "-"
 	}
 	only := map[string]bool{}
@@ -172,8 +180,25 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 		}
 		log.Info("scenario done", "name", s.name, "result", r.summary())
 		results = append(results, r)
+		switch s.name {
+		case "normalize":
+			b.measured.normalize = r.Rate
+		case "forward":
+			b.measured.forward = r.Rate
+		}
 	}
 	return writeReport(o, results, sigs)
+}
+
+// joinNote puts a scenario's sizing note before what it noted itself.
+func joinNote(sizing, note string) string {
+	if sizing == "" {
+		return note
+	}
+	if note == "" {
+		return sizing
+	}
+	return sizing + " " + note
 }
 
 // payloadBytes pads events to about 1 KiB, the size the targets are set
@@ -181,12 +206,13 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 const payloadBytes = 1024
 
 type bench struct {
-	prof    *profiler // nil unless --profile
-	brokers []string
-	bin     string
-	emu     *stack.Emulator
-	log     *slog.Logger
-	n       int
+	measured capacity  // what the scenarios run so far took, to size later ones
+	prof     *profiler // nil unless --profile
+	brokers  []string
+	bin      string
+	emu      *stack.Emulator
+	log      *slog.Logger
+	n        int
 }
 
 // result is one scenario's figures.
