@@ -231,3 +231,23 @@ func TestParseReadsTheHeaderOnly(t *testing.T) {
 		})
 	}
 }
+
+// TestParseDoesNotLookPastTheBody: CDA puts the body last; a required
+// header element moved after it is reported missing, not found there.
+func TestParseDoesNotLookPastTheBody(t *testing.T) {
+	good, err := Build(sampleHeader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(good)
+	i := strings.Index(s, "<custodian>")
+	j := strings.Index(s, "</custodian>") + len("</custodian>")
+	if i < 0 || j < i {
+		t.Fatal("Build wrote no custodian")
+	}
+	custodian := s[i:j]
+	moved := strings.Replace(s[:i]+s[j:], "</ClinicalDocument>", custodian+"</ClinicalDocument>", 1)
+	if _, err := Parse([]byte(moved)); !errors.Is(err, ErrHeader) {
+		t.Errorf("custodian after the body: got %v, want ErrHeader", err)
+	}
+}

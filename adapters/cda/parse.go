@@ -32,7 +32,8 @@ var parseLimits = xmldsig.Limits{MaxBytes: 64 << 20, MaxDepth: 256, MaxNodes: 4_
 // held to the size limit and to UTF-8, and the file must end with the
 // document element's end tag, so that a file cut short fails with
 // ErrNotXML; whether the body is a valid СЭМД body is РЭМД's format and
-// logic control's to say.
+// logic control's to say. A header element written after the body, which
+// CDA's schema does not allow, is not seen: reported missing if required.
 func Parse(data []byte) (Header, error) {
 	stopped := false
 	root, err := xmldsig.ParseHead(data, parseLimits, func(e *xmldsig.Element) bool {
