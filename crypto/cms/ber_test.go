@@ -112,3 +112,39 @@ func TestOpenSSLStreamed(t *testing.T) {
 		t.Errorf("streamed attached container: %v, want ErrNotDetached", err)
 	}
 }
+
+// TestBERToDERPassesDERThrough: DER comes back as the very input (not a
+// copy); what is not DER is converted, whatever in it is not.
+func TestBERToDERPassesDERThrough(t *testing.T) {
+	long := append([]byte{0x04, 0x81, 0x80}, bytes.Repeat([]byte{0x41}, 0x80)...)
+	for _, tc := range []struct {
+		name     string
+		in, want []byte
+		same     bool
+	}{
+		{"DER", []byte{0x30, 0x06, 0x02, 0x01, 0x05, 0x04, 0x01, 0x41}, nil, true},
+		{"DER with a long-form length", append([]byte{0x30, 0x81, 0x83}, long...), nil, true},
+		{"DER with a high tag number", []byte{0x1f, 0x81, 0x01, 0x00}, nil, true},
+		{"a long form that fits the short", []byte{0x30, 0x81, 0x03, 0x02, 0x01, 0x05}, []byte{0x30, 0x03, 0x02, 0x01, 0x05}, false},
+		{"a leading zero in the length", []byte{0x30, 0x82, 0x00, 0x03, 0x02, 0x01, 0x05}, []byte{0x30, 0x03, 0x02, 0x01, 0x05}, false},
+		{"indefinite, nested in DER", []byte{0x30, 0x06, 0x30, 0x80, 0x05, 0x00, 0x00, 0x00}, []byte{0x30, 0x04, 0x30, 0x02, 0x05, 0x00}, false},
+		{"a constructed OCTET STRING", []byte{0x24, 0x06, 0x04, 0x01, 0x41, 0x04, 0x01, 0x42}, []byte{0x04, 0x02, 0x41, 0x42}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := berToDER(tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tc.want
+			if tc.same {
+				want = tc.in
+				if &got[0] != &tc.in[0] {
+					t.Error("DER was copied, not passed through")
+				}
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("berToDER(%x) = %x, want %x", tc.in, got, want)
+			}
+		})
+	}
+}

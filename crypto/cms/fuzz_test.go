@@ -41,7 +41,15 @@ func FuzzBERToDER(f *testing.F) {
 	f.Add([]byte{0x30, 0x80, 0x24, 0x80, 0x04, 0x01, 0x41, 0x04, 0x01, 0x42, 0, 0, 0, 0})
 	f.Add([]byte{0x30, 0x81, 0x03, 0x02, 0x01, 0x05})
 	f.Add([]byte{0x1f, 0x81, 0x01, 0x00})
+	f.Add([]byte{0x30, 0x06, 0x02, 0x01, 0x05, 0x04, 0x01, 0x41})
+	f.Add([]byte{0x30, 0x82, 0x00, 0x03, 0x02, 0x01, 0x05})
 	f.Fuzz(func(t *testing.T, ber []byte) {
+		// What derElement passes as DER, converting leaves as it is.
+		if rest, err := derElement(ber, 0); err == nil && len(rest) == 0 {
+			if conv, err := convertBER(ber); err != nil || !bytes.Equal(conv, ber) {
+				t.Fatalf("%x passed as DER, but converts to %x, %v", ber, conv, err)
+			}
+		}
 		der, err := berToDER(ber)
 		if err != nil {
 			return
