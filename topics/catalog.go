@@ -63,6 +63,7 @@ var (
 	KeyOrig     = Key{"original", "The original record's key, byte for byte."}
 	KeyActor    = Key{"actor", "The operator who acted."}
 	KeyRx       = Key{"prescription", "The prescription's `<series>/<number>`: a prescription's changes share a partition and are read in order."}
+	KeyCertSeen = Key{"certificate", "`<SHA-256 of the certificate's DER, hex>|<MO OID>`: one record per certificate and clinic it signed for (a worker with posts at two clinics signs for both)."}
 	KeyBusiness = Key{"business", "An event's business id with its kind: `case|<MO OID>|<case id>`, `document|<setId>`, `prescription|<series>/<number>`, `lab|<lab OID>|<referral>|<sample>`."}
 )
 
@@ -174,6 +175,7 @@ const (
 	FRMREmployee      = "egisz.frmr.employee.v1"
 	FRMOOrganization  = "egisz.frmo.organization.v1"
 	InfoSystems       = "egisz.is.system.v1"
+	CertificateSeen   = "egisz.certificate.seen.v1"
 	PharmacyRx        = "egisz.pharmacy.prescription.v1"
 	StatusTopic       = "egisz.status.v1"
 	DLQIngress        = "egisz.dlq.ingress"
@@ -373,6 +375,14 @@ func Build(tiers []time.Duration) Catalog {
 			Key: KeySystem, Partitions: ReferencePartitions, Cleanup: CleanupCompact,
 			Payload: reflect.TypeOf(InformationSystem{}), EventType: "ru.egisz.is.system.v1",
 			Producers: []string{ActorSystems}, Consumers: []string{ActorGateway},
+		},
+		{
+			Name: CertificateSeen, Role: RoleReference, Purpose: "Signing certificates seen inside the signatures of accepted documents, by clinic: serial, issuer, validity, the signer's role and a masked holder label (no name, no СНИЛС). " +
+				"The normalize stage writes one when it accepts a document signed with a certificate its partition has not published in the last day (in the transaction that accepts the document), so a certificate is written a few times a day at most, not once per document. " +
+				"Counted with ФРМР's certificates by egisz_certificates_expiring and `egisz-gateway certificates --expiring`. Latest per certificate and clinic.",
+			Key: KeyCertSeen, Partitions: ReferencePartitions, Cleanup: CleanupCompact,
+			Payload: reflect.TypeOf(SeenCertificate{}), EventType: "ru.egisz.certificate.seen.v1",
+			Producers: []string{ActorGateway}, Consumers: []string{ActorGateway},
 		},
 	}
 	for _, r := range Registries {
