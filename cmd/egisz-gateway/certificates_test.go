@@ -11,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/egisz-gateway/egisz-gateway/adapters/certseen"
 	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
@@ -38,8 +39,10 @@ func TestParseDays(t *testing.T) {
 
 // TestDevCertificatesExpiring publishes to dev's ФРМР feed the example
 // doctor with a certificate ending in 10 days and the laboratory doctor
-// with one ending in 60, and wants the gauge, the listing (masked, then
-// revealed and audited) to name the first under its clinic only.
+// with one ending in 60, and to the certificates seen in documents one of
+// the clinic's ending in 5 days, one in 45, and the doctor's own again; it
+// wants the gauge and the listing (masked, then revealed and audited) to
+// count the 10- and 5-day ones under the clinic, each once.
 func TestDevCertificatesExpiring(t *testing.T) {
 	d := startDev(t)
 	d.waitReady(t, 30*time.Second)
@@ -61,14 +64,25 @@ func TestDevCertificatesExpiring(t *testing.T) {
 	defer cl.Close()
 	k1, v1 := withCert("employee.json", 10*24*time.Hour)
 	k2, v2 := withCert("employee_lab.json", 60*24*time.Hour)
+	const mo = "1.2.643.5.1.13.13.12.1.42.202"
+	seen := func(fingerprint, serial, issuer string, ends time.Duration) *kgo.Record {
+		c := topics.SeenCertificate{SHA256: strings.Repeat(fingerprint, 64), MOOID: mo, Role: "doctor", Serial: serial, Issuer: issuer,
+			NotBefore: topics.DateTime(now.Add(-365 * 24 * time.Hour).UTC().Format(time.RFC3339)), NotAfter: topics.DateTime(now.Add(ends).UTC().Format(time.RFC3339)),
+			Holder: "И*** М***", SeenAt: topics.DateTime(now.UTC().Format(time.RFC3339))}
+		b, _ := json.Marshal(c)
+		return &kgo.Record{Topic: topics.CertificateSeen, Key: []byte(certseen.Key(c.SHA256, mo)), Value: b}
+	}
 	if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: topics.FRMREmployee, Key: []byte(k1), Value: v1},
-		&kgo.Record{Topic: topics.FRMREmployee, Key: []byte(k2), Value: v2}).FirstErr(); err != nil {
+		&kgo.Record{Topic: topics.FRMREmployee, Key: []byte(k2), Value: v2},
+		seen("a", "5eeee5", "Казначейство России", 5*24*time.Hour),
+		seen("b", "45eeee", "Казначейство России", 45*24*time.Hour),
+		seen("c", "ends-employee.json", "CN=Казначейство России,O=Федеральное казначейство,C=RU", 10*24*time.Hour),
+	).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
 
-	const mo = "1.2.643.5.1.13.13.12.1.42.202"
-	want := []string{`egisz_certificates_expiring{mo_oid="` + mo + `",within="30d"} 1`, `egisz_certificates_expiring{mo_oid="` + mo + `",within="14d"} 1`,
-		`egisz_certificates_expiring{mo_oid="` + mo + `",within="7d"} 0`}
+	want := []string{`egisz_certificates_expiring{mo_oid="` + mo + `",within="30d"} 2`, `egisz_certificates_expiring{mo_oid="` + mo + `",within="14d"} 2`,
+		`egisz_certificates_expiring{mo_oid="` + mo + `",within="7d"} 1`}
 	var metrics string
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		resp, err := http.Get("http://" + d.http + "/metrics")
@@ -101,24 +115,24 @@ func TestDevCertificatesExpiring(t *testing.T) {
 		return stdout.String()
 	}
 	masked := list("--expiring", "30d")
-	for _, w := range []string{mo + "\n", "serial ends-employee.json", "П*** А*** С*** (СНИЛС 123-***-*** 64)", "1 certificates"} {
+	for _, w := range []string{mo + "\n", "frmr      serial ends-employee.json  П*** А*** С*** (СНИЛС 123-***-*** 64)", "document  serial 5eeee5  И*** М*** (doctor)", "2 certificates"} {
 		if !strings.Contains(masked, w) {
 			t.Errorf("certificates --expiring 30d lacks %q:\n%s", w, masked)
 		}
 	}
-	for _, no := range []string{"Петров", "12345678964", "ends-employee_lab.json"} {
+	for _, no := range []string{"Петров", "12345678964", "ends-employee_lab.json", "45eeee", "document  serial ends-employee.json"} {
 		if strings.Contains(masked, no) {
 			t.Errorf("certificates --expiring 30d shows %q:\n%s", no, masked)
 		}
 	}
-	if out := list("--expiring", "7d"); !strings.Contains(out, "0 certificates") {
+	if out := list("--expiring", "7d"); !strings.Contains(out, "1 certificates") || !strings.Contains(out, "serial 5eeee5") {
 		t.Errorf("certificates --expiring 7d:\n%s", out)
 	}
 	if out := list("--expiring", "90d", "--mo", "1.2.643.5.1.13.13.12.1.42.310"); !strings.Contains(out, "ends-employee_lab.json") || strings.Contains(out, "ends-employee.json") {
 		t.Errorf("certificates --expiring 90d --mo <lab>:\n%s", out)
 	}
 	revealed := list("--expiring", "30d", "--reveal")
-	if !strings.Contains(revealed, "Петров Алексей Сергеевич (СНИЛС 12345678964)") {
+	if !strings.Contains(revealed, "Петров Алексей Сергеевич (СНИЛС 12345678964)") || !strings.Contains(revealed, "document  serial 5eeee5  И*** М*** (doctor)") {
 		t.Errorf("certificates --reveal does not show the name:\n%s", revealed)
 	}
 	// The reveal is audited.
