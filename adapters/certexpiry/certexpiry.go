@@ -29,6 +29,16 @@ const (
 	SourceDocument = "document" // it signed a document of the clinic the gateway accepted
 )
 
+// SeenFresh is how recently a certificate must have been seen signing a
+// clinic's documents to count. ФРМР drops a renewed worker's old
+// certificate; the documents say nothing of renewal, only that the old
+// certificate is no longer used. The normalize stage publishes a
+// certificate in use again every day (adapters/certseen.Refresh), so one
+// unseen for a week is taken as replaced and its warning ends, where it
+// would otherwise last until the certificate itself ends. The cost: a
+// worker who signs less than weekly is warned of only by ФРМР.
+const SeenFresh = 7 * 24 * time.Hour
+
 // Sources are the certificates to look through: ФРМР's workers (a
 // reference table's Range) and the certificates seen in documents
 // (topics.CertificateSeen). Either may be nil.
@@ -55,9 +65,9 @@ type Expiring struct {
 // time, by clinic. A ФРМР certificate is listed once for each clinic where
 // its holder has a post today (a worker at two clinics signs for both); a
 // worker with no post today signs for none and is left out. A certificate
-// seen in a document is listed under the document's clinic, unless ФРМР's
-// list has it there already (the same serial, and issuers that agree):
-// then it is listed once, as ФРМР's. Certificates already expired, or with
+// seen in a document is listed under the document's clinic while it was
+// seen within SeenFresh, unless ФРМР's list has it there already (the same
+// serial, and issuers that agree): then it is listed once, as ФРМР's. Certificates already expired, or with
 // an end that does not parse, are left out. The list is sorted by clinic,
 // then end.
 func Find(src Sources, now time.Time, within time.Duration) []Expiring {
@@ -96,7 +106,7 @@ func Find(src Sources, now time.Time, within time.Duration) []Expiring {
 				return true
 			}
 			na, ok := ending(string(c.NotAfter))
-			if !ok || slices.ContainsFunc(out, func(x Expiring) bool { return x.MOOID == c.MOOID && sameCertificate(x, c.Serial, c.Issuer) }) {
+			if !ok || !seenSince(c, now.Add(-SeenFresh)) || slices.ContainsFunc(out, func(x Expiring) bool { return x.MOOID == c.MOOID && sameCertificate(x, c.Serial, c.Issuer) }) {
 				return true
 			}
 			out = append(out, Expiring{MOOID: c.MOOID, Source: SourceDocument, Seen: c, Serial: c.Serial, Issuer: c.Issuer, NotAfter: na})
@@ -107,6 +117,13 @@ func Find(src Sources, now time.Time, within time.Duration) []Expiring {
 		return cmp.Or(cmp.Compare(a.MOOID, b.MOOID), a.NotAfter.Compare(b.NotAfter), cmp.Compare(a.Serial, b.Serial), cmp.Compare(a.Source, b.Source))
 	})
 	return out
+}
+
+// seenSince reports whether c was last seen at or after since; a record
+// without a readable time was not.
+func seenSince(c *topics.SeenCertificate, since time.Time) bool {
+	at, err := datetime.ParseDateTime(string(c.SeenAt))
+	return err == nil && !at.Before(since)
 }
 
 // sameCertificate reports whether x is the certificate of that serial and

@@ -103,7 +103,7 @@ func TestCountIsCumulativeByWindow(t *testing.T) {
 
 func seen(mo, serial, issuer, notAfter string) *topics.SeenCertificate {
 	return &topics.SeenCertificate{SHA256: serial + "-fp", MOOID: mo, Role: "doctor", Serial: serial, Issuer: issuer,
-		NotBefore: "2026-03-01T00:00:00Z", NotAfter: topics.DateTime(notAfter), Holder: "П*** А*** С***"}
+		NotBefore: "2026-03-01T00:00:00Z", NotAfter: topics.DateTime(notAfter), Holder: "П*** А*** С***", SeenAt: "2027-02-28T09:00:00Z"}
 }
 
 func eachSeen(cs []*topics.SeenCertificate) func(func(*topics.SeenCertificate) bool) {
@@ -134,6 +134,14 @@ func TestDocumentCertificates(t *testing.T) {
 		seen(moC, "b-10d", "", "2027-03-11T12:00:00+03:00"),
 		{MOOID: ""}, nil,
 	}
+	// Not seen for over a week: taken as replaced by a renewed one.
+	stale := seen(moD, "d-stale", "", "2027-03-05T09:00:00Z")
+	stale.SeenAt = topics.DateTime(now.Add(-SeenFresh - time.Minute).Format(time.RFC3339))
+	lastWeek := seen(moD, "d-week", "", "2027-03-05T09:00:00Z")
+	lastWeek.SeenAt = topics.DateTime(now.Add(-SeenFresh).Format(time.RFC3339))
+	noTime := seen(moD, "d-no-time", "", "2027-03-05T09:00:00Z")
+	noTime.SeenAt = ""
+	docs = append(docs, stale, lastWeek, noTime)
 	ws := workers()
 	ws[1].Certificates[0].Issuer = "Казначейство России"
 	ws[0].Certificates[0].Issuer = "Казначейство России"
@@ -148,7 +156,7 @@ func TestDocumentCertificates(t *testing.T) {
 	want := []string{
 		moB + "|b-10d|frmr",
 		moC + "|b-10d|document", moC + "|c-20d|frmr", moC + "|c-30d-edge|frmr",
-		moD + "|d-10d|document",
+		moD + "|d-week|document", moD + "|d-10d|document",
 		moA + "|a-5d|document", moA + "|a-5d|frmr", moA + "|b-10d|frmr",
 	}
 	if !slices.Equal(got, want) {
@@ -158,7 +166,7 @@ func TestDocumentCertificates(t *testing.T) {
 	for mo, w := range map[string]map[string]int{
 		moA: {"30d": 3, "14d": 3, "7d": 2},
 		moC: {"30d": 3, "14d": 1, "7d": 0},
-		moD: {"30d": 1, "14d": 1, "7d": 0},
+		moD: {"30d": 2, "14d": 2, "7d": 1},
 	} {
 		if !maps.Equal(counts[mo], w) {
 			t.Errorf("%s: %v, want %v", mo, counts[mo], w)
