@@ -44,10 +44,10 @@ func workers() []*topics.Employee {
 	}
 }
 
-func each(ws []*topics.Employee) func(func(*topics.Employee) bool) {
-	return func(f func(*topics.Employee) bool) {
-		for _, w := range ws {
-			if !f(w) {
+func each[V any](vs []V) func(func(V) bool) {
+	return func(f func(V) bool) {
+		for _, v := range vs {
+			if !f(v) {
 				return
 			}
 		}
@@ -96,7 +96,7 @@ func TestCountIsCumulativeByWindow(t *testing.T) {
 			t.Errorf("%s: %v, want %v", mo, got[mo], w)
 		}
 	}
-	if n := len(Count(Sources{Employees: each(nil)}, now)); n != 0 {
+	if n := len(Count(Sources{Employees: each[*topics.Employee](nil)}, now)); n != 0 {
 		t.Errorf("no workers: %d clinics", n)
 	}
 }
@@ -104,16 +104,6 @@ func TestCountIsCumulativeByWindow(t *testing.T) {
 func seen(mo, serial, issuer, notAfter string) *topics.SeenCertificate {
 	return &topics.SeenCertificate{SHA256: serial + "-fp", MOOID: mo, Role: "doctor", Serial: serial, Issuer: issuer,
 		NotBefore: "2026-03-01T00:00:00Z", NotAfter: topics.DateTime(notAfter), Holder: "П*** А*** С***", SeenAt: "2027-02-28T09:00:00Z"}
-}
-
-func eachSeen(cs []*topics.SeenCertificate) func(func(*topics.SeenCertificate) bool) {
-	return func(f func(*topics.SeenCertificate) bool) {
-		for _, c := range cs {
-			if !f(c) {
-				return
-			}
-		}
-	}
 }
 
 // Certificates seen in documents count beside ФРМР's: within the window
@@ -145,7 +135,7 @@ func TestDocumentCertificates(t *testing.T) {
 	ws := workers()
 	ws[1].Certificates[0].Issuer = "Казначейство России"
 	ws[0].Certificates[0].Issuer = "Казначейство России"
-	src := Sources{Employees: each(ws), Seen: eachSeen(docs)}
+	src := Sources{Employees: each(ws), Seen: each(docs)}
 	var got []string
 	for _, x := range Find(src, now, 30*24*time.Hour) {
 		got = append(got, x.MOOID+"|"+x.Serial+"|"+x.Source)
@@ -173,7 +163,7 @@ func TestDocumentCertificates(t *testing.T) {
 		}
 	}
 	// A clinic known only from documents, none ending soon, reports zeros.
-	only := Count(Sources{Seen: eachSeen([]*topics.SeenCertificate{seen(moD, "d-40d", "", "2027-04-10T09:00:00Z")})}, now)
+	only := Count(Sources{Seen: each([]*topics.SeenCertificate{seen(moD, "d-40d", "", "2027-04-10T09:00:00Z")})}, now)
 	if !maps.Equal(only[moD], map[string]int{"30d": 0, "14d": 0, "7d": 0}) || len(only) != 1 {
 		t.Errorf("documents only: %v", only)
 	}
