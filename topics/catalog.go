@@ -383,6 +383,10 @@ func Build(tiers []time.Duration) Catalog {
 			Key: KeyCertSeen, Partitions: ReferencePartitions, Cleanup: CleanupCompact,
 			Payload: reflect.TypeOf(SeenCertificate{}), EventType: "ru.egisz.certificate.seen.v1",
 			Producers: []string{ActorGateway}, Consumers: []string{ActorGateway},
+			Examples: []MessageExample{{Name: "seen", Summary: "The doctor's certificate, seen signing a document of the clinic; published again a day later if still in use.",
+				Key:     "5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592|1.2.643.5.1.13.13.12.1.42.202",
+				Headers: map[string]string{"ce_specversion": "1.0", "ce_id": "7c1e2f3a-4b5c-5d6e-8f70-8192a3b4c5d6", "ce_source": "egisz-gateway", "ce_type": "ru.egisz.certificate.seen.v1", "content-type": "application/json"},
+				File:    "certificate_seen.json"}},
 		},
 	}
 	for _, r := range Registries {

@@ -156,3 +156,27 @@ func TestDevCertificatesExpiring(t *testing.T) {
 		t.Error("no audit record of the reveal")
 	}
 }
+
+// decodeSeen takes the catalog's example under its documented key, a
+// tombstone, and skips what the stage would not have written.
+func TestDecodeSeen(t *testing.T) {
+	tp, _ := topics.Default().Lookup(topics.CertificateSeen)
+	ex := tp.Examples[0]
+	value := topics.Example(ex.File)
+	for _, tc := range []struct {
+		name       string
+		key, value []byte
+		ok, entry  bool
+	}{
+		{"the example", []byte(ex.Key), value, true, true},
+		{"a tombstone", []byte(ex.Key), nil, true, false},
+		{"keyed for another clinic", []byte(strings.Replace(ex.Key, ".202", ".117", 1)), value, false, false},
+		{"not JSON", []byte(ex.Key), []byte("{"), false, false},
+		{"no clinic", []byte(strings.Split(ex.Key, "|")[0] + "|"), []byte(`{"sha256":"` + strings.Split(ex.Key, "|")[0] + `"}`), false, false},
+	} {
+		k, v, ok := decodeSeen(tc.key, tc.value, nil)
+		if ok != tc.ok || (v != nil) != tc.entry || (ok && k != string(tc.key)) {
+			t.Errorf("%s: %q, %+v, %v", tc.name, k, v, ok)
+		}
+	}
+}
