@@ -305,8 +305,10 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 // a patient whose consent is revoked, or whose name or birth date differ
 // from the confirmed identity, is rejected; an identity event gets the
 // side-table write it makes; a prescription or a dispensation moves the
-// prescription's state, or is rejected when it may not. Call it in
-// partition order, and not for duplicates.
+// prescription's state, or is rejected when it may not; an accepted
+// document's signing certificates are published for the expiry warnings
+// when the partition has not published them lately (adapters/certseen).
+// Call it in partition order, and not for duplicates.
 func (d *Decider) Settle(dec *Decision, side Side, now time.Time) {
 	switch {
 	case len(dec.Reasons) > 0:
