@@ -59,7 +59,7 @@ func decodeSeen(key, value []byte, _ map[string]string) (string, *topics.SeenCer
 	return string(key), &c, true
 }
 
-// sources are the tables certexpiry looks through, and whether both are
+// certificateSources are the tables certexpiry looks through, and whether both are
 // loaded: counts from half a feed would look like certificates renewed.
 func certificateSources(employees *reftable.Table[*topics.Employee], seen seenTable) (certexpiry.Sources, bool) {
 	src := certexpiry.Sources{Employees: rangeOf(employees)}
@@ -117,7 +117,7 @@ const certificatesUsage = `Usage: egisz-gateway certificates --expiring 30d [fla
 
 Lists the signing certificates that end within the given time, by clinic: those ФРМР lists for
 medical workers (egisz.frmr.employee.v1; under each clinic where the holder has a post today),
-source frmr, and those seen signing the clinic's accepted documents
+source frmr, and those seen signing the clinic's accepted documents in the last 7 days
 (egisz.certificate.seen.v1), source document; a certificate both know is listed once, as frmr.
 ФРМР's names and СНИЛС are masked unless --reveal, which is for operators and auditors and is
 written to egisz.audit.v1 first; of a certificate seen in a document the gateway keeps only a

@@ -4,14 +4,21 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/certseen"
+	"github.com/egisz-gateway/egisz-gateway/adapters/frmr"
+	"github.com/egisz-gateway/egisz-gateway/adapters/source"
+	"github.com/egisz-gateway/egisz-gateway/gateway/reftable"
 	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
@@ -177,6 +184,79 @@ func TestDecodeSeen(t *testing.T) {
 		k, v, ok := decodeSeen(tc.key, tc.value, nil)
 		if ok != tc.ok || (v != nil) != tc.entry || (ok && k != string(tc.key)) {
 			t.Errorf("%s: %q, %+v, %v", tc.name, k, v, ok)
+		}
+	}
+}
+
+// The gauge counts both tables once both are loaded, nothing while the
+// seen table loads, and ФРМР's alone when the seen topic is missing.
+func TestCertificatesCollectorSources(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topics.FRMREmployee, topics.CertificateSeen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	opts := []kgo.Opt{kgo.SeedBrokers(c.ListenAddrs()...)}
+	now := time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC)
+	const mo = "1.2.643.5.1.13.13.12.1.42.202"
+	var emp topics.Employee
+	if err := json.Unmarshal(topics.Example("employee.json"), &emp); err != nil {
+		t.Fatal(err)
+	}
+	emp.Certificates = []topics.Certificate{{Serial: "f1", NotBefore: "2026-03-01T00:00:00Z", NotAfter: "2027-03-11T09:00:00Z"}}
+	empValue, _ := json.Marshal(emp)
+	doc := topics.SeenCertificate{SHA256: strings.Repeat("d", 64), MOOID: mo, Role: "doctor", Serial: "d5", NotBefore: "2026-03-01T00:00:00Z",
+		NotAfter: "2027-03-06T09:00:00Z", Holder: "И*** М***", SeenAt: "2027-02-28T09:00:00Z"}
+	docValue, _ := json.Marshal(doc)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topics.FRMREmployee, Key: []byte(normalizedSNILS(emp.SNILS)), Value: empValue},
+		&kgo.Record{Topic: topics.CertificateSeen, Key: []byte(certseen.Key(doc.SHA256, mo)), Value: docValue}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	employees := reftable.New("frmr", topics.FRMREmployee, feedDecoder[*topics.Employee](frmr.NewEmployees(source.DefaultOptions()), normalizedSNILS), log)
+	seen := newSeenTable("", log)
+	gauge := func() map[string]float64 {
+		reg := prometheus.NewPedanticRegistry()
+		reg.MustRegister(newCertificatesCollector(employees, seen, func() time.Time { return now }))
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]float64{}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				out[labels["mo_oid"]+" "+labels["within"]] = m.GetGauge().GetValue()
+			}
+		}
+		return out
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() { _ = employees.Run(runCtx, opts) }()
+	<-employees.Loaded()
+	if got := gauge(); len(got) != 0 {
+		t.Errorf("the seen table is loading: %v, want nothing", got)
+	}
+	go func() { _ = seen.Run(runCtx, opts) }()
+	<-seen.Loaded()
+	for absent, want := range map[bool]map[string]float64{
+		false: {mo + " 30d": 2, mo + " 14d": 2, mo + " 7d": 1},
+		true:  {mo + " 30d": 1, mo + " 14d": 1, mo + " 7d": 0},
+	} {
+		seen.absent.Store(absent)
+		if got := gauge(); !maps.Equal(got, want) {
+			t.Errorf("seen topic absent %v: %v, want %v", absent, got, want)
 		}
 	}
 }
