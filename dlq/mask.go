@@ -47,15 +47,9 @@ var plainTextFields = map[string]bool{
 
 // MaskName masks a person's name as the dead-letter views do: its first
 // letter and ***. For other commands that list people (certificates).
-func MaskName(s string) string { return maskName(s) }
+func MaskName(s string) string { return ident.MaskName(s) }
 
-func maskName(s string) string {
-	if s == "" {
-		return ""
-	}
-	r, _ := utf8.DecodeRuneInString(s)
-	return string(r) + "***"
-}
+func maskName(s string) string { return ident.MaskName(s) }
 
 // contractFields are the JSON field names of every payload of the topic
 // catalog. A field outside them was added by a source, and nothing says

@@ -63,6 +63,7 @@ var (
 	KeyOrig     = Key{"original", "The original record's key, byte for byte."}
 	KeyActor    = Key{"actor", "The operator who acted."}
 	KeyRx       = Key{"prescription", "The prescription's `<series>/<number>`: a prescription's changes share a partition and are read in order."}
+	KeyCertSeen = Key{"certificate", "`<SHA-256 of the certificate's DER, hex>|<MO OID>`: one record per certificate and clinic it signed for (a worker with posts at two clinics signs for both)."}
 	KeyBusiness = Key{"business", "An event's business id with its kind: `case|<MO OID>|<case id>`, `document|<setId>`, `prescription|<series>/<number>`, `lab|<lab OID>|<referral>|<sample>`."}
 )
 
@@ -174,6 +175,7 @@ const (
 	FRMREmployee      = "egisz.frmr.employee.v1"
 	FRMOOrganization  = "egisz.frmo.organization.v1"
 	InfoSystems       = "egisz.is.system.v1"
+	CertificateSeen   = "egisz.certificate.seen.v1"
 	PharmacyRx        = "egisz.pharmacy.prescription.v1"
 	StatusTopic       = "egisz.status.v1"
 	DLQIngress        = "egisz.dlq.ingress"
@@ -373,6 +375,18 @@ func Build(tiers []time.Duration) Catalog {
 			Key: KeySystem, Partitions: ReferencePartitions, Cleanup: CleanupCompact,
 			Payload: reflect.TypeOf(InformationSystem{}), EventType: "ru.egisz.is.system.v1",
 			Producers: []string{ActorSystems}, Consumers: []string{ActorGateway},
+		},
+		{
+			Name: CertificateSeen, Role: RoleReference, Purpose: "Signing certificates seen inside the signatures of accepted documents, by clinic: serial, issuer, validity, the signer's role and a masked holder label (no name, no СНИЛС). " +
+				"The normalize stage writes one when it accepts a document signed with a certificate its partition has not published in the last day (in the transaction that accepts the document), so a certificate is written a few times a day at most, not once per document. " +
+				"Counted with ФРМР's certificates by egisz_certificates_expiring and `egisz-gateway certificates --expiring`. Latest per certificate and clinic.",
+			Key: KeyCertSeen, Partitions: ReferencePartitions, Cleanup: CleanupCompact,
+			Payload: reflect.TypeOf(SeenCertificate{}), EventType: "ru.egisz.certificate.seen.v1",
+			Producers: []string{ActorGateway}, Consumers: []string{ActorGateway},
+			Examples: []MessageExample{{Name: "seen", Summary: "The doctor's certificate, seen signing a document of the clinic; published again a day later if still in use.",
+				Key:     "5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592|1.2.643.5.1.13.13.12.1.42.202",
+				Headers: map[string]string{"ce_specversion": "1.0", "ce_id": "7c1e2f3a-4b5c-5d6e-8f70-8192a3b4c5d6", "ce_source": "egisz-gateway", "ce_type": "ru.egisz.certificate.seen.v1", "content-type": "application/json"},
+				File:    "certificate_seen.json"}},
 		},
 	}
 	for _, r := range Registries {

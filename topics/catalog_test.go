@@ -25,7 +25,7 @@ func TestCatalogCoversDesign(t *testing.T) {
 		"egisz.pharmacy.prescription.v1", "egisz.status.v1", "egisz.audit.v1",
 		"egisz.dlq.ingress", "egisz.dlq.remd", "egisz.dlq.iemk", "egisz.dlq.erx",
 		"egisz.retry.remd.30s", "egisz.retry.remd.5m", "egisz.retry.remd.1h",
-		"egisz.retry.iemk.30s", "egisz.retry.erx.1h", "egisz.document.file.v1",
+		"egisz.retry.iemk.30s", "egisz.retry.erx.1h", "egisz.document.file.v1", "egisz.certificate.seen.v1",
 	}
 	for _, name := range want {
 		if _, ok := c.Lookup(name); !ok {

@@ -242,6 +242,22 @@ type Employee struct {
 	Certificates []Certificate `json:"certificates,omitempty"`
 }
 
+// SeenCertificate is a signing certificate the gateway found inside an
+// accepted document's signature, for the clinic the document came from
+// (CertificateSeen). It holds what the expiry warnings need and no more:
+// the holder only as a masked label.
+type SeenCertificate struct {
+	SHA256    string   `json:"sha256" doc:"SHA-256 of the certificate's DER, hex" pattern:"^[0-9a-f]{64}$" example:"5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592"`
+	MOOID     string   `json:"mo_oid" doc:"the clinic whose document it signed" example:"1.2.643.5.1.13.13.12.1.42.202"`
+	Role      string   `json:"role" enum:"doctor,head,organization" doc:"the signer's role in that document" example:"doctor"`
+	Serial    string   `json:"serial" doc:"certificate serial number, lower-case hex" example:"01d7a3f25c9b8e4000000000000000aa"`
+	Issuer    string   `json:"issuer" doc:"the issuing CA's common name (its whole name when it has none)" example:"Казначейство России"`
+	NotBefore DateTime `json:"not_before" example:"2026-01-10T00:00:00Z"`
+	NotAfter  DateTime `json:"not_after" example:"2027-04-10T00:00:00Z"`
+	Holder    string   `json:"holder" doc:"the holder, masked: a person's initials (П*** А*** С***), an organization's name" example:"П*** А*** С***"`
+	SeenAt    DateTime `json:"seen_at" doc:"when the gateway accepted the document it was seen in" example:"2026-03-20T15:04:00Z"`
+}
+
 // Organization is a medical organization from the ФРМО feed, keyed by OID.
 type Organization struct {
 	OID         string `json:"oid" example:"1.2.643.5.1.13.13.12.1.42.202"`

@@ -186,3 +186,17 @@ func TestMakeSNILS(t *testing.T) {
 		t.Errorf("MakeSNILS(112233445) = %s", MakeSNILS(112233445))
 	}
 }
+
+func TestMaskName(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Петров", "П***"},
+		{"  Алёна ", "А***"},
+		{"Smith", "S***"},
+		{"", ""},
+		{"   ", ""},
+	} {
+		if got := MaskName(tc.in); got != tc.want {
+			t.Errorf("MaskName(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -1,9 +1,12 @@
 package ident
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // ValidENP reports ErrFormat for anything but 16 ASCII digits and
@@ -167,6 +170,27 @@ func NormalizeName(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// MaskName masks a personal name for display: its first letter and ***
+// ("Петров" is П***). Empty stays empty.
+func MaskName(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	return string(r) + "***"
+}
+
+// HashUUID is an id in a UUID's text form derived from name by SHA-256
+// (the version and variant digits set as in a name-based UUID): the same
+// name always gets the same id, for records written twice to carry one
+// ce_id.
+func HashUUID(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	h := hex.EncodeToString(sum[:16])
+	return h[0:8] + "-" + h[8:12] + "-5" + h[13:16] + "-8" + h[17:20] + "-" + h[20:32]
 }
 
 // SameName compares two names as a registry would match them.

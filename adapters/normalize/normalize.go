@@ -17,6 +17,7 @@ import (
 
 	"github.com/egisz-gateway/egisz-gateway/adapters"
 	"github.com/egisz-gateway/egisz-gateway/adapters/cda"
+	"github.com/egisz-gateway/egisz-gateway/adapters/certseen"
 	"github.com/egisz-gateway/egisz-gateway/adapters/datetime"
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
 	"github.com/egisz-gateway/egisz-gateway/adapters/prescription"
@@ -65,6 +66,7 @@ type Decision struct {
 	identity     *topics.IdentityEvent     // for Settle's side-table write
 	prescription *topics.PrescriptionEvent // for Settle's prescription state
 	dispensation *topics.DispensationEvent
+	seen         []certseen.Seen // the certificates of a checked document's signatures
 }
 
 // SideWrite is a write to a side table (the seam's type); Timed ones fall
@@ -238,8 +240,10 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 		if p.Patient.SNILS == "" && slices.Contains(d.rules.SNILSRequiredFor, p.Kind) {
 			c.Add(reasons.NoSNILS, "patient.snils", "documents of kind "+p.Kind+" require the patient's СНИЛС (normalize.snils_required_for)")
 		}
-		var signed []string
-		signed, storeFile = d.checkDocument(c, p, now)
+		var checked []cda.SignerCertificate
+		checked, storeFile = d.checkDocument(c, p, now)
+		signed := serialsByIndex(checked, len(p.Signers))
+		dec.seen = seenCertificates(p, checked, now)
 		for i, s := range p.Signers {
 			if s.Person != nil {
 				f := fmt.Sprintf("signers[%d]", i)
@@ -301,8 +305,10 @@ func (d *Decider) Decide(in Input, now time.Time) Decision {
 // a patient whose consent is revoked, or whose name or birth date differ
 // from the confirmed identity, is rejected; an identity event gets the
 // side-table write it makes; a prescription or a dispensation moves the
-// prescription's state, or is rejected when it may not. Call it in
-// partition order, and not for duplicates.
+// prescription's state, or is rejected when it may not; an accepted
+// document's signing certificates are published for the expiry warnings
+// when the partition has not published them lately (adapters/certseen).
+// Call it in partition order, and not for duplicates.
 func (d *Decider) Settle(dec *Decision, side Side, now time.Time) {
 	switch {
 	case len(dec.Reasons) > 0:
@@ -317,6 +323,11 @@ func (d *Decider) Settle(dec *Decision, side Side, now time.Time) {
 			return
 		}
 		d.settlePrescription(dec, side, now)
+		if len(dec.Reasons) == 0 && len(dec.seen) > 0 {
+			writes, pubs := certseen.Publish(dec.seen, side, now)
+			dec.Side = append(dec.Side, writes...)
+			dec.Publish = append(dec.Publish, pubs...)
+		}
 	}
 }
 
@@ -397,8 +408,7 @@ func rxChange(rec *prescription.Record, prescribed *topics.PrescriptionEvent, di
 }
 
 func changeID(id, state, cause string) string {
-	h := fmt.Sprintf("%x", sha256.Sum256([]byte(id+"|"+state+"|"+cause)))
-	return h[0:8] + "-" + h[8:12] + "-5" + h[13:16] + "-8" + h[17:20] + "-" + h[20:32]
+	return ident.HashUUID(id + "|" + state + "|" + cause)
 }
 
 // Due says what becomes of a timed side entry that fell due: a
@@ -422,14 +432,12 @@ func (d *Decider) Due(table string, value []byte, now time.Time) ([]SideWrite, [
 
 // checkDocument fetches a document's file when it comes by reference,
 // has the checker check the file and its signatures, and returns the
-// serial numbers of the certificates inside the signatures, by signer
-// index ("" where a signature did not parse), and the file it checked (nil
+// certificates of the signatures that parsed and the file it checked (nil
 // when none). The fetched file is not put in the event: the event goes on
 // with its reference.
-func (d *Decider) checkDocument(c *source.Check, p *topics.DocumentEvent, now time.Time) (serials []string, checked []byte) {
-	serials = make([]string, len(p.Signers))
+func (d *Decider) checkDocument(c *source.Check, p *topics.DocumentEvent, now time.Time) (signers []cda.SignerCertificate, checked []byte) {
 	if d.docs.Checker == nil {
-		return serials, nil
+		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), d.docs.Timeout)
 	defer cancel()
@@ -437,7 +445,7 @@ func (d *Decider) checkDocument(c *source.Check, p *topics.DocumentEvent, now ti
 	if p.File.Ref != "" {
 		if d.docs.Fetcher == nil {
 			c.Add(reasons.DocumentFetchFailed, "file.ref", "this gateway fetches no documents by reference")
-			return serials, nil
+			return nil, nil
 		}
 		var err error
 		if file, err = d.docs.Fetcher.Fetch(ctx, p.File.Ref, p.File.Size, p.File.SHA256); err != nil {
@@ -449,7 +457,7 @@ func (d *Decider) checkDocument(c *source.Check, p *topics.DocumentEvent, now ti
 			// The error names what failed (status, timeout, sizes), never
 			// the file's contents: it is safe in the status message.
 			c.Add(code, "file.ref", err.Error())
-			return serials, nil
+			return nil, nil
 		}
 	}
 	res := d.docs.Checker.Check(ctx, p, file, now)
@@ -458,15 +466,40 @@ func (d *Decider) checkDocument(c *source.Check, p *topics.DocumentEvent, now ti
 		// signature was checked: what was found is not the whole verdict,
 		// so the document is neither accepted nor refused for good.
 		c.Add(reasons.DocumentCheckIncomplete, "file", "the checks did not finish: "+res.Err.Error())
-		return serials, nil
+		return nil, nil
 	}
 	c.Problems = append(c.Problems, res.Problems...)
-	for _, sc := range res.Signers {
-		if sc.Index >= 0 && sc.Index < len(serials) {
+	return res.Signers, file
+}
+
+// serialsByIndex are the serial numbers of the certificates inside the
+// signatures, by signer index ("" where a signature did not parse).
+func serialsByIndex(signers []cda.SignerCertificate, n int) []string {
+	serials := make([]string, n)
+	for _, sc := range signers {
+		if sc.Index >= 0 && sc.Index < n {
 			serials[sc.Index] = sc.Serial
 		}
 	}
-	return serials, file
+	return serials
+}
+
+// seenCertificates are the records of the certificates of a document's
+// verified signatures, for the expiry warnings (adapters/certseen); Settle
+// publishes those its partition has not published lately.
+func seenCertificates(p *topics.DocumentEvent, signers []cda.SignerCertificate, now time.Time) []certseen.Seen {
+	var out []certseen.Seen
+	for _, sc := range signers {
+		if !sc.Verified || sc.Index < 0 || sc.Index >= len(p.Signers) {
+			continue
+		}
+		s, err := certseen.FromSignature(p.MOOID, p.Signers[sc.Index].Role, sc.Certificate, sc.Subject, now)
+		if err != nil {
+			continue // no certificate: nothing to warn of
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // fetchReason is the catalog reason of a failed fetch.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -166,5 +167,27 @@ func TestNormalizeDocumentsSignedBatch(t *testing.T) {
 	out := readAll(t, ctx, kc, kc.Prefix+topics.Outbound(topics.RegistryREMD), 5)
 	if len(out) != 5 {
 		t.Errorf("%d documents forwarded to РЭМД, want the 5 good ones", len(out))
+	}
+
+	// The good documents' two certificates (the doctor's, the
+	// organization's) are published once each, not once per document;
+	// the untrusted CA's, from a refused document, not at all.
+	seen := readAll(t, ctx, kc, kc.Prefix+topics.CertificateSeen, 2)
+	roles := map[string]string{}
+	for _, r := range seen {
+		var c topics.SeenCertificate
+		if err := json.Unmarshal(r.Value, &c); err != nil {
+			t.Fatal(err)
+		}
+		if string(r.Key) != c.SHA256+"|"+c.MOOID || c.MOOID != first.MOOID {
+			t.Errorf("seen certificate keyed %s for %s", r.Key, c.MOOID)
+		}
+		if bytes.Contains(r.Value, []byte("Петров")) || bytes.Contains(r.Value, []byte("12345678964")) {
+			t.Errorf("seen certificate %s names its holder: %s", c.Serial, r.Value)
+		}
+		roles[c.Role] = strings.TrimLeft(c.Serial, "0") // hex of the serial's bytes: "02"
+	}
+	if len(seen) != 2 || roles["doctor"] != fmt.Sprintf("%x", sd.Signer.SerialNumber) || roles["organization"] == "" {
+		t.Errorf("%d certificates seen (%v), want the doctor's %x and the organization's once each", len(seen), roles, sd.Signer.SerialNumber)
 	}
 }

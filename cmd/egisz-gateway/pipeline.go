@@ -115,10 +115,13 @@ func normalizedSNILS(k string) string {
 	return k
 }
 
-// normalizeWorker runs the reference tables beside the stage.
+// normalizeWorker runs the reference tables beside the stage, and the
+// table of certificates seen in documents for the expiry gauge (the stage
+// writes it and does not read it).
 type normalizeWorker struct {
 	stage *normalize.Stage
 	refs  references
+	seen  seenTable
 	deps  app.Deps
 }
 
@@ -128,13 +131,14 @@ func (w *normalizeWorker) Ready() error { return w.stage.Ready() }
 // Stats are the stage's transaction counters (egisz_stage_* metrics).
 func (w *normalizeWorker) Stats() *eos.Stats { return w.stage.Stats() }
 func (w *normalizeWorker) Run(ctx context.Context) error {
-	errs := make(chan error, 3)
+	errs := make(chan error, 4)
 	go func() { errs <- w.refs.employees.Run(ctx, w.deps.KafkaOpt) }()
 	go func() { errs <- w.refs.organizations.Run(ctx, w.deps.KafkaOpt) }()
 	go func() { errs <- runSystems(ctx, w.refs, w.deps.KafkaOpt, w.deps.Log) }()
+	go func() { errs <- runSeen(ctx, w.seen, w.deps.KafkaOpt, w.deps.Log) }()
 	go logBindingRule(ctx, w.refs, w.deps.Log)
 	runErr := w.stage.Run(ctx)
-	return errors.Join(runErr, <-errs, <-errs, <-errs)
+	return errors.Join(runErr, <-errs, <-errs, <-errs, <-errs)
 }
 
 // runSystems follows the systems feed. A deployment upgraded without
@@ -184,8 +188,9 @@ func newNormalize(deps app.Deps) ([]app.Worker, error) {
 		systems: reftable.New("systems", prefix+topics.InfoSystems,
 			feedDecoder[*topics.InformationSystem](infosys.NewSystems(opts), func(k string) string { return k }), deps.Log).LogChanges(),
 	}
-	for _, t := range []prometheus.Collector{refs.employees.Collector(), refs.organizations.Collector(), refs.systems.Collector(),
-		newCertificatesCollector(refs.employees, deps.Now)} {
+	seen := newSeenTable(prefix, deps.Log)
+	for _, t := range []prometheus.Collector{refs.employees.Collector(), refs.organizations.Collector(), refs.systems.Collector(), seen.Collector(),
+		newCertificatesCollector(refs.employees, seen, deps.Now)} {
 		if err := deps.Metrics.Register(t); err != nil {
 			return nil, fmt.Errorf("reference table metrics: %w", err)
 		}
@@ -208,5 +213,5 @@ func newNormalize(deps app.Deps) ([]app.Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []app.Worker{&normalizeWorker{stage: stage, refs: refs, deps: deps}}, nil
+	return []app.Worker{&normalizeWorker{stage: stage, refs: refs, seen: seen, deps: deps}}, nil
 }
