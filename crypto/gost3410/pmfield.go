@@ -165,24 +165,17 @@ func pmReduce4(z *[4]uint64, t0, t1, t2, t3, t4, t5, t6, t7, c uint64) {
 	t1, cc = bits.Add64(t1, 0, cc)
 	t2, cc = bits.Add64(t2, 0, cc)
 	t3, cc = bits.Add64(t3, 0, cc)
-	// A carry out is 2^256 ≡ c more; the sum then wrapped to below c·c,
-	// so adding c cannot carry again.
-	t0, cc = bits.Add64(t0, c&-cc, 0)
-	t1, cc = bits.Add64(t1, 0, cc)
-	t2, cc = bits.Add64(t2, 0, cc)
-	t3, _ = bits.Add64(t3, 0, cc)
-	pmFinal4(z, t0, t1, t2, t3, c)
-}
-
-// pmFinal4 sets z = t mod m for t < 2^256 < 2·m: t ≥ m exactly when t + c
-// carries out of 2^256, and t + c - 2^256 is then t - m.
-func pmFinal4(z *[4]uint64, t0, t1, t2, t3, c uint64) {
+	// The value is now t + cc·2^256 < 2^256 + 2^64, and at most one m
+	// needs to come off. Subtracting m is adding c and dropping 2^256:
+	// d = t + c. With cc = 1, t wrapped to below 2^64, d does not carry
+	// and is the answer; with cc = 0, t ≥ m exactly when d carries (b = 1)
+	// and d is then t - m.
 	var d0, d1, d2, d3, b uint64
 	d0, b = bits.Add64(t0, c, 0)
 	d1, b = bits.Add64(t1, 0, b)
 	d2, b = bits.Add64(t2, 0, b)
 	d3, b = bits.Add64(t3, 0, b)
-	mask := -b
+	mask := -(cc | b)
 	z[0] = t0&^mask | d0&mask
 	z[1] = t1&^mask | d1&mask
 	z[2] = t2&^mask | d2&mask
