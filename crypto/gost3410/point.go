@@ -331,12 +331,18 @@ func (o *ecOps[E]) baseMultJac(kp *E) jac[E] {
 	var acc, sum jac[E]
 	for i := range o.comb {
 		d := (k[(i*combBits)/64] >> ((i * combBits) % 64)) & combRow
+		// sel starts at zero and at most one entry's mask is all ones,
+		// so OR-ing every masked entry in selects it.
 		var sel aff[E]
-		for j := range combRow {
+		row := &o.comb[i]
+		for j := range row {
 			// mask is all ones when j+1 = d.
 			mask := -(((uint64(j+1) ^ d) - 1) >> 63)
-			ctSelect(&sel.x, &o.comb[i][j].x, mask)
-			ctSelect(&sel.y, &o.comb[i][j].y, mask)
+			e := &row[j]
+			for w := 0; w < len(sel.x); w++ {
+				sel.x[w] |= e.x[w] & mask
+				sel.y[w] |= e.y[w] & mask
+			}
 		}
 		o.addAffine(&sum, &acc, &sel)
 		keep := -((d - 1) >> 63) // all ones when d = 0
