@@ -7,9 +7,10 @@ import (
 )
 
 // This file is the fast curve arithmetic: Jacobian coordinates over the
-// fixed-size field of field.go (pseudo-Mersenne or Montgomery), with the general Weierstrass a
-// (a = -3 gets the cheaper doubling), a fixed-base comb for k·P when
-// signing and an interleaved wNAF for u1·P + u2·Q when verifying. The
+// fixed-size field of field.go (pseudo-Mersenne or Montgomery), with the
+// general Weierstrass a (a = -3 gets the cheaper doubling), a fixed-base
+// comb for k·P when signing and an interleaved wNAF for u1·P + u2·Q when
+// verifying. The
 // math/big code in oracle_test.go is the oracle the tests hold it to.
 
 // jac is a point in Jacobian coordinates, (X/Z², Y/Z³); Z = 0 is the point
