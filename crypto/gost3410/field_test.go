@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 )
 
 // checkField checks every field operation against math/big on random
@@ -117,38 +119,53 @@ func TestFieldAgainstBig(t *testing.T) {
 	}
 }
 
+// BenchmarkFieldMul times one multiplication or squaring of each kind on
+// a 256-bit prime of each form (CryptoPro B's p for Montgomery, 2^256 - 617
+// for the pseudo-Mersenne reduction) and on a 512-bit one.
 func BenchmarkFieldMul(b *testing.B) {
-	b.Run("256-loop", func(b *testing.B) {
-		f, _ := newField[[4]uint64](tc26256A.p)
-		x := f.fromBig(tc26256A.gx)
-		y := f.fromBig(tc26256A.gy)
-		for b.Loop() {
-			f.mulLoop(&x, &x, &y)
-		}
-	})
-	b.Run("256", func(b *testing.B) {
-		f, _ := newField[[4]uint64](tc26256A.p)
-		x := f.fromBig(tc26256A.gx)
-		y := f.fromBig(tc26256A.gy)
-		for b.Loop() {
-			f.mul(&x, &x, &y)
-		}
-	})
-	b.Run("512-loop", func(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		curve *Curve
+		op    func(f *field[[4]uint64], x, y *[4]uint64)
+	}{
+		{"256-mont-loop", cryptoProBParamSet, func(f *field[[4]uint64], x, y *[4]uint64) { f.mulLoop(x, x, y) }},
+		{"256-mont-mul", cryptoProBParamSet, func(f *field[[4]uint64], x, y *[4]uint64) { f.mul(x, x, y) }},
+		{"256-mont-sqr", cryptoProBParamSet, func(f *field[[4]uint64], x, _ *[4]uint64) { f.sqr(x, x) }},
+		{"256-pm-mul", tc26256A, func(f *field[[4]uint64], x, y *[4]uint64) { f.mul(x, x, y) }},
+		{"256-pm-sqr", tc26256A, func(f *field[[4]uint64], x, _ *[4]uint64) { f.sqr(x, x) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			f, err := newField[[4]uint64](tc.curve.p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			x, y := f.fromBig(tc.curve.gx), f.fromBig(tc.curve.gy)
+			report := testtool.ReportCPU(b)
+			for b.Loop() {
+				tc.op(f, &x, &y)
+			}
+			report()
+		})
+	}
+	b.Run("512-mont-loop", func(b *testing.B) {
 		f, _ := newField[[8]uint64](tc26512A.p)
 		x := f.fromBig(tc26512A.gy)
 		y := f.fromBig(tc26512A.gy)
+		report := testtool.ReportCPU(b)
 		for b.Loop() {
 			f.mulLoop(&x, &x, &y)
 		}
+		report()
 	})
-	b.Run("512", func(b *testing.B) {
+	b.Run("512-mont-mul", func(b *testing.B) {
 		f, _ := newField[[8]uint64](tc26512A.p)
 		x := f.fromBig(tc26512A.gy)
 		y := f.fromBig(tc26512A.gy)
+		report := testtool.ReportCPU(b)
 		for b.Loop() {
 			f.mul(&x, &x, &y)
 		}
+		report()
 	})
 }
 

@@ -10,10 +10,9 @@ import (
 // CryptoPro A and XchA, the sets most ГОСТ certificates use. Since
 // 2^256 ≡ c (mod m), the high half H of a double-width product H·2^256 + L
 // is folded in as L + c·H: four word multiplications where Montgomery
-// reduction takes sixteen, and a square needs only the products below the
-// diagonal once, doubled. Elements are plain residues in [0, m): the
-// field's R is 1, so toMont and fromMont are multiplications by 1 and the
-// rest of the code does not need to know.
+// reduction takes sixteen (squares: sqr4.go). Elements are plain residues
+// in [0, m): the field's R is 1, so toMont and fromMont are
+// multiplications by 1 and the rest of the code does not need to know.
 //
 // The 512-bit sets with p = 2^512 - 569 (tc26 512 A and C) stay on
 // Montgomery: the same algorithm over eight words in loops measured slower
@@ -94,51 +93,6 @@ func pmMul4(z, x, y *[4]uint64, c uint64) {
 	t5, cc = bits.Add64(t5, l2, cc)
 	t6, cc = bits.Add64(t6, l3, cc)
 	t7 = h3 + cc
-	pmReduce4(z, t0, t1, t2, t3, t4, t5, t6, t7, c)
-}
-
-// pmSqr4 sets z = x² mod 2^256 - c: the six products x_i·x_j with i < j
-// once, doubled by a shift, plus the four squares on the diagonal.
-func pmSqr4(z, x *[4]uint64, c uint64) {
-	x0, x1, x2, x3 := x[0], x[1], x[2], x[3]
-	var t0, t1, t2, t3, t4, t5, t6, t7, h, l, cc uint64
-	t2, t1 = bits.Mul64(x0, x1)
-	h, l = bits.Mul64(x0, x2)
-	t2, cc = bits.Add64(t2, l, 0)
-	t3 = h + cc
-	h, l = bits.Mul64(x0, x3)
-	t3, cc = bits.Add64(t3, l, 0)
-	t4 = h + cc
-	h, l = bits.Mul64(x1, x2)
-	t3, cc = bits.Add64(t3, l, 0)
-	t4, cc = bits.Add64(t4, h, cc)
-	t5 = cc
-	h, l = bits.Mul64(x1, x3)
-	t4, cc = bits.Add64(t4, l, 0)
-	t5 += h + cc // the sum so far is below 2^384, so t5 cannot overflow
-	h, l = bits.Mul64(x2, x3)
-	t5, cc = bits.Add64(t5, l, 0)
-	t6 = h + cc
-	// Double the off-diagonal sum.
-	t7 = t6 >> 63
-	t6 = t6<<1 | t5>>63
-	t5 = t5<<1 | t4>>63
-	t4 = t4<<1 | t3>>63
-	t3 = t3<<1 | t2>>63
-	t2 = t2<<1 | t1>>63
-	t1 <<= 1
-	// Add the diagonal.
-	h, t0 = bits.Mul64(x0, x0)
-	t1, cc = bits.Add64(t1, h, 0)
-	h, l = bits.Mul64(x1, x1)
-	t2, cc = bits.Add64(t2, l, cc)
-	t3, cc = bits.Add64(t3, h, cc)
-	h, l = bits.Mul64(x2, x2)
-	t4, cc = bits.Add64(t4, l, cc)
-	t5, cc = bits.Add64(t5, h, cc)
-	h, l = bits.Mul64(x3, x3)
-	t6, cc = bits.Add64(t6, l, cc)
-	t7, _ = bits.Add64(t7, h, cc)
 	pmReduce4(z, t0, t1, t2, t3, t4, t5, t6, t7, c)
 }
 
