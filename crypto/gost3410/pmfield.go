@@ -33,87 +33,57 @@ func pseudoMersenneC(m *big.Int, nbits int) (uint64, bool) {
 }
 
 // pmMul4 sets z = x·y mod 2^256 - c for x, y < 2^256 - c; z may alias x or y.
-// The product is operand-scanned one word of y at a time: each row's four
-// products are added as two carry chains (low halves, then high halves one
-// word up).
+// The product is operand-scanned one word of y at a time (mulRow4,
+// addRow4).
 func pmMul4(z, x, y *[4]uint64, c uint64) {
 	x0, x1, x2, x3 := x[0], x[1], x[2], x[3]
-	y0, y1, y2, y3 := y[0], y[1], y[2], y[3]
 	var t0, t1, t2, t3, t4, t5, t6, t7 uint64
-	var h0, l0, h1, l1, h2, l2, h3, l3, cc uint64
-	// row 0: t0..t4 = x·y0
-	h0, l0 = bits.Mul64(x0, y0)
-	h1, l1 = bits.Mul64(x1, y0)
-	h2, l2 = bits.Mul64(x2, y0)
-	h3, l3 = bits.Mul64(x3, y0)
-	t0 = l0
-	t1, cc = bits.Add64(h0, l1, 0)
-	t2, cc = bits.Add64(h1, l2, cc)
-	t3, cc = bits.Add64(h2, l3, cc)
-	t4 = h3 + cc
-	// row 1: t1..t5 += x·y1
-	h0, l0 = bits.Mul64(x0, y1)
-	h1, l1 = bits.Mul64(x1, y1)
-	h2, l2 = bits.Mul64(x2, y1)
-	h3, l3 = bits.Mul64(x3, y1)
-	l1, cc = bits.Add64(l1, h0, 0)
-	l2, cc = bits.Add64(l2, h1, cc)
-	l3, cc = bits.Add64(l3, h2, cc)
-	h3 += cc
-	t1, cc = bits.Add64(t1, l0, 0)
-	t2, cc = bits.Add64(t2, l1, cc)
-	t3, cc = bits.Add64(t3, l2, cc)
-	t4, cc = bits.Add64(t4, l3, cc)
-	t5 = h3 + cc
-	// row 2: t2..t6 += x·y2
-	h0, l0 = bits.Mul64(x0, y2)
-	h1, l1 = bits.Mul64(x1, y2)
-	h2, l2 = bits.Mul64(x2, y2)
-	h3, l3 = bits.Mul64(x3, y2)
-	l1, cc = bits.Add64(l1, h0, 0)
-	l2, cc = bits.Add64(l2, h1, cc)
-	l3, cc = bits.Add64(l3, h2, cc)
-	h3 += cc
-	t2, cc = bits.Add64(t2, l0, 0)
-	t3, cc = bits.Add64(t3, l1, cc)
-	t4, cc = bits.Add64(t4, l2, cc)
-	t5, cc = bits.Add64(t5, l3, cc)
-	t6 = h3 + cc
-	// row 3: t3..t7 += x·y3
-	h0, l0 = bits.Mul64(x0, y3)
-	h1, l1 = bits.Mul64(x1, y3)
-	h2, l2 = bits.Mul64(x2, y3)
-	h3, l3 = bits.Mul64(x3, y3)
-	l1, cc = bits.Add64(l1, h0, 0)
-	l2, cc = bits.Add64(l2, h1, cc)
-	l3, cc = bits.Add64(l3, h2, cc)
-	h3 += cc
-	t3, cc = bits.Add64(t3, l0, 0)
-	t4, cc = bits.Add64(t4, l1, cc)
-	t5, cc = bits.Add64(t5, l2, cc)
-	t6, cc = bits.Add64(t6, l3, cc)
-	t7 = h3 + cc
+	var r0, r1, r2, r3, r4 uint64
+	t0, t1, t2, t3, t4 = mulRow4(x0, x1, x2, x3, y[0])
+	r0, r1, r2, r3, r4 = mulRow4(x0, x1, x2, x3, y[1])
+	t1, t2, t3, t4, t5 = addRow4(t1, t2, t3, t4, 0, r0, r1, r2, r3, r4)
+	r0, r1, r2, r3, r4 = mulRow4(x0, x1, x2, x3, y[2])
+	t2, t3, t4, t5, t6 = addRow4(t2, t3, t4, t5, 0, r0, r1, r2, r3, r4)
+	r0, r1, r2, r3, r4 = mulRow4(x0, x1, x2, x3, y[3])
+	t3, t4, t5, t6, t7 = addRow4(t3, t4, t5, t6, 0, r0, r1, r2, r3, r4)
 	pmReduce4(z, t0, t1, t2, t3, t4, t5, t6, t7, c)
+}
+
+// mulRow4 returns the five words of (x3:x2:x1:x0)·y. It is small enough
+// to be inlined, so the rows of a product stay in registers.
+func mulRow4(x0, x1, x2, x3, y uint64) (r0, r1, r2, r3, r4 uint64) {
+	var h0, c uint64
+	h0, r0 = bits.Mul64(x0, y)
+	h1, l1 := bits.Mul64(x1, y)
+	h2, l2 := bits.Mul64(x2, y)
+	h3, l3 := bits.Mul64(x3, y)
+	r1, c = bits.Add64(l1, h0, 0)
+	r2, c = bits.Add64(l2, h1, c)
+	r3, c = bits.Add64(l3, h2, c)
+	r4 = h3 + c
+	return
+}
+
+// addRow4 returns the five words of t + r, both five words. The callers'
+// sums are products and partial products that fit five words, so no
+// carry leaves the top one.
+func addRow4(t0, t1, t2, t3, t4, r0, r1, r2, r3, r4 uint64) (s0, s1, s2, s3, s4 uint64) {
+	var c uint64
+	s0, c = bits.Add64(t0, r0, 0)
+	s1, c = bits.Add64(t1, r1, c)
+	s2, c = bits.Add64(t2, r2, c)
+	s3, c = bits.Add64(t3, r3, c)
+	s4 = t4 + r4 + c
+	return
 }
 
 // pmReduce4 sets z = t mod 2^256 - c for a product t < (2^256 - c)² given
 // as eight words.
 func pmReduce4(z *[4]uint64, t0, t1, t2, t3, t4, t5, t6, t7, c uint64) {
-	var h0, l0, h1, l1, h2, l2, h3, l3, cc uint64
 	// t0..t4 = t0..t3 + c·(t4..t7)
-	h0, l0 = bits.Mul64(t4, c)
-	h1, l1 = bits.Mul64(t5, c)
-	h2, l2 = bits.Mul64(t6, c)
-	h3, l3 = bits.Mul64(t7, c)
-	l1, cc = bits.Add64(l1, h0, 0)
-	l2, cc = bits.Add64(l2, h1, cc)
-	l3, cc = bits.Add64(l3, h2, cc)
-	h3 += cc
-	t0, cc = bits.Add64(t0, l0, 0)
-	t1, cc = bits.Add64(t1, l1, cc)
-	t2, cc = bits.Add64(t2, l2, cc)
-	t3, cc = bits.Add64(t3, l3, cc)
-	t4 = h3 + cc
+	r0, r1, r2, r3, r4 := mulRow4(t4, t5, t6, t7, c)
+	t0, t1, t2, t3, t4 = addRow4(t0, t1, t2, t3, 0, r0, r1, r2, r3, r4)
+	var cc uint64
 	// t4 ≤ c, so c·t4 < 2^64 (c < 2^32) and folds into one word.
 	t0, cc = bits.Add64(t0, t4*c, 0)
 	t1, cc = bits.Add64(t1, 0, cc)

@@ -63,80 +63,31 @@ func sqr4(z, x, m *[4]uint64, m0inv, c uint64) {
 // montRedc4 sets z = t·2^-256 mod m for t < m·2^256 (REDC). Each step adds
 // mm·m·2^(64·i), with mm chosen to clear word i; the carry out of word i+4
 // is kept in pend and added at word i+5 by the next step instead of being
-// propagated through the words above at once. What is left in t4…t7 and
-// pend (the ninth word) is below 2·m, and one conditional subtraction ends
-// it.
+// propagated through the words above at once (pend is at most 2, and the
+// row's top word is below 2^64 - 2, so adding it to that word carries at
+// most once). What is left in t4…t7 and the ninth word is below 2·m, and
+// one conditional subtraction ends it.
 func montRedc4(z *[4]uint64, t0, t1, t2, t3, t4, t5, t6, t7 uint64, m *[4]uint64, m0inv uint64) {
 	m0, m1, m2, m3 := m[0], m[1], m[2], m[3]
-	var mm, h0, l0, h1, l1, h2, l2, h3, l3, cc, c2, pend uint64
-	// step 0: clear t0; its carry lands in t4, then pend at t5.
-	mm = t0 * m0inv
-	h0, l0 = bits.Mul64(mm, m0)
-	h1, l1 = bits.Mul64(mm, m1)
-	h2, l2 = bits.Mul64(mm, m2)
-	h3, l3 = bits.Mul64(mm, m3)
-	l1, cc = bits.Add64(l1, h0, 0)
-	l2, cc = bits.Add64(l2, h1, cc)
-	l3, cc = bits.Add64(l3, h2, cc)
-	h3 += cc
-	_, cc = bits.Add64(t0, l0, 0)
-	t1, cc = bits.Add64(t1, l1, cc)
-	t2, cc = bits.Add64(t2, l2, cc)
-	t3, cc = bits.Add64(t3, l3, cc)
-	t4, cc = bits.Add64(t4, h3, cc)
-	pend = cc
-	// step 1: clear t1; pend from step 0 belongs at t5.
-	mm = t1 * m0inv
-	h0, l0 = bits.Mul64(mm, m0)
-	h1, l1 = bits.Mul64(mm, m1)
-	h2, l2 = bits.Mul64(mm, m2)
-	h3, l3 = bits.Mul64(mm, m3)
-	l1, cc = bits.Add64(l1, h0, 0)
-	l2, cc = bits.Add64(l2, h1, cc)
-	l3, cc = bits.Add64(l3, h2, cc)
-	h3 += cc
-	_, cc = bits.Add64(t1, l0, 0)
-	t2, cc = bits.Add64(t2, l1, cc)
-	t3, cc = bits.Add64(t3, l2, cc)
-	t4, cc = bits.Add64(t4, l3, cc)
-	t5, cc = bits.Add64(t5, h3, cc)
-	t5, c2 = bits.Add64(t5, pend, 0)
-	pend = cc + c2
-	// step 2: clear t2; pend belongs at t6.
-	mm = t2 * m0inv
-	h0, l0 = bits.Mul64(mm, m0)
-	h1, l1 = bits.Mul64(mm, m1)
-	h2, l2 = bits.Mul64(mm, m2)
-	h3, l3 = bits.Mul64(mm, m3)
-	l1, cc = bits.Add64(l1, h0, 0)
-	l2, cc = bits.Add64(l2, h1, cc)
-	l3, cc = bits.Add64(l3, h2, cc)
-	h3 += cc
-	_, cc = bits.Add64(t2, l0, 0)
-	t3, cc = bits.Add64(t3, l1, cc)
-	t4, cc = bits.Add64(t4, l2, cc)
-	t5, cc = bits.Add64(t5, l3, cc)
-	t6, cc = bits.Add64(t6, h3, cc)
-	t6, c2 = bits.Add64(t6, pend, 0)
-	pend = cc + c2
-	// step 3: clear t3; pend belongs at t7, and what carries out of t7 is
-	// the ninth word.
-	mm = t3 * m0inv
-	h0, l0 = bits.Mul64(mm, m0)
-	h1, l1 = bits.Mul64(mm, m1)
-	h2, l2 = bits.Mul64(mm, m2)
-	h3, l3 = bits.Mul64(mm, m3)
-	l1, cc = bits.Add64(l1, h0, 0)
-	l2, cc = bits.Add64(l2, h1, cc)
-	l3, cc = bits.Add64(l3, h2, cc)
-	h3 += cc
-	_, cc = bits.Add64(t3, l0, 0)
-	t4, cc = bits.Add64(t4, l1, cc)
-	t5, cc = bits.Add64(t5, l2, cc)
-	t6, cc = bits.Add64(t6, l3, cc)
-	t7, cc = bits.Add64(t7, h3, cc)
-	t7, c2 = bits.Add64(t7, pend, 0)
-	top := cc + c2
+	var r0, r1, r2, r3, r4, cc, pend uint64
+	// step 0: clear t0; what carries out of t4 is pend, owed to t5.
+	r0, r1, r2, r3, r4 = mulRow4(m0, m1, m2, m3, t0*m0inv)
+	_, t1, t2, t3, t4, pend = addRow4c(t0, t1, t2, t3, t4, r0, r1, r2, r3, r4)
+	// step 1: clear t1; pend goes in at t5 with the row's top word.
+	r0, r1, r2, r3, r4 = mulRow4(m0, m1, m2, m3, t1*m0inv)
+	r4, cc = bits.Add64(r4, pend, 0)
+	_, t2, t3, t4, t5, pend = addRow4c(t1, t2, t3, t4, t5, r0, r1, r2, r3, r4)
+	pend += cc
+	// step 2: clear t2.
+	r0, r1, r2, r3, r4 = mulRow4(m0, m1, m2, m3, t2*m0inv)
+	r4, cc = bits.Add64(r4, pend, 0)
+	_, t3, t4, t5, t6, pend = addRow4c(t2, t3, t4, t5, t6, r0, r1, r2, r3, r4)
+	pend += cc
+	// step 3: clear t3; what carries out of t7 is the ninth word.
+	r0, r1, r2, r3, r4 = mulRow4(m0, m1, m2, m3, t3*m0inv)
+	r4, cc = bits.Add64(r4, pend, 0)
+	_, t4, t5, t6, t7, pend = addRow4c(t3, t4, t5, t6, t7, r0, r1, r2, r3, r4)
+	top := pend + cc
 	// t4…t7 + top·2^256 < 2m: subtract m once if it is ≥ m.
 	var d0, d1, d2, d3, b uint64
 	d0, b = bits.Sub64(t4, m0, 0)
@@ -149,4 +100,15 @@ func montRedc4(z *[4]uint64, t0, t1, t2, t3, t4, t5, t6, t7 uint64, m *[4]uint64
 	z[1] = t5&mask | d1&^mask
 	z[2] = t6&mask | d2&^mask
 	z[3] = t7&mask | d3&^mask
+}
+
+// addRow4c returns the five words of t + r and the carry out of the top.
+func addRow4c(t0, t1, t2, t3, t4, r0, r1, r2, r3, r4 uint64) (s0, s1, s2, s3, s4, carry uint64) {
+	var c uint64
+	s0, c = bits.Add64(t0, r0, 0)
+	s1, c = bits.Add64(t1, r1, c)
+	s2, c = bits.Add64(t2, r2, c)
+	s3, c = bits.Add64(t3, r3, c)
+	s4, carry = bits.Add64(t4, r4, c)
+	return
 }
