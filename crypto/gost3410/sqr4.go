@@ -64,7 +64,7 @@ func sqr4(z, x, m *[4]uint64, m0inv, c uint64) {
 // mm·m·2^(64·i), with mm chosen to clear word i; the carry out of word i+4
 // is kept in pend and added at word i+5 by the next step instead of being
 // propagated through the words above at once (pend is at most 2, and the
-// row's top word is below 2^64 - 2, so adding it to that word carries at
+// row's top word at most 2^64 - 2, so adding it to that word carries at
 // most once). What is left in t4…t7 and the ninth word is below 2·m, and
 // one conditional subtraction ends it.
 func montRedc4(z *[4]uint64, t0, t1, t2, t3, t4, t5, t6, t7 uint64, m *[4]uint64, m0inv uint64) {
