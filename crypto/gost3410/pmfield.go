@@ -18,8 +18,8 @@ import (
 // Montgomery: the same algorithm over eight words in loops measured slower
 // than gen_mont.go's unrolled rows (1.7 ms a verification against 1.1).
 
-// pmMaxC bounds c: with c < 2^32 the second fold (the carry word times c)
-// fits two words and cannot carry out twice.
+// pmMaxC bounds c: with c < 2^32 the second fold (the carry word, at most
+// c, times c) fits one word and cannot carry out twice.
 const pmMaxC = 1 << 32
 
 // pseudoMersenneC returns c when m = 2^bits - c with 0 < c < pmMaxC.
