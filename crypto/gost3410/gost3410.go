@@ -16,10 +16,10 @@
 // a precomputed comb for k·P and an interleaved wNAF for u1·P + u2·Q.
 // Verification, which runs for every signature of every document, takes
 // about 1.3 times as long as crypto/ecdsa's P-256 in the same run on the
-// pseudo-Mersenne sets and 1.4-1.5 times on the other 256-bit ones; signing
-// about as long as P-256's (BenchmarkVerify, BenchmarkSign, whose cpu-ns/op
-// is the steadier figure on a shared machine; go run ./cmd/bench --only
-// crypto). Signing reads its precomputed table without secret-dependent
+// pseudo-Mersenne sets and 1.6-1.8 times on the other 256-bit ones (2.0-2.3
+// before those were added); signing 1.0-1.3 times P-256's
+// (BenchmarkVerify, BenchmarkSign, whose cpu-ns/op is the steadier figure
+// on a shared machine; go run ./cmd/bench --only crypto). Signing reads its precomputed table without secret-dependent
 // memory accesses, but the package is not hardened against timing side
 // channels as a certified СКЗИ is: keys that matter in production sign
 // through crypto/signer's external signer.
