@@ -8,20 +8,45 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 )
 
-// fieldOracle checks every field operation against math/big on random
-// and edge-case operands, for a modulus of each size.
+// checkField checks every field operation against math/big on random
+// and edge-case operands, for a modulus of each size, with the reduction
+// newField picks for m and with Montgomery's (newMontField): for a
+// pseudo-Mersenne m these are two different algorithms held to one oracle.
 func checkField[E limbs](t *testing.T, m *big.Int) {
 	t.Helper()
-	f, err := newField[E](m)
-	if err != nil {
-		t.Fatal(err)
+	for _, mk := range []struct {
+		name string
+		new  func(*big.Int) (*field[E], error)
+	}{{"chosen", newField[E]}, {"montgomery", newMontField[E]}} {
+		f, err := mk.new(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mk.name == "montgomery" && f.c != 0 {
+			t.Fatal("newMontField picked the pseudo-Mersenne reduction")
+		}
+		checkFieldOps(t, f, m)
 	}
-	edge := []*big.Int{big.NewInt(0), big.NewInt(1), big.NewInt(2), new(big.Int).Sub(m, big.NewInt(1)), new(big.Int).Sub(m, big.NewInt(2)), new(big.Int).Rsh(m, 1)}
+}
+
+func checkFieldOps[E limbs](t *testing.T, f *field[E], m *big.Int) {
+	t.Helper()
+	var e E
+	top := new(big.Int).Lsh(big.NewInt(1), uint(64*len(e)))
+	edge := []*big.Int{
+		big.NewInt(0), big.NewInt(1), big.NewInt(2), new(big.Int).Sub(m, big.NewInt(1)), new(big.Int).Sub(m, big.NewInt(2)), new(big.Int).Rsh(m, 1),
+		// Words of all ones, where the reductions' carries run longest.
+		new(big.Int).Mod(new(big.Int).Sub(top, big.NewInt(1)), m),
+		new(big.Int).Mod(new(big.Int).Sub(new(big.Int).Rsh(top, 1), big.NewInt(1)), m),
+		new(big.Int).Mod(new(big.Int).Sub(new(big.Int).Rsh(top, 64), big.NewInt(1)), m),
+	}
 	var vals []*big.Int
 	vals = append(vals, edge...)
-	for range 40 {
+	for range 60 {
 		v, _ := rand.Int(rand.Reader, m)
 		vals = append(vals, v)
 	}
@@ -38,9 +63,11 @@ func checkField[E limbs](t *testing.T, m *big.Int) {
 				t.Fatalf("mul(%x, %x) = %x, want %x", x, y, got, want)
 			}
 			var zl E
-			f.mulLoop(&zl, &xm, &ym)
-			if zl != z {
-				t.Fatalf("mulLoop(%x, %x) differs from mul", x, y)
+			if f.c == 0 {
+				f.mulLoop(&zl, &xm, &ym)
+				if zl != z {
+					t.Fatalf("mulLoop(%x, %x) differs from mul", x, y)
+				}
 			}
 			f.add(&z, &xm, &ym)
 			if got, want := f.toBig(&z), mod(new(big.Int).Add(x, y)); got.Cmp(want) != 0 {
@@ -59,6 +86,10 @@ func checkField[E limbs](t *testing.T, m *big.Int) {
 		}
 		xm := f.fromBig(x)
 		var z E
+		f.sqr(&z, &xm)
+		if got, want := f.toBig(&z), mod(new(big.Int).Mul(x, x)); got.Cmp(want) != 0 {
+			t.Fatalf("sqr(%x) = %x, want %x", x, got, want)
+		}
 		f.neg(&z, &xm)
 		if got, want := f.toBig(&z), mod(new(big.Int).Neg(x)); got.Cmp(want) != 0 {
 			t.Fatalf("neg(%x) = %x, want %x", x, got, want)
@@ -88,38 +119,53 @@ func TestFieldAgainstBig(t *testing.T) {
 	}
 }
 
+// BenchmarkFieldMul times one multiplication or squaring of each kind on
+// a 256-bit prime of each form (CryptoPro B's p for Montgomery, 2^256 - 617
+// for the pseudo-Mersenne reduction) and on a 512-bit one.
 func BenchmarkFieldMul(b *testing.B) {
-	b.Run("256-loop", func(b *testing.B) {
-		f, _ := newField[[4]uint64](tc26256A.p)
-		x := f.fromBig(tc26256A.gx)
-		y := f.fromBig(tc26256A.gy)
-		for b.Loop() {
-			f.mulLoop(&x, &x, &y)
-		}
-	})
-	b.Run("256", func(b *testing.B) {
-		f, _ := newField[[4]uint64](tc26256A.p)
-		x := f.fromBig(tc26256A.gx)
-		y := f.fromBig(tc26256A.gy)
-		for b.Loop() {
-			f.mul(&x, &x, &y)
-		}
-	})
-	b.Run("512-loop", func(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		curve *Curve
+		op    func(f *field[[4]uint64], x, y *[4]uint64)
+	}{
+		{"256-mont-loop", cryptoProBParamSet, func(f *field[[4]uint64], x, y *[4]uint64) { f.mulLoop(x, x, y) }},
+		{"256-mont-mul", cryptoProBParamSet, func(f *field[[4]uint64], x, y *[4]uint64) { f.mul(x, x, y) }},
+		{"256-mont-sqr", cryptoProBParamSet, func(f *field[[4]uint64], x, _ *[4]uint64) { f.sqr(x, x) }},
+		{"256-pm-mul", tc26256A, func(f *field[[4]uint64], x, y *[4]uint64) { f.mul(x, x, y) }},
+		{"256-pm-sqr", tc26256A, func(f *field[[4]uint64], x, _ *[4]uint64) { f.sqr(x, x) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			f, err := newField[[4]uint64](tc.curve.p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			x, y := f.fromBig(tc.curve.gx), f.fromBig(tc.curve.gy)
+			report := testtool.ReportCPU(b)
+			for b.Loop() {
+				tc.op(f, &x, &y)
+			}
+			report()
+		})
+	}
+	b.Run("512-mont-loop", func(b *testing.B) {
 		f, _ := newField[[8]uint64](tc26512A.p)
 		x := f.fromBig(tc26512A.gy)
 		y := f.fromBig(tc26512A.gy)
+		report := testtool.ReportCPU(b)
 		for b.Loop() {
 			f.mulLoop(&x, &x, &y)
 		}
+		report()
 	})
-	b.Run("512", func(b *testing.B) {
+	b.Run("512-mont-mul", func(b *testing.B) {
 		f, _ := newField[[8]uint64](tc26512A.p)
 		x := f.fromBig(tc26512A.gy)
 		y := f.fromBig(tc26512A.gy)
+		report := testtool.ReportCPU(b)
 		for b.Loop() {
 			f.mul(&x, &x, &y)
 		}
+		report()
 	})
 }
 
@@ -148,5 +194,33 @@ func TestGeneratedCodeUpToDate(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatal("mont_gen.go is stale: run go generate ./crypto/gost3410")
+	}
+}
+
+// TestPseudoMersenneChosen pins which sets get the pseudo-Mersenne
+// reduction, so that a change to its detection cannot silently send every
+// set back to Montgomery (or a prime of another form to the wrong code).
+func TestPseudoMersenneChosen(t *testing.T) {
+	tests := []struct {
+		curve *Curve
+		c     uint64 // 0: Montgomery
+	}{
+		{tc26256A, 617}, {tc26256B, 617}, {cryptoProAParamSet, 617}, {cryptoProXchAParamSet, 617},
+		{tc26256C, 0}, {tc26256D, 0}, {cryptoProBParamSet, 0}, {cryptoProCParamSet, 0}, {testParamSet256, 0},
+		{tc26512A, 0}, {tc26512C, 0}, {tc26512B, 0}, {testParamSet512, 0}, // see pmfield.go
+	}
+	for _, tc := range tests {
+		t.Run(tc.curve.Name, func(t *testing.T) {
+			var got uint64
+			switch o := tc.curve.fast.(type) {
+			case *ecOps[[4]uint64]:
+				got = o.f.c
+			case *ecOps[[8]uint64]:
+				got = o.f.c
+			}
+			if got != tc.c {
+				t.Fatalf("c = %d, want %d", got, tc.c)
+			}
+		})
 	}
 }
