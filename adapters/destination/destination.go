@@ -56,38 +56,67 @@ func (c Classifier) Classify(status int, retryAfter string, body []byte, async b
 		return out
 	}
 	out.Excerpt = Excerpt(body)
-	// The registry's own codes decide first: reconcile over retry over park.
 	if len(a.Errors) > 0 {
-		out.Result = seam.Park
-		for _, e := range a.Errors {
-			r := c.catalog.Resolve(e.Code)
-			out.Reasons = append(out.Reasons, topicReason(r, e.Message))
-			switch {
-			case r.Action == reasons.Reconcile:
-				out.Result = seam.Reconcile
-			case r.Action == reasons.Retry && out.Result != seam.Reconcile:
-				out.Result = seam.Retry
-			}
+		errs := make([]RegistryError, len(a.Errors))
+		for i, e := range a.Errors {
+			errs[i] = RegistryError{Code: e.Code, Message: e.Message}
 		}
-		if status == http.StatusTooManyRequests || status >= 500 {
-			if out.Result == seam.Park {
-				out.Result = seam.Retry // a 429 or 5xx with a code we would park is still the registry's trouble
-			}
-		}
+		out.Result, out.Reasons = c.ByCodes(status, errs)
 		return out
 	}
-	code := reasons.HTTPClientError
-	out.Result = seam.Park
+	out.Result, out.Reasons = c.ByStatus(status, fmt.Sprintf("HTTP %d", status))
+	return out
+}
+
+// RegistryError is one coded error a registry's answer carries: its code
+// (РЭМД's НСИ 305, ИЭМК's XDS codes) and its message.
+type RegistryError struct {
+	Code, Message string
+}
+
+// ByCodes reads a failed answer by the registry's own codes, through the
+// reason catalog: reconcile over retry over park; and a 429 or 5xx with
+// only codes we would park is still retried, as the registry's trouble.
+// Every adapter of a registry that sends codes decides through it.
+func (c Classifier) ByCodes(status int, errs []RegistryError) (seam.Result, []topics.Reason) {
+	result := seam.Park
+	out := make([]topics.Reason, 0, len(errs))
+	for _, e := range errs {
+		r := c.catalog.Resolve(e.Code)
+		out = append(out, topicReason(r, e.Message))
+		switch {
+		case r.Action == reasons.Reconcile:
+			result = seam.Reconcile
+		case r.Action == reasons.Retry && result != seam.Reconcile:
+			result = seam.Retry
+		}
+	}
+	if result == seam.Park && (status == http.StatusTooManyRequests || status >= 500) {
+		result = seam.Retry
+	}
+	return result, out
+}
+
+// ByStatus reads a failed answer that carries no codes by its HTTP
+// status: 429, 408 and 5xx are retried, 401/403 and other 4xx parked.
+// detail is added to the reason's English text.
+func (c Classifier) ByStatus(status int, detail string) (seam.Result, []topics.Reason) {
+	code, result := reasons.HTTPClientError, seam.Park
 	switch {
 	case status == http.StatusTooManyRequests:
-		code, out.Result = reasons.HTTPTooManyRequests, seam.Retry
+		code, result = reasons.HTTPTooManyRequests, seam.Retry
 	case status >= 500 || status == http.StatusRequestTimeout:
-		code, out.Result = reasons.HTTPServerError, seam.Retry
+		code, result = reasons.HTTPServerError, seam.Retry
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		code = reasons.HTTPUnauthorized
 	}
-	out.Reasons = []topics.Reason{topicReason(c.catalog.Resolve(code), fmt.Sprintf("HTTP %d", status))}
-	return out
+	return result, []topics.Reason{topicReason(c.catalog.Resolve(code), detail)}
+}
+
+// Reason is the catalog's reason for code as a status reason, with detail
+// added to its English text.
+func (c Classifier) Reason(code, detail string) topics.Reason {
+	return topicReason(c.catalog.Resolve(code), detail)
 }
 
 // ClassifyLookup reads the answer to a Lookup: the registration with its
