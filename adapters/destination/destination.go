@@ -272,7 +272,7 @@ func Build(registry topics.Registry, ev topics.OutboundEvent, ceID, callbackURL 
 		// localUid is minted from the result and its version, so a re-send
 		// carries the same one.
 		call.Path = "/remd/registerDocument"
-		body.LocalUID, body.Kind, body.LPUUID, body.CallbackURL = nameUUID(ev.DedupKey, ev.Version), "7", view.LabOID, callbackURL
+		body.LocalUID, body.Kind, body.LPUUID, body.CallbackURL = LabLocalUID(ev.DedupKey, ev.Version), "7", view.LabOID, callbackURL
 	case registry == topics.RegistryIEMK && ev.Kind == "case":
 		call.Path = "/iemk/cases"
 		body.Action = "add"
@@ -302,9 +302,11 @@ func Build(registry topics.Registry, ev topics.OutboundEvent, ceID, callbackURL 
 	return call, nil
 }
 
-// nameUUID is a name-based UUID (version 5 layout over SHA-1) of a key
-// and version: the same event always gets the same localUid.
-func nameUUID(key string, version int64) string {
+// LabLocalUID is the localUid a lab result is registered in РЭМД under: a
+// name-based UUID (version 5 layout over SHA-1) of its dedup key and
+// version, so a re-send of the same result carries the same one. Every
+// adapter that registers lab results names them by it.
+func LabLocalUID(key string, version int64) string {
 	h := sha1.Sum([]byte(key + "@" + strconv.FormatInt(version, 10)))
 	h[6] = (h[6] & 0x0f) | 0x50
 	h[8] = (h[8] & 0x3f) | 0x80
