@@ -185,16 +185,11 @@ func (c Classifier) ParseCallback(body []byte) (CallbackResult, error) {
 		res.Registered = true
 		return res, nil
 	}
+	errs := make([]RegistryError, 0, len(cb.Errors))
 	for _, e := range cb.Errors {
-		r := c.catalog.Resolve(e.Code)
-		res.Reasons = append(res.Reasons, topicReason(r, e.Message))
-		if r.Action == reasons.Retry {
-			res.Retry = true
-		}
+		errs = append(errs, RegistryError{Code: e.Code, Message: e.Message})
 	}
-	if len(res.Reasons) == 0 {
-		res.Reasons = []topics.Reason{topicReason(c.catalog.Resolve(reasons.RegistryUnknownCode), "callback status "+cb.Status)}
-	}
+	res.Reasons, res.Retry = c.ResultReasons(cb.Status, errs)
 	return res, nil
 }
 

@@ -103,3 +103,16 @@ const (
 // operation's name is NOT FOUND [§2.1]; the synchronous answer needs no
 // guess of it. This constant is the one place the choice is made.
 const FileAnswerSync = true
+
+// WS-Addressing Actions of the gateway's answers to what РЭМД sends it.
+// NOT FOUND [§2.3, §8]; GUESS: the answer element's name, as SOAP
+// toolkits name a response Action after the operation's output.
+const (
+	ActionCallbackAnswer = "sendRegisterDocumentResultResponse"
+	ActionFileAnswer     = "getDocumentFileResponse"
+)
+
+// DefaultFileMediaType is the mimeType a getDocumentFileResponse names when
+// the document store gave none: a СЭМД is a CDA XML file [PROTOCOLS.md §3].
+// GUESS: that РЭМД wants the media type of the file, not of its signature.
+const DefaultFileMediaType = "application/xml"
