@@ -68,12 +68,6 @@ func (c Classifier) Classify(status int, retryAfter string, body []byte, async b
 	return out
 }
 
-// RegistryError is one coded error a registry's answer carries: its code
-// (РЭМД's НСИ 305, ИЭМК's XDS codes) and its message.
-type RegistryError struct {
-	Code, Message string
-}
-
 // ByCodes reads a failed answer by the registry's own codes, through the
 // reason catalog: reconcile over retry over park; and a 429 or 5xx with
 // only codes we would park is still retried, as the registry's trouble.
@@ -214,16 +208,11 @@ func (c Classifier) ParseCallback(body []byte) (CallbackResult, error) {
 		res.Registered = true
 		return res, nil
 	}
+	errs := make([]RegistryError, 0, len(cb.Errors))
 	for _, e := range cb.Errors {
-		r := c.catalog.Resolve(e.Code)
-		res.Reasons = append(res.Reasons, topicReason(r, e.Message))
-		if r.Action == reasons.Retry {
-			res.Retry = true
-		}
+		errs = append(errs, RegistryError{Code: e.Code, Message: e.Message})
 	}
-	if len(res.Reasons) == 0 {
-		res.Reasons = []topics.Reason{topicReason(c.catalog.Resolve(reasons.RegistryUnknownCode), "callback status "+cb.Status)}
-	}
+	res.Reasons, res.Retry = c.ResultReasons(cb.Status, errs)
 	return res, nil
 }
 

@@ -3,7 +3,6 @@ package remd
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -124,7 +123,11 @@ func (a *Adapter) Build(value []byte, ceID, callbackURL string) (seam.Call, erro
 func (a *Adapter) Sign(ctx context.Context, call seam.Call) (seam.Call, error) {
 	addr := wssec.Addressing{To: a.to}
 	if call.Lookup {
-		addr.Action, addr.MessageID, addr.ReplyTo = ActionSearchRegistryItem, newMessageID(), wssec.AnonymousAddress
+		id, err := newMessageID()
+		if err != nil {
+			return seam.Call{}, fmt.Errorf("sign %s: %w", ActionSearchRegistryItem, err)
+		}
+		addr.Action, addr.MessageID, addr.ReplyTo = ActionSearchRegistryItem, id, wssec.AnonymousAddress
 	} else {
 		if call.IdempotencyKey == "" {
 			return seam.Call{}, fmt.Errorf("sign registerDocument: the call has no event id: %w", ErrUnbuildable)
@@ -155,15 +158,6 @@ func (a *Adapter) Sign(ctx context.Context, call seam.Call) (seam.Call, error) {
 		out.Header[HeaderSOAPAction] = `"` + addr.Action + `"`
 	}
 	return out, nil
-}
-
-// newMessageID is a fresh random (version 4) urn:uuid.
-func newMessageID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	b[6] = (b[6] & 0x0f) | 0x40
-	b[8] = (b[8] & 0x3f) | 0x80
-	return fmt.Sprintf("urn:uuid:%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // Classify reads the answer to call: registerDocument's (accepted, or a

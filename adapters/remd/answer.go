@@ -39,16 +39,16 @@ type ErrorItem struct {
 // name.
 type answer struct {
 	version wssec.Version
-	fault   *fault
+	fault   *soapFault
 	// name is the body's first element's; decoded reports whether it was
 	// decoded into the caller's value.
 	name    xml.Name
 	decoded bool
 }
 
-// fault is a SOAP 1.1 or 1.2 Fault: the fields of both versions, matched
+// soapFault is a SOAP 1.1 or 1.2 Fault: the fields of both versions, matched
 // by local name, one of each pair set.
-type fault struct {
+type soapFault struct {
 	Value12  string      `xml:"Code>Value"`
 	Reason12 []string    `xml:"Reason>Text"`
 	Code11   string      `xml:"faultcode"`
@@ -67,7 +67,7 @@ type faultDetail struct {
 // sender reports whether the fault blames the request (SOAP 1.2 Sender,
 // SOAP 1.1 Client, and the version and header faults), as opposed to the
 // registry (Receiver, Server) or an unknown code, taken as the registry's.
-func (f *fault) sender() bool {
+func (f *soapFault) sender() bool {
 	code := f.Value12
 	if code == "" {
 		code = f.Code11
@@ -87,7 +87,7 @@ func (f *fault) sender() bool {
 
 // text is the fault's code and reason for an operator, personal numbers
 // masked: faults echo what they refused.
-func (f *fault) text() string {
+func (f *soapFault) text() string {
 	code, reason := f.Value12, strings.Join(f.Reason12, "; ")
 	if code == "" {
 		code, reason = f.Code11, f.String11
@@ -95,7 +95,7 @@ func (f *fault) text() string {
 	return ident.ScrubDigits(strings.TrimSpace("SOAP fault " + code + ": " + reason))
 }
 
-func (f *fault) errors() []ErrorItem {
+func (f *soapFault) errors() []ErrorItem {
 	if len(f.Detail12.Errors) > 0 {
 		return f.Detail12.Errors
 	}
@@ -152,7 +152,7 @@ func readAnswer(body []byte, into func(xml.Name) any) (answer, error) {
 					return answer{}, fmt.Errorf("read answer: %w", err)
 				}
 			case t.Name.Space == a.version.Namespace() && t.Name.Local == "Fault":
-				a.fault = &fault{}
+				a.fault = &soapFault{}
 				if err := d.DecodeElement(a.fault, &t); err != nil {
 					return answer{}, fmt.Errorf("read answer: fault: %w", err)
 				}

@@ -154,3 +154,16 @@ const (
 func Checksum(der []byte) string {
 	return strconv.FormatUint(uint64(crc32.ChecksumIEEE(der)), 10)
 }
+
+// WS-Addressing Actions of the gateway's answers to what РЭМД sends it.
+// NOT FOUND [§2.3, §8]; GUESS: the answer element's name, as SOAP
+// toolkits name a response Action after the operation's output.
+const (
+	ActionCallbackAnswer = "sendRegisterDocumentResultResponse"
+	ActionFileAnswer     = "getDocumentFileResponse"
+)
+
+// DefaultFileMediaType is the mimeType a getDocumentFileResponse names when
+// the document store gave none: a СЭМД is a CDA XML file [PROTOCOLS.md §3].
+// GUESS: that РЭМД wants the media type of the file, not of its signature.
+const DefaultFileMediaType = "application/xml"
