@@ -27,7 +27,7 @@ type RegisterDocumentRequest struct {
 	Patient            Patient             `xml:"patient"`
 	PersonalSignatures []PersonalSignature `xml:"personalSignatures>personalSignature"`
 	OrgSignature       *Signature          `xml:"orgSignature,omitempty"`
-	Associations       []Association       `xml:"associations>association,omitempty"`
+	Associations       *Associations       `xml:"associations,omitempty"`
 }
 
 // Patient is the request's patient [M1; A]: localId?, snils? (11 digits),
@@ -78,6 +78,13 @@ type Coded struct {
 type Signature struct {
 	Data     string `xml:"data"`
 	Checksum string `xml:"checksum"`
+}
+
+// Associations are the links of a new version to what it replaces; the
+// element is left out when there are none (encoding/xml writes the parent
+// of an empty a>b list).
+type Associations struct {
+	Association []Association `xml:"association"`
 }
 
 // Association links the document to another registered one: target is
