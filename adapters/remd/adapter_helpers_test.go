@@ -2,26 +2,20 @@ package remd
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
+	"encoding/xml"
 	"errors"
-	"math/big"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
 	"github.com/egisz-gateway/egisz-gateway/crypto/signer"
-	"github.com/egisz-gateway/egisz-gateway/crypto/signer/local"
 	"github.com/egisz-gateway/egisz-gateway/crypto/wssec"
+	"github.com/egisz-gateway/egisz-gateway/internal/cryptotest"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 	"github.com/egisz-gateway/egisz-gateway/internal/semdtest"
+	"github.com/egisz-gateway/egisz-gateway/seam"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -94,29 +88,9 @@ func gostSigner(t testing.TB) signer.Signer {
 // a PEM file for xmlsec1, which knows no ГОСТ.
 func ecdsaSigner(t testing.TB) (signer.Signer, string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "remd test"},
-		NotBefore: t0.Add(-time.Hour), NotAfter: t0.Add(24 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := local.New(key, cert)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := filepath.Join(t.TempDir(), "cert.pem")
-	if err := os.WriteFile(f, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return s, f
+	s := cryptotest.NewECDSASigner(t, "remd test", false)
+	_, certFile := s.WritePEM(t, t.TempDir())
+	return s, certFile
 }
 
 // trustOnly trusts exactly cert.
@@ -152,4 +126,35 @@ func outbound(t testing.TB, kind string, ev any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// build is the call a makes of an event of kind.
+func build(t testing.TB, a *Adapter, kind string, ev any) seam.Call {
+	t.Helper()
+	call, err := a.Build(outbound(t, kind, ev), testCEID, testCallback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return call
+}
+
+// buildRequest is that call and the request its body holds.
+func buildRequest(t testing.TB, a *Adapter, kind string, ev any) (seam.Call, RegisterDocumentRequest) {
+	t.Helper()
+	call := build(t, a, kind, ev)
+	var req RegisterDocumentRequest
+	if err := xml.Unmarshal(call.Body, &req); err != nil {
+		t.Fatalf("the body is not the request: %v", err)
+	}
+	return call, req
+}
+
+// sign is call as a signs it.
+func sign(t testing.TB, a *Adapter, call seam.Call) seam.Call {
+	t.Helper()
+	signed, err := a.Sign(context.Background(), call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signed
 }

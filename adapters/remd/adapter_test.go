@@ -2,7 +2,6 @@ package remd
 
 import (
 	"bytes"
-	"context"
 	"encoding/xml"
 	"errors"
 	"os"
@@ -35,14 +34,8 @@ func TestSignRegisterDocument(t *testing.T) {
 	for _, v := range []wssec.Version{wssec.SOAP12, wssec.SOAP11} {
 		t.Run(v.String(), func(t *testing.T) {
 			a := newAdapter(t, s, v)
-			built, err := a.Build(outbound(t, "document", doc.Event), testCEID, testCallback)
-			if err != nil {
-				t.Fatal(err)
-			}
-			call, err := a.Sign(context.Background(), built)
-			if err != nil {
-				t.Fatal(err)
-			}
+			built := build(t, a, "document", doc.Event)
+			call := sign(t, a, built)
 			got, err := wssec.Verify(call.Body, wssec.VerifyOptions{TrustCertificate: trustOnly(s.Certificate()), Now: t0, MustSign: mustSign, MustHave: mustSign})
 			if err != nil {
 				t.Fatalf("the signed call does not verify: %v", err)
@@ -102,16 +95,10 @@ func TestSignIsFreshEachSend(t *testing.T) {
 	now := t0
 	a := newAdapter(t, s, wssec.SOAP12)
 	a.cls.now = func() time.Time { return now }
-	built, err := a.Build(outbound(t, "document", doc.Event), testCEID, testCallback)
-	if err != nil {
-		t.Fatal(err)
-	}
+	built := build(t, a, "document", doc.Event)
 	var created []time.Time
 	for i := 0; i < 2; i++ {
-		call, err := a.Sign(context.Background(), built)
-		if err != nil {
-			t.Fatal(err)
-		}
+		call := sign(t, a, built)
 		v, err := wssec.Verify(call.Body, wssec.VerifyOptions{TrustCertificate: trustOnly(s.Certificate()), Now: now})
 		if err != nil {
 			t.Fatal(err)
@@ -137,10 +124,7 @@ func TestSignLookup(t *testing.T) {
 	doc := signedDocument(t)
 	s := gostSigner(t)
 	a := newAdapter(t, s, wssec.SOAP12)
-	built, err := a.Build(outbound(t, "document", doc.Event), testCEID, testCallback)
-	if err != nil {
-		t.Fatal(err)
-	}
+	built := build(t, a, "document", doc.Event)
 	lk, ok := a.Lookup(built)
 	if !ok || !lk.Lookup || lk.IdempotencyKey != testCEID {
 		t.Fatalf("lookup %+v ok %v", lk, ok)
@@ -155,10 +139,7 @@ func TestSignLookup(t *testing.T) {
 	}
 	ids := map[string]bool{}
 	for i := 0; i < 2; i++ {
-		call, err := a.Sign(context.Background(), lk)
-		if err != nil {
-			t.Fatal(err)
-		}
+		call := sign(t, a, lk)
 		v, err := wssec.Verify(call.Body, wssec.VerifyOptions{TrustCertificate: trustOnly(s.Certificate()), Now: t0})
 		if err != nil {
 			t.Fatal(err)
@@ -183,10 +164,7 @@ func TestSignLookup(t *testing.T) {
 	}
 	// The stage may hand the lookup the call as sent: it finds the request
 	// inside the envelope too.
-	signed, err := a.Sign(context.Background(), built)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signed := sign(t, a, built)
 	if lk2, ok := a.Lookup(signed); !ok || !bytes.Equal(lk2.Body, lk.Body) {
 		t.Errorf("lookup of the signed call %q ok %v", lk2.Body, ok)
 	}
@@ -211,14 +189,8 @@ func TestXmlsec1VerifiesTheSignedRequest(t *testing.T) {
 	}
 	for _, v := range []wssec.Version{wssec.SOAP12, wssec.SOAP11} {
 		a := newAdapter(t, s, v)
-		built, err := a.Build(outbound(t, "document", doc.Event), testCEID, testCallback)
-		if err != nil {
-			t.Fatal(err)
-		}
-		call, err := a.Sign(context.Background(), built)
-		if err != nil {
-			t.Fatal(err)
-		}
+		built := build(t, a, "document", doc.Event)
+		call := sign(t, a, built)
 		for _, tampered := range []bool{false, true} {
 			body := call.Body
 			if tampered {

@@ -169,11 +169,7 @@ func mustBuild(t *testing.T, a *Adapter) seam.Call {
 	for i := range ev.Signers {
 		ev.Signers[i].Signature = []byte{0x30, 0x00}
 	}
-	call, err := a.Build(outbound(t, "document", ev), testCEID, testCallback)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return call
+	return build(t, a, "document", ev)
 }
 
 // No answer at all is a transport failure: retried.

@@ -20,16 +20,9 @@ import (
 func TestBuildDocumentRequest(t *testing.T) {
 	doc := signedDocument(t)
 	a := newAdapter(t, gostSigner(t), wssec.SOAP12)
-	call, err := a.Build(outbound(t, "document", doc.Event), testCEID, testCallback)
-	if err != nil {
-		t.Fatal(err)
-	}
+	call, got := buildRequest(t, a, "document", doc.Event)
 	if call.Method != "POST" || call.IdempotencyKey != testCEID || call.Lookup {
 		t.Errorf("call %s key %q lookup %v", call.Method, call.IdempotencyKey, call.Lookup)
-	}
-	var got RegisterDocumentRequest
-	if err := xml.Unmarshal(call.Body, &got); err != nil {
-		t.Fatalf("the body is not the request: %v", err)
 	}
 	if got.XMLName != (xml.Name{Space: NamespaceService, Local: ElemRegisterRequest}) {
 		t.Errorf("body element %v", got.XMLName)
@@ -116,14 +109,7 @@ func TestBuildEscapes(t *testing.T) {
 	ev.Patient.FamilyName = `О'Нил <b>&amp;"`
 	ev.Number = "]]> & <![CDATA["
 	a := newAdapter(t, gostSigner(t), wssec.SOAP12)
-	call, err := a.Build(outbound(t, "document", ev), testCEID, testCallback)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got RegisterDocumentRequest
-	if err := xml.Unmarshal(call.Body, &got); err != nil {
-		t.Fatal(err)
-	}
+	call, got := buildRequest(t, a, "document", ev)
 	if got.Patient.FamilyName != ev.Patient.FamilyName || got.DocumentNumber != ev.Number {
 		t.Errorf("read back %q, %q", got.Patient.FamilyName, got.DocumentNumber)
 	}
@@ -143,14 +129,7 @@ func TestBuildLabResultRequest(t *testing.T) {
 		Tests:     []topics.LabTest{{Code: "1017006", Value: "128", ValueType: "numeric", Unit: "г/л"}},
 	}
 	a := newAdapter(t, gostSigner(t), wssec.SOAP12)
-	call, err := a.Build(outbound(t, "lab_result", lab), testCEID, testCallback)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got RegisterDocumentRequest
-	if err := xml.Unmarshal(call.Body, &got); err != nil {
-		t.Fatal(err)
-	}
+	_, got := buildRequest(t, a, "lab_result", lab)
 	want := destination.LabLocalUID("11223344595|lab_result|x", 1)
 	if got.Kind != KindLabProtocol || got.LocalUID != want || got.Organization != lab.LabOID || got.CreationDateTime != string(lab.CompletedAt) {
 		t.Errorf("lab request %+v", got)
