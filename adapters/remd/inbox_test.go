@@ -630,3 +630,79 @@ func TestNewInboxConfig(t *testing.T) {
 		})
 	}
 }
+
+// The same signed message delivered many times at once (a forger racing
+// the registry's own delivery) is taken exactly once.
+func TestInboundReplayRace(t *testing.T) {
+	f := newFixture(t, nil)
+	env := f.sign(t, message{action: ActionCallback, messageID: freshID(),
+		body: resultBody(`<cb:relatesToMessage>` + callMessageID + `</cb:relatesToMessage><cb:status>success</cb:status><cb:registryItem><cb:emdrId>9</cb:emdrId></cb:registryItem>`)})
+	const n = 16
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		taken    int
+		replayed int
+	)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := f.inbox.Inbound(context.Background(), contentType(wssec.SOAP12), env)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				taken++
+			case RefusalReason(err) == ReasonReplayed:
+				replayed++
+			default:
+				t.Errorf("unexpected: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if taken != 1 || replayed != n-1 {
+		t.Fatalf("taken %d, replayed %d; want 1 and %d", taken, replayed, n-1)
+	}
+}
+
+// Whatever arrives, Inbound neither panics nor reads a message it did not
+// authenticate: anything it accepts verifies as signed by РЭМД's key.
+func FuzzInbound(f *testing.F) {
+	fx := newFixture(f, func(c *InboxConfig) { c.ReplayCapacity = 1 })
+	good := fx.sign(f, message{action: ActionCallback, messageID: freshID(), ttl: time.Hour,
+		body: resultBody(`<cb:relatesToMessage>` + callMessageID + `</cb:relatesToMessage><cb:status>error</cb:status><cb:errors><cb:item><cb:code>RATE_LIMIT</cb:code></cb:item></cb:errors>`)})
+	f.Add(good, true)
+	f.Add(fx.sign(f, message{version: wssec.SOAP11, action: ActionGetDocumentFile, messageID: freshID(), ttl: time.Hour,
+		body: `<cb:getDocumentFileRequest ` + cbNS + `><cb:localUid>u</cb:localUid></cb:getDocumentFileRequest>`}), false)
+	f.Add([]byte(`<soap:Envelope xmlns:soap="`+wssec.NamespaceSOAP12+`"><soap:Header/><soap:Body/></soap:Envelope>`), true)
+	remdCert := fx.remd.Certificate()
+	f.Fuzz(func(t *testing.T, data []byte, soap12 bool) {
+		ct := wssec.SOAP11.ContentType()
+		if soap12 {
+			ct = wssec.SOAP12.ContentType()
+		}
+		// A fresh Inbox each time: the replay cache must not decide.
+		in, err := NewInbox(InboxConfig{Trust: ca(t, "Тестовый УЦ ИПС").trust, Signer: fx.gateway, Now: func() time.Time { return fx.now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := in.Inbound(context.Background(), ct, data)
+		if err != nil {
+			if RefusalReason(err) == "" {
+				t.Fatalf("an error without a reason: %v", err)
+			}
+			return
+		}
+		v, verr := wssec.Verify(data, wssec.VerifyOptions{TrustCertificate: func(c *x509.Certificate) error {
+			if !c.Equal(remdCert) {
+				return errors.New("not РЭМД's")
+			}
+			return nil
+		}, Now: fx.now})
+		if verr != nil || v.Addressing.MessageID != m.MessageID {
+			t.Fatalf("accepted a message that does not verify (%v): %+v", verr, m)
+		}
+	})
+}

@@ -38,7 +38,7 @@ var xmlsecIDs = []string{
 // ecdsaGateway is a gateway signing with P-256, which Debian's xmlsec1
 // checks (it has no ГОСТ): the answer's XML signature, references and
 // canonical forms are judged by an implementation nobody here wrote.
-func ecdsaGateway(t *testing.T) (*local.Signer, string) {
+func ecdsaGateway(t testing.TB) (*local.Signer, string) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
