@@ -357,10 +357,16 @@ func (in *Inbox) Answer(ctx context.Context, m seam.Inbound, f seam.File) seam.A
 	if err != nil {
 		return fault(version, http.StatusInternalServerError, "cannot make a MessageID")
 	}
+	// Canonical form: the element alone, no XML declaration, every
+	// namespace it uses declared on it, as wssec.Envelope wants a body.
+	xml, err := xmldsig.Canonicalize(body, nil)
+	if err != nil {
+		return fault(version, http.StatusInternalServerError, "cannot write the answer")
+	}
 	signed, err := wssec.Sign(ctx, in.signer, wssec.Envelope{
 		Version:    version,
 		Addressing: wssec.Addressing{Action: action, MessageID: id, RelatesTo: m.MessageID},
-		Body:       xmldsig.Serialize(body),
+		Body:       xml,
 	}, wssec.SignOptions{Now: in.now(), TTL: in.answerTTL})
 	if err != nil {
 		return fault(version, http.StatusInternalServerError, "cannot sign the answer")

@@ -9,11 +9,11 @@ import (
 )
 
 // Refusal reasons: the one word Inbound's error carries, for the runtime
-// to count refused messages by (RefusalReason). The first six wrap
-// seam.ErrUnauthenticated; ReasonBadRequest wraps ErrBadMessage.
+// to count refused messages by (RefusalReason). The five of a message not
+// authenticated wrap seam.ErrUnauthenticated and are spelled as the
+// runtime's seam.AuthFailure values; ReasonMalformed and ReasonBadRequest
+// wrap ErrBadMessage.
 const (
-	// ReasonMalformed: not an XML SOAP envelope at all.
-	ReasonMalformed = "malformed"
 	// ReasonUnsigned: no WS-Security signature, or one that leaves a part
 	// that must be signed (Body, Timestamp, Action, MessageID) unsigned.
 	ReasonUnsigned = "unsigned"
@@ -29,15 +29,18 @@ const (
 	// ReasonReplayed: the same signed message (MessageID and
 	// Timestamp.Created) was taken before, within its lifetime.
 	ReasonReplayed = "replayed"
+	// ReasonMalformed: not an XML SOAP envelope at all (nothing to judge
+	// a signature on: a client speaking something else, not a forger).
+	ReasonMalformed = "malformed"
 	// ReasonBadRequest: a verified message the gateway cannot act on
 	// (unknown Action, body not of the expected shape, Content-Type not
 	// SOAP or not the envelope's version).
 	ReasonBadRequest = "bad_request"
 )
 
-// ErrBadMessage marks an inbound message that was authentic (or could not
-// be judged for being no SOAP request at all) but that the gateway cannot
-// act on: the caller answers it as the sender's fault.
+// ErrBadMessage marks an inbound message that is authentic, or no SOAP
+// envelope at all, but that the gateway cannot act on: the caller answers
+// it as the sender's fault. It acts on nothing either way.
 var ErrBadMessage = errors.New("remd: inbound message cannot be read")
 
 // refusal is the error Inbound returns. Its text is fixed words only: the
@@ -84,6 +87,10 @@ func badMessage(what string, cause error) error {
 	return &refusal{reason: ReasonBadRequest, kind: ErrBadMessage, what: what, cause: cause}
 }
 
+func malformed(what string, cause error) error {
+	return &refusal{reason: ReasonMalformed, kind: ErrBadMessage, what: what, cause: cause}
+}
+
 // verifyRefusal names what failed in wssec.Verify: its sentinels say
 // which check refused the message, and each maps to one reason. The text
 // kept is the sentinel's own, which quotes nothing of the message.
@@ -92,7 +99,6 @@ func verifyRefusal(err error) error {
 		sentinel error
 		reason   string
 	}{
-		{wssec.ErrNotEnvelope, ReasonMalformed},
 		{wssec.ErrSecurityHeader, ReasonUnsigned},
 		{wssec.ErrUnsignedPart, ReasonUnsigned},
 		{wssec.ErrMissingPart, ReasonUnsigned},
@@ -112,9 +118,9 @@ func verifyRefusal(err error) error {
 			return unauthenticated(m.reason, what, err)
 		}
 	}
-	for _, s := range []error{xmldsig.ErrMalformed, xmldsig.ErrTooLarge, xmldsig.ErrTooDeep, xmldsig.ErrTooManyNodes, xmldsig.ErrDTD} {
+	for _, s := range []error{wssec.ErrNotEnvelope, xmldsig.ErrMalformed, xmldsig.ErrTooLarge, xmldsig.ErrTooDeep, xmldsig.ErrTooManyNodes, xmldsig.ErrDTD} {
 		if errors.Is(err, s) {
-			return unauthenticated(ReasonMalformed, s.Error(), err)
+			return malformed(s.Error(), err)
 		}
 	}
 	// What is left is xmldsig's: a reference or the signature value that
