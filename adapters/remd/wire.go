@@ -7,7 +7,12 @@
 // The official WSDL/XSD of РЭМД is not public. This file is the one place
 // that holds every name and choice of the wire format, each with where it
 // comes from; what the public record does not give is marked GUESS, so a
-// change to the official schema is a change of one line here.
+// change to the official schema is a change of one line here. The names of
+// the fields inside registerDocument's and the lookups' bodies are the xml
+// tags of their message types (RegisterDocumentRequest and the types it
+// holds, RegisterDocumentResponse, ErrorItem, SearchRegistryItemRequest,
+// SearchRegistryItemResponse, RegistryItem, GetRegistryItemRequest,
+// GetRegistryItemResponse), one tag per name, sources on each type.
 package remd
 
 import (
