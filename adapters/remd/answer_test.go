@@ -115,6 +115,13 @@ func TestClassifyRegisterDocument(t *testing.T) {
 			if c.want != seam.Accepted && c.body != "" && out.Excerpt == "" {
 				t.Error("a failure without the answer's excerpt")
 			}
+			// An envelope read as far as its Body's content is excerpted
+			// from there; one refused before (a DTD) or with nothing in
+			// its Body is excerpted whole.
+			fromBody := strings.Contains(c.body, "<S:Body><") && !strings.Contains(c.body, "<S:Body></S:Body>") && !strings.HasPrefix(c.body, "<!DOCTYPE")
+			if fromBody && !strings.HasPrefix(out.Excerpt, strings.SplitN(c.body, "<S:Body>", 2)[1][:8]) && c.want != seam.Accepted {
+				t.Errorf("excerpt %q does not start at the Body's content", out.Excerpt)
+			}
 			if personalNumber.MatchString(out.Excerpt) {
 				t.Errorf("excerpt carries a personal number: %q", out.Excerpt)
 			}

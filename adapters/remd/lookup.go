@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/egisz-gateway/egisz-gateway/adapters/destination"
 	"github.com/egisz-gateway/egisz-gateway/seam"
 )
 
@@ -148,32 +147,32 @@ func (c classifier) lookup(uid string, status int, retryAfter string, body []byt
 			out.Result = seam.NotFound
 			return out
 		}
-		return c.lookupErrors(out, status, search.Status, search.Errors, body)
+		return c.lookupErrors(out, status, search.Status, search.Errors, a.excerpt(body))
 	case ok && a.decoded:
 		if item.EMDRID != "" && len(item.Errors) == 0 {
 			out.Result, out.RegistryID = seam.Registered, item.EMDRID
 			return out
 		}
-		return c.lookupErrors(out, status, StatusError, item.Errors, body)
+		return c.lookupErrors(out, status, StatusError, item.Errors, a.excerpt(body))
 	case ok:
 		err = fmt.Errorf("answer is %s, not %s", a.name.Local, ElemSearchResponse)
 	case err == nil && a.fault != nil && notFound(a.fault.errors()):
 		out.Result = seam.NotFound
 		return out
 	}
-	out.Excerpt = destination.Excerpt(body)
+	out.Excerpt = a.excerpt(body)
 	out.Result, out.Reasons = c.failure(status, a, err)
 	return out
 }
 
 // lookupErrors reads a lookup's error answer: OBJECT_NOT_FOUND is no
 // registration, anything else a failure.
-func (c classifier) lookupErrors(out seam.Outcome, status int, answerStatus string, items []ErrorItem, body []byte) seam.Outcome {
+func (c classifier) lookupErrors(out seam.Outcome, status int, answerStatus string, items []ErrorItem, excerpt string) seam.Outcome {
 	if notFound(items) {
 		out.Result = seam.NotFound
 		return out
 	}
-	out.Excerpt = destination.Excerpt(body)
+	out.Excerpt = excerpt
 	out.Result, out.Reasons = c.byErrors(status, answerStatus, items)
 	return out
 }
