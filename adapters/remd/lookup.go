@@ -37,14 +37,9 @@ type RegistryItem struct {
 	RegistrationDateTime string `xml:"registrationDateTime,omitempty"`
 }
 
-// GetRegistryItemRequest is getRegistryItem's body (ElemGetItemRequest):
-// one registry item by its emdrId [M2].
-type GetRegistryItemRequest struct {
-	XMLName xml.Name
-	EMDRID  string `xml:"emdrId"`
-}
-
-// GetRegistryItemResponse is its answer (ElemGetItemResponse) [M2].
+// GetRegistryItemResponse is getRegistryItem's answer
+// (ElemGetItemResponse) [M2]: the gateway does not ask by emdrId (it has
+// none before the callback), but reads this answer as a lookup's too.
 type GetRegistryItemResponse struct {
 	XMLName              xml.Name
 	EMDRID               string      `xml:"emdrId"`
