@@ -142,6 +142,18 @@ func TestBuildLabResultRequest(t *testing.T) {
 	}
 }
 
+// A call without the event's id or the callback address is refused at
+// Build: it could neither be signed nor answered.
+func TestBuildNeedsEventIDAndCallback(t *testing.T) {
+	a := newAdapter(t, gostSigner(t), wssec.SOAP12)
+	value := outbound(t, "document", signedDocument(t).Event)
+	for _, c := range []struct{ ceID, callback string }{{"", testCallback}, {testCEID, ""}} {
+		if _, err := a.Build(value, c.ceID, c.callback); !errors.Is(err, ErrUnbuildable) {
+			t.Errorf("ce_id %q callback %q: got %v, want ErrUnbuildable", c.ceID, c.callback, err)
+		}
+	}
+}
+
 // An event the request cannot be made of is refused with ErrUnbuildable,
 // and the refusal names fields, never a person's data.
 func TestBuildRefuses(t *testing.T) {
