@@ -1,6 +1,7 @@
 package remd
 
 import (
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
 	"github.com/egisz-gateway/egisz-gateway/crypto/wssec"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 	"github.com/egisz-gateway/egisz-gateway/seam"
 )
 
@@ -216,4 +218,26 @@ func FuzzClassify(f *testing.F) {
 			t.Errorf("result %q", out.Result)
 		}
 	})
+}
+
+// Every reason code this package names is in the catalog and is given by
+// Classify for some answer: each answer below is classified, and the
+// codes it gives are the ones covered.
+func TestEveryCodeTheAdapterNames(t *testing.T) {
+	a := newAdapter(t, gostSigner(t), wssec.SOAP12)
+	given := map[string]bool{}
+	for _, ans := range []struct {
+		status int
+		body   string
+	}{
+		{200, env12(svc(ElemRegisterResponse, "<ns2:status>error</ns2:status>"))}, // no items
+		{200, "<html/>"}, // a success status with no answer
+	} {
+		for _, r := range a.Classify(seam.Call{}, ans.status, "", []byte(ans.body)).Reasons {
+			given[r.Code] = true
+		}
+	}
+	cat := reasons.Default()
+	testtool.RequireCodesCovered(t, testtool.ReasonCodesUsed(t, filepath.Join("..", "reasons", "reasons.go"), "."),
+		func(c string) bool { _, ok := cat.Lookup(c); return ok }, func(c string) bool { return given[c] }, "TestEveryCodeTheAdapterNames")
 }
