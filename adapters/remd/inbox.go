@@ -116,10 +116,10 @@ func (in *Inbox) Inbound(ctx context.Context, contentType string, body []byte) (
 		// MessageID here. Other WS-Addressing headers ИПС may leave
 		// unsigned ([IS] signs To and ReplyTo but names no RelatesTo);
 		// only signed ones are read (v.Addressing).
-		MustSign: []wssec.Part{wssec.PartAction, wssec.PartMessageID},
-		MustHave: []wssec.Part{wssec.PartAction, wssec.PartMessageID},
-		Now:              now,
-		ClockSkew:        in.skew,
+		MustSign:  []wssec.Part{wssec.PartAction, wssec.PartMessageID},
+		MustHave:  []wssec.Part{wssec.PartAction, wssec.PartMessageID},
+		Now:       now,
+		ClockSkew: in.skew,
 	})
 	if err != nil {
 		return seam.Inbound{}, verifyRefusal(err)
