@@ -96,11 +96,10 @@ func NewInbox(cfg InboxConfig) (*Inbox, error) {
 // Timestamp, Action and MessageID must be present and signed by a
 // certificate Trust accepts, the Timestamp fresh, and the message not one
 // taken before; SOAP 1.1 (text/xml) and 1.2 (application/soap+xml) are
-// both read. A message that fails any of that returns a *seam.AuthError
-// (wrapping seam.ErrUnauthenticated) naming the failure; one that is no
-// SOAP envelope, or authentic but not one the gateway can act on, an
-// error wrapping ErrBadMessage. RefusalReason names which check failed.
-// Error texts quote nothing of the message or its certificate.
+// both read. A message that fails any of that returns an error wrapping
+// seam.ErrUnauthenticated, an authentic one the gateway cannot act on one
+// wrapping ErrBadMessage; RefusalReason names which check failed. Error
+// texts quote nothing of the message.
 func (in *Inbox) Inbound(ctx context.Context, contentType string, body []byte) (seam.Inbound, error) {
 	if err := ctx.Err(); err != nil {
 		return seam.Inbound{}, fmt.Errorf("remd inbound: %w", err)

@@ -10,25 +10,25 @@ import (
 
 // Refusal reasons: the one word Inbound's error carries, for the runtime
 // to count refused messages by (RefusalReason). The five of a message not
-// authenticated are the runtime's seam.AuthFailure values, and their
-// errors are *seam.AuthError (wrapping seam.ErrUnauthenticated);
-// ReasonMalformed and ReasonBadRequest wrap ErrBadMessage.
+// authenticated wrap seam.ErrUnauthenticated and are spelled as the
+// runtime's seam.AuthFailure values; ReasonMalformed and ReasonBadRequest
+// wrap ErrBadMessage.
 const (
 	// ReasonUnsigned: no WS-Security signature, or one that leaves a part
 	// that must be signed (Body, Timestamp, Action, MessageID) unsigned.
-	ReasonUnsigned = string(seam.AuthUnsigned)
+	ReasonUnsigned = "unsigned"
 	// ReasonBadSignature: a signature that does not verify, or a token,
 	// timestamp or header layout that cannot be trusted to mean what the
 	// signature covers.
-	ReasonBadSignature = string(seam.AuthBadSignature)
+	ReasonBadSignature = "bad_signature"
 	// ReasonUntrusted: signed by a certificate the configuration does not
 	// trust for РЭМД/ИПС.
-	ReasonUntrusted = string(seam.AuthUntrusted)
+	ReasonUntrusted = "untrusted"
 	// ReasonExpired: the signed Timestamp has expired or is not yet valid.
-	ReasonExpired = string(seam.AuthExpired)
+	ReasonExpired = "expired"
 	// ReasonReplayed: the same signed message (MessageID and
 	// Timestamp.Created) was taken before, within its lifetime.
-	ReasonReplayed = string(seam.AuthReplayed)
+	ReasonReplayed = "replayed"
 	// ReasonMalformed: not an XML SOAP envelope at all (nothing to judge
 	// a signature on: a client speaking something else, not a forger).
 	ReasonMalformed = "malformed"
@@ -43,10 +43,10 @@ const (
 // it as the sender's fault. It acts on nothing either way.
 var ErrBadMessage = errors.New("remd: inbound message cannot be read")
 
-// refusal is what Inbound's error says. Its text is fixed words only:
-// the causes below it may quote what a certificate or the message holds
-// (names in a subject, values of the body), which must not reach a log or
-// an answer. errors.Is and errors.As still reach the cause.
+// refusal is the error Inbound returns. Its text is fixed words only: the
+// causes below it may quote what a certificate or the message holds
+// (names in a subject, values of the body), which must not reach a log.
+// errors.Is and errors.As still reach the cause.
 type refusal struct {
 	reason string
 	kind   error // seam.ErrUnauthenticated or ErrBadMessage
@@ -55,11 +55,11 @@ type refusal struct {
 }
 
 func (e *refusal) Error() string {
-	if e.kind == seam.ErrUnauthenticated {
-		// Inside a seam.AuthError, which names the failure first.
-		return "remd: " + e.what
+	s := "remd inbound message refused (" + e.reason + ")"
+	if e.what != "" {
+		s += ": " + e.what
 	}
-	return "remd inbound message (" + e.reason + "): " + e.what
+	return s + ": " + e.kind.Error()
 }
 
 func (e *refusal) Unwrap() []error {
@@ -79,10 +79,8 @@ func RefusalReason(err error) string {
 	return ""
 }
 
-// unauthenticated is the error of a message refused for reason (one of
-// seam.AuthFailures), as the runtime reads it.
 func unauthenticated(reason, what string, cause error) error {
-	return &seam.AuthError{Failure: seam.AuthFailure(reason), Err: &refusal{reason: reason, kind: seam.ErrUnauthenticated, what: what, cause: cause}}
+	return &refusal{reason: reason, kind: seam.ErrUnauthenticated, what: what, cause: cause}
 }
 
 func badMessage(what string, cause error) error {
