@@ -111,9 +111,14 @@ func (in *Inbox) Inbound(ctx context.Context, contentType string, body []byte) (
 	now := in.now()
 	v, err := wssec.Verify(body, wssec.VerifyOptions{
 		TrustCertificate: in.trust,
-		MustHave:         []wssec.Part{wssec.PartAction, wssec.PartMessageID},
-		Now:              now,
-		ClockSkew:        in.skew,
+		// The contract's four: Body and Timestamp always, Action and
+		// MessageID here. Other WS-Addressing headers ИПС may leave
+		// unsigned ([IS] signs To and ReplyTo but names no RelatesTo);
+		// only signed ones are read (v.Addressing).
+		MustSign:  []wssec.Part{wssec.PartAction, wssec.PartMessageID},
+		MustHave:  []wssec.Part{wssec.PartAction, wssec.PartMessageID},
+		Now:       now,
+		ClockSkew: in.skew,
 	})
 	if err != nil {
 		return seam.Inbound{}, verifyRefusal(err)

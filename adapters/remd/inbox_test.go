@@ -706,3 +706,26 @@ func FuzzInbound(f *testing.F) {
 		}
 	})
 }
+
+// Only Action and MessageID must be signed among the WS-Addressing
+// headers; an unsigned one is accepted but never read: an unsigned
+// RelatesTo names no call.
+func TestInboundUnsignedRelatesTo(t *testing.T) {
+	f := newFixture(t, nil)
+	unsignedRelatesTo := func(body string) []byte {
+		env := f.sign(t, message{action: ActionCallback, messageID: freshID(), body: body})
+		return tamper(t, env, `<wsa:MessageID`, `<wsa:RelatesTo>`+callMessageID+`</wsa:RelatesTo><wsa:MessageID`)
+	}
+	t.Run("body names the call", func(t *testing.T) {
+		got, err := f.inbox.Inbound(context.Background(), contentType(wssec.SOAP12), unsignedRelatesTo(resultBody(`<cb:relatesToMessage>urn:uuid:named-in-body</cb:relatesToMessage><cb:status>success</cb:status><cb:registryItem><cb:emdrId>5</cb:emdrId></cb:registryItem>`)))
+		if err != nil || got.Result.MessageID != "urn:uuid:named-in-body" {
+			t.Fatalf("got %+v, %v", got.Result, err)
+		}
+	})
+	t.Run("only the unsigned header names it", func(t *testing.T) {
+		got, err := f.inbox.Inbound(context.Background(), contentType(wssec.SOAP12), unsignedRelatesTo(resultBody(`<cb:status>success</cb:status><cb:registryItem><cb:emdrId>5</cb:emdrId></cb:registryItem>`)))
+		if !errors.Is(err, ErrBadMessage) {
+			t.Fatalf("an unsigned RelatesTo was read: %+v, %v", got.Result, err)
+		}
+	})
+}
