@@ -201,16 +201,18 @@ func (c classifier) register(status int, retryAfter string, body []byte) seam.Ou
 		}
 		return nil
 	})
-	if err == nil && a.fault == nil && status >= 200 && status < 300 {
-		if a.decoded {
-			if r.Status == StatusSuccess {
-				out.Result = seam.Accepted
-				return out
-			}
-			out.Excerpt = a.excerpt(body)
-			out.Result, out.Reasons = c.byErrors(status, r.Status, r.Errors)
-			return out
-		}
+	ok := status >= 200 && status < 300
+	switch {
+	case err != nil || a.fault != nil:
+	case a.decoded && ok && r.Status == StatusSuccess:
+		out.Result = seam.Accepted
+		return out
+	case a.decoded && (ok || len(r.Errors) > 0):
+		// The registry's own codes decide, whatever status they came with.
+		out.Excerpt = a.excerpt(body)
+		out.Result, out.Reasons = c.byErrors(status, r.Status, r.Errors)
+		return out
+	case !a.decoded && ok:
 		err = fmt.Errorf("answer is %s, not %s", a.name.Local, ElemRegisterResponse)
 	}
 	out.Excerpt = a.excerpt(body)

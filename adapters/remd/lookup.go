@@ -127,10 +127,11 @@ func (c classifier) lookup(uid string, status int, retryAfter string, body []byt
 		}
 		return nil
 	})
-	ok := err == nil && a.fault == nil && status >= 200 && status < 300
+	ok := status >= 200 && status < 300
+	read := err == nil && a.fault == nil && a.decoded
 	switch {
-	case ok && a.decoded && a.name.Local == ElemSearchResponse:
-		if search.Status == StatusSuccess || (search.Status == "" && len(search.Errors) == 0) {
+	case read && a.name.Local == ElemSearchResponse:
+		if ok && (search.Status == StatusSuccess || (search.Status == "" && len(search.Errors) == 0)) {
 			for _, m := range search.Matches {
 				// The search may match more than the one document (GUESS:
 				// localUid narrows it); only the one searched for counts.
@@ -142,14 +143,18 @@ func (c classifier) lookup(uid string, status int, retryAfter string, body []byt
 			out.Result = seam.NotFound
 			return out
 		}
-		return c.lookupErrors(out, status, search.Status, search.Errors, a.excerpt(body))
-	case ok && a.decoded:
-		if item.EMDRID != "" && len(item.Errors) == 0 {
+		if ok || len(search.Errors) > 0 {
+			return c.lookupErrors(out, status, search.Status, search.Errors, a.excerpt(body))
+		}
+	case read:
+		if ok && item.EMDRID != "" && len(item.Errors) == 0 {
 			out.Result, out.RegistryID = seam.Registered, item.EMDRID
 			return out
 		}
-		return c.lookupErrors(out, status, StatusError, item.Errors, a.excerpt(body))
-	case ok:
+		if ok || len(item.Errors) > 0 {
+			return c.lookupErrors(out, status, StatusError, item.Errors, a.excerpt(body))
+		}
+	case err == nil && a.fault == nil && ok:
 		err = fmt.Errorf("answer is %s, not %s", a.name.Local, ElemSearchResponse)
 	case err == nil && a.fault != nil && notFound(a.fault.errors()):
 		out.Result = seam.NotFound
