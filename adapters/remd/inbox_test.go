@@ -764,3 +764,14 @@ func TestAnswerUnknownMessage(t *testing.T) {
 		t.Fatalf("a message of no kind answered %d", a.Status)
 	}
 }
+
+// A signed MessageID of blanks names nothing to answer or to know a
+// replay by: the message cannot be acted on.
+func TestInboundBlankMessageID(t *testing.T) {
+	f := newFixture(t, nil)
+	env := f.sign(t, message{action: ActionCallback, messageID: "  ",
+		body: resultBody(`<cb:relatesToMessage>` + callMessageID + `</cb:relatesToMessage><cb:status>success</cb:status>`)})
+	if _, err := f.inbox.Inbound(context.Background(), contentType(wssec.SOAP12), env); !errors.Is(err, ErrBadMessage) || RefusalReason(err) != ReasonBadRequest {
+		t.Fatalf("err %v, want a bad request", err)
+	}
+}
