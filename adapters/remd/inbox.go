@@ -125,7 +125,8 @@ func (in *Inbox) Inbound(ctx context.Context, contentType string, body []byte) (
 	}
 	msgID := v.Addressing.MessageID
 	if msgID == "" {
-		return seam.Inbound{}, unauthenticated(ReasonUnsigned, "empty MessageID", nil)
+		// Signed but empty: nothing to answer to or to know a replay by.
+		return seam.Inbound{}, badMessage("empty MessageID", nil)
 	}
 	// Remembered before it is read: a copy is a replay whatever it holds.
 	if !in.seen.take(msgID, v.Timestamp, in.skew, v.Version, now) {
