@@ -1,15 +1,20 @@
 package emulator
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	wire "github.com/egisz-gateway/egisz-gateway/adapters/remd"
+	"github.com/egisz-gateway/egisz-gateway/crypto/wssec"
+	"github.com/egisz-gateway/egisz-gateway/internal/semdtest"
 )
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -96,4 +101,188 @@ func waitStats(t *testing.T, em *Emulator, ok func(Stats) bool) Stats {
 		t.Fatalf("stats %+v never came", st)
 	}
 	return st
+}
+
+// TestREMDRejectsOnItsOwnChecks: each fault of the file or of the request
+// against the file is found by РЭМД's own checks after it fetched the
+// file, and reported in the result with its code; the synchronous answer
+// was "accepted" each time.
+func TestREMDRejectsOnItsOwnChecks(t *testing.T) {
+	p := thePKI(t)
+	for i, tc := range []struct {
+		name   string
+		change func(r *request, served *[]byte, doc semdtest.Document)
+		faults Faults
+		want   []string
+	}{
+		{"another file than the one signed", func(r *request, served *[]byte, _ semdtest.Document) {
+			*served = append(append([]byte(nil), (*served)...), ' ')
+		}, Faults{}, []string{codeDigestMismatch}},
+		{"a signature that does not verify", func(r *request, _ *[]byte, _ semdtest.Document) {
+			der := append([]byte(nil), r.Signers[0].Signature...)
+			der[len(der)-1] ^= 0x01 // the signature value ends the container
+			r.Signers[0].Signature = der
+		}, Faults{}, []string{codeSignatureInvalid}},
+		{"the patient's family name", func(r *request, _ *[]byte, _ semdtest.Document) { r.Family = "Смирнова" }, Faults{}, []string{codePatientMismatch}},
+		{"the patient's СНИЛС", func(r *request, _ *[]byte, _ semdtest.Document) { r.PatientSNILS = "12345678964" }, Faults{}, []string{codePatientMismatch}},
+		{"the patient's birth date", func(r *request, _ *[]byte, _ semdtest.Document) { r.Birth = "1985-03-22" }, Faults{}, []string{codePatientMismatch}},
+		{"the organization", func(r *request, _ *[]byte, _ semdtest.Document) { r.Org = "1.2.643.5.1.13.13.12.1.42.203" }, Faults{}, []string{codeAttributeMismatch}},
+		{"a signer's СНИЛС", func(r *request, _ *[]byte, _ semdtest.Document) { r.Signers[0].SNILS = "12345678965" },
+			// The signer is not in the document, and the document's author did not sign.
+			Faults{}, []string{codeDoctorSNILS, codeDoctorSNILS}},
+		{"a signer's family name", func(r *request, _ *[]byte, _ semdtest.Document) { r.Signers[0].Last = "Петровский" }, Faults{}, []string{codeDoctorFamily}},
+		{"a signer's patronymic", func(r *request, _ *[]byte, _ semdtest.Document) { r.Signers[1].Middle = "Петрович" }, Faults{}, []string{codeDoctorPatronymic}},
+		{"the legal authenticator did not sign", func(r *request, _ *[]byte, _ semdtest.Document) { r.Signers = r.Signers[:1] }, Faults{}, []string{codeLegalAuthenticator}},
+		{"the sender does not hold the file", func(_ *request, served *[]byte, _ semdtest.Document) { *served = nil }, Faults{}, []string{wire.CodeFileNotFound}},
+		{"a patient the faults reject", func(*request, *[]byte, semdtest.Document) {}, Faults{Reject: map[string]string{"11223344595": "DUPLICATE_PATIENT_FOUND"}}, []string{"DUPLICATE_PATIENT_FOUND"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			em, srv := startREMD(t)
+			em.SetFaults(REMD, tc.faults)
+			gw := newFakeGateway(t)
+			uid := fmt.Sprintf("2b1c6a0e-6f0d-4c43-9d0f-%012d", i)
+			doc := makeDoc(t, uid)
+			req, served := requestFor(doc), doc.File
+			tc.change(&req, &served, doc)
+			if served != nil {
+				gw.serveFile(uid, served)
+			}
+			s := call(t, p.gateway, srv.URL+REMDPath, wire.ActionRegisterDocument, gw.srv.URL, req.xml())
+			if status, codes, _, _ := s.answer(t, wire.ElemRegisterResponse); status != wire.StatusSuccess {
+				t.Fatalf("synchronous answer %s %v: want accepted", status, codes)
+			}
+			res := gw.wait(t, 1)[0]
+			if res.Status != wire.StatusError || res.EMDRID != "" || !slices.Equal(res.Codes, tc.want) || res.RelatesToMessage != s.MessageID {
+				t.Fatalf("result %+v: want error %v relating to %s", res, tc.want, s.MessageID)
+			}
+			st := waitStats(t, em, func(st Stats) bool { return st.Callbacks == 1 })
+			if st.Rejected != 1 {
+				t.Fatalf("stats %+v: want one rejection", st)
+			}
+			// A rejected document is not registered: a search finds nothing.
+			body := `<searchRegistryItemRequest xmlns="` + wire.NamespaceService + `"><localUid>` + uid + `</localUid></searchRegistryItemRequest>`
+			_, _, rd, v := call(t, p.gateway, srv.URL+REMDPath, wire.ActionSearchRegistryItem, "", []byte(body)).answer(t, wire.ElemSearchResponse)
+			if n := len(rd.child(v.Body.Elements()[0], "matches").ChildrenNamed(wire.NamespaceService, "item")); n != 0 {
+				t.Fatalf("a rejected document is found %d times", n)
+			}
+		})
+	}
+}
+
+// TestREMDValidatesTheRequest: what is wrong with the request itself is
+// answered at once, status=error with the items, HTTP 200, and nothing
+// is fetched.
+func TestREMDValidatesTheRequest(t *testing.T) {
+	p := thePKI(t)
+	ctx := context.Background()
+	for i, tc := range []struct {
+		name   string
+		change func(r *request, doc semdtest.Document)
+		want   []string
+	}{
+		{"no localUid", func(r *request, _ semdtest.Document) { r.LocalUID = "" }, []string{codeValidation}},
+		{"localUid not a UUID", func(r *request, _ semdtest.Document) { r.LocalUID = "DOC-1" }, []string{codeValidation}},
+		{"creation time without an offset", func(r *request, _ semdtest.Document) { r.Created = "2026-03-20T15:00:00" }, []string{codeValidation}},
+		{"no patient family name", func(r *request, _ semdtest.Document) { r.Family = "" }, []string{codeValidation}},
+		{"gender outside НСИ 1040", func(r *request, _ semdtest.Document) { r.Gender = "female" }, []string{codeValidation}},
+		{"no personal signature", func(r *request, _ semdtest.Document) { r.Signers = nil }, []string{codeValidation}},
+		{"a wrong checksum", func(r *request, _ semdtest.Document) { r.Signers[0].Checksum = "12345" }, []string{codeValidation}},
+		{"a signature that is not CMS", func(r *request, _ semdtest.Document) { r.Signers[0].Signature = []byte("not a signature") }, []string{codeSignatureFormat}},
+		{"signatures over different files", func(r *request, doc semdtest.Document) {
+			sg, err := p.docs.SignerFor(ctx, doc.Event.Signers[1], doc.Event.MOOID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := semdtest.SignFile(ctx, sg, append(append([]byte(nil), doc.File...), ' '), time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Signers[1].Signature = other
+		}, []string{codeInconsistentDigests}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			em, srv := startREMD(t)
+			gw := newFakeGateway(t)
+			doc := makeDoc(t, fmt.Sprintf("4d3e8c20-8b2f-4e65-9f20-%012d", i))
+			gw.serveFile(doc.Event.LocalUID, doc.File)
+			req := requestFor(doc)
+			tc.change(&req, doc)
+			s := call(t, p.gateway, srv.URL+REMDPath, wire.ActionRegisterDocument, gw.srv.URL, req.xml())
+			status, codes, _, _ := s.answer(t, wire.ElemRegisterResponse)
+			if status != wire.StatusError || !slices.Equal(codes, tc.want) {
+				t.Fatalf("answer %s %v, want error %v", status, codes, tc.want)
+			}
+			if st := em.Stats(REMD); st.Rejected != 1 || st.Registered != 0 || st.FileRequests != 0 {
+				t.Fatalf("stats %+v", st)
+			}
+		})
+	}
+}
+
+// TestREMDRefusesUnauthenticatedMessages: a message not signed by a
+// certificate РЭМД trusts is refused with a Sender fault and counted, and
+// acts on nothing.
+func TestREMDRefusesUnauthenticatedMessages(t *testing.T) {
+	p := thePKI(t)
+	doc := makeDoc(t, uid1)
+	body := requestFor(doc).xml()
+	signed := func(t *testing.T) []byte {
+		msg, err := wssec.Sign(context.Background(), p.gateway, wssec.Envelope{Version: wssec.SOAP12, Body: body,
+			Addressing: wssec.Addressing{Action: wire.ActionRegisterDocument, MessageID: newMessageID()}}, wssec.SignOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msg
+	}
+	for _, tc := range []struct {
+		name string
+		msg  func(t *testing.T, gw string) []byte
+		want int
+	}{
+		{"unsigned", func(*testing.T, string) []byte {
+			return []byte(`<soap:Envelope xmlns:soap="` + wssec.NamespaceSOAP12 + `" xmlns:wsa="` + wssec.NamespaceWSA + `"><soap:Header><wsa:Action>registerDocument</wsa:Action><wsa:MessageID>urn:uuid:1</wsa:MessageID></soap:Header><soap:Body>` + string(body) + `</soap:Body></soap:Envelope>`)
+		}, http.StatusForbidden},
+		{"signed by an untrusted key", func(t *testing.T, gw string) []byte {
+			msg, err := wssec.Sign(context.Background(), p.stranger, wssec.Envelope{Version: wssec.SOAP12, Body: body,
+				Addressing: wssec.Addressing{Action: wire.ActionRegisterDocument, MessageID: newMessageID(), ReplyTo: gw}}, wssec.SignOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return msg
+		}, http.StatusForbidden},
+		{"body changed after signing", func(t *testing.T, _ string) []byte {
+			return []byte(strings.Replace(string(signed(t)), "Иванова", "Смирнова", 1))
+		}, http.StatusForbidden},
+		{"expired", func(t *testing.T, _ string) []byte {
+			msg, err := wssec.Sign(context.Background(), p.gateway, wssec.Envelope{Version: wssec.SOAP12, Body: body,
+				Addressing: wssec.Addressing{Action: wire.ActionRegisterDocument, MessageID: newMessageID()}},
+				wssec.SignOptions{Now: time.Now().Add(-time.Hour)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return msg
+		}, http.StatusForbidden},
+		{"not XML", func(*testing.T, string) []byte { return []byte("registerDocument please") }, http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			em, srv := startREMD(t)
+			gw := newFakeGateway(t)
+			gw.serveFile(uid1, doc.File)
+			s := post(t, srv.URL+REMDPath, "", tc.msg(t, gw.srv.URL))
+			if s.HTTP != tc.want || !strings.Contains(string(s.Body), "soap:Sender") {
+				t.Fatalf("HTTP %d %s: want %d with a Sender fault", s.HTTP, s.Body, tc.want)
+			}
+			time.Sleep(50 * time.Millisecond) // time for anything wrongly started
+			if st := em.Stats(REMD); st.Refused != 1 || st.Registered != 0 || st.FileRequests != 0 || gw.count() != 0 {
+				t.Fatalf("stats %+v, %d results: want one refusal and nothing done", st, gw.count())
+			}
+		})
+	}
+	// Without a trust configured, even a good message is refused.
+	em := NewFromConfig(Config{Signer: p.remd, Log: quietLog()})
+	srv := httptest.NewServer(em.Handler())
+	defer func() { srv.Close(); em.Close() }()
+	if s := post(t, srv.URL+REMDPath, "", signed(t)); s.HTTP != http.StatusForbidden || em.Stats(REMD).Refused != 1 {
+		t.Fatalf("no trust: HTTP %d, stats %+v", s.HTTP, em.Stats(REMD))
+	}
 }
