@@ -426,11 +426,16 @@ func (e *Emulator) sendResult(ctx context.Context, d *remdDoc, errs []Error) boo
 		e.log.Warn("РЭМД result not delivered", "status", status, "error", err)
 		return false
 	}
-	e.count(REMD, func(s *Stats) { s.Callbacks++ })
-	if err := checkResultAnswer(e, ans, msgID); err != nil {
-		e.count(REMD, func(s *Stats) { s.BadAnswers++ })
-		e.log.Warn("the sender's answer to a РЭМД result is not right", "error", err)
+	bad := checkResultAnswer(e, ans, msgID)
+	if bad != nil {
+		e.log.Warn("the sender's answer to a РЭМД result is not right", "error", bad)
 	}
+	e.count(REMD, func(s *Stats) {
+		s.Callbacks++
+		if bad != nil {
+			s.BadAnswers++
+		}
+	})
 	return true
 }
 

@@ -14,6 +14,7 @@ import (
 
 	wire "github.com/egisz-gateway/egisz-gateway/adapters/remd"
 	"github.com/egisz-gateway/egisz-gateway/crypto/wssec"
+	"github.com/egisz-gateway/egisz-gateway/crypto/xmldsig"
 	"github.com/egisz-gateway/egisz-gateway/internal/semdtest"
 )
 
@@ -285,4 +286,195 @@ func TestREMDRefusesUnauthenticatedMessages(t *testing.T) {
 	if s := post(t, srv.URL+REMDPath, "", signed(t)); s.HTTP != http.StatusForbidden || em.Stats(REMD).Refused != 1 {
 		t.Fatalf("no trust: HTTP %d, stats %+v", s.HTTP, em.Stats(REMD))
 	}
+}
+
+// faultOf parses a SOAP 1.2 fault: its Code/Value and the codes of the
+// errors/item in its Detail.
+func faultOf(t *testing.T, body []byte) (value string, codes []string) {
+	t.Helper()
+	root, err := xmldsig.Parse(body, xmldsig.Limits{})
+	if err != nil {
+		t.Fatalf("fault: %v", err)
+	}
+	const ns = wssec.NamespaceSOAP12
+	soapBody := root.ChildrenNamed(ns, "Body")
+	if len(soapBody) != 1 {
+		t.Fatalf("fault without a Body: %s", body)
+	}
+	faults := soapBody[0].ChildrenNamed(ns, "Fault")
+	if len(faults) != 1 {
+		t.Fatalf("not a fault: %s", body)
+	}
+	for _, c := range faults[0].ChildrenNamed(ns, "Code") {
+		for _, v := range c.ChildrenNamed(ns, "Value") {
+			value = v.Text()
+		}
+	}
+	rd := &reader{ns: wire.NamespaceService}
+	for _, d := range faults[0].ChildrenNamed(ns, "Detail") {
+		for _, it := range rd.items(d) {
+			codes = append(codes, it.Code)
+		}
+	}
+	return value, codes
+}
+
+// TestREMDFaults: the injected faults answer as ИПС would, before the
+// message is even read: an outage 503, a throttle 429 with Retry-After
+// and RATE_LIMIT, an internal error 500, each a Receiver fault; a patient
+// listed unavailable gets 503 too. Nothing is registered.
+func TestREMDFaults(t *testing.T) {
+	p := thePKI(t)
+	doc := makeDoc(t, uid1)
+	for _, tc := range []struct {
+		name       string
+		faults     Faults
+		status     int
+		retryAfter string
+		codes      []string
+	}{
+		{"outage", Faults{Down: true}, http.StatusServiceUnavailable, "", []string{codeRuntime}},
+		{"throttle", Faults{Rate429: 1, RetryAfter: 7}, http.StatusTooManyRequests, "7", []string{codeRateLimit}},
+		{"internal error", Faults{Rate500: 1}, http.StatusInternalServerError, "", []string{codeInternal}},
+		{"an unavailable patient", Faults{Unavailable: []string{"11223344595"}}, http.StatusServiceUnavailable, "", []string{codeRuntime}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			em, srv := startREMD(t)
+			em.SetFaults(REMD, tc.faults)
+			gw := newFakeGateway(t)
+			gw.serveFile(uid1, doc.File)
+			s := call(t, p.gateway, srv.URL+REMDPath, wire.ActionRegisterDocument, gw.srv.URL, requestFor(doc).xml())
+			value, codes := faultOf(t, s.Body)
+			if s.HTTP != tc.status || s.Header.Get("Retry-After") != tc.retryAfter || value != "soap:Receiver" || !slices.Equal(codes, tc.codes) {
+				t.Fatalf("HTTP %d Retry-After %q, fault %s %v: want %d %q Receiver %v", s.HTTP, s.Header.Get("Retry-After"), value, codes, tc.status, tc.retryAfter, tc.codes)
+			}
+			if st := em.Stats(REMD); st.Faulted != 1 || st.Registered != 0 {
+				t.Fatalf("stats %+v", st)
+			}
+		})
+	}
+}
+
+// TestREMDCallbackTiming: the knobs that make results early, late,
+// repeated or lost, and the same answer to a re-send while the document
+// is being processed.
+func TestREMDCallbackTiming(t *testing.T) {
+	p := thePKI(t)
+	doc := makeDoc(t, uid1)
+	register := func(t *testing.T, f Faults) (*Emulator, *fakeGateway, sent) {
+		em, srv := startREMD(t)
+		em.SetFaults(REMD, f)
+		gw := newFakeGateway(t)
+		gw.serveFile(uid1, doc.File)
+		s := call(t, p.gateway, srv.URL+REMDPath, wire.ActionRegisterDocument, gw.srv.URL, requestFor(doc).xml())
+		if status, codes, _, _ := s.answer(t, wire.ElemRegisterResponse); status != wire.StatusSuccess {
+			t.Fatalf("answer %s %v", status, codes)
+		}
+		return em, gw, s
+	}
+	t.Run("early", func(t *testing.T) {
+		_, gw, s := register(t, Faults{EarlyCallback: true})
+		if gw.count() != 1 {
+			t.Fatalf("%d results when the synchronous answer came, want 1", gw.count())
+		}
+		if res := gw.wait(t, 1)[0]; res.Status != wire.StatusSuccess || res.RelatesTo != s.MessageID {
+			t.Fatalf("result %+v", res)
+		}
+	})
+	t.Run("late", func(t *testing.T) {
+		start := time.Now()
+		em, gw, _ := register(t, Faults{CallbackDelay: 300 * time.Millisecond})
+		waitStats(t, em, func(st Stats) bool { return st.FilesFetched == 1 })
+		if gw.count() != 0 {
+			t.Fatal("the result came before the delay")
+		}
+		gw.wait(t, 1)
+		if d := time.Since(start); d < 300*time.Millisecond {
+			t.Fatalf("the result came after %v, want at least the delay", d)
+		}
+	})
+	t.Run("repeated", func(t *testing.T) {
+		_, gw, s := register(t, Faults{CallbackRepeats: 2})
+		got := gw.wait(t, 3)
+		ids := map[string]bool{}
+		for _, r := range got {
+			ids[r.MessageID] = true
+			if r.RelatesToMessage != s.MessageID || r.EMDRID != got[0].EMDRID || r.Status != wire.StatusSuccess {
+				t.Fatalf("repeat %+v differs from the first %+v", r, got[0])
+			}
+		}
+		if len(ids) != 3 {
+			t.Fatalf("%d distinct MessageIDs among 3 results: each repeat must be a message of its own", len(ids))
+		}
+	})
+	t.Run("dropped, then found by search", func(t *testing.T) {
+		em, gw, _ := register(t, Faults{RateDropCallbk: 1})
+		waitStats(t, em, func(st Stats) bool { return st.FilesFetched == 1 })
+		time.Sleep(50 * time.Millisecond)
+		if gw.count() != 0 || em.Stats(REMD).Callbacks != 0 {
+			t.Fatal("a dropped result was sent")
+		}
+	})
+	t.Run("re-sent while processing", func(t *testing.T) {
+		em, srv := startREMD(t)
+		gw := newFakeGateway(t)
+		gw.serveFile(uid1, doc.File)
+		hold := make(chan struct{})
+		gw.hold = hold
+		first := call(t, p.gateway, srv.URL+REMDPath, wire.ActionRegisterDocument, gw.srv.URL, requestFor(doc).xml())
+		waitStats(t, em, func(st Stats) bool { return st.FileRequests == 1 })
+		again := call(t, p.gateway, srv.URL+REMDPath, wire.ActionRegisterDocument, gw.srv.URL, requestFor(doc).xml())
+		for _, s := range []sent{first, again} {
+			if status, codes, _, _ := s.answer(t, wire.ElemRegisterResponse); status != wire.StatusSuccess {
+				t.Fatalf("answer %s %v: a re-send while processing is answered as the first", status, codes)
+			}
+		}
+		close(hold)
+		res := gw.wait(t, 1)
+		time.Sleep(100 * time.Millisecond)
+		if gw.count() != 1 || res[0].RelatesTo != first.MessageID {
+			t.Fatalf("%d results, the first relating to %s: want one, to the first request", gw.count(), res[0].RelatesTo)
+		}
+		if st := em.Stats(REMD); st.Registered != 1 || st.Resent != 1 || st.FileRequests != 1 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
+}
+
+// TestREMDFileFetchFailures: when РЭМД cannot get a trustworthy file from
+// the sender, the result says so with the codes of НСИ 305, and a sender's
+// answer to a result that does not verify is counted.
+func TestREMDFileFetchFailures(t *testing.T) {
+	p := thePKI(t)
+	doc := makeDoc(t, uid1)
+	t.Run("the sender is down", func(t *testing.T) {
+		em, srv := startREMD(t)
+		down := httptest.NewServer(http.NotFoundHandler())
+		down.Close()
+		gw := newFakeGateway(t) // receives nothing: ReplyTo is the closed server
+		s := call(t, p.gateway, srv.URL+REMDPath, wire.ActionRegisterDocument, down.URL, requestFor(doc).xml())
+		if status, _, _, _ := s.answer(t, wire.ElemRegisterResponse); status != wire.StatusSuccess {
+			t.Fatalf("answer %s", status)
+		}
+		waitStats(t, em, func(st Stats) bool { return st.Rejected == 1 })
+		if st := em.Stats(REMD); st.FilesFetched != 0 || gw.count() != 0 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
+	t.Run("the file's answer is signed by an untrusted key", func(t *testing.T) {
+		em, srv := startREMD(t)
+		gw := newFakeGateway(t)
+		gw.serveFile(uid1, doc.File)
+		gw.answerWith = p.stranger
+		call(t, p.gateway, srv.URL+REMDPath, wire.ActionRegisterDocument, gw.srv.URL, requestFor(doc).xml())
+		res := gw.wait(t, 1)[0]
+		if res.Status != wire.StatusError || !slices.Equal(res.Codes, []string{wire.CodeFileError}) {
+			t.Fatalf("result %+v: want %s", res, wire.CodeFileError)
+		}
+		// The result was delivered, but its answer (signed by the
+		// stranger too) is counted as bad.
+		if st := waitStats(t, em, func(st Stats) bool { return st.Callbacks == 1 }); st.BadAnswers != 1 || st.FilesFetched != 0 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
 }
