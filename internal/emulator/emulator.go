@@ -188,10 +188,12 @@ const callbackConns = 256
 // started a thousand callbacks at once, and each beyond the idle pool
 // dialed a connection and closed it (12% of the bench process's CPU,
 // and the gateway's to accept them); now they wait for one.
-func callbackClient(tlsCfg *tls.Config) *http.Client {
+//
+// РЭМД's calls to the sender (getDocumentFile and the results) share it.
+func callbackClient(tlsCfg *tls.Config, conns int) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tlsCfg
-	tr.MaxIdleConns, tr.MaxIdleConnsPerHost, tr.MaxConnsPerHost = callbackConns, callbackConns, callbackConns
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost, tr.MaxConnsPerHost = conns, conns, conns
 	return &http.Client{Timeout: 10 * time.Second, Transport: tr}
 }
 
@@ -214,7 +216,7 @@ func NewFromConfig(c Config) *Emulator {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Emulator{
-		log: log, client: callbackClient(c.CallbackTLS), rnd: rand.Float64,
+		log: log, client: callbackClient(c.CallbackTLS, callbackConns), rnd: rand.Float64,
 		signer: c.Signer, trust: c.Trust, now: now, ctx: ctx, cancel: cancel,
 		faults: map[string]Faults{}, stats: map[string]*Stats{}, ids: map[string]string{},
 		docs: map[string]*remdDoc{}, byEMDR: map[string]*remdDoc{},
@@ -230,7 +232,7 @@ func NewFromConfig(c Config) *Emulator {
 // certificate of c and trust the servers c trusts, as the gateway's mTLS
 // callback endpoint requires. Call it before the emulator serves.
 func (e *Emulator) WithCallbackTLS(c *tls.Config) *Emulator {
-	e.client = callbackClient(c)
+	e.client = callbackClient(c, callbackConns)
 	return e
 }
 

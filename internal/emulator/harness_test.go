@@ -184,6 +184,7 @@ type fakeGateway struct {
 
 	mu      sync.Mutex
 	files   map[string][]byte // localUid -> file served
+	anyFile []byte            // served for a localUid not in files, when set
 	results []result
 	refused int
 	hold    chan struct{} // when set, file requests wait for it to close
@@ -196,8 +197,16 @@ type result struct {
 }
 
 func newFakeGateway(t *testing.T) *fakeGateway {
+	g := newUnstartedGateway(t)
+	g.srv.Start()
+	return g
+}
+
+// newUnstartedGateway is a fakeGateway whose server a test starts, once
+// it has set the server's hooks.
+func newUnstartedGateway(t *testing.T) *fakeGateway {
 	g := &fakeGateway{t: t, files: map[string][]byte{}, answerWith: thePKI(t).gateway}
-	g.srv = httptest.NewServer(http.HandlerFunc(g.serve))
+	g.srv = httptest.NewUnstartedServer(http.HandlerFunc(g.serve))
 	t.Cleanup(g.srv.Close)
 	return g
 }
@@ -226,6 +235,9 @@ func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 		uid := rd.opt(el, "localUid")
 		g.mu.Lock()
 		file, ok := g.files[uid]
+		if !ok && g.anyFile != nil {
+			file, ok = g.anyFile, true
+		}
 		g.mu.Unlock()
 		a := `<getDocumentFileResponse xmlns="` + wire.NamespaceCallback + `"><localUid>` + escape(uid) + `</localUid>`
 		if ok {

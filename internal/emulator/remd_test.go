@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -477,4 +479,73 @@ func TestREMDFileFetchFailures(t *testing.T) {
 			t.Fatalf("stats %+v", st)
 		}
 	})
+}
+
+// TestCallsReuseConnections: РЭМД's calls to the sender (a file request
+// and a result per document) that overlap go over connections kept open,
+// not a new connection each, as a busy gateway would otherwise spend its
+// time accepting and closing them; and a burst of more calls than the
+// bound waits for a connection instead of dialing one for each.
+func TestCallsReuseConnections(t *testing.T) {
+	p := thePKI(t)
+	doc := makeDoc(t, uid1)
+	const bound = 8
+	for _, tc := range []struct {
+		name             string
+		rounds, perRound int
+		maxConns         int
+	}{
+		{"rounds that overlap", 3, bound, 2 * bound},
+		{"a burst beyond the bound", 1, 3 * bound, bound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			em, srv := startREMD(t)
+			em.client = callbackClient(nil, bound)
+			gw := newUnstartedGateway(t)
+			gw.anyFile = doc.File
+			var mu sync.Mutex
+			dialed := 0
+			gw.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				if s == http.StateNew {
+					mu.Lock()
+					dialed++
+					mu.Unlock()
+				}
+			}
+			slow := gw.srv.Config.Handler
+			gw.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				time.Sleep(20 * time.Millisecond) // so that the calls overlap
+				slow.ServeHTTP(w, r)
+			})
+			gw.srv.Start()
+			req := requestFor(doc)
+			for round := range tc.rounds {
+				var wg sync.WaitGroup
+				for i := range tc.perRound {
+					r := req
+					r.LocalUID = fmt.Sprintf("00000000-0000-4000-8000-%012d", round*tc.perRound+i)
+					wg.Go(func() {
+						s := call(t, p.gateway, srv.URL+REMDPath, wire.ActionRegisterDocument, gw.srv.URL, r.xml())
+						if s.HTTP != http.StatusOK {
+							t.Errorf("document %s: HTTP %d", r.LocalUID, s.HTTP)
+						}
+					})
+				}
+				wg.Wait()
+				gw.wait(t, (round+1)*tc.perRound)
+			}
+			results := gw.wait(t, tc.rounds*tc.perRound)
+			for _, r := range results {
+				if r.Status != wire.StatusSuccess {
+					t.Fatalf("result %+v", r)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if dialed > tc.maxConns {
+				t.Errorf("%d documents (two calls each) opened %d connections; want at most %d", len(results), dialed, tc.maxConns)
+			}
+			t.Logf("%d documents, %d calls, over %d connections", len(results), 2*len(results), dialed)
+		})
+	}
 }
