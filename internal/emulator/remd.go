@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
 	wire "github.com/egisz-gateway/egisz-gateway/adapters/remd"
 	"github.com/egisz-gateway/egisz-gateway/crypto/signer"
 	"github.com/egisz-gateway/egisz-gateway/crypto/wssec"
@@ -105,6 +106,10 @@ func (e *Emulator) remdSOAP(w http.ResponseWriter, r *http.Request) {
 		writeFault(w, status, version, faultSender, "the message is not signed by a trusted certificate: "+err.Error(), nil)
 		return
 	}
+	if !hasClientEntityID(v.Header) {
+		writeFault(w, http.StatusBadRequest, v.Version, faultSender, "no transportHeader/authInfo/clientEntityId naming the information system", nil)
+		return
+	}
 	el, err := bodyElement(v)
 	if err != nil {
 		writeFault(w, http.StatusBadRequest, v.Version, faultSender, err.Error(), nil)
@@ -121,6 +126,15 @@ func (e *Emulator) remdSOAP(w http.ResponseWriter, r *http.Request) {
 		writeFault(w, http.StatusBadRequest, v.Version, faultSender,
 			fmt.Sprintf("no operation %q with body {%s}%s", act, el.Space, el.Local), nil)
 	}
+}
+
+// hasClientEntityID reports whether the header carries ИПС's
+// transportHeader/authInfo/clientEntityId with a GUID, the information
+// system's id ИПС routes and authorizes by (PROTOCOLS.md §1).
+func hasClientEntityID(header *xmldsig.Element) bool {
+	r := &reader{ns: wire.NamespaceTransport}
+	id := r.opt(r.child(r.child(header, "transportHeader"), "authInfo"), "clientEntityId")
+	return ident.ValidUUID(id)
 }
 
 // verify checks a message's WS-Security signature against Config.Trust:

@@ -549,3 +549,57 @@ func TestCallsReuseConnections(t *testing.T) {
 		})
 	}
 }
+
+// TestREMDEnvelopeRules: a SOAP 1.1 request is answered in SOAP 1.1; a
+// signed request without ИПС's clientEntityId, or with an Action РЭМД does
+// not have, is a Sender fault.
+func TestREMDEnvelopeRules(t *testing.T) {
+	p := thePKI(t)
+	doc := makeDoc(t, uid1)
+	em, srv := startREMD(t)
+	gw := newFakeGateway(t)
+	gw.serveFile(uid1, doc.File)
+	sign := func(v wssec.Version, headers [][]byte, action string) (string, []byte) {
+		id := newMessageID()
+		msg, err := wssec.Sign(context.Background(), p.gateway, wssec.Envelope{Version: v, Headers: headers, Body: requestFor(doc).xml(),
+			Addressing: wssec.Addressing{Action: action, MessageID: id, ReplyTo: gw.srv.URL}}, wssec.SignOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id, msg
+	}
+	header := [][]byte{[]byte(`<egisz:transportHeader xmlns:egisz="` + wire.NamespaceTransport + `"><egisz:authInfo><egisz:clientEntityId>0b8a1c52-5c4e-4b4e-9d0e-3c1f6f7a2b11</egisz:clientEntityId></egisz:authInfo></egisz:transportHeader>`)}
+
+	id, msg := sign(wssec.SOAP11, header, wire.ActionRegisterDocument)
+	resp, err := http.Post(srv.URL+REMDPath, wssec.SOAP11.ContentType(), strings.NewReader(string(msg)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	status, _, _, v := sent{MessageID: id, HTTP: resp.StatusCode, Body: b}.answer(t, wire.ElemRegisterResponse)
+	if status != wire.StatusSuccess || v.Version != wssec.SOAP11 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/xml") {
+		t.Fatalf("SOAP 1.1 request answered %s in %v (%s)", status, v.Version, resp.Header.Get("Content-Type"))
+	}
+	gw.wait(t, 1)
+
+	for _, tc := range []struct {
+		name    string
+		headers [][]byte
+		action  string
+	}{
+		{"no clientEntityId", nil, wire.ActionRegisterDocument},
+		{"a clientEntityId that is not a GUID", [][]byte{[]byte(`<egisz:transportHeader xmlns:egisz="` + wire.NamespaceTransport + `"><egisz:authInfo><egisz:clientEntityId>МИС</egisz:clientEntityId></egisz:authInfo></egisz:transportHeader>`)}, wire.ActionRegisterDocument},
+		{"an unknown Action", header, "registerDocuments"},
+		{"an Action that does not fit the body", header, wire.ActionSearchRegistryItem},
+	} {
+		_, msg := sign(wssec.SOAP12, tc.headers, tc.action)
+		s := post(t, srv.URL+REMDPath, "", msg)
+		if value, _ := faultOf(t, s.Body); s.HTTP != http.StatusBadRequest || value != "soap:Sender" {
+			t.Errorf("%s: HTTP %d %s, want a 400 Sender fault", tc.name, s.HTTP, value)
+		}
+	}
+	if st := em.Stats(REMD); st.Registered != 1 || st.Refused != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
