@@ -81,10 +81,19 @@ func checkHeader(req registerRequest, h *cda.Header) []Error {
 	if req.Organization != h.CustodianOID {
 		add(codeAttributeMismatch, "the document's custodian organization differs from the request's organization")
 	}
+	// The document's people by СНИЛС: an author before the legal
+	// authenticator when one is both.
+	people := map[string]*cda.Person{}
+	if la := h.LegalAuthenticator; la != nil {
+		people[la.SNILS] = la
+	}
+	for i := range h.Authors {
+		people[h.Authors[i].SNILS] = &h.Authors[i]
+	}
 	signers := map[string]bool{}
 	for _, s := range req.Signatures {
 		signers[s.Signer.SNILS] = true
-		person := findPerson(h, s.Signer.SNILS)
+		person := people[s.Signer.SNILS]
 		if person == nil {
 			add(codeDoctorSNILS, "no author or legal authenticator of the document has a signer's СНИЛС")
 			continue
@@ -108,17 +117,4 @@ func checkHeader(req registerRequest, h *cda.Header) []Error {
 		add(codeLegalAuthenticator, "the document's legal authenticator is not among the signers")
 	}
 	return errs
-}
-
-// findPerson is the author, else the legal authenticator, with snils.
-func findPerson(h *cda.Header, snils string) *cda.Person {
-	for i := range h.Authors {
-		if h.Authors[i].SNILS == snils {
-			return &h.Authors[i]
-		}
-	}
-	if h.LegalAuthenticator != nil && h.LegalAuthenticator.SNILS == snils {
-		return h.LegalAuthenticator
-	}
-	return nil
 }
