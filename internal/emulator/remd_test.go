@@ -131,11 +131,15 @@ func TestREMDRejectsOnItsOwnChecks(t *testing.T) {
 		{"the patient's birth date", func(r *request, _ *[]byte, _ semdtest.Document) { r.Birth = "1985-03-22" }, Faults{}, []string{codePatientMismatch}},
 		{"the organization", func(r *request, _ *[]byte, _ semdtest.Document) { r.Org = "1.2.643.5.1.13.13.12.1.42.203" }, Faults{}, []string{codeAttributeMismatch}},
 		{"a signer's СНИЛС", func(r *request, _ *[]byte, _ semdtest.Document) { r.Signers[0].SNILS = "12345678965" },
-			// The signer is not in the document, and the document's author did not sign.
-			Faults{}, []string{codeDoctorSNILS, codeDoctorSNILS}},
+			// Not its certificate's holder, not in the document, and the
+			// document's author did not sign.
+			Faults{}, []string{codeMetadataCertificate, codeDoctorSNILS, codeDoctorSNILS}},
 		{"a signer's family name", func(r *request, _ *[]byte, _ semdtest.Document) { r.Signers[0].Last = "Петровский" }, Faults{}, []string{codeDoctorFamily}},
 		{"a signer's patronymic", func(r *request, _ *[]byte, _ semdtest.Document) { r.Signers[1].Middle = "Петрович" }, Faults{}, []string{codeDoctorPatronymic}},
 		{"the legal authenticator did not sign", func(r *request, _ *[]byte, _ semdtest.Document) { r.Signers = r.Signers[:1] }, Faults{}, []string{codeLegalAuthenticator}},
+		{"signatures swapped between the signers", func(r *request, _ *[]byte, _ semdtest.Document) {
+			r.Signers[0].Signature, r.Signers[1].Signature = r.Signers[1].Signature, r.Signers[0].Signature
+		}, Faults{}, []string{codeMetadataCertificate, codeMetadataCertificate}},
 		{"the sender does not hold the file", func(_ *request, served *[]byte, _ semdtest.Document) { *served = nil }, Faults{}, []string{wire.CodeFileNotFound}},
 		{"a patient the faults reject", func(*request, *[]byte, semdtest.Document) {}, Faults{Reject: map[string]string{"11223344595": "DUPLICATE_PATIENT_FOUND"}}, []string{"DUPLICATE_PATIENT_FOUND"}},
 	} {
