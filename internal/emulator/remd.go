@@ -213,7 +213,8 @@ func (e *Emulator) registerDocument(w http.ResponseWriter, r *http.Request, v *w
 		return
 	}
 	if len(errs) > 0 {
-		e.count(REMD, func(s *Stats) { s.Rejected++ })
+		e.log.Debug("РЭМД emulator answered a request with errors", "errors", errs)
+		e.count(REMD, func(s *Stats) { s.reject(errs) })
 		e.answer(r.Context(), w, v, registerAnswer(errs))
 		return
 	}
@@ -285,7 +286,7 @@ func (e *Emulator) process(d *remdDoc, f Faults) {
 		e.byEMDR[d.emdrID] = d
 	} else {
 		d.state = stateRejected
-		e.stats[REMD].Rejected++
+		e.stats[REMD].reject(errs)
 	}
 	e.mu.Unlock()
 	if f.RateDropCallbk > 0 && e.rnd() < f.RateDropCallbk {

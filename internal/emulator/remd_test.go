@@ -163,8 +163,8 @@ func TestREMDRejectsOnItsOwnChecks(t *testing.T) {
 				t.Fatalf("result %+v: want error %v relating to %s", res, tc.want, s.MessageID)
 			}
 			st := waitStats(t, em, func(st Stats) bool { return st.Callbacks == 1 })
-			if st.Rejected != 1 {
-				t.Fatalf("stats %+v: want one rejection", st)
+			if st.Rejected != 1 || st.Codes[tc.want[0]] != count(tc.want, tc.want[0]) {
+				t.Fatalf("stats %+v: want one rejection counted by its codes %v", st, tc.want)
 			}
 			// A rejected document is not registered: a search finds nothing.
 			body := `<searchRegistryItemRequest xmlns="` + wire.NamespaceService + `"><localUid>` + uid + `</localUid></searchRegistryItemRequest>`
@@ -219,7 +219,7 @@ func TestREMDValidatesTheRequest(t *testing.T) {
 			if status != wire.StatusError || !slices.Equal(codes, tc.want) {
 				t.Fatalf("answer %s %v, want error %v", status, codes, tc.want)
 			}
-			if st := em.Stats(REMD); st.Rejected != 1 || st.Registered != 0 || st.FileRequests != 0 {
+			if st := em.Stats(REMD); st.Rejected != 1 || st.Codes[tc.want[0]] != 1 || st.Registered != 0 || st.FileRequests != 0 {
 				t.Fatalf("stats %+v", st)
 			}
 		})
@@ -606,4 +606,15 @@ func TestREMDEnvelopeRules(t *testing.T) {
 	if st := em.Stats(REMD); st.Registered != 1 || st.Refused != 0 {
 		t.Fatalf("stats %+v", st)
 	}
+}
+
+// count is how often s occurs in list.
+func count(list []string, s string) int {
+	n := 0
+	for _, x := range list {
+		if x == s {
+			n++
+		}
+	}
+	return n
 }
