@@ -106,6 +106,12 @@ func (e *Emulator) remdSOAP(w http.ResponseWriter, r *http.Request) {
 		writeFault(w, status, version, faultSender, "the message is not signed by a trusted certificate: "+err.Error(), nil)
 		return
 	}
+	if e.signer == nil {
+		// Nothing РЭМД would answer or send could be signed: refuse before
+		// anything is recorded.
+		writeFault(w, http.StatusInternalServerError, v.Version, faultReceiver, "the registry has no signing key", []Error{{codeInternal, "no signer configured"}})
+		return
+	}
 	if !hasClientEntityID(v.Header) {
 		writeFault(w, http.StatusBadRequest, v.Version, faultSender, "no transportHeader/authInfo/clientEntityId naming the information system", nil)
 		return

@@ -285,6 +285,14 @@ func TestREMDRefusesUnauthenticatedMessages(t *testing.T) {
 			}
 		})
 	}
+	// Without a signer, a good message gets a Receiver fault and nothing
+	// is recorded.
+	noSigner := NewFromConfig(Config{Trust: p.trust, Log: quietLog()})
+	nsrv := httptest.NewServer(noSigner.Handler())
+	defer func() { nsrv.Close(); noSigner.Close() }()
+	if s := call(t, p.gateway, nsrv.URL+REMDPath, wire.ActionRegisterDocument, "", body); s.HTTP != http.StatusInternalServerError || noSigner.Stats(REMD).Registered != 0 {
+		t.Fatalf("no signer: HTTP %d, stats %+v", s.HTTP, noSigner.Stats(REMD))
+	}
 	// Without a trust configured, even a good message is refused.
 	em := NewFromConfig(Config{Signer: p.remd, Log: quietLog()})
 	srv := httptest.NewServer(em.Handler())
