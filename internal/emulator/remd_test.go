@@ -513,7 +513,7 @@ func TestCallsReuseConnections(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			em, srv := startREMD(t)
 			em.client = callbackClient(nil, bound)
-			gw := newUnstartedGateway(t)
+			gw := newUnstartedGateway(t, p)
 			gw.anyFile = doc.File
 			var mu sync.Mutex
 			dialed := 0
