@@ -176,7 +176,7 @@ func TestAuthenticatedCallbacksAreBounded(t *testing.T) {
 		body string
 		want int
 	}{
-		{"a body over 64 KiB", `{"request_id":"big","status":"success","emdr_id":"` + strings.Repeat("x", maxCallbackBody) + `"}`, http.StatusRequestEntityTooLarge},
+		{"a body over 64 KiB", `{"request_id":"big","status":"success","emdr_id":"` + strings.Repeat("x", maxInboundBody) + `"}`, http.StatusRequestEntityTooLarge},
 		{"the first unknown document", `{"request_id":"u-1","status":"success","emdr_id":"1"}`, http.StatusOK},
 		{"the second", `{"request_id":"u-2","status":"success","emdr_id":"2"}`, http.StatusOK},
 		{"the first again", `{"request_id":"u-1","status":"success","emdr_id":"1"}`, http.StatusOK},
