@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Inbound messages are what a registry sends to the gateway's callback
@@ -103,16 +104,27 @@ func (e *AuthError) Error() string {
 // Unwrap is ErrUnauthenticated and the cause.
 func (e *AuthError) Unwrap() []error { return []error{ErrUnauthenticated, e.Err} }
 
-// AuthFailureOf is why err refused a message: the AuthError's failure, or
-// AuthBadSignature for any other error wrapping ErrUnauthenticated; ok is
+// AuthFailure is the failure (AuthError implements AuthFailurer).
+func (e *AuthError) AuthFailure() AuthFailure { return e.Failure }
+
+// AuthFailurer is an error that says why it refused a message; an
+// adapter's own refusal type implements it to be counted by its reason.
+type AuthFailurer interface {
+	error
+	AuthFailure() AuthFailure
+}
+
+// AuthFailureOf is why err refused a message: the failure of the first
+// AuthFailurer in its chain when that is one of AuthFailures, otherwise
+// AuthBadSignature, for any error wrapping ErrUnauthenticated; ok is
 // false when err does not wrap ErrUnauthenticated.
 func AuthFailureOf(err error) (f AuthFailure, ok bool) {
 	if !errors.Is(err, ErrUnauthenticated) {
 		return "", false
 	}
-	var ae *AuthError
-	if errors.As(err, &ae) && ae.Failure != "" {
-		return ae.Failure, true
+	var af AuthFailurer
+	if errors.As(err, &af) && slices.Contains(AuthFailures, af.AuthFailure()) {
+		return af.AuthFailure(), true
 	}
 	return AuthBadSignature, true
 }

@@ -18,6 +18,8 @@ func TestAuthFailureOf(t *testing.T) {
 		{"a wrapped AuthError", fmt.Errorf("inbox: %w", &AuthError{Failure: AuthUnsigned}), AuthUnsigned, true},
 		{"ErrUnauthenticated alone", fmt.Errorf("verify: %w", ErrUnauthenticated), AuthBadSignature, true},
 		{"an AuthError without a failure", &AuthError{Err: cause}, AuthBadSignature, true},
+		{"a failure out of the set", &AuthError{Failure: "weird", Err: cause}, AuthBadSignature, true},
+		{"an adapter's own refusal", fmt.Errorf("x: %w", adapterRefusal{"expired"}), AuthExpired, true},
 		{"another error", cause, "", false},
 		{"nil", nil, "", false},
 	} {
@@ -35,3 +37,10 @@ func TestAuthFailureOf(t *testing.T) {
 		t.Fatal("AuthError does not wrap its cause")
 	}
 }
+
+// adapterRefusal is an adapter's refusal type, counted by its reason.
+type adapterRefusal struct{ reason string }
+
+func (r adapterRefusal) Error() string            { return "refused: " + r.reason }
+func (r adapterRefusal) Unwrap() error            { return ErrUnauthenticated }
+func (r adapterRefusal) AuthFailure() AuthFailure { return AuthFailure(r.reason) }
