@@ -58,7 +58,7 @@ func NewMetrics() *Metrics {
 		}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "egisz_remd_callback_refused_total",
-			Help: "Requests to РЭМД's callback endpoint refused, by reason: without a trusted client certificate, before their body was read: no_certificate, untrusted (another CA, expired, not for clients), not_allowed (a name not in client_names); messages not signed by a certificate trusted for РЭМД (forward.remd.inbound_trust): unsigned, bad_signature, untrusted, expired, replayed.",
+			Help: "Requests to РЭМД's callback endpoint refused, by reason: without a trusted client certificate, before their body was read: no_certificate, untrusted (another CA, expired, not for clients), not_allowed (a name not in client_names); messages not signed by a certificate trusted for РЭМД (forward.remd.ips.inbound_trust): unsigned, bad_signature, untrusted, expired, replayed.",
 		}, []string{"reason"}),
 		files: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "egisz_remd_file_requests_total",
