@@ -6,6 +6,7 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/adapters/cda"
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
 	"github.com/egisz-gateway/egisz-gateway/crypto/cms"
+	"github.com/egisz-gateway/egisz-gateway/crypto/gostx509"
 	"github.com/egisz-gateway/egisz-gateway/crypto/signer"
 )
 
@@ -33,6 +34,7 @@ func checkFile(req registerRequest, digests map[signer.Algorithm][]byte, file []
 			break
 		}
 	}
+	errs = append(errs, checkHolders(req)...)
 	h, err := cda.Parse(file)
 	if err != nil {
 		return append(errs, Error{Code: codeXMLValidation, Message: "the file is not a СЭМД (CDA header unreadable)"})
@@ -115,6 +117,24 @@ func checkHeader(req registerRequest, h *cda.Header) []Error {
 	}
 	if h.LegalAuthenticator == nil || !signers[h.LegalAuthenticator.SNILS] {
 		add(codeLegalAuthenticator, "the document's legal authenticator is not among the signers")
+	}
+	return errs
+}
+
+// checkHolders compares each personal signer of the request with the
+// holder its signature's certificate names: the СНИЛС must be the same
+// person's (VALUE_MISMATCH_METADATA_AND_CERTIFICATE, PROTOCOLS.md §2.4).
+func checkHolders(req registerRequest) []Error {
+	var errs []Error
+	for _, s := range req.Signatures {
+		sd := s.Signature.Parsed
+		if sd == nil {
+			continue
+		}
+		subj, err := gostx509.SubjectOf(sd.Signer)
+		if err != nil || subj.SNILS != s.Signer.SNILS {
+			errs = append(errs, Error{Code: codeMetadataCertificate, Message: "a signer's СНИЛС differs from the one in its signature's certificate"})
+		}
 	}
 	return errs
 }

@@ -106,6 +106,12 @@ func (e *Emulator) remdSOAP(w http.ResponseWriter, r *http.Request) {
 		writeFault(w, status, version, faultSender, "the message is not signed by a trusted certificate: "+err.Error(), nil)
 		return
 	}
+	if e.signer == nil {
+		// Nothing РЭМД would answer or send could be signed: refuse before
+		// anything is recorded.
+		writeFault(w, http.StatusInternalServerError, v.Version, faultReceiver, "the registry has no signing key", []Error{{codeInternal, "no signer configured"}})
+		return
+	}
 	if !hasClientEntityID(v.Header) {
 		writeFault(w, http.StatusBadRequest, v.Version, faultSender, "no transportHeader/authInfo/clientEntityId naming the information system", nil)
 		return
@@ -213,7 +219,8 @@ func (e *Emulator) registerDocument(w http.ResponseWriter, r *http.Request, v *w
 		return
 	}
 	if len(errs) > 0 {
-		e.count(REMD, func(s *Stats) { s.Rejected++ })
+		e.log.Debug("РЭМД emulator answered a request with errors", "errors", errs)
+		e.count(REMD, func(s *Stats) { s.reject(errs) })
 		e.answer(r.Context(), w, v, registerAnswer(errs))
 		return
 	}
@@ -285,7 +292,7 @@ func (e *Emulator) process(d *remdDoc, f Faults) {
 		e.byEMDR[d.emdrID] = d
 	} else {
 		d.state = stateRejected
-		e.stats[REMD].Rejected++
+		e.stats[REMD].reject(errs)
 	}
 	e.mu.Unlock()
 	if f.RateDropCallbk > 0 && e.rnd() < f.RateDropCallbk {
