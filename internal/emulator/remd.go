@@ -286,6 +286,9 @@ func (e *Emulator) process(d *remdDoc, f Faults) {
 		}
 	}
 	e.mu.Lock()
+	// What only the checks needed goes: a long run registers many
+	// documents, and each one's signatures and certificates are kilobytes.
+	d.req.Signatures, d.req.OrgSignature, d.req.Patient, d.digests = nil, nil, patientData{}, nil
 	if len(errs) == 0 {
 		e.seq++
 		d.state, d.emdrID, d.at = stateRegistered, newID(REMD, e.seq), e.now()
@@ -492,8 +495,17 @@ func (e *Emulator) searchRegistryItem(w http.ResponseWriter, r *http.Request, v 
 	uid, org, kind := rd.opt(el, "localUid"), rd.opt(el, "organization"), rd.opt(el, "kind")
 	out := newElement(wire.NamespaceService, wire.ElemSearchResponse).text("status", wire.StatusSuccess).open("matches")
 	e.mu.Lock()
-	for _, d := range e.docs {
-		if d.state != stateRegistered || (uid != "" && d.req.LocalUID != uid) ||
+	candidates := e.docs
+	if uid != "" {
+		// The gateway's reconciliation names the document: one lookup,
+		// not a scan of every registration.
+		candidates = map[string]*remdDoc{}
+		if d, ok := e.docs[uid]; ok {
+			candidates[uid] = d
+		}
+	}
+	for _, d := range candidates {
+		if d.state != stateRegistered ||
 			(org != "" && d.req.Organization != org) || (kind != "" && d.req.Kind != kind) {
 			continue
 		}

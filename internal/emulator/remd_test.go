@@ -471,7 +471,7 @@ func TestREMDFileFetchFailures(t *testing.T) {
 			t.Fatalf("answer %s", status)
 		}
 		waitStats(t, em, func(st Stats) bool { return st.Rejected == 1 })
-		if st := em.Stats(REMD); st.FilesFetched != 0 || gw.count() != 0 {
+		if st := em.Stats(REMD); st.Codes[codeMISNotAvailable] != 1 || st.FilesFetched != 0 || gw.count() != 0 {
 			t.Fatalf("stats %+v", st)
 		}
 	})
@@ -513,7 +513,7 @@ func TestCallsReuseConnections(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			em, srv := startREMD(t)
 			em.client = callbackClient(nil, bound)
-			gw := newUnstartedGateway(t)
+			gw := newUnstartedGateway(t, p)
 			gw.anyFile = doc.File
 			var mu sync.Mutex
 			dialed := 0
