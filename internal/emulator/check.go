@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"bytes"
+	"time"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/cda"
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
@@ -58,9 +59,10 @@ func requestSignatures(req registerRequest) []*cms.SignedData {
 }
 
 // checkHeader compares the CDA header with the request: the patient, the
-// custodian organisation, each personal signer against the document's
-// people, each author among the signers, and the legal authenticator
-// among the signers.
+// custodian organisation, the creation time, the kind's code and
+// template, each personal signer against the document's people, each
+// author among the signers, and the legal authenticator among the
+// signers.
 func checkHeader(req registerRequest, h *cda.Header) []Error {
 	var errs []Error
 	add := func(code, msg string) { errs = append(errs, Error{Code: code, Message: msg}) }
@@ -82,6 +84,15 @@ func checkHeader(req registerRequest, h *cda.Header) []Error {
 	}
 	if req.Organization != h.CustodianOID {
 		add(codeAttributeMismatch, "the document's custodian organization differs from the request's organization")
+	}
+	if created, err := time.Parse(time.RFC3339, req.CreationDateTime); err == nil &&
+		!created.Truncate(time.Minute).Equal(h.EffectiveTime.Truncate(time.Minute)) {
+		// effectiveTime may be written without seconds: to the minute.
+		add(codeAttributeMismatch, "the document's effectiveTime differs from the request's creationDateTime")
+	}
+	if k, ok := cda.LookupKind(req.Kind); ok && (h.Code != k.Code || h.TemplateID != k.TemplateID) {
+		// GUESS of the code: the file fails the kind's schema.
+		add(codeXMLValidation, "the document's code or templateId is not those of the request's kind")
 	}
 	// The document's people by СНИЛС: an author before the legal
 	// authenticator when one is both.

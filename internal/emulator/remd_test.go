@@ -130,6 +130,8 @@ func TestREMDRejectsOnItsOwnChecks(t *testing.T) {
 		{"the patient's СНИЛС", func(r *request, _ *[]byte, _ semdtest.Document) { r.PatientSNILS = "12345678964" }, Faults{}, []string{codePatientMismatch}},
 		{"the patient's birth date", func(r *request, _ *[]byte, _ semdtest.Document) { r.Birth = "1985-03-22" }, Faults{}, []string{codePatientMismatch}},
 		{"the organization", func(r *request, _ *[]byte, _ semdtest.Document) { r.Org = "1.2.643.5.1.13.13.12.1.42.203" }, Faults{}, []string{codeAttributeMismatch}},
+		{"the creation time", func(r *request, _ *[]byte, _ semdtest.Document) { r.Created = "2026-03-20T16:00:00+03:00" }, Faults{}, []string{codeAttributeMismatch}},
+		{"the kind", func(r *request, _ *[]byte, _ semdtest.Document) { r.Kind = "141" }, Faults{}, []string{codeXMLValidation}},
 		{"a signer's СНИЛС", func(r *request, _ *[]byte, _ semdtest.Document) { r.Signers[0].SNILS = "12345678965" },
 			// Not its certificate's holder, not in the document, and the
 			// document's author did not sign.
