@@ -67,6 +67,9 @@ func (r remdRun) registrationCPU() time.Duration {
 	return (total(r.Forward) - total(r.Alone)) / time.Duration(n)
 }
 
+// cpuTick is the resolution of the CPU times the bench reads (USER_HZ).
+const cpuTick = 10 * time.Millisecond
+
 // total is a run's CPU over all its events.
 func total(r result) time.Duration { return r.CPUPerEv * time.Duration(r.Events) }
 
@@ -85,31 +88,40 @@ func (b *bench) remd(ctx context.Context, n int, baseline string) (result, error
 		return fwd, err
 	}
 	c := &remdComparison{Tree: "this tree", Ours: remdRun{Alone: alone, Forward: fwd}, BaselineRev: baseline}
-	root, err := repoRoot(ctx)
-	if err == nil {
-		if d, derr := git(ctx, root, nil, "describe", "--always", "--dirty"); derr == nil {
-			c.Tree = d
-		}
+	if d, err := describeTree(ctx); err == nil {
+		c.Tree = d
 	}
 	if baseline != "" {
-		if err == nil {
-			b.log.Info("scenario", "name", "remd on "+baseline)
-			var base remdRun
-			base.Alone, base.Forward, err = runBaseline(ctx, root, baseline, n, os.Stderr)
-			if err == nil {
-				c.Baseline = &base
-			}
-		}
+		b.log.Info("scenario", "name", "remd on "+baseline)
+		base, err := b.remdBaseline(ctx, baseline, n)
 		if err != nil {
 			// The figures of this tree stand; the report says why the
 			// baseline is missing.
 			b.log.Warn("the baseline did not run", "rev", baseline, "err", err)
 			c.BaselineErr = err.Error()
+		} else {
+			c.Baseline = &base
 		}
 	}
 	fwd.REMD = c
 	fwd.Note = fmt.Sprintf("%d of the load generator's signed СЭМД (the default mix of trouble, so a few are refused before РЭМД), normalized and forwarded to the emulator's РЭМД (5 ms a call) until each has its final РЭМД status, the callback settled; events/s is documents a second; CPU per registration and the baseline in the section on РЭМД below", n)
 	return fwd, nil
+}
+
+// remdBaseline runs the РЭМД scenario with n documents on commit rev.
+func (b *bench) remdBaseline(ctx context.Context, rev string, n int) (remdRun, error) {
+	root, err := repoRoot(ctx)
+	if err != nil {
+		return remdRun{}, fmt.Errorf("the baseline needs the git repository: %w", err)
+	}
+	var r remdRun
+	r.Alone, r.Forward, err = runBaseline(ctx, root, rev, n, os.Stderr)
+	return r, err
+}
+
+// describeTree names the commit the bench runs on, -dirty when changed.
+func describeTree(ctx context.Context) (string, error) {
+	return git(ctx, ".", nil, "describe", "--always", "--dirty")
 }
 
 // remdSection sets the РЭМД scenario's figures from this tree beside the
@@ -159,6 +171,9 @@ func remdSection(rs []result) string {
 		p("\n**The baseline did not run**: %s.\n", c.BaselineErr)
 	default:
 		p("\nNo baseline was asked for (`--baseline \"\"`).\n")
+	}
+	if n := c.Ours.Forward.Events; n > 0 {
+		p("\nThe gateway's CPU is read in ticks of 10 ms (/proc/PID/stat): with %d documents a figure per document is good to about %s.\n", n, us(cpuTick/time.Duration(n)))
 	}
 	return b.String()
 }
