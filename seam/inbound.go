@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Inbound messages are what a registry sends to the gateway's callback
@@ -67,4 +68,63 @@ func MessageID(ceID string) string {
 	h[6] = (h[6] & 0x0f) | 0x50
 	h[8] = (h[8] & 0x3f) | 0x80
 	return fmt.Sprintf("urn:uuid:%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+// AuthFailure says why an inbound message was refused, as the runtime
+// counts it: a bounded set, so it can label a metric.
+type AuthFailure string
+
+// The authentication failures.
+const (
+	AuthUnsigned     AuthFailure = "unsigned"      // no signature, or a part that must be signed is not
+	AuthBadSignature AuthFailure = "bad_signature" // a signature that does not verify
+	AuthUntrusted    AuthFailure = "untrusted"     // signed by a certificate the gateway does not trust for the registry
+	AuthExpired      AuthFailure = "expired"       // its Timestamp has passed, or lies in the future
+	AuthReplayed     AuthFailure = "replayed"      // the same message seen before within its validity
+)
+
+// AuthFailures are every AuthFailure, for the metrics' series.
+var AuthFailures = []AuthFailure{AuthUnsigned, AuthBadSignature, AuthUntrusted, AuthExpired, AuthReplayed}
+
+// AuthError is an inbound message refused for Failure; it wraps
+// ErrUnauthenticated and the error that found it. Its text is the
+// failure's, never the message's content.
+type AuthError struct {
+	Failure AuthFailure
+	Err     error
+}
+
+func (e *AuthError) Error() string {
+	if e.Err == nil {
+		return "inbound message refused: " + string(e.Failure)
+	}
+	return "inbound message refused: " + string(e.Failure) + ": " + e.Err.Error()
+}
+
+// Unwrap is ErrUnauthenticated and the cause.
+func (e *AuthError) Unwrap() []error { return []error{ErrUnauthenticated, e.Err} }
+
+// AuthFailure is the failure (AuthError implements AuthFailurer).
+func (e *AuthError) AuthFailure() AuthFailure { return e.Failure }
+
+// AuthFailurer is an error that says why it refused a message; an
+// adapter's own refusal type implements it to be counted by its reason.
+type AuthFailurer interface {
+	error
+	AuthFailure() AuthFailure
+}
+
+// AuthFailureOf is why err refused a message: the failure of the first
+// AuthFailurer in its chain when that is one of AuthFailures, otherwise
+// AuthBadSignature, for any error wrapping ErrUnauthenticated; ok is
+// false when err does not wrap ErrUnauthenticated.
+func AuthFailureOf(err error) (f AuthFailure, ok bool) {
+	if !errors.Is(err, ErrUnauthenticated) {
+		return "", false
+	}
+	var af AuthFailurer
+	if errors.As(err, &af) && slices.Contains(AuthFailures, af.AuthFailure()) {
+		return af.AuthFailure(), true
+	}
+	return AuthBadSignature, true
 }

@@ -2,6 +2,9 @@ package destination
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/http"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
@@ -55,13 +58,18 @@ func (a Adapter) Capabilities() seam.Capabilities {
 	return seam.Capabilities{Callbacks: a.name == topics.RegistryREMD}
 }
 
-// ParseCallback reads РЭМД's callback.
-func (a Adapter) ParseCallback(body []byte) (seam.CallbackResult, error) {
-	cb, err := a.cls.ParseCallback(body)
-	if err != nil {
-		return seam.CallbackResult{}, err
-	}
-	return seam.CallbackResult{RequestID: cb.RequestID, Registered: cb.Registered, RegistryID: cb.EMDRID, Reasons: cb.Reasons, Retry: cb.Retry}, nil
+// ErrNoInbound: the REST shapes take no messages from a registry; РЭМД's
+// callbacks and file requests are signed SOAP, read by adapters/remd.
+var ErrNoInbound = errors.New("this registry adapter takes no inbound messages")
+
+// Inbound refuses every message: the REST registries send none.
+func (a Adapter) Inbound(context.Context, string, []byte) (seam.Inbound, error) {
+	return seam.Inbound{}, fmt.Errorf("%s: %w", a.name, ErrNoInbound)
+}
+
+// Answer is 404: there is nothing here to answer.
+func (Adapter) Answer(context.Context, seam.Inbound, seam.File) seam.Answer {
+	return seam.Answer{Status: http.StatusNotFound, ContentType: "text/plain; charset=utf-8", Body: []byte("no inbound messages here\n")}
 }
 
 // Reason is a catalog reason of the gateway's own, by code.

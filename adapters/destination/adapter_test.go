@@ -2,6 +2,7 @@ package destination
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
 
@@ -46,6 +47,24 @@ func TestAdapterCapabilitiesAndLookup(t *testing.T) {
 			// A lookup's 404 is "nothing there", not a failure to park.
 			if out := a.Classify(lk, http.StatusNotFound, "", nil); out.Result != seam.NotFound {
 				t.Fatalf("a lookup's 404 means %s, want %s", out.Result, seam.NotFound)
+			}
+		})
+	}
+}
+
+// The REST adapters take no inbound messages: every one is refused as
+// unreadable (not as unauthenticated: there is nothing to authenticate
+// against), and the answer is a 404.
+func TestAdapterTakesNoInbound(t *testing.T) {
+	for _, reg := range []topics.Registry{topics.RegistryREMD, topics.RegistryIEMK, topics.RegistryERX} {
+		t.Run(string(reg), func(t *testing.T) {
+			a := NewAdapter(reg)
+			_, err := a.Inbound(context.Background(), "application/json", []byte(`{"response_to_request_id":"r","status":"success"}`))
+			if !errors.Is(err, ErrNoInbound) || errors.Is(err, seam.ErrUnauthenticated) {
+				t.Fatalf("Inbound = %v, want ErrNoInbound", err)
+			}
+			if ans := a.Answer(context.Background(), seam.Inbound{}, seam.File{}); ans.Status != http.StatusNotFound {
+				t.Fatalf("Answer status = %d, want 404", ans.Status)
 			}
 		})
 	}

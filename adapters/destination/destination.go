@@ -56,38 +56,61 @@ func (c Classifier) Classify(status int, retryAfter string, body []byte, async b
 		return out
 	}
 	out.Excerpt = Excerpt(body)
-	// The registry's own codes decide first: reconcile over retry over park.
 	if len(a.Errors) > 0 {
-		out.Result = seam.Park
-		for _, e := range a.Errors {
-			r := c.catalog.Resolve(e.Code)
-			out.Reasons = append(out.Reasons, topicReason(r, e.Message))
-			switch {
-			case r.Action == reasons.Reconcile:
-				out.Result = seam.Reconcile
-			case r.Action == reasons.Retry && out.Result != seam.Reconcile:
-				out.Result = seam.Retry
-			}
+		errs := make([]RegistryError, len(a.Errors))
+		for i, e := range a.Errors {
+			errs[i] = RegistryError{Code: e.Code, Message: e.Message}
 		}
-		if status == http.StatusTooManyRequests || status >= 500 {
-			if out.Result == seam.Park {
-				out.Result = seam.Retry // a 429 or 5xx with a code we would park is still the registry's trouble
-			}
-		}
+		out.Result, out.Reasons = c.ByCodes(status, errs)
 		return out
 	}
-	code := reasons.HTTPClientError
-	out.Result = seam.Park
+	out.Result, out.Reasons = c.ByStatus(status, fmt.Sprintf("HTTP %d", status))
+	return out
+}
+
+// ByCodes reads a failed answer by the registry's own codes, through the
+// reason catalog: reconcile over retry over park; and a 429 or 5xx with
+// only codes we would park is still retried, as the registry's trouble.
+// Every adapter of a registry that sends codes decides through it.
+func (c Classifier) ByCodes(status int, errs []RegistryError) (seam.Result, []topics.Reason) {
+	result := seam.Park
+	out := make([]topics.Reason, 0, len(errs))
+	for _, e := range errs {
+		r := c.catalog.Resolve(e.Code)
+		out = append(out, topicReason(r, e.Message))
+		switch {
+		case r.Action == reasons.Reconcile:
+			result = seam.Reconcile
+		case r.Action == reasons.Retry && result != seam.Reconcile:
+			result = seam.Retry
+		}
+	}
+	if result == seam.Park && (status == http.StatusTooManyRequests || status >= 500) {
+		result = seam.Retry
+	}
+	return result, out
+}
+
+// ByStatus reads a failed answer that carries no codes by its HTTP
+// status: 429, 408 and 5xx are retried, 401/403 and other 4xx parked.
+// detail is added to the reason's English text.
+func (c Classifier) ByStatus(status int, detail string) (seam.Result, []topics.Reason) {
+	code, result := reasons.HTTPClientError, seam.Park
 	switch {
 	case status == http.StatusTooManyRequests:
-		code, out.Result = reasons.HTTPTooManyRequests, seam.Retry
+		code, result = reasons.HTTPTooManyRequests, seam.Retry
 	case status >= 500 || status == http.StatusRequestTimeout:
-		code, out.Result = reasons.HTTPServerError, seam.Retry
+		code, result = reasons.HTTPServerError, seam.Retry
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		code = reasons.HTTPUnauthorized
 	}
-	out.Reasons = []topics.Reason{topicReason(c.catalog.Resolve(code), fmt.Sprintf("HTTP %d", status))}
-	return out
+	return result, []topics.Reason{topicReason(c.catalog.Resolve(code), detail)}
+}
+
+// Reason is the catalog's reason for code as a status reason, with detail
+// added to its English text.
+func (c Classifier) Reason(code, detail string) topics.Reason {
+	return topicReason(c.catalog.Resolve(code), detail)
 }
 
 // ClassifyLookup reads the answer to a Lookup: the registration with its
@@ -185,16 +208,11 @@ func (c Classifier) ParseCallback(body []byte) (CallbackResult, error) {
 		res.Registered = true
 		return res, nil
 	}
+	errs := make([]RegistryError, 0, len(cb.Errors))
 	for _, e := range cb.Errors {
-		r := c.catalog.Resolve(e.Code)
-		res.Reasons = append(res.Reasons, topicReason(r, e.Message))
-		if r.Action == reasons.Retry {
-			res.Retry = true
-		}
+		errs = append(errs, RegistryError{Code: e.Code, Message: e.Message})
 	}
-	if len(res.Reasons) == 0 {
-		res.Reasons = []topics.Reason{topicReason(c.catalog.Resolve(reasons.RegistryUnknownCode), "callback status "+cb.Status)}
-	}
+	res.Reasons, res.Retry = c.ResultReasons(cb.Status, errs)
 	return res, nil
 }
 
@@ -243,7 +261,7 @@ func Build(registry topics.Registry, ev topics.OutboundEvent, ceID, callbackURL 
 		// localUid is minted from the result and its version, so a re-send
 		// carries the same one.
 		call.Path = "/remd/registerDocument"
-		body.LocalUID, body.Kind, body.LPUUID, body.CallbackURL = nameUUID(ev.DedupKey, ev.Version), "7", view.LabOID, callbackURL
+		body.LocalUID, body.Kind, body.LPUUID, body.CallbackURL = LabLocalUID(ev.DedupKey, ev.Version), "7", view.LabOID, callbackURL
 	case registry == topics.RegistryIEMK && ev.Kind == "case":
 		call.Path = "/iemk/cases"
 		body.Action = "add"
@@ -273,9 +291,11 @@ func Build(registry topics.Registry, ev topics.OutboundEvent, ceID, callbackURL 
 	return call, nil
 }
 
-// nameUUID is a name-based UUID (version 5 layout over SHA-1) of a key
-// and version: the same event always gets the same localUid.
-func nameUUID(key string, version int64) string {
+// LabLocalUID is the localUid a lab result is registered in РЭМД under: a
+// name-based UUID (version 5 layout over SHA-1) of its dedup key and
+// version, so a re-send of the same result carries the same one. Every
+// adapter that registers lab results names them by it.
+func LabLocalUID(key string, version int64) string {
 	h := sha1.Sum([]byte(key + "@" + strconv.FormatInt(version, 10)))
 	h[6] = (h[6] & 0x0f) | 0x50
 	h[8] = (h[8] & 0x3f) | 0x80

@@ -7,8 +7,18 @@
 // The official WSDL/XSD of РЭМД is not public. This file is the one place
 // that holds every name and choice of the wire format, each with where it
 // comes from; what the public record does not give is marked GUESS, so a
-// change to the official schema is a change of one line here.
+// change to the official schema is a change of one line here. The names of
+// the fields inside registerDocument's and the lookups' bodies are the xml
+// tags of their message types (RegisterDocumentRequest and the types it
+// holds, RegisterDocumentResponse, ErrorItem, SearchRegistryItemRequest,
+// SearchRegistryItemResponse, RegistryItem, GetRegistryItemRequest,
+// GetRegistryItemResponse), one tag per name, sources on each type.
 package remd
+
+import (
+	"hash/crc32"
+	"strconv"
+)
 
 // Namespaces (PROTOCOLS.md §1, §2).
 const (
@@ -103,3 +113,62 @@ const (
 // operation's name is NOT FOUND [§2.1]; the synchronous answer needs no
 // guess of it. This constant is the one place the choice is made.
 const FileAnswerSync = true
+
+// ИПС's transport header, unsigned, first in soap:Header:
+// egisz:transportHeader/egisz:authInfo/egisz:clientEntityId, the
+// information system's GUID [R; KT; IS; PX1] (PROTOCOLS.md §1).
+const (
+	ElemTransportHeader = "transportHeader"
+	ElemAuthInfo        = "authInfo"
+	ElemClientEntityID  = "clientEntityId"
+)
+
+// SOAP 1.1 sends the Action in this HTTP header as well; SOAP 1.2 puts it
+// in the Content-Type's action parameter (RFC 3902) [SOAP 1.1 §6.1.1;
+// SOAP 1.2 part 2 §7.1.4]. The value is the Action, quoted.
+const HeaderSOAPAction = "SOAPAction"
+
+// KindLabProtocol is the НСИ 1520 kind a lab result is registered under:
+// «Протокол лабораторного исследования (CDA) Ред.5» [PROTOCOLS.md §0: EM].
+const KindLabProtocol = "186"
+
+// Patient gender codes of НСИ 1.2.643.5.1.13.13.11.1040 (пол пациента):
+// 1 male, 2 female [contract31; M1]. GUESS: sent as the bare code, no
+// version attribute.
+const (
+	GenderMale   = "1"
+	GenderFemale = "2"
+)
+
+// Signer roles. The public record shows role as a coded value with an НСИ
+// version [KT2: {"$": Role, "@version": "2.4"}] but neither the code
+// system nor its values. GUESS: the gateway's own role names (doctor,
+// head) as the code, no version, until the official XSD names them.
+const (
+	RoleDoctor = "doctor"
+	RoleHead   = "head"
+	// RoleOrganization is the organisation's signature: it goes to
+	// orgSignature, not personalSignatures [KT2 OrgSignature].
+	RoleOrganization = "organization"
+)
+
+// Checksum is the signature's checksum element: the decimal CRC-32 (IEEE)
+// of the signature's DER bytes. GUESS: the algorithm is NOT FOUND [§2.2,
+// §8]; the regional mirror gets an integer from a service of its own
+// [KT2], and CRC-32 is the guess the contract makes (contract31).
+func Checksum(der []byte) string {
+	return strconv.FormatUint(uint64(crc32.ChecksumIEEE(der)), 10)
+}
+
+// WS-Addressing Actions of the gateway's answers to what РЭМД sends it.
+// NOT FOUND [§2.3, §8]; GUESS: the answer element's name, as SOAP
+// toolkits name a response Action after the operation's output.
+const (
+	ActionCallbackAnswer = "sendRegisterDocumentResultResponse"
+	ActionFileAnswer     = "getDocumentFileResponse"
+)
+
+// DefaultFileMediaType is the mimeType a getDocumentFileResponse names when
+// the document store gave none: a СЭМД is a CDA XML file [PROTOCOLS.md §3].
+// GUESS: that РЭМД wants the media type of the file, not of its signature.
+const DefaultFileMediaType = "application/xml"

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/egisz-gateway/egisz-gateway/adapters/destination"
 	"github.com/egisz-gateway/egisz-gateway/dlq"
 	"github.com/egisz-gateway/egisz-gateway/gateway/app"
 	"github.com/egisz-gateway/egisz-gateway/gateway/forward"
@@ -14,9 +13,6 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/gateway/tlsserver"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
-
-// The registries' adapters are what the forward stage calls.
-var _ forward.Destination = destination.Adapter{}
 
 // forwardStages are the forward workers of the registries that have a URL.
 func forwardStages(deps app.Deps) ([]app.Worker, error) {
@@ -30,7 +26,7 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 	// served is set once the workers are handed over: before that, an
 	// error closes the callback's listener.
 	served := false
-	var err error
+	var store *documentStoreWorker
 	for _, r := range cfg.Forward.Registries() {
 		dest := *r.Dest
 		if dest.URL == "" {
@@ -38,7 +34,24 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 				"registry", r.Name, "key", r.Key+".url", "env", "EGISZ_FORWARD_"+strings.ToUpper(string(r.Name))+"_URL")
 			continue
 		}
-		adapter := destination.NewAdapter(r.Name)
+		adapter, err := registryAdapter(context.Background(), r)
+		if err != nil {
+			return nil, err
+		}
+		// A registry that fetches the documents it was told about (РЭМД's
+		// getDocumentFile) is answered from the document store, which
+		// this process indexes, read only, once for every such registry.
+		var docs pending.Documents
+		if adapter.Capabilities().Files {
+			if store == nil {
+				if store, err = newDocumentStore(cfg.Kafka.TopicPrefix, deps.KafkaOpt, deps.Log); err != nil {
+					return nil, fmt.Errorf("document store for %s's file requests: %w", r.Name, err)
+				}
+				deps.Metrics.MustRegister(store.Collector())
+				out = append(out, store)
+			}
+			docs = store
+		}
 		// A registry that answers on a callback (РЭМД) has a listener of
 		// its own for it, bound first: the callback URL the stage sends
 		// names its address.
@@ -64,7 +77,7 @@ func forwardStages(deps app.Deps) ([]app.Worker, error) {
 		}
 		st, err := forward.New(forward.Config{
 			Registry: r.Name, Catalog: deps.Catalog, Prefix: cfg.Kafka.TopicPrefix, InstanceID: cfg.Instance,
-			Dest: dest, Callback: cfg.Forward.Callback, CallbackURL: callbackURL,
+			Dest: dest, Callback: cfg.Forward.Callback, CallbackURL: callbackURL, Documents: docs,
 			ClientOpts: deps.KafkaOpt, KafkaMetrics: deps.KafkaMetrics, Metrics: m, DLQ: deps.DLQ, Log: deps.Log,
 			Tiers: tiers, Parked: parked, OrderByPatient: cfg.Forward.Retry.OrderBy == "patient",
 		}, adapter)

@@ -15,12 +15,14 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/egisz-gateway/egisz-gateway/crypto/signer/signerconfig"
 	"github.com/egisz-gateway/egisz-gateway/gateway/app"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/devbroker"
 	"github.com/egisz-gateway/egisz-gateway/gateway/kafkaclient"
 	"github.com/egisz-gateway/egisz-gateway/internal/devpki"
 	"github.com/egisz-gateway/egisz-gateway/internal/emulator"
+	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
 // loadConfig reads --config (or EGISZ_CONFIG) and the environment; a
@@ -156,7 +158,30 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	} else if *callbackAddr != "" {
 		cfg.Forward.Callback.Listen = *callbackAddr
 	}
-	emu, err := startEmulator(cfg.Dev.EmulatorListen, callbackTLS, log)
+	// РЭМД's messages are signed both ways: dev issues a throwaway ГОСТ
+	// PKI, signs as the gateway with one key and as the emulator's РЭМД
+	// with another, each trusting the other's, unless the configuration
+	// points РЭМД elsewhere or brings its own signer.
+	var signing *devpki.Signing
+	if ips := &cfg.Forward.REMD.IPS; cfg.Forward.REMD.URL == "" && ips.Signer.Kind == "" {
+		dir, err := os.MkdirTemp("", "egisz-dev-signing-")
+		if err != nil {
+			fmt.Fprintf(stderr, "egisz-gateway: dev signing PKI: %v\n", err)
+			return exitFailed
+		}
+		defer os.RemoveAll(dir)
+		if signing, err = devpki.NewSigning(ctx, dir, time.Now()); err != nil {
+			fmt.Fprintf(stderr, "egisz-gateway: %v\n", err)
+			return exitFailed
+		}
+		if ips.ClientEntityID == "" {
+			ips.ClientEntityID = devpki.DevClientEntityID
+		}
+		ips.Signer = signerconfig.Config{Kind: signerconfig.KindLocal, Local: signerconfig.Local{KeyFile: signing.GatewayKeyFile, CertFile: signing.GatewayCertFile}}
+		ips.InboundTrust = []string{signing.RegistryCertFile}
+		log.Info("dev: РЭМД's messages are signed with a throwaway ГОСТ PKI, the gateway's key and the emulator's under one test CA", "dir", dir)
+	}
+	emu, err := startEmulator(cfg.Dev.EmulatorListen, callbackTLS, signing, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "egisz-gateway: %v\n", err)
 		return exitUsage
@@ -165,6 +190,9 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	for _, r := range cfg.Forward.Registries() {
 		if r.Dest.URL == "" {
 			r.Dest.URL = emu.url
+			if r.Name == topics.RegistryREMD {
+				r.Dest.URL += emulator.REMDPath // РЭМД's SOAP endpoint, as ИПС serves it
+			}
 		}
 	}
 	log.Info("dev stack: publish with kcat", "example", "kcat -b "+cfg.Kafka.Brokers[0]+" -L")
@@ -220,16 +248,18 @@ type devEmulator struct {
 }
 
 // startEmulator serves the emulator on addr; callbackTLS, when set, is
-// how its РЭМД callbacks authenticate.
-func startEmulator(addr string, callbackTLS *tls.Config, log *slog.Logger) (*devEmulator, error) {
+// how its РЭМД callbacks authenticate, and signing, when set, how its
+// РЭМД signs and whom it trusts.
+func startEmulator(addr string, callbackTLS *tls.Config, signing *devpki.Signing, log *slog.Logger) (*devEmulator, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("registry emulator: listen %s: %w", addr, err)
 	}
-	emu := emulator.New("", log)
-	if callbackTLS != nil {
-		emu.WithCallbackTLS(callbackTLS)
+	ec := emulator.Config{Log: log, CallbackTLS: callbackTLS}
+	if signing != nil {
+		ec.Signer, ec.Trust = signing.Registry, signing.Trust
 	}
+	emu := emulator.NewFromConfig(ec)
 	d := &devEmulator{url: "http://" + ln.Addr().String(), emu: emu, done: make(chan error, 1),
 		srv: &http.Server{Handler: emu.Handler(), ReadHeaderTimeout: 5 * time.Second}}
 	go func() { d.done <- d.srv.Serve(ln) }()

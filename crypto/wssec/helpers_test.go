@@ -3,7 +3,7 @@ package wssec
 import (
 	"testing"
 
-	"github.com/egisz-gateway/egisz-gateway/crypto/internal/cryptotest"
+	"github.com/egisz-gateway/egisz-gateway/internal/cryptotest"
 	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 )
 

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/egisz-gateway/egisz-gateway/crypto/internal/cryptotest"
+	"github.com/egisz-gateway/egisz-gateway/internal/cryptotest"
 	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 )
 

@@ -21,6 +21,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/egisz-gateway/egisz-gateway/crypto/signer/signerconfig"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -171,6 +172,36 @@ type Destination struct {
 	BreakerMinRequests int       `yaml:"breaker_min_requests" env:"BREAKER_MIN_REQUESTS" doc:"attempts in the last 10 s below which the breaker stays closed: a few failing records are the retry tiers' business, not an outage"`
 	MaxBatch           int       `yaml:"max_batch" env:"MAX_BATCH" doc:"records in one transaction at most"`
 	TLS                ClientTLS `yaml:"tls"`
+	// IPS is how a registry behind ИПС is spoken to: signed SOAP (РЭМД).
+	IPS IPS `yaml:"ips"`
+}
+
+// IPS configures a registry reached through ИПС, the integration
+// gateway of ЕГИСЗ (domain/PROTOCOLS.md §1): signed SOAP 1.2 to the
+// registry's url, the information system's id in every call, and the
+// certificates that sign what the registry sends back (its result
+// callbacks and its requests for a document's file, on the callback
+// listener). Required for РЭМД. The address РЭМД answers to (wsa:ReplyTo
+// and FaultTo) is forward.remd_callback.url: the callback listener's own
+// URL unless set.
+type IPS struct {
+	To             string `yaml:"to" env:"IPS_TO" doc:"the service address put in wsa:To of every call, as ИПС names it (default: the registry's url)"`
+	ClientEntityID string `yaml:"client_entity_id" env:"IPS_CLIENT_ENTITY_ID" doc:"the information system's GUID registered in ИПС, sent in transportHeader/authInfo/clientEntityId; required for РЭМД"`
+	// Signer signs every call (WS-Security); production names the
+	// external signer (kind cryptopro-dss), dev a generated test key.
+	Signer signerconfig.Config `yaml:"signer" envprefix:"IPS_SIGNER_" doc:"the key that signs every call and answer (WS-Security): kind local (key_file and cert_file, or pkcs12_file) or cryptopro-dss (production, its section in YAML); secrets are named by file or environment variable; required for РЭМД"`
+	// InboundTrust is which certificates sign РЭМД's callbacks and file
+	// requests: the public record does not say whether ИПС's or РЭМД's
+	// own, so it is configuration.
+	InboundTrust []string `yaml:"inbound_trust" env:"IPS_INBOUND_TRUST" doc:"the CA or certificates of ИПС or РЭМД that sign its callbacks and file requests: PEM files, or directories whose *.pem files are read, comma-separated in the environment; a message signed by anything else is refused; required for РЭМД"`
+}
+
+// WSATo is the wsa:To of the calls to the registry at url: To, or url.
+func (i IPS) WSATo(url string) string {
+	if i.To != "" {
+		return i.To
+	}
+	return url
 }
 
 // ClientTLS is how the gateway authenticates to a registry (mTLS).
@@ -470,6 +501,11 @@ func (c Config) Validate() error {
 	if err := c.Forward.Callback.validate(c.Forward.REMD.URL != ""); err != nil {
 		return err
 	}
+	if c.Forward.REMD.URL != "" {
+		if err := c.Forward.REMD.IPS.validate("forward.remd.ips"); err != nil {
+			return err
+		}
+	}
 	if c.DLQ.ReplayRate < 1 {
 		return &Error{Key: "dlq.replay_rate", Msg: "must be 1 or more"}
 	}
@@ -507,6 +543,53 @@ func (cb Callback) validate(enabled bool) error {
 		}
 	}
 	return nil
+}
+
+// validate checks a registry's ИПС settings, all required.
+func (i IPS) validate(path string) error {
+	if i.ClientEntityID == "" {
+		return &Error{Key: path + ".client_entity_id", Msg: "required: the information system's GUID registered in ИПС, sent with every call"}
+	}
+	if !isGUID(i.ClientEntityID) {
+		return &Error{Key: path + ".client_entity_id", Msg: fmt.Sprintf("%q is not a GUID (8-4-4-4-12 hex digits)", i.ClientEntityID)}
+	}
+	if i.To != "" {
+		if u, err := url.Parse(i.To); err != nil || u.Scheme == "" || u.Host == "" {
+			return &Error{Key: path + ".to", Msg: fmt.Sprintf("%q is not an absolute URL", i.To)}
+		}
+	}
+	if i.Signer.Kind == "" {
+		return &Error{Key: path + ".signer.kind", Msg: "required: every call is signed; local (a key file) or cryptopro-dss (production)"}
+	}
+	if err := i.Signer.Validate(); err != nil {
+		return &Error{Key: path + ".signer", Msg: err.Error()}
+	}
+	if len(i.InboundTrust) == 0 {
+		return &Error{Key: path + ".inbound_trust", Msg: "required: the CA or certificates that sign the registry's callbacks and file requests; without them every one is refused"}
+	}
+	return nil
+}
+
+// isGUID reports whether s is a GUID in its usual text form,
+// 8-4-4-4-12 hex digits (either case).
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (a Admin) validate() error {
@@ -584,7 +667,10 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 // String spells the duration as Go does.
 func (d Duration) String() string { return time.Duration(d).String() }
 
-var durationType = reflect.TypeOf(Duration(0))
+var (
+	durationType    = reflect.TypeOf(Duration(0))
+	stdDurationType = reflect.TypeOf(time.Duration(0)) // in sections of other packages (the signer's)
+)
 
 // decodeYAML walks the document against the Config type first, so that an
 // unknown key or a bad value is reported with its dotted path and line
@@ -682,7 +768,7 @@ func setScalar(v reflect.Value, s string, fail func(string) error) error {
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int64, reflect.Int32:
-		if v.Type() == durationType {
+		if v.Type() == durationType || v.Type() == stdDurationType {
 			d, err := time.ParseDuration(s)
 			if err != nil {
 				return fail(fmt.Sprintf("%q is not a duration (use 10s, 1m30s, 2h)", s))

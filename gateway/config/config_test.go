@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/egisz-gateway/egisz-gateway/crypto/signer/secret"
+	"github.com/egisz-gateway/egisz-gateway/crypto/signer/signerconfig"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -54,6 +56,17 @@ forward:
   remd:
     url: https://remd.example/api
     rate_per_minute: 50
+    ips:
+      client_entity_id: 9f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b
+      signer:
+        kind: cryptopro-dss
+        cryptopro_dss:
+          url: https://dss.example/SignServer/rest/api
+          token_url: https://dss.example/STS/oauth/token
+          client_id: egisz-gateway
+          client_secret: {file: /run/secrets/dss-client-secret}
+          request_timeout: 20s
+      inbound_trust: [/etc/egisz/ips-ca.pem]
   iemk:
     url: http://iemk.example
   remd_callback:
@@ -73,6 +86,7 @@ shutdown_timeout: 20s
 		"EGISZ_FORWARD_REMD_TLS_KEY_FILE":      "/etc/egisz/remd.key",
 		"EGISZ_RETRY_TIERS":                    "10s, 1m",
 		"EGISZ_REMD_CALLBACK_TLS_CLIENT_NAMES": "remd.egisz.rosminzdrav.ru",
+		"EGISZ_FORWARD_REMD_IPS_TO":            "http://ips.rosminzdrav.ru/remd",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +102,11 @@ shutdown_timeout: 20s
 	want.Shutdown = Duration(5 * time.Second)
 	want.Forward.REMD.URL, want.Forward.REMD.RatePerMinute = "https://remd.example/api", 50
 	want.Forward.REMD.TLS = ClientTLS{CertFile: "/etc/egisz/remd.pem", KeyFile: "/etc/egisz/remd.key"}
+	want.Forward.REMD.IPS = IPS{To: "http://ips.rosminzdrav.ru/remd", ClientEntityID: "9f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b",
+		Signer: signerconfig.Config{Kind: signerconfig.KindCryptoProDSS, DSS: signerconfig.DSS{URL: "https://dss.example/SignServer/rest/api",
+			TokenURL: "https://dss.example/STS/oauth/token", ClientID: "egisz-gateway", ClientSecret: secret.Source{File: "/run/secrets/dss-client-secret"},
+			RequestTimeout: 20 * time.Second}},
+		InboundTrust: []string{"/etc/egisz/ips-ca.pem"}}
 	want.Forward.IEMK.URL = "http://iemk.local:8080" // the registry's own variable wins over the file
 	want.Forward.Retry.Tiers = []Duration{Duration(10 * time.Second), Duration(time.Minute)}
 	want.Forward.Callback.Listen = "0.0.0.0:9466"
@@ -305,7 +324,7 @@ func TestRegistriesAreTheCatalogs(t *testing.T) {
 		if r.Name != topics.Registries[i] || r.Key != "forward."+string(r.Name) {
 			t.Errorf("row %d is %s (%s), want %s", i, r.Name, r.Key, topics.Registries[i])
 		}
-		if *r.Dest != DefaultDestination() {
+		if !reflect.DeepEqual(*r.Dest, DefaultDestination()) {
 			t.Errorf("%s: default %+v, want DefaultDestination()", r.Name, *r.Dest)
 		}
 		r.Dest.URL = "https://" + string(r.Name) + ".example"
@@ -327,5 +346,74 @@ func TestConfigurableRulesAreOffByDefaultAndParse(t *testing.T) {
 	n := cfg.Normalize
 	if !reflect.DeepEqual(n.ConsentRequiredFor, []string{"case", "document:34"}) || n.ConsentScope != "egisz-exchange" || !reflect.DeepEqual(n.SNILSRequiredFor, []string{"34", "5"}) {
 		t.Errorf("parsed %+v", n)
+	}
+}
+
+// РЭМД is spoken to through ИПС: with its URL set, its ИПС settings are
+// required and checked, each mistake named by its key; set in full they
+// are read from the file and the environment.
+func TestREMDNeedsItsIPSSettings(t *testing.T) {
+	base := map[string]string{"EGISZ_FORWARD_REMD_URL": "https://ips.example/remd",
+		"EGISZ_REMD_CALLBACK_TLS_CERT_FILE": "c.pem", "EGISZ_REMD_CALLBACK_TLS_KEY_FILE": "c.key", "EGISZ_REMD_CALLBACK_TLS_CLIENT_CA_FILE": "ca.pem"}
+	const guid = "9f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
+	signer := "forward:\n  remd:\n    ips:\n      signer:\n        kind: local\n        local:\n          key_file: k.pem\n          cert_file: c.pem\n"
+	full := signer + "      inbound_trust: [remd-ca.pem]\n"
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name    string
+		file    string
+		env     map[string]string
+		wantKey string // empty: valid
+		wantMsg string
+	}{
+		{"no client entity id", full, base, "forward.remd.ips.client_entity_id", "required"},
+		{"a client entity id that is no GUID", full, with("EGISZ_FORWARD_REMD_IPS_CLIENT_ENTITY_ID", "mis-42"), "forward.remd.ips.client_entity_id", "not a GUID"},
+		{"a GUID one digit short", full, with("EGISZ_FORWARD_REMD_IPS_CLIENT_ENTITY_ID", guid[:35]), "forward.remd.ips.client_entity_id", "not a GUID"},
+		{"no signer", "forward:\n  remd:\n    ips:\n      inbound_trust: [remd-ca.pem]\n", with("EGISZ_FORWARD_REMD_IPS_CLIENT_ENTITY_ID", guid), "forward.remd.ips.signer.kind", "required"},
+		{"a signer without its key", "forward:\n  remd:\n    ips:\n      signer:\n        kind: local\n      inbound_trust: [remd-ca.pem]\n", with("EGISZ_FORWARD_REMD_IPS_CLIENT_ENTITY_ID", guid), "forward.remd.ips.signer", "key_file and cert_file"},
+		{"an unknown signer", "forward:\n  remd:\n    ips:\n      signer:\n        kind: hsm\n      inbound_trust: [remd-ca.pem]\n", with("EGISZ_FORWARD_REMD_IPS_CLIENT_ENTITY_ID", guid), "forward.remd.ips.signer", `unknown kind "hsm"`},
+		{"no inbound trust", signer, with("EGISZ_FORWARD_REMD_IPS_CLIENT_ENTITY_ID", guid), "forward.remd.ips.inbound_trust", "every one is refused"},
+		{"a To that is no URL", full, with("EGISZ_FORWARD_REMD_IPS_CLIENT_ENTITY_ID", guid, "EGISZ_FORWARD_REMD_IPS_TO", "remd"), "forward.remd.ips.to", "not an absolute URL"},
+		{"all set", full, with("EGISZ_FORWARD_REMD_IPS_CLIENT_ENTITY_ID", strings.ToUpper(guid)), "", ""},
+		{"all set, trust from the environment", signer, with("EGISZ_FORWARD_REMD_IPS_CLIENT_ENTITY_ID", guid, "EGISZ_FORWARD_REMD_IPS_INBOUND_TRUST", "a.pem, b.pem"), "", ""},
+		{"all set from the environment", "", with("EGISZ_FORWARD_REMD_IPS_CLIENT_ENTITY_ID", guid, "EGISZ_FORWARD_REMD_IPS_INBOUND_TRUST", "a.pem",
+			"EGISZ_FORWARD_REMD_IPS_SIGNER_KIND", "local", "EGISZ_FORWARD_REMD_IPS_SIGNER_LOCAL_KEY_FILE", "k.pem", "EGISZ_FORWARD_REMD_IPS_SIGNER_LOCAL_CERT_FILE", "c.pem"), "", ""},
+		{"РЭМД off: nothing required", "", nil, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := ""
+			if tc.file != "" {
+				path = writeFile(t, tc.file)
+			}
+			cfg, err := Load(path, env(tc.env))
+			if tc.wantKey == "" {
+				if err != nil {
+					t.Fatalf("Load() = %v, want valid", err)
+				}
+				if ips := cfg.Forward.REMD.IPS; tc.env != nil && (ips.Signer.Kind != "local" || ips.Signer.Local.KeyFile != "k.pem" || len(ips.InboundTrust) == 0 || ips.WSATo(cfg.Forward.REMD.URL) != "https://ips.example/remd") {
+					t.Fatalf("read %+v", ips)
+				}
+				return
+			}
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("Load() = %v, want a *config.Error", err)
+			}
+			if ce.Key != tc.wantKey || !strings.Contains(ce.Msg, tc.wantMsg) {
+				t.Fatalf("Load() = key %q msg %q; want key %q and a message containing %q", ce.Key, ce.Msg, tc.wantKey, tc.wantMsg)
+			}
+		})
+	}
+	if got := (IPS{To: "http://ips.rosminzdrav.ru/remd"}).WSATo("https://proxy.local/remd"); got != "http://ips.rosminzdrav.ru/remd" {
+		t.Errorf("WSATo = %q, want the configured To", got)
 	}
 }

@@ -33,9 +33,11 @@
 //     Today's adapters return the call unchanged.
 //   - Accepted is an outcome any registry may give: "taken, the result comes
 //     on a callback". A registry whose Capabilities say Callbacks has its
-//     accepted calls kept as pending documents, its callbacks parsed by
-//     ParseCallback on a listener of its own (CallbackPath, mTLS), and,
-//     with Files, the documents it fetches served there too.
+//     accepted calls kept as pending documents, and the messages it sends
+//     (its result callbacks and, with Files, its requests for a
+//     document's file) authenticated and read by Inbound on a listener of
+//     its own (CallbackPath, mTLS); Answer builds and signs what the
+//     listener answers.
 //   - Lookup is the reconciliation call: what the registry holds for a call
 //     it answered "already registered", or for a pending document whose
 //     callback never came.
@@ -91,8 +93,16 @@ type Destination interface {
 	// Capabilities say what the registry offers beyond calls and answers:
 	// results on a callback, file requests.
 	Capabilities() Capabilities
-	// ParseCallback reads a callback of a registry with Callbacks.
-	ParseCallback(body []byte) (CallbackResult, error)
+	// Inbound authenticates and reads a message the registry sent to the
+	// callback listener (a registry with Callbacks): a result or a file
+	// request. A message not signed by a certificate trusted for the
+	// registry (unsigned, forged, expired, replayed) is an error wrapping
+	// seam.ErrUnauthenticated (a seam.AuthError says why); any other error
+	// is a message that does not read.
+	Inbound(ctx context.Context, contentType string, body []byte) (seam.Inbound, error)
+	// Answer is the listener's answer to in: for a result, that it is
+	// recorded; for a file request, f (Found false: not held here).
+	Answer(ctx context.Context, in seam.Inbound, f seam.File) seam.Answer
 	// Reason is a catalog reason of the gateway's own (unbuildable event,
 	// retries exhausted, callback missing).
 	Reason(code string) topics.Reason

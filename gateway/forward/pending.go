@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/gateway/forward/pending"
+	"github.com/egisz-gateway/egisz-gateway/seam"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -26,7 +27,7 @@ func newPending(s *Stage) (*pending.Pending, *txWriter, error) {
 	}
 	p, err := pending.New(pending.Config{
 		Topic: topic, Partitions: parts, Outbound: s.topic, Callback: s.cfg.Callback, ClientOpts: s.cfg.ClientOpts,
-		Writer: callbackWriter{w}, Metrics: s.m.pending, Now: s.cfg.Now, Log: s.cfg.Log,
+		Writer: callbackWriter{w}, Documents: s.cfg.Documents, Metrics: s.m.pending, Now: s.cfg.Now, Log: s.cfg.Log,
 	}, pendingStage{s})
 	if err != nil {
 		w.close()
@@ -51,9 +52,15 @@ type pendingStage struct{ s *Stage }
 // Owns is whether the stage holds the outbound partition.
 func (ps pendingStage) Owns(part int32) bool { return ps.s.owns(part) }
 
-// ParseCallback is the registry adapter's reading of a callback.
-func (ps pendingStage) ParseCallback(body []byte) (CallbackResult, error) {
-	return ps.s.dest.ParseCallback(body)
+// Inbound is the registry adapter's authentication and reading of a
+// message to the callback listener.
+func (ps pendingStage) Inbound(ctx context.Context, contentType string, body []byte) (seam.Inbound, error) {
+	return ps.s.dest.Inbound(ctx, contentType, body)
+}
+
+// Answer is the registry adapter's answer to a message.
+func (ps pendingStage) Answer(ctx context.Context, in seam.Inbound, f seam.File) seam.Answer {
+	return ps.s.dest.Answer(ctx, in, f)
 }
 
 // Settled builds the status of a registered document, or the dead letter

@@ -29,7 +29,10 @@ type Config struct {
 	Dest        config.Destination
 	Callback    config.Callback
 	CallbackURL string // what an asynchronous registry is told to call back
-	ClientOpts  []kgo.Opt
+	// Documents answer a registry's requests for a document's file (a
+	// registry whose Capabilities say Files): the document store.
+	Documents  pending.Documents
+	ClientOpts []kgo.Opt
 	// KafkaMetrics gives each stage's own client its metrics hook, by name.
 	KafkaMetrics func(name string) kgo.Opt
 	Metrics      *Metrics

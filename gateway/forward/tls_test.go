@@ -10,6 +10,7 @@ import (
 
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
+	"github.com/egisz-gateway/egisz-gateway/seam"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -30,8 +31,11 @@ func (statusOnly) TransportFailure(err error) Outcome {
 func (statusOnly) Lookup(Call) (Call, bool)                     { return Call{}, false }
 func (statusOnly) Capabilities() Capabilities                   { return Capabilities{} }
 func (statusOnly) Sign(_ context.Context, c Call) (Call, error) { return c, nil }
-func (statusOnly) ParseCallback([]byte) (CallbackResult, error) {
-	return CallbackResult{}, errors.New("none")
+func (statusOnly) Inbound(context.Context, string, []byte) (seam.Inbound, error) {
+	return seam.Inbound{}, errors.New("none")
+}
+func (statusOnly) Answer(context.Context, seam.Inbound, seam.File) seam.Answer {
+	return seam.Answer{Status: http.StatusNotFound}
 }
 func (statusOnly) Reason(code string) topics.Reason { return topics.Reason{Code: code} }
 

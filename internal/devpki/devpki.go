@@ -36,6 +36,10 @@ type PKI struct {
 	ServerCertFile, ServerKeyFile string
 	// ClientCertFile and ClientKeyFile authenticate the client (ClientName).
 	ClientCertFile, ClientKeyFile string
+	// Signing is the PKI of the messages' signatures, when the caller
+	// issued one beside (NewSigning): the local stacks carry both to the
+	// gateway they start.
+	Signing *Signing
 
 	client tls.Certificate
 	roots  *x509.CertPool

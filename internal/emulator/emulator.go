@@ -1,24 +1,34 @@
 // Package emulator answers as the federal registries do, for tests and for
-// `egisz-gateway dev`: РЭМД registers documents asynchronously (an
-// "accepted" answer at once, the registration number or error codes later
-// on the sender's callback), ИЭМК takes cases, the prescription registry
-// takes prescriptions and dispensations. Requests and answers follow the
-// REST shapes of domain/EGISZ.md §1 (the medflex wrapper over РЭМД).
+// `egisz-gateway dev`.
 //
-// It checks idempotency keys as the registries do (a re-send of a
-// registered document is NOT_UNIQUE_PROVIDED_ID), injects faults on
-// request (latency, 5xx, 429 with Retry-After, timeouts, dropped
-// callbacks, chosen rejection codes for chosen patients) and counts what
-// it received so tests can check.
+// РЭМД speaks its signed SOAP through ИПС (domain/PROTOCOLS.md §1, §2; the
+// names of adapters/remd/wire.go): one endpoint (REMDPath) verifies every
+// message's WS-Security signature against Config.Trust, answers
+// registerDocument at once (accepted, or the request's errors), then calls
+// the sender's getDocumentFile at the request's ReplyTo, checks the file
+// against the digest its signatures registered and its CDA header against
+// the request, and sends a signed registerDocumentResult there; it answers
+// searchRegistryItem and getRegistryItem. Its XML codec is its own, so
+// that it checks the gateway's rather than sharing its mistakes.
+//
+// ИЭМК takes cases and the prescription registry takes prescriptions and
+// dispensations in the REST shapes of domain/EGISZ.md §1 (issue 32
+// replaces them).
+//
+// It checks idempotency as the registries do (a re-send of a registered
+// document is NOT_UNIQUE_PROVIDED_ID), injects faults on request (latency,
+// 5xx, 429 with Retry-After, timeouts, dropped, late, early and repeated
+// callbacks, chosen rejection codes for chosen patients) and counts what it
+// received so tests can check.
 package emulator
 
 import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	stdjson "encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -27,6 +37,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/egisz-gateway/egisz-gateway/crypto/signer"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 )
 
@@ -48,31 +59,53 @@ type Faults struct {
 	RetryAfter     int     `json:"retry_after_seconds"` // on 429
 	RateTimeout    float64 `json:"rate_timeout"`        // hang until the client gives up
 	RateDropCallbk float64 `json:"rate_drop_callback"`  // РЭМД: never send the result
-	// Reject answers these patients (by СНИЛС) with this registry code.
+	// Reject answers these patients (by СНИЛС) with this registry code:
+	// РЭМД in its result without fetching the file, the others at once.
+	// РЭМД also rejects on its own what its checks of the file find.
 	Reject map[string]string `json:"reject"`
 	// Unavailable answers every request for these patients (by СНИЛС) 503:
 	// a transient failure that outlasts the retries in place.
 	Unavailable []string `json:"unavailable"`
-	// CallbackDelay is how long РЭМД takes to send its result.
+	// CallbackDelay is how long РЭМД waits, after its checks, to send
+	// its result (a late callback).
 	CallbackDelay time.Duration `json:"callback_delay"`
+	// EarlyCallback makes РЭМД fetch the file, check it and deliver its
+	// result before it answers registerDocument (a callback that beats
+	// the synchronous answer).
+	EarlyCallback bool `json:"early_callback"`
+	// CallbackRepeats is how many times more РЭМД sends each result, each
+	// a new signed message (repeated callbacks).
+	CallbackRepeats int `json:"callback_repeats"`
 	// Down answers every request 503 (a full outage).
 	Down bool `json:"down"`
 }
 
 // Stats counts what one registry received.
 type Stats struct {
-	Requests   int            `json:"requests"`   // every request, faults included
-	Registered int            `json:"registered"` // distinct idempotency keys accepted
-	Resent     int            `json:"resent"`     // requests with a key already registered
-	Rejected   int            `json:"rejected"`   // answered with a registry error code
-	Faulted    int            `json:"faulted"`    // answered with an injected fault
-	Callbacks  int            `json:"callbacks"`  // РЭМД results delivered
-	ByKey      map[string]int `json:"by_key"`     // idempotency key -> accepted requests
-	Order      []string       `json:"order"`      // idempotency keys in the order they were accepted
-	Times      []time.Time    `json:"-"`          // when each accepted request arrived
+	Requests   int `json:"requests"`   // every request, faults included
+	Registered int `json:"registered"` // distinct idempotency keys accepted
+	Resent     int `json:"resent"`     // requests with a key already registered
+	Rejected   int `json:"rejected"`   // answered with a registry error code
+	Faulted    int `json:"faulted"`    // answered with an injected fault
+	Callbacks  int `json:"callbacks"`  // РЭМД results delivered (answered 2xx)
+	// Refused counts РЭМД requests refused for their signature: unsigned,
+	// untrusted, tampered with or expired.
+	Refused int `json:"refused"`
+	// FileRequests counts getDocumentFile calls РЭМД started, and
+	// FilesFetched those that brought a signed file back.
+	FileRequests int `json:"file_requests"`
+	FilesFetched int `json:"files_fetched"`
+	// BadAnswers counts the sender's answers to results that were
+	// delivered but not signed by a trusted certificate or not of the
+	// contract's shape.
+	BadAnswers int            `json:"bad_answers"`
+	ByKey      map[string]int `json:"by_key"` // idempotency key -> accepted requests
+	Order      []string       `json:"order"`  // idempotency keys in the order they were accepted
+	Times      []time.Time    `json:"-"`      // when each accepted request arrived
 }
 
-// Error is one registry error in an answer.
+// Error is one registry error in an answer: an errors/item of РЭМД's
+// messages, or an item of the REST registries' JSON errors.
 type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
@@ -87,26 +120,35 @@ type Answer struct {
 	Errors    []Error `json:"errors,omitempty"`
 }
 
-// Callback is РЭМД's asynchronous result.
-type Callback struct {
-	ResponseToRequestID  string  `json:"response_to_request_id"`
-	MessageType          string  `json:"message_type"`
-	LocalUID             string  `json:"local_uid"`
-	Status               string  `json:"status"` // success | error
-	EMDRID               string  `json:"emdr_id,omitempty"`
-	RegistrationDateTime string  `json:"registration_date_time,omitempty"`
-	Errors               []Error `json:"errors,omitempty"`
-}
-
-// Request is what the emulator reads of any registration: the rest of the
-// body is the registry's business and is kept only for counting.
+// Request is what the emulator reads of a REST registration (ИЭМК, the
+// prescription registry): the rest of the body is the registry's business.
 type Request struct {
-	RequestID   string `json:"request_id"`
-	LocalUID    string `json:"local_uid"` // РЭМД's idempotency key
-	CallbackURL string `json:"callback_url"`
-	Patient     struct {
+	RequestID string `json:"request_id"`
+	Patient   struct {
 		SNILS string `json:"snils"`
 	} `json:"patient"`
+}
+
+// Config is what an emulator is made with.
+type Config struct {
+	// Callback is where РЭМД sends its calls (getDocumentFile, the
+	// result) when a request's ReplyTo is absent or anonymous.
+	Callback string
+	// Log takes the emulator's warnings (default slog.Default()).
+	Log *slog.Logger
+	// CallbackTLS is the TLS of РЭМД's calls to the sender (its client
+	// certificate for the gateway's mTLS listener); see WithCallbackTLS.
+	CallbackTLS *tls.Config
+	// Signer signs what РЭМД sends: its answers, getDocumentFile and the
+	// results. Without it РЭМД can answer nothing but faults.
+	Signer signer.Signer
+	// Trust decides whether the certificate that signed a message to РЭМД
+	// (or the sender's answer to one of РЭМД's calls) is trusted: the
+	// gateway's CA. Without it every message is refused.
+	Trust func(*x509.Certificate) error
+	// Now is the clock messages' timestamps are checked and registrations
+	// dated with (default time.Now).
+	Now func() time.Time
 }
 
 // Emulator is the registries' HTTP server logic.
@@ -114,15 +156,23 @@ type Emulator struct {
 	log    *slog.Logger
 	client *http.Client
 	rnd    func() float64
+	signer signer.Signer
+	trust  func(*x509.Certificate) error
+	now    func() time.Time
+	// ctx ends when the emulator closes: РЭМД's work in flight stops.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu       sync.Mutex
 	faults   map[string]Faults
 	stats    map[string]*Stats
-	ids      map[string]string // registry|key -> registry id
+	ids      map[string]string   // registry|key -> registry id (REST registries)
+	docs     map[string]*remdDoc // РЭМД: by localUid
+	byEMDR   map[string]*remdDoc // РЭМД: registered, by emdrId
 	seq      int64
 	pending  sync.WaitGroup
 	closing  chan struct{}
-	callback string // default РЭМД callback URL
+	callback string // РЭМД's address for a request with no ReplyTo
 }
 
 // callbackConns bounds the connections callbacks use at once.
@@ -138,23 +188,39 @@ const callbackConns = 256
 // started a thousand callbacks at once, and each beyond the idle pool
 // dialed a connection and closed it (12% of the bench process's CPU,
 // and the gateway's to accept them); now they wait for one.
-func callbackClient(tlsCfg *tls.Config) *http.Client {
+//
+// РЭМД's calls to the sender (getDocumentFile and the results) share it.
+func callbackClient(tlsCfg *tls.Config, conns int) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tlsCfg
-	tr.MaxIdleConns, tr.MaxIdleConnsPerHost, tr.MaxConnsPerHost = callbackConns, callbackConns, callbackConns
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost, tr.MaxConnsPerHost = conns, conns, conns
 	return &http.Client{Timeout: 10 * time.Second, Transport: tr}
 }
 
-// New returns an emulator; callbackURL is where РЭМД results go when a
-// request names none.
+// New returns an emulator with no signer and no trust (РЭМД then refuses
+// every message; the REST registries work); callbackURL is where РЭМД
+// calls when a request names no ReplyTo. See NewFromConfig.
 func New(callbackURL string, log *slog.Logger) *Emulator {
+	return NewFromConfig(Config{Callback: callbackURL, Log: log})
+}
+
+// NewFromConfig returns an emulator made with c.
+func NewFromConfig(c Config) *Emulator {
+	log := c.Log
 	if log == nil {
 		log = slog.Default()
 	}
+	now := c.Now
+	if now == nil {
+		now = time.Now
+	}
+	ctx, cancel := context.WithCancel(context.Background())
 	e := &Emulator{
-		log: log, client: callbackClient(nil), rnd: rand.Float64,
+		log: log, client: callbackClient(c.CallbackTLS, callbackConns), rnd: rand.Float64,
+		signer: c.Signer, trust: c.Trust, now: now, ctx: ctx, cancel: cancel,
 		faults: map[string]Faults{}, stats: map[string]*Stats{}, ids: map[string]string{},
-		closing: make(chan struct{}), callback: callbackURL,
+		docs: map[string]*remdDoc{}, byEMDR: map[string]*remdDoc{},
+		closing: make(chan struct{}), callback: c.Callback,
 	}
 	for _, r := range []string{REMD, IEMK, ERX} {
 		e.stats[r] = &Stats{ByKey: map[string]int{}}
@@ -162,11 +228,11 @@ func New(callbackURL string, log *slog.Logger) *Emulator {
 	return e
 }
 
-// WithCallbackTLS makes РЭМД's callbacks authenticate with the client
+// WithCallbackTLS makes РЭМД's calls to the sender authenticate with the client
 // certificate of c and trust the servers c trusts, as the gateway's mTLS
 // callback endpoint requires. Call it before the emulator serves.
 func (e *Emulator) WithCallbackTLS(c *tls.Config) *Emulator {
-	e.client = callbackClient(c)
+	e.client = callbackClient(c, callbackConns)
 	return e
 }
 
@@ -194,14 +260,14 @@ func (e *Emulator) Stats(registry string) Stats {
 // Close stops sending callbacks and waits for those in flight.
 func (e *Emulator) Close() {
 	close(e.closing)
+	e.cancel()
 	e.pending.Wait()
 	e.client.CloseIdleConnections()
 }
 
 // Handler serves the registries and the admin endpoints:
 //
-//	POST /remd/registerDocument        РЭМД: accepted now, result on the callback
-//	GET  /remd/registryItem?local_uid= РЭМД: the registration of a document (reconciliation)
+//	POST /ips/remd                     РЭМД's SOAP (REMDPath): registerDocument, searchRegistryItem, getRegistryItem
 //	POST /iemk/cases                   ИЭМК: add, update or close a case
 //	POST /iemk/labResults              ИЭМК: a lab result
 //	POST /erx/prescriptions            the prescription registry
@@ -210,8 +276,7 @@ func (e *Emulator) Close() {
 //	GET  /admin/stats/{registry}       counters (JSON Stats)
 func (e *Emulator) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /remd/registerDocument", e.register(REMD))
-	mux.HandleFunc("GET /remd/registryItem", e.registryItem)
+	mux.HandleFunc("POST "+REMDPath, e.remdSOAP)
 	mux.HandleFunc("POST /iemk/cases", e.register(IEMK))
 	mux.HandleFunc("POST /iemk/labResults", e.register(IEMK))
 	mux.HandleFunc("POST /erx/prescriptions", e.register(ERX))
@@ -241,8 +306,9 @@ func (e *Emulator) Handler() http.Handler {
 	return mux
 }
 
-// register handles a registration at one registry. The idempotency key is
-// the Idempotency-Key header (the event's ce_id), or РЭМД's local_uid.
+// register handles a registration at one REST registry (ИЭМК, the
+// prescription registry). The idempotency key is the Idempotency-Key
+// header (the event's ce_id).
 func (e *Emulator) register(registry string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var body bytes.Buffer
@@ -256,30 +322,17 @@ func (e *Emulator) register(registry string) http.HandlerFunc {
 			return
 		}
 		key := r.Header.Get("Idempotency-Key")
-		if registry == REMD && req.LocalUID != "" {
-			key = req.LocalUID
-		}
 		e.mu.Lock()
 		f := e.faults[registry]
 		st := e.stats[registry]
 		st.Requests++
 		e.mu.Unlock()
 
-		if d := f.LatencyMax - f.LatencyMin; f.LatencyMax > 0 {
-			delay := f.LatencyMin
-			if d > 0 {
-				delay += time.Duration(e.rnd() * float64(d))
-			}
-			select {
-			case <-time.After(delay):
-			case <-r.Context().Done():
-				return
-			}
+		if !e.delay(r.Context(), f) {
+			return
 		}
 		if code, retryAfter := e.fault(f); code != 0 {
-			e.mu.Lock()
-			st.Faulted++
-			e.mu.Unlock()
+			e.count(registry, func(s *Stats) { s.Faulted++ })
 			if code == -1 { // a timeout: answer nothing until the client gives up
 				select {
 				case <-r.Context().Done():
@@ -295,21 +348,17 @@ func (e *Emulator) register(registry string) http.HandlerFunc {
 			return
 		}
 		if slices.Contains(f.Unavailable, req.Patient.SNILS) && req.Patient.SNILS != "" {
-			e.mu.Lock()
-			st.Faulted++
-			e.mu.Unlock()
+			e.count(registry, func(s *Stats) { s.Faulted++ })
 			writeJSON(w, http.StatusServiceUnavailable, Answer{RequestID: req.RequestID, Status: "error", Errors: []Error{{"RUNTIME_ERROR", "Невозможно обработать запрос (injected)"}}})
 			return
 		}
 		if key == "" {
-			writeJSON(w, http.StatusBadRequest, Answer{RequestID: req.RequestID, Status: "error", Errors: []Error{{"VALIDATION_ERROR", "no idempotency key (Idempotency-Key header or local_uid)"}}})
+			writeJSON(w, http.StatusBadRequest, Answer{RequestID: req.RequestID, Status: "error", Errors: []Error{{"VALIDATION_ERROR", "no idempotency key (Idempotency-Key header)"}}})
 			return
 		}
 		if code, ok := f.Reject[req.Patient.SNILS]; ok && req.Patient.SNILS != "" {
-			e.mu.Lock()
-			st.Rejected++
-			e.mu.Unlock()
-			e.answerRejection(w, registry, req, code)
+			e.count(registry, func(s *Stats) { s.Rejected++ })
+			writeJSON(w, http.StatusUnprocessableEntity, Answer{RequestID: req.RequestID, Status: "error", Errors: []Error{{code, "rejected by the emulator for this patient"}}})
 			return
 		}
 
@@ -329,37 +378,37 @@ func (e *Emulator) register(registry string) http.HandlerFunc {
 		e.mu.Unlock()
 
 		switch {
-		case seen && registry == REMD:
-			// As РЭМД does: the document is already registered.
-			writeJSON(w, http.StatusConflict, Answer{RequestID: req.RequestID, Status: "error",
-				Errors: []Error{{"NOT_UNIQUE_PROVIDED_ID", "Документ с указанным идентификатором (в РМИС/МИС) уже зарегистрирован"}}})
 		case seen && registry == IEMK:
 			writeJSON(w, http.StatusConflict, Answer{RequestID: req.RequestID, Status: "error",
 				Errors: []Error{{"XDSDuplicateUniqueIdInRegistry", "already registered"}}})
-		case registry == REMD:
-			writeJSON(w, http.StatusOK, Answer{RequestID: req.RequestID, Status: "success"})
-			e.sendCallback(req, f, Callback{ResponseToRequestID: req.RequestID, MessageType: "registerDocumentResult",
-				LocalUID: req.LocalUID, Status: "success", EMDRID: id, RegistrationDateTime: time.Now().Format(time.RFC3339Nano)})
 		default:
 			writeJSON(w, http.StatusOK, Answer{RequestID: req.RequestID, Status: "success", ID: id})
 		}
 	}
 }
 
-// answerRejection answers a chosen rejection: РЭМД accepts and rejects in
-// its callback, as it does after its full checks; the others answer at once.
-func (e *Emulator) answerRejection(w http.ResponseWriter, registry string, req Request, code string) {
-	errs := []Error{{code, "rejected by the emulator for this patient"}}
-	if registry == REMD {
-		writeJSON(w, http.StatusOK, Answer{RequestID: req.RequestID, Status: "success"})
-		e.mu.Lock()
-		f := e.faults[REMD]
-		e.mu.Unlock()
-		e.sendCallback(req, f, Callback{ResponseToRequestID: req.RequestID, MessageType: "registerDocumentResult",
-			LocalUID: req.LocalUID, Status: "error", Errors: errs})
-		return
+// delay waits out the injected latency; false when the client went away.
+func (e *Emulator) delay(ctx context.Context, f Faults) bool {
+	if f.LatencyMax <= 0 {
+		return true
 	}
-	writeJSON(w, http.StatusUnprocessableEntity, Answer{RequestID: req.RequestID, Status: "error", Errors: errs})
+	d := f.LatencyMin
+	if spread := f.LatencyMax - f.LatencyMin; spread > 0 {
+		d += time.Duration(e.rnd() * float64(spread))
+	}
+	select {
+	case <-time.After(d):
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// count changes a registry's counters under the lock.
+func (e *Emulator) count(registry string, change func(*Stats)) {
+	e.mu.Lock()
+	change(e.stats[registry])
+	e.mu.Unlock()
 }
 
 // fault picks an injected fault: an HTTP status, -1 for a timeout, 0 for none.
@@ -381,66 +430,6 @@ func (e *Emulator) fault(f Faults) (code, retryAfter int) {
 		x -= c.rate
 	}
 	return 0, 0
-}
-
-func (e *Emulator) sendCallback(req Request, f Faults, cb Callback) {
-	if f.RateDropCallbk > 0 && e.rnd() < f.RateDropCallbk {
-		return
-	}
-	url := req.CallbackURL
-	if url == "" {
-		url = e.callback
-	}
-	if url == "" {
-		return
-	}
-	e.pending.Add(1)
-	go func() {
-		defer e.pending.Done()
-		select {
-		case <-time.After(f.CallbackDelay):
-		case <-e.closing:
-			return
-		}
-		body, _ := json.Marshal(cb)
-		for attempt := 0; attempt < 5; attempt++ {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			hreq, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-			hreq.Header.Set("Content-Type", "application/json")
-			resp, err := e.client.Do(hreq)
-			cancel()
-			if err == nil {
-				// Read to the end, or the connection is not reused.
-				_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-				resp.Body.Close()
-				if resp.StatusCode < 300 {
-					e.mu.Lock()
-					e.stats[REMD].Callbacks++
-					e.mu.Unlock()
-					return
-				}
-			}
-			select {
-			case <-time.After(time.Duration(attempt+1) * 200 * time.Millisecond):
-			case <-e.closing:
-				return
-			}
-		}
-		e.log.Warn("РЭМД callback not delivered", "url", url, "request_id", cb.ResponseToRequestID)
-	}()
-}
-
-// registryItem answers a reconciliation lookup of a registered document.
-func (e *Emulator) registryItem(w http.ResponseWriter, r *http.Request) {
-	uid := r.URL.Query().Get("local_uid")
-	e.mu.Lock()
-	id, ok := e.ids[REMD+"|"+uid]
-	e.mu.Unlock()
-	if !ok {
-		writeJSON(w, http.StatusNotFound, Answer{Status: "error", Errors: []Error{{"OBJECT_NOT_FOUND", "no such document"}}})
-		return
-	}
-	writeJSON(w, http.StatusOK, Answer{Status: "success", EMDRID: id})
 }
 
 // newID mints a registry id: РЭМД's in its second documented form

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/egisz-gateway/egisz-gateway/internal/devpki"
@@ -23,7 +24,9 @@ type Emulator struct {
 	URL string
 	// PKI is the callback's throwaway PKI: the emulator's РЭМД callbacks
 	// authenticate with its client certificate, and a gateway forwarding
-	// to the emulator serves its server certificate (GatewayConfig.CallbackPKI).
+	// to the emulator serves its server certificate (GatewayConfig.CallbackPKI);
+	// its Signing signs РЭМД's messages both ways (the gateway's key and
+	// the emulator's).
 	PKI *devpki.PKI
 	srv *http.Server
 }
@@ -39,12 +42,22 @@ func StartEmulator() (*Emulator, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("registry emulator: %w", err)
 	}
+	signingDir := filepath.Join(dir, "signing")
+	if err := os.Mkdir(signingDir, 0o700); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("registry emulator: %w", err)
+	}
+	if pki.Signing, err = devpki.NewSigning(context.Background(), signingDir, time.Now()); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("registry emulator: %w", err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("registry emulator: %w", err)
 	}
-	e := emulator.New("", slog.New(slog.NewTextHandler(io.Discard, nil))).WithCallbackTLS(pki.ClientTLS())
+	e := emulator.NewFromConfig(emulator.Config{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), CallbackTLS: pki.ClientTLS(),
+		Signer: pki.Signing.Registry, Trust: pki.Signing.Trust})
 	srv := &http.Server{Handler: e.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return &Emulator{Emulator: e, URL: "http://" + ln.Addr().String(), PKI: pki, srv: srv}, nil

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/egisz-gateway/egisz-gateway/internal/devpki"
+	"github.com/egisz-gateway/egisz-gateway/internal/emulator"
 	"github.com/egisz-gateway/egisz-gateway/internal/testpki"
 )
 
@@ -94,8 +95,8 @@ func StartGateway(ctx context.Context, cfg GatewayConfig, within time.Duration) 
 		cfg.Replication = 1
 	}
 	if cfg.RegistryURL != "" {
-		if cfg.CallbackPKI == nil {
-			return nil, errors.New("stack: a gateway forwarding to the emulator needs its CallbackPKI (Emulator.PKI) for РЭМД's mTLS callback")
+		if cfg.CallbackPKI == nil || cfg.CallbackPKI.Signing == nil {
+			return nil, errors.New("stack: a gateway forwarding to the emulator needs its CallbackPKI (Emulator.PKI) for РЭМД's mTLS callback and signed messages")
 		}
 		if cfg.Callback == "" {
 			addr, err := FreeAddr()
@@ -139,9 +140,17 @@ func (g *Gateway) env() []string {
 		"EGISZ_REMD_RECONCILE_AFTER=30s")
 	if c.RegistryURL != "" {
 		for _, r := range []string{"REMD", "IEMK", "ERX"} {
-			env = append(env, "EGISZ_FORWARD_"+r+"_URL="+c.RegistryURL, "EGISZ_FORWARD_"+r+"_CONCURRENCY=256",
+			url := c.RegistryURL
+			if r == "REMD" {
+				url += emulator.REMDPath // РЭМД's SOAP endpoint, as ИПС serves it
+			}
+			env = append(env, "EGISZ_FORWARD_"+r+"_URL="+url, "EGISZ_FORWARD_"+r+"_CONCURRENCY=256",
 				"EGISZ_FORWARD_"+r+"_BACKOFF_MIN=50ms", "EGISZ_FORWARD_"+r+"_BREAKER_OPEN=2s")
 		}
+		sg := c.CallbackPKI.Signing
+		env = append(env, "EGISZ_FORWARD_REMD_IPS_CLIENT_ENTITY_ID="+devpki.DevClientEntityID,
+			"EGISZ_FORWARD_REMD_IPS_SIGNER_KIND=local", "EGISZ_FORWARD_REMD_IPS_SIGNER_LOCAL_KEY_FILE="+sg.GatewayKeyFile,
+			"EGISZ_FORWARD_REMD_IPS_SIGNER_LOCAL_CERT_FILE="+sg.GatewayCertFile, "EGISZ_FORWARD_REMD_IPS_INBOUND_TRUST="+sg.RegistryCertFile)
 		env = append(env, "EGISZ_REMD_CALLBACK_LISTEN="+c.Callback,
 			"EGISZ_REMD_CALLBACK_TLS_CERT_FILE="+c.CallbackPKI.ServerCertFile, "EGISZ_REMD_CALLBACK_TLS_KEY_FILE="+c.CallbackPKI.ServerKeyFile,
 			"EGISZ_REMD_CALLBACK_TLS_CLIENT_CA_FILE="+c.CallbackPKI.CAFile)

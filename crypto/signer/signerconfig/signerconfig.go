@@ -35,12 +35,15 @@ const (
 	KindCryptoProDSS Kind = "cryptopro-dss"
 )
 
-// Config is the signer's configuration.
+// Config is the signer's configuration. Its env tags name the
+// environment variables of its scalar settings (after a prefix the
+// embedding configuration gives, gateway/config); secrets are named by
+// file or variable in YAML only.
 type Config struct {
 	// Kind selects the implementation; the matching section is used.
-	Kind Kind `yaml:"kind" json:"kind"`
+	Kind Kind `yaml:"kind" json:"kind" env:"KIND" doc:"the signer: local (a key in this process) or cryptopro-dss (production)"`
 	// Local configures KindLocal.
-	Local Local `yaml:"local" json:"local"`
+	Local Local `yaml:"local" json:"local" envprefix:"LOCAL_"`
 	// DSS configures KindCryptoProDSS.
 	DSS DSS `yaml:"cryptopro_dss" json:"cryptopro_dss"`
 }
@@ -50,12 +53,12 @@ type Config struct {
 type Local struct {
 	// KeyFile is a PKCS #8 PEM file (openssl genpkey), "PRIVATE KEY" or
 	// "ENCRYPTED PRIVATE KEY".
-	KeyFile string `yaml:"key_file" json:"key_file"`
+	KeyFile string `yaml:"key_file" json:"key_file" env:"KEY_FILE" doc:"the local signer's PKCS #8 PEM key"`
 	// CertFile is the key's certificate PEM, optionally followed by its
 	// chain.
-	CertFile string `yaml:"cert_file" json:"cert_file"`
+	CertFile string `yaml:"cert_file" json:"cert_file" env:"CERT_FILE" doc:"the local signer's certificate PEM, its chain after it"`
 	// PKCS12File is a .p12/.pfx file holding the key and certificate.
-	PKCS12File string `yaml:"pkcs12_file" json:"pkcs12_file"`
+	PKCS12File string `yaml:"pkcs12_file" json:"pkcs12_file" env:"PKCS12_FILE" doc:"the local signer's key and certificate as PKCS #12"`
 	// Password is where the PKCS #12 or encrypted PEM key's password is.
 	Password secret.Source `yaml:"password" json:"password"`
 }

@@ -15,25 +15,37 @@ import (
 
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
+	"github.com/egisz-gateway/egisz-gateway/seam"
 )
 
 // A callback from anyone but the registry (no client certificate, or one
-// of another CA) is refused before its body is read, whenever it comes:
+// of another CA) is refused before its body is read, and a message the
+// registry's adapter does not authenticate (unsigned, a signature that
+// does not verify, a signer not trusted, expired, replayed; here it names
+// its document by the MessageID it answers) once read, whenever it comes:
 // before its document exists, while the document is pending, or racing
 // the registry's real answer. It settles nothing, is kept nowhere (not as
 // an orphan to settle the document later), and is counted; the log has
 // one line for the lot, not one per request. The registry's own callback
 // still settles the document.
 func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
-	for _, forger := range []struct {
+	type forgery struct {
 		name   string
 		caller callbackCaller
+		auth   seam.AuthFailure // the adapter's verdict on the message; empty: it never gets that far
 		status int
 		reason string
-	}{
-		{"no client certificate", callerNoCert, http.StatusUnauthorized, refusedNoCertificate},
-		{"a certificate of another CA", callerOtherCA, http.StatusForbidden, refusedUntrusted},
-	} {
+		logs   string // the log line of the refusals
+	}
+	const tlsLine, msgLine = "refused requests without a trusted client certificate", "refused messages not signed by a trusted registry certificate"
+	forgers := []forgery{
+		{"no client certificate", callerNoCert, "", http.StatusUnauthorized, refusedNoCertificate, tlsLine},
+		{"a certificate of another CA", callerOtherCA, "", http.StatusForbidden, refusedUntrusted, tlsLine},
+	}
+	for _, f := range seam.AuthFailures {
+		forgers = append(forgers, forgery{"a message " + string(f), callerRegistry, f, http.StatusForbidden, string(f), msgLine})
+	}
+	for _, forger := range forgers {
 		for _, when := range []string{"before the document exists", "while it is pending", "racing the registry's answer"} {
 			t.Run(forger.name+", "+when, func(t *testing.T) {
 				c, ctx, cat := pendingCluster(t)
@@ -53,8 +65,11 @@ func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
 					audited = append(audited, fmt.Sprintf("%s %s %d", source, reason, count))
 					return nil
 				})
-				post := func(who callbackCaller, status, emdrID string) int {
+				post := func(who callbackCaller, auth seam.AuthFailure, status, emdrID string) int {
 					body := fmt.Sprintf(`{"request_id":"d-1","status":%q,"emdr_id":%q}`, status, emdrID)
+					if auth != "" {
+						body = fmt.Sprintf(`{"auth":%q,"relates_to":%q,"status":%q,"emdr_id":%q}`, auth, seam.MessageID("d-1"), status, emdrID)
+					}
 					resp, err := client(who).Post(url, "application/json", strings.NewReader(body))
 					if err != nil {
 						t.Errorf("post: %v", err)
@@ -65,7 +80,7 @@ func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
 				}
 				forge := func(n int) {
 					for range n {
-						if code := post(forger.caller, "error", "forged"); code != forger.status {
+						if code := post(forger.caller, forger.auth, "error", "forged"); code != forger.status {
 							t.Errorf("forged callback answered %d, want %d", code, forger.status)
 						}
 					}
@@ -103,14 +118,16 @@ func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
 					}
 					forged += 20
 					wg.Go(func() {
-						if code := post(callerRegistry, "success", "16.62.26.11.000000007"); code != http.StatusOK {
+						if code := post(callerRegistry, "", "success", "16.62.26.11.000000007"); code != http.StatusOK {
 							t.Errorf("the registry's callback answered %d", code)
 						}
 					})
 					wg.Wait()
 				}
-				if _, ok := p.table.Get(OrphanKey("d-1")); ok {
-					t.Error("a forged callback was kept as an orphan")
+				for _, k := range []string{"d-1", seam.MessageID("d-1")} {
+					if _, ok := p.table.Get(OrphanKey(k)); ok {
+						t.Errorf("a forged callback was kept as an orphan of %s", k)
+					}
 				}
 				if n, b := p.orphans.Use(); n != 0 || b != 0 {
 					t.Errorf("orphans hold %d callbacks, %d bytes; want none", n, b)
@@ -124,7 +141,7 @@ func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
 					if e == nil || e.State != StatePending {
 						t.Errorf("the document is %+v, want still pending", e)
 					}
-					if code := post(callerRegistry, "success", "16.62.26.11.000000008"); code != http.StatusOK {
+					if code := post(callerRegistry, "", "success", "16.62.26.11.000000008"); code != http.StatusOK {
 						t.Fatalf("the registry's callback answered %d", code)
 					}
 					if e, _ = p.table.Get("d-1"); e == nil || e.State != StateRegistered || e.RegistryID != "16.62.26.11.000000008" {
@@ -142,7 +159,7 @@ func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
 					t.Errorf("the stage was given %+v to write, want the registry's one registration", stage.settled)
 				}
 				stage.mu.Unlock()
-				if n := strings.Count(logs.String(), "refused requests without a trusted client certificate"); n != 1 {
+				if n := strings.Count(logs.String(), forger.logs); n != 1 {
 					t.Errorf("%d log lines about the refusals, want 1 (at most one a source a minute):\n%s", n, logs.String())
 				}
 				if !strings.Contains(logs.String(), "refused=1 ") {
@@ -176,7 +193,7 @@ func TestAuthenticatedCallbacksAreBounded(t *testing.T) {
 		body string
 		want int
 	}{
-		{"a body over 64 KiB", `{"request_id":"big","status":"success","emdr_id":"` + strings.Repeat("x", maxCallbackBody) + `"}`, http.StatusRequestEntityTooLarge},
+		{"a body over 64 KiB", `{"request_id":"big","status":"success","emdr_id":"` + strings.Repeat("x", maxInboundBody) + `"}`, http.StatusRequestEntityTooLarge},
 		{"the first unknown document", `{"request_id":"u-1","status":"success","emdr_id":"1"}`, http.StatusOK},
 		{"the second", `{"request_id":"u-2","status":"success","emdr_id":"2"}`, http.StatusOK},
 		{"the first again", `{"request_id":"u-1","status":"success","emdr_id":"1"}`, http.StatusOK},

@@ -7,36 +7,30 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/egisz-gateway/egisz-gateway/gateway/docstore"
+	"github.com/egisz-gateway/egisz-gateway/seam"
 )
 
-// maxCallbackBody bounds a callback's body: РЭМД's result is a request
-// id, a status, an emdrId and a few error codes, a kilobyte or two; 64
-// KiB leaves room for many errors with long messages.
-const maxCallbackBody = 64 << 10
+// maxInboundBody bounds the body of a message to the callback listener,
+// read before the registry's adapter authenticates it. РЭМД's result is
+// a MessageID, a status, an emdrId and a few error codes in a signed SOAP
+// envelope, a few kilobytes; 64 KiB leaves room for many errors with long
+// messages. A file request (a localUid) is far smaller.
+const maxInboundBody = 64 << 10
 
 // maxWaiters is how many callbacks wait at once for their document's
-// entry; each holds its body, at most maxCallbackBody.
+// entry; each holds its body, at most maxInboundBody.
 const maxWaiters = 1024
 
-// serve takes an authenticated РЭМД callback (POST /emdr/callback) from
-// source. It answers 200 only once the result is durably written, so РЭМД
-// sends it again if the gateway fails before that.
-func (p *Pending) serve(w http.ResponseWriter, r *http.Request, source string) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCallbackBody))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			p.m.callbacks.WithLabelValues("too_large").Inc()
-			http.Error(w, fmt.Sprintf("callback body over %d bytes", maxCallbackBody), http.StatusRequestEntityTooLarge)
-			return
-		}
-		http.Error(w, "callback body: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	cb, err := p.stage.ParseCallback(body)
-	if err != nil {
+// serveResult takes an authenticated result callback from source. It
+// answers (the adapter's answer, 200) only once the result is durably
+// written, so РЭМД sends it again if the gateway fails before that.
+func (p *Pending) serveResult(w http.ResponseWriter, r *http.Request, source string, in seam.Inbound) {
+	cb := in.Result
+	if cb.RequestID == "" && cb.MessageID == "" {
 		p.m.callbacks.WithLabelValues("invalid").Inc()
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		http.Error(w, "the result names neither its request nor the message it answers", http.StatusBadRequest)
 		return
 	}
 	if err := p.Handle(r.Context(), source, cb); err != nil {
@@ -51,25 +45,48 @@ func (p *Pending) serve(w http.ResponseWriter, r *http.Request, source string) {
 			// lost and nothing failed here, so it is counted, not warned
 			// about (a rebalance left hundreds of such warnings a minute).
 			p.m.callbacks.WithLabelValues("abandoned").Inc()
-			p.cfg.Log.Info("РЭМД hung up before its callback was recorded; it sends it again", "request_id", cb.RequestID)
+			p.cfg.Log.Info("РЭМД hung up before its callback was recorded; it sends it again", "request_id", cb.RequestID, "relates_to", cb.MessageID)
 			return
 		}
-		p.cfg.Log.Warn("РЭМД callback not recorded; РЭМД will send it again", "request_id", cb.RequestID, "err", err)
+		p.cfg.Log.Warn("РЭМД callback not recorded; РЭМД will send it again", "request_id", cb.RequestID, "relates_to", cb.MessageID, "err", err)
 		http.Error(w, "not recorded, send again: "+err.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	w.WriteHeader(http.StatusOK)
+	writeAnswer(w, p.stage.Answer(r.Context(), in, seam.File{}))
 }
 
-// Handle records one callback result. Only the instance that owns the
-// document's partition settles it, so that a callback, an early callback
-// and a lookup never settle one document on two instances at once (each
-// would write its own "registered"). Another instance, which a callback
-// reaches after a rebalance, records the result as an orphan, durably, and
-// the owner settles from it (settleOrphans). Orphans are bounded, in all
-// and per source (the caller's address): past a bound Handle returns
+// writeAnswer sends the adapter's answer; a status of 0 is 200.
+func writeAnswer(w http.ResponseWriter, a seam.Answer) {
+	if a.ContentType != "" {
+		w.Header().Set("Content-Type", a.ContentType)
+	}
+	if a.Status == 0 {
+		a.Status = http.StatusOK
+	}
+	w.WriteHeader(a.Status)
+	_, _ = w.Write(a.Body)
+}
+
+// Handle records one callback result. The callback names its document by
+// the event's ce_id (cb.RequestID) or by the MessageID of the call it
+// answers (cb.MessageID, РЭМД's relatesToMessage), which the table's
+// index turns into the ce_id; a MessageID not known yet (the callback
+// overtook its document's entry) waits for it like a ce_id, and is then
+// kept as an orphan under the MessageID, settled when the document's
+// entry appears (Accepted, settleOrphans).
+//
+// Only the instance that owns the document's partition settles it, so
+// that a callback, an early callback and a lookup never settle one
+// document on two instances at once (each would write its own
+// "registered"). Another instance, which a callback reaches after a
+// rebalance, records the result as an orphan, durably, and the owner
+// settles from it (settleOrphans). Orphans are bounded, in all and per
+// source (the caller's address): past a bound Handle returns
 // ErrOrphanLimit and keeps nothing.
 func (p *Pending) Handle(ctx context.Context, source string, cb CallbackResult) error {
+	if cb.RequestID == "" && cb.MessageID == "" {
+		return errors.New("a callback names neither its request nor the message it answers")
+	}
 	// Just after a start the table is still being read; a callback waits
 	// for it as it would for its document's entry, rather than being
 	// refused at once and, after РЭМД's few re-sends, left to the
@@ -90,19 +107,89 @@ func (p *Pending) Handle(ctx context.Context, source string, cb CallbackResult) 
 	// no lock: callbacks of other documents must not queue behind it. So
 	// many waiting at once that the bound is reached is not the quick
 	// callbacks of a healthy registry: those beyond it do not wait.
+	key := cb.RequestID
 	select {
 	case p.waiters <- struct{}{}:
-		p.table.Wait(ctx, cb.RequestID, p.cfg.Callback.Wait.D(), func(e *Entry, ok bool) bool { return ok && e != nil })
+		deadline := time.Now().Add(p.cfg.Callback.Wait.D())
+		if key == "" {
+			if id, ok := p.byMessage.Wait(ctx, cb.MessageID, p.cfg.Callback.Wait.D(), func(_ string, ok bool) bool { return ok }); ok {
+				key = id
+			}
+		}
+		if key != "" {
+			p.table.Wait(ctx, key, time.Until(deadline), func(e *Entry, ok bool) bool { return ok && e != nil })
+		}
 		<-p.waiters
 	default:
+		if key == "" {
+			key, _ = p.byMessage.Get(cb.MessageID)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	st, err := p.apply(ctx, cb.RequestID, Event{Kind: Callback, Result: cb, Source: source})
+	if key == "" {
+		// No document known by the MessageID yet: kept as an orphan under it.
+		key = cb.MessageID
+	} else {
+		cb.RequestID = key
+	}
+	st, err := p.apply(ctx, key, Event{Kind: Callback, Result: cb, Source: source})
 	if err != nil {
 		return err
 	}
 	p.m.callbacks.WithLabelValues(string(st.Action)).Inc()
 	return nil
+}
+
+// fileTimeout bounds the document store's answer to one file request:
+// a document not indexed yet waits for the index to catch up.
+const fileTimeout = 10 * time.Second
+
+// serveFile answers an authenticated file request from the document
+// store. Any instance answers it: every instance's store indexes the
+// whole compacted document topic, every partition (gateway/docstore), not
+// only the partitions it forwards. A document the store does not hold is
+// answered as the adapter answers that (РЭМД: status error,
+// FILE_WAS_NOT_SENT); a store that fails is answered 503, so that the
+// registry asks again.
+func (p *Pending) serveFile(w http.ResponseWriter, r *http.Request, in seam.Inbound) {
+	if p.cfg.Documents == nil {
+		p.m.files.WithLabelValues(fileError).Inc()
+		http.Error(w, "no document store here", http.StatusServiceUnavailable)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), fileTimeout)
+	defer cancel()
+	f := seam.File{LocalUID: in.LocalUID}
+	outcome := fileServed
+	doc, err := p.cfg.Documents.Get(ctx, in.LocalUID)
+	switch {
+	case errors.Is(err, docstore.ErrNotFound):
+		outcome = fileNotFound
+	case err != nil:
+		p.m.files.WithLabelValues(fileError).Inc()
+		// The error, not the local_uid: the store's errors name no document.
+		p.cfg.Log.Warn("РЭМД's file request not answered: the document store failed; РЭМД asks again", "err", err)
+		w.Header().Set("Retry-After", "10")
+		http.Error(w, "the document store is not available, ask again", http.StatusServiceUnavailable)
+		return
+	default:
+		f = seam.File{Found: true, LocalUID: doc.LocalUID, MediaType: doc.MediaType, Data: doc.Data}
+	}
+	p.m.files.WithLabelValues(outcome).Inc()
+	writeAnswer(w, p.stage.Answer(r.Context(), in, f))
+}
+
+// readInbound reads a message's body, at most maxInboundBody.
+func readInbound(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxInboundBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, fmt.Errorf("body over %d bytes: %w", maxInboundBody, err)
+		}
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	return body, nil
 }

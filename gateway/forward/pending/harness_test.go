@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
+	"github.com/egisz-gateway/egisz-gateway/seam"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -85,16 +88,53 @@ func (s *testStage) LookUp(_ context.Context, ceID string, _ []byte) Lookup {
 	return Lookup{Result: NoLookup}
 }
 
-func (s *testStage) ParseCallback(body []byte) (CallbackResult, error) {
-	var cb struct {
-		RequestID string `json:"request_id"`
-		EMDRID    string `json:"emdr_id"`
-		Status    string `json:"status"`
+// Inbound plays the registry's adapter: a message is JSON,
+// {"auth", "kind", "message_id", "request_id", "relates_to", "status",
+// "emdr_id", "local_uid"}. auth stands for what the adapter's signature
+// check found: empty is a message signed by the registry, a
+// seam.AuthFailure one the adapter refuses for it. kind "file" is a file
+// request; anything else a result, naming its document by request_id
+// (the ce_id) or relates_to (the MessageID of the call it answers).
+func (s *testStage) Inbound(_ context.Context, contentType string, body []byte) (seam.Inbound, error) {
+	var m struct {
+		Auth      seam.AuthFailure `json:"auth"`
+		Kind      string           `json:"kind"`
+		MessageID string           `json:"message_id"`
+		RequestID string           `json:"request_id"`
+		RelatesTo string           `json:"relates_to"`
+		EMDRID    string           `json:"emdr_id"`
+		Status    string           `json:"status"`
+		LocalUID  string           `json:"local_uid"`
 	}
-	if err := json.Unmarshal(body, &cb); err != nil || cb.RequestID == "" {
-		return CallbackResult{}, errors.New("no request_id")
+	if err := json.Unmarshal(body, &m); err != nil {
+		return seam.Inbound{}, errors.New("not JSON")
 	}
-	return CallbackResult{RequestID: cb.RequestID, Registered: cb.Status != "error", RegistryID: cb.EMDRID}, nil
+	if m.Auth != "" {
+		return seam.Inbound{}, fmt.Errorf("test adapter: %w", &seam.AuthError{Failure: m.Auth})
+	}
+	if m.Kind == "file" {
+		return seam.Inbound{Kind: seam.InboundFileRequest, MessageID: m.MessageID, LocalUID: m.LocalUID}, nil
+	}
+	if m.RequestID == "" && m.RelatesTo == "" {
+		return seam.Inbound{}, errors.New("no request_id")
+	}
+	return seam.Inbound{Kind: seam.InboundResult, MessageID: m.MessageID, Result: CallbackResult{
+		RequestID: m.RequestID, MessageID: m.RelatesTo, Registered: m.Status != "error", RegistryID: m.EMDRID}}, nil
+}
+
+// testAnswer is the test adapter's answer, as JSON.
+type testAnswer struct {
+	RelatesTo string `json:"relates_to"`
+	Found     bool   `json:"found"`
+	LocalUID  string `json:"local_uid"`
+	MediaType string `json:"media_type"`
+	Data      []byte `json:"data"`
+}
+
+// Answer answers in as JSON: what it relates to, and a file request's file.
+func (s *testStage) Answer(_ context.Context, in seam.Inbound, f seam.File) seam.Answer {
+	b, _ := json.Marshal(testAnswer{RelatesTo: in.MessageID, Found: f.Found, LocalUID: f.LocalUID, MediaType: f.MediaType, Data: f.Data})
+	return seam.Answer{Status: http.StatusOK, ContentType: "application/json", Body: b}
 }
 
 // produceWriter writes each group in one produce, durable once

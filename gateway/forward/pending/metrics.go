@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/egisz-gateway/egisz-gateway/seam"
 )
 
 // Metrics of РЭМД's pending documents and its callback endpoint; one set
@@ -16,7 +18,15 @@ type Metrics struct {
 	orphans     prometheus.Gauge
 	orphanBytes prometheus.Gauge
 	refused     *prometheus.CounterVec
+	files       *prometheus.CounterVec
 }
+
+// Outcomes of a file request, as counted.
+const (
+	fileServed   = "served"    // the document's file was sent
+	fileNotFound = "not_found" // the store does not hold it; answered so
+	fileError    = "error"     // the store failed; answered 503, the registry asks again
+)
 
 // NewMetrics makes the metrics, unregistered: Collectors are what to
 // register.
@@ -48,8 +58,12 @@ func NewMetrics() *Metrics {
 		}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "egisz_remd_callback_refused_total",
-			Help: "Requests to РЭМД's callback endpoint refused before their body was read, by reason: no_certificate, untrusted (another CA, expired, not for clients), not_allowed (a name not in client_names).",
+			Help: "Requests to РЭМД's callback endpoint refused, by reason: without a trusted client certificate, before their body was read: no_certificate, untrusted (another CA, expired, not for clients), not_allowed (a name not in client_names); messages not signed by a certificate trusted for РЭМД (forward.remd.ips.inbound_trust): unsigned, bad_signature, untrusted, expired, replayed.",
 		}, []string{"reason"}),
+		files: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "egisz_remd_file_requests_total",
+			Help: "РЭМД's authenticated requests for a document's file (getDocumentFile), by outcome: served, not_found (the document store does not hold it; answered as РЭМД expects), error (the store failed; answered 503, РЭМД asks again).",
+		}, []string{"outcome"}),
 	}
 	// Series that alerts and the dashboard read exist from the start, at 0.
 	for _, r := range []string{"registered", "not_found", "error"} {
@@ -61,12 +75,18 @@ func NewMetrics() *Metrics {
 	for _, r := range []string{refusedNoCertificate, refusedUntrusted, refusedNotAllowed} {
 		m.refused.WithLabelValues(r)
 	}
+	for _, f := range seam.AuthFailures {
+		m.refused.WithLabelValues(string(f))
+	}
+	for _, o := range []string{fileServed, fileNotFound, fileError} {
+		m.files.WithLabelValues(o)
+	}
 	return m
 }
 
 // Collectors are the metrics to register.
 func (m *Metrics) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.callbacks, m.reconciled, m.docs, m.oldest, m.orphans, m.orphanBytes, m.refused}
+	return []prometheus.Collector{m.callbacks, m.reconciled, m.docs, m.oldest, m.orphans, m.orphanBytes, m.refused, m.files}
 }
 
 // measure sets the pending count, the oldest pending age and the

@@ -163,7 +163,13 @@ func (o *orphanSet) Use() (count, bytes int) {
 // pending entry just before the orphan was recorded.
 func (p *Pending) settleOrphans(ctx context.Context) {
 	for _, k := range p.orphans.Keys() {
-		e, ok := p.table.Get(k)
+		// An orphan is kept under its document's ce_id, or under the
+		// MessageID of the call it answered when it named only that.
+		ceID := k
+		if id, ok := p.byMessage.Get(k); ok {
+			ceID = id
+		}
+		e, ok := p.table.Get(ceID)
 		if !ok || e == nil || e.State != StatePending || !p.owns(e.Partition) {
 			continue
 		}
@@ -171,7 +177,7 @@ func (p *Pending) settleOrphans(ctx context.Context) {
 		if !ok {
 			continue
 		}
-		st, err := p.apply(ctx, k, Event{Kind: EarlyCallback, Result: cb})
+		st, err := p.apply(ctx, ceID, Event{Kind: EarlyCallback, Result: cb, OrphanOf: k})
 		switch {
 		case err != nil:
 			p.cfg.Log.Warn("early РЭМД callback not applied; next round", "request_id", k, "err", err)

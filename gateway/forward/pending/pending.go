@@ -17,6 +17,7 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/eos"
 	"github.com/egisz-gateway/egisz-gateway/gateway/reftable"
+	"github.com/egisz-gateway/egisz-gateway/seam"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -41,8 +42,20 @@ type Stage interface {
 	// LookUp asks the registry about a document whose callback is late,
 	// given its outbound record's value.
 	LookUp(ctx context.Context, ceID string, value []byte) Lookup
-	// ParseCallback reads a callback's body.
-	ParseCallback(body []byte) (CallbackResult, error)
+	// Inbound authenticates and reads a message the registry sent to the
+	// callback listener; an error wrapping seam.ErrUnauthenticated refuses
+	// it (forward.Destination.Inbound).
+	Inbound(ctx context.Context, contentType string, body []byte) (seam.Inbound, error)
+	// Answer is the listener's answer to in, built and signed by the
+	// registry's adapter.
+	Answer(ctx context.Context, in seam.Inbound, f seam.File) seam.Answer
+}
+
+// Documents are the stored documents a registry's file request is
+// answered from: gateway/docstore's Store, whose Get returns
+// docstore.ErrNotFound for a document it does not hold.
+type Documents interface {
+	Get(ctx context.Context, localUID string) (topics.StoredDocument, error)
 }
 
 // LookupResult is what a lookup found.
@@ -81,9 +94,12 @@ type Config struct {
 	Callback   config.Callback
 	ClientOpts []kgo.Opt
 	Writer     Writer
-	Metrics    *Metrics
-	Now        func() time.Time
-	Log        *slog.Logger
+	// Documents answer the registry's file requests; nil answers each
+	// with an error (503), counted.
+	Documents Documents
+	Metrics   *Metrics
+	Now       func() time.Time
+	Log       *slog.Logger
 }
 
 // Pending tracks documents РЭМД accepted until its callback settles them:
@@ -96,6 +112,13 @@ type Pending struct {
 	stage Stage
 	m     *Metrics
 	table *reftable.Table[*Entry]
+	// byMessage maps the MessageID of every call made for a document
+	// (seam.MessageID of its ce_id) to the ce_id, for each document the
+	// table holds: a callback that names the call it answers, not the
+	// event, finds its document through it. It is a reftable used as a
+	// map with waiters and never Run: the pending table's reading and
+	// this instance's own writes keep it (index).
+	byMessage *reftable.Table[string]
 	// locks serialize callbacks per document: two callbacks for one
 	// document must not both find it pending. A lock is held across a
 	// durable write, so the number of stripes bounds how many callbacks
@@ -127,8 +150,9 @@ func New(cfg Config, stage Stage) (*Pending, error) {
 		cb.MaxOrphans, cb.MaxOrphanBytes, cb.MaxOrphansPerSource, cb.MaxOrphanBytesPerSource = d.MaxOrphans, d.MaxOrphanBytes, d.MaxOrphansPerSource, d.MaxOrphanBytesPerSource
 	}
 	p := &Pending{cfg: cfg, stage: stage, m: cfg.Metrics,
-		orphans: newOrphanSet(orphanLimits{Count: cb.MaxOrphans, Bytes: cb.MaxOrphanBytes, CountPerSource: cb.MaxOrphansPerSource, BytesPerSource: cb.MaxOrphanBytesPerSource}),
-		waiters: make(chan struct{}, maxWaiters)}
+		orphans:   newOrphanSet(orphanLimits{Count: cb.MaxOrphans, Bytes: cb.MaxOrphanBytes, CountPerSource: cb.MaxOrphansPerSource, BytesPerSource: cb.MaxOrphanBytesPerSource}),
+		waiters:   make(chan struct{}, maxWaiters),
+		byMessage: reftable.New[string]("remd-pending-by-message", cfg.Topic, nil, cfg.Log)}
 	p.table = reftable.New("remd-pending", cfg.Topic, func(key, value []byte, _ map[string]string) (string, *Entry, bool) {
 		d, err := Decode(key, value)
 		if err != nil {
@@ -136,6 +160,7 @@ func New(cfg Config, stage Stage) (*Pending, error) {
 		}
 		switch {
 		case d.OrphanOf == "":
+			p.index(d.Key, d.Entry == nil)
 		case d.Entry == nil:
 			p.orphans.Remove(d.OrphanOf)
 		case d.Entry.Callback != nil:
@@ -218,7 +243,14 @@ func (p *Pending) Accepted(out *eos.Output, r *kgo.Record, now time.Time) (settl
 	// document owns it, gets its callback (at its callback URL) and
 	// settles it, and only that instance does (Handle).
 	e := &Entry{State: StatePending, Partition: r.Partition, SentAt: now, Resends: resends, Record: Store(r)}
-	if cb, ok := p.orphans.Result(ceID); ok {
+	// The callback that came first is kept under the event's ce_id, or,
+	// when it named only the call's MessageID and the document was not
+	// known yet, under that.
+	for _, orphanOf := range []string{ceID, seam.MessageID(ceID)} {
+		cb, ok := p.orphans.Result(orphanOf)
+		if !ok {
+			continue
+		}
 		e.FirstCB, e.LastCB, e.Callbacks = now, now, 1
 		p.m.callbacks.WithLabelValues("orphan_settled").Inc()
 		recs, count := p.records(Settle(ceID, e, true, Event{Kind: EarlyCallback, Result: cb}, now), now)
@@ -226,7 +258,7 @@ func (p *Pending) Accepted(out *eos.Output, r *kgo.Record, now time.Time) (settl
 			out.Emit(rec)
 		}
 		count() // as the stage counts what it emits
-		out.Emit(p.orphanTombstone(ceID))
+		out.Emit(p.orphanTombstone(orphanOf))
 		return true
 	}
 	out.Emit(p.entryRecord(ceID, e))
@@ -274,8 +306,12 @@ func (p *Pending) apply(ctx context.Context, ceID string, ev Event) (Settlement,
 		}
 		unreserve = undo
 	}
+	orphanOf := ev.OrphanOf
+	if orphanOf == "" {
+		orphanOf = ceID
+	}
 	if ev.Kind == EarlyCallback {
-		recs = append(recs, p.orphanTombstone(ceID))
+		recs = append(recs, p.orphanTombstone(orphanOf))
 	}
 	if err := p.cfg.Writer.Write(ctx, recs); err != nil {
 		unreserve()
@@ -287,8 +323,11 @@ func (p *Pending) apply(ctx context.Context, ceID string, ev Event) (Settlement,
 	case st.Action == Orphan:
 		p.orphans.Put(ceID, st.Entry.Callback, ev.Source, size)
 	case ev.Kind == EarlyCallback:
-		p.table.Put(OrphanKey(ceID), nil, true)
-		p.orphans.Remove(ceID)
+		p.table.Put(OrphanKey(orphanOf), nil, true)
+		p.orphans.Remove(orphanOf)
+	}
+	if st.Action != Orphan {
+		p.index(st.Key, false)
 	}
 	return st, nil
 }
@@ -338,6 +377,12 @@ func (p *Pending) lockOf(key string) *sync.Mutex {
 	h := fnv.New32a()
 	h.Write([]byte(key))
 	return &p.locks[h.Sum32()%uint32(len(p.locks))]
+}
+
+// index keeps byMessage in step with the table's document key ceID
+// (not an orphan's key): set, or removed when deleted.
+func (p *Pending) index(ceID string, deleted bool) {
+	p.byMessage.Put(seam.MessageID(ceID), ceID, deleted)
 }
 
 // partitionOf places a document's entries by its ce_id.

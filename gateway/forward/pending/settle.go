@@ -31,6 +31,9 @@ type Event struct {
 	Kind   EventKind
 	Result CallbackResult // the callback's, the orphan's or (Registered) the lookup's
 	Source string         // a callback's source address, kept with an orphan for its bounds
+	// OrphanOf is, for an EarlyCallback, the id its orphan is kept under:
+	// the ce_id (when empty) or the MessageID of the call it answered.
+	OrphanOf string
 }
 
 // Action is what a settlement writes; its value is the callbacks

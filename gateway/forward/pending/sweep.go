@@ -61,6 +61,8 @@ func (p *Pending) sweep(ctx context.Context) {
 			p.table.Put(string(r.Key), nil, true)
 			if d, _ := Decode(r.Key, nil); d.OrphanOf != "" {
 				p.orphans.Remove(d.OrphanOf)
+			} else {
+				p.index(d.Key, true)
 			}
 		}
 	}

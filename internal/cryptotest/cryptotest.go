@@ -1,4 +1,4 @@
-// Package cryptotest holds what the crypto packages' tests share: an ECDSA
+// Package cryptotest holds what tests of XML signatures share: an ECDSA
 // P-256 signer with a self-signed certificate, for checking XML signatures
 // with xmlsec1 (Debian's has no ГОСТ), and its key and certificate as PEM
 // files for the tools.
