@@ -11,9 +11,9 @@ import (
 // TestEveryCodeAnAdapterCanEmit parses the source adapters' code: every
 // reason code they name must be in the catalog and be produced by a case
 // of TestEveryRejectionReason. (The normalize decider, the prescription state, the destination
-// adapters and the СЭМД checks of adapters/cda have their own.)
+// adapters, the СЭМД checks of adapters/cda and РЭМД's adapters/remd have their own.)
 func TestEveryCodeAnAdapterCanEmit(t *testing.T) {
-	used := testtool.ReasonCodesUsed(t, filepath.Join("reasons", "reasons.go"), ".", "reasons", "normalize", "destination", "prescription", "cda")
+	used := testtool.ReasonCodesUsed(t, filepath.Join("reasons", "reasons.go"), ".", "reasons", "normalize", "destination", "prescription", "cda", "remd")
 	if len(used) < 20 {
 		t.Fatalf("found only %d codes in the adapters' sources; the scan is broken", len(used))
 	}

@@ -97,6 +97,14 @@ const headerReplyTo = "X-Egisz-Reply-To"
 // into the registerDocument call: its body is the unsigned request
 // element; Sign makes the envelope.
 func (a *Adapter) Build(value []byte, ceID, callbackURL string) (seam.Call, error) {
+	// Either missing would fail every send (Sign) or lose every result
+	// (ReplyTo), so the event is refused here, once, naming the cause.
+	if ceID == "" {
+		return seam.Call{}, fmt.Errorf("build registerDocument: no event id for the MessageID: %w", ErrUnbuildable)
+	}
+	if callbackURL == "" {
+		return seam.Call{}, fmt.Errorf("build registerDocument: no callback address for ReplyTo (РЭМД answers there): %w", ErrUnbuildable)
+	}
 	ev, raw, err := topics.SplitOutboundWith(value, json.Unmarshal)
 	if err != nil {
 		return seam.Call{}, err
@@ -135,7 +143,7 @@ func (a *Adapter) Sign(ctx context.Context, call seam.Call) (seam.Call, error) {
 		addr.Action, addr.MessageID = ActionRegisterDocument, seam.MessageID(call.IdempotencyKey)
 		addr.ReplyTo = call.Header[headerReplyTo]
 		if addr.ReplyTo == "" {
-			addr.ReplyTo = wssec.AnonymousAddress
+			return seam.Call{}, fmt.Errorf("sign registerDocument: the call has no callback address: %w", ErrUnbuildable)
 		}
 		addr.FaultTo = addr.ReplyTo
 	}

@@ -44,6 +44,19 @@ type answer struct {
 	// decoded into the caller's value.
 	name    xml.Name
 	decoded bool
+	// bodyAt is where the Body's content starts in the answer (0: not
+	// found): the excerpt starts there, past the security header.
+	bodyAt int64
+}
+
+// excerpt is the answer's start for the DLQ, from its Body's content when
+// the envelope was read that far: an envelope's first 512 bytes are its
+// WS-Security header, which says nothing of the failure.
+func (a answer) excerpt(body []byte) string {
+	if a.bodyAt > 0 && a.bodyAt <= int64(len(body)) {
+		body = body[a.bodyAt:]
+	}
+	return destination.Excerpt(body)
 }
 
 // soapFault is a SOAP 1.1 or 1.2 Fault: the fields of both versions, matched
@@ -146,7 +159,7 @@ func readAnswer(body []byte, into func(xml.Name) any) (answer, error) {
 				}
 				depth = 1
 			case depth == 1 && t.Name.Space == a.version.Namespace() && t.Name.Local == "Body":
-				depth = 2
+				depth, a.bodyAt = 2, d.InputOffset()
 			case depth == 1:
 				if err := d.Skip(); err != nil { // the Header, unread
 					return answer{}, fmt.Errorf("read answer: %w", err)
@@ -154,14 +167,14 @@ func readAnswer(body []byte, into func(xml.Name) any) (answer, error) {
 			case t.Name.Space == a.version.Namespace() && t.Name.Local == "Fault":
 				a.fault = &soapFault{}
 				if err := d.DecodeElement(a.fault, &t); err != nil {
-					return answer{}, fmt.Errorf("read answer: fault: %w", err)
+					return answer{bodyAt: a.bodyAt}, fmt.Errorf("read answer: fault: %w", err)
 				}
 				return a, nil
 			default: // the Body's first element
 				a.name = t.Name
 				if v := into(t.Name); v != nil {
 					if err := d.DecodeElement(v, &t); err != nil {
-						return answer{}, fmt.Errorf("read answer: %s: %w", t.Name.Local, err)
+						return answer{bodyAt: a.bodyAt}, fmt.Errorf("read answer: %s: %w", t.Name.Local, err)
 					}
 					a.decoded = true
 				}
@@ -188,19 +201,21 @@ func (c classifier) register(status int, retryAfter string, body []byte) seam.Ou
 		}
 		return nil
 	})
-	if err == nil && a.fault == nil && status >= 200 && status < 300 {
-		if a.decoded {
-			if r.Status == StatusSuccess {
-				out.Result = seam.Accepted
-				return out
-			}
-			out.Excerpt = destination.Excerpt(body)
-			out.Result, out.Reasons = c.byErrors(status, r.Status, r.Errors)
-			return out
-		}
+	ok := status >= 200 && status < 300
+	switch {
+	case err != nil || a.fault != nil:
+	case a.decoded && ok && r.Status == StatusSuccess:
+		out.Result = seam.Accepted
+		return out
+	case a.decoded && (ok || len(r.Errors) > 0):
+		// The registry's own codes decide, whatever status they came with.
+		out.Excerpt = a.excerpt(body)
+		out.Result, out.Reasons = c.byErrors(status, r.Status, r.Errors)
+		return out
+	case !a.decoded && ok:
 		err = fmt.Errorf("answer is %s, not %s", a.name.Local, ElemRegisterResponse)
 	}
-	out.Excerpt = destination.Excerpt(body)
+	out.Excerpt = a.excerpt(body)
 	out.Result, out.Reasons = c.failure(status, a, err)
 	return out
 }

@@ -1,6 +1,7 @@
 package remd
 
 import (
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/reasons"
 	"github.com/egisz-gateway/egisz-gateway/crypto/wssec"
+	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
 	"github.com/egisz-gateway/egisz-gateway/seam"
 )
 
@@ -75,6 +77,10 @@ func TestClassifyRegisterDocument(t *testing.T) {
 		{"already registered", 200, "", env12(svc(ElemRegisterResponse, "<ns2:status>error</ns2:status>"+items("NO_SNILS", "NOT_UNIQUE_PROVIDED_ID"))), seam.Reconcile, []string{"NO_SNILS", "NOT_UNIQUE_PROVIDED_ID"}, 0},
 		{"retryable code", 200, "", env12(svc(ElemRegisterResponse, "<ns2:status>error</ns2:status>"+items("CA_INACCESSIBILITY"))), seam.Retry, []string{"CA_INACCESSIBILITY"}, 0},
 		{"unknown code", 200, "", env12(svc(ElemRegisterResponse, "<ns2:status>error</ns2:status>"+items("NEW_CODE_2027"))), seam.Park, []string{reasons.RegistryUnknownCode}, 0},
+		{"codes with HTTP 400", 400, "", env12(svc(ElemRegisterResponse, "<ns2:status>error</ns2:status>"+items("NOT_UNIQUE_PROVIDED_ID"))), seam.Reconcile, []string{"NOT_UNIQUE_PROVIDED_ID"}, 0},
+		{"codes with HTTP 500", 500, "", env12(svc(ElemRegisterResponse, "<ns2:status>error</ns2:status>"+items("NO_SNILS"))), seam.Retry, []string{"NO_SNILS"}, 0},
+		{"answer without codes with HTTP 503", 503, "", env12(svc(ElemRegisterResponse, "<ns2:status>error</ns2:status>")), seam.Retry, []string{reasons.HTTPServerError}, 0},
+		{"success with HTTP 500", 500, "", env12(svc(ElemRegisterResponse, "<ns2:status>success</ns2:status>")), seam.Retry, []string{reasons.HTTPServerError}, 0},
 		{"error without items", 200, "", env12(svc(ElemRegisterResponse, "<ns2:status>error</ns2:status>")), seam.Park, []string{reasons.RegistryUnknownCode}, 0},
 		{"rate limit fault", 429, "30", env12(fault12("Receiver", "Too many requests", rateLimit)), seam.Retry, []string{"RATE_LIMIT"}, 30 * time.Second},
 		{"rate limit without detail", 429, "", env12(fault12("Receiver", "Too many requests", "")), seam.Retry, []string{reasons.HTTPTooManyRequests}, 0},
@@ -115,6 +121,13 @@ func TestClassifyRegisterDocument(t *testing.T) {
 			if c.want != seam.Accepted && c.body != "" && out.Excerpt == "" {
 				t.Error("a failure without the answer's excerpt")
 			}
+			// An envelope read as far as its Body's content is excerpted
+			// from there; one refused before (a DTD) or with nothing in
+			// its Body is excerpted whole.
+			fromBody := strings.Contains(c.body, "<S:Body><") && !strings.Contains(c.body, "<S:Body></S:Body>") && !strings.HasPrefix(c.body, "<!DOCTYPE")
+			if fromBody && !strings.HasPrefix(out.Excerpt, strings.SplitN(c.body, "<S:Body>", 2)[1][:8]) && c.want != seam.Accepted {
+				t.Errorf("excerpt %q does not start at the Body's content", out.Excerpt)
+			}
 			if personalNumber.MatchString(out.Excerpt) {
 				t.Errorf("excerpt carries a personal number: %q", out.Excerpt)
 			}
@@ -150,6 +163,8 @@ func TestClassifyLookup(t *testing.T) {
 		{"object not found", 200, env12(svc(ElemSearchResponse, "<ns2:status>error</ns2:status>"+items("OBJECT_NOT_FOUND"))), seam.NotFound, ""},
 		{"not found as a fault", 500, env12(fault12("Sender", "not found", `<S:Detail>`+svc("errors", "<ns2:item><ns2:code>OBJECT_NOT_FOUND</ns2:code></ns2:item>")+`</S:Detail>`)), seam.NotFound, ""},
 		{"getRegistryItem answer", 200, env12(svc(ElemGetItemResponse, "<ns2:emdrId>E-9</ns2:emdrId><ns2:registrationDateTime>2026-03-20T15:30:00+03:00</ns2:registrationDateTime>")), seam.Registered, "E-9"},
+		{"not found with HTTP 404", 404, env12(svc(ElemSearchResponse, "<ns2:status>error</ns2:status>"+items("OBJECT_NOT_FOUND"))), seam.NotFound, ""},
+		{"matches with HTTP 500", 500, env12(svc(ElemSearchResponse, "<ns2:status>success</ns2:status><ns2:matches>"+match(uid, "E-3")+"</ns2:matches>")), seam.Retry, ""},
 		{"search error", 200, env12(svc(ElemSearchResponse, "<ns2:status>error</ns2:status>"+items("INTERNAL_ERROR"))), seam.Retry, ""},
 		{"outage", 503, env12(fault12("Receiver", "down", "")), seam.Retry, ""},
 		{"registration's answer", 200, env12(svc(ElemRegisterResponse, "<ns2:status>success</ns2:status>")), seam.Retry, ""},
@@ -209,4 +224,26 @@ func FuzzClassify(f *testing.F) {
 			t.Errorf("result %q", out.Result)
 		}
 	})
+}
+
+// Every reason code this package names is in the catalog and is given by
+// Classify for some answer: each answer below is classified, and the
+// codes it gives are the ones covered.
+func TestEveryCodeTheAdapterNames(t *testing.T) {
+	a := newAdapter(t, gostSigner(t), wssec.SOAP12)
+	given := map[string]bool{}
+	for _, ans := range []struct {
+		status int
+		body   string
+	}{
+		{200, env12(svc(ElemRegisterResponse, "<ns2:status>error</ns2:status>"))}, // no items
+		{200, "<html/>"}, // a success status with no answer
+	} {
+		for _, r := range a.Classify(seam.Call{}, ans.status, "", []byte(ans.body)).Reasons {
+			given[r.Code] = true
+		}
+	}
+	cat := reasons.Default()
+	testtool.RequireCodesCovered(t, testtool.ReasonCodesUsed(t, filepath.Join("..", "reasons", "reasons.go"), "."),
+		func(c string) bool { _, ok := cat.Lookup(c); return ok }, func(c string) bool { return given[c] }, "TestEveryCodeTheAdapterNames")
 }

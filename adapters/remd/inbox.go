@@ -111,16 +111,22 @@ func (in *Inbox) Inbound(ctx context.Context, contentType string, body []byte) (
 	now := in.now()
 	v, err := wssec.Verify(body, wssec.VerifyOptions{
 		TrustCertificate: in.trust,
-		MustHave:         []wssec.Part{wssec.PartAction, wssec.PartMessageID},
-		Now:              now,
-		ClockSkew:        in.skew,
+		// The contract's four: Body and Timestamp always, Action and
+		// MessageID here. Other WS-Addressing headers ИПС may leave
+		// unsigned ([IS] signs To and ReplyTo but names no RelatesTo);
+		// only signed ones are read (v.Addressing).
+		MustSign:  []wssec.Part{wssec.PartAction, wssec.PartMessageID},
+		MustHave:  []wssec.Part{wssec.PartAction, wssec.PartMessageID},
+		Now:       now,
+		ClockSkew: in.skew,
 	})
 	if err != nil {
 		return seam.Inbound{}, verifyRefusal(err)
 	}
 	msgID := v.Addressing.MessageID
 	if msgID == "" {
-		return seam.Inbound{}, unauthenticated(ReasonUnsigned, "empty MessageID", nil)
+		// Signed but empty: nothing to answer to or to know a replay by.
+		return seam.Inbound{}, badMessage("empty MessageID", nil)
 	}
 	// Remembered before it is read: a copy is a replay whatever it holds.
 	if !in.seen.take(msgID, v.Timestamp, in.skew, v.Version, now) {

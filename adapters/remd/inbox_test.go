@@ -706,3 +706,72 @@ func FuzzInbound(f *testing.F) {
 		}
 	})
 }
+
+// Only Action and MessageID must be signed among the WS-Addressing
+// headers; an unsigned one is accepted but never read: an unsigned
+// RelatesTo names no call.
+func TestInboundUnsignedRelatesTo(t *testing.T) {
+	f := newFixture(t, nil)
+	unsignedRelatesTo := func(body string) []byte {
+		env := f.sign(t, message{action: ActionCallback, messageID: freshID(), body: body})
+		return tamper(t, env, `<wsa:MessageID`, `<wsa:RelatesTo>`+callMessageID+`</wsa:RelatesTo><wsa:MessageID`)
+	}
+	t.Run("body names the call", func(t *testing.T) {
+		got, err := f.inbox.Inbound(context.Background(), contentType(wssec.SOAP12), unsignedRelatesTo(resultBody(`<cb:relatesToMessage>urn:uuid:named-in-body</cb:relatesToMessage><cb:status>success</cb:status><cb:registryItem><cb:emdrId>5</cb:emdrId></cb:registryItem>`)))
+		if err != nil || got.Result.MessageID != "urn:uuid:named-in-body" {
+			t.Fatalf("got %+v, %v", got.Result, err)
+		}
+	})
+	t.Run("only the unsigned header names it", func(t *testing.T) {
+		got, err := f.inbox.Inbound(context.Background(), contentType(wssec.SOAP12), unsignedRelatesTo(resultBody(`<cb:status>success</cb:status><cb:registryItem><cb:emdrId>5</cb:emdrId></cb:registryItem>`)))
+		if !errors.Is(err, ErrBadMessage) {
+			t.Fatalf("an unsigned RelatesTo was read: %+v, %v", got.Result, err)
+		}
+	})
+}
+
+// Content-Type parameters (charset, SOAP 1.2's action) do not matter; the
+// media type decides the version.
+func TestInboundContentTypeParameters(t *testing.T) {
+	f := newFixture(t, nil)
+	body := resultBody(`<cb:relatesToMessage>` + callMessageID + `</cb:relatesToMessage><cb:status>success</cb:status><cb:registryItem><cb:emdrId>3</cb:emdrId></cb:registryItem>`)
+	for _, tc := range []struct {
+		ct string
+		v  wssec.Version
+	}{
+		{`application/soap+xml;charset=UTF-8;action="` + ActionCallback + `"`, wssec.SOAP12},
+		{`Application/SOAP+XML`, wssec.SOAP12},
+		{`text/xml; charset="utf-8"`, wssec.SOAP11},
+	} {
+		t.Run(tc.ct, func(t *testing.T) {
+			env := f.sign(t, message{version: tc.v, action: ActionCallback, messageID: freshID(), body: body})
+			if got, err := f.inbox.Inbound(context.Background(), tc.ct, env); err != nil || !got.Result.Registered {
+				t.Fatalf("got %+v, %v", got, err)
+			}
+		})
+	}
+}
+
+// An answer to a message this Inbox does not remember (or never read) is
+// SOAP 1.2, РЭМД's own version; a message of no known kind gets a fault.
+func TestAnswerUnknownMessage(t *testing.T) {
+	f := newFixture(t, nil)
+	a := f.inbox.Answer(context.Background(), seam.Inbound{Kind: seam.InboundFileRequest, MessageID: "urn:uuid:never-seen", LocalUID: "u"}, seam.File{})
+	if v := f.answerOf(t, a); v.Version != wssec.SOAP12 || v.Addressing.RelatesTo != "urn:uuid:never-seen" {
+		t.Fatalf("answered in %v relating to %q", v.Version, v.Addressing.RelatesTo)
+	}
+	if a := f.inbox.Answer(context.Background(), seam.Inbound{MessageID: "urn:uuid:x"}, seam.File{}); a.Status != http.StatusInternalServerError {
+		t.Fatalf("a message of no kind answered %d", a.Status)
+	}
+}
+
+// A signed MessageID of blanks names nothing to answer or to know a
+// replay by: the message cannot be acted on.
+func TestInboundBlankMessageID(t *testing.T) {
+	f := newFixture(t, nil)
+	env := f.sign(t, message{action: ActionCallback, messageID: "  ",
+		body: resultBody(`<cb:relatesToMessage>` + callMessageID + `</cb:relatesToMessage><cb:status>success</cb:status>`)})
+	if _, err := f.inbox.Inbound(context.Background(), contentType(wssec.SOAP12), env); !errors.Is(err, ErrBadMessage) || RefusalReason(err) != ReasonBadRequest {
+		t.Fatalf("err %v, want a bad request", err)
+	}
+}

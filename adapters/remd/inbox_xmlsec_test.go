@@ -3,20 +3,15 @@ package remd
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
-	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
+	"github.com/egisz-gateway/egisz-gateway/crypto/signer"
 	"github.com/egisz-gateway/egisz-gateway/crypto/signer/local"
 	"github.com/egisz-gateway/egisz-gateway/crypto/wssec"
 	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
@@ -37,23 +32,27 @@ var xmlsecIDs = []string{
 
 // ecdsaGateway is a gateway signing with P-256, which Debian's xmlsec1
 // checks (it has no ГОСТ): the answer's XML signature, references and
-// canonical forms are judged by an implementation nobody here wrote.
-func ecdsaGateway(t testing.TB) (*local.Signer, string) {
+// canonical forms are judged by an implementation nobody here wrote. The
+// key and certificate are testtool's throwaway client pair.
+func ecdsaGateway(t testing.TB) (signer.Signer, string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	pki := testtool.NewPKI(t)
+	read := func(file string) []byte {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		block, _ := pem.Decode(b)
+		if block == nil {
+			t.Fatalf("%s: no PEM", file)
+		}
+		return block.Bytes
+	}
+	key, err := x509.ParseECPrivateKey(read(pki.KeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Шлюз"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
+	cert, err := x509.ParseCertificate(read(pki.CertFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,11 +60,7 @@ func ecdsaGateway(t testing.TB) (*local.Signer, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certFile := filepath.Join(t.TempDir(), "gateway.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return s, certFile
+	return s, pki.CertFile
 }
 
 func TestXmlsec1VerifiesAnswers(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/egisz-gateway/egisz-gateway/adapters/destination"
 	"github.com/egisz-gateway/egisz-gateway/seam"
 )
 
@@ -38,14 +37,9 @@ type RegistryItem struct {
 	RegistrationDateTime string `xml:"registrationDateTime,omitempty"`
 }
 
-// GetRegistryItemRequest is getRegistryItem's body (ElemGetItemRequest):
-// one registry item by its emdrId [M2].
-type GetRegistryItemRequest struct {
-	XMLName xml.Name
-	EMDRID  string `xml:"emdrId"`
-}
-
-// GetRegistryItemResponse is its answer (ElemGetItemResponse) [M2].
+// GetRegistryItemResponse is getRegistryItem's answer
+// (ElemGetItemResponse) [M2]: the gateway does not ask by emdrId (it has
+// none before the callback), but reads this answer as a lookup's too.
 type GetRegistryItemResponse struct {
 	XMLName              xml.Name
 	EMDRID               string      `xml:"emdrId"`
@@ -133,10 +127,11 @@ func (c classifier) lookup(uid string, status int, retryAfter string, body []byt
 		}
 		return nil
 	})
-	ok := err == nil && a.fault == nil && status >= 200 && status < 300
+	ok := status >= 200 && status < 300
+	read := err == nil && a.fault == nil && a.decoded
 	switch {
-	case ok && a.decoded && a.name.Local == ElemSearchResponse:
-		if search.Status == StatusSuccess || (search.Status == "" && len(search.Errors) == 0) {
+	case read && a.name.Local == ElemSearchResponse:
+		if ok && (search.Status == StatusSuccess || (search.Status == "" && len(search.Errors) == 0)) {
 			for _, m := range search.Matches {
 				// The search may match more than the one document (GUESS:
 				// localUid narrows it); only the one searched for counts.
@@ -148,32 +143,36 @@ func (c classifier) lookup(uid string, status int, retryAfter string, body []byt
 			out.Result = seam.NotFound
 			return out
 		}
-		return c.lookupErrors(out, status, search.Status, search.Errors, body)
-	case ok && a.decoded:
-		if item.EMDRID != "" && len(item.Errors) == 0 {
+		if ok || len(search.Errors) > 0 {
+			return c.lookupErrors(out, status, search.Status, search.Errors, a.excerpt(body))
+		}
+	case read:
+		if ok && item.EMDRID != "" && len(item.Errors) == 0 {
 			out.Result, out.RegistryID = seam.Registered, item.EMDRID
 			return out
 		}
-		return c.lookupErrors(out, status, StatusError, item.Errors, body)
-	case ok:
+		if ok || len(item.Errors) > 0 {
+			return c.lookupErrors(out, status, StatusError, item.Errors, a.excerpt(body))
+		}
+	case err == nil && a.fault == nil && ok:
 		err = fmt.Errorf("answer is %s, not %s", a.name.Local, ElemSearchResponse)
 	case err == nil && a.fault != nil && notFound(a.fault.errors()):
 		out.Result = seam.NotFound
 		return out
 	}
-	out.Excerpt = destination.Excerpt(body)
+	out.Excerpt = a.excerpt(body)
 	out.Result, out.Reasons = c.failure(status, a, err)
 	return out
 }
 
 // lookupErrors reads a lookup's error answer: OBJECT_NOT_FOUND is no
 // registration, anything else a failure.
-func (c classifier) lookupErrors(out seam.Outcome, status int, answerStatus string, items []ErrorItem, body []byte) seam.Outcome {
+func (c classifier) lookupErrors(out seam.Outcome, status int, answerStatus string, items []ErrorItem, excerpt string) seam.Outcome {
 	if notFound(items) {
 		out.Result = seam.NotFound
 		return out
 	}
-	out.Excerpt = destination.Excerpt(body)
+	out.Excerpt = excerpt
 	out.Result, out.Reasons = c.byErrors(status, answerStatus, items)
 	return out
 }

@@ -82,7 +82,8 @@ type Signature struct {
 
 // Associations are the links of a new version to what it replaces; the
 // element is left out when there are none (encoding/xml writes the parent
-// of an empty a>b list).
+// of an empty a>b list). Build sends none yet: the target is the replaced
+// version's emdrId, which the outbound record does not carry.
 type Associations struct {
 	Association []Association `xml:"association"`
 }

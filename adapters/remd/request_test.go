@@ -2,6 +2,7 @@ package remd
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
@@ -142,6 +143,18 @@ func TestBuildLabResultRequest(t *testing.T) {
 	}
 }
 
+// A call without the event's id or the callback address is refused at
+// Build: it could neither be signed nor answered.
+func TestBuildNeedsEventIDAndCallback(t *testing.T) {
+	a := newAdapter(t, gostSigner(t), wssec.SOAP12)
+	value := outbound(t, "document", signedDocument(t).Event)
+	for _, c := range []struct{ ceID, callback string }{{"", testCallback}, {testCEID, ""}} {
+		if _, err := a.Build(value, c.ceID, c.callback); !errors.Is(err, ErrUnbuildable) {
+			t.Errorf("ce_id %q callback %q: got %v, want ErrUnbuildable", c.ceID, c.callback, err)
+		}
+	}
+}
+
 // An event the request cannot be made of is refused with ErrUnbuildable,
 // and the refusal names fields, never a person's data.
 func TestBuildRefuses(t *testing.T) {
@@ -180,4 +193,37 @@ func TestBuildRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Whatever the outbound record holds, Build decides without panicking,
+// and a request it makes parses back as the request and can be signed: a
+// built call Sign refuses would be retried as the signer's trouble for
+// ever.
+func FuzzBuild(f *testing.F) {
+	ev := documentEvent()
+	for i := range ev.Signers {
+		ev.Signers[i].Signature = []byte{0x30, 0x00}
+	}
+	f.Add(outbound(f, "document", ev))
+	f.Add(outbound(f, "lab_result", topics.LabResultEvent{CompletedAt: "2026-03-19T12:40:00+03:00", LabOID: "1.2.643.5.1.13.13.12.1.42.310",
+		Patient:   topics.Patient{FamilyName: "И", GivenName: "М", BirthDate: "1985-03-21", Sex: "male"},
+		Validator: topics.Person{SNILS: "123-456-789 64", FamilyName: "П", GivenName: "А"}}))
+	f.Add([]byte(`{"kind":"document","event":{"signers":[{"role":"organization","signature":"MAA="}]}}`))
+	a := newAdapter(f, gostSigner(f), wssec.SOAP12)
+	f.Fuzz(func(t *testing.T, value []byte) {
+		call, err := a.Build(value, testCEID, testCallback)
+		if err != nil {
+			return
+		}
+		var req RegisterDocumentRequest
+		if err := xml.Unmarshal(call.Body, &req); err != nil {
+			t.Fatalf("Build made a body that does not parse: %v\n%s", err, call.Body)
+		}
+		if req.LocalUID == "" || len(req.PersonalSignatures) == 0 {
+			t.Fatalf("Build made a request without localUid or signatures: %s", call.Body)
+		}
+		if _, err := a.Sign(context.Background(), call); err != nil {
+			t.Fatalf("Build made a call Sign refuses: %v\n%s", err, call.Body)
+		}
+	})
 }

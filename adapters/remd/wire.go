@@ -11,8 +11,8 @@
 // the fields inside registerDocument's and the lookups' bodies are the xml
 // tags of their message types (RegisterDocumentRequest and the types it
 // holds, RegisterDocumentResponse, ErrorItem, SearchRegistryItemRequest,
-// SearchRegistryItemResponse, RegistryItem, GetRegistryItemRequest,
-// GetRegistryItemResponse), one tag per name, sources on each type.
+// SearchRegistryItemResponse, RegistryItem, GetRegistryItemResponse), one
+// tag per name, sources on each type.
 package remd
 
 import (

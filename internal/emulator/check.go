@@ -2,10 +2,12 @@ package emulator
 
 import (
 	"bytes"
+	"time"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/cda"
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
 	"github.com/egisz-gateway/egisz-gateway/crypto/cms"
+	"github.com/egisz-gateway/egisz-gateway/crypto/gostx509"
 	"github.com/egisz-gateway/egisz-gateway/crypto/signer"
 )
 
@@ -33,6 +35,7 @@ func checkFile(req registerRequest, digests map[signer.Algorithm][]byte, file []
 			break
 		}
 	}
+	errs = append(errs, checkHolders(req)...)
 	h, err := cda.Parse(file)
 	if err != nil {
 		return append(errs, Error{Code: codeXMLValidation, Message: "the file is not a СЭМД (CDA header unreadable)"})
@@ -56,9 +59,10 @@ func requestSignatures(req registerRequest) []*cms.SignedData {
 }
 
 // checkHeader compares the CDA header with the request: the patient, the
-// custodian organisation, each personal signer against the document's
-// people, each author among the signers, and the legal authenticator
-// among the signers.
+// custodian organisation, the creation time, the kind's code and
+// template, each personal signer against the document's people, each
+// author among the signers, and the legal authenticator among the
+// signers.
 func checkHeader(req registerRequest, h *cda.Header) []Error {
 	var errs []Error
 	add := func(code, msg string) { errs = append(errs, Error{Code: code, Message: msg}) }
@@ -80,6 +84,15 @@ func checkHeader(req registerRequest, h *cda.Header) []Error {
 	}
 	if req.Organization != h.CustodianOID {
 		add(codeAttributeMismatch, "the document's custodian organization differs from the request's organization")
+	}
+	if created, err := time.Parse(time.RFC3339, req.CreationDateTime); err == nil &&
+		!created.Truncate(time.Minute).Equal(h.EffectiveTime.Truncate(time.Minute)) {
+		// effectiveTime may be written without seconds: to the minute.
+		add(codeAttributeMismatch, "the document's effectiveTime differs from the request's creationDateTime")
+	}
+	if k, ok := cda.LookupKind(req.Kind); ok && (h.Code != k.Code || h.TemplateID != k.TemplateID) {
+		// GUESS of the code: the file fails the kind's schema.
+		add(codeXMLValidation, "the document's code or templateId is not those of the request's kind")
 	}
 	// The document's people by СНИЛС: an author before the legal
 	// authenticator when one is both.
@@ -115,6 +128,24 @@ func checkHeader(req registerRequest, h *cda.Header) []Error {
 	}
 	if h.LegalAuthenticator == nil || !signers[h.LegalAuthenticator.SNILS] {
 		add(codeLegalAuthenticator, "the document's legal authenticator is not among the signers")
+	}
+	return errs
+}
+
+// checkHolders compares each personal signer of the request with the
+// holder its signature's certificate names: the СНИЛС must be the same
+// person's (VALUE_MISMATCH_METADATA_AND_CERTIFICATE, PROTOCOLS.md §2.4).
+func checkHolders(req registerRequest) []Error {
+	var errs []Error
+	for _, s := range req.Signatures {
+		sd := s.Signature.Parsed
+		if sd == nil {
+			continue
+		}
+		subj, err := gostx509.SubjectOf(sd.Signer)
+		if err != nil || subj.SNILS != s.Signer.SNILS {
+			errs = append(errs, Error{Code: codeMetadataCertificate, Message: "a signer's СНИЛС differs from the one in its signature's certificate"})
+		}
 	}
 	return errs
 }

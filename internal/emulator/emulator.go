@@ -30,6 +30,7 @@ import (
 	stdjson "encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -86,8 +87,11 @@ type Stats struct {
 	Registered int `json:"registered"` // distinct idempotency keys accepted
 	Resent     int `json:"resent"`     // requests with a key already registered
 	Rejected   int `json:"rejected"`   // answered with a registry error code
-	Faulted    int `json:"faulted"`    // answered with an injected fault
-	Callbacks  int `json:"callbacks"`  // РЭМД results delivered (answered 2xx)
+	// Codes counts the registry error codes answered, by code (РЭМД's
+	// synchronous answers and results alike).
+	Codes     map[string]int `json:"codes"`
+	Faulted   int            `json:"faulted"`   // answered with an injected fault
+	Callbacks int            `json:"callbacks"` // РЭМД results delivered (answered 2xx)
 	// Refused counts РЭМД requests refused for their signature: unsigned,
 	// untrusted, tampered with or expired.
 	Refused int `json:"refused"`
@@ -223,7 +227,7 @@ func NewFromConfig(c Config) *Emulator {
 		closing: make(chan struct{}), callback: c.Callback,
 	}
 	for _, r := range []string{REMD, IEMK, ERX} {
-		e.stats[r] = &Stats{ByKey: map[string]int{}}
+		e.stats[r] = &Stats{ByKey: map[string]int{}, Codes: map[string]int{}}
 	}
 	return e
 }
@@ -248,10 +252,8 @@ func (e *Emulator) Stats(registry string) Stats {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := *e.stats[registry]
-	s.ByKey = make(map[string]int, len(e.stats[registry].ByKey))
-	for k, v := range e.stats[registry].ByKey {
-		s.ByKey[k] = v
-	}
+	s.ByKey = maps.Clone(e.stats[registry].ByKey)
+	s.Codes = maps.Clone(e.stats[registry].Codes)
 	s.Times = append([]time.Time(nil), e.stats[registry].Times...)
 	s.Order = append([]string(nil), e.stats[registry].Order...)
 	return s
@@ -357,7 +359,7 @@ func (e *Emulator) register(registry string) http.HandlerFunc {
 			return
 		}
 		if code, ok := f.Reject[req.Patient.SNILS]; ok && req.Patient.SNILS != "" {
-			e.count(registry, func(s *Stats) { s.Rejected++ })
+			e.count(registry, func(s *Stats) { s.reject([]Error{{Code: code}}) })
 			writeJSON(w, http.StatusUnprocessableEntity, Answer{RequestID: req.RequestID, Status: "error", Errors: []Error{{code, "rejected by the emulator for this patient"}}})
 			return
 		}
@@ -401,6 +403,14 @@ func (e *Emulator) delay(ctx context.Context, f Faults) bool {
 		return true
 	case <-ctx.Done():
 		return false
+	}
+}
+
+// reject counts a rejection with its codes. Call it under the lock.
+func (s *Stats) reject(errs []Error) {
+	s.Rejected++
+	for _, e := range errs {
+		s.Codes[e.Code]++
 	}
 }
 

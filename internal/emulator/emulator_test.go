@@ -45,6 +45,9 @@ func TestChosenRejections(t *testing.T) {
 	if code != http.StatusUnprocessableEntity || a.Errors[0].Code != "XDSUnknownPatientId" {
 		t.Fatalf("ИЭМК rejection: %d %+v", code, a)
 	}
+	if st := em.Stats(IEMK); st.Rejected != 1 || st.Codes["XDSUnknownPatientId"] != 1 {
+		t.Fatalf("stats %+v: want the rejection counted by its code", st)
+	}
 	// Another patient goes through.
 	if code, a, _ := postJSON(t, srv.URL+"/iemk/cases", "k3", map[string]any{"action": "add", "patient": map[string]any{"snils": "12345678964"}}); code != 200 || a.ID == "" {
 		t.Fatalf("another patient: %d %+v", code, a)

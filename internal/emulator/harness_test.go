@@ -23,55 +23,62 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
-// The test's PKI: one test CA issues the gateway's and РЭМД's message
-// keys and the document signers' certificates; a stranger CA issues a key
-// nobody trusts.
+// testPKI is a test's PKI: one test CA issues the gateway's and РЭМД's
+// message keys and the document signers' certificates; a stranger CA
+// issues a key nobody trusts.
 type testPKI struct {
-	docs            *semdtest.PKI
-	gateway, remd   signer.Signer
-	stranger        signer.Signer
-	trust           func(*x509.Certificate) error
-	once            sync.Once
-	err             error
-	strangerDocsPKI *semdtest.PKI
+	docs          *semdtest.PKI
+	gateway, remd signer.Signer
+	stranger      signer.Signer
+	trust         func(*x509.Certificate) error
 }
 
-var pkiOnce testPKI
+// pkis are the PKIs by algorithm, made once: making keys is the slow part.
+var pkis = struct {
+	sync.Mutex
+	by map[signer.Algorithm]*testPKI
+}{by: map[signer.Algorithm]*testPKI{}}
 
-func thePKI(t *testing.T) *testPKI {
+// thePKI is the ГОСТ 2012-256 PKI.
+func thePKI(t testing.TB) *testPKI { return pkiFor(t, signer.GOST2012_256) }
+
+// pkiFor is the PKI of alg.
+func pkiFor(t testing.TB, alg signer.Algorithm) *testPKI {
 	t.Helper()
-	p := &pkiOnce
-	p.once.Do(func() {
-		ctx := context.Background()
-		now := time.Now()
-		if p.docs, p.err = semdtest.NewPKI(ctx, signer.GOST2012_256, now); p.err != nil {
-			return
-		}
-		if p.gateway, p.err = p.docs.Signer(ctx, gostx509.Subject{CommonName: "egisz-gateway", Organization: "egisz-gateway tests", Country: "RU"}); p.err != nil {
-			return
-		}
-		if p.remd, p.err = p.docs.Signer(ctx, gostx509.Subject{CommonName: "РЭМД emulator", Organization: "egisz-gateway tests", Country: "RU"}); p.err != nil {
-			return
-		}
-		if p.strangerDocsPKI, p.err = semdtest.NewPKI(ctx, signer.GOST2012_256, now); p.err != nil {
-			return
-		}
-		if p.stranger, p.err = p.strangerDocsPKI.Signer(ctx, gostx509.Subject{CommonName: "egisz-gateway", Country: "RU"}); p.err != nil {
-			return
-		}
-		v, err := p.docs.Verifier()
-		if err != nil {
-			p.err = err
-			return
-		}
-		p.trust = func(c *x509.Certificate) error {
-			_, err := v.Verify(c, gostx509.VerifyOptions{KeyUsage: x509.KeyUsageDigitalSignature})
-			return err
-		}
-	})
-	if p.err != nil {
-		t.Fatal(p.err)
+	pkis.Lock()
+	defer pkis.Unlock()
+	if p, ok := pkis.by[alg]; ok {
+		return p
 	}
+	ctx := context.Background()
+	now := time.Now()
+	p := &testPKI{}
+	var err error
+	if p.docs, err = semdtest.NewPKI(ctx, alg, now); err != nil {
+		t.Fatal(err)
+	}
+	if p.gateway, err = p.docs.Signer(ctx, gostx509.Subject{CommonName: "egisz-gateway", Organization: "egisz-gateway tests", Country: "RU"}); err != nil {
+		t.Fatal(err)
+	}
+	if p.remd, err = p.docs.Signer(ctx, gostx509.Subject{CommonName: "РЭМД emulator", Organization: "egisz-gateway tests", Country: "RU"}); err != nil {
+		t.Fatal(err)
+	}
+	stranger, err := semdtest.NewPKI(ctx, alg, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.stranger, err = stranger.Signer(ctx, gostx509.Subject{CommonName: "egisz-gateway", Country: "RU"}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := p.docs.Verifier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.trust = func(c *x509.Certificate) error {
+		_, err := v.Verify(c, gostx509.VerifyOptions{KeyUsage: x509.KeyUsageDigitalSignature})
+		return err
+	}
+	pkis.by[alg] = p
 	return p
 }
 
@@ -92,10 +99,16 @@ func exampleEvent(uid string) topics.DocumentEvent {
 	}
 }
 
-// makeDoc signs exampleEvent(uid).
-func makeDoc(t *testing.T, uid string) semdtest.Document {
+// makeDoc signs exampleEvent(uid) under the ГОСТ PKI.
+func makeDoc(t testing.TB, uid string) semdtest.Document {
 	t.Helper()
-	doc, err := thePKI(t).docs.Make(context.Background(), exampleEvent(uid))
+	return makeDocWith(t, thePKI(t), uid)
+}
+
+// makeDocWith signs exampleEvent(uid) under p.
+func makeDocWith(t testing.TB, p *testPKI, uid string) semdtest.Document {
+	t.Helper()
+	doc, err := p.docs.Make(context.Background(), exampleEvent(uid))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +189,8 @@ func (r request) xml() []byte {
 // fakeGateway is the gateway's callback listener: it verifies РЭМД's
 // messages, serves files by localUid and records the results.
 type fakeGateway struct {
-	t   *testing.T
+	t   testing.TB
+	pki *testPKI
 	srv *httptest.Server
 	// answerWith signs the gateway's answers (the gateway's key unless a
 	// test changes it).
@@ -196,16 +210,21 @@ type result struct {
 	Codes                                                            []string
 }
 
-func newFakeGateway(t *testing.T) *fakeGateway {
-	g := newUnstartedGateway(t)
+func newFakeGateway(t testing.TB) *fakeGateway {
+	return newFakeGatewayWith(t, thePKI(t))
+}
+
+// newFakeGatewayWith is a started fakeGateway of the PKI p.
+func newFakeGatewayWith(t testing.TB, p *testPKI) *fakeGateway {
+	g := newUnstartedGateway(t, p)
 	g.srv.Start()
 	return g
 }
 
 // newUnstartedGateway is a fakeGateway whose server a test starts, once
 // it has set the server's hooks.
-func newUnstartedGateway(t *testing.T) *fakeGateway {
-	g := &fakeGateway{t: t, files: map[string][]byte{}, answerWith: thePKI(t).gateway}
+func newUnstartedGateway(t testing.TB, p *testPKI) *fakeGateway {
+	g := &fakeGateway{t: t, pki: p, files: map[string][]byte{}, answerWith: p.gateway}
 	g.srv = httptest.NewUnstartedServer(http.HandlerFunc(g.serve))
 	t.Cleanup(g.srv.Close)
 	return g
@@ -213,7 +232,7 @@ func newUnstartedGateway(t *testing.T) *fakeGateway {
 
 func (g *fakeGateway) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	v, err := wssec.Verify(body, wssec.VerifyOptions{TrustCertificate: thePKI(g.t).trust, MustHave: []wssec.Part{wssec.PartAction, wssec.PartMessageID}})
+	v, err := wssec.Verify(body, wssec.VerifyOptions{TrustCertificate: g.pki.trust, MustHave: []wssec.Part{wssec.PartAction, wssec.PartMessageID}})
 	if err != nil {
 		g.mu.Lock()
 		g.refused++
@@ -278,7 +297,7 @@ func (g *fakeGateway) serveFile(uid string, file []byte) {
 }
 
 // wait returns the results once n have arrived.
-func (g *fakeGateway) wait(t *testing.T, n int) []result {
+func (g *fakeGateway) wait(t testing.TB, n int) []result {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		g.mu.Lock()
@@ -301,8 +320,12 @@ func (g *fakeGateway) count() int {
 
 // startREMD serves an emulator that signs with РЭМД's key and trusts the
 // test CA.
-func startREMD(t *testing.T) (*Emulator, *httptest.Server) {
-	p := thePKI(t)
+func startREMD(t testing.TB) (*Emulator, *httptest.Server) {
+	return startREMDWith(t, thePKI(t))
+}
+
+// startREMDWith serves an emulator of the PKI p.
+func startREMDWith(t testing.TB, p *testPKI) (*Emulator, *httptest.Server) {
 	em := NewFromConfig(Config{Signer: p.remd, Trust: p.trust, Log: quietLog()})
 	srv := httptest.NewServer(em.Handler())
 	t.Cleanup(func() { srv.Close(); em.Close() })
@@ -318,7 +341,7 @@ type sent struct {
 }
 
 // call signs body as the gateway (s) would and posts it to РЭМД.
-func call(t *testing.T, s signer.Signer, url, action, replyTo string, body []byte) sent {
+func call(t testing.TB, s signer.Signer, url, action, replyTo string, body []byte) sent {
 	t.Helper()
 	id := newMessageID()
 	msg, err := wssec.Sign(context.Background(), s, wssec.Envelope{
@@ -333,7 +356,7 @@ func call(t *testing.T, s signer.Signer, url, action, replyTo string, body []byt
 	return post(t, url, id, msg)
 }
 
-func post(t *testing.T, url, id string, msg []byte) sent {
+func post(t testing.TB, url, id string, msg []byte) sent {
 	t.Helper()
 	resp, err := http.Post(url, wssec.SOAP12.ContentType(), bytes.NewReader(msg))
 	if err != nil {

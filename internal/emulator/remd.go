@@ -106,6 +106,12 @@ func (e *Emulator) remdSOAP(w http.ResponseWriter, r *http.Request) {
 		writeFault(w, status, version, faultSender, "the message is not signed by a trusted certificate: "+err.Error(), nil)
 		return
 	}
+	if e.signer == nil {
+		// Nothing РЭМД would answer or send could be signed: refuse before
+		// anything is recorded.
+		writeFault(w, http.StatusInternalServerError, v.Version, faultReceiver, "the registry has no signing key", []Error{{codeInternal, "no signer configured"}})
+		return
+	}
 	if !hasClientEntityID(v.Header) {
 		writeFault(w, http.StatusBadRequest, v.Version, faultSender, "no transportHeader/authInfo/clientEntityId naming the information system", nil)
 		return
@@ -213,7 +219,8 @@ func (e *Emulator) registerDocument(w http.ResponseWriter, r *http.Request, v *w
 		return
 	}
 	if len(errs) > 0 {
-		e.count(REMD, func(s *Stats) { s.Rejected++ })
+		e.log.Debug("РЭМД emulator answered a request with errors", "errors", errs)
+		e.count(REMD, func(s *Stats) { s.reject(errs) })
 		e.answer(r.Context(), w, v, registerAnswer(errs))
 		return
 	}
@@ -279,13 +286,16 @@ func (e *Emulator) process(d *remdDoc, f Faults) {
 		}
 	}
 	e.mu.Lock()
+	// What only the checks needed goes: a long run registers many
+	// documents, and each one's signatures and certificates are kilobytes.
+	d.req.Signatures, d.req.OrgSignature, d.req.Patient, d.digests = nil, nil, patientData{}, nil
 	if len(errs) == 0 {
 		e.seq++
 		d.state, d.emdrID, d.at = stateRegistered, newID(REMD, e.seq), e.now()
 		e.byEMDR[d.emdrID] = d
 	} else {
 		d.state = stateRejected
-		e.stats[REMD].Rejected++
+		e.stats[REMD].reject(errs)
 	}
 	e.mu.Unlock()
 	if f.RateDropCallbk > 0 && e.rnd() < f.RateDropCallbk {
@@ -485,8 +495,17 @@ func (e *Emulator) searchRegistryItem(w http.ResponseWriter, r *http.Request, v 
 	uid, org, kind := rd.opt(el, "localUid"), rd.opt(el, "organization"), rd.opt(el, "kind")
 	out := newElement(wire.NamespaceService, wire.ElemSearchResponse).text("status", wire.StatusSuccess).open("matches")
 	e.mu.Lock()
-	for _, d := range e.docs {
-		if d.state != stateRegistered || (uid != "" && d.req.LocalUID != uid) ||
+	candidates := e.docs
+	if uid != "" {
+		// The gateway's reconciliation names the document: one lookup,
+		// not a scan of every registration.
+		candidates = map[string]*remdDoc{}
+		if d, ok := e.docs[uid]; ok {
+			candidates[uid] = d
+		}
+	}
+	for _, d := range candidates {
+		if d.state != stateRegistered ||
 			(org != "" && d.req.Organization != org) || (kind != "" && d.req.Kind != kind) {
 			continue
 		}

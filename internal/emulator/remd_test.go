@@ -130,12 +130,18 @@ func TestREMDRejectsOnItsOwnChecks(t *testing.T) {
 		{"the patient's СНИЛС", func(r *request, _ *[]byte, _ semdtest.Document) { r.PatientSNILS = "12345678964" }, Faults{}, []string{codePatientMismatch}},
 		{"the patient's birth date", func(r *request, _ *[]byte, _ semdtest.Document) { r.Birth = "1985-03-22" }, Faults{}, []string{codePatientMismatch}},
 		{"the organization", func(r *request, _ *[]byte, _ semdtest.Document) { r.Org = "1.2.643.5.1.13.13.12.1.42.203" }, Faults{}, []string{codeAttributeMismatch}},
+		{"the creation time", func(r *request, _ *[]byte, _ semdtest.Document) { r.Created = "2026-03-20T16:00:00+03:00" }, Faults{}, []string{codeAttributeMismatch}},
+		{"the kind", func(r *request, _ *[]byte, _ semdtest.Document) { r.Kind = "141" }, Faults{}, []string{codeXMLValidation}},
 		{"a signer's СНИЛС", func(r *request, _ *[]byte, _ semdtest.Document) { r.Signers[0].SNILS = "12345678965" },
-			// The signer is not in the document, and the document's author did not sign.
-			Faults{}, []string{codeDoctorSNILS, codeDoctorSNILS}},
+			// Not its certificate's holder, not in the document, and the
+			// document's author did not sign.
+			Faults{}, []string{codeMetadataCertificate, codeDoctorSNILS, codeDoctorSNILS}},
 		{"a signer's family name", func(r *request, _ *[]byte, _ semdtest.Document) { r.Signers[0].Last = "Петровский" }, Faults{}, []string{codeDoctorFamily}},
 		{"a signer's patronymic", func(r *request, _ *[]byte, _ semdtest.Document) { r.Signers[1].Middle = "Петрович" }, Faults{}, []string{codeDoctorPatronymic}},
 		{"the legal authenticator did not sign", func(r *request, _ *[]byte, _ semdtest.Document) { r.Signers = r.Signers[:1] }, Faults{}, []string{codeLegalAuthenticator}},
+		{"signatures swapped between the signers", func(r *request, _ *[]byte, _ semdtest.Document) {
+			r.Signers[0].Signature, r.Signers[1].Signature = r.Signers[1].Signature, r.Signers[0].Signature
+		}, Faults{}, []string{codeMetadataCertificate, codeMetadataCertificate}},
 		{"the sender does not hold the file", func(_ *request, served *[]byte, _ semdtest.Document) { *served = nil }, Faults{}, []string{wire.CodeFileNotFound}},
 		{"a patient the faults reject", func(*request, *[]byte, semdtest.Document) {}, Faults{Reject: map[string]string{"11223344595": "DUPLICATE_PATIENT_FOUND"}}, []string{"DUPLICATE_PATIENT_FOUND"}},
 	} {
@@ -159,8 +165,8 @@ func TestREMDRejectsOnItsOwnChecks(t *testing.T) {
 				t.Fatalf("result %+v: want error %v relating to %s", res, tc.want, s.MessageID)
 			}
 			st := waitStats(t, em, func(st Stats) bool { return st.Callbacks == 1 })
-			if st.Rejected != 1 {
-				t.Fatalf("stats %+v: want one rejection", st)
+			if st.Rejected != 1 || st.Codes[tc.want[0]] != count(tc.want, tc.want[0]) {
+				t.Fatalf("stats %+v: want one rejection counted by its codes %v", st, tc.want)
 			}
 			// A rejected document is not registered: a search finds nothing.
 			body := `<searchRegistryItemRequest xmlns="` + wire.NamespaceService + `"><localUid>` + uid + `</localUid></searchRegistryItemRequest>`
@@ -215,7 +221,7 @@ func TestREMDValidatesTheRequest(t *testing.T) {
 			if status != wire.StatusError || !slices.Equal(codes, tc.want) {
 				t.Fatalf("answer %s %v, want error %v", status, codes, tc.want)
 			}
-			if st := em.Stats(REMD); st.Rejected != 1 || st.Registered != 0 || st.FileRequests != 0 {
+			if st := em.Stats(REMD); st.Rejected != 1 || st.Codes[tc.want[0]] != 1 || st.Registered != 0 || st.FileRequests != 0 {
 				t.Fatalf("stats %+v", st)
 			}
 		})
@@ -280,6 +286,14 @@ func TestREMDRefusesUnauthenticatedMessages(t *testing.T) {
 				t.Fatalf("stats %+v, %d results: want one refusal and nothing done", st, gw.count())
 			}
 		})
+	}
+	// Without a signer, a good message gets a Receiver fault and nothing
+	// is recorded.
+	noSigner := NewFromConfig(Config{Trust: p.trust, Log: quietLog()})
+	nsrv := httptest.NewServer(noSigner.Handler())
+	defer func() { nsrv.Close(); noSigner.Close() }()
+	if s := call(t, p.gateway, nsrv.URL+REMDPath, wire.ActionRegisterDocument, "", body); s.HTTP != http.StatusInternalServerError || noSigner.Stats(REMD).Registered != 0 {
+		t.Fatalf("no signer: HTTP %d, stats %+v", s.HTTP, noSigner.Stats(REMD))
 	}
 	// Without a trust configured, even a good message is refused.
 	em := NewFromConfig(Config{Signer: p.remd, Log: quietLog()})
@@ -459,7 +473,7 @@ func TestREMDFileFetchFailures(t *testing.T) {
 			t.Fatalf("answer %s", status)
 		}
 		waitStats(t, em, func(st Stats) bool { return st.Rejected == 1 })
-		if st := em.Stats(REMD); st.FilesFetched != 0 || gw.count() != 0 {
+		if st := em.Stats(REMD); st.Codes[codeMISNotAvailable] != 1 || st.FilesFetched != 0 || gw.count() != 0 {
 			t.Fatalf("stats %+v", st)
 		}
 	})
@@ -501,7 +515,7 @@ func TestCallsReuseConnections(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			em, srv := startREMD(t)
 			em.client = callbackClient(nil, bound)
-			gw := newUnstartedGateway(t)
+			gw := newUnstartedGateway(t, p)
 			gw.anyFile = doc.File
 			var mu sync.Mutex
 			dialed := 0
@@ -602,4 +616,15 @@ func TestREMDEnvelopeRules(t *testing.T) {
 	if st := em.Stats(REMD); st.Registered != 1 || st.Refused != 0 {
 		t.Fatalf("stats %+v", st)
 	}
+}
+
+// count is how often s occurs in list.
+func count(list []string, s string) int {
+	n := 0
+	for _, x := range list {
+		if x == s {
+			n++
+		}
+	}
+	return n
 }

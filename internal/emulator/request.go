@@ -39,6 +39,9 @@ const (
 	codeDoctorName         = "INVALID_DOCTOR_NAME"
 	codeDoctorPatronymic   = "INVALID_DOCTOR_PATRONYMIC"
 	codeLegalAuthenticator = "LEGAL_AUTHENTICATOR_NOT_FOUND"
+	// codeMetadataCertificate: a signer's metadata differ from the holder
+	// its certificate names.
+	codeMetadataCertificate = "VALUE_MISMATCH_METADATA_AND_CERTIFICATE"
 	// codeAttributeMismatch: the custodian organization differs from the
 	// request's organization ("the metadata must equal what was
 	// registered", PROTOCOLS.md §2.4). GUESS of which code РЭМД gives.
