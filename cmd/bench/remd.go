@@ -150,8 +150,9 @@ func remdSection(rs []result) string {
 	p("557fb68 is the last commit before issue 31: its РЭМД protocol was a JSON shape of the project's own\n")
 	p("(one JSON call, no file request, an unsigned JSON callback) and its documents' checks lighter (no CMS\n")
 	p("verification), so the whole-gateway figure changes for both reasons and the registration's own CPU\n")
-	p("isolates the protocol. Raw franz-go is the same Kafka work of each tree's forward run, from that tree's\n")
-	p("session.\n\n")
+	p("isolates the protocol. РЭМД's own side (the emulator, 5 ms a call, in the bench process: on this tree it\n")
+	p("verifies the gateway's signatures, fetches and checks the file and signs what it sends) is not in the\n")
+	p("gateway's CPU. Raw franz-go is the same Kafka work of each tree's forward run, from that tree's session.\n\n")
 	p("| tree | documents | registered | registered/s | raw franz-go, same Kafka work | gateway to raw | gateway's CPU per registration | normalize alone, CPU per document | registration's own CPU (call, file, callback) | every document its one outcome |\n")
 	p("|---|---|---|---|---|---|---|---|---|---|\n")
 	row := func(name string, r remdRun) {
