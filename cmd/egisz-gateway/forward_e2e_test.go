@@ -23,11 +23,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
+	"github.com/egisz-gateway/egisz-gateway/crypto/signer/signerconfig"
 	"github.com/egisz-gateway/egisz-gateway/dlq/record"
 	"github.com/egisz-gateway/egisz-gateway/gateway/app"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
 	"github.com/egisz-gateway/egisz-gateway/gateway/forward"
 	"github.com/egisz-gateway/egisz-gateway/gateway/forward/pending"
+	"github.com/egisz-gateway/egisz-gateway/internal/devpki"
 	"github.com/egisz-gateway/egisz-gateway/internal/emulator"
 	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
 	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
@@ -41,6 +43,9 @@ type registryEmulator struct {
 	*emulator.Emulator
 	url string
 	pki testtool.PKI
+	// signing signs РЭМД's messages both ways: the gateway's key and the
+	// emulator's, each trusting the other's.
+	signing *devpki.Signing
 }
 
 // clientTLS is the registry's side of the callback's mTLS.
@@ -65,8 +70,12 @@ func startTestEmulator(t testing.TB) *registryEmulator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	re := &registryEmulator{url: "http://" + ln.Addr().String(), pki: testtool.NewPKI(t)}
-	em := emulator.New("", quietLog()).WithCallbackTLS(re.clientTLS(t))
+	signing, err := devpki.NewSigning(context.Background(), t.TempDir(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := &registryEmulator{url: "http://" + ln.Addr().String(), pki: testtool.NewPKI(t), signing: signing}
+	em := emulator.NewFromConfig(emulator.Config{Log: quietLog(), CallbackTLS: re.clientTLS(t), Signer: signing.Registry, Trust: signing.Trust})
 	re.Emulator = em
 	srv := &http.Server{Handler: em.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
@@ -103,11 +112,16 @@ func forwardConfig(kc *kafkatest.Cluster, em *registryEmulator) config.Config {
 	cfg.Kafka.TopicPrefix = kc.Prefix
 	for _, d := range []*config.Destination{&cfg.Forward.REMD, &cfg.Forward.IEMK, &cfg.Forward.ERX} {
 		d.URL = em.url
+		if d == &cfg.Forward.REMD {
+			d.URL += emulator.REMDPath
+		}
 		d.BackoffMin, d.BackoffMax = config.Duration(20*time.Millisecond), config.Duration(200*time.Millisecond)
 		d.BreakerOpen = config.Duration(time.Second)
 		d.Timeout = config.Duration(2 * time.Second)
 		d.MaxBatch = 500
 	}
+	cfg.Forward.REMD.IPS = config.IPS{ClientEntityID: devpki.DevClientEntityID, InboundTrust: []string{em.signing.RegistryCertFile},
+		Signer: signerconfig.Config{Kind: signerconfig.KindLocal, Local: signerconfig.Local{KeyFile: em.signing.GatewayKeyFile, CertFile: em.signing.GatewayCertFile}}}
 	cfg.Forward.Callback.Wait = config.Duration(500 * time.Millisecond)
 	cfg.Forward.Callback.Listen = "127.0.0.1:0"
 	cfg.Forward.Callback.TLS = config.CallbackTLS{CertFile: em.pki.ServerCertFile, KeyFile: em.pki.ServerKeyFile, ClientCAFile: em.pki.CAFile}
