@@ -56,6 +56,7 @@ type options struct {
 	only        string
 	profile     string
 	profileSecs int
+	baseline    string
 }
 
 func run(ctx context.Context, args []string, logw io.Writer) error {
@@ -76,6 +77,7 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 		{"forward", func(ctx context.Context) (result, error) {
 			return b.throughput(ctx, "normalize and forward", o.events, true, 0, "")
 		}},
+		{"remd", func(ctx context.Context) (result, error) { return b.remd(ctx, o.events/10, o.baseline) }},
 		{"503", func(ctx context.Context) (result, error) {
 			return b.throughput(ctx, "normalize and forward, 30% of answers 503", o.events/2, true, 0.3, "")
 		}},
@@ -108,6 +110,7 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 	fs.IntVar(&o.keys, "keys", 1_000_000, "dedup keys of the memory scenario; unless given, at most what normalize takes in 3 minutes at the rate this run measured (sizing.go)")
 	fs.StringVar(&o.only, "only", "", "run only these scenarios, comma-separated ("+strings.Join(names, ",")+"); all when empty")
 	fs.StringVar(&o.profile, "profile", "", "write CPU profiles of each scenario's measured window into this directory: the bench process's and the gateway's")
+	fs.StringVar(&o.baseline, "baseline", baselineCommit, "run the remd scenario also on this commit, the JSON protocol's last, in a temporary git worktree; empty for none")
 	fs.IntVar(&o.profileSecs, "profile-seconds", 15, "how long the gateway's profile runs, from the start of the measured window")
 	err := fs.Parse(args)
 	if err != nil {
@@ -238,6 +241,7 @@ type result struct {
 	Note                        string
 	Txns                        string // the stages' transactions a second and their mean batch
 	Registered                  int
+	REMD                        *remdComparison // the remd scenario's, beside the baseline's
 }
 
 func (r result) summary() string {

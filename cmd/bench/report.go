@@ -43,6 +43,7 @@ func writeReport(o options, rs []result, sigs []cryptoRow) error {
 	p("Machine: %s.\n\n", machine())
 	if len(rs) > 0 {
 		b.WriteString(kafkaSection(rs))
+		b.WriteString(remdSection(rs))
 	}
 	if len(sigs) > 0 {
 		b.WriteString(cryptoSection(sigs))
