@@ -11,10 +11,14 @@
 //     their handover on a rebalance;
 //   - orphans.go: callbacks that came before their document, bounded;
 //   - sweep.go: lookups of late documents, forgetting settled ones;
-//   - handler.go and callbackserver.go: the callback endpoint (mTLS);
+//   - handler.go and callbackserver.go: the callback listener (mTLS,
+//     then each message authenticated by the registry's adapter): result
+//     callbacks, found by ce_id or by the MessageID they answer, and file
+//     requests answered from the document store;
 //   - metrics.go: the counters and gauges.
 //
 // It knows no registry: the forward stage is reached through Stage
 // (ownership of outbound partitions, the records of an outcome, a lookup,
-// reading a callback) and Writer (a durable, atomic write).
+// reading and answering a registry's messages), Documents (the document
+// store) and Writer (a durable, atomic write).
 package pending
