@@ -199,7 +199,10 @@ var routes = map[string][]string{
 	source.KindCase:         {topics.Outbound(topics.RegistryIEMK)},
 	source.KindDocument:     {topics.Outbound(topics.RegistryREMD)},
 	source.KindPrescription: {topics.Outbound(topics.RegistryERX)}, // and its state to the chains: Settle
-	source.KindLabResult:    {topics.Outbound(topics.RegistryIEMK), topics.Outbound(topics.RegistryREMD)},
+	// A lab result goes to ИЭМК only: РЭМД registers signed СЭМД, and a
+	// lab result event carries no signed lab protocol (the lab publishes
+	// that as a document event of kind 186; issue 32 builds the rest).
+	source.KindLabResult:    {topics.Outbound(topics.RegistryIEMK)},
 	source.KindDispensation: {topics.Outbound(topics.RegistryERX)},
 }
 

@@ -115,7 +115,7 @@ func TestExamplesPassAndGoWhereTheyShould(t *testing.T) {
 		{topics.RMISCase, "case.json", []string{"egisz.out.iemk.v1"}},
 		{topics.RMISDocument, "document.json", []string{"egisz.out.remd.v1"}},
 		{topics.RMISPrescription, "prescription.json", []string{"egisz.out.erx.v1"}},
-		{topics.LabResult, "lab_result.json", []string{"egisz.out.iemk.v1", "egisz.out.remd.v1"}},
+		{topics.LabResult, "lab_result.json", []string{"egisz.out.iemk.v1"}},
 		{topics.PharmacyDispense, "dispensation.json", []string{"egisz.out.erx.v1"}},
 		{topics.ESIAIdentity, "identity.json", nil},
 	} {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/egisz-gateway/egisz-gateway/adapters/destination"
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
 	json "github.com/egisz-gateway/egisz-gateway/internal/jsoncodec"
 	"github.com/egisz-gateway/egisz-gateway/topics"
@@ -145,30 +144,6 @@ func documentRequest(ev *topics.DocumentEvent) (*RegisterDocumentRequest, error)
 	return req, nil
 }
 
-// labRequest is the registerDocument request of a lab result: the lab
-// protocol kind, named by destination.LabLocalUID, its validator as the
-// signer. A lab result carries no signed file yet, so the request has no
-// signature data; it is kept as minimal as the REST shape was.
-func labRequest(ev *topics.LabResultEvent, dedupKey string, version int64) (*RegisterDocumentRequest, error) {
-	if ev.CompletedAt == "" || ev.LabOID == "" {
-		return nil, fmt.Errorf("lab result: completed_at and lab_oid are required: %w", ErrUnbuildable)
-	}
-	p, err := patient(&ev.Patient)
-	if err != nil {
-		return nil, err
-	}
-	sg, err := signerOf(&ev.Validator, RoleDoctor)
-	if err != nil {
-		return nil, fmt.Errorf("lab result: validator: %w", err)
-	}
-	return &RegisterDocumentRequest{
-		XMLName:  xml.Name{Space: NamespaceService, Local: ElemRegisterRequest},
-		LocalUID: destination.LabLocalUID(dedupKey, version), Kind: KindLabProtocol,
-		CreationDateTime: string(ev.CompletedAt), Organization: ev.LabOID, Patient: p,
-		PersonalSignatures: []PersonalSignature{{Signer: sg}},
-	}, nil
-}
-
 // patient is the request's patient of an event's.
 func patient(p *topics.Patient) (Patient, error) {
 	out := Patient{LocalID: p.LocalID, FamilyName: p.FamilyName, GivenName: p.GivenName, Patronymic: p.Patronymic, BirthDate: string(p.BirthDate)}
@@ -213,7 +188,8 @@ func signerOf(p *topics.Person, role string) (Signer, error) {
 }
 
 // requestOf reads the outbound record's event into its registerDocument
-// request: a document or a lab result.
+// request. Only documents go to РЭМД: a lab result carries no signed
+// lab protocol (that comes as a document of kind 186).
 func requestOf(ev topics.OutboundEvent, raw json.RawMessage) (*RegisterDocumentRequest, error) {
 	switch ev.Kind {
 	case "document":
@@ -222,12 +198,6 @@ func requestOf(ev topics.OutboundEvent, raw json.RawMessage) (*RegisterDocumentR
 			return nil, fmt.Errorf("document event: %w", err)
 		}
 		return documentRequest(&doc)
-	case "lab_result":
-		var lab topics.LabResultEvent
-		if err := json.Unmarshal(raw, &lab); err != nil {
-			return nil, fmt.Errorf("lab result event: %w", err)
-		}
-		return labRequest(&lab, ev.DedupKey, ev.Version)
 	}
 	return nil, fmt.Errorf("РЭМД takes no %s events: %w", ev.Kind, ErrUnbuildable)
 }

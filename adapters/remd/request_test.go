@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/egisz-gateway/egisz-gateway/adapters/destination"
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
 	"github.com/egisz-gateway/egisz-gateway/crypto/wssec"
 	"github.com/egisz-gateway/egisz-gateway/topics"
@@ -119,29 +118,6 @@ func TestBuildEscapes(t *testing.T) {
 	}
 }
 
-// A lab result is registered as the lab protocol kind under the localUid
-// the REST adapter gave it, its validator the signer.
-func TestBuildLabResultRequest(t *testing.T) {
-	lab := topics.LabResultEvent{
-		ResultID: topics.ID{Root: "1.2.643.5.1.13.13.12.1.42.310.100.1.1.77", Extension: "R-1"}, Version: 1,
-		CompletedAt: "2026-03-19T12:40:00+03:00", LabOID: "1.2.643.5.1.13.13.12.1.42.310",
-		Patient:   topics.Patient{SNILS: "112-233-445 95", FamilyName: "Иванова", GivenName: "Мария", BirthDate: "1985-03-21", Sex: "male"},
-		Validator: topics.Person{SNILS: "123-456-789 64", FamilyName: "Петров", GivenName: "Алексей", PostCode: "109"},
-		Tests:     []topics.LabTest{{Code: "1017006", Value: "128", ValueType: "numeric", Unit: "г/л"}},
-	}
-	a := newAdapter(t, gostSigner(t), wssec.SOAP12)
-	_, got := buildRequest(t, a, "lab_result", lab)
-	want := destination.LabLocalUID("11223344595|lab_result|x", 1)
-	if got.Kind != KindLabProtocol || got.LocalUID != want || got.Organization != lab.LabOID || got.CreationDateTime != string(lab.CompletedAt) {
-		t.Errorf("lab request %+v", got)
-	}
-	if got.Patient.SNILS != "11223344595" || got.Patient.Gender != GenderMale {
-		t.Errorf("patient %+v", got.Patient)
-	}
-	if len(got.PersonalSignatures) != 1 || got.PersonalSignatures[0].Signer.SNILS != "12345678964" || got.PersonalSignatures[0].Signature != nil {
-		t.Errorf("signatures %+v", got.PersonalSignatures)
-	}
-}
 
 // A call without the event's id or the callback address is refused at
 // Build: it could neither be signed nor answered.

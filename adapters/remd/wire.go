@@ -128,10 +128,6 @@ const (
 // SOAP 1.2 part 2 §7.1.4]. The value is the Action, quoted.
 const HeaderSOAPAction = "SOAPAction"
 
-// KindLabProtocol is the НСИ 1520 kind a lab result is registered under:
-// «Протокол лабораторного исследования (CDA) Ред.5» [PROTOCOLS.md §0: EM].
-const KindLabProtocol = "186"
-
 // Patient gender codes of НСИ 1.2.643.5.1.13.13.11.1040 (пол пациента):
 // 1 male, 2 female [contract31; M1]. GUESS: sent as the bare code, no
 // version attribute.

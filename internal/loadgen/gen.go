@@ -491,7 +491,7 @@ func (g *Generator) lab() Event {
 	}
 	body, _ := json.Marshal(res)
 	return g.event(topics.LabResult, p.snils, "ru.egisz.lab.result.v1", "lab_result", body, Accepted, "",
-		[]string{string(topics.RegistryIEMK), string(topics.RegistryREMD)})
+		[]string{string(topics.RegistryIEMK)})
 }
 
 func (g *Generator) prescription() Event {
