@@ -118,7 +118,6 @@ func TestBuildEscapes(t *testing.T) {
 	}
 }
 
-
 // A call without the event's id or the callback address is refused at
 // Build: it could neither be signed nor answered.
 func TestBuildNeedsEventIDAndCallback(t *testing.T) {
