@@ -14,7 +14,7 @@ import (
 
 // Adapter is one registry as the forward stage calls it (it implements
 // gateway/forward.Destination): the REST shapes of this package, no
-// signature, and callbacks for РЭМД.
+// signature, no callbacks. РЭМД is adapters/remd's.
 type Adapter struct {
 	name topics.Registry
 	cls  Classifier
@@ -27,12 +27,12 @@ func NewAdapter(name topics.Registry) Adapter {
 }
 
 // Build turns an outbound record's value into the registry call.
-func (a Adapter) Build(value []byte, ceID, callbackURL string) (seam.Call, error) {
+func (a Adapter) Build(value []byte, ceID, _ string) (seam.Call, error) {
 	ev, _, err := topics.SplitOutboundWith(value, json.Unmarshal)
 	if err != nil {
 		return seam.Call{}, err
 	}
-	return Build(a.name, ev, ceID, callbackURL)
+	return Build(a.name, ev, ceID)
 }
 
 // Sign returns call as it is: the REST shapes carry no signature. The
@@ -41,22 +41,18 @@ func (Adapter) Sign(_ context.Context, call seam.Call) (seam.Call, error) { retu
 
 // Classify reads the answer to call.
 func (a Adapter) Classify(call seam.Call, status int, retryAfter string, body []byte) seam.Outcome {
-	if call.Lookup {
-		return a.cls.ClassifyLookup(status, retryAfter, body)
-	}
-	return a.cls.Classify(status, retryAfter, body, a.Capabilities().Callbacks)
+	return a.cls.Classify(status, retryAfter, body)
 }
 
 // TransportFailure is the outcome of a call that got no answer.
 func (a Adapter) TransportFailure(err error) seam.Outcome { return a.cls.TransportFailure(err) }
 
-// Lookup is the reconciliation call for call (РЭМД only).
-func (a Adapter) Lookup(call seam.Call) (seam.Call, bool) { return Lookup(a.name, call) }
+// Lookup offers none: a REST registry's "already registered" answer is
+// taken as success.
+func (Adapter) Lookup(seam.Call) (seam.Call, bool) { return seam.Call{}, false }
 
-// Capabilities: РЭМД answers on a callback; the others answer at once.
-func (a Adapter) Capabilities() seam.Capabilities {
-	return seam.Capabilities{Callbacks: a.name == topics.RegistryREMD}
-}
+// Capabilities: the REST registries answer at once.
+func (Adapter) Capabilities() seam.Capabilities { return seam.Capabilities{} }
 
 // ErrNoInbound: the REST shapes take no messages from a registry; РЭМД's
 // callbacks and file requests are signed SOAP, read by adapters/remd.

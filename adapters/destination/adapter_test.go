@@ -17,7 +17,6 @@ func TestAdapterCapabilitiesAndLookup(t *testing.T) {
 		hasLookup    bool
 		successMeans seam.Result
 	}{
-		{topics.RegistryREMD, true, true, seam.Accepted},
 		{topics.RegistryIEMK, false, false, seam.Registered},
 		{topics.RegistryERX, false, false, seam.Registered},
 	} {
@@ -26,7 +25,7 @@ func TestAdapterCapabilitiesAndLookup(t *testing.T) {
 			if got := a.Capabilities().Callbacks; got != tc.callbacks {
 				t.Fatalf("Callbacks = %v, want %v", got, tc.callbacks)
 			}
-			call := seam.Call{Method: http.MethodPost, Path: "/remd/registerDocument", Body: []byte(`{"local_uid":"u-1"}`), IdempotencyKey: "k"}
+			call := seam.Call{Method: http.MethodPost, Path: "/iemk/cases", Body: []byte(`{"request_id":"k"}`), IdempotencyKey: "k"}
 			signed, err := a.Sign(context.Background(), call)
 			if err != nil || string(signed.Body) != string(call.Body) {
 				t.Fatalf("Sign changed an unsigned registry's call: %v", err)

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -48,27 +47,25 @@ func TestClassify(t *testing.T) {
 		status     int
 		retryAfter string
 		body       []byte
-		async      bool
 		want       seam.Result
 		code       string
 	}{
-		{"ИЭМК registered", 200, "", []byte(`{"status":"success","id":"iemk-1"}`), false, seam.Registered, ""},
-		{"РЭМД accepted, not registered", 200, "", []byte(`{"status":"success"}`), true, seam.Accepted, ""},
-		{"already registered", 409, "", body("NOT_UNIQUE_PROVIDED_ID"), true, seam.Reconcile, "NOT_UNIQUE_PROVIDED_ID"},
-		{"ИЭМК duplicate", 409, "", body("XDSDuplicateUniqueIdInRegistry"), false, seam.Reconcile, "XDSDuplicateUniqueIdInRegistry"},
-		{"patient mismatch", 422, "", body("PATIENT_MPI_MISMATCH"), false, seam.Park, "PATIENT_MPI_MISMATCH"},
-		{"CA unreachable is retried", 422, "", body("CA_INACCESSIBILITY"), true, seam.Retry, "CA_INACCESSIBILITY"},
-		{"rate limit with a code", 429, "60", body("RATE_LIMIT"), false, seam.Retry, "RATE_LIMIT"},
-		{"bare 429", 429, "7", nil, false, seam.Retry, "HTTP_429"},
-		{"bare 503", 503, "", []byte("<html>busy</html>"), false, seam.Retry, "HTTP_5XX"},
-		{"timeout status", 408, "", nil, false, seam.Retry, "HTTP_5XX"},
-		{"forbidden", 403, "", nil, false, seam.Park, "HTTP_AUTH"},
-		{"bad request", 400, "", nil, false, seam.Park, "HTTP_4XX"},
-		{"an unknown code", 422, "", body("SOMETHING_NEW"), false, seam.Park, "REGISTRY_UNKNOWN_CODE"},
-		{"a family code", 422, "", body("VALSYS_TIMEOUT"), true, seam.Retry, "VALSYS_TIMEOUT"},
+		{"ИЭМК registered", 200, "", []byte(`{"status":"success","id":"iemk-1"}`), seam.Registered, ""},
+		{"already registered", 409, "", body("NOT_UNIQUE_PROVIDED_ID"), seam.Reconcile, "NOT_UNIQUE_PROVIDED_ID"},
+		{"ИЭМК duplicate", 409, "", body("XDSDuplicateUniqueIdInRegistry"), seam.Reconcile, "XDSDuplicateUniqueIdInRegistry"},
+		{"patient mismatch", 422, "", body("PATIENT_MPI_MISMATCH"), seam.Park, "PATIENT_MPI_MISMATCH"},
+		{"CA unreachable is retried", 422, "", body("CA_INACCESSIBILITY"), seam.Retry, "CA_INACCESSIBILITY"},
+		{"rate limit with a code", 429, "60", body("RATE_LIMIT"), seam.Retry, "RATE_LIMIT"},
+		{"bare 429", 429, "7", nil, seam.Retry, "HTTP_429"},
+		{"bare 503", 503, "", []byte("<html>busy</html>"), seam.Retry, "HTTP_5XX"},
+		{"timeout status", 408, "", nil, seam.Retry, "HTTP_5XX"},
+		{"forbidden", 403, "", nil, seam.Park, "HTTP_AUTH"},
+		{"bad request", 400, "", nil, seam.Park, "HTTP_4XX"},
+		{"an unknown code", 422, "", body("SOMETHING_NEW"), seam.Park, "REGISTRY_UNKNOWN_CODE"},
+		{"a family code", 422, "", body("VALSYS_TIMEOUT"), seam.Retry, "VALSYS_TIMEOUT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out := c.Classify(tc.status, tc.retryAfter, tc.body, tc.async)
+			out := c.Classify(tc.status, tc.retryAfter, tc.body)
 			if out.Result != tc.want {
 				t.Fatalf("result %s, want %s (%+v)", out.Result, tc.want, out)
 			}
@@ -94,17 +91,9 @@ func outbound(t *testing.T, kind, example string, update bool) topics.OutboundEv
 	return topics.OutboundEvent{Kind: kind, PatientKey: "11223344595", DedupKey: "11223344595|" + kind + "|x", Version: 1, Update: update, Event: json.RawMessage(raw)}
 }
 
-var uuidForm = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
-
 // TestCallsAgainstTheEmulator sends every kind of call to the registry
 // emulator over real HTTP and classifies its answers.
 func TestCallsAgainstTheEmulator(t *testing.T) {
-	callbacks := make(chan []byte, 4)
-	cbSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		callbacks <- b
-	}))
-	defer cbSrv.Close()
 	em := emulator.New("", nil)
 	srv := httptest.NewServer(em.Handler())
 	defer func() { srv.Close(); em.Close() }()
@@ -119,7 +108,7 @@ func TestCallsAgainstTheEmulator(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		return c.Classify(resp.StatusCode, resp.Header.Get("Retry-After"), b, call.Path == "/remd/registerDocument")
+		return c.Classify(resp.StatusCode, resp.Header.Get("Retry-After"), b)
 	}
 	for _, tc := range []struct {
 		registry topics.Registry
@@ -131,89 +120,20 @@ func TestCallsAgainstTheEmulator(t *testing.T) {
 		{topics.RegistryIEMK, "lab_result", "lab_result.json", seam.Registered},
 		{topics.RegistryERX, "prescription", "prescription.json", seam.Registered},
 		{topics.RegistryERX, "dispensation", "dispensation.json", seam.Registered},
-		{topics.RegistryREMD, "document", "document.json", seam.Accepted},
-		{topics.RegistryREMD, "lab_result", "lab_result.json", seam.Accepted},
 	} {
-		call, err := destination.Build(tc.registry, outbound(t, tc.kind, tc.example, false), "ce-"+tc.kind+string(tc.registry), cbSrv.URL)
+		call, err := destination.Build(tc.registry, outbound(t, tc.kind, tc.example, false), "ce-"+tc.kind+string(tc.registry))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if out := send(call); out.Result != tc.want {
 			t.Errorf("%s %s: %+v, want %s", tc.registry, tc.kind, out, tc.want)
 		}
-		if tc.registry == topics.RegistryREMD {
-			var body map[string]any
-			_ = json.Unmarshal(call.Body, &body)
-			if uid, _ := body["local_uid"].(string); tc.kind == "lab_result" && !uuidForm.MatchString(uid) {
-				t.Errorf("lab protocol localUid %q is not a name-based UUID", uid)
-			}
-			res, err := c.ParseCallback(<-callbacks)
-			if err != nil || !res.Registered || res.EMDRID == "" {
-				t.Errorf("%s callback: %+v %v", tc.kind, res, err)
-			}
-			// A re-send of the registered document is recognised.
-			if again := send(call); again.Result != seam.Reconcile {
-				t.Errorf("%s re-send: %+v, want reconcile", tc.kind, again)
-			}
-		}
 	}
-	if _, err := destination.Build(topics.RegistryERX, outbound(t, "case", "case.json", false), "x", ""); err == nil {
+	if _, err := destination.Build(topics.RegistryERX, outbound(t, "case", "case.json", false), "x"); err == nil {
 		t.Error("the prescription registry took a case")
 	}
-	if call, _ := destination.Build(topics.RegistryIEMK, outbound(t, "case", "case.json", true), "x", ""); !bytes.Contains(call.Body, []byte(`"action":"update"`)) {
+	if call, _ := destination.Build(topics.RegistryIEMK, outbound(t, "case", "case.json", true), "x"); !bytes.Contains(call.Body, []byte(`"action":"update"`)) {
 		t.Errorf("an update is not sent as one: %s", call.Body)
-	}
-}
-
-func TestParseCallbackErrors(t *testing.T) {
-	c := destination.NewClassifier()
-	res, err := c.ParseCallback([]byte(`{"response_to_request_id":"r","status":"error","errors":[{"code":"RECIPIENT_SNILS_MISMATCH","message":"m"},{"code":"MIS_NOT_AVAILABLE","message":"m"}]}`))
-	if err != nil || res.Registered || len(res.Reasons) != 2 || !res.Retry || res.Reasons[0].Owner != "clinic" {
-		t.Fatalf("%+v %v", res, err)
-	}
-	if _, err := c.ParseCallback([]byte(`{"status":"success"}`)); err == nil {
-		t.Error("a callback naming no document was accepted")
-	}
-	if _, err := c.ParseCallback([]byte(`not json`)); err == nil {
-		t.Error("a non-JSON callback was accepted")
-	}
-}
-
-func TestLookupFindsРЭМДRegistrationsOnly(t *testing.T) {
-	doc, err := destination.Build(topics.RegistryREMD, outbound(t, "document", "document.json", false), "ce-1", "http://gw/emdr/callback")
-	if err != nil {
-		t.Fatal(err)
-	}
-	lk, ok := destination.Lookup(topics.RegistryREMD, doc)
-	if !ok || lk.Method != http.MethodGet || !strings.HasPrefix(lk.Path, "/remd/registryItem?local_uid=") {
-		t.Fatalf("РЭМД lookup = %+v %v", lk, ok)
-	}
-	caseCall, err := destination.Build(topics.RegistryIEMK, outbound(t, "case", "case.json", false), "ce-2", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := destination.Lookup(topics.RegistryIEMK, caseCall); ok {
-		t.Fatal("ИЭМК has no lookup here, yet one was built")
-	}
-	c := destination.NewClassifier()
-	for _, tc := range []struct {
-		name   string
-		status int
-		body   string
-		want   seam.Result
-		id     string
-	}{
-		{"found", 200, `{"status":"success","emdr_id":"16.62.23.09.000014523"}`, seam.Registered, "16.62.23.09.000014523"},
-		{"404", 404, `{"status":"error","errors":[{"code":"OBJECT_NOT_FOUND","message":"no"}]}`, seam.NotFound, ""},
-		{"not found under 200", 200, `{"status":"error","errors":[{"code":"OBJECT_NOT_FOUND","message":"no"}]}`, seam.NotFound, ""},
-		{"busy", 503, ``, seam.Retry, ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			out := c.ClassifyLookup(tc.status, "", []byte(tc.body))
-			if out.Result != tc.want || out.RegistryID != tc.id {
-				t.Fatalf("lookup answer %d %s = %+v, want %s %q", tc.status, tc.body, out, tc.want, tc.id)
-			}
-		})
 	}
 }
 

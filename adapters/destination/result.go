@@ -18,7 +18,7 @@ type RegistryError struct {
 // help (any item whose code is one to retry). An answer that failed
 // without items is REGISTRY_UNKNOWN_CODE naming its status, so that a
 // failure never settles without a reason. Every callback parser shares it,
-// so the JSON and the SOAP callbacks mean the same for the same codes.
+// so every callback shape means the same for the same codes.
 func (c Classifier) ResultReasons(status string, errs []RegistryError) (rs []topics.Reason, retry bool) {
 	for _, e := range errs {
 		r := c.catalog.Resolve(e.Code)
