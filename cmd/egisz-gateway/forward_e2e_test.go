@@ -260,13 +260,16 @@ func (f *forwarder) metric(t *testing.T, name string, labels ...string) float64 
 }
 
 // outbound builds the outbound record the normalize stage would write for
-// an example event of patient snils; ceID is also its idempotency key.
+// an example event of patient snils; ceID is also its idempotency key. A
+// document is signed again for its patient (resignedDocument); produceAll
+// stores its file where РЭМД fetches it.
 func outbound(t testing.TB, prefix string, reg topics.Registry, kind, exampleName, snils, ceID string) *kgo.Record {
 	t.Helper()
 	payload := example(t, exampleName)
 	payload["patient"].(map[string]any)["snils"] = snils
 	if kind == "document" {
 		payload["local_uid"] = uuidFor(ceID)
+		payload = resignedDocument(t, testPKI(t), payload)
 	}
 	ev := topics.OutboundEvent{Kind: kind, PatientKey: snils, DedupKey: kind + "|" + ceID, Version: 1,
 		Source: "1.2.643.5.1.13.13.12.1.42.202", ReceivedAt: topics.DateTime(time.Now().UTC().Format(time.RFC3339Nano)), Event: payload}
