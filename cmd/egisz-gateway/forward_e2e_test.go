@@ -23,7 +23,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
+	"github.com/egisz-gateway/egisz-gateway/adapters/remd"
 	"github.com/egisz-gateway/egisz-gateway/crypto/signer/signerconfig"
+	"github.com/egisz-gateway/egisz-gateway/crypto/wssec"
 	"github.com/egisz-gateway/egisz-gateway/dlq/record"
 	"github.com/egisz-gateway/egisz-gateway/gateway/app"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
@@ -33,6 +35,7 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/internal/emulator"
 	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
 	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
+	"github.com/egisz-gateway/egisz-gateway/seam"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -677,8 +680,8 @@ func TestForwardLateRepeatedAndEarlyCallbacks(t *testing.T) {
 	early, normal := docs[0], docs[1]
 	registry := &http.Client{Transport: &http.Transport{TLSClientConfig: em.clientTLS(t)}}
 	post := func(ceID, emdrID string) int {
-		body := fmt.Sprintf(`{"response_to_request_id":%q,"message_type":"registerDocumentResult","status":"success","emdr_id":%q}`, ceID, emdrID)
-		resp, err := registry.Post(f.callbackURL(t), "application/json", strings.NewReader(body))
+		msg := signedResult(t, em, f.callbackURL(t), ceID, emdrID)
+		resp, err := registry.Post(f.callbackURL(t), wssec.SOAP12.ContentType(), bytes.NewReader(msg))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -728,6 +731,27 @@ func TestForwardLateRepeatedAndEarlyCallbacks(t *testing.T) {
 	if e, _ := cb.Get(header(normal, "ce_id")); e == nil || e.Callbacks != 3 {
 		t.Errorf("entry %+v, want 3 callbacks noted", e)
 	}
+}
+
+// signedResult is РЭМД's sendRegisterDocumentResult for the event ceID,
+// registered as emdrID, as the emulator sends it: the result relates to
+// the MessageID of the event's registerDocument (seam.MessageID) and is
+// signed under WS-Security with the registry's key, which the gateway
+// trusts.
+func signedResult(t *testing.T, em *registryEmulator, to, ceID, emdrID string) []byte {
+	t.Helper()
+	var body strings.Builder
+	fmt.Fprintf(&body, `<%s xmlns="%s">`, remd.ElemCallback, remd.NamespaceCallback)
+	fmt.Fprintf(&body, `<relatesToMessage>%s</relatesToMessage><status>%s</status>`, seam.MessageID(ceID), remd.StatusSuccess)
+	fmt.Fprintf(&body, `<registryItem><emdrId>%s</emdrId><registrationDateTime>%s</registrationDateTime></registryItem>`, emdrID, time.Now().Format(time.RFC3339))
+	fmt.Fprintf(&body, `</%s>`, remd.ElemCallback)
+	msg, err := wssec.Sign(context.Background(), em.signing.Registry, wssec.Envelope{Version: wssec.SOAP12, Addressing: wssec.Addressing{
+		Action: remd.ActionCallback, MessageID: seam.MessageID("test-result/" + ceID + "/" + time.Now().String()), To: to, RelatesTo: seam.MessageID(ceID),
+	}, Body: []byte(body.String())}, wssec.SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg
 }
 
 // TestForwardRebalanceRegistersEachOnce: a second instance joins the
