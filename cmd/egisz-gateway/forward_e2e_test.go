@@ -738,12 +738,18 @@ func TestForwardLateRepeatedAndEarlyCallbacks(t *testing.T) {
 // the MessageID of the event's registerDocument (seam.MessageID) and is
 // signed under WS-Security with the registry's key, which the gateway
 // trusts.
+// An empty emdrID makes it a rejection for SIGNATURE_INVALID instead.
 func signedResult(t *testing.T, em *registryEmulator, to, ceID, emdrID string) []byte {
 	t.Helper()
 	var body strings.Builder
 	fmt.Fprintf(&body, `<%s xmlns="%s">`, remd.ElemCallback, remd.NamespaceCallback)
-	fmt.Fprintf(&body, `<relatesToMessage>%s</relatesToMessage><status>%s</status>`, seam.MessageID(ceID), remd.StatusSuccess)
-	fmt.Fprintf(&body, `<registryItem><emdrId>%s</emdrId><registrationDateTime>%s</registrationDateTime></registryItem>`, emdrID, time.Now().Format(time.RFC3339))
+	if emdrID == "" {
+		fmt.Fprintf(&body, `<relatesToMessage>%s</relatesToMessage><status>%s</status>`, seam.MessageID(ceID), remd.StatusError)
+		body.WriteString(`<errors><item><code>SIGNATURE_INVALID</code><message>forged</message></item></errors>`)
+	} else {
+		fmt.Fprintf(&body, `<relatesToMessage>%s</relatesToMessage><status>%s</status>`, seam.MessageID(ceID), remd.StatusSuccess)
+		fmt.Fprintf(&body, `<registryItem><emdrId>%s</emdrId><registrationDateTime>%s</registrationDateTime></registryItem>`, emdrID, time.Now().Format(time.RFC3339))
+	}
 	fmt.Fprintf(&body, `</%s>`, remd.ElemCallback)
 	msg, err := wssec.Sign(context.Background(), em.signing.Registry, wssec.Envelope{Version: wssec.SOAP12, Addressing: wssec.Addressing{
 		Action: remd.ActionCallback, MessageID: seam.MessageID("test-result/" + ceID + "/" + time.Now().String()), To: to, RelatesTo: seam.MessageID(ceID),
@@ -807,12 +813,17 @@ func TestForwardForgedCallbacksNeverSettle(t *testing.T) {
 		"untrusted":      {Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: trusting.RootCAs, Certificates: []tls.Certificate{otherCert}, MinVersion: tls.VersionTLS12}}},
 	}
 	url := f.callbackURL(t)
+	forgedResults := map[string][]byte{} // signed here: forgeAll runs in a goroutine too
+	for _, d := range docs {
+		forgedResults[header(d, "ce_id")] = signedResult(t, em, url, header(d, "ce_id"), "")
+	}
 	var forged sync.Map // reason -> *atomic count, checked against the metric
 	forgeAll := func() {
 		for reason, c := range forgers {
 			for _, d := range docs {
-				body := fmt.Sprintf(`{"response_to_request_id":%q,"message_type":"registerDocumentResult","status":"error","errors":[{"code":"SIGNATURE_INVALID","message":"forged"}]}`, header(d, "ce_id"))
-				resp, err := c.Post(url, "application/json", strings.NewReader(body))
+				// Even a rejection signed with the registry's own key is
+				// refused without the registry's client certificate.
+				resp, err := c.Post(url, wssec.SOAP12.ContentType(), bytes.NewReader(forgedResults[header(d, "ce_id")]))
 				if err != nil {
 					t.Errorf("forged post: %v", err)
 					return
