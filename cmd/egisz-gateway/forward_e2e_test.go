@@ -23,7 +23,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/adapters/ident"
+	"github.com/egisz-gateway/egisz-gateway/adapters/remd"
 	"github.com/egisz-gateway/egisz-gateway/crypto/signer/signerconfig"
+	"github.com/egisz-gateway/egisz-gateway/crypto/wssec"
 	"github.com/egisz-gateway/egisz-gateway/dlq/record"
 	"github.com/egisz-gateway/egisz-gateway/gateway/app"
 	"github.com/egisz-gateway/egisz-gateway/gateway/config"
@@ -33,6 +35,7 @@ import (
 	"github.com/egisz-gateway/egisz-gateway/internal/emulator"
 	"github.com/egisz-gateway/egisz-gateway/internal/kafkatest"
 	"github.com/egisz-gateway/egisz-gateway/internal/testtool"
+	"github.com/egisz-gateway/egisz-gateway/seam"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -260,13 +263,16 @@ func (f *forwarder) metric(t *testing.T, name string, labels ...string) float64 
 }
 
 // outbound builds the outbound record the normalize stage would write for
-// an example event of patient snils; ceID is also its idempotency key.
+// an example event of patient snils; ceID is also its idempotency key. A
+// document is signed again for its patient (resignedDocument); produceAll
+// stores its file where РЭМД fetches it.
 func outbound(t testing.TB, prefix string, reg topics.Registry, kind, exampleName, snils, ceID string) *kgo.Record {
 	t.Helper()
 	payload := example(t, exampleName)
 	payload["patient"].(map[string]any)["snils"] = snils
 	if kind == "document" {
 		payload["local_uid"] = uuidFor(ceID)
+		payload = resignedDocument(t, testPKI(t), payload)
 	}
 	ev := topics.OutboundEvent{Kind: kind, PatientKey: snils, DedupKey: kind + "|" + ceID, Version: 1,
 		Source: "1.2.643.5.1.13.13.12.1.42.202", ReceivedAt: topics.DateTime(time.Now().UTC().Format(time.RFC3339Nano)), Event: payload}
@@ -674,8 +680,8 @@ func TestForwardLateRepeatedAndEarlyCallbacks(t *testing.T) {
 	early, normal := docs[0], docs[1]
 	registry := &http.Client{Transport: &http.Transport{TLSClientConfig: em.clientTLS(t)}}
 	post := func(ceID, emdrID string) int {
-		body := fmt.Sprintf(`{"response_to_request_id":%q,"message_type":"registerDocumentResult","status":"success","emdr_id":%q}`, ceID, emdrID)
-		resp, err := registry.Post(f.callbackURL(t), "application/json", strings.NewReader(body))
+		msg := signedResult(t, em, f.callbackURL(t), ceID, emdrID)
+		resp, err := registry.Post(f.callbackURL(t), wssec.SOAP12.ContentType(), bytes.NewReader(msg))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -725,6 +731,33 @@ func TestForwardLateRepeatedAndEarlyCallbacks(t *testing.T) {
 	if e, _ := cb.Get(header(normal, "ce_id")); e == nil || e.Callbacks != 3 {
 		t.Errorf("entry %+v, want 3 callbacks noted", e)
 	}
+}
+
+// signedResult is РЭМД's sendRegisterDocumentResult for the event ceID,
+// registered as emdrID, as the emulator sends it: the result relates to
+// the MessageID of the event's registerDocument (seam.MessageID) and is
+// signed under WS-Security with the registry's key, which the gateway
+// trusts.
+// An empty emdrID makes it a rejection for SIGNATURE_INVALID instead.
+func signedResult(t *testing.T, em *registryEmulator, to, ceID, emdrID string) []byte {
+	t.Helper()
+	var body strings.Builder
+	fmt.Fprintf(&body, `<%s xmlns="%s">`, remd.ElemCallback, remd.NamespaceCallback)
+	if emdrID == "" {
+		fmt.Fprintf(&body, `<relatesToMessage>%s</relatesToMessage><status>%s</status>`, seam.MessageID(ceID), remd.StatusError)
+		body.WriteString(`<errors><item><code>SIGNATURE_INVALID</code><message>forged</message></item></errors>`)
+	} else {
+		fmt.Fprintf(&body, `<relatesToMessage>%s</relatesToMessage><status>%s</status>`, seam.MessageID(ceID), remd.StatusSuccess)
+		fmt.Fprintf(&body, `<registryItem><emdrId>%s</emdrId><registrationDateTime>%s</registrationDateTime></registryItem>`, emdrID, time.Now().Format(time.RFC3339))
+	}
+	fmt.Fprintf(&body, `</%s>`, remd.ElemCallback)
+	msg, err := wssec.Sign(context.Background(), em.signing.Registry, wssec.Envelope{Version: wssec.SOAP12, Addressing: wssec.Addressing{
+		Action: remd.ActionCallback, MessageID: seam.MessageID("test-result/" + ceID + "/" + time.Now().String()), To: to, RelatesTo: seam.MessageID(ceID),
+	}, Body: []byte(body.String())}, wssec.SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg
 }
 
 // TestForwardRebalanceRegistersEachOnce: a second instance joins the
@@ -780,12 +813,17 @@ func TestForwardForgedCallbacksNeverSettle(t *testing.T) {
 		"untrusted":      {Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: trusting.RootCAs, Certificates: []tls.Certificate{otherCert}, MinVersion: tls.VersionTLS12}}},
 	}
 	url := f.callbackURL(t)
+	forgedResults := map[string][]byte{} // signed here: forgeAll runs in a goroutine too
+	for _, d := range docs {
+		forgedResults[header(d, "ce_id")] = signedResult(t, em, url, header(d, "ce_id"), "")
+	}
 	var forged sync.Map // reason -> *atomic count, checked against the metric
 	forgeAll := func() {
 		for reason, c := range forgers {
 			for _, d := range docs {
-				body := fmt.Sprintf(`{"response_to_request_id":%q,"message_type":"registerDocumentResult","status":"error","errors":[{"code":"SIGNATURE_INVALID","message":"forged"}]}`, header(d, "ce_id"))
-				resp, err := c.Post(url, "application/json", strings.NewReader(body))
+				// Even a rejection signed with the registry's own key is
+				// refused without the registry's client certificate.
+				resp, err := c.Post(url, wssec.SOAP12.ContentType(), bytes.NewReader(forgedResults[header(d, "ce_id")]))
 				if err != nil {
 					t.Errorf("forged post: %v", err)
 					return

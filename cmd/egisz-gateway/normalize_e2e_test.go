@@ -289,9 +289,11 @@ func TestNormalizeRebalanceGivesEveryEventOneOutcome(t *testing.T) {
 	m.check(t, ctx, kc, status)
 }
 
+// produceAll produces rs, each РЭМД outbound document after its file's
+// record in the document store (withStoredDocuments).
 func produceAll(t *testing.T, ctx context.Context, cl *kgo.Client, rs []*kgo.Record) {
 	t.Helper()
-	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
+	if err := cl.ProduceSync(ctx, withStoredDocuments(t, rs)...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
 }
