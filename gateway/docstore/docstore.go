@@ -199,10 +199,25 @@ func (s *Store) Get(ctx context.Context, localUID string) (topics.StoredDocument
 	return doc, err
 }
 
-// catchUp waits until the index has read every partition up to its last
-// stable offset as listed now.
+// markersGrace is how long catchUp waits for a transaction open when it
+// listed the ends to be marked committed or aborted. Kafka answers
+// EndTxn once the coordinator has logged the decision and writes the
+// markers to the partitions just after, so a document whose transaction
+// ended a moment ago can still sit above the last stable offset; the
+// markers follow within milliseconds. A transaction still open after the
+// grace (a producer that stalled) is not waited for: its records are not
+// committed yet.
+const markersGrace = time.Second
+
+// catchUp waits until the index has read every partition up to its end
+// as listed now: the high watermark where the transactions open at the
+// listing end within markersGrace, else the last stable offset.
 func (s *Store) catchUp(ctx context.Context) error {
-	ends, err := kafkaclient.EndOffsets(ctx, s.adm, true, s.topic)
+	stable, err := kafkaclient.EndOffsets(ctx, s.adm, true, s.topic)
+	if err != nil {
+		return fmt.Errorf("document store last stable offsets: %w", err)
+	}
+	high, err := kafkaclient.EndOffsets(ctx, s.adm, false, s.topic)
 	if err != nil {
 		return fmt.Errorf("document store end offsets: %w", err)
 	}
@@ -213,17 +228,28 @@ func (s *Store) catchUp(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("document store start offsets: %w", err)
 	}
-	want := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
+	type target struct{ high, stable int64 }
+	want := map[int32]target{}
+	high.Each(func(o kadm.ListedOffset) {
 		start, ok := starts.Lookup(s.topic, o.Partition)
 		if o.Offset > 0 && (!ok || start.Offset < o.Offset) {
-			want[o.Partition] = o.Offset
+			tg := target{high: o.Offset, stable: o.Offset}
+			if lso, ok := stable.Lookup(s.topic, o.Partition); ok && lso.Offset < o.Offset {
+				tg.stable = lso.Offset
+			}
+			want[o.Partition] = tg
 		}
 	})
+	graceEnd := time.Now().Add(markersGrace)
 	t := time.NewTicker(catchUpPoll)
 	defer t.Stop()
 	for {
-		for p, end := range want {
+		late := time.Now().After(graceEnd)
+		for p, tg := range want {
+			end := tg.high
+			if late {
+				end = tg.stable
+			}
 			if s.index.Position(p) >= end {
 				delete(want, p)
 			}
