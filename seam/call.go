@@ -58,7 +58,11 @@ type Outcome struct {
 // CallbackResult is a registry's final answer for one accepted call,
 // delivered on its callback.
 type CallbackResult struct {
-	RequestID  string // the call's idempotency key (ce_id)
+	RequestID string // the call's idempotency key (ce_id), when the callback names it
+	// MessageID is the MessageID of the call it answers (its
+	// relatesToMessage), when the callback names the call so: the runtime
+	// finds the call's event by it (seam.MessageID).
+	MessageID  string
 	Registered bool
 	RegistryID string
 	Reasons    []topics.Reason
