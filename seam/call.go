@@ -27,7 +27,11 @@ type Call struct {
 	// JSON (application/json; charset=utf-8).
 	Header         map[string]string
 	IdempotencyKey string // the event's ce_id: a re-send is recognised as one
-	Lookup         bool   // a reconciliation lookup, not a registration
+	// Send is which sending of the event this is: 0 the first, n after
+	// its registry's result had it sent again n times. The registries
+	// behind ИПС name the message by it (MessageID).
+	Send   int
+	Lookup bool // a reconciliation lookup, not a registration
 }
 
 // Result is what an answer means.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 )
 
 // Inbound messages are what a registry sends to the gateway's callback
@@ -58,13 +59,21 @@ type Answer struct {
 // signed, expired, replayed): it is refused, counted and acts on nothing.
 var ErrUnauthenticated = errors.New("inbound message not signed by a trusted registry certificate")
 
-// MessageID is the WS-Addressing MessageID of every call made for the
-// event ceID: a name-based UUID (version 5 layout over SHA-1) of it, so a
-// re-send of the same event carries the same id, and a callback's
-// relatesToMessage names the event whose pending document it settles
-// (the runtime indexes its pending documents by it).
-func MessageID(ceID string) string {
-	h := sha1.Sum([]byte("egisz-gateway/message-id/" + ceID))
+// MessageID is the WS-Addressing MessageID of the calls made for the
+// event ceID in its send-th sending (0 the first; n after the document
+// was sent again n times because its registry's result asked for it): a
+// name-based UUID (version 5 layout over SHA-1) of both. A call tried
+// again within one sending (a timeout, a 503) carries the same id, so
+// the registry sees it as the same message; each new sending has its own,
+// so that a late or repeated result of an earlier sending cannot settle
+// the later one. A callback's relatesToMessage names the event and the
+// sending it answers (the runtime indexes its pending documents by it).
+func MessageID(ceID string, send int) string {
+	name := "egisz-gateway/message-id/" + ceID
+	if send > 0 {
+		name += "/" + strconv.Itoa(send)
+	}
+	h := sha1.Sum([]byte(name))
 	h[6] = (h[6] & 0x0f) | 0x50
 	h[8] = (h[8] & 0x3f) | 0x80
 	return fmt.Sprintf("urn:uuid:%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])

@@ -140,7 +140,7 @@ func (a *Adapter) Sign(ctx context.Context, call seam.Call) (seam.Call, error) {
 		if call.IdempotencyKey == "" {
 			return seam.Call{}, fmt.Errorf("sign registerDocument: the call has no event id: %w", ErrUnbuildable)
 		}
-		addr.Action, addr.MessageID = ActionRegisterDocument, seam.MessageID(call.IdempotencyKey)
+		addr.Action, addr.MessageID = ActionRegisterDocument, seam.MessageID(call.IdempotencyKey, call.Send)
 		addr.ReplyTo = call.Header[headerReplyTo]
 		if addr.ReplyTo == "" {
 			return seam.Call{}, fmt.Errorf("sign registerDocument: the call has no callback address: %w", ErrUnbuildable)

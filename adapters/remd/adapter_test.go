@@ -40,7 +40,7 @@ func TestSignRegisterDocument(t *testing.T) {
 			if err != nil {
 				t.Fatalf("the signed call does not verify: %v", err)
 			}
-			want := wssec.Addressing{Action: ActionRegisterDocument, MessageID: seam.MessageID(testCEID), To: testTo, ReplyTo: testCallback, FaultTo: testCallback}
+			want := wssec.Addressing{Action: ActionRegisterDocument, MessageID: seam.MessageID(testCEID, 0), To: testTo, ReplyTo: testCallback, FaultTo: testCallback}
 			if got.Addressing != want || got.Version != v || got.Algorithm != signer.GOST2012_256 {
 				t.Errorf("addressing %+v version %v alg %v", got.Addressing, got.Version, got.Algorithm)
 			}
@@ -103,7 +103,7 @@ func TestSignIsFreshEachSend(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v.Addressing.MessageID != seam.MessageID(testCEID) {
+		if v.Addressing.MessageID != seam.MessageID(testCEID, 0) {
 			t.Errorf("send %d: MessageID %s", i, v.Addressing.MessageID)
 		}
 		created = append(created, v.Timestamp.Created)
@@ -148,7 +148,7 @@ func TestSignLookup(t *testing.T) {
 		if ad.Action != ActionSearchRegistryItem || ad.ReplyTo != wssec.AnonymousAddress || ad.FaultTo != "" || ad.To != testTo || !strings.HasPrefix(ad.MessageID, "urn:uuid:") {
 			t.Errorf("lookup addressing %+v", ad)
 		}
-		if ad.MessageID == seam.MessageID(testCEID) {
+		if ad.MessageID == seam.MessageID(testCEID, 0) {
 			t.Error("the lookup reuses the registration's MessageID")
 		}
 		ids[ad.MessageID] = true

@@ -744,15 +744,15 @@ func signedResult(t *testing.T, em *registryEmulator, to, ceID, emdrID string) [
 	var body strings.Builder
 	fmt.Fprintf(&body, `<%s xmlns="%s">`, remd.ElemCallback, remd.NamespaceCallback)
 	if emdrID == "" {
-		fmt.Fprintf(&body, `<relatesToMessage>%s</relatesToMessage><status>%s</status>`, seam.MessageID(ceID), remd.StatusError)
+		fmt.Fprintf(&body, `<relatesToMessage>%s</relatesToMessage><status>%s</status>`, seam.MessageID(ceID, 0), remd.StatusError)
 		body.WriteString(`<errors><item><code>SIGNATURE_INVALID</code><message>forged</message></item></errors>`)
 	} else {
-		fmt.Fprintf(&body, `<relatesToMessage>%s</relatesToMessage><status>%s</status>`, seam.MessageID(ceID), remd.StatusSuccess)
+		fmt.Fprintf(&body, `<relatesToMessage>%s</relatesToMessage><status>%s</status>`, seam.MessageID(ceID, 0), remd.StatusSuccess)
 		fmt.Fprintf(&body, `<registryItem><emdrId>%s</emdrId><registrationDateTime>%s</registrationDateTime></registryItem>`, emdrID, time.Now().Format(time.RFC3339))
 	}
 	fmt.Fprintf(&body, `</%s>`, remd.ElemCallback)
 	msg, err := wssec.Sign(context.Background(), em.signing.Registry, wssec.Envelope{Version: wssec.SOAP12, Addressing: wssec.Addressing{
-		Action: remd.ActionCallback, MessageID: seam.MessageID("test-result/" + ceID + "/" + time.Now().String()), To: to, RelatesTo: seam.MessageID(ceID),
+		Action: remd.ActionCallback, MessageID: seam.MessageID("test-result/"+ceID+"/"+time.Now().String(), 0), To: to, RelatesTo: seam.MessageID(ceID, 0),
 	}, Body: []byte(body.String())}, wssec.SignOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/egisz-gateway/egisz-gateway/gateway/cloudevents"
+	"github.com/egisz-gateway/egisz-gateway/gateway/forward/pending"
 	"github.com/egisz-gateway/egisz-gateway/topics"
 )
 
@@ -22,6 +23,7 @@ func (s *consumer) forward(ctx, callCtx context.Context, r *kgo.Record, res *res
 	res.first = s.cfg.Now()
 	defer func() { res.took = s.cfg.Now().Sub(res.first) }()
 	call, err := s.dest.Build(r.Value, cloudevents.Get(r.Headers, topics.HeaderID), s.cfg.CallbackURL)
+	call.Send = pending.Resends(r.Headers)
 	if err == nil {
 		// A request Go's HTTP client would refuse to send fails here, as
 		// this record's own fault: sent, the refusal would count against

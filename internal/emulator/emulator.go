@@ -84,7 +84,7 @@ type Faults struct {
 // Stats counts what one registry received.
 type Stats struct {
 	Requests   int `json:"requests"`   // every request, faults included
-	Registered int `json:"registered"` // distinct idempotency keys accepted
+	Registered int `json:"registered"` // distinct idempotency keys registered (РЭМД: once its checks passed)
 	Resent     int `json:"resent"`     // requests with a key already registered
 	Rejected   int `json:"rejected"`   // answered with a registry error code
 	// Codes counts the registry error codes answered, by code (РЭМД's

@@ -119,7 +119,7 @@ func TestInteropWithGatewayAdapter(t *testing.T) {
 		return nil
 	}
 	first := waitResults(1)[0]
-	if !first.Registered || first.MessageID != seam.MessageID("ce-1") || !emdrIDForm.MatchString(first.RegistryID) {
+	if !first.Registered || first.MessageID != seam.MessageID("ce-1", 0) || !emdrIDForm.MatchString(first.RegistryID) {
 		t.Fatalf("result %+v: want registered, for ce-1's MessageID", first)
 	}
 	if lk, ok := a.Lookup(call); ok {
@@ -146,7 +146,7 @@ func TestInteropWithGatewayAdapter(t *testing.T) {
 		t.Fatalf("registerDocument 2: %+v", out)
 	}
 	second := waitResults(2)[1]
-	if second.Registered || second.MessageID != seam.MessageID("ce-2") || len(second.Reasons) != 1 || second.Reasons[0].Code != codePatientMismatch || second.Retry {
+	if second.Registered || second.MessageID != seam.MessageID("ce-2", 0) || len(second.Reasons) != 1 || second.Reasons[0].Code != codePatientMismatch || second.Retry {
 		t.Fatalf("result %+v: want %s, not retried", second, codePatientMismatch)
 	}
 

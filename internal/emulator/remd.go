@@ -251,7 +251,6 @@ func (e *Emulator) registerDocument(w http.ResponseWriter, r *http.Request, v *w
 	// its localUid may be sent again).
 	d = &remdDoc{req: req, messageID: v.Addressing.MessageID, replyTo: replyTo, digests: digests, state: stateProcessing}
 	e.docs[req.LocalUID] = d
-	st.Registered++
 	st.ByKey[req.LocalUID]++
 	st.Order = append(st.Order, req.LocalUID)
 	st.Times = append(st.Times, time.Now())
@@ -293,6 +292,9 @@ func (e *Emulator) process(d *remdDoc, f Faults) {
 		e.seq++
 		d.state, d.emdrID, d.at = stateRegistered, newID(REMD, e.seq), e.now()
 		e.byEMDR[d.emdrID] = d
+		// Counted once registered: a document rejected (say, its file
+		// could not be fetched) and sent again is one registration.
+		e.stats[REMD].Registered++
 	} else {
 		d.state = stateRejected
 		e.stats[REMD].reject(errs)

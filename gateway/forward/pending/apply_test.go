@@ -149,6 +149,28 @@ func TestApplyWritesBeforeItChangesAnything(t *testing.T) {
 			t.Errorf("the stage was given %+v, want one registration", stage.settled)
 		}
 	})
+	t.Run("a repeated callback of a settled document writes nothing", func(t *testing.T) {
+		// The table may not have read the entry the forward stage has
+		// just written for the document's next sending: writing the
+		// settled entry back would undo it.
+		w := &recordingWriter{}
+		p, stage := localPending(t, bounds, w)
+		resent := &Entry{State: StateResent, Partition: 0, SentAt: time.Now(), Done: time.Now(), Callbacks: 1}
+		p.table.Put("d-1", resent, false)
+		retry := CallbackResult{RequestID: "d-1", Retry: true}
+		for _, ev := range []Event{{Kind: Callback, Result: retry, Sending: 1}, {Kind: Callback, Result: retry}} {
+			st, err := p.apply(t.Context(), "d-1", ev)
+			if err != nil || st.Action != Note {
+				t.Fatalf("apply = %v, %v; want noted", st.Action, err)
+			}
+		}
+		if len(w.groups) != 0 || len(stage.settled) != 0 {
+			t.Fatalf("wrote %d groups and settled %+v, want nothing", len(w.groups), stage.settled)
+		}
+		if e, _ := p.Get("d-1"); e != resent {
+			t.Errorf("entry %+v, want the one stored", e)
+		}
+	})
 	t.Run("a failed settlement leaves the document pending and uncounted", func(t *testing.T) {
 		w := &recordingWriter{fail: broken}
 		p, stage := localPending(t, bounds, w)

@@ -68,7 +68,7 @@ func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
 				post := func(who callbackCaller, auth seam.AuthFailure, status, emdrID string) int {
 					body := fmt.Sprintf(`{"request_id":"d-1","status":%q,"emdr_id":%q}`, status, emdrID)
 					if auth != "" {
-						body = fmt.Sprintf(`{"auth":%q,"relates_to":%q,"status":%q,"emdr_id":%q}`, auth, seam.MessageID("d-1"), status, emdrID)
+						body = fmt.Sprintf(`{"auth":%q,"relates_to":%q,"status":%q,"emdr_id":%q}`, auth, seam.MessageID("d-1", 0), status, emdrID)
 					}
 					resp, err := client(who).Post(url, "application/json", strings.NewReader(body))
 					if err != nil {
@@ -124,7 +124,7 @@ func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
 					})
 					wg.Wait()
 				}
-				for _, k := range []string{"d-1", seam.MessageID("d-1")} {
+				for _, k := range []string{"d-1", seam.MessageID("d-1", 0)} {
 					if _, ok := p.table.Get(OrphanKey(k)); ok {
 						t.Errorf("a forged callback was kept as an orphan of %s", k)
 					}

@@ -117,7 +117,10 @@ func (p *Pending) Handle(ctx context.Context, source string, cb CallbackResult) 
 			}
 		}
 		if key != "" {
-			p.table.Wait(ctx, key, time.Until(deadline), func(e *Entry, ok bool) bool { return ok && e != nil })
+			// The entry of the sending the callback answers: a callback
+			// for a document sent again may overtake its new entry.
+			send := sendOf(key, cb.MessageID)
+			p.table.Wait(ctx, key, time.Until(deadline), func(e *Entry, ok bool) bool { return ok && e != nil && e.Resends >= send })
 		}
 		<-p.waiters
 	default:
@@ -128,13 +131,15 @@ func (p *Pending) Handle(ctx context.Context, source string, cb CallbackResult) 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	send := -1
 	if key == "" {
 		// No document known by the MessageID yet: kept as an orphan under it.
 		key = cb.MessageID
 	} else {
 		cb.RequestID = key
+		send = sendOf(key, cb.MessageID)
 	}
-	st, err := p.apply(ctx, key, Event{Kind: Callback, Result: cb, Source: source})
+	st, err := p.apply(ctx, key, Event{Kind: Callback, Result: cb, Source: source, Sending: send + 1})
 	if err != nil {
 		return err
 	}

@@ -90,7 +90,8 @@ func (s *testStage) LookUp(_ context.Context, ceID string, _ []byte) Lookup {
 
 // Inbound plays the registry's adapter: a message is JSON,
 // {"auth", "kind", "message_id", "request_id", "relates_to", "status",
-// "emdr_id", "local_uid"}. auth stands for what the adapter's signature
+// "emdr_id", "local_uid"} (status success, error, or retry: a transient
+// error the document is sent again for). auth stands for what the adapter's signature
 // check found: empty is a message signed by the registry, a
 // seam.AuthFailure one the adapter refuses for it. kind "file" is a file
 // request; anything else a result, naming its document by request_id
@@ -119,7 +120,8 @@ func (s *testStage) Inbound(_ context.Context, contentType string, body []byte) 
 		return seam.Inbound{}, errors.New("no request_id")
 	}
 	return seam.Inbound{Kind: seam.InboundResult, MessageID: m.MessageID, Result: CallbackResult{
-		RequestID: m.RequestID, MessageID: m.RelatesTo, Registered: m.Status != "error", RegistryID: m.EMDRID}}, nil
+		RequestID: m.RequestID, MessageID: m.RelatesTo, Registered: m.Status == "success" || m.Status == "",
+		Retry: m.Status == "retry", RegistryID: m.EMDRID}}, nil
 }
 
 // testAnswer is the test adapter's answer, as JSON.

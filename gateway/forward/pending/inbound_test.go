@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -72,7 +73,7 @@ func TestACallbackFindsItsDocumentByTheMessageIDItAnswers(t *testing.T) {
 			own(t, ctx, p, stage, 0)
 			url, client := serveCallback(t, p)
 			const ceID, emdrID = "d-by-message", "16.62.26.11.000000042"
-			msgID := seam.MessageID(ceID)
+			msgID := seam.MessageID(ceID, 0)
 			if !tc.early {
 				writePending(t, ctx, p, ceID)
 			}
@@ -234,5 +235,101 @@ func TestFileRequestsAreServedFromTheDocumentStore(t *testing.T) {
 		if got := testutil.ToFloat64(p.m.refused.WithLabelValues(reason)); got != 1 {
 			t.Errorf("refused{reason=%s} = %v, want 1", reason, got)
 		}
+	}
+}
+
+// Each sending of a document has its own MessageID (seam.MessageID with
+// the re-sends so far), and a callback settles only the sending it
+// answers: a repeated or late result of a sending that asked for a
+// re-send changes nothing (it once overwrote the new sending's entry with
+// the old one's, and the document was never settled), and the new
+// sending's result waits for its entry when it overtakes it.
+func TestACallbackSettlesOnlyTheSendingItAnswers(t *testing.T) {
+	c, ctx, cat := pendingCluster(t)
+	// A re-send goes back to the outbound topic.
+	if _, err := c.Admin(t).CreateTopic(ctx, 1, 1, nil, c.Prefix+topics.Outbound(topics.RegistryREMD)); err != nil {
+		t.Fatal(err)
+	}
+	p, stage := newTestPending(t, c, cat,
+		config.Callback{Wait: config.Duration(5 * time.Second), ReconcileAfter: config.Duration(time.Hour), KeepDone: config.Duration(time.Hour)},
+		slog.New(slog.DiscardHandler))
+	run(t, ctx, p)
+	own(t, ctx, p, stage, 0)
+	url, client := serveCallback(t, p)
+	const ceID = "d-sent-again"
+	callback := func(n int, send int, status, emdrID string) {
+		t.Helper()
+		resp, err := client(callerRegistry).Post(url, "application/soap+xml", strings.NewReader(fmt.Sprintf(
+			`{"message_id":"urn:uuid:cb-%d","relates_to":%q,"status":%q,"emdr_id":%q}`, n, seam.MessageID(ceID, send), status, emdrID)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("callback %d answered %d (%s), want 200", n, resp.StatusCode, b)
+		}
+	}
+	// sending writes the pending entry of the document's sending with
+	// resends re-sends before it, as the forward stage does once РЭМД
+	// accepted it.
+	sending := func(resends int) {
+		t.Helper()
+		r := outboundRecord(p, ceID)
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: HeaderResends, Value: fmt.Appendf(nil, "%d", resends)})
+		e := Entry{State: StatePending, Partition: 0, SentAt: time.Now(), Resends: resends, Record: Store(r)}
+		if err := p.cfg.Writer.Write(ctx, []*kgo.Record{p.entryRecord(ceID, &e)}); err != nil {
+			t.Error(err)
+		}
+	}
+	entry := func() *Entry {
+		e, _ := p.table.Get(ceID)
+		return e
+	}
+	waitFor := func(what string, ok func(e *Entry) bool) {
+		t.Helper()
+		for e := entry(); e == nil || !ok(e); e = entry() {
+			if ctx.Err() != nil {
+				t.Fatalf("%s: the entry is %+v", what, e)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+
+	sending(0)
+	waitFor("the first sending pending", func(e *Entry) bool { return e.State == StatePending })
+	callback(1, 0, "retry", "")
+	waitFor("sent again", func(e *Entry) bool { return e.State == StateResent })
+
+	// The first sending's result again (РЭМД repeats a result it is not
+	// sure arrived), and the second sending's result before its entry:
+	// the first changes nothing, the second waits for its entry.
+	callback(2, 0, "retry", "")
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		sending(1)
+	}()
+	callback(3, 1, "success", "16.62.26.11.000000007")
+	waitFor("registered", func(e *Entry) bool { return e.State == StateRegistered })
+	if e := entry(); e.RegistryID != "16.62.26.11.000000007" || e.Resends != 1 {
+		t.Fatalf("entry %+v, want the second sending registered", e)
+	}
+	// A late result of the first sending: stale, the registration stands.
+	callback(4, 0, "error", "")
+	time.Sleep(100 * time.Millisecond)
+	stage.mu.Lock()
+	defer stage.mu.Unlock()
+	var actions []Action
+	for _, st := range stage.settled {
+		actions = append(actions, st.Action)
+	}
+	if len(actions) != 1 || actions[0] != Register {
+		t.Fatalf("the stage settled %v, want one registration", actions)
+	}
+	if e := entry(); e.State != StateRegistered {
+		t.Fatalf("entry %+v after a stale callback, want registered", e)
+	}
+	if got := testutil.ToFloat64(p.m.callbacks.WithLabelValues(string(Stale))); got != 1 {
+		t.Errorf("stale callbacks counted %v, want 1", got)
 	}
 }

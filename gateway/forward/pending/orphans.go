@@ -177,7 +177,7 @@ func (p *Pending) settleOrphans(ctx context.Context) {
 		if !ok {
 			continue
 		}
-		st, err := p.apply(ctx, ceID, Event{Kind: EarlyCallback, Result: cb, OrphanOf: k})
+		st, err := p.apply(ctx, ceID, Event{Kind: EarlyCallback, Result: cb, OrphanOf: k, Sending: sendOf(ceID, cb.MessageID) + 1})
 		switch {
 		case err != nil:
 			p.cfg.Log.Warn("early РЭМД callback not applied; next round", "request_id", k, "err", err)

@@ -160,7 +160,7 @@ func New(cfg Config, stage Stage) (*Pending, error) {
 		}
 		switch {
 		case d.OrphanOf == "":
-			p.index(d.Key, d.Entry == nil)
+			p.index(d.Key, d.Entry)
 		case d.Entry == nil:
 			p.orphans.Remove(d.OrphanOf)
 		case d.Entry.Callback != nil:
@@ -235,10 +235,7 @@ func (p *Pending) Get(key string) (*Entry, bool) { return p.table.Get(key) }
 // settled reports the latter; otherwise the stage writes the document's
 // status "pending" beside the entry.
 func (p *Pending) Accepted(out *eos.Output, r *kgo.Record, now time.Time) (settled bool) {
-	ceID, resends := cloudevents.Get(r.Headers, topics.HeaderID), 0
-	if v := cloudevents.Get(r.Headers, HeaderResends); v != "" {
-		fmt.Sscan(v, &resends)
-	}
+	ceID, resends := cloudevents.Get(r.Headers, topics.HeaderID), Resends(r.Headers)
 	// On the record's own partition number: the instance that sent the
 	// document owns it, gets its callback (at its callback URL) and
 	// settles it, and only that instance does (Handle).
@@ -246,7 +243,7 @@ func (p *Pending) Accepted(out *eos.Output, r *kgo.Record, now time.Time) (settl
 	// The callback that came first is kept under the event's ce_id, or,
 	// when it named only the call's MessageID and the document was not
 	// known yet, under that.
-	for _, orphanOf := range []string{ceID, seam.MessageID(ceID)} {
+	for _, orphanOf := range []string{ceID, seam.MessageID(ceID, resends)} {
 		cb, ok := p.orphans.Result(orphanOf)
 		if !ok {
 			continue
@@ -285,12 +282,18 @@ func (p *Pending) apply(ctx context.Context, ceID string, ev Event) (Settlement,
 	}
 	owned := e != nil && e.State == StatePending && p.owns(e.Partition)
 	st := Settle(ceID, e, owned, ev, now)
-	if st.Action == Ignore {
+	switch st.Action {
+	case Ignore, Stale:
 		return st, nil
-	}
-	if st.OtherRegistryID != "" {
-		p.cfg.Log.Warn("repeated РЭМД callback names another emdrId; the first stands",
-			"request_id", ceID, "first", e.RegistryID, "now", st.OtherRegistryID)
+	case Note:
+		// Nothing is written for a repeated callback: the entry may be a
+		// sending the forward stage has just replaced (a document sent
+		// again), and writing it back would undo the new sending.
+		if st.OtherRegistryID != "" {
+			p.cfg.Log.Warn("repeated РЭМД callback names another emdrId; the first stands",
+				"request_id", ceID, "first", e.RegistryID, "now", st.OtherRegistryID)
+		}
+		return st, nil
 	}
 	if st.Action == Orphan {
 		st.Entry.Partition = p.partitionOf(ceID)
@@ -327,7 +330,7 @@ func (p *Pending) apply(ctx context.Context, ceID string, ev Event) (Settlement,
 		p.orphans.Remove(orphanOf)
 	}
 	if st.Action != Orphan {
-		p.index(st.Key, false)
+		p.index(st.Key, &st.Entry)
 	}
 	return st, nil
 }
@@ -380,9 +383,45 @@ func (p *Pending) lockOf(key string) *sync.Mutex {
 }
 
 // index keeps byMessage in step with the table's document key ceID
-// (not an orphan's key): set, or removed when deleted.
-func (p *Pending) index(ceID string, deleted bool) {
-	p.byMessage.Put(seam.MessageID(ceID), ceID, deleted)
+// (not an orphan's key) and its entry e: the MessageIDs of its sendings
+// so far (e.Resends + 1 of them) set, or every one it may have had
+// removed when e is nil (deleted). A sending's id appears only once the
+// table holds that sending's entry, so a callback for it waits for the
+// entry rather than finding the earlier sending's.
+func (p *Pending) index(ceID string, e *Entry) {
+	if e == nil {
+		for send := range ResendLimit + 1 {
+			p.byMessage.Put(seam.MessageID(ceID, send), "", true)
+		}
+		return
+	}
+	for send := range min(e.Resends, ResendLimit) + 1 {
+		p.byMessage.Put(seam.MessageID(ceID, send), ceID, false)
+	}
+}
+
+// sendOf is which sending of the document ceID the MessageID names, or
+// -1 when it names none of them (a callback that names the ce_id only).
+func sendOf(ceID, messageID string) int {
+	if messageID == "" {
+		return -1
+	}
+	for send := range ResendLimit + 1 {
+		if seam.MessageID(ceID, send) == messageID {
+			return send
+		}
+	}
+	return -1
+}
+
+// Resends is how often the outbound record was sent again already (its
+// HeaderResends), 0 for a first sending.
+func Resends(headers []kgo.RecordHeader) int {
+	n := 0
+	if v := cloudevents.Get(headers, HeaderResends); v != "" {
+		fmt.Sscan(v, &n)
+	}
+	return max(n, 0)
 }
 
 // partitionOf places a document's entries by its ce_id.

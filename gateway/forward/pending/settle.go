@@ -34,6 +34,10 @@ type Event struct {
 	// OrphanOf is, for an EarlyCallback, the id its orphan is kept under:
 	// the ce_id (when empty) or the MessageID of the call it answered.
 	OrphanOf string
+	// Sending is, for a callback or an early callback, which sending of
+	// the document it answers, counted from 1 (seam.MessageID's send + 1),
+	// or 0 when it does not say (it names the ce_id only).
+	Sending int
 }
 
 // Action is what a settlement writes; its value is the callbacks
@@ -46,7 +50,8 @@ const (
 	Register Action = "registered" // the document's status "registered", and its entry
 	Reject   Action = "rejected"   // its DLQ record and status "rejected", and its entry
 	Resend   Action = "resent"     // the document sent again, and its entry
-	Note     Action = "repeated"   // a later callback: its entry only, counting it
+	Note     Action = "repeated"   // a later callback of a settled document: nothing written
+	Stale    Action = "stale"      // a callback of an earlier sending of a document sent again: nothing written
 	Orphan   Action = "orphan"     // a callback for a document not settled here: kept under OrphanKey
 )
 
@@ -77,6 +82,8 @@ type Settlement struct {
 //     callback or a lookup: registered, sent again (transient errors,
 //     at most ResendLimit times) or rejected;
 //   - a callback for a settled document is only noted: the first stands;
+//   - a callback of an earlier sending of a document sent again since
+//     (ev.Sending at most e.Resends) is stale: the later sending's stands;
 //   - a callback for a document not known, or pending on a partition
 //     another instance owns, is kept as an orphan, for the owner (or the
 //     forward stage, when its entry comes) to settle with;
@@ -84,6 +91,8 @@ type Settlement struct {
 //     longer pending, or not owned) does nothing.
 func Settle(ceID string, e *Entry, owned bool, ev Event, now time.Time) Settlement {
 	switch {
+	case e != nil && (ev.Kind == Callback || ev.Kind == EarlyCallback) && ev.Sending > 0 && ev.Sending-1 < e.Resends:
+		return Settlement{Action: Stale, Key: ceID}
 	case e != nil && e.State == StatePending && e.Record != nil && owned:
 		next := *e
 		if ev.Kind == Callback {

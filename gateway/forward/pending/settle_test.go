@@ -47,6 +47,15 @@ func TestSettle(t *testing.T) {
 		{"a later callback naming another emdrId: the first stands", registered, false, Event{Kind: Callback, Result: CallbackResult{RequestID: "d-1", Registered: true, RegistryID: "E-2"}}, Settlement{
 			Action: Note, Key: "d-1", OtherRegistryID: "E-2",
 			Entry: Entry{State: StateRegistered, Partition: 2, SentAt: sent, RegistryID: "E-1", FirstCB: first, LastCB: now, Callbacks: 2, Done: first}}},
+		{"the callback of the sending now pending settles it", pending(1), true, Event{Kind: Callback, Result: ok, Sending: 2}, Settlement{
+			Action: Register, Key: "d-1", Record: rec,
+			Entry: Entry{State: StateRegistered, Partition: 2, SentAt: sent, Resends: 1, RegistryID: "E-1", FirstCB: now, LastCB: now, Callbacks: 1, Done: now}}},
+		{"a late callback of an earlier sending does not settle the later one", pending(1), true, Event{Kind: Callback, Result: failed, Sending: 1}, Settlement{
+			Action: Stale, Key: "d-1"}},
+		{"an early callback of an earlier sending does not settle the later one", pending(2), true, Event{Kind: EarlyCallback, Result: ok, Sending: 2}, Settlement{
+			Action: Stale, Key: "d-1"}},
+		{"a repeated callback of the sending that asked for a re-send is stale", &Entry{State: StateResent, Partition: 2, SentAt: sent, Resends: 1, Done: first}, true, Event{Kind: Callback, Result: transient, Sending: 1}, Settlement{
+			Action: Stale, Key: "d-1"}},
 		{"a callback for an unknown document is kept as an orphan", nil, false, Event{Kind: Callback, Result: ok, Source: "10.0.0.1"}, Settlement{
 			Action: Orphan, Key: OrphanKey("d-1"),
 			Entry: Entry{State: StateOrphan, Callback: &ok, FirstCB: now, LastCB: now, Callbacks: 1, Source: "10.0.0.1"}}},

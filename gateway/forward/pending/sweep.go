@@ -62,7 +62,7 @@ func (p *Pending) sweep(ctx context.Context) {
 			if d, _ := Decode(r.Key, nil); d.OrphanOf != "" {
 				p.orphans.Remove(d.OrphanOf)
 			} else {
-				p.index(d.Key, true)
+				p.index(d.Key, nil)
 			}
 		}
 	}
