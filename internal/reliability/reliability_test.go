@@ -126,6 +126,9 @@ type env struct {
 	mu       sync.Mutex
 	recovery []time.Duration
 	pending  sync.WaitGroup
+	// settled ends once the scenario's outcomes are all in or their wait
+	// gave up: a recovery not measured by then is not waited for.
+	settled context.Context
 }
 
 // healthy is how the registries answer when nothing is wrong.
@@ -152,6 +155,9 @@ func run(t *testing.T, sc scenario) {
 	defer cancel()
 	e := &env{t: t, s: s, ctx: ctx, prefix: fmt.Sprintf("rel%d.", time.Now().UnixNano()%1e9),
 		rnd: rand.New(rand.NewPCG(s.seed, uint64(len(sc.name)))), log: slog.New(slog.NewTextHandler(testWriter{t}, nil))}
+	settled, settledNow := context.WithCancel(ctx)
+	defer settledNow()
+	e.settled = settled
 	emu, err := stack.StartEmulator()
 	if err != nil {
 		t.Fatal(err)
@@ -222,6 +228,7 @@ func run(t *testing.T, sc scenario) {
 		t.Fatalf("traffic: %v", err)
 	}
 	settleErr := tr.Settle(ctx, s.scale.settle, e.log)
+	settledNow()
 	e.pending.Wait()
 	took := time.Since(start)
 	rep := tr.Track.Report()
@@ -287,7 +294,7 @@ func (e *env) recovered(at time.Time) {
 	go func() {
 		defer e.pending.Done()
 		for !e.traffic.Track.SettledBefore(at) {
-			if e.ctx.Err() != nil {
+			if e.ctx.Err() != nil || e.settled.Err() != nil {
 				return
 			}
 			time.Sleep(100 * time.Millisecond)
