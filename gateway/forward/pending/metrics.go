@@ -34,7 +34,7 @@ func NewMetrics() *Metrics {
 	m := &Metrics{
 		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "egisz_remd_callbacks_total",
-			Help: "Authenticated РЭМД callbacks by result: registered, rejected, resent, repeated, orphan (no document known yet), orphan_settled, orphan_refused (over the orphans' bounds, answered 503), invalid, too_large, abandoned (РЭМД hung up before the callback was recorded; it sends it again).",
+			Help: "Authenticated РЭМД callbacks by result: registered, rejected, resent, repeated (a settled document's result again), stale (a result of an earlier sending of a document sent again since), orphan (no document known yet), orphan_settled, orphan_refused (over the orphans' bounds, answered 503), invalid, too_large, abandoned (РЭМД hung up before the callback was recorded; it sends it again).",
 		}, []string{"result"}),
 		reconciled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "egisz_remd_reconciled_total",
@@ -69,7 +69,7 @@ func NewMetrics() *Metrics {
 	for _, r := range []string{"registered", "not_found", "error"} {
 		m.reconciled.WithLabelValues(r)
 	}
-	for _, r := range []string{"registered", "rejected", "resent", "repeated", "orphan", "orphan_settled", "orphan_refused", "invalid", "too_large", "abandoned"} {
+	for _, r := range []string{"registered", "rejected", "resent", "repeated", "stale", "orphan", "orphan_settled", "orphan_refused", "invalid", "too_large", "abandoned"} {
 		m.callbacks.WithLabelValues(r)
 	}
 	for _, r := range []string{refusedNoCertificate, refusedUntrusted, refusedNotAllowed} {
