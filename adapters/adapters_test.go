@@ -267,6 +267,15 @@ func rejections() []rejection {
 		{name: "document id equals set id", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) {
 			set(m, "document_id", map[string]any{"root": "1.2.643.5.1.13.13.12.1.42.202.100.1.1.50", "extension": "SET-731"})
 		}), code: reasons.DocumentIDIsSetID, field: "document_id"},
+		{name: "association without its emdrId", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) {
+			set(m, "associations", []any{map[string]any{"type": "1"}})
+		}), code: reasons.FieldRequired, field: "associations[0].emdr_id"},
+		{name: "association to something not an emdrId", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) {
+			set(m, "associations", []any{map[string]any{"emdr_id": "DOC-730", "type": "1"}})
+		}), code: reasons.FieldInvalid, field: "associations[0].emdr_id"},
+		{name: "association type not an НСИ code", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) {
+			set(m, "associations", []any{map[string]any{"emdr_id": "16.62.26.03.000000731", "type": "replaces"}})
+		}), code: reasons.FieldInvalid, field: "associations[0].type"},
 		{name: "localUid not a UUID", topic: topics.RMISDocument, value: edit(topics.RMISDocument, func(m map[string]any) { set(m, "local_uid", "DOC-731") }), code: reasons.UUIDFormat, field: "local_uid"},
 		{name: "ICD-10 shape", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "diagnoses.0.code", "J6.9") }), code: reasons.ICD10Format, field: "diagnoses[0].code"},
 		{name: "no main diagnosis", topic: topics.RMISCase, value: edit(topics.RMISCase, func(m map[string]any) { set(m, "diagnoses.0.role", "accompanying") }), code: reasons.MainDiagnosis, field: "diagnoses"},

@@ -119,20 +119,27 @@ type Attachment struct {
 
 // DocumentEvent is a signed СЭМД to register in РЭМД.
 type DocumentEvent struct {
-	Kind          string      `json:"kind" doc:"СЭМД kind code (РЭМД document kind)" example:"34"`
-	LocalUID      string      `json:"local_uid" doc:"the MIS's id of this version, an RFC 4122 UUID; the idempotency key of the registration" example:"2b1c6a0e-6f0d-4c43-9d0f-2a7e5b1c9d11"`
-	DocumentID    ID          `json:"document_id" doc:"document id, root ending .51; changes with each version"`
-	SetID         ID          `json:"set_id" doc:"document set id, root ending .50; stable across versions"`
-	Version       int64       `json:"version" example:"1"`
-	Number        string      `json:"number,omitempty" doc:"documentNumber" example:"2024-000731"`
-	CreatedAt     DateTime    `json:"created_at" example:"2026-03-20T15:00:00+03:00"`
-	MOOID         string      `json:"mo_oid" example:"1.2.643.5.1.13.13.12.1.42.202"`
-	DepartmentOID string      `json:"department_oid,omitempty" example:"1.2.643.5.1.13.13.12.2.42.4977.0.2787.2107"`
-	CaseID        *ID         `json:"case_id,omitempty" doc:"the treatment case the document belongs to"`
-	Patient       Patient     `json:"patient"`
-	Signers       []Signer    `json:"signers" minItems:"1" doc:"at least the author's signature; each signs file"`
-	File          Attachment  `json:"file" doc:"the CDA XML the signers signed"`
-	Diagnoses     []Diagnosis `json:"diagnoses,omitempty"`
+	Kind          string        `json:"kind" doc:"СЭМД kind code (РЭМД document kind)" example:"34"`
+	LocalUID      string        `json:"local_uid" doc:"the MIS's id of this version, an RFC 4122 UUID; the idempotency key of the registration" example:"2b1c6a0e-6f0d-4c43-9d0f-2a7e5b1c9d11"`
+	DocumentID    ID            `json:"document_id" doc:"document id, root ending .51; changes with each version"`
+	SetID         ID            `json:"set_id" doc:"document set id, root ending .50; stable across versions"`
+	Version       int64         `json:"version" example:"1"`
+	Number        string        `json:"number,omitempty" doc:"documentNumber" example:"2024-000731"`
+	CreatedAt     DateTime      `json:"created_at" example:"2026-03-20T15:00:00+03:00"`
+	MOOID         string        `json:"mo_oid" example:"1.2.643.5.1.13.13.12.1.42.202"`
+	DepartmentOID string        `json:"department_oid,omitempty" example:"1.2.643.5.1.13.13.12.2.42.4977.0.2787.2107"`
+	CaseID        *ID           `json:"case_id,omitempty" doc:"the treatment case the document belongs to"`
+	Patient       Patient       `json:"patient"`
+	Signers       []Signer      `json:"signers" minItems:"1" doc:"at least the author's signature; each signs file"`
+	File          Attachment    `json:"file" doc:"the CDA XML the signers signed"`
+	Diagnoses     []Diagnosis   `json:"diagnoses,omitempty"`
+	Associations  []Association `json:"associations,omitempty" doc:"links to documents РЭМД has registered, such as the version this one replaces; sent to РЭМД as registerDocument's associations"`
+}
+
+// Association links a document to one РЭМД has registered.
+type Association struct {
+	EMDRID string `json:"emdr_id" doc:"the registered document's emdrId, as the status topic's registered outcome gave it (registry_id)" example:"16.62.26.03.000000731"`
+	Type   string `json:"type" doc:"the link's code in НСИ 1.2.643.5.1.13.13.99.2.122 (types of links between documents), as the MIS's НСИ gives it" pattern:"^[0-9]{1,4}$" example:"1"`
 }
 
 // Drug is a prescribed medicine.

@@ -319,6 +319,7 @@ func catalog() []Reason {
 		r(SystemRegionMismatch, Integrator, Park, "Регион организации не совпадает с регионом РМИС", "The organization's region differs from the RMIS region"),
 		r("REGION_CODE_DIFFERENT", Clinic, Park, "Регион адреса (ФИАС) не совпадает", "The address region (FIAS) differs"),
 		r("NOT_UNIQUE_PROVIDED_ID", MIS, Reconcile, "Документ с указанным идентификатором уже зарегистрирован", "A document with this id is already registered"),
+		r("CAN_NOT_ASSOCIATE", MIS, Park, "Невозможно связать документы: связанный документ (emdr_id в associations) не зарегистрирован в РЭМД", "The documents cannot be linked: the linked document (associations' emdr_id) is not registered in РЭМД"),
 		r("NOT_UNIQUE_ASSOCIATION", MIS, Reconcile, "Связь документов уже зарегистрирована", "The document association is already registered"),
 		r("RESTRICT_NEW_VERSION", MIS, Park, "Регистрация новой версии запрещена", "A new version may not be registered"),
 		r("CANT_REG_VERSION", MIS, Park, "Невозможно зарегистрировать версию документа", "The document version cannot be registered"),

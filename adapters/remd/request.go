@@ -79,10 +79,11 @@ type Signature struct {
 	Checksum string `xml:"checksum"`
 }
 
-// Associations are the links of a new version to what it replaces; the
+// Associations are the document's links to registered ones (a new
+// version to the version it replaces), from the event's associations:
+// the MIS names the target by the emdrId the status topic gave it. The
 // element is left out when there are none (encoding/xml writes the parent
-// of an empty a>b list). Build sends none yet: the target is the replaced
-// version's emdrId, which the outbound record does not carry.
+// of an empty a>b list).
 type Associations struct {
 	Association []Association `xml:"association"`
 }
@@ -140,6 +141,15 @@ func documentRequest(ev *topics.DocumentEvent) (*RegisterDocumentRequest, error)
 	}
 	if len(req.PersonalSignatures) == 0 {
 		return nil, fmt.Errorf("document: no personal signature: %w", ErrUnbuildable)
+	}
+	for i, a := range ev.Associations {
+		if a.EMDRID == "" || a.Type == "" {
+			return nil, fmt.Errorf("document: associations[%d]: emdr_id and type are required: %w", i, ErrUnbuildable)
+		}
+		if req.Associations == nil {
+			req.Associations = &Associations{}
+		}
+		req.Associations.Association = append(req.Associations.Association, Association{Target: a.EMDRID, Type: a.Type})
 	}
 	return req, nil
 }

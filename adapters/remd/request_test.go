@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,6 +73,21 @@ func TestBuildDocumentRequest(t *testing.T) {
 	checkSignature(t, got.OrgSignature, doc.Signatures[2])
 	if got.Associations != nil || bytes.Contains(call.Body, []byte("associations")) {
 		t.Error("a first version carries associations")
+	}
+}
+
+// A new version links to the version it replaces by the emdrId the MIS
+// names, in the order given.
+func TestBuildDocumentAssociations(t *testing.T) {
+	doc := signedDocument(t)
+	ev := doc.Event
+	ev.Version = 2
+	ev.Associations = []topics.Association{{EMDRID: "16.62.26.03.000000731", Type: "1"}, {EMDRID: "16.62.26.03.000000802", Type: "3"}}
+	a := newAdapter(t, gostSigner(t), wssec.SOAP12)
+	_, got := buildRequest(t, a, "document", ev)
+	want := []Association{{Target: "16.62.26.03.000000731", Type: "1"}, {Target: "16.62.26.03.000000802", Type: "3"}}
+	if got.Associations == nil || !slices.Equal(got.Associations.Association, want) {
+		t.Fatalf("associations %+v, want %+v", got.Associations, want)
 	}
 }
 
@@ -149,6 +165,9 @@ func TestBuildRefuses(t *testing.T) {
 		{"only the organisation", "document", func(e *topics.DocumentEvent) { e.Signers = e.Signers[2:] }},
 		{"two organisation signatures", "document", func(e *topics.DocumentEvent) { e.Signers = append(e.Signers, e.Signers[2]) }},
 		{"kind РЭМД does not take", "prescription", func(*topics.DocumentEvent) {}},
+		{"association without a type", "document", func(e *topics.DocumentEvent) {
+			e.Associations = []topics.Association{{EMDRID: "16.62.26.03.000000731"}}
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ev := documentEvent()

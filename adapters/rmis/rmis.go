@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -74,6 +75,9 @@ func NewDocuments(opts source.Options) source.Adapter {
 
 // checkDocument validates a signed СЭМД. Its business id is the setId, stable
 // across versions; localUid is the registration's idempotency key.
+// associationType is a code of НСИ 1.2.643.5.1.13.13.99.2.122.
+var associationType = regexp.MustCompile(`^[0-9]{1,4}$`)
+
 func checkDocument(p *topics.DocumentEvent, c *source.Check, o source.Options) source.Keys {
 	if p.LocalUID != "" && !ident.ValidUUID(p.LocalUID) {
 		c.Add(reasons.UUIDFormat, "local_uid", "expected an RFC 4122 UUID (xxxxxxxx-xxxx-Mxxx-Nxxx-xxxxxxxxxxxx)")
@@ -95,6 +99,17 @@ func checkDocument(p *topics.DocumentEvent, c *source.Check, o source.Options) s
 	}
 	key := c.Patient("patient", &p.Patient, p.MOOID)
 	c.Diagnoses("diagnoses", p.Diagnoses, false)
+	for i, a := range p.Associations {
+		f := fmt.Sprintf("associations[%d]", i)
+		if a.EMDRID == "" {
+			c.Add(reasons.FieldRequired, f+".emdr_id", "the emdrId of the registered document it links to")
+		} else if !ident.ValidOID(a.EMDRID) {
+			c.Add(reasons.FieldInvalid, f+".emdr_id", "expected an emdrId: dot-separated numbers")
+		}
+		if !associationType.MatchString(a.Type) {
+			c.Add(reasons.FieldInvalid, f+".type", "expected a code of НСИ 1.2.643.5.1.13.13.99.2.122, 1 to 4 digits")
+		}
+	}
 
 	authors := 0
 	for i := range p.Signers {

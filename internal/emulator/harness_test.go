@@ -122,6 +122,7 @@ type request struct {
 	PatientSNILS, Family, Given, Patronymic, Birth, Gender string
 	Signers                                                []requestSigner
 	OrgSignature                                           []byte
+	Associations                                           [][2]string // target emdrId, type
 }
 
 type requestSigner struct {
@@ -181,6 +182,13 @@ func (r request) xml() []byte {
 	b.WriteString("</personalSignatures>")
 	if r.OrgSignature != nil {
 		b.WriteString("<orgSignature>" + signatureXML(r.OrgSignature, "") + "</orgSignature>")
+	}
+	if len(r.Associations) > 0 {
+		b.WriteString("<associations>")
+		for _, a := range r.Associations {
+			b.WriteString("<association>" + opt("target", a[0]) + opt("type", a[1]) + "</association>")
+		}
+		b.WriteString("</associations>")
 	}
 	b.WriteString("</registerDocumentRequest>")
 	return []byte(b.String())

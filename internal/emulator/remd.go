@@ -233,6 +233,14 @@ func (e *Emulator) registerDocument(w http.ResponseWriter, r *http.Request, v *w
 	e.mu.Lock()
 	st := e.stats[REMD]
 	d, seen := e.docs[req.LocalUID]
+	for _, target := range req.Associations {
+		if t, ok := e.byEMDR[target]; !ok || t.state != stateRegistered {
+			st.reject([]Error{{codeCanNotAssociate, "Связанный документ не найден"}})
+			e.mu.Unlock()
+			e.answer(r.Context(), w, v, registerAnswer([]Error{{codeCanNotAssociate, "Связанный документ не найден"}}))
+			return
+		}
+	}
 	switch {
 	case seen && d.state == stateRegistered:
 		st.Resent++

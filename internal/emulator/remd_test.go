@@ -628,3 +628,43 @@ func count(list []string, s string) int {
 	}
 	return n
 }
+
+// A document links only to a registered one: an association whose
+// target РЭМД does not hold is CAN_NOT_ASSOCIATE, one to the registered
+// first version is registered with it.
+func TestREMDAssociatesOnlyWithRegisteredDocuments(t *testing.T) {
+	p := thePKI(t)
+	em, srv := startREMD(t)
+	gw := newFakeGateway(t)
+	const uid2 = "5d0e4a2b-8c1f-4e6a-9b3d-7f2a1c0e9d44"
+	first, second := makeDoc(t, uid1), makeDoc(t, uid2)
+	gw.serveFile(uid1, first.File)
+	gw.serveFile(uid2, second.File)
+	url := srv.URL + REMDPath
+	s := call(t, p.gateway, url, wire.ActionRegisterDocument, gw.srv.URL, requestFor(first).xml())
+	if status, _, _, _ := s.answer(t, wire.ElemRegisterResponse); status != wire.StatusSuccess {
+		t.Fatalf("first version: %s", status)
+	}
+	registered := gw.wait(t, 1)[0].EMDRID
+	for _, tc := range []struct {
+		name   string
+		target string
+		want   []string
+	}{
+		{"a target РЭМД does not hold", "16.62.26.01.999999999", []string{codeCanNotAssociate}},
+		{"the registered first version", registered, nil},
+	} {
+		r := requestFor(second)
+		r.Associations = [][2]string{{tc.target, "1"}}
+		status, codes, _, _ := call(t, p.gateway, url, wire.ActionRegisterDocument, gw.srv.URL, r.xml()).answer(t, wire.ElemRegisterResponse)
+		if !slices.Equal(codes, tc.want) || (tc.want == nil) != (status == wire.StatusSuccess) {
+			t.Fatalf("%s: %s %v, want %v", tc.name, status, codes, tc.want)
+		}
+	}
+	if res := gw.wait(t, 2)[1]; res.Status != wire.StatusSuccess || res.LocalUID != uid2 {
+		t.Fatalf("the second version's result %+v, want registered", res)
+	}
+	if st := waitStats(t, em, func(st Stats) bool { return st.Registered == 2 }); st.Codes[codeCanNotAssociate] != 1 {
+		t.Fatalf("stats %+v, want one CAN_NOT_ASSOCIATE", st)
+	}
+}

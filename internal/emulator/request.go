@@ -24,6 +24,7 @@ const (
 	codeValidation          = "VALIDATION_ERROR" // the request's own structure (XSD)
 	codeXMLValidation       = "XML_VALIDATION_ERROR"
 	codeAlreadyRegistered   = "NOT_UNIQUE_PROVIDED_ID"
+	codeCanNotAssociate     = "CAN_NOT_ASSOCIATE"
 	codeSignatureFormat     = "WRONG_SIGNATURE_FORMAT"
 	codeInconsistentDigests = "INCONSISTENT_DIGESTS"
 	codeDigestMismatch      = "DIGEST_MISMATCH"
@@ -59,6 +60,8 @@ type registerRequest struct {
 	Patient                                                                    patientData
 	Signatures                                                                 []personalSignature
 	OrgSignature                                                               *signatureData
+	// Associations are the emdrIds the document links to.
+	Associations []string
 }
 
 type patientData struct {
@@ -166,6 +169,18 @@ func parseRegister(el *xmldsig.Element) (registerRequest, []Error) {
 		errs = append(errs, sigErrs...)
 		ps.Signature = sig
 		req.Signatures = append(req.Signatures, ps)
+	}
+	if as := r.child(el, "associations"); as != nil {
+		for i, a := range as.ChildrenNamed(wire.NamespaceService, "association") {
+			path := fmt.Sprintf("associations/association[%d]/", i+1)
+			target, typ := r.req(a, path, "target"), r.req(a, path, "type")
+			if typ != "" && !digitsRe.MatchString(typ) {
+				invalid(path+"type", "not a code of НСИ 1.2.643.5.1.13.13.99.2.122")
+			}
+			if target != "" {
+				req.Associations = append(req.Associations, target)
+			}
+		}
 	}
 	if o := r.child(el, "orgSignature"); o != nil {
 		sig, sigErrs := readSignature(r, o, "orgSignature/")
