@@ -328,6 +328,16 @@ func attr(op *xmldsig.Element, local string) (string, bool) {
 	return op.AttrValue(op.Space, local)
 }
 
+// Release forgets m: the runtime did not act on it (it answered 503, send
+// again), so the registry's re-send of the very same signed message is
+// taken rather than refused as a replay. Only messages the runtime acted
+// on stay remembered.
+func (in *Inbox) Release(m seam.Inbound) {
+	if m.MessageID != "" {
+		in.seen.forget(m.MessageID)
+	}
+}
+
 // Answer builds the gateway's signed answer to an inbound message in the
 // SOAP version it came in: to a result callback,
 // sendRegisterDocumentResultResponse{status=success}; to a file request,

@@ -75,6 +75,15 @@ func (c *replayCache) version(messageID string) (wssec.Version, bool) {
 	return s.version, true
 }
 
+// forget forgets the message messageID: a copy of it is taken again.
+func (c *replayCache) forget(messageID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.byID[messageID]; ok {
+		c.remove(s)
+	}
+}
+
 // expire forgets the messages whose copies the Timestamp check refuses now.
 func (c *replayCache) expire(now time.Time) {
 	for len(c.order) > 0 && !now.Before(c.order[0].until) {

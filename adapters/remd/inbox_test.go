@@ -366,6 +366,31 @@ func TestInboundReplayAfterExpiry(t *testing.T) {
 	}
 }
 
+// A message the runtime released (it answered 503, send again) is taken
+// again when РЭМД re-sends it byte for byte; one it acted on stays a replay.
+func TestInboundReleasedMessageIsTakenAgain(t *testing.T) {
+	f := newFixture(t, nil)
+	body := resultBody(`<cb:relatesToMessage>` + callMessageID + `</cb:relatesToMessage><cb:status>success</cb:status><cb:registryItem><cb:emdrId>7</cb:emdrId></cb:registryItem>`)
+	releasedID := freshID()
+	released := f.sign(t, message{action: ActionCallback, messageID: releasedID, body: body})
+	kept := f.sign(t, message{action: ActionCallback, messageID: freshID(), body: body})
+	for _, env := range [][]byte{released, kept} {
+		if _, err := f.inbox.Inbound(context.Background(), contentType(wssec.SOAP12), env); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.inbox.Inbound(context.Background(), contentType(wssec.SOAP12), released); RefusalReason(err) != ReasonReplayed {
+		t.Fatalf("a copy before the release: %v, want a replay", err)
+	}
+	f.inbox.Release(seam.Inbound{Kind: seam.InboundResult, MessageID: releasedID})
+	if _, err := f.inbox.Inbound(context.Background(), contentType(wssec.SOAP12), released); err != nil {
+		t.Fatalf("the released message sent again: %v, want taken", err)
+	}
+	if _, err := f.inbox.Inbound(context.Background(), contentType(wssec.SOAP12), kept); RefusalReason(err) != ReasonReplayed {
+		t.Fatalf("a copy of the message acted on: %v, want a replay", err)
+	}
+}
+
 func TestInboundBadMessage(t *testing.T) {
 	f := newFixture(t, nil)
 	for _, tc := range []struct {

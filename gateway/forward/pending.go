@@ -63,6 +63,18 @@ func (ps pendingStage) Answer(ctx context.Context, in seam.Inbound, f seam.File)
 	return ps.s.dest.Answer(ctx, in, f)
 }
 
+// releaser is an adapter that remembers the messages it took against
+// replays and can forget one the runtime did not act on (remd.Inbox).
+type releaser interface{ Release(in seam.Inbound) }
+
+// Release has the registry adapter forget a message the runtime answered
+// 503, when it remembers messages against replays.
+func (ps pendingStage) Release(in seam.Inbound) {
+	if r, ok := ps.s.dest.(releaser); ok {
+		r.Release(in)
+	}
+}
+
 // Settled builds the status of a registered document, or the dead letter
 // and status of a rejected one, as the stage builds every record's.
 func (ps pendingStage) Settled(st pending.Settlement, now time.Time) (recs []*kgo.Record, count func()) {

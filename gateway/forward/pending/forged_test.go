@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -181,7 +182,7 @@ func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
 // sends them again, and nothing is kept. The gauges show what is kept.
 func TestAuthenticatedCallbacksAreBounded(t *testing.T) {
 	c, ctx, cat := pendingCluster(t)
-	p, _ := newTestPending(t, c, cat,
+	p, stage := newTestPending(t, c, cat,
 		config.Callback{Wait: config.Duration(50 * time.Millisecond), ReconcileAfter: config.Duration(time.Hour), KeepDone: config.Duration(time.Hour),
 			MaxOrphans: 3, MaxOrphanBytes: 1 << 20, MaxOrphansPerSource: 2, MaxOrphanBytesPerSource: 1 << 20},
 		slog.New(slog.DiscardHandler))
@@ -197,7 +198,7 @@ func TestAuthenticatedCallbacksAreBounded(t *testing.T) {
 		{"the first unknown document", `{"request_id":"u-1","status":"success","emdr_id":"1"}`, http.StatusOK},
 		{"the second", `{"request_id":"u-2","status":"success","emdr_id":"2"}`, http.StatusOK},
 		{"the first again", `{"request_id":"u-1","status":"success","emdr_id":"1"}`, http.StatusOK},
-		{"a third, over the source's bound", `{"request_id":"u-3","status":"success","emdr_id":"3"}`, http.StatusServiceUnavailable},
+		{"a third, over the source's bound", `{"message_id":"urn:uuid:m-3","request_id":"u-3","status":"success","emdr_id":"3"}`, http.StatusServiceUnavailable},
 	} {
 		resp, err := registry.Post(url, "application/json", strings.NewReader(tc.body))
 		if err != nil {
@@ -208,6 +209,13 @@ func TestAuthenticatedCallbacksAreBounded(t *testing.T) {
 			t.Errorf("%s: answered %d, want %d", tc.name, resp.StatusCode, tc.want)
 		}
 	}
+	// The refused one was not acted on: the adapter is told, so that
+	// РЭМД's re-send of the same signed message is not a replay.
+	stage.mu.Lock()
+	if !slices.Equal(stage.released, []string{"urn:uuid:m-3"}) {
+		t.Errorf("released %v, want the refused message alone", stage.released)
+	}
+	stage.mu.Unlock()
 	for id, kept := range map[string]bool{"u-1": true, "u-2": true, "u-3": false, "big": false} {
 		if _, ok := p.table.Get(OrphanKey(id)); ok != kept {
 			t.Errorf("%s kept as an orphan: %v, want %v", id, ok, kept)

@@ -34,6 +34,8 @@ func (p *Pending) serveResult(w http.ResponseWriter, r *http.Request, source str
 		return
 	}
 	if err := p.Handle(r.Context(), source, cb); err != nil {
+		// Not acted on: РЭМД sends it again, maybe byte for byte.
+		p.stage.Release(in)
 		if errors.Is(err, ErrOrphanLimit) {
 			p.m.callbacks.WithLabelValues("orphan_refused").Inc()
 			w.Header().Set("Retry-After", "60")
@@ -176,6 +178,7 @@ func (p *Pending) serveFile(w http.ResponseWriter, r *http.Request, in seam.Inbo
 		p.m.files.WithLabelValues(fileError).Inc()
 		// The error, not the local_uid: the store's errors name no document.
 		p.cfg.Log.Warn("РЭМД's file request not answered: the document store failed; РЭМД asks again", "err", err)
+		p.stage.Release(in)
 		w.Header().Set("Retry-After", "10")
 		http.Error(w, "the document store is not available, ask again", http.StatusServiceUnavailable)
 		return

@@ -46,6 +46,16 @@ type testStage struct {
 	// looked the ce_ids asked about.
 	lookups map[string]Lookup
 	looked  []string
+	// released are the MessageIDs of the messages the runtime did not
+	// act on (Release).
+	released []string
+}
+
+// Release records that the runtime did not act on in.
+func (s *testStage) Release(in seam.Inbound) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.released = append(s.released, in.MessageID)
 }
 
 func (s *testStage) hold(parts ...int32) {

@@ -49,6 +49,10 @@ type Stage interface {
 	// Answer is the listener's answer to in, built and signed by the
 	// registry's adapter.
 	Answer(ctx context.Context, in seam.Inbound, f seam.File) seam.Answer
+	// Release tells the adapter the runtime did not act on in (it was
+	// answered 503, send again): the registry's re-send of the same
+	// signed message is not a replay.
+	Release(in seam.Inbound)
 }
 
 // Documents are the stored documents a registry's file request is
