@@ -67,6 +67,21 @@ func (ps pendingStage) Answer(ctx context.Context, in seam.Inbound, f seam.File)
 // replays and can forget one the runtime did not act on (remd.Inbox).
 type releaser interface{ Release(in seam.Inbound) }
 
+// faulter is an adapter that answers what the runtime refuses in its
+// protocol (remd.Inbox: a SOAP Fault).
+type faulter interface {
+	Fault(contentType string, status int, text string) seam.Answer
+}
+
+// Fault is the registry adapter's answer to a message the runtime does
+// not take, or plain text when the adapter has no form of its own.
+func (ps pendingStage) Fault(contentType string, status int, text string) seam.Answer {
+	if f, ok := ps.s.dest.(faulter); ok {
+		return f.Fault(contentType, status, text)
+	}
+	return seam.Answer{Status: status, ContentType: "text/plain; charset=utf-8", Body: []byte(text + "\n")}
+}
+
 // Release has the registry adapter forget a message the runtime answered
 // 503, when it remembers messages against replays.
 func (ps pendingStage) Release(in seam.Inbound) {

@@ -97,10 +97,10 @@ func (c *CallbackServer) serveInbound(w http.ResponseWriter, r *http.Request) {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			p.m.callbacks.WithLabelValues("too_large").Inc()
-			http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+			p.fail(w, r, http.StatusRequestEntityTooLarge, err.Error())
 			return
 		}
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		p.fail(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
 	in, err := p.stage.Inbound(r.Context(), r.Header.Get("Content-Type"), body)
@@ -113,7 +113,7 @@ func (c *CallbackServer) serveInbound(w http.ResponseWriter, r *http.Request) {
 		// what did not read, the log nothing (a flood of garbage is
 		// counted, not logged).
 		p.m.callbacks.WithLabelValues("invalid").Inc()
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		p.fail(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
 	switch in.Kind {
@@ -123,7 +123,7 @@ func (c *CallbackServer) serveInbound(w http.ResponseWriter, r *http.Request) {
 		p.serveFile(w, r, in)
 	default:
 		p.m.callbacks.WithLabelValues("invalid").Inc()
-		http.Error(w, "not a message this endpoint takes", http.StatusBadRequest)
+		p.fail(w, r, http.StatusBadRequest, "not a message this endpoint takes")
 	}
 }
 
@@ -149,7 +149,7 @@ func (c *CallbackServer) refuse(w http.ResponseWriter, r *http.Request, err erro
 // kept as an orphan, no file served.
 func (c *CallbackServer) refuseMessage(w http.ResponseWriter, r *http.Request, reason string) {
 	c.refused(w, r, c.unsigned, reason, "РЭМД callback endpoint refused messages not signed by a trusted registry certificate")
-	http.Error(w, "the message is not signed by a certificate trusted for РЭМД", http.StatusForbidden)
+	c.p.fail(w, r, http.StatusForbidden, "the message is not signed by a certificate trusted for РЭМД")
 }
 
 // refused counts a refusal for reason and, at most once a minute per

@@ -1,8 +1,10 @@
 package pending
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -76,7 +78,13 @@ func TestForgedCallbacksNeitherSettleNorStay(t *testing.T) {
 						t.Errorf("post: %v", err)
 						return 0
 					}
+					answer, _ := io.ReadAll(resp.Body)
 					resp.Body.Close()
+					// A message refused after it was read is answered in
+					// the registry's protocol (the adapter's Fault).
+					if auth != "" && !bytes.HasPrefix(answer, []byte("fault: ")) {
+						t.Errorf("refused message answered %q, want the adapter's fault", answer)
+					}
 					return resp.StatusCode
 				}
 				forge := func(n int) {

@@ -30,7 +30,7 @@ func (p *Pending) serveResult(w http.ResponseWriter, r *http.Request, source str
 	cb := in.Result
 	if cb.RequestID == "" && cb.MessageID == "" {
 		p.m.callbacks.WithLabelValues("invalid").Inc()
-		http.Error(w, "the result names neither its request nor the message it answers", http.StatusBadRequest)
+		p.fail(w, r, http.StatusBadRequest, "the result names neither its request nor the message it answers")
 		return
 	}
 	if err := p.Handle(r.Context(), source, cb); err != nil {
@@ -39,7 +39,7 @@ func (p *Pending) serveResult(w http.ResponseWriter, r *http.Request, source str
 		if errors.Is(err, ErrOrphanLimit) {
 			p.m.callbacks.WithLabelValues("orphan_refused").Inc()
 			w.Header().Set("Retry-After", "60")
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			p.fail(w, r, http.StatusServiceUnavailable, err.Error())
 			return
 		}
 		if r.Context().Err() != nil {
@@ -51,10 +51,16 @@ func (p *Pending) serveResult(w http.ResponseWriter, r *http.Request, source str
 			return
 		}
 		p.cfg.Log.Warn("РЭМД callback not recorded; РЭМД will send it again", "request_id", cb.RequestID, "relates_to", cb.MessageID, "err", err)
-		http.Error(w, "not recorded, send again: "+err.Error(), http.StatusServiceUnavailable)
+		p.fail(w, r, http.StatusServiceUnavailable, "not recorded, send again: "+err.Error())
 		return
 	}
 	writeAnswer(w, p.stage.Answer(r.Context(), in, seam.File{}))
+}
+
+// fail answers r with status and text in the registry's protocol (the
+// adapter's Fault: a SOAP Fault for РЭМД).
+func (p *Pending) fail(w http.ResponseWriter, r *http.Request, status int, text string) {
+	writeAnswer(w, p.stage.Fault(r.Header.Get("Content-Type"), status, text))
 }
 
 // writeAnswer sends the adapter's answer; a status of 0 is 200.
@@ -163,7 +169,7 @@ const fileTimeout = 10 * time.Second
 func (p *Pending) serveFile(w http.ResponseWriter, r *http.Request, in seam.Inbound) {
 	if p.cfg.Documents == nil {
 		p.m.files.WithLabelValues(fileError).Inc()
-		http.Error(w, "no document store here", http.StatusServiceUnavailable)
+		p.fail(w, r, http.StatusServiceUnavailable, "no document store here")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), fileTimeout)
@@ -180,7 +186,7 @@ func (p *Pending) serveFile(w http.ResponseWriter, r *http.Request, in seam.Inbo
 		p.cfg.Log.Warn("РЭМД's file request not answered: the document store failed; РЭМД asks again", "err", err)
 		p.stage.Release(in)
 		w.Header().Set("Retry-After", "10")
-		http.Error(w, "the document store is not available, ask again", http.StatusServiceUnavailable)
+		p.fail(w, r, http.StatusServiceUnavailable, "the document store is not available, ask again")
 		return
 	default:
 		f = seam.File{Found: true, LocalUID: doc.LocalUID, MediaType: doc.MediaType, Data: doc.Data}

@@ -51,6 +51,12 @@ type testStage struct {
 	released []string
 }
 
+// Fault answers as the test adapter's protocol would: "fault: " and the
+// text, with the status.
+func (s *testStage) Fault(_ string, status int, text string) seam.Answer {
+	return seam.Answer{Status: status, ContentType: "text/x-test-fault", Body: []byte("fault: " + text)}
+}
+
 // Release records that the runtime did not act on in.
 func (s *testStage) Release(in seam.Inbound) {
 	s.mu.Lock()

@@ -53,6 +53,10 @@ type Stage interface {
 	// answered 503, send again): the registry's re-send of the same
 	// signed message is not a replay.
 	Release(in seam.Inbound)
+	// Fault is the answer, with status, to a message of contentType the
+	// runtime does not take or could not act on, in the registry's
+	// protocol (a SOAP Fault for РЭМД); text names no values.
+	Fault(contentType string, status int, text string) seam.Answer
 }
 
 // Documents are the stored documents a registry's file request is
