@@ -651,6 +651,16 @@ func TestForwardPendingSurvivesRestartAndReconciles(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// РЭМД registers them all (fetching each file from the gateway) before
+	// the gateway stops: a file it could not fetch would be a rejection
+	// whose result is dropped too, and such a document stays pending for
+	// an operator (EGISZ.md §3), which is not what this test is about.
+	for em.Stats(emulator.REMD).Registered < len(docs) {
+		if ctx.Err() != nil {
+			t.Fatalf("РЭМД registered %d of %d documents", em.Stats(emulator.REMD).Registered, len(docs))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	f.stop()
 	if got := status.terminal(topics.RegistryREMD); len(got) != 0 {
 		t.Fatalf("%d documents settled without a callback before the restart", len(got))
