@@ -73,11 +73,11 @@ func NewDocuments(opts source.Options) source.Adapter {
 	return source.New(DocumentType, opts, checkDocument)
 }
 
-// checkDocument validates a signed СЭМД. Its business id is the setId, stable
-// across versions; localUid is the registration's idempotency key.
 // associationType is a code of НСИ 1.2.643.5.1.13.13.99.2.122.
 var associationType = regexp.MustCompile(`^[0-9]{1,4}$`)
 
+// checkDocument validates a signed СЭМД. Its business id is the setId, stable
+// across versions; localUid is the registration's idempotency key.
 func checkDocument(p *topics.DocumentEvent, c *source.Check, o source.Options) source.Keys {
 	if p.LocalUID != "" && !ident.ValidUUID(p.LocalUID) {
 		c.Add(reasons.UUIDFormat, "local_uid", "expected an RFC 4122 UUID (xxxxxxxx-xxxx-Mxxx-Nxxx-xxxxxxxxxxxx)")
