@@ -945,3 +945,48 @@ func TestForwardUnsendableRequestsParkWithoutTheBreaker(t *testing.T) {
 		t.Errorf("the ИЭМК breaker is %v, want closed (0)", s)
 	}
 }
+
+// TestForwardLocalUIDOfAnotherDocumentParks: a document whose localUid
+// РЭМД already holds for another document (another kind: the MIS reused
+// the id) is answered NOT_UNIQUE_PROVIDED_ID, and the lookup by this
+// document finds nothing. No result will come for a refused registration,
+// so it parks with РЭМД's reason instead of waiting pending for ever.
+func TestForwardLocalUIDOfAnotherDocumentParks(t *testing.T) {
+	kc, ctx, cl := forwardCluster(t)
+	em := startTestEmulator(t)
+	f := startForwarder(t, kc, forwardConfig(kc, em))
+	status := registryStatuses{newStatusReader(t, kc)}
+	first := outbound(t, kc.Prefix, topics.RegistryREMD, "document", "document.json", ident.MakeSNILS(300_000_000), "uid-first")
+	produceAll(t, ctx, cl, []*kgo.Record{first})
+	if got := status.waitTerminal(t, ctx, topics.RegistryREMD, 1); len(got[header(first, "ce_id")]) != 1 || got[header(first, "ce_id")][0] != "registered" {
+		t.Fatalf("the first document: %v, want registered", got)
+	}
+
+	// Another document under the first one's localUid, of another kind.
+	second := outbound(t, kc.Prefix, topics.RegistryREMD, "document", "document.json", ident.MakeSNILS(300_000_011), "uid-second")
+	var ev topics.OutboundEvent
+	if err := json.Unmarshal(second.Value, &ev); err != nil {
+		t.Fatal(err)
+	}
+	payload := ev.Event.(map[string]any)
+	payload["local_uid"] = uuidFor("uid-first")
+	payload["kind"] = "7"
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second.Value = b
+	produceAll(t, ctx, cl, []*kgo.Record{second})
+	got := status.waitTerminal(t, ctx, topics.RegistryREMD, 2)
+	if outs := got[header(second, "ce_id")]; len(outs) != 1 || outs[0] != "rejected" {
+		t.Fatalf("the second document: %v, want rejected", outs)
+	}
+	parked := readAll(t, ctx, kc, kc.Prefix+topics.RegistryDLQ(topics.RegistryREMD), 1)
+	if len(parked) != 1 || header(parked[0], "ce_id") != header(second, "ce_id") || header(parked[0], record.HReason) != "NOT_UNIQUE_PROVIDED_ID" {
+		t.Fatalf("parked %d records, reason %q; want the second with NOT_UNIQUE_PROVIDED_ID", len(parked), header(parked[0], record.HReason))
+	}
+	cb := f.stage(topics.RegistryREMD).Callback()
+	if e, ok := cb.Get(header(second, "ce_id")); ok && e != nil && e.State == pending.StatePending {
+		t.Fatalf("the second document is pending: %+v", e)
+	}
+}

@@ -115,8 +115,14 @@ func (s *consumer) attempts(ctx context.Context, call Call, onFail func(Outcome)
 }
 
 // reconcile settles "already registered": the registry's lookup gives its
-// id; a registry without a lookup counts the answer as success; an
-// asynchronous registry that has no record yet will answer on the callback.
+// id; a registry without a lookup counts the answer as success. When the
+// lookup finds nothing, the registry holds the id for another document
+// (another organization's or kind's: the MIS reused a localUid), not this
+// one: a registry that answers on a callback will send none for a refused
+// registration, so the record parks with the registry's own reasons
+// rather than waiting pending for ever (the bench's drain once left 200
+// such documents pending); a registry without callbacks counts it as
+// registered, as before.
 func (s *consumer) reconcile(ctx context.Context, call Call, first Outcome) (Outcome, bool) {
 	lk, ok := s.dest.Lookup(call)
 	if !ok {
@@ -128,7 +134,7 @@ func (s *consumer) reconcile(ctx context.Context, call Call, first Outcome) (Out
 		return out, false
 	case NotFound:
 		if s.dest.Capabilities().Callbacks {
-			return Outcome{Result: Accepted, HTTPStatus: first.HTTPStatus}, false
+			return Outcome{Result: Park, Reasons: first.Reasons, HTTPStatus: first.HTTPStatus}, false
 		}
 		return Outcome{Result: Registered, HTTPStatus: first.HTTPStatus}, false
 	}
