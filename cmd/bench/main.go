@@ -216,6 +216,7 @@ type bench struct {
 	emu      *stack.Emulator
 	log      *slog.Logger
 	n        int
+	seeds    uint64 // the load generator seeds given out so far
 }
 
 // result is one scenario's figures.
@@ -272,14 +273,24 @@ func (b *bench) startGateway(ctx context.Context, forward bool) (*stack.Gateway,
 	return stack.StartGateway(ctx, cfg, 2*time.Minute)
 }
 
-func (b *bench) traffic(ctx context.Context, g *stack.Gateway, mix loadgen.Mix, patients int) (*stack.Traffic, error) {
-	return stack.StartTraffic(ctx, b.brokers, trafficConfig(g.Prefix(), mix, patients))
+func (b *bench) traffic(ctx context.Context, g *stack.Gateway, seed uint64, mix loadgen.Mix, patients int) (*stack.Traffic, error) {
+	return stack.StartTraffic(ctx, b.brokers, trafficConfig(g.Prefix(), seed, mix, patients))
 }
 
-// trafficConfig is the load generator of every scenario: the same seed
-// and payload size, so that raw franz-go can be fed the same events.
-func trafficConfig(prefix string, mix loadgen.Mix, patients int) loadgen.Config {
-	return loadgen.Config{Seed: 42, Prefix: prefix, Mix: mix, Patients: patients, PayloadPad: payloadBytes}
+// seed is the next scenario's load generator seed. Every scenario has its
+// own: the scenarios share one emulator, and the same seed would make the
+// same document localUids, which РЭМД refuses for another document
+// (NOT_UNIQUE_PROVIDED_ID) once an earlier scenario registered them.
+func (b *bench) seed() uint64 {
+	b.seeds++
+	return 41 + b.seeds
+}
+
+// trafficConfig is the load generator of a scenario: its seed, and the
+// payload size of every scenario; raw franz-go is fed events of the same
+// generator, seed and mix.
+func trafficConfig(prefix string, seed uint64, mix loadgen.Mix, patients int) loadgen.Config {
+	return loadgen.Config{Seed: seed, Prefix: prefix, Mix: mix, Patients: patients, PayloadPad: payloadBytes}
 }
 
 // throughput sends n events as fast as the producer can and measures until
@@ -297,7 +308,7 @@ func (b *bench) throughput(ctx context.Context, name string, n int, forward bool
 		return r, err
 	}
 	defer g.Stop()
-	t, err := b.traffic(ctx, g, loadgen.DefaultMix, 50_000)
+	t, err := b.traffic(ctx, g, b.seed(), loadgen.DefaultMix, 50_000)
 	if err != nil {
 		return r, err
 	}
@@ -393,7 +404,7 @@ func (b *bench) latency(ctx context.Context, rate float64, warm, d time.Duration
 		return r, err
 	}
 	defer g.Stop()
-	t, err := b.traffic(ctx, g, loadgen.DefaultMix, 50_000)
+	t, err := b.traffic(ctx, g, b.seed(), loadgen.DefaultMix, 50_000)
 	if err != nil {
 		return r, err
 	}
@@ -494,7 +505,8 @@ func (b *bench) drain(ctx context.Context, outage time.Duration) (result, error)
 	n := int(outage.Seconds() * rate)
 	// Raw franz-go first: copy a backlog of as many records, the events
 	// the gateway will be sent (the same generator, seed and mix).
-	gen := loadgen.New(trafficConfig("", loadgen.Mix{}, 50_000))
+	seed := b.seed()
+	gen := loadgen.New(trafficConfig("", seed, loadgen.Mix{}, 50_000))
 	raw, err := b.rawCopy(ctx, b.prefix("raw"), n, feedValues(nextEvents(gen, min(n, rawValues))))
 	if err != nil {
 		return r, err
@@ -506,7 +518,7 @@ func (b *bench) drain(ctx context.Context, outage time.Duration) (result, error)
 	}
 	defer g.Stop()
 	defer b.emu.SetAll(emulator.Faults{})
-	t, err := b.traffic(ctx, g, loadgen.Mix{}, 50_000)
+	t, err := b.traffic(ctx, g, seed, loadgen.Mix{}, 50_000)
 	if err != nil {
 		return r, err
 	}
@@ -545,7 +557,7 @@ func (b *bench) memory(ctx context.Context, keys int) (result, error) {
 		return r, err
 	}
 	defer g.Stop()
-	t, err := b.traffic(ctx, g, loadgen.Mix{}, 200_000)
+	t, err := b.traffic(ctx, g, b.seed(), loadgen.Mix{}, 200_000)
 	if err != nil {
 		return r, err
 	}
