@@ -120,9 +120,8 @@ func (s *consumer) attempts(ctx context.Context, call Call, onFail func(Outcome)
 // (another organization's or kind's: the MIS reused a localUid), not this
 // one: a registry that answers on a callback will send none for a refused
 // registration, so the record parks with the registry's own reasons
-// rather than waiting pending for ever (the bench's drain once left 200
-// such documents pending); a registry without callbacks counts it as
-// registered, as before.
+// rather than waiting pending for ever; a registry without callbacks
+// counts it as registered.
 func (s *consumer) reconcile(ctx context.Context, call Call, first Outcome) (Outcome, bool) {
 	lk, ok := s.dest.Lookup(call)
 	if !ok {
